@@ -1,0 +1,424 @@
+"""From recognised words to decisions: yes/no, phone digits, callback times.
+
+Pure functions (no Flask, no database). Input is what a speech engine or a
+caller's text produced, in en-US or nl-NL; engines emit lower-case words, but
+digits and punctuation typed by a person are tolerated too.
+
+Callback-time rules match routing/hours.py: reasons are past, closed,
+horizon, dst_gap, format; a local time in the spring-forward gap is refused
+(dst_gap) and one that happens twice means its first occurrence.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Mapping
+from zoneinfo import ZoneInfo
+
+UNKNOWN_TOKENS = {"[unk]", "<unk>", "<UNK>"}
+
+
+def base_language(lang: str) -> str:
+    return lang.split("-")[0].lower()
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, punctuation dropped (except inside 15:30 and o'clock)."""
+    tokens = [t for t in text.split() if t not in UNKNOWN_TOKENS]
+    text = " ".join(tokens).lower().replace("’", "'")
+    text = text.replace("é", "e").replace("ë", "e")
+    text = re.sub(r"\b([ap])\.? ?m\b\.?", r"\1m", text)  # p.m. / p m -> pm
+    text = re.sub(r"'s\b", "s", text)  # 's middags -> s middags, that's -> thats
+    text = re.sub(r"[^\w:'+ ]+", " ", text)
+    return [w.strip("'") for w in text.split() if w.strip("'")]
+
+
+# --- yes / no -------------------------------------------------------------------
+
+YES_WORDS = {
+    "en": {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "affirmative",
+           "absolutely", "definitely", "please", "thats right", "that is right", "of course"},
+    "nl": {"ja", "jawel", "jazeker", "klopt", "correct", "juist", "prima", "goed", "graag", "ok", "oke",
+           "zeker", "dat klopt", "is goed"},
+}
+NO_WORDS = {
+    "en": {"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "dont", "don't", "never"},
+    "nl": {"nee", "neen", "niet", "fout", "onjuist", "nooit", "klopt niet"},
+}
+
+
+def yes_no(text: str, lang: str) -> bool | None:
+    """True for yes, False for no, None when the words say neither (or both, unclearly).
+
+    Negation wins over a later yes-word ("no that's not right" is no; "not right" is no).
+    """
+    lang = base_language(lang)
+    ws = words(text)
+    yes = no = False
+    for i, w in enumerate(ws):
+        pair = " ".join(ws[i:i + 2])
+        if w in NO_WORDS.get(lang, set()) or pair in NO_WORDS.get(lang, set()):
+            no = True
+        elif w in YES_WORDS.get(lang, set()) or pair in YES_WORDS.get(lang, set()):
+            yes = True
+    if no:
+        return False
+    return True if yes else None
+
+
+# --- numbers --------------------------------------------------------------------
+
+DIGIT_WORDS = {
+    "en": {"zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+           "seven": 7, "eight": 8, "nine": 9},
+    "nl": {"nul": 0, "een": 1, "eén": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6,
+           "zeven": 7, "acht": 8, "negen": 9},
+}
+NUMBER_WORDS = {
+    "en": {**{k: v for k, v in DIGIT_WORDS["en"].items() if k not in ("oh", "o")},
+           "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+           "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19},
+    "nl": {**DIGIT_WORDS["nl"], "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14,
+           "vijftien": 15, "zestien": 16, "zeventien": 17, "achttien": 18, "negentien": 19},
+}
+TENS_WORDS = {
+    "en": {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50},
+    "nl": {"twintig": 20, "dertig": 30, "veertig": 40, "vijftig": 50},
+}
+REPEAT_WORDS = {"en": {"double": 2, "triple": 3}, "nl": {"dubbel": 2, "dubbele": 2, "triple": 3}}
+PLUS_WORDS = {"en": {"plus"}, "nl": {"plus"}}
+
+
+def spoken_digits(text: str, lang: str) -> str:
+    """Digits of a phone number said digit by digit ("double five" = 55, a leading
+    "plus" kept as "+"). Other words are ignored; an empty string means none."""
+    lang = base_language(lang)
+    digit_words = DIGIT_WORDS.get(lang, {})
+    out: list[str] = []
+    repeat = 1
+    for w in words(text):
+        if w in PLUS_WORDS.get(lang, set()) or w == "+":
+            if not out:
+                out.append("+")
+            continue
+        if w in REPEAT_WORDS.get(lang, {}):
+            repeat = REPEAT_WORDS[lang][w]
+            continue
+        if w in digit_words:
+            out.append(str(digit_words[w]) * repeat)
+        elif re.fullmatch(r"\+?\d+", w):
+            if w.startswith("+") and not out:
+                out.append("+")
+            out.append(w.lstrip("+") * (repeat if len(w.lstrip("+")) == 1 else 1))
+        repeat = 1
+    return "".join(out)
+
+
+def _numbers(ws: list[str], lang: str) -> list[object]:
+    """Replace number words by ints ("twenty five" -> 25, "vijfentwintig" -> 25)."""
+    numbers, tens = NUMBER_WORDS.get(lang, {}), TENS_WORDS.get(lang, {})
+    out: list[object] = []
+    for w in ws:
+        if re.fullmatch(r"\d{1,2}", w):
+            out.append(int(w))
+        elif m := re.fullmatch(r"(\d{1,2})[:.h](\d\d)", w):
+            out.append((int(m[1]), int(m[2])))
+        elif w in tens:
+            out.append(tens[w])
+        elif w in numbers:
+            if out and isinstance(out[-1], int) and out[-1] in tens.values() and numbers[w] < 10 and lang == "en":
+                out[-1] += numbers[w]
+            else:
+                out.append(numbers[w])
+        elif lang == "nl" and (m := re.fullmatch(r"(\w+?)en(twintig|dertig|veertig|vijftig)", w)) \
+                and m[1] in numbers:
+            out.append(numbers[m[1]] + tens[m[2]])
+        else:
+            out.append(w)
+    return out
+
+
+# --- callback times -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CallbackTime:
+    """A requested callback time: `when` (aware, UTC) or a `reason` it cannot be used."""
+
+    when: datetime | None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.when is not None
+
+
+WEEKDAYS = {
+    "en": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+    "nl": ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"],
+}
+# Parts of the day as local windows; a time inside the window that is open is chosen.
+DAY_PARTS = {"morning": (time(8), time(12)), "afternoon": (time(12), time(17)),
+             "evening": (time(17), time(21)), "noon": (time(12), time(12, 30))}
+DAY_PART_WORDS = {
+    "en": {"morning": "morning", "afternoon": "afternoon", "evening": "evening", "tonight": "evening",
+           "noon": "noon", "midday": "noon", "lunchtime": "noon"},
+    "nl": {"ochtend": "morning", "ochtends": "morning", "morgenochtend": "morning", "voormiddag": "morning",
+           "middag": "afternoon", "middags": "afternoon", "namiddag": "afternoon", "avond": "evening",
+           "avonds": "evening", "vanavond": "evening", "morgenavond": "evening", "morgenmiddag": "afternoon"},
+}
+TIME_WORDS = {
+    "en": ["today", "tomorrow", "day after tomorrow", "next", "this", "on", "at", "in", "a", "an", "half",
+           "quarter", "past", "to", "hour", "hours", "minute", "minutes", "oclock", "am", "pm", "and",
+           "now", "later"],
+    "nl": ["vandaag", "morgen", "overmorgen", "volgende", "deze", "op", "om", "over", "een", "half", "kwart",
+           "voor", "uur", "minuten", "minuut", "kwartier", "s", "nu", "straks", "en"],
+}
+
+
+def time_vocabulary(lang: str) -> list[str]:
+    """Every word the callback-time parser understands (for speech grammars)."""
+    lang = base_language(lang)
+    return sorted(set(TIME_WORDS.get(lang, [])) | set(WEEKDAYS.get(lang, [])) | set(DAY_PART_WORDS.get(lang, {}))
+                  | set(NUMBER_WORDS.get(lang, {})) | set(TENS_WORDS.get(lang, {})))
+
+
+def _split_compounds(ws: list[str], lang: str) -> list[str]:
+    """Dutch writes "maandagochtend", "vrijdagmiddag": split into day and part."""
+    if lang != "nl":
+        return ws
+    out = []
+    for w in ws:
+        m = re.fullmatch(r"(%s)(ochtend|morgen|middag|namiddag|avond)" % "|".join(WEEKDAYS["nl"]), w)
+        out.extend([m[1], m[2] if m[2] != "morgen" else "ochtend"] if m else [w])
+    return out
+
+
+def _relative(ws: list[object], lang: str) -> timedelta | None:
+    """'in an hour', 'in half an hour', 'in 20 minutes' / 'over een uur', 'over een kwartier'."""
+    lead = "in" if lang == "en" else "over"
+    for i, w in enumerate(ws):
+        if w != lead:
+            continue
+        rest = ws[i + 1:i + 5]
+        amount: float | None = None
+        if rest[:3] in (["half", "an", "hour"], [1, "half", "uur"]) or rest[:2] == ["half", "uur"]:
+            return timedelta(minutes=30)
+        if rest[:2] in (["a", "quarter"], [1, "kwartier"]) or rest[:1] == ["kwartier"]:
+            return timedelta(minutes=15)
+        if rest and rest[0] in ("a", "an", "een"):
+            amount, unit = 1, rest[1] if len(rest) > 1 else None
+        elif rest and isinstance(rest[0], int):
+            amount, unit = rest[0], rest[1] if len(rest) > 1 else None
+        else:
+            continue
+        if unit in ("hour", "hours", "uur"):
+            extra = 30 if rest[2:5] == ["and", "a", "half"] or rest[2:4] == ["en", "half"] else 0
+            return timedelta(hours=amount, minutes=extra)
+        if unit in ("minute", "minutes", "minuten", "minuut"):
+            return timedelta(minutes=amount)
+        if unit in ("kwartier",):
+            return timedelta(minutes=15 * amount)
+    return None
+
+
+def _day(ws: list[object], lang: str, today: date) -> tuple[date | None, str | None]:
+    """The day asked for (or None) and a day part implied by the same word."""
+    joined = " ".join(str(w) for w in ws)
+    if lang == "en":
+        if "day after tomorrow" in joined:
+            return today + timedelta(days=2), None
+        if "tomorrow" in ws:
+            return today + timedelta(days=1), None
+        if "today" in ws:
+            return today, None
+        if "tonight" in ws:
+            return today, "evening"
+    else:
+        if "overmorgen" in ws:
+            return today + timedelta(days=2), None
+        for w, part in (("morgenochtend", "morning"), ("morgenmiddag", "afternoon"), ("morgenavond", "evening")):
+            if w in ws:
+                return today + timedelta(days=1), part
+        # "morgen" is tomorrow unless it follows "s" ('s morgens = in the morning)
+        for i, w in enumerate(ws):
+            if w in ("morgen",) and not (i and ws[i - 1] == "s"):
+                return today + timedelta(days=1), None
+        if "vandaag" in ws:
+            return today, None
+        if "vanavond" in ws:
+            return today, "evening"
+    for index, name in enumerate(WEEKDAYS[lang]):
+        if name in ws or name + "s" in ws:
+            ahead = (index - today.weekday()) % 7 or 7  # "Monday" said on a Monday means next week
+            return today + timedelta(days=ahead), None
+    return None, None
+
+
+def _day_part(ws: list[object], lang: str) -> str | None:
+    table = DAY_PART_WORDS[lang]
+    for i, w in enumerate(ws):
+        if lang == "nl" and w == "morgens" and i and ws[i - 1] == "s":
+            return "morning"
+        if w in table and not (lang == "nl" and w in ("morgenochtend", "morgenmiddag", "morgenavond")):
+            return table[w]
+    return None
+
+
+def _clock(ws: list[object], lang: str) -> tuple[int, int, str | None] | None:
+    """(hour, minute, 'am'|'pm'|None) from the words, or None if no clock time was said."""
+    meridiem = "pm" if "pm" in ws else "am" if "am" in ws else None
+
+    def num(i: int) -> int | None:
+        return ws[i] if 0 <= i < len(ws) and isinstance(ws[i], int) else None
+
+    for i, w in enumerate(ws):
+        if isinstance(w, tuple):
+            return w[0], w[1], meridiem
+    for i, w in enumerate(ws):
+        if lang == "en":
+            if w == "half" and ws[i + 1:i + 2] == ["past"] and num(i + 2) is not None:
+                return num(i + 2), 30, meridiem
+            if w == "quarter" and ws[i + 1:i + 2] in (["past"], ["to"]) and num(i + 2) is not None:
+                return (num(i + 2), 15, meridiem) if ws[i + 1] == "past" else (num(i + 2) - 1, 45, meridiem)
+            if isinstance(w, int) and ws[i + 1:i + 2] in (["past"], ["to"]) and num(i + 2) is not None and w < 60:
+                return (num(i + 2), w, meridiem) if ws[i + 1] == "past" else (num(i + 2) - 1, 60 - w, meridiem)
+        else:
+            if w == "half" and num(i + 1) is not None:  # half vier = 3:30
+                return num(i + 1) - 1, 30, meridiem
+            if w == "kwart" and ws[i + 1:i + 2] in (["over"], ["voor"]) and num(i + 2) is not None:
+                return (num(i + 2), 15, meridiem) if ws[i + 1] == "over" else (num(i + 2) - 1, 45, meridiem)
+            if isinstance(w, int) and ws[i + 1:i + 2] in (["over"], ["voor"]) and num(i + 2) is not None and w < 30:
+                return (num(i + 2), w, meridiem) if ws[i + 1] == "over" else (num(i + 2) - 1, 60 - w, meridiem)
+    for i, w in enumerate(ws):
+        alone = len(ws) == 1 or (i == 0 and (isinstance(ws[1], int) or ws[1] in ("oh", "am", "pm")))
+        if isinstance(w, int) and w <= 24 and (alone or ws[i - 1] in ("at", "om", "around", "rond") or
+                                                 ws[i + 1:i + 2] in (["oclock"], ["uur"], ["am"], ["pm"])):
+            nxt = num(i + 1)
+            if nxt is not None and ws[i + 1:i + 2] != ["uur"]:
+                return w, nxt, meridiem  # "three thirty", "three oh five" handled via 0 below
+            if ws[i + 1:i + 3] and ws[i + 1] == "oh" and num(i + 2) is not None:
+                return w, num(i + 2), meridiem
+            if ws[i + 1:i + 2] == ["uur"] and num(i + 2) is not None:  # drie uur dertig
+                return w, num(i + 2), meridiem
+            return w, 0, meridiem
+    return None
+
+
+def _candidates(hour: int, minute: int, meridiem: str | None, part: str | None) -> list[time]:
+    """Clock readings of what was said, most likely first (1-6 means afternoon, 7-11 morning)."""
+    if not (0 <= hour <= 24 and 0 <= minute < 60):
+        return []
+    hour %= 24
+    if hour > 12 or hour == 0:
+        return [time(hour, minute)]
+    am, pm = time(hour % 12, minute), time(hour % 12 + 12, minute)
+    if meridiem == "am":
+        return [am]
+    if meridiem == "pm" or part in ("afternoon", "evening"):
+        return [pm]
+    if part == "morning":
+        return [am]
+    if hour == 12:
+        return [time(12, minute)]
+    return [pm, am] if hour <= 6 else [am, pm]
+
+
+def _is_open(hours: Mapping[int, tuple[time, time]], local: datetime) -> bool:
+    span = hours.get(local.weekday())
+    return bool(span) and span[0] <= local.time() < span[1]
+
+
+def _to_utc(day: date, at: time, zone: ZoneInfo) -> datetime | None:
+    local = datetime.combine(day, at).replace(tzinfo=zone, fold=0)
+    back = local.astimezone(timezone.utc).astimezone(zone)
+    if back.replace(tzinfo=None) != local.replace(tzinfo=None):
+        return None  # in the spring-forward gap
+    return local.astimezone(timezone.utc)
+
+
+def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
+                        hours: Mapping[int, tuple[time, time]],
+                        horizon: timedelta = timedelta(days=14)) -> CallbackTime:
+    """Resolve "tomorrow at three", "in an hour", "Monday morning", "morgen om half vier"...
+
+    `now` is aware; `zone` and `hours` ({weekday: (open, close)}, Monday = 0) are the
+    skill's. The result is in UTC, or carries the reason it cannot be booked.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    lang = base_language(lang)
+    if lang not in WEEKDAYS:
+        return CallbackTime(None, "format")
+    ws = _numbers(_split_compounds(words(text), lang), lang)
+
+    delta = _relative(ws, lang)
+    if delta is not None:
+        return _check(now + delta, now, zone, hours, horizon)
+
+    local_now = now.astimezone(zone)
+    day, implied_part = _day(ws, lang, local_now.date())
+    part = _day_part(ws, lang) or implied_part
+    clock = _clock(ws, lang)
+    if day is None and clock is None and part is None:
+        return CallbackTime(None, "format")
+    day = day or local_now.date()
+
+    if clock is not None:
+        options = _candidates(*clock, part)
+        if not options:
+            return CallbackTime(None, "format")
+        results = [_resolve(day, t, now, zone, hours, horizon) for t in options]
+        # Prefer the reading we can actually book; otherwise report the likeliest one's reason.
+        return next((r for r in results if r.ok), results[0])
+
+    # A day and/or part of day without a clock time: the first bookable minute in it.
+    start, end = DAY_PARTS[part] if part else (time(0), time(23, 59))
+    span = hours.get(day.weekday())
+    if not span:
+        return CallbackTime(None, "closed")
+    earliest_local = max(start, span[0])
+    latest_local = min(end, span[1])
+    if earliest_local >= latest_local:
+        return CallbackTime(None, "closed")
+    candidate = _to_utc(day, earliest_local, zone)
+    if candidate is None:
+        return CallbackTime(None, "dst_gap")
+    if candidate <= now:
+        # Later the same day: round up to the next quarter hour from now.
+        soon = (local_now + timedelta(minutes=15 - local_now.minute % 15)).replace(second=0, microsecond=0)
+        if day == local_now.date() and soon.time() < latest_local and soon.date() == day:
+            candidate = soon.astimezone(timezone.utc)
+        else:
+            return CallbackTime(None, "past")
+    return _check(candidate, now, zone, hours, horizon)
+
+
+def _resolve(day: date, at: time, now: datetime, zone: ZoneInfo,
+             hours: Mapping[int, tuple[time, time]], horizon: timedelta) -> CallbackTime:
+    when = _to_utc(day, at, zone)
+    if when is None:
+        return CallbackTime(None, "dst_gap")
+    return _check(when, now, zone, hours, horizon)
+
+
+def _check(when: datetime, now: datetime, zone: ZoneInfo,
+           hours: Mapping[int, tuple[time, time]], horizon: timedelta) -> CallbackTime:
+    when = when.astimezone(timezone.utc)
+    if when <= now:
+        return CallbackTime(None, "past")
+    if when > now + horizon:
+        return CallbackTime(None, "horizon")
+    if not _is_open(hours, when.astimezone(zone)):
+        return CallbackTime(None, "closed")
+    return CallbackTime(when, None)
+
+
+def parse_hours(spec: Mapping[str, str]) -> dict[int, tuple[time, time]]:
+    """ivr.toml's {"mon": "08:00-18:00", ...} as {0: (time(8), time(18)), ...}."""
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    out = {}
+    for name, span in spec.items():
+        opening, closing = span.split("-")
+        out[days.index(name)] = (time.fromisoformat(opening), time.fromisoformat(closing))
+    return out

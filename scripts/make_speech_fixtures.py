@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Make the phone-audio fixtures the speech tests use, once; the WAVs are committed.
+
+  python scripts/make_speech_fixtures.py
+
+Needs Debian's espeak-ng, sox and pocketsphinx-testdata. Every file is what a
+phone line delivers: 8 kHz, mono, 8-bit mu-law, band-limited to 300-3400 Hz.
+
+- ko/: Korean words spoken by espeak-ng (its Korean voice is poor, so only words
+  that the small Vosk Korean model recognises reliably in a grammar are kept),
+  with 0.5 s of silence before and 1.5 s after so the end of speech is there.
+- en/: real recordings of people from pocketsphinx-testdata (CMU, BSD-style
+  licence), the "cards" set and "go forward ten meters", converted the same way.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "fixtures", "audio")
+TESTDATA = "/usr/share/pocketsphinx/test/data"
+PHONE = ["-r", "8000", "-c", "1", "-e", "mu-law", "-D"]  # -D: no dither, so reruns give the same bytes
+BAND = ["sinc", "300-3400"]
+
+KOREAN = {  # file name -> what is said
+    "ko_gisul_jiwon": "기술 지원",  # technical support
+    "ko_ne": "네",  # yes
+    "ko_aniyo": "아니요",  # no
+    "ko_sangdamwon": "상담원",  # an agent
+}
+
+
+def run(*args: str) -> None:
+    subprocess.run(args, check=True, stderr=subprocess.DEVNULL)
+
+
+def korean() -> dict[str, str]:
+    os.makedirs(os.path.join(OUT, "ko"), exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in KOREAN.items():
+            raw = os.path.join(tmp, name + ".wav")
+            run("espeak-ng", "-v", "ko", "-s", "150", "-w", raw, text)
+            run("sox", raw, *PHONE, os.path.join(OUT, "ko", name + ".wav"), *BAND, "pad", "0.5", "1.5")
+    return {name + ".wav": text for name, text in KOREAN.items()}
+
+
+def english() -> dict[str, str]:
+    os.makedirs(os.path.join(OUT, "en"), exist_ok=True)
+    transcripts = {}
+    with open(os.path.join(TESTDATA, "cards", "cards.transcription")) as f:
+        for line in f:
+            text, _, ident = line.strip().rpartition("(")
+            ident = ident.rstrip(")")
+            text = text.replace("<s>", "").replace("</s>", "").strip()
+            name = f"cards_{ident}.wav"
+            run("sox", os.path.join(TESTDATA, "cards", ident + ".wav"), *PHONE, os.path.join(OUT, "en", name),
+                *BAND, "pad", "0.2", "1.0")
+            transcripts[name] = text
+    run("sox", "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1",
+        os.path.join(TESTDATA, "goforward.raw"), *PHONE, os.path.join(OUT, "en", "goforward.wav"), *BAND)
+    transcripts["goforward.wav"] = "go forward ten meters"
+    return transcripts
+
+
+def main() -> int:
+    manifest = {
+        "about": "8 kHz mono mu-law phone audio made by scripts/make_speech_fixtures.py",
+        "ko": korean(),
+        "en": english(),
+        "en_source": "Debian pocketsphinx-testdata (CMU Sphinx test recordings), converted to the phone band",
+        "en_cards_grammar": "cards.gram in the same package: ranks, 'of', suits",
+    }
+    with open(os.path.join(OUT, "transcripts.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+    print(f"wrote {len(manifest['ko']) + len(manifest['en'])} files under {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Which engine serves a language: Vosk if a model is configured, else the
+bundled PocketSphinx model for US English, else none (the IVR falls back to
+keypad-only prompts and says so in the log, once per language)."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Mapping
+
+from speech.abc import Engine, EngineUnavailable
+from speech.vosk_engine import env_key, model_path_for
+
+log = logging.getLogger(__name__)
+
+_engines: dict[tuple, Engine | None] = {}
+_lock = threading.Lock()
+
+
+def _build(language: str, env: Mapping[str, str], default_language: str) -> Engine | None:
+    path = model_path_for(language, env, default_language)
+    if path:
+        from speech.vosk_engine import VoskEngine
+
+        try:
+            return VoskEngine(path, language)
+        except EngineUnavailable as exc:
+            log.warning("speech for %s: %s", language, exc)
+    if language.lower() == "en-us" and env.get("SPEECH_DISABLE_POCKETSPHINX", "") != "1":
+        from speech.pocketsphinx_engine import PocketSphinxEngine
+
+        try:
+            return PocketSphinxEngine(language)
+        except EngineUnavailable as exc:
+            log.warning("speech for %s: %s", language, exc)
+    log.warning(
+        "No speech model for %s: speech steps will take keypad (DTMF) input only. "
+        "To understand callers in %s, run `flask speech download-model %s` and set %s "
+        "to the model folder it prints.", language, language, language, env_key(language))
+    return None
+
+
+def engine_for(language: str, env: Mapping[str, str] | None = None,
+               default_language: str = "en-US") -> Engine | None:
+    """The shared engine for `language` (built once per process), or None for DTMF only."""
+    env = os.environ if env is None else env
+    key = (language.lower(), model_path_for(language, env, default_language),
+           env.get("SPEECH_DISABLE_POCKETSPHINX", ""))
+    if key in _engines:
+        return _engines[key]
+    with _lock:
+        if key not in _engines:
+            _engines[key] = _build(language, env, default_language)
+        return _engines[key]
+
+
+def speech_available(language: str, env: Mapping[str, str] | None = None,
+                     default_language: str = "en-US") -> bool:
+    """For the IVR: offer "say a few words" only when this is True."""
+    return engine_for(language, env, default_language) is not None

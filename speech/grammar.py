@@ -1,0 +1,69 @@
+"""Per-step phrase lists: what a caller can usefully say at each IVR step.
+
+Grammars make small models fast and accurate on phone audio: the recogniser
+only chooses among these phrases (plus an unknown-word token the engine adds).
+A step with no grammar (None) is recognised free-form.
+"""
+from __future__ import annotations
+
+import re
+from typing import Mapping, Sequence
+
+from ivr.understanding import (DIGIT_WORDS, NO_WORDS, PLUS_WORDS, REPEAT_WORDS, YES_WORDS, base_language,
+                               time_vocabulary)
+
+# IVR step names (as the call flow names them) -> the kind of answer expected.
+STEP_KINDS = {
+    "menu": "menu", "skill": "menu", "main_menu": "menu",
+    "confirm": "yes_no", "confirm_skill": "yes_no", "yes_no": "yes_no", "callback_number_confirm": "yes_no",
+    "callback_offer": "yes_no", "wait_offer": "yes_no", "after_hours_offer": "yes_no",
+    "callback_number": "digits", "callback_number_enter": "digits", "phone_number": "digits", "digits": "digits",
+    "callback_time": "time", "callback_when": "time", "callback_pick_time": "time", "time": "time",
+}
+
+
+def normalise_phrase(phrase: str) -> str:
+    """Lower case, single spaces, no punctuation: the form engines emit."""
+    return " ".join(re.sub(r"[^\w' ]+", " ", phrase.lower()).split())
+
+
+def step_kind(step: str) -> str | None:
+    return STEP_KINDS.get(step)
+
+
+def phrases_for_step(step: str, lang: str,
+                     skill_phrases: Mapping[str, Sequence[str]] | None = None) -> list[str] | None:
+    """The grammar for `step` in `lang`, or None for free-form recognition.
+
+    `skill_phrases` ({skill: phrases}) feeds the menu step; spoken menu digits
+    are always allowed there too.
+    """
+    kind = step_kind(step)
+    base = base_language(lang)
+    digits = list(DIGIT_WORDS.get(base, {}))
+    if kind == "menu":
+        phrases = [p for ps in (skill_phrases or {}).values() for p in ps]
+        return _unique(phrases + digits) if phrases else None
+    if kind == "yes_no":
+        return _unique(sorted(YES_WORDS.get(base, set())) + sorted(NO_WORDS.get(base, set())) + digits)
+    if kind == "digits":
+        return _unique(digits + sorted(REPEAT_WORDS.get(base, {})) + sorted(PLUS_WORDS.get(base, set())))
+    if kind == "time":
+        vocabulary = time_vocabulary(lang)
+        return _unique(vocabulary) if vocabulary else None
+    return None
+
+
+def _unique(phrases: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for p in phrases:
+        n = normalise_phrase(p)
+        if n and n not in out:
+            out.append(n)
+    return out
+
+
+def jsgf(phrases: Sequence[str], name: str = "step") -> str:
+    """A JSGF grammar accepting one or more of `phrases` in a row (for PocketSphinx)."""
+    alternatives = " | ".join(normalise_phrase(p) for p in phrases if normalise_phrase(p))
+    return f"#JSGF V1.0;\ngrammar {name};\npublic <utterance> = ( {alternatives} )+ ;\n"

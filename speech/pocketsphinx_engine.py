@@ -1,0 +1,147 @@
+"""PocketSphinx engine: US English out of the box (the model ships in the wheel).
+
+The acoustic model is 16 kHz, so 8 kHz phone audio is upsampled per stream.
+A Decoder takes ~0.3 s to build, so decoders are pooled per process and
+reused across streams; each grammar is added once per decoder as a search.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from typing import Sequence
+
+from speech.abc import EngineUnavailable, Hypothesis
+from speech.audio import Upsampler
+from speech.grammar import jsgf, normalise_phrase
+
+log = logging.getLogger(__name__)
+
+ENGINE_NAME = "pocketsphinx"
+MODEL_RATE = 16000
+FREE_FORM = "_default"  # the search PocketSphinx builds from its bundled language model
+
+
+def _dictionary_words() -> frozenset[str]:
+    """The pronunciation dictionary's words, read once (a decoder in use by another
+    stream must not be asked)."""
+    import os
+
+    from pocketsphinx import get_model_path
+
+    words = set()
+    with open(os.path.join(get_model_path(), "cmudict-en-us.dict"), encoding="utf-8") as f:
+        for line in f:
+            word = line.split(" ", 1)[0]
+            words.add(word.split("(", 1)[0])
+    return frozenset(words)
+
+
+class _PooledDecoder:
+    def __init__(self, decoder):
+        self.decoder = decoder
+        self.searches: set[str] = set()
+
+
+class PocketSphinxRecognizer:
+    def __init__(self, engine: "PocketSphinxEngine", pooled: _PooledDecoder, search: str, sample_rate: int):
+        self._engine = engine
+        self._pooled = pooled
+        self.sample_rate = sample_rate
+        self._upsampler = Upsampler(MODEL_RATE // sample_rate)
+        d = pooled.decoder
+        d.activate_search(search)
+        d.start_utt()
+        self._finished: Hypothesis | None = None
+
+    def _hypothesis(self, final: bool) -> Hypothesis:
+        hyp = self._pooled.decoder.hyp()
+        text = hyp.hypstr if hyp is not None else ""
+        # With bestpath off there is no posterior; a non-empty grammar match is all we know.
+        return Hypothesis(text, 1.0 if text else 0.0, ENGINE_NAME, final=final)
+
+    def accept(self, pcm16: bytes) -> Hypothesis:
+        if self._finished is not None:
+            return self._finished
+        self._pooled.decoder.process_raw(self._upsampler.process(pcm16))
+        return self._hypothesis(final=False)
+
+    def finish(self) -> Hypothesis:
+        if self._finished is None:
+            self._pooled.decoder.end_utt()
+            self._finished = self._hypothesis(final=True)
+            self._engine._release(self._pooled)
+        return self._finished
+
+    def close(self) -> None:
+        """Give the decoder back even when the stream ended without a result."""
+        self.finish()
+
+
+class PocketSphinxEngine:
+    name = ENGINE_NAME
+
+    def __init__(self, language: str = "en-US", pool_size: int = 8):
+        if language.lower() != "en-us":
+            raise EngineUnavailable("the bundled PocketSphinx model is US English only")
+        try:
+            import pocketsphinx  # noqa: F401
+        except ImportError as exc:
+            raise EngineUnavailable("pocketsphinx is not installed") from exc
+        self.language = language
+        self._idle: list[_PooledDecoder] = []
+        self._lock = threading.Lock()
+        self._pool_size = pool_size
+        self._idle.append(_PooledDecoder(self._new_decoder()))  # also proves the model loads
+        self._words = _dictionary_words()
+
+    @staticmethod
+    def _new_decoder():
+        from pocketsphinx import Decoder
+
+        # bestpath=False: with looping grammars the default took 50-100 s per utterance.
+        return Decoder(bestpath=False, loglevel="FATAL", samprate=MODEL_RATE)
+
+    def _take(self) -> _PooledDecoder:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return _PooledDecoder(self._new_decoder())
+
+    def _release(self, pooled: _PooledDecoder) -> None:
+        with self._lock:
+            if len(self._idle) < self._pool_size:
+                self._idle.append(pooled)
+
+    def has_word(self, word: str) -> bool:
+        return word in self._words
+
+    def missing_words(self, phrases: Sequence[str]) -> list[str]:
+        words = {w for p in phrases for w in normalise_phrase(p).split()}
+        return sorted(w for w in words if not self.has_word(w))
+
+    def recognizer(self, sample_rate: int, phrases: Sequence[str] | None = None) -> PocketSphinxRecognizer:
+        if MODEL_RATE % sample_rate:
+            raise ValueError(f"cannot upsample {sample_rate} Hz to {MODEL_RATE} Hz by a whole factor")
+        search = FREE_FORM
+        grammar = None
+        if phrases is not None:
+            missing = set(self.missing_words(phrases))
+            if missing:
+                log.warning("PocketSphinx dictionary lacks grammar words %s; phrases using them are left out",
+                            ", ".join(sorted(missing)))
+            kept = [normalise_phrase(p) for p in phrases
+                    if normalise_phrase(p) and not set(normalise_phrase(p).split()) & missing]
+            if not kept:
+                raise ValueError("no grammar phrase can be recognised")
+            grammar = jsgf(kept)
+            search = "g" + hashlib.sha1(grammar.encode()).hexdigest()[:12]
+        pooled = self._take()
+        try:
+            if grammar is not None and search not in pooled.searches:
+                pooled.decoder.add_jsgf_string(search, grammar)
+                pooled.searches.add(search)
+            return PocketSphinxRecognizer(self, pooled, search, sample_rate)
+        except Exception:
+            self._release(pooled)
+            raise

@@ -1,0 +1,157 @@
+"""One media stream's recognition, from the first frame to a result.
+
+The session decides when the caller has finished: the engine's own
+end-of-utterance, trailing silence after speech (a simple loudness detector,
+so engines without endpointing work too), no speech at all for a while, a
+maximum length, a DTMF key, or the caller hanging up. Audio time is counted
+from the samples received, so tests are deterministic; the wall clock
+(injectable) only guards against frames that stop arriving.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from speech.abc import Hypothesis, Recognizer
+from speech.audio import rms_dbfs
+from speech.twilio_media import Dtmf, Media, Stop, mulaw_to_pcm16
+
+# Why a session ended; stored with the result so the IVR can pick its prompt.
+SPEECH = "speech"  # the caller said something and stopped
+DTMF = "dtmf"  # a key was pressed
+NO_SPEECH = "no_speech"  # nothing heard before the no-speech timeout
+MAX_DURATION = "max_duration"  # kept talking past the limit; whatever was heard is used
+HANGUP = "hangup"  # Twilio sent stop (caller hung up, or the call moved on)
+STALLED = "stalled"  # frames stopped arriving (network); wall-clock guard
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    no_speech_timeout: float = 5.0  # s of audio with no speech before giving up
+    end_silence: float = 0.6  # s of quiet after speech that ends the utterance
+    max_duration: float = 15.0  # s of audio at most
+    speech_dbfs: float = -40.0  # louder than this counts as voice (phone line noise is ~-60)
+    min_speech: float = 0.1  # s of voice needed before speech "started" (clicks are shorter)
+    stall_timeout: float = 3.0  # wall-clock s without any frame before giving up
+
+
+@dataclass(frozen=True)
+class SpeechOutcome:
+    reason: str
+    transcript: str = ""
+    confidence: float = 0.0
+    engine: str | None = None
+    digit: str | None = None
+    audio_seconds: float = 0.0
+
+    @property
+    def heard_speech(self) -> bool:
+        return bool(self.transcript)
+
+
+class SpeechSession:
+    def __init__(self, recognizer: Recognizer | None, limits: SessionLimits = SessionLimits(),
+                 clock: Callable[[], float] = time.monotonic):
+        # recognizer None: a DTMF-only stream (no model for this language).
+        self._recognizer = recognizer
+        self.limits = limits
+        self._clock = clock
+        self.sample_rate = recognizer.sample_rate if recognizer else 8000
+        self.audio_seconds = 0.0
+        self._voiced = 0.0
+        self._speech_started = False
+        self._last_voice = 0.0
+        self._best: Hypothesis | None = None  # an engine final heard mid-stream
+        self._last_frame_at = clock()
+        self.outcome: SpeechOutcome | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.outcome is not None
+
+    # --- input ---------------------------------------------------------------
+
+    def handle(self, event) -> SpeechOutcome | None:
+        """Feed one parsed Twilio event (Media, Dtmf, Stop; others are ignored)."""
+        if isinstance(event, Media):
+            if event.track not in ("inbound", "inbound_track"):
+                return self.outcome
+            return self.feed_audio(mulaw_to_pcm16(event.payload))
+        if isinstance(event, Dtmf):
+            return self.feed_dtmf(event.digit)
+        if isinstance(event, Stop):
+            return self.hangup()
+        return self.outcome
+
+    def feed_audio(self, pcm16: bytes) -> SpeechOutcome | None:
+        if self.done:
+            return self.outcome
+        self._last_frame_at = self._clock()
+        seconds = len(pcm16) / 2 / self.sample_rate
+        self.audio_seconds += seconds
+        if rms_dbfs(pcm16) >= self.limits.speech_dbfs:
+            self._voiced += seconds
+            self._last_voice = self.audio_seconds
+            if self._voiced >= self.limits.min_speech:
+                self._speech_started = True
+        if self._recognizer is not None:
+            hyp = self._recognizer.accept(pcm16)
+            if hyp.final and not hyp.empty:
+                # The engine found the end of an utterance with words in it: done.
+                self._best = hyp
+                return self._end(SPEECH)
+        if self._speech_started and self.audio_seconds - self._last_voice >= self.limits.end_silence:
+            return self._end(SPEECH)
+        if not self._speech_started and self.audio_seconds >= self.limits.no_speech_timeout:
+            return self._end(NO_SPEECH)
+        if self.audio_seconds >= self.limits.max_duration:
+            return self._end(MAX_DURATION)
+        return None
+
+    def feed_dtmf(self, digit: str) -> SpeechOutcome:
+        if not self.done:
+            self._discard()
+            self.outcome = SpeechOutcome(DTMF, digit=digit, audio_seconds=self.audio_seconds)
+        return self.outcome
+
+    def hangup(self) -> SpeechOutcome:
+        if not self.done:
+            self._end(HANGUP)
+        return self.outcome
+
+    def tick(self) -> SpeechOutcome | None:
+        """Call when no frame arrived for a while: ends a stalled stream."""
+        if not self.done and self._clock() - self._last_frame_at >= self.limits.stall_timeout:
+            return self._end(STALLED)
+        return self.outcome
+
+    def close(self) -> None:
+        """Release the recognizer if the stream ended without an outcome (socket dropped)."""
+        if not self.done:
+            self._end(HANGUP)
+
+    # --- ending --------------------------------------------------------------
+
+    def _discard(self) -> None:
+        if self._recognizer is not None:
+            close = getattr(self._recognizer, "close", None)
+            (close or self._recognizer.finish)()
+            self._recognizer = None
+
+    def _end(self, reason: str) -> SpeechOutcome:
+        hyp = self._best
+        if self._recognizer is not None:
+            final = self._recognizer.finish() if hyp is None else None
+            if final is not None and not final.empty:
+                hyp = final
+            self._discard()
+        if hyp is not None and not hyp.empty:
+            if reason == NO_SPEECH:
+                reason = SPEECH  # quiet, but the engine heard words: trust it
+            self.outcome = SpeechOutcome(reason, hyp.transcript, hyp.confidence, hyp.engine,
+                                         audio_seconds=self.audio_seconds)
+        else:
+            self.outcome = SpeechOutcome(reason, engine=hyp.engine if hyp else None,
+                                         audio_seconds=self.audio_seconds)
+        return self.outcome
