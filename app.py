@@ -1,0 +1,117 @@
+"""Application factory. `python app.py` runs the IVR on its embedded default (SQLite in instance/)."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from callbacks.exceptions import CallbackError
+from clock import Clock
+from config import ConfigError, Settings, load_ivr_config
+from ivr.flow import TurnMismatch, UnknownCall
+from storage.db import make_engine, make_sessionmaker, migrate
+from webhooks.runtime import Runtime
+
+log = logging.getLogger("ivr")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, twilio_client=None,
+               migrate_schema: bool = True) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
+    # Twilio signs the public URL; behind a proxy or tunnel, trust its X-Forwarded-Proto/Host.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+    secret = settings.secret_key
+    if not secret:
+        secret = secrets.token_hex(32)
+        log.warning("SECRET_KEY is not set: using a random key, so sessions and stream tokens end on restart.")
+    app.config.update(
+        SECRET_KEY=secret,
+        TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
+        PUBLIC_BASE_URL=settings.public_base_url,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if migrate_schema:
+        migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    ivr_config = load_ivr_config(settings.ivr_config_path)
+    if twilio_client is None and settings.twilio_account_sid and settings.twilio_auth_token:
+        from twilio.rest import Client
+
+        twilio_client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+    app.extensions["ivr"] = Runtime(
+        settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock or Clock(),
+        ivr_config=ivr_config, twilio=twilio_client,
+    )
+
+    from webhooks.voice import voice
+
+    app.register_blueprint(voice)
+    register_errors(app)
+    return app
+
+
+def register_errors(app: Flask) -> None:
+    """Every refusal is a 4xx with a sentence a person can act on; JSON for APIs, text for Twilio."""
+
+    def problem(status: int, title: str, detail: str):
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            response = jsonify({"type": "about:blank", "title": title, "status": status, "detail": detail})
+            response.status_code = status
+            response.mimetype = "application/problem+json"
+            return response
+        return f"{title}: {detail}\n", status, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return problem(exc.code or 500, exc.name, exc.description or exc.name)
+
+    @app.errorhandler(UnknownCall)
+    def unknown_call(exc):
+        return problem(404, "Unknown call", str(exc))
+
+    @app.errorhandler(TurnMismatch)
+    def out_of_turn(exc):
+        return problem(409, "Out of turn", str(exc))
+
+    @app.errorhandler(CallbackError)
+    def callback_error(exc: CallbackError):
+        return problem(exc.status, type(exc).__name__, str(exc))
+
+
+def describe_setup(settings: Settings) -> str:
+    base = settings.public_base_url or f"http://{settings.host}:{settings.port}"
+    lines = [
+        f"IVR listening on http://{settings.host}:{settings.port} (database: {settings.database_url})",
+        "Point your Twilio number's webhooks at:",
+        f"  A call comes in:      POST {base}/voice/incoming",
+        f"  Call status changes:  POST {base}/voice/status",
+    ]
+    missing = settings.missing_for_twilio()
+    if missing:
+        lines.append(
+            "Not set: " + ", ".join(missing) + ". Without TWILIO_AUTH_TOKEN every webhook is refused (503), "
+            "without TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN no callback can be dialled, and without "
+            "PUBLIC_BASE_URL the URLs above are only reachable locally (use a tunnel, see README)."
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        raise SystemExit(f"Configuration problem: {exc}")
+    print(describe_setup(settings), flush=True)
+    app.run(host=settings.host, port=settings.port, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Settings from the environment, and the operator's IVR file (config/ivr.toml).
+
+Secrets (Twilio credentials, session keys, chat secrets) only ever come from the environment.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_IVR_CONFIG = ROOT / "config" / "ivr.toml"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(ValueError):
+    """The operator's configuration is unusable; the message says where."""
+
+
+@dataclass(frozen=True)
+class Skill:
+    name: str
+    digit: str
+    timezone: ZoneInfo
+    # weekday index (0 = Monday) -> (open, close) in the skill's local time
+    hours: dict[int, tuple[time, time]]
+    label: dict[str, str]
+    phrases: dict[str, list[str]]
+    callback_offer_threshold_seconds: int
+
+    def label_in(self, language: str) -> str:
+        return self.label.get(language) or next(iter(self.label.values()), self.name)
+
+
+@dataclass(frozen=True)
+class IvrConfig:
+    company_name: str
+    default_language: str
+    languages: list[str]
+    language_digits: dict[str, str]
+    numbers: dict[str, str]
+    skills: dict[str, Skill]
+    prompts: dict[str, dict[str, str]]
+    hold_announce_every_seconds: int
+    assumed_handle_seconds: int
+    booking_horizon_days: int
+
+    def skill_for_digit(self, digit: str) -> Skill | None:
+        return next((s for s in self.skills.values() if s.digit == digit), None)
+
+    @property
+    def fallback_skill(self) -> Skill:
+        return self.skills.get("general") or next(iter(self.skills.values()))
+
+    def language_for_number(self, dialled: str | None) -> str:
+        return self.numbers.get(dialled or "", self.default_language)
+
+    def phrases_by_skill(self, language: str) -> dict[str, list[str]]:
+        return {s.name: s.phrases.get(language, []) for s in self.skills.values()}
+
+
+def _parse_hours(skill_name: str, raw: dict) -> dict[int, tuple[time, time]]:
+    hours: dict[int, tuple[time, time]] = {}
+    for day, span in raw.items():
+        if day not in WEEKDAYS:
+            raise ConfigError(f"skill {skill_name}: unknown day {day!r} in hours (use {', '.join(WEEKDAYS)})")
+        try:
+            start, end = (time.fromisoformat(part.strip()) for part in span.split("-"))
+        except ValueError as exc:
+            raise ConfigError(f"skill {skill_name}: hours for {day} must look like 08:00-18:00, not {span!r}") from exc
+        if end <= start:
+            raise ConfigError(f"skill {skill_name}: hours for {day} close before they open ({span})")
+        hours[WEEKDAYS.index(day)] = (start, end)
+    return hours
+
+
+def parse_ivr_config(raw: dict) -> IvrConfig:
+    company = raw.get("company", {})
+    defaults = raw.get("defaults", {})
+    languages = company.get("languages", ["en-US"])
+    threshold = int(defaults.get("callback_offer_threshold_seconds", 60))
+    skills: dict[str, Skill] = {}
+    for entry in raw.get("skills", []):
+        name = entry["name"]
+        try:
+            zone = ZoneInfo(entry.get("timezone", "UTC"))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"skill {name}: unknown time zone {entry.get('timezone')!r}") from exc
+        skills[name] = Skill(
+            name=name,
+            digit=str(entry["digit"]),
+            timezone=zone,
+            hours=_parse_hours(name, entry.get("hours", {})),
+            label=dict(entry.get("label", {name: name})),
+            phrases={lang: list(p) for lang, p in entry.get("phrases", {}).items()},
+            callback_offer_threshold_seconds=int(entry.get("callback_offer_threshold_seconds", threshold)),
+        )
+    if not skills:
+        raise ConfigError("the IVR configuration defines no [[skills]]")
+    digits = [s.digit for s in skills.values()]
+    if len(set(digits)) != len(digits):
+        raise ConfigError(f"two skills share a digit: {digits}")
+    prompts = raw.get("prompts", {})
+    for lang in languages:
+        if lang not in prompts:
+            raise ConfigError(f"language {lang} is listed but has no [prompts.\"{lang}\"] table")
+    for lang in languages[1:]:
+        gap = set(prompts[languages[0]]) - set(prompts[lang])
+        if gap:
+            raise ConfigError(f"prompts for {lang} lack: {', '.join(sorted(gap))}")
+    return IvrConfig(
+        company_name=company.get("name", "us"),
+        default_language=company.get("default_language", languages[0]),
+        languages=languages,
+        language_digits=dict(company.get("language_digits", {})),
+        numbers=dict(raw.get("numbers", {})),
+        skills=skills,
+        prompts=prompts,
+        hold_announce_every_seconds=int(defaults.get("hold_announce_every_seconds", 30)),
+        assumed_handle_seconds=int(defaults.get("assumed_handle_seconds", 240)),
+        booking_horizon_days=int(defaults.get("booking_horizon_days", 14)),
+    )
+
+
+@lru_cache(maxsize=8)
+def load_ivr_config(path: str | None = None) -> IvrConfig:
+    path = path or os.environ.get("IVR_CONFIG") or str(DEFAULT_IVR_CONFIG)
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"IVR configuration not found at {path} (set IVR_CONFIG)") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return parse_ivr_config(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings. Everything here comes from the environment."""
+
+    database_url: str = f"sqlite:///{ROOT / 'instance' / 'ivr.sqlite3'}"
+    public_base_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_number: str | None = None
+    twilio_messaging_number: str | None = None
+    secret_key: str | None = None
+    ivr_config_path: str | None = None
+    allowed_countries: tuple[str, ...] = ("US", "CA", "NL", "BE", "DE", "GB")
+    host: str = "127.0.0.1"
+    port: int = 5000
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        defaults = cls()
+        countries = env.get("ALLOWED_COUNTRIES")
+        return cls(
+            database_url=env.get("DATABASE_URL", defaults.database_url),
+            public_base_url=(env.get("PUBLIC_BASE_URL") or None),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            twilio_number=env.get("TWILIO_NUMBER") or None,
+            twilio_messaging_number=env.get("TWILIO_MESSAGING_NUMBER") or None,
+            secret_key=env.get("SECRET_KEY") or None,
+            ivr_config_path=env.get("IVR_CONFIG") or None,
+            allowed_countries=tuple(c.strip().upper() for c in countries.split(",") if c.strip())
+            if countries
+            else defaults.allowed_countries,
+            host=env.get("HOST", defaults.host),
+            port=int(env.get("PORT", defaults.port)),
+        )
+
+    def missing_for_twilio(self) -> list[str]:
+        needed = {
+            "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "TWILIO_NUMBER": self.twilio_number,
+            "PUBLIC_BASE_URL": self.public_base_url,
+        }
+        return [name for name, value in needed.items() if not value]

@@ -1,0 +1,96 @@
+"""Business hours of a skill, in its own IANA time zone, and the rules for picking a callback time.
+
+DST rule, stated once: a local time that does not exist (the spring-forward gap) is refused with
+reason "dst_gap"; a local time that happens twice (the autumn fold) means its first occurrence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from config import Skill
+
+
+class TimeRefused(ValueError):
+    """A callback time that cannot be accepted. `reason` is a stable code (past, closed, horizon, dst_gap, format)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time in `zone`, refusing times that the clocks skip."""
+    local = datetime.combine(day, at).replace(tzinfo=zone, fold=0)
+    back = local.astimezone(timezone.utc).astimezone(zone)
+    if back.replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise TimeRefused("dst_gap", f"{day.isoformat()} {at.strftime('%H:%M')} does not exist in {zone.key} (clocks change)")
+    return local.astimezone(timezone.utc)
+
+
+def is_open(skill: Skill, when: datetime) -> bool:
+    local = when.astimezone(skill.timezone)
+    span = skill.hours.get(local.weekday())
+    return bool(span) and span[0] <= local.time() < span[1]
+
+
+def next_opening(skill: Skill, after: datetime) -> datetime | None:
+    """The first instant at or after `after` at which the skill is open (UTC), or None if it never opens."""
+    if is_open(skill, after):
+        return after
+    local = after.astimezone(skill.timezone)
+    for days in range(0, 15):
+        day = local.date() + timedelta(days=days)
+        span = skill.hours.get(day.weekday())
+        if not span:
+            continue
+        try:
+            opening = local_to_utc(day, span[0], skill.timezone)
+        except TimeRefused:
+            # An opening inside a DST gap: the first valid minute after it.
+            opening = datetime.combine(day, span[0]).replace(tzinfo=skill.timezone).astimezone(timezone.utc)
+        if opening >= after:
+            return opening
+    return None
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    horizon: timedelta
+    # A callback needs a little time to be set up; "now" plus this is the earliest bookable time.
+    lead_time: timedelta = timedelta(minutes=5)
+
+
+def check_callback_time(skill: Skill, when: datetime, now: datetime, rules: BookingRules) -> datetime:
+    """Accept a requested callback time (aware) or raise TimeRefused saying why."""
+    if when.tzinfo is None:
+        raise TimeRefused("format", "the time needs a time zone")
+    when = when.astimezone(timezone.utc)
+    if when < now:
+        raise TimeRefused("past", "that time has already passed")
+    if when > now + rules.horizon:
+        raise TimeRefused("horizon", f"callbacks can be booked at most {rules.horizon.days} days ahead")
+    if not is_open(skill, when):
+        raise TimeRefused("closed", f"the {skill.name} team is closed at that time")
+    return when
+
+
+def describe_local(when: datetime, zone: ZoneInfo, now: datetime, language: str) -> str:
+    """A spoken description of a time, e.g. 'tomorrow at 14:30' / 'morgen om 14:30'."""
+    local = when.astimezone(zone)
+    today = now.astimezone(zone).date()
+    clock = local.strftime("%H:%M")
+    delta = (local.date() - today).days
+    words = {
+        "en-US": ("today at {t}", "tomorrow at {t}", "on {d} at {t}"),
+        "nl-NL": ("vandaag om {t}", "morgen om {t}", "op {d} om {t}"),
+    }.get(language, ("today at {t}", "tomorrow at {t}", "on {d} at {t}"))
+    if delta == 0:
+        return words[0].format(t=clock)
+    if delta == 1:
+        return words[1].format(t=clock)
+    day_names = {
+        "nl-NL": ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+    }.get(language, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))
+    return words[2].format(d=f"{day_names[local.weekday()]} {local.day}", t=clock)

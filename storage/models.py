@@ -1,0 +1,226 @@
+"""Every table of the application. The schema itself is owned by the Alembic migrations in migrations/.
+
+Times are stored as UTC and come back as aware UTC datetimes on every database (see UTCDateTime).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC; refuses naive input so no local time sneaks in."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# Entry kinds
+HOLDING = "holding"
+CALLBACK = "callback"
+
+# Entry states. A live caller holds; a callback waits its turn (queued) or its time (scheduled),
+# is dialled, and ends connected->completed, failed or cancelled. Holders end abandoned or connected.
+OPEN_STATES = (
+    "holding",
+    "queued",
+    "scheduled",
+    "retry_wait",
+    "dialing_agent",
+    "dialing_customer",
+)
+# Entries that still stand in line for position counting (not yet being dialled).
+WAITING_STATES = ("holding", "queued", "scheduled", "retry_wait")
+CLOSED_STATES = ("connected", "completed", "failed", "cancelled", "abandoned")
+
+
+class QueueEntry(Base):
+    """One place in a skill's line: a live caller holding, or a callback. Both are ordered by arrived_at."""
+
+    __tablename__ = "queue_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    skill: Mapped[str] = mapped_column(String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False, default="phone")
+    state: Mapped[str] = mapped_column(String(24), nullable=False)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    call_sid: Mapped[str | None] = mapped_column(String(64))
+    phone_number: Mapped[str | None] = mapped_column(String(20))
+    caller_name: Mapped[str | None] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), nullable=False, default="en-US")
+    context: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    customer_timezone: Mapped[str | None] = mapped_column(String(64))
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    announced_wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dial_call_sid: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    agent_call_sid: Mapped[str | None] = mapped_column(String(64))
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_token_hash: Mapped[str | None] = mapped_column(String(64))
+    # "<number>|<skill>" while a callback is open, NULL after: the unique index makes a second
+    # open callback for the same number and skill impossible, even from two processes at once.
+    open_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    events: Mapped[list["QueueEvent"]] = relationship(
+        back_populates="entry", order_by="QueueEvent.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_queue_entries_line", "skill", "state", "arrived_at"),
+        Index("ix_queue_entries_call_sid", "call_sid"),
+        Index("ix_queue_entries_dial_call_sid", "dial_call_sid"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class QueueEvent(Base):
+    """The audit trail: every state change of an entry, with who and why. Metrics are computed from it."""
+
+    __tablename__ = "queue_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("queue_entries.id", ondelete="CASCADE"), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    event: Mapped[str] = mapped_column(String(32), nullable=False)
+    state: Mapped[str] = mapped_column(String(24), nullable=False)
+    previous_state: Mapped[str | None] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(120), nullable=False, default="system")
+    detail: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+
+    entry: Mapped[QueueEntry] = relationship(back_populates="events")
+
+    __table_args__ = (Index("ix_queue_events_entry", "entry_id", "id"), Index("ix_queue_events_at", "at"))
+
+
+class Call(Base):
+    """An inbound call's progress through the IVR, keyed by Twilio's CallSid."""
+
+    __tablename__ = "calls"
+
+    call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    from_number: Mapped[str | None] = mapped_column(String(32))
+    to_number: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8), nullable=False)
+    step: Mapped[str] = mapped_column(String(32), nullable=False)
+    # Which request of this call comes next; a Twilio retry of an older one replays its answer.
+    turn: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    retries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    skill: Mapped[str | None] = mapped_column(String(40))
+    transcript: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    scratch: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="in-progress")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("queue_entries.id"))
+
+
+class CallTurn(Base):
+    """The TwiML answered to each turn of a call, so a retried webhook gets the same answer."""
+
+    __tablename__ = "call_turns"
+
+    call_sid: Mapped[str] = mapped_column(ForeignKey("calls.call_sid", ondelete="CASCADE"), primary_key=True)
+    turn: Mapped[int] = mapped_column(Integer, primary_key=True)
+    twiml: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class SpeechResult(Base):
+    """What the recogniser heard for one call at one step (written by the media stream, read by the IVR)."""
+
+    __tablename__ = "speech_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(ForeignKey("calls.call_sid", ondelete="CASCADE"), nullable=False)
+    step: Mapped[str] = mapped_column(String(32), nullable=False)
+    turn: Mapped[int] = mapped_column(Integer, nullable=False)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    digit: Mapped[str | None] = mapped_column(String(4))
+    engine: Mapped[str | None] = mapped_column(String(32))
+    ended_by: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    __table_args__ = (UniqueConstraint("call_sid", "step", "turn", name="uq_speech_results_call_step_turn"),)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
+    # E.164 number, sip:user@host, or client:identity
+    address: Mapped[str] = mapped_column(String(200), nullable=False)
+    skills: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)  # skill -> level (1..10)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="offline")
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    wrap_up_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=30)
+    # The entry the agent is reserved for or talking to (no FK: agents and entries point at each other).
+    entry_id: Mapped[int | None] = mapped_column(Integer)
+    call_sid: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+AGENT_STATES = ("offline", "available", "reserved", "on_call", "wrap_up")
+
+
+class User(Base):
+    """A supervisor or admin who signs in to the queue pages."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False, default="supervisor")
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
+    active: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

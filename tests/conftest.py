@@ -1,0 +1,86 @@
+"""Shared fixtures: the real app on a fresh migrated database, a manual clock, and Twilio's part.
+
+DATABASE_URL_TEST selects the database for the suite (PostgreSQL in CI: .ci/run sets it); each test
+gets its own SQLite file or its own PostgreSQL schema-free database, migrated with Alembic exactly as
+production is.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from clock import ManualClock
+from config import Settings
+from tests.support.twilio_voice import TwilioDouble
+
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_BASE_URL = "https://ivr.example.com"
+# Tuesday 2026-11-24 10:00 in New York: every default skill is open.
+OPEN_HOURS = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+
+
+def _postgres_database(base_url: str):
+    """A new, empty PostgreSQL database for one test; dropped afterwards."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base_url.rsplit("/", 1)[0] + "/" + name
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    pg = os.environ.get("DATABASE_URL_TEST")
+    if pg:
+        url, drop = _postgres_database(pg)
+        yield url
+        drop()
+    else:
+        yield f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
+
+
+@pytest.fixture
+def clock():
+    return ManualClock(OPEN_HOURS)
+
+
+@pytest.fixture
+def settings(database_url):
+    return Settings(
+        database_url=database_url,
+        public_base_url=PUBLIC_BASE_URL,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_number="+15005550006",
+        secret_key="test-secret-key",
+    )
+
+
+@pytest.fixture
+def app(settings, clock):
+    app = create_app(settings, clock=clock)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["ivr"].engine.dispose()
+
+
+@pytest.fixture
+def runtime(app):
+    return app.extensions["ivr"]
+
+
+@pytest.fixture
+def twilio(app):
+    return TwilioDouble(app.test_client(), AUTH_TOKEN, PUBLIC_BASE_URL)

@@ -1,0 +1,133 @@
+"""Twilio Voice webhooks: parse, verify, call the IVR, render TwiML. Decisions live in ivr/."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from ivr.flow import CallFlow, FlowSettings
+from storage.db import transaction
+from webhooks.runtime import runtime
+from webhooks.security import stream_token, twilio_signed
+
+voice = Blueprint("voice", __name__, url_prefix="/voice")
+
+CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
+DIGITS = re.compile(r"^[0-9*#]{0,32}$")
+STEP = re.compile(r"^[a-z_]{1,32}$")
+
+
+class TwilioLinks:
+    """Absolute URLs for Twilio, built on the public base URL it reaches us at."""
+
+    def __init__(self, base: str):
+        self.base = base.rstrip("/")
+
+    def step(self, step: str, turn: int) -> str:
+        return f"{self.base}/voice/step/{step}?t={turn}"
+
+    def hold_wait(self, entry_id: str) -> str:
+        return f"{self.base}/voice/hold/{entry_id}/wait"
+
+    def hold_press(self, entry_id: str) -> str:
+        return f"{self.base}/voice/hold/{entry_id}/press"
+
+    def hold_done(self, turn: int) -> str:
+        return f"{self.base}/voice/hold/done?t={turn}"
+
+    def stream(self, call_sid: str, step: str, turn: int) -> str:
+        ws_base = "wss://" + self.base.split("://", 1)[1] if self.base.startswith("https") else \
+            "ws://" + self.base.split("://", 1)[1]
+        return f"{ws_base}/media?token={stream_token(call_sid, step, turn)}"
+
+
+def public_base() -> str:
+    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+
+
+def twiml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+def call_sid_param() -> str:
+    sid = request.form.get("CallSid", "")
+    if not CALL_SID.match(sid):
+        abort(400, description="CallSid is missing or is not a Twilio call SID (CA followed by 32 hex digits).")
+    return sid
+
+
+def digits_param() -> str | None:
+    digits = request.form.get("Digits")
+    if digits is not None and not DIGITS.match(digits):
+        abort(400, description="Digits may only contain 0-9, * and #.")
+    return digits or None
+
+
+def turn_param() -> int:
+    raw = request.args.get("t", "")
+    if not raw.isdigit():
+        abort(400, description="The turn number (?t=) is missing or not a whole number.")
+    return int(raw)
+
+
+def run_flow(action):
+    """Run one IVR action in one transaction: all of it is stored, or none of it."""
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        flow = CallFlow(session, rt.ivr_config, rt.clock, TwilioLinks(public_base()),
+                        FlowSettings(allowed_countries=rt.settings.allowed_countries,
+                                     speech_languages=rt.speech_languages),
+                        interpret_speech=rt.interpret_speech)
+        return action(flow)
+
+
+@voice.post("/incoming")
+@twilio_signed
+def incoming():
+    sid = call_sid_param()
+    return twiml(run_flow(lambda flow: flow.incoming(sid, request.form.get("From"), request.form.get("To"))))
+
+
+@voice.post("/step/<step>")
+@twilio_signed
+def step(step: str):
+    if not STEP.match(step):
+        abort(404, description="No such IVR step.")
+    sid, turn, digits = call_sid_param(), turn_param(), digits_param()
+    return twiml(run_flow(lambda flow: flow.step(sid, step, turn, digits)))
+
+
+@voice.post("/hold/<entry_id>/wait")
+@twilio_signed
+def hold_wait(entry_id: str):
+    call_sid_param()
+    return twiml(run_flow(lambda flow: flow.hold_wait(entry_id, request.form.get("QueueSid"),
+                                                      request.form.get("QueuePosition"))))
+
+
+@voice.post("/hold/<entry_id>/press")
+@twilio_signed
+def hold_press(entry_id: str):
+    call_sid_param()
+    digits = digits_param()
+    return twiml(run_flow(lambda flow: flow.hold_press(entry_id, digits)))
+
+
+@voice.post("/hold/done")
+@twilio_signed
+def hold_done():
+    sid, turn = call_sid_param(), turn_param()
+    return twiml(run_flow(lambda flow: flow.hold_done(sid, turn, request.form.get("QueueResult"),
+                                                      request.form.get("QueueTime"))))
+
+
+@voice.post("/status")
+@twilio_signed
+def status():
+    sid = call_sid_param()
+    call_status = request.form.get("CallStatus", "")
+    if call_status not in {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}:
+        abort(400, description="CallStatus is missing or not one of Twilio's call statuses.")
+    # A call we never saw is answered the same way: outbound callback legs have their own status URL.
+    run_flow(lambda flow: flow.status(sid, call_status, request.form.get("CallDuration")))
+    return Response("", status=204)
