@@ -84,3 +84,25 @@ def runtime(app):
 @pytest.fixture
 def twilio(app):
     return TwilioDouble(app.test_client(), AUTH_TOKEN, PUBLIC_BASE_URL)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One chromium for the whole run; each test opens its own context (cookies, storage)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import launch
+
+    with sync_playwright() as p:
+        chromium = launch(p)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def live_app(app):
+    """The app served on a real loopback port: yields its base URL."""
+    from tests.support.live_server import serve
+
+    with serve(app) as base_url:
+        yield base_url
