@@ -25,10 +25,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
     # Twilio signs the public URL; behind a proxy or tunnel, trust its X-Forwarded-Proto/Host.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
-    secret = settings.secret_key
-    if not secret:
-        secret = secrets.token_hex(32)
-        log.warning("SECRET_KEY is not set: using a random key, so sessions and stream tokens end on restart.")
+    secret = settings.secret_key or instance_secret(app.instance_path)
     app.config.update(
         SECRET_KEY=secret,
         TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
@@ -54,6 +51,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.register_blueprint(voice)
     register_errors(app)
     return app
+
+
+def instance_secret(instance_path: str) -> str:
+    """Without SECRET_KEY, a key generated once and kept in instance/ so sessions survive restarts."""
+    path = os.path.join(instance_path, "secret_key")
+    if os.path.exists(path):
+        with open(path) as fh:
+            return fh.read().strip()
+    os.makedirs(instance_path, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    log.warning("SECRET_KEY is not set: generated one in %s. Set SECRET_KEY (the same on every machine) "
+                "when you run more than one.", path)
+    return key
 
 
 def register_errors(app: Flask) -> None:
