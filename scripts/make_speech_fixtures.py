@@ -9,6 +9,7 @@ phone line delivers: 8 kHz, mono, 8-bit mu-law, band-limited to 300-3400 Hz.
 - ko/: Korean words spoken by espeak-ng (its Korean voice is poor, so only words
   that the small Vosk Korean model recognises reliably in a grammar are kept),
   with 0.5 s of silence before and 1.5 s after so the end of speech is there.
+- en/tts_en_*: US English menu answers spoken by espeak-ng (synthetic callers).
 - en/: real recordings of people from pocketsphinx-testdata (CMU, BSD-style
   licence), the "cards" set and "go forward ten meters", converted the same way.
 """
@@ -31,6 +32,18 @@ KOREAN = {  # file name -> what is said
     "ko_ne": "네",  # yes
     "ko_aniyo": "아니요",  # no
     "ko_sangdamwon": "상담원",  # an agent
+}
+
+
+ENGLISH_TTS = {  # synthetic US English callers (espeak-ng), for menu routing on the CLI and benchmarks
+    "tts_en_support": ("technical support", "support"),
+    "tts_en_internet": ("my internet is not working", "support"),
+    "tts_en_billing": ("I have a question about my bill", "billing"),
+    "tts_en_refund": ("refund", "billing"),
+    "tts_en_sales": ("I want to buy a new contract", "sales"),
+    "tts_en_agent": ("operator", "general"),
+    "tts_en_yes": ("yes", "yes"),
+    "tts_en_no": ("no", "no"),
 }
 
 
@@ -63,6 +76,12 @@ def english() -> dict[str, str]:
     run("sox", "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1",
         os.path.join(TESTDATA, "goforward.raw"), *PHONE, os.path.join(OUT, "en", "goforward.wav"), *BAND)
     transcripts["goforward.wav"] = "go forward ten meters"
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (text, _) in ENGLISH_TTS.items():
+            raw = os.path.join(tmp, name + ".wav")
+            run("espeak-ng", "-v", "en-us", "-s", "150", "-w", raw, text)
+            run("sox", raw, *PHONE, os.path.join(OUT, "en", name + ".wav"), *BAND, "pad", "0.5", "1.5")
+            transcripts[name + ".wav"] = text
     return transcripts
 
 
@@ -73,6 +92,7 @@ def main() -> int:
         "en": english(),
         "en_source": "Debian pocketsphinx-testdata (CMU Sphinx test recordings), converted to the phone band",
         "en_cards_grammar": "cards.gram in the same package: ranks, 'of', suits",
+        "en_tts_expected": {name + ".wav": expected for name, (_, expected) in ENGLISH_TTS.items()},
     }
     with open(os.path.join(OUT, "transcripts.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, ensure_ascii=False, indent=2)

@@ -35,17 +35,18 @@ def phrases_for_step(step: str, lang: str,
                      skill_phrases: Mapping[str, Sequence[str]] | None = None) -> list[str] | None:
     """The grammar for `step` in `lang`, or None for free-form recognition.
 
-    `skill_phrases` ({skill: phrases}) feeds the menu step; spoken menu digits
-    are always allowed there too.
+    `skill_phrases` ({skill: phrases}) feeds the menu step. Digit words are left
+    out of menu and yes/no grammars: callers key digits, and short words like
+    "one" and "oh" in a grammar come out as breaths and clicks.
     """
     kind = step_kind(step)
     base = base_language(lang)
-    digits = list(DIGIT_WORDS.get(base, {}))
+    digits = [w for w in DIGIT_WORDS.get(base, {}) if len(w) > 1]
     if kind == "menu":
         phrases = [p for ps in (skill_phrases or {}).values() for p in ps]
-        return _unique(phrases + digits) if phrases else None
+        return _unique(phrases) if phrases else None
     if kind == "yes_no":
-        return _unique(sorted(YES_WORDS.get(base, set())) + sorted(NO_WORDS.get(base, set())) + digits)
+        return _unique(sorted(YES_WORDS.get(base, set())) + sorted(NO_WORDS.get(base, set())))
     if kind == "digits":
         return _unique(digits + sorted(REPEAT_WORDS.get(base, {})) + sorted(PLUS_WORDS.get(base, set())))
     if kind == "time":
@@ -63,7 +64,12 @@ def _unique(phrases: Sequence[str]) -> list[str]:
     return out
 
 
-def jsgf(phrases: Sequence[str], name: str = "step") -> str:
-    """A JSGF grammar accepting one or more of `phrases` in a row (for PocketSphinx)."""
+def jsgf(phrases: Sequence[str], name: str = "step", max_phrases: int = 3) -> str:
+    """A JSGF grammar accepting one to `max_phrases` of `phrases` in a row (for PocketSphinx).
+
+    Bounded rather than an open loop: with a loop, breaths and pauses come out as
+    extra short words (measured on the cards recordings)."""
     alternatives = " | ".join(normalise_phrase(p) for p in phrases if normalise_phrase(p))
-    return f"#JSGF V1.0;\ngrammar {name};\npublic <utterance> = ( {alternatives} )+ ;\n"
+    body = " ".join(["<phrase>"] + ["[<phrase>]"] * (max_phrases - 1))
+    return (f"#JSGF V1.0;\ngrammar {name};\n<phrase> = ( {alternatives} );\n"
+            f"public <utterance> = {body} ;\n")

@@ -31,7 +31,7 @@ class SessionLimits:
     no_speech_timeout: float = 5.0  # s of audio with no speech before giving up
     end_silence: float = 0.6  # s of quiet after speech that ends the utterance
     max_duration: float = 15.0  # s of audio at most
-    speech_dbfs: float = -40.0  # louder than this counts as voice (phone line noise is ~-60)
+    speech_dbfs: float = -45.0  # louder than this counts as voice (phone line noise is ~-60..-70)
     min_speech: float = 0.1  # s of voice needed before speech "started" (clicks are shorter)
     stall_timeout: float = 3.0  # wall-clock s without any frame before giving up
 

@@ -1,0 +1,150 @@
+"""`flask speech ...`: download a Vosk model, recognise a WAV file like a call would.
+
+Plain click (no Flask import); app.py registers the group with app.cli.add_command.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+
+import click
+
+# The official catalogue of Vosk models, published by the Vosk authors.
+MODEL_LIST_URL = "https://alphacephei.com/vosk/models/model-list.json"
+DEFAULT_MODEL_DIR = os.path.join(os.path.expanduser("~"), ".cache", "vosk")
+
+
+@click.group("speech")
+def speech_cli():
+    """Offline speech recognition (Vosk, PocketSphinx)."""
+
+
+# --- download-model -----------------------------------------------------------
+
+def pick_model(models: list[dict], lang: str) -> dict:
+    """The newest small, non-obsolete model for `lang` (en-US, en-us, nl, nl-NL ...).
+
+    Small models are the ones to use on the phone: they accept runtime grammars,
+    load in seconds and are trained with narrow-band audio in the mix."""
+    wanted = lang.lower()
+    candidates = [m for m in models if m.get("obsolete") != "true" and m.get("type") == "small"]
+    exact = [m for m in candidates if m.get("lang", "").lower() == wanted]
+    base = [m for m in candidates if m.get("lang", "").lower() == wanted.split("-")[0]]
+    found = exact or base
+    if not found:
+        langs = sorted({m.get("lang", "") for m in candidates})
+        raise click.ClickException(f"no small Vosk model for {lang}; languages with one: {', '.join(langs)}")
+    return sorted(found, key=lambda m: m.get("version", ""))[-1]
+
+
+def _fetch(url: str, timeout: float = 20):
+    try:
+        return urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 - fixed https URL or the user's override
+    except (urllib.error.URLError, OSError) as exc:
+        raise click.ClickException(
+            f"cannot reach {url}: {getattr(exc, 'reason', exc)}. Downloading a model needs internet access; "
+            "on an offline machine, copy an unpacked model folder over and set VOSK_MODEL_PATH_<LANG> to it."
+        ) from None
+
+
+@speech_cli.command("download-model")
+@click.argument("lang")
+@click.option("--dir", "target_dir", default=DEFAULT_MODEL_DIR, show_default=True, help="Where to unpack it.")
+def download_model(lang: str, target_dir: str):
+    """Download the official small Vosk model for LANG (e.g. en-us, nl, ko)."""
+    list_url = os.environ.get("VOSK_MODEL_LIST_URL", MODEL_LIST_URL)
+    with _fetch(list_url) as response:
+        models = json.load(response)
+    model = pick_model(models, lang)
+    folder = os.path.join(target_dir, model["name"])
+    if not os.path.isdir(folder):
+        os.makedirs(target_dir, exist_ok=True)
+        click.echo(f"downloading {model['name']} ({model.get('size_text', '?')}) ...", err=True)
+        with tempfile.NamedTemporaryFile(suffix=".zip", dir=target_dir, delete=False) as tmp:
+            with _fetch(model["url"], timeout=60) as response:
+                shutil.copyfileobj(response, tmp)
+        try:
+            if model.get("md5"):
+                with open(tmp.name, "rb") as f:
+                    if hashlib.md5(f.read()).hexdigest() != model["md5"]:  # noqa: S324 - the list publishes md5
+                        raise click.ClickException("download is corrupt (md5 mismatch); try again")
+            with zipfile.ZipFile(tmp.name) as archive:
+                archive.extractall(target_dir)
+        finally:
+            os.unlink(tmp.name)
+    env_lang = lang.upper().replace("-", "_")
+    click.echo(f"{folder}")
+    click.echo(f"set VOSK_MODEL_PATH_{env_lang}={folder}", err=True)
+
+
+# --- recognize ----------------------------------------------------------------
+
+def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
+                   phrases: dict[str, list[str]] | None = None, context=None) -> dict:
+    """Run a WAV through the same engine, grammar and end-of-speech logic a call gets."""
+    from ivr.decision import StepContext, decide
+    from speech.audio import read_wav
+    from speech.engines import engine_for
+    from speech.grammar import phrases_for_step
+    from speech.session import SessionLimits, SpeechSession
+
+    context = context or StepContext()
+    if phrases:
+        context = StepContext(phrases_by_skill=phrases, digit_by_skill=context.digit_by_skill,
+                              zone=context.zone, hours=context.hours, horizon=context.horizon)
+    audio = read_wav(path)
+    engine = engine_for(lang)
+    if engine is None:
+        raise click.ClickException(f"no speech engine for {lang} (see the warning above)")
+    grammar = None if free_form else phrases_for_step(step, lang, context.phrases_by_skill)
+    started = time.perf_counter()
+    session = SpeechSession(engine.recognizer(audio.sample_rate, grammar),
+                            SessionLimits(max_duration=max(15.0, audio.seconds + 1)))
+    frame = audio.sample_rate // 50 * 2  # 20 ms, as a call delivers it
+    outcome = None
+    for i in range(0, len(audio.pcm16), frame):
+        outcome = session.feed_audio(audio.pcm16[i:i + frame])
+        if outcome:
+            break
+    outcome = outcome or session.hangup()
+    elapsed = time.perf_counter() - started
+    result = decide(step, outcome.transcript, lang, context, asr_confidence=outcome.confidence or 0.0)
+    result.update(engine=engine.name, asr_confidence=outcome.confidence, end=outcome.reason,
+                  grammar=grammar is not None, audio_seconds=round(audio.seconds, 3),
+                  rtf=round(elapsed / audio.seconds, 4) if audio.seconds else None)
+    return result
+
+
+@speech_cli.command("recognize")
+@click.argument("wav", type=click.Path(exists=True, dir_okay=False))
+@click.option("--step", default="menu", show_default=True, help="IVR step whose grammar to use.")
+@click.option("--lang", default=None, help="Caller's language (default: the IVR's default).")
+@click.option("--skill", default=None, help="Skill whose time zone and hours apply (time steps).")
+@click.option("--free-form", is_flag=True, help="No grammar: recognise any words.")
+@click.option("--phrase", "extra", multiple=True, metavar="SKILL=PHRASE",
+              help="Menu phrases to use instead of the configured ones (repeatable).")
+def recognize(wav: str, step: str, lang: str | None, skill: str | None, free_form: bool, extra: tuple[str, ...]):
+    """Recognise WAV (mono 16-bit PCM or mu-law) and print one JSON decision."""
+    from config import load_ivr_config
+    from ivr.decision import context_from_config
+
+    config = load_ivr_config()
+    lang = lang or config.default_language
+    context = context_from_config(config, skill, lang)
+    phrases: dict[str, list[str]] = {}
+    for item in extra:
+        name, sep, phrase = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: use SKILL=PHRASE", param_hint="--phrase")
+        phrases.setdefault(name, []).append(phrase)
+    result = recognize_file(wav, step, lang, free_form, phrases or None, context)
+    click.echo(json.dumps(result, ensure_ascii=False))
+    sys.stdout.flush()

@@ -1,0 +1,46 @@
+import tomllib
+from pathlib import Path
+
+from speech.grammar import jsgf, normalise_phrase, phrases_for_step
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def skill_phrases(lang):
+    with open(ROOT / "config" / "ivr.toml", "rb") as f:
+        skills = tomllib.load(f)["skills"]
+    return {s["name"]: s["phrases"][lang] for s in skills}
+
+
+def test_menu_grammar_has_every_skill_phrase_and_no_digit_words():
+    grammar = phrases_for_step("menu", "en-US", skill_phrases("en-US"))
+    assert "technical support" in grammar and "direct debit" in grammar and "representative" in grammar
+    assert not {"one", "two", "oh"} & set(grammar)
+    assert len(grammar) == len(set(grammar))
+
+
+def test_dutch_steps_use_dutch_words():
+    assert "werkt niet" in phrases_for_step("menu", "nl-NL", skill_phrases("nl-NL"))
+    yes_no = phrases_for_step("confirm_skill", "nl-NL")
+    assert {"ja", "nee", "klopt"} <= set(yes_no) and "yes" not in yes_no
+    assert {"nul", "twee", "negen"} <= set(phrases_for_step("callback_number", "nl-NL"))
+    assert {"oh", "double", "nine"} <= set(phrases_for_step("callback_number", "en-US"))
+    time_words = phrases_for_step("callback_time", "nl-NL")
+    assert {"morgen", "half", "kwart", "maandag", "ochtend"} <= set(time_words)
+
+
+def test_time_grammar_covers_spoken_times():
+    words = set(phrases_for_step("callback_time", "en-US"))
+    assert {"tomorrow", "at", "three", "monday", "morning", "in", "an", "hour", "half", "past", "twenty"} <= words
+
+
+def test_unknown_step_is_free_form():
+    assert phrases_for_step("anything_else", "en-US") is None
+    assert phrases_for_step("menu", "en-US", {}) is None  # no phrases: nothing to restrict to
+
+
+def test_normalise_and_jsgf():
+    assert normalise_phrase("  Technical  Support! ") == "technical support"
+    grammar = jsgf(["yes", "No thanks"])
+    assert grammar.startswith("#JSGF V1.0;") and "<phrase> = ( yes | no thanks );" in grammar
+    assert "public <utterance> = <phrase> [<phrase>] [<phrase>] ;" in grammar

@@ -1,0 +1,71 @@
+"""PocketSphinx's bundled US English model on real recordings (pocketsphinx-testdata),
+converted to the phone band: 8 kHz mu-law, upsampled to 16 kHz inside the engine."""
+import logging
+
+import pytest
+
+from speech.audio import read_wav
+
+from .conftest import CARD_WORDS
+
+
+CARDS_GRAMMAR = "/usr/share/pocketsphinx/test/data/cards/cards.gram"
+
+
+def recognise(engine, path, phrases, jsgf_text=None):
+    audio = read_wav(path)
+    assert audio.sample_rate == 8000 and audio.encoding == "mulaw"
+    rec = engine.recognizer(8000, phrases, jsgf_text=jsgf_text)
+    for i in range(0, len(audio.pcm16), 320):
+        rec.accept(audio.pcm16[i:i + 320])
+    return rec.finish()
+
+
+@pytest.fixture(scope="module")
+def cards_jsgf():
+    # The recordings' own grammar, from Debian's pocketsphinx-testdata (installed by .ci/run).
+    with open(CARDS_GRAMMAR) as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("ident", ["001", "002", "003", "004", "005"])
+def test_cards_grammar_on_phone_band_recordings(en_engine, audio_path, transcripts, cards_jsgf, ident):
+    hyp = recognise(en_engine, audio_path("en", f"cards_{ident}.wav"), None, jsgf_text=cards_jsgf)
+    assert hyp.final and hyp.engine == "pocketsphinx"
+    assert hyp.transcript == transcripts["en"][f"cards_{ident}.wav"]
+
+
+@pytest.mark.parametrize("ident", ["001", "003"])
+def test_phrase_list_grammar_on_single_cards(en_engine, audio_path, transcripts, ident):
+    # The IVR's own kind of grammar: a list of phrases, said one to three at a time.
+    ranks = ["ace", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "jack", "queen", "king"]
+    phrases = [f"{r} of {s}" for r in ranks for s in ("clubs", "hearts", "diamonds", "spades")]
+    hyp = recognise(en_engine, audio_path("en", f"cards_{ident}.wav"), phrases)
+    assert hyp.transcript == transcripts["en"][f"cards_{ident}.wav"]
+
+
+def test_grammar_restricts_the_words(en_engine, audio_path):
+    hyp = recognise(en_engine, audio_path("en", "goforward.wav"), ["go forward", "go backward", "ten meters", "five meters"])
+    assert hyp.transcript == "go forward ten meters"
+    other = recognise(en_engine, audio_path("en", "goforward.wav"), ["yes", "no"])
+    assert set(other.transcript.split()) <= {"yes", "no"}
+
+
+def test_decoders_are_reused_across_streams(en_engine, audio_path):
+    before = len(en_engine._idle)
+    for _ in range(3):
+        recognise(en_engine, audio_path("en", "cards_004.wav"), CARD_WORDS)
+    assert len(en_engine._idle) == max(before, 1)
+
+
+def test_missing_dictionary_words_are_reported(en_engine, caplog):
+    assert en_engine.missing_words(["billing", "zorblax"]) == ["zorblax"]
+    with caplog.at_level(logging.WARNING, logger="speech.pocketsphinx_engine"):
+        rec = en_engine.recognizer(8000, ["billing", "zorblax"])
+        rec.close()
+    assert "zorblax" in caplog.text
+
+
+def test_rates_that_do_not_divide_16k_are_refused(en_engine):
+    with pytest.raises(ValueError):
+        en_engine.recognizer(11025, ["yes"])

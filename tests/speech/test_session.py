@@ -1,0 +1,144 @@
+import base64
+import json
+
+import numpy as np
+
+from speech import session as s
+from speech.abc import Hypothesis
+from speech.audio import read_wav
+from speech.twilio_media import parse_event, pcm16_to_mulaw
+
+FRAME = 320  # 20 ms of 8 kHz 16-bit PCM
+SILENCE = b"\0\0" * 160
+LOUD = (np.sin(np.arange(160) / 8000 * 2 * np.pi * 300) * 8000).astype("<i2").tobytes()
+
+
+class ScriptedRecognizer:
+    """Says `words` once it has been fed `after` frames; counts what it was given."""
+
+    sample_rate = 8000
+
+    def __init__(self, words="", final_after=None):
+        self.words, self.final_after = words, final_after
+        self.frames = 0
+        self.finished = self.closed = False
+
+    def accept(self, pcm16):
+        self.frames += 1
+        if self.final_after is not None and self.frames == self.final_after:
+            return Hypothesis(self.words, 0.9, "scripted", final=True)
+        return Hypothesis("", 0.0, "scripted")
+
+    def finish(self):
+        self.finished = True
+        return Hypothesis(self.words, 0.8, "scripted", final=True)
+
+    def close(self):
+        self.closed = True
+
+
+def feed(session, frames):
+    for frame in frames:
+        outcome = session.feed_audio(frame)
+        if outcome:
+            return outcome
+    return None
+
+
+def test_trailing_silence_after_speech_ends_the_utterance():
+    rec = ScriptedRecognizer("billing")
+    session = s.SpeechSession(rec, s.SessionLimits(end_silence=0.6))
+    assert feed(session, [SILENCE] * 10 + [LOUD] * 25) is None
+    outcome = feed(session, [SILENCE] * 100)
+    assert outcome.reason == s.SPEECH and outcome.transcript == "billing" and outcome.confidence == 0.8
+    # ended 0.6 s after the last loud frame, not at the end of the audio
+    assert abs(outcome.audio_seconds - (0.2 + 0.5 + 0.6)) < 0.021
+    assert rec.finished and rec.closed
+
+
+def test_engine_end_of_utterance_wins_immediately():
+    rec = ScriptedRecognizer("support", final_after=30)
+    outcome = feed(s.SpeechSession(rec), [LOUD] * 100)
+    assert outcome.reason == s.SPEECH and outcome.transcript == "support" and rec.frames == 30
+
+
+def test_silence_ends_with_no_speech_after_the_timeout():
+    rec = ScriptedRecognizer("")
+    outcome = feed(s.SpeechSession(rec, s.SessionLimits(no_speech_timeout=2.0)), [SILENCE] * 500)
+    assert outcome.reason == s.NO_SPEECH and outcome.transcript == ""
+    assert abs(outcome.audio_seconds - 2.0) < 0.021 and rec.closed
+
+
+def test_a_click_is_not_speech():
+    rec = ScriptedRecognizer("")
+    outcome = feed(s.SpeechSession(rec, s.SessionLimits(no_speech_timeout=1.0)), [SILENCE, LOUD] + [SILENCE] * 100)
+    assert outcome.reason == s.NO_SPEECH
+
+
+def test_endless_talk_stops_at_max_duration_with_what_was_heard():
+    rec = ScriptedRecognizer("sales")
+    outcome = feed(s.SpeechSession(rec, s.SessionLimits(max_duration=3.0)), [LOUD] * 1000)
+    assert outcome.reason == s.MAX_DURATION and outcome.transcript == "sales"
+    assert abs(outcome.audio_seconds - 3.0) < 0.021
+
+
+def test_dtmf_ends_the_session_and_discards_speech():
+    rec = ScriptedRecognizer("billing")
+    session = s.SpeechSession(rec)
+    feed(session, [LOUD] * 10)
+    outcome = session.handle(parse_event('{"event":"dtmf","dtmf":{"track":"inbound_track","digit":"2"}}'))
+    assert outcome.reason == s.DTMF and outcome.digit == "2" and outcome.transcript == ""
+    assert rec.closed
+    assert session.feed_audio(LOUD) is outcome  # later frames change nothing
+
+
+def test_stop_is_a_hangup_and_releases_the_recognizer():
+    rec = ScriptedRecognizer("")
+    session = s.SpeechSession(rec)
+    feed(session, [LOUD] * 5)
+    outcome = session.handle(parse_event('{"event":"stop","stop":{"callSid":"CA1"},"streamSid":"MZ1"}'))
+    assert outcome.reason == s.HANGUP and rec.closed
+
+
+def test_stalled_stream_ends_by_wall_clock():
+    now = [100.0]
+    rec = ScriptedRecognizer("")
+    session = s.SpeechSession(rec, s.SessionLimits(stall_timeout=3.0), clock=lambda: now[0])
+    feed(session, [SILENCE] * 5)
+    now[0] += 2.9
+    assert session.tick() is None
+    now[0] += 0.2
+    assert session.tick().reason == s.STALLED and rec.closed
+
+
+def test_without_a_recognizer_only_keys_and_silence_count():
+    session = s.SpeechSession(None, s.SessionLimits(no_speech_timeout=1.0))
+    assert feed(session, [LOUD] * 20 + [SILENCE] * 29) is None
+    assert feed(session, [SILENCE]).reason == s.SPEECH  # speech detected but nothing understood
+    assert session.outcome.transcript == "" and not session.outcome.heard_speech
+
+
+def test_outbound_track_audio_is_ignored():
+    rec = ScriptedRecognizer("")
+    session = s.SpeechSession(rec)
+    event = parse_event(json.dumps({"event": "media", "media": {"track": "outbound", "payload":
+                                                                base64.b64encode(b"\x00" * 160).decode()}}))
+    session.handle(event)
+    assert rec.frames == 0
+
+
+def test_real_vosk_session_over_twilio_media_events(ko_engine, audio_path):
+    audio = read_wav(audio_path("ko", "ko_gisul_jiwon.wav"))
+    mulaw = pcm16_to_mulaw(audio.pcm16)
+    session = s.SpeechSession(ko_engine.recognizer(8000, ["기술 지원", "상담원", "네", "아니요"]))
+    outcome = None
+    for chunk, i in enumerate(range(0, len(mulaw), 160)):
+        event = parse_event(json.dumps({"event": "media", "streamSid": "MZ1", "media": {
+            "track": "inbound", "chunk": str(chunk + 1), "timestamp": str(chunk * 20),
+            "payload": base64.b64encode(mulaw[i:i + 160]).decode()}}))
+        outcome = session.handle(event)
+        if outcome:
+            break
+    assert outcome is not None and outcome.reason == s.SPEECH
+    assert "기술 지원" in outcome.transcript and outcome.engine == "vosk"
+    assert outcome.audio_seconds < audio.seconds  # ended inside the trailing silence

