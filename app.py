@@ -13,6 +13,7 @@ from callbacks.exceptions import CallbackError
 from clock import Clock
 from config import ConfigError, Settings, load_ivr_config
 from ivr.flow import TurnMismatch, UnknownCall
+from ivr.speech_answers import interpret
 from storage.db import make_engine, make_sessionmaker, migrate
 from webhooks.runtime import Runtime
 
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         twilio_client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
     app.extensions["ivr"] = Runtime(
         settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock or Clock(),
-        ivr_config=ivr_config, twilio=twilio_client,
+        ivr_config=ivr_config, twilio=twilio_client, speech_languages=speech_languages(settings, ivr_config),
+        interpret_speech=interpret,
     )
 
     from webhooks.voice import voice
@@ -51,6 +53,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.register_blueprint(voice)
     register_errors(app)
     return app
+
+
+def speech_languages(settings: Settings, ivr_config) -> frozenset[str]:
+    """The caller languages a speech engine can serve; the others get keypad-only prompts."""
+    if not settings.speech_enabled:
+        return frozenset()
+    from speech.engines import speech_available
+
+    return frozenset(lang for lang in ivr_config.languages
+                     if speech_available(lang, default_language=ivr_config.default_language))
 
 
 def instance_secret(instance_path: str) -> str:

@@ -152,6 +152,8 @@ class Settings:
     secret_key: str | None = None
     ivr_config_path: str | None = None
     allowed_countries: tuple[str, ...] = ("US", "CA", "NL", "BE", "DE", "GB")
+    # Speech steps (Vosk / PocketSphinx over Media Streams); off means keypad-only prompts.
+    speech_enabled: bool = True
     host: str = "127.0.0.1"
     port: int = 5000
     extra: dict = field(default_factory=dict)
@@ -173,6 +175,7 @@ class Settings:
             allowed_countries=tuple(c.strip().upper() for c in countries.split(",") if c.strip())
             if countries
             else defaults.allowed_countries,
+            speech_enabled=env.get("SPEECH_ENABLED", "1").strip().lower() not in {"0", "false", "off", "no"},
             host=env.get("HOST", defaults.host),
             port=int(env.get("PORT", defaults.port)),
         )

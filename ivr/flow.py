@@ -66,8 +66,9 @@ class FlowSettings:
     speech_languages: frozenset[str] = frozenset()
 
 
-# Speech understanding plugs in here: (step, heard, language, flow) -> the digit(s) it stands for, or None.
-SpeechInterpreter = Callable[[str, Heard, str, "CallFlow"], str | None]
+# Speech understanding plugs in here (ivr.speech_answers.interpret):
+# (step, transcript, confidence, language, skill, config, now) -> the key(s) it stands for, or None.
+SpeechInterpreter = Callable[[str, str, float | None, str, str | None, IvrConfig, datetime], str | None]
 
 
 class CallFlow:
@@ -109,9 +110,12 @@ class CallFlow:
             raise TurnMismatch(f"unknown step {step!r}")
         heard = self._heard(call_sid, step, turn, digits)
         if heard.transcript and not heard.digits and self.interpret_speech:
-            call.transcript = heard.transcript if step == "menu" else call.transcript
-            call.confidence = heard.confidence if step == "menu" else call.confidence
-            meaning = self.interpret_speech(step, heard, call.language, self)
+            if step == "menu":
+                call.transcript, call.confidence = heard.transcript, heard.confidence
+            call.scratch = {**call.scratch, "heard": call.scratch.get("heard", []) + [
+                {"step": step, "transcript": heard.transcript, "confidence": heard.confidence}]}
+            meaning = self.interpret_speech(step, heard.transcript, heard.confidence, call.language, call.skill,
+                                            self.config, self.clock.now())
             heard = Heard(digits=meaning, transcript=heard.transcript, confidence=heard.confidence)
         return self._answer(call, turn, handler(call, heard))
 
@@ -230,13 +234,13 @@ class CallFlow:
         return self._retry(call, "confirm_skill", heard, [p.text("confirm_skill", skill=skill.label_in(call.language))],
                            give_up=lambda: self._route(call, skill))
 
-    def _on_after_hours(self, call: Call, heard: Heard) -> VoiceResponse:
+    def _on_after_hours_offer(self, call: Call, heard: Heard) -> VoiceResponse:
         if heard.digits == "1":
             return self._start_callback(call, mode="opening")
         if heard.digits == "2":
             return self._goodbye(call)
         p = self._prompts(call)
-        return self._retry(call, "after_hours", heard, [p.text("after_hours_offer")], give_up=lambda: self._goodbye(call))
+        return self._retry(call, "after_hours_offer", heard, [p.text("after_hours_offer")], give_up=lambda: self._goodbye(call))
 
     def _on_wait_offer(self, call: Call, heard: Heard) -> VoiceResponse:
         if heard.digits == "1":
@@ -249,74 +253,75 @@ class CallFlow:
         return self._retry(call, "wait_offer", heard, [p.text("wait_offer", wait=p.wait(wait))],
                            give_up=lambda: self._hold(call))
 
-    def _on_cb_number(self, call: Call, heard: Heard) -> VoiceResponse:
+    def _on_callback_number_confirm(self, call: Call, heard: Heard) -> VoiceResponse:
         p = self._prompts(call)
         if heard.digits == "1":
             call.scratch = {**call.scratch, "callback_number": call.scratch["caller_number"]}
             return self._after_number(call)
         if heard.digits == "2":
             call.retries = 0
-            return self._ask(call, "cb_enter", [p.text("callback_number_enter")], num_digits=15, finish_on_key="#",
-                             timeout=10)
-        return self._retry(call, "cb_number", heard,
+            return self._ask_number(call)
+        return self._retry(call, "callback_number_confirm", heard,
                            [p.text("callback_number_confirm", last_digits=last_digits(call.scratch["caller_number"]))],
                            give_up=lambda: self._goodbye(call))
 
-    def _on_cb_enter(self, call: Call, heard: Heard) -> VoiceResponse:
+    def _on_callback_number_enter(self, call: Call, heard: Heard) -> VoiceResponse:
         p = self._prompts(call)
         if heard.nothing:
-            return self._retry(call, "cb_enter", heard, [p.text("callback_number_enter")],
-                               give_up=lambda: self._goodbye(call), num_digits=15, finish_on_key="#", timeout=10)
+            return self._ask_number(call, retry=True)
         try:
             number = normalise("+" + heard.digits.lstrip("+"), self.settings.allowed_countries)
         except NumberRefused as refused:
-            sorry = p.text("callback_number_invalid", reason=p.reason(refused.reason))
-            return self._retry(call, "cb_enter", Heard(digits="?"), [sorry, p.text("callback_number_enter")],
-                               give_up=lambda: self._goodbye(call), num_digits=15, finish_on_key="#", timeout=10,
-                               lead=None)
+            return self._ask_number(call, [p.text("callback_number_invalid", reason=p.reason(refused.reason))],
+                                    retry=True)
         call.scratch = {**call.scratch, "entered_number": number}
         call.retries = 0
-        return self._ask(call, "cb_readback", [p.text("callback_number_readback", digits=spoken_digits(number))])
+        return self._ask(call, "callback_number_readback", [p.text("callback_number_readback", digits=spoken_digits(number))])
 
-    def _on_cb_readback(self, call: Call, heard: Heard) -> VoiceResponse:
+    def _on_callback_number_readback(self, call: Call, heard: Heard) -> VoiceResponse:
         p = self._prompts(call)
         if heard.digits == "1":
             call.scratch = {**call.scratch, "callback_number": call.scratch["entered_number"]}
             return self._after_number(call)
         if heard.digits == "2":
             call.retries = 0
-            return self._ask(call, "cb_enter", [p.text("callback_number_enter")], num_digits=15, finish_on_key="#",
-                             timeout=10)
-        return self._retry(call, "cb_readback", heard,
+            return self._ask_number(call)
+        return self._retry(call, "callback_number_readback", heard,
                            [p.text("callback_number_readback", digits=spoken_digits(call.scratch["entered_number"]))],
                            give_up=lambda: self._goodbye(call))
 
-    def _on_cb_when(self, call: Call, heard: Heard) -> VoiceResponse:
+    def _on_callback_when(self, call: Call, heard: Heard) -> VoiceResponse:
         p = self._prompts(call)
         if heard.digits == "1":
             return self._book(call, scheduled_for=None)
         if heard.digits == "2":
             call.retries = 0
-            return self._ask(call, "cb_day", [p.text("callback_pick_day")])
-        if heard.digits and heard.digits.startswith("@"):
-            # Speech understood a time outright ("tomorrow at three"): "@<iso utc>".
-            return self._check_and_book(call, datetime.fromisoformat(heard.digits[1:]))
-        return self._retry(call, "cb_when", heard, [p.text("callback_when")], give_up=lambda: self._book(call, None))
+            return self._ask(call, "callback_pick_day", [p.text("callback_pick_day")])
+        spoken = self._spoken_time(call, heard)
+        if spoken is not None:
+            return spoken
+        return self._retry(call, "callback_when", heard, [p.text("callback_when")], give_up=lambda: self._book(call, None))
 
-    def _on_cb_day(self, call: Call, heard: Heard) -> VoiceResponse:
+    def _on_callback_pick_day(self, call: Call, heard: Heard) -> VoiceResponse:
         p = self._prompts(call)
+        spoken = self._spoken_time(call, heard)
+        if spoken is not None:
+            return spoken
         if heard.digits in {"1", "2", "3"}:
             call.scratch = {**call.scratch, "day_offset": int(heard.digits) - 1}
             call.retries = 0
-            return self._ask(call, "cb_time", [p.text("callback_pick_time")], num_digits=4, timeout=10)
-        return self._retry(call, "cb_day", heard, [p.text("callback_pick_day")], give_up=lambda: self._goodbye(call))
+            return self._ask(call, "callback_pick_time", [p.text("callback_pick_time")], num_digits=4, timeout=10)
+        return self._retry(call, "callback_pick_day", heard, [p.text("callback_pick_day")], give_up=lambda: self._goodbye(call))
 
-    def _on_cb_time(self, call: Call, heard: Heard) -> VoiceResponse:
+    def _on_callback_pick_time(self, call: Call, heard: Heard) -> VoiceResponse:
         p = self._prompts(call)
         skill = self.config.skills[call.skill]
         digits = heard.digits or ""
+        spoken = self._spoken_time(call, heard)
+        if spoken is not None:
+            return spoken
         if heard.nothing:
-            return self._retry(call, "cb_time", heard, [p.text("callback_pick_time")],
+            return self._retry(call, "callback_pick_time", heard, [p.text("callback_pick_time")],
                                give_up=lambda: self._goodbye(call), num_digits=4, timeout=10)
         try:
             if len(digits) != 4 or not digits.isdigit() or int(digits[:2]) > 23 or int(digits[2:]) > 59:
@@ -350,7 +355,7 @@ class CallFlow:
             response.say(p.text("after_hours", skill=skill.label_in(call.language),
                                 opening=hours.describe_local(opening, skill.timezone, now, call.language)),
                          voice=p.voice, language=p.language)
-            return self._ask(call, "after_hours", [p.text("after_hours_offer")], response=response)
+            return self._ask(call, "after_hours_offer", [p.text("after_hours_offer")], response=response)
         entry = callbacks.enter_line(self.session, skill=skill.name, call_sid=call.call_sid,
                                      phone_number=call.from_number, language=call.language,
                                      arrived_at=call.started_at, now=now, transcript=call.transcript,
@@ -383,17 +388,25 @@ class CallFlow:
         except NumberRefused:
             caller = None
         if caller is None:
-            return self._ask(call, "cb_enter", [p.text("callback_number_enter")], num_digits=15, finish_on_key="#",
-                             timeout=10)
+            return self._ask_number(call)
         call.scratch = {**call.scratch, "caller_number": caller}
-        return self._ask(call, "cb_number", [p.text("callback_number_confirm", last_digits=last_digits(caller))])
+        return self._ask(call, "callback_number_confirm", [p.text("callback_number_confirm", last_digits=last_digits(caller))])
 
     def _after_number(self, call: Call) -> VoiceResponse:
         call.retries = 0
         if call.scratch.get("callback_mode") == "opening":
             return self._book(call, scheduled_for=datetime.fromisoformat(call.scratch["opening"]))
         p = self._prompts(call)
-        return self._ask(call, "cb_when", [p.text("callback_when")])
+        return self._ask(call, "callback_when", [p.text("callback_when")])
+
+    def _spoken_time(self, call: Call, heard: Heard) -> VoiceResponse | None:
+        """A time understood from speech ("tomorrow at three"): '@<iso utc>', or '!<reason>' it can't be."""
+        said = heard.digits or ""
+        if said.startswith("@"):
+            return self._check_and_book(call, datetime.fromisoformat(said[1:]))
+        if said.startswith("!"):
+            return self._time_refused(call, hours.TimeRefused(said[1:], "spoken time refused"))
+        return None
 
     def _check_and_book(self, call: Call, when: datetime) -> VoiceResponse:
         skill = self.config.skills[call.skill]
@@ -407,7 +420,7 @@ class CallFlow:
     def _time_refused(self, call: Call, refused: hours.TimeRefused) -> VoiceResponse:
         p = self._prompts(call)
         sorry = p.text("callback_time_invalid", reason=p.reason(refused.reason))
-        return self._retry(call, "cb_day", Heard(digits="?"), [sorry, p.text("callback_pick_day")],
+        return self._retry(call, "callback_pick_day", Heard(digits="?"), [sorry, p.text("callback_pick_day")],
                            give_up=lambda: self._book(call, None), lead=None)
 
     def _book(self, call: Call, scheduled_for: datetime | None) -> VoiceResponse:
@@ -420,7 +433,8 @@ class CallFlow:
             skill=skill.name, phone_number=number, channel="phone", language=call.language,
             arrived_at=call.started_at, scheduled_for=scheduled_for, customer_timezone=skill.timezone.key,
             transcript=call.transcript, confidence=call.confidence, call_sid=call.call_sid, actor="caller",
-            context={"caller_number": call.from_number, "called_number": call.to_number},
+            context={"caller_number": call.from_number, "called_number": call.to_number,
+                     "ivr_heard": call.scratch.get("heard", [])},
         )
         entry = self.session.get(QueueEntry, call.entry_id) if call.entry_id else None
         if entry is not None and entry.state == "holding":
@@ -456,6 +470,16 @@ class CallFlow:
             callbacks.change_state(self.session, entry, "abandoned", now=self.clock.now(),
                                    reason="caller ended the call in the menu", actor="caller")
         return response
+
+    def _ask_number(self, call: Call, lead: list[str] | None = None, retry: bool = False) -> VoiceResponse:
+        p = self._prompts(call)
+        prompts = (lead or []) + [p.text("callback_number_enter")]
+        ask = {"num_digits": 15, "finish_on_key": "#", "timeout": 10}
+        if retry:
+            return self._retry(call, "callback_number_enter", Heard(digits="?") if lead else Heard(), prompts,
+                               give_up=lambda: self._goodbye(call), lead=not lead, **ask)
+        call.retries = 0
+        return self._ask(call, "callback_number_enter", prompts, **ask)
 
     def _retry(self, call: Call, step: str, heard: Heard, prompts: list[str], give_up: Callable[[], VoiceResponse],
                lead: str | None | bool = True, **ask) -> VoiceResponse:
