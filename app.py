@@ -51,6 +51,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     from webhooks.voice import voice
 
     app.register_blueprint(voice)
+    from webhooks.public import register_public
+
+    register_public(app)  # web/chat/SMS callbacks, the button and its demo page
     register_errors(app)
     return app
 

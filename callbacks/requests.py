@@ -1,0 +1,246 @@
+"""Callbacks asked for outside a phone call: the web button, chat bots, SMS and API clients.
+
+Every channel goes through request_callback(): validate -> pick the skill (the IVR's own intent
+classifier for free text) -> normalise the number -> check the time in the skill's hours ->
+book_callback (same line, ordered by request time, one open callback per number and skill) ->
+position and estimated wait. The status link's token is shown once and stored hashed; status()
+and cancel() find the callback by its public id and that token.
+"""
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callbacks import schemas
+from callbacks.numbers import NumberRefused, normalise
+from callbacks.schemas import RequestRefused
+from callbacks.services import CallbackRequest, book_callback, change_state, hash_token, record
+from config import IvrConfig
+from routing import hours, queue
+from routing.intent import classify_intent
+from storage.models import QueueEntry
+
+NUMBER_MESSAGES = {
+    "emergency": "emergency numbers cannot be booked for a callback; dial them directly",
+    "premium": "premium-rate, shared-cost and service numbers cannot be called back",
+}
+TIME_FIELDS = {"past": "/preferred_time", "horizon": "/preferred_time", "closed": "/preferred_time",
+               "dst_gap": "/preferred_time", "format": "/preferred_time"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Where the request came from, for the audit trail and the context the agent sees."""
+
+    channel: str
+    integration: str | None = None  # chat bot name, "twilio-sms", ...
+    actor: str = "customer"
+
+
+@dataclass
+class Outcome:
+    entry: QueueEntry
+    created: bool
+    status_token: str | None
+    position: int | None
+    estimated_wait_seconds: int | None
+
+
+def request_schema(config: IvrConfig) -> dict:
+    return schemas.callback_request_schema(config.skills, config.languages)
+
+
+def pick_skill(config: IvrConfig, skill: str | None, reason: str | None, language: str) -> str:
+    """The named skill, or the one the reason asks for (same classifier as the IVR), else the fallback."""
+    if skill:
+        return skill
+    if reason:
+        match = classify_intent(reason, config.phrases_by_skill(language), language)
+        if match.skill:
+            return match.skill
+    return config.fallback_skill.name
+
+
+def zone_named(name: str, field: str = "/timezone") -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise RequestRefused(f"{name!r} is not an IANA time zone (e.g. Europe/Amsterdam, America/New_York)",
+                             field=field, code="unknown_timezone") from None
+
+
+def scheduled_time(config: IvrConfig, skill_name: str, local: str, zone_name: str, now: datetime) -> datetime:
+    """The UTC instant of a local wall-clock time in `zone_name`, if the skill takes callbacks then."""
+    zone = zone_named(zone_name)
+    try:
+        naive = datetime.fromisoformat(local)
+    except ValueError:
+        raise RequestRefused(f"{local!r} is not a date and time", field="/preferred_time", code="format") from None
+    skill = config.skills[skill_name]
+    rules = hours.BookingRules(horizon=timedelta(days=config.booking_horizon_days))
+    try:
+        when = hours.local_to_utc(naive.date(), naive.time(), zone)
+        return hours.check_callback_time(skill, when, now, rules)
+    except hours.TimeRefused as refused:
+        message = str(refused)
+        if refused.reason == "closed":
+            opening = hours.next_opening(skill, when)
+            if opening is not None:
+                message += f"; the next opening is {opening.astimezone(zone).strftime('%Y-%m-%d %H:%M')} {zone.key}"
+        raise RequestRefused(message, field=TIME_FIELDS.get(refused.reason, "/preferred_time"),
+                             code=refused.reason) from None
+
+
+def request_callback(session: Session, config: IvrConfig, body: dict, *, now: datetime,
+                     allowed_countries: tuple[str, ...], caller: Caller) -> Outcome:
+    """Book the callback `body` (a decoded JSON object) asks for, or raise RequestRefused saying why."""
+    schemas.validate(body, request_schema(config))
+    if body.get("website"):
+        raise RequestRefused("this request was refused as automated", field="/website", code="honeypot", status=400)
+    language = body.get("language") or config.default_language
+    skill = pick_skill(config, body.get("skill"), body.get("reason"), language)
+    try:
+        number = normalise(body["phone"], allowed_countries)
+    except NumberRefused as refused:
+        raise RequestRefused(NUMBER_MESSAGES.get(refused.reason, str(refused)), field="/phone",
+                             code=f"number_{refused.reason}") from None
+
+    when = body.get("when") or ("scheduled" if body.get("preferred_time") else "asap")
+    if when == "scheduled" and not body.get("preferred_time"):
+        raise RequestRefused("preferred_time is required when `when` is scheduled", field="/preferred_time",
+                             code="missing")
+    if when == "asap" and body.get("preferred_time"):
+        raise RequestRefused("preferred_time only goes with `when`: scheduled", field="/preferred_time",
+                             code="not_allowed")
+    if body.get("preferred_time") and not body.get("timezone"):
+        raise RequestRefused("timezone is required with preferred_time (an IANA name such as Europe/Amsterdam)",
+                             field="/timezone", code="missing")
+    customer_zone = zone_named(body["timezone"]).key if body.get("timezone") else None
+
+    scheduled_for = None
+    if when == "scheduled":
+        scheduled_for = scheduled_time(config, skill, body["preferred_time"], body["timezone"], now)
+    elif not hours.is_open(config.skills[skill], now):
+        # Closed now: "as soon as possible" means at the next opening, as for callers after hours.
+        scheduled_for = hours.next_opening(config.skills[skill], now)
+        if scheduled_for is None:
+            raise RequestRefused(f"the {skill} team takes no callbacks at the moment", field="/skill", code="closed")
+
+    context = {key: value for key, value in (body.get("context") or {}).items() if value}
+    if caller.integration:
+        context["integration"] = caller.integration
+    booking = book_callback(session, CallbackRequest(
+        skill=skill, phone_number=number, channel=caller.channel, language=language, arrived_at=now,
+        scheduled_for=scheduled_for, customer_timezone=customer_zone or config.skills[skill].timezone.key,
+        caller_name=(body.get("name") or "").strip() or None, reason=(body.get("reason") or "").strip() or None,
+        context=context, actor=caller.actor,
+    ), now)
+    entry = booking.entry
+    position, wait = place_in_line(session, config, entry, now)
+    if booking.created and wait is not None:
+        entry.announced_wait_seconds = wait
+        record(session, entry, "wait_announced", now=now, seconds=wait)
+    return Outcome(entry, booking.created, booking.status_token, position, wait)
+
+
+def place_in_line(session: Session, config: IvrConfig, entry: QueueEntry, now: datetime) -> tuple[int | None, int | None]:
+    """Position and estimated wait while the entry stands in line now; (None, None) before its time or after."""
+    waiting = entry.state in ("holding", "queued") or (
+        entry.state in ("scheduled", "retry_wait") and entry.next_attempt_at is not None
+        and entry.next_attempt_at <= now)
+    if not waiting:
+        return None, None
+    return (queue.position(session, entry, now),
+            queue.estimated_wait(session, entry, now, config.assumed_handle_seconds))
+
+
+def find_by_token(session: Session, public_id: str, token: str) -> QueueEntry:
+    """The callback behind a status link. A wrong token looks exactly like an unknown id."""
+    entry = session.scalar(select(QueueEntry).where(QueueEntry.public_id == public_id))
+    if (entry is None or not entry.status_token_hash or not token
+            or not hmac.compare_digest(entry.status_token_hash, hash_token(token))):
+        raise RequestRefused("no callback matches this link; it may have been mistyped", field=None,
+                             code="not_found", status=404)
+    return entry
+
+
+def cancel(session: Session, public_id: str, token: str, *, now: datetime) -> QueueEntry:
+    """The customer cancels. Cancelling twice is harmless; a finished callback cannot be cancelled (409)."""
+    entry = find_by_token(session, public_id, token)
+    if entry.state == "cancelled":
+        return entry
+    change_state(session, entry, "cancelled", now=now, reason="cancelled by the customer", actor="customer",
+                 channel="status-link")
+    return entry
+
+
+def open_slots(config: IvrConfig, skill_name: str, zone: ZoneInfo, now: datetime, *, days: int = 3,
+               step_minutes: int = 30) -> list[datetime]:
+    """Bookable times (aware, in `zone`) on the skill's next `days` open days, every `step_minutes`,
+    starting after the booking lead time: what the web button offers as time slots."""
+    skill = config.skills[skill_name]
+    rules = hours.BookingRules(horizon=timedelta(days=config.booking_horizon_days))
+    step = timedelta(minutes=step_minutes)
+    earliest = now + rules.lead_time
+    # Round up to the next whole step so slots read 14:00, 14:30...
+    start = earliest.replace(second=0, microsecond=0)
+    start += timedelta(minutes=(-start.minute) % step_minutes)
+    slots: list[datetime] = []
+    seen_days: list = []
+    when = start
+    while when <= now + rules.horizon:
+        if hours.is_open(skill, when):
+            day = when.astimezone(zone).date()
+            if day not in seen_days:
+                if len(seen_days) == days:
+                    break
+                seen_days.append(day)
+            slots.append(when.astimezone(zone))
+        when += step
+    return slots
+
+
+# Written replies for chat bots and SMS (the voice prompts live in config/ivr.toml).
+MESSAGES = {
+    "en-US": {
+        "asap": "Booked: we will call you on the number ending in {last4} in about {wait}. You are number "
+                "{position} in line.",
+        "asap_no_position": "Booked: we will call you on the number ending in {last4} as soon as it is your turn.",
+        "scheduled": "Booked: we will call you on the number ending in {last4} {when} ({zone} time).",
+        "existing": "You already have a callback booked; we will call the number ending in {last4}.",
+        "cancelled": "Your callback is cancelled.",
+    },
+    "nl-NL": {
+        "asap": "Geboekt: we bellen u over ongeveer {wait} op het nummer dat eindigt op {last4}. U bent nummer "
+                "{position} in de rij.",
+        "asap_no_position": "Geboekt: we bellen u op het nummer dat eindigt op {last4} zodra u aan de beurt bent.",
+        "scheduled": "Geboekt: we bellen u {when} ({zone}) op het nummer dat eindigt op {last4}.",
+        "existing": "U heeft al een terugbelverzoek; we bellen het nummer dat eindigt op {last4}.",
+        "cancelled": "Uw terugbelverzoek is geannuleerd.",
+    },
+}
+
+
+def confirmation(config: IvrConfig, outcome: Outcome, now: datetime) -> str:
+    """One sentence saying what was booked, in the customer's language, for a bot or a text message."""
+    from ivr.prompts import Prompts  # the same minute wording the IVR speaks
+
+    entry = outcome.entry
+    language = entry.language if entry.language in MESSAGES else "en-US"
+    words = MESSAGES[language]
+    last4 = (entry.phone_number or "")[-4:]
+    if not outcome.created:
+        return words["existing"].format(last4=last4)
+    if entry.scheduled_for is not None and outcome.position is None:
+        zone = zone_named(entry.customer_timezone or config.skills[entry.skill].timezone.key)
+        return words["scheduled"].format(last4=last4, zone=zone.key,
+                                         when=hours.describe_local(entry.scheduled_for, zone, now, language))
+    if outcome.position is None or outcome.estimated_wait_seconds is None:
+        return words["asap_no_position"].format(last4=last4)
+    return words["asap"].format(last4=last4, position=outcome.position,
+                                wait=Prompts(config, language).wait(outcome.estimated_wait_seconds))

@@ -1,0 +1,340 @@
+/*
+ * "Call me back" button. Add to any page:
+ *   <script src="https://YOUR-IVR/static/widget/callback-button.js" defer
+ *           data-lang="nl-NL" data-skill="billing" data-country="NL" data-reference="ACME-123"></script>
+ * data-lang (en-US | nl-NL; default: the page's <html lang>), data-skill (fix the team; default: the visitor
+ * picks a topic), data-country (preselected country code), data-reference (your customer reference).
+ * No framework, no cookies. Lives in a shadow root so the host page's CSS cannot break it.
+ * Every text from the server or the visitor is shown with textContent, never as HTML.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__callMeBackLoaded) { return; }
+  window.__callMeBackLoaded = true;
+  var BASE = new URL(script.src, location.href).origin;
+  var opts = script.dataset || {};
+  var LANG = /^nl/i.test(opts.lang || document.documentElement.lang || "") ? "nl-NL" : "en-US";
+  var STORE = "callMeBack:" + BASE;
+  var POLL_MS = 15000;
+  var COUNTRIES = [["US", "+1", "United States", "Verenigde Staten"], ["CA", "+1", "Canada", "Canada"],
+    ["NL", "+31", "Netherlands", "Nederland"], ["BE", "+32", "Belgium", "België"],
+    ["DE", "+49", "Germany", "Duitsland"], ["GB", "+44", "United Kingdom", "Verenigd Koninkrijk"]];
+
+  var T = {
+    "en-US": {
+      launch: "Call me back", title: "We'll call you back", close: "Close",
+      intro: "Leave your number and we call you when it is your turn. You keep your place in line.",
+      country: "Country", phone: "Phone number", name: "Your name (optional)", topic: "What is it about?",
+      other: "Something else", reason: "Tell us briefly (optional)", when: "When?", asap: "As soon as possible",
+      later: "At a time that suits me", slot: "Time", noSlots: "No times available",
+      submit: "Call me back", sending: "Sending…", required: "Please enter your phone number.",
+      badPhone: "Enter the number without the country code, digits only (e.g. 20 123 4567).",
+      pickSlot: "Please pick a time.", thanks: "Thank you", position: "You are number {n} in line.",
+      wait: "We expect to call you in about {w}.", waitNow: "We expect to call you within a minute.",
+      scheduled: "We will call you on {d} at {t} ({z}).", calling: "We are calling you now.",
+      existing: "You already have a callback booked on this number; we will call you.",
+      done: "This callback has ended.", cancel: "Cancel my callback", cancelled: "Your callback is cancelled.",
+      tooMany: "Too many requests. Please try again in a few minutes.",
+      failed: "Something went wrong. Please try again, or call us.", minute: "1 minute", minutes: "{n} minutes",
+      lessMinute: "less than a minute", tz: "Times are in {z}."
+    },
+    "nl-NL": {
+      launch: "Bel mij terug", title: "Wij bellen u terug", close: "Sluiten",
+      intro: "Laat uw nummer achter en wij bellen u als u aan de beurt bent. U houdt uw plaats in de rij.",
+      country: "Land", phone: "Telefoonnummer", name: "Uw naam (optioneel)", topic: "Waar gaat het over?",
+      other: "Iets anders", reason: "Vertel het kort (optioneel)", when: "Wanneer?", asap: "Zo snel mogelijk",
+      later: "Op een tijdstip dat mij past", slot: "Tijdstip", noSlots: "Geen tijden beschikbaar",
+      submit: "Bel mij terug", sending: "Versturen…", required: "Vul uw telefoonnummer in.",
+      badPhone: "Vul het nummer in zonder landcode, alleen cijfers (bijv. 20 123 4567).",
+      pickSlot: "Kies een tijdstip.", thanks: "Dank u", position: "U bent nummer {n} in de rij.",
+      wait: "We verwachten u over ongeveer {w} te bellen.", waitNow: "We verwachten u binnen een minuut te bellen.",
+      scheduled: "We bellen u op {d} om {t} ({z}).", calling: "We bellen u nu.",
+      existing: "U heeft al een terugbelverzoek op dit nummer; we bellen u.",
+      done: "Dit terugbelverzoek is afgerond.", cancel: "Annuleer mijn terugbelverzoek",
+      cancelled: "Uw terugbelverzoek is geannuleerd.",
+      tooMany: "Te veel verzoeken. Probeer het over een paar minuten opnieuw.",
+      failed: "Er ging iets mis. Probeer het opnieuw, of bel ons.", minute: "1 minuut", minutes: "{n} minuten",
+      lessMinute: "minder dan een minuut", tz: "Tijden in {z}."
+    }
+  }[LANG];
+
+  function fmt(s, v) { return s.replace(/\{(\w+)\}/g, function (_, k) { return v[k] == null ? "" : String(v[k]); }); }
+  function el(tag, attrs, kids) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") { node.textContent = attrs[k]; } else if (attrs[k] !== null && attrs[k] !== false) {
+        node.setAttribute(k, attrs[k] === true ? "" : attrs[k]);
+      }
+    });
+    (kids || []).forEach(function (kid) { if (kid) { node.appendChild(kid); } });
+    return node;
+  }
+  function waitText(seconds) {
+    if (seconds < 60) { return T.lessMinute; }
+    var n = Math.ceil(seconds / 60);
+    return n === 1 ? T.minute : fmt(T.minutes, {n: n});
+  }
+  function dayLabel(isoDate) {
+    return new Intl.DateTimeFormat(LANG, {weekday: "short", day: "numeric", month: "short", timeZone: "UTC"})
+      .format(new Date(isoDate + "T00:00:00Z"));
+  }
+  function visitorZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
+  }
+  function api(method, url, body) {
+    var init = {method: method, headers: {"Accept": "application/json"}, credentials: "omit"};
+    if (body) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+    return fetch(url, init).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) { return {status: r.status, data: data}; });
+    });
+  }
+  function remember(v) { try { localStorage.setItem(STORE, JSON.stringify(v)); } catch (e) { /* private mode */ } }
+  function recall() { try { return JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { return null; } }
+  function forget() { try { localStorage.removeItem(STORE); } catch (e) { /* private mode */ } }
+
+  var host = el("div", {"class": "cmb-host"});
+  var root = host.attachShadow ? host.attachShadow({mode: "open"}) : host;
+  root.appendChild(el("link", {rel: "stylesheet", href: BASE + "/static/widget/callback-button.css"}));
+
+  var launch = el("button", {type: "button", "class": "cmb-launch", "aria-haspopup": "dialog",
+    "aria-expanded": "false", "aria-controls": "cmb-panel", text: T.launch});
+  var panel = el("div", {id: "cmb-panel", "class": "cmb-panel", role: "dialog", "aria-labelledby": "cmb-title",
+    hidden: true, lang: LANG});
+  var closeBtn = el("button", {type: "button", "class": "cmb-close", "aria-label": T.close, text: "×"});
+  var alertBox = el("div", {"class": "cmb-alert", role: "alert", hidden: true});
+  var formView = el("div", {"class": "cmb-form-view"});
+  var resultView = el("div", {"class": "cmb-result", "aria-live": "polite", hidden: true});
+  panel.appendChild(el("div", {"class": "cmb-head"}, [el("h2", {id: "cmb-title", text: T.title}), closeBtn]));
+  panel.appendChild(alertBox);
+  panel.appendChild(formView);
+  panel.appendChild(resultView);
+  root.appendChild(launch);
+  root.appendChild(panel);
+
+  // ---- the form -------------------------------------------------------------------------------------
+  function field(id, labelText, control, hint) {
+    var err = el("p", {"class": "cmb-error", id: id + "-error", hidden: true});
+    control.id = id;
+    control.setAttribute("aria-describedby", id + "-error" + (hint ? " " + id + "-hint" : ""));
+    return {wrap: el("div", {"class": "cmb-field"}, [el("label", {"for": id, text: labelText}),
+      hint ? el("p", {"class": "cmb-hint", id: id + "-hint", text: hint}) : null, control, err]), control: control, err: err};
+  }
+  var country = el("select", {name: "country", autocomplete: "tel-country-code", "aria-label": T.country});
+  var defaultCountry = (opts.country || (LANG === "nl-NL" ? "NL" : "US")).toUpperCase();
+  COUNTRIES.forEach(function (c) {
+    country.appendChild(el("option", {value: c[0], selected: c[0] === defaultCountry,
+      text: (LANG === "nl-NL" ? c[3] : c[2]) + " (" + c[1] + ")"}));
+  });
+  var phone = field("cmb-phone", T.phone, el("input", {type: "tel", name: "phone", autocomplete: "tel-national",
+    inputmode: "tel", required: true, maxlength: "20"}));
+  var phoneRow = el("div", {"class": "cmb-phone-row"}, [country, phone.control]);
+  phone.wrap.insertBefore(phoneRow, phone.err);
+  var name = field("cmb-name", T.name, el("input", {type: "text", name: "name", autocomplete: "name", maxlength: "120"}));
+  var topic = field("cmb-topic", T.topic, el("select", {name: "skill"}));
+  var reason = field("cmb-reason", T.reason, el("textarea", {name: "reason", rows: "2", maxlength: "500"}));
+  var asap = el("input", {type: "radio", name: "when", value: "asap", id: "cmb-when-asap", checked: true});
+  var later = el("input", {type: "radio", name: "when", value: "scheduled", id: "cmb-when-later"});
+  var slot = field("cmb-slot", T.slot, el("select", {name: "slot"}));
+  var tzNote = el("p", {"class": "cmb-hint"});
+  slot.wrap.appendChild(tzNote);
+  slot.wrap.hidden = true;
+  var when = el("fieldset", {"class": "cmb-when"}, [el("legend", {text: T.when}),
+    el("div", {"class": "cmb-radio"}, [asap, el("label", {"for": "cmb-when-asap", text: T.asap})]),
+    el("div", {"class": "cmb-radio"}, [later, el("label", {"for": "cmb-when-later", text: T.later})])]);
+  var honeypot = el("input", {type: "text", name: "website", tabindex: "-1", autocomplete: "off"});
+  var trap = el("div", {"class": "cmb-hp", "aria-hidden": "true"}, [el("label", {text: "Website"}, [honeypot])]);
+  var submit = el("button", {type: "submit", "class": "cmb-submit", text: T.submit});
+  var form = el("form", {novalidate: true}, [el("p", {"class": "cmb-intro", text: T.intro}), phone.wrap, name.wrap,
+    opts.skill ? null : topic.wrap, reason.wrap, when, slot.wrap, trap, submit]);
+  formView.appendChild(form);
+
+  var formData = null;  // the last GET /api/callbacks/form answer
+  var fetchedAt = 0;
+  var current = null;   // {status_url} of the booked callback
+  var pollTimer = null;
+
+  function chosenSkill() { return opts.skill || topic.control.value || ""; }
+  function loadForm() {
+    var q = new URLSearchParams({language: LANG});
+    var zone = visitorZone();
+    if (zone) { q.set("timezone", zone); }
+    if (chosenSkill()) { q.set("skill", chosenSkill()); }
+    return api("GET", BASE + "/api/callbacks/form?" + q.toString()).then(function (res) {
+      if (res.status === 422 && zone) {  // a zone the server does not know: fall back to the team's own
+        q.delete("timezone");
+        return api("GET", BASE + "/api/callbacks/form?" + q.toString());
+      }
+      return res;
+    }).then(function (res) {
+      if (res.status !== 200) { throw res; }
+      formData = res.data;
+      fetchedAt = Date.now();
+      if (!opts.skill && !topic.control.options.length) {
+        formData.skills.forEach(function (s) { topic.control.appendChild(el("option", {value: s.name, text: s.label})); });
+        topic.control.appendChild(el("option", {value: "", text: T.other}));
+        topic.control.value = "";
+      }
+      fillSlots();
+      return formData;
+    });
+  }
+  function fillSlots() {
+    var select = slot.control;
+    while (select.firstChild) { select.removeChild(select.firstChild); }
+    var groups = {};
+    formData.slots.forEach(function (s) {
+      if (!groups[s.date]) { groups[s.date] = el("optgroup", {label: dayLabel(s.date)}); select.appendChild(groups[s.date]); }
+      groups[s.date].appendChild(el("option", {value: s.value, text: dayLabel(s.date) + " " + s.time}));
+    });
+    if (!formData.slots.length) { select.appendChild(el("option", {value: "", text: T.noSlots})); }
+    tzNote.textContent = fmt(T.tz, {z: formData.timezone});
+  }
+
+  function clearErrors() {
+    alertBox.hidden = true;
+    alertBox.textContent = "";
+    [phone, name, topic, reason, slot].forEach(function (f) {
+      f.err.hidden = true; f.err.textContent = ""; f.control.removeAttribute("aria-invalid");
+    });
+  }
+  function showError(f, message) {
+    f.err.textContent = message;
+    f.err.hidden = false;
+    f.control.setAttribute("aria-invalid", "true");
+  }
+  function checkLocally() {
+    var digits = phone.control.value.replace(/[\s().\-\/]/g, "");
+    if (!digits) { showError(phone, T.required); return phone; }
+    if (!/^\+?\d{6,15}$/.test(digits)) { showError(phone, T.badPhone); return phone; }
+    if (later.checked && !slot.control.value) { showError(slot, T.pickSlot); return slot; }
+    return null;
+  }
+  function e164() {
+    var digits = phone.control.value.replace(/\D/g, "");
+    if (/^\s*(\+|00)/.test(phone.control.value)) { return "+" + digits.replace(/^00/, ""); }
+    var code = COUNTRIES.filter(function (c) { return c[0] === country.value; })[0][1];
+    return code + digits.replace(/^0+/, "");  // a national trunk 0 is not dialled after the country code
+  }
+  var FIELDS = {"/phone": phone, "/name": name, "/skill": topic, "/reason": reason, "/preferred_time": slot,
+    "/timezone": slot};
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    clearErrors();
+    var bad = checkLocally();
+    if (bad) { bad.control.focus(); return; }
+    submit.disabled = true;
+    submit.textContent = T.sending;
+    var fresh = formData && Date.now() - fetchedAt < (formData.expires_in - 300) * 1000;
+    (fresh ? Promise.resolve(formData) : loadForm()).then(function () {
+      var body = {phone: e164(), language: LANG, channel: "web", form_token: formData.form_token,
+        website: honeypot.value, context: {page_url: location.href.slice(0, 2000)}};
+      if (opts.reference) { body.context.customer_reference = opts.reference; }
+      if (name.control.value.trim()) { body.name = name.control.value.trim(); }
+      if (chosenSkill()) { body.skill = chosenSkill(); }
+      if (reason.control.value.trim()) { body.reason = reason.control.value.trim(); }
+      if (later.checked) { body.when = "scheduled"; body.preferred_time = slot.control.value; body.timezone = formData.timezone; }
+      return api("POST", BASE + "/api/callbacks", body);
+    }).then(function (res) {
+      if (res.status === 201 || res.status === 200) {
+        if (res.data.status_url) { current = {status_url: res.data.status_url}; remember(current); }
+        showResult(res.data, name.control.value.trim());
+        return;
+      }
+      var f = FIELDS[res.data.field];
+      if (res.status === 429) { alertBox.textContent = T.tooMany; alertBox.hidden = false; }
+      else if (f) { showError(f, res.data.detail || T.failed); f.control.focus(); }
+      else { alertBox.textContent = res.data.detail || T.failed; alertBox.hidden = false; }
+      if (res.data.code === "form_token_expired") { formData = null; }
+    }).catch(function () {
+      alertBox.textContent = T.failed; alertBox.hidden = false;
+    }).then(function () { submit.disabled = false; submit.textContent = T.submit; });
+  });
+
+  later.addEventListener("change", function () { slot.wrap.hidden = !later.checked; });
+  asap.addEventListener("change", function () { slot.wrap.hidden = !later.checked; });
+  topic.control.addEventListener("change", function () { if (formData) { loadForm().catch(function () {}); } });
+
+  // ---- the booked callback ---------------------------------------------------------------------------
+  function describe(data) {
+    if (data.state === "cancelled") { return [T.cancelled]; }
+    if (["connected", "completed", "failed"].indexOf(data.state) >= 0) { return [T.done]; }
+    if (data.state === "dialing_agent" || data.state === "dialing_customer") { return [T.calling]; }
+    if (data.position != null) {
+      return [fmt(T.position, {n: data.position}),
+        data.estimated_wait_seconds ? fmt(T.wait, {w: waitText(data.estimated_wait_seconds)}) : T.waitNow];
+    }
+    if (data.scheduled_for_local) {
+      var parts = data.scheduled_for_local.split("T");
+      return [fmt(T.scheduled, {d: dayLabel(parts[0]), t: parts[1], z: data.timezone})];
+    }
+    return [T.existing];
+  }
+  function showResult(data, who) {
+    formView.hidden = true;
+    resultView.hidden = false;
+    while (resultView.firstChild) { resultView.removeChild(resultView.firstChild); }
+    if (who) { resultView.appendChild(el("p", {"class": "cmb-thanks", text: T.thanks + ", " + who + "."})); }
+    if (!data.created && !current) { resultView.appendChild(el("p", {"class": "cmb-status", text: T.existing})); }
+    describe(data).forEach(function (line, i) {
+      if (!data.created && !current && line === T.existing) { return; }
+      resultView.appendChild(el("p", {"class": i === 0 ? "cmb-status" : "cmb-wait", text: line}));
+    });
+    var open = ["queued", "scheduled", "retry_wait", "dialing_agent", "dialing_customer"].indexOf(data.state) >= 0;
+    if (open && current) {
+      var cancel = el("button", {type: "button", "class": "cmb-cancel", text: T.cancel});
+      cancel.addEventListener("click", function () {
+        cancel.disabled = true;
+        api("DELETE", current.status_url).then(function (res) {
+          if (res.status === 200 || res.status === 404) {
+            forget(); current = null; stopPolling();
+            showResult(res.status === 200 ? res.data : {state: "cancelled"}, "");
+          } else { cancel.disabled = false; alertBox.textContent = res.data.detail || T.failed; alertBox.hidden = false; }
+        });
+      });
+      resultView.appendChild(cancel);
+      startPolling();
+    } else {
+      stopPolling();
+      if (!open) { forget(); current = null; }
+    }
+  }
+  function refresh() {
+    if (!current) { return Promise.resolve(); }
+    return api("GET", current.status_url).then(function (res) {
+      if (res.status === 200) { showResult(res.data, ""); }
+      else if (res.status === 404) { forget(); current = null; stopPolling(); }
+    }).catch(function () { /* offline for a moment: try again at the next tick */ });
+  }
+  function startPolling() { if (!pollTimer) { pollTimer = setInterval(refresh, POLL_MS); } }
+  function stopPolling() { if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } }
+
+  // ---- open and close --------------------------------------------------------------------------------
+  function openPanel() {
+    panel.hidden = false;
+    launch.setAttribute("aria-expanded", "true");
+    if (current) { refresh(); closeBtn.focus(); return; }
+    (formData ? Promise.resolve() : loadForm()).then(function () { phone.control.focus(); })
+      .catch(function (res) {
+        alertBox.textContent = (res && res.data && res.data.detail) || T.failed; alertBox.hidden = false;
+      });
+  }
+  function closePanel() {
+    panel.hidden = true;
+    launch.setAttribute("aria-expanded", "false");
+    launch.focus();
+  }
+  launch.addEventListener("click", function () { if (panel.hidden) { openPanel(); } else { closePanel(); } });
+  closeBtn.addEventListener("click", closePanel);
+  panel.addEventListener("keydown", function (event) { if (event.key === "Escape") { closePanel(); } });
+
+  function start() {
+    document.body.appendChild(host);
+    current = recall();
+    if (current && current.status_url && current.status_url.indexOf(BASE + "/") === 0) {
+      refresh();
+    } else { current = null; forget(); }
+  }
+  if (document.body) { start(); } else { document.addEventListener("DOMContentLoaded", start); }
+})();

@@ -1,0 +1,69 @@
+"""Rate limits for the public callback entry points (web button, API, chat, SMS).
+
+A callback form that dials any number it is given is a harassment and toll-fraud tool unless it is
+throttled, so requests are counted per client IP and per phone number. Counts live in memory by
+default (one process); set RATELIMIT_STORAGE_URI (e.g. redis://host:6379) when several processes
+serve the app, so they share one count. Limits are flask-limiter strings ("10/minute;100/day"),
+overridable from the environment: CALLBACK_LIMIT_PER_IP, CALLBACK_LIMIT_PER_NUMBER,
+CALLBACK_LIMIT_STATUS_PER_IP.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from callbacks.numbers import NumberRefused, normalise
+
+DEFAULT_LIMITS = {
+    "CALLBACK_LIMIT_PER_IP": "20/minute;200/day",
+    "CALLBACK_LIMIT_PER_NUMBER": "5/hour;20/day",
+    "CALLBACK_LIMIT_STATUS_PER_IP": "120/minute",
+}
+
+TOO_MANY = "too many requests from your address; please wait a few minutes and try again"
+TOO_MANY_FOR_NUMBER = "too many callback requests for this phone number; please wait and try again later"
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+
+
+def init_limits(app: Flask) -> None:
+    for name, default in DEFAULT_LIMITS.items():
+        app.config.setdefault(name, os.environ.get(name) or default)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI") or "memory://")
+    limiter.init_app(app)
+
+
+def per_ip() -> str:
+    return current_app.config["CALLBACK_LIMIT_PER_IP"]
+
+
+def per_number() -> str:
+    return current_app.config["CALLBACK_LIMIT_PER_NUMBER"]
+
+
+def status_per_ip() -> str:
+    return current_app.config["CALLBACK_LIMIT_STATUS_PER_IP"]
+
+
+def _number_key(raw) -> str:
+    """One bucket per number, however it is written (+31 20..., 0031 20..., 3120...)."""
+    if not isinstance(raw, str) or not raw.strip():
+        # No number to count: fall back to the client, so one sender cannot exhaust a shared bucket.
+        return "number:none:" + get_remote_address()
+    try:
+        return "number:" + normalise(raw, tuple(current_app.extensions["ivr"].settings.allowed_countries))
+    except NumberRefused:
+        return "number:" + "".join(ch for ch in raw if ch.isdigit())[:20]
+
+
+def number_in_json() -> str:
+    body = request.get_json(silent=True)
+    return _number_key(body.get("phone") if isinstance(body, dict) else None)
+
+
+def number_in_form() -> str:
+    """The texter's number (Twilio's From) for SMS."""
+    return _number_key(request.form.get("From"))
