@@ -148,6 +148,11 @@ def _explain(error: ValidationError) -> RequestRefused:
             return RequestRefused("page_url must be an http(s) URL", field=field, code="format")
         return RequestRefused(f"{name} must look like 2026-11-25T14:30 (local time, no offset)", field=field,
                               code="format")
+    if kind in ("oneOf", "anyOf") and error.context:
+        # Report inside the alternative that got furthest (e.g. /transcript/0/text), if any did.
+        deepest = max(error.context, key=lambda e: len(e.absolute_path))
+        if len(deepest.absolute_path) > len(error.absolute_path):
+            return _explain(deepest)
     if kind == "oneOf":
         return RequestRefused(f"{name} must be text or a list of {{from, text}} messages", field=field,
                               code="wrong_type")

@@ -1,0 +1,162 @@
+"""Chat bots hand over to a callback: signed, fresh, never replayed; the reply says what was booked."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.models import QueueEntry
+from webhooks.chat import parse_secrets, signature
+
+SECRET = "s3cret-for-helpbot"
+URL = "/webhooks/chat/callback"
+
+
+@pytest.fixture(autouse=True)
+def chat_setup(app):
+    app.config["CHAT_SECRETS"] = {"helpbot": SECRET, "otherbot": "another-secret"}
+    app.config.update(CALLBACK_LIMIT_PER_IP="1000/minute", CALLBACK_LIMIT_PER_NUMBER="1000/minute")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def signed_headers(raw: bytes, clock, *, integration="helpbot", secret=SECRET, nonce=None, timestamp=None):
+    timestamp = str(int(clock.now().timestamp()) if timestamp is None else timestamp)
+    nonce = nonce or uuid.uuid4().hex
+    return {"Content-Type": "application/json", "X-Chat-Integration": integration, "X-Chat-Timestamp": timestamp,
+            "X-Chat-Nonce": nonce, "X-Chat-Signature": signature(secret, timestamp, nonce, raw)}
+
+
+def post(client, clock, body: dict, **kwargs):
+    raw = json.dumps(body).encode()
+    return client.post(URL, data=raw, headers=signed_headers(raw, clock, **kwargs))
+
+
+def entries(runtime):
+    with runtime.sessions() as s:
+        return list(s.scalars(select(QueueEntry)))
+
+
+HANDOVER = {
+    "phone": "+31 20 123 4567", "name": "Joost", "reason": "mijn factuur klopt niet", "language": "nl-NL",
+    "customer_reference": "K-778",
+    "transcript": [{"from": "customer", "text": "Mijn factuur klopt niet"},
+                   {"from": "bot", "text": "Zal ik u laten terugbellen?"}, {"from": "customer", "text": "Ja graag"}],
+}
+
+
+def test_signed_handover_books_and_replies_what_was_booked(client, runtime, clock):
+    response = post(client, clock, HANDOVER)
+    assert response.status_code == 201, response.get_json()
+    reply = response.get_json()
+    assert reply["created"] is True
+    assert reply["skill"] == "billing"  # "factuur" in Dutch, via the IVR classifier
+    assert reply["channel"] == "chat"
+    assert reply["position"] == 1
+    assert reply["message"] == ("Geboekt: we bellen u over ongeveer 4 minuten op het nummer dat eindigt op 4567. "
+                                "U bent nummer 1 in de rij.")
+    assert reply["status_url"].startswith("https://ivr.example.com/api/callbacks/")
+    (entry,) = entries(runtime)
+    assert entry.phone_number == "+31201234567"
+    assert entry.context == {
+        "chat_transcript": "customer: Mijn factuur klopt niet\nbot: Zal ik u laten terugbellen?\ncustomer: Ja graag",
+        "customer_reference": "K-778", "integration": "helpbot"}
+
+    again = post(client, clock, {**HANDOVER, "transcript": "second chat"})
+    assert again.status_code == 200
+    assert again.get_json()["message"] == "U heeft al een terugbelverzoek; we bellen het nummer dat eindigt op 4567."
+    assert len(entries(runtime)) == 1
+
+
+def test_scheduled_handover_in_english(client, runtime, clock):
+    response = post(client, clock, {"phone": "+12125550142", "skill": "support", "preferred_time": "2026-11-25T09:00",
+                                    "timezone": "America/New_York", "transcript": "My internet is down"})
+    assert response.status_code == 201
+    assert response.get_json()["message"] == ("Booked: we will call you on the number ending in 0142 tomorrow at "
+                                              "09:00 (America/New_York time).")
+
+
+@pytest.mark.parametrize("tamper", ["body", "secret", "integration", "signature_missing", "nonce_malformed"])
+def test_bad_signature_is_refused_and_nothing_booked(client, runtime, clock, tamper):
+    raw = json.dumps(HANDOVER).encode()
+    headers = signed_headers(raw, clock)
+    if tamper == "body":
+        raw = raw.replace(b"4567", b"4568")
+    elif tamper == "secret":
+        headers = signed_headers(raw, clock, secret="guessed")
+    elif tamper == "integration":
+        headers["X-Chat-Integration"] = "otherbot"
+    elif tamper == "signature_missing":
+        del headers["X-Chat-Signature"]
+    elif tamper == "nonce_malformed":
+        headers["X-Chat-Nonce"] = "short"
+    response = client.post(URL, data=raw, headers=headers)
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert entries(runtime) == []
+
+
+def test_unknown_integration_and_disabled_webhook(app, client, runtime, clock):
+    assert post(client, clock, HANDOVER, integration="nobody").status_code == 401
+    app.config["CHAT_SECRETS"] = {}
+    assert post(client, clock, HANDOVER).status_code == 503
+    assert entries(runtime) == []
+
+
+def test_replayed_message_is_refused(client, runtime, clock):
+    raw = json.dumps({"phone": "+12125550142"}).encode()
+    headers = signed_headers(raw, clock, nonce="nonce-0001")
+    assert client.post(URL, data=raw, headers=headers).status_code == 201
+    # The customer cancels; an attacker replays the captured request to book the call again.
+    (entry,) = entries(runtime)
+    from callbacks.services import change_state
+    with runtime.sessions() as s:
+        change_state(s, s.get(QueueEntry, entry.id), "cancelled", now=clock.now(), actor="customer")
+        s.commit()
+    replay = client.post(URL, data=raw, headers=headers)
+    assert replay.status_code == 401
+    assert replay.get_json()["code"] == "replay"
+    assert [e.state for e in entries(runtime)] == ["cancelled"]
+
+
+@pytest.mark.parametrize("age", [-301, 301, 3600])
+def test_old_or_future_timestamp_is_refused(client, runtime, clock, age):
+    now = int(clock.now().timestamp())
+    response = post(client, clock, {"phone": "+12125550142"}, timestamp=now - age)
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "stale"
+    assert entries(runtime) == []
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"reason": "billing"}, "/phone"),
+    ({"phone": "+12125550142", "page_url": "https://x.example"}, "/page_url"),
+    ({"phone": "+12125550142", "transcript": 42}, "/transcript"),
+    ({"phone": "+12125550142", "transcript": [{"from": "bot"}]}, "/transcript/0/text"),
+    ({"phone": "911"}, "/phone"),
+])
+def test_missing_or_wrong_fields_are_named(client, runtime, clock, body, field):
+    response = post(client, clock, body)
+    assert response.status_code == 422
+    assert response.get_json()["field"] == field
+    assert entries(runtime) == []
+
+
+def test_long_transcript_keeps_its_end(client, runtime, clock):
+    lines = [{"from": "customer", "text": f"line {i} " + "x" * 90} for i in range(200)]
+    raw = json.dumps({"phone": "+12125550142", "transcript": lines}).encode()
+    assert len(raw) < 64 * 1024
+    response = client.post(URL, data=raw, headers=signed_headers(raw, clock))
+    assert response.status_code == 201
+    (entry,) = entries(runtime)
+    assert len(entry.context["chat_transcript"]) == 20_000
+    assert entry.context["chat_transcript"].endswith("line 199 " + "x" * 90)
+
+
+def test_parse_secrets():
+    assert parse_secrets("botname:secret, other:secret2 ,broken,:x,y:") == {"botname": "secret", "other": "secret2"}

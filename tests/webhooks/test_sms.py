@@ -1,0 +1,118 @@
+"""SMS: CALL ME / BEL MIJ from a texter books a callback to that number; TwiML replies say what happened."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import QueueEntry
+from tests.support.twilio_voice import ACCOUNT_SID, new_sid
+from webhooks.sms import parse_text
+
+TEXTER = "+12125550142"
+
+
+@pytest.fixture(autouse=True)
+def generous_limits(app):
+    app.config.update(CALLBACK_LIMIT_PER_IP="1000/minute", CALLBACK_LIMIT_PER_NUMBER="1000/minute")
+
+
+def text(twilio, body: str, from_number: str = TEXTER, signature: str | None = None, expect_ok: bool = True):
+    params = {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID, "From": from_number,
+              "To": "+15005550006", "Body": body, "NumMedia": "0"}
+    return twilio.post("/webhooks/sms", params, signature=signature, expect_ok=expect_ok)
+
+
+def reply_of(response) -> str:
+    assert response.mimetype == "text/xml"
+    root = ET.fromstring(response.get_data(as_text=True))
+    assert root.tag == "Response"
+    (message,) = root.findall("Message")
+    return message.text or ""
+
+
+def entries(runtime):
+    with runtime.sessions() as s:
+        return list(s.scalars(select(QueueEntry).order_by(QueueEntry.id)))
+
+
+def test_call_me_books_asap_to_the_texters_number(twilio, runtime):
+    answer = reply_of(text(twilio, "call me"))
+    assert answer == ("Booked: we will call you on the number ending in 0142 in about 4 minutes. "
+                      "You are number 1 in line.")
+    (entry,) = entries(runtime)
+    assert (entry.channel, entry.phone_number, entry.state, entry.language) == ("sms", TEXTER, "queued", "en-US")
+    assert entry.context == {"integration": "twilio-sms"}
+    assert entry.skill == "general"
+
+
+def test_bel_mij_with_a_time_tomorrow_in_dutch(twilio, runtime):
+    answer = reply_of(text(twilio, "BEL MIJ morgen om 9:30 over mijn factuur", from_number="+31201234567"))
+    (entry,) = entries(runtime)
+    assert entry.language == "nl-NL"
+    assert entry.skill == "billing"
+    assert entry.state == "scheduled"
+    assert entry.reason == "mijn factuur"
+    # 09:30 in billing's zone (New York) on Wednesday 25 November = 14:30 UTC.
+    assert entry.scheduled_for.isoformat() == "2026-11-25T14:30:00+00:00"
+    assert answer == "Geboekt: we bellen u morgen om 09:30 (America/New_York) op het nummer dat eindigt op 4567."
+
+
+def test_call_me_at_a_time_today(twilio, runtime):
+    answer = reply_of(text(twilio, "Call me at 2:30pm"))
+    (entry,) = entries(runtime)
+    assert entry.scheduled_for.isoformat() == "2026-11-24T19:30:00+00:00"
+    assert "today at 14:30" in answer
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("CALL ME 08:00", "Sorry, we cannot call you back then: that time has already passed."),
+    ("call me tomorrow 23:00", "Sorry, we cannot call you back then: we are closed at that time."),
+    ("BEL MIJ 07:00", "Sorry, op dat moment kunnen we u niet terugbellen: dat tijdstip is al voorbij."),
+    ("call me 25:00", "Sorry, we cannot call you back then: that is not a time of day."),
+])
+def test_refused_times_are_explained_and_nothing_booked(twilio, runtime, body, expected):
+    assert reply_of(text(twilio, body)) == expected
+    assert entries(runtime) == []
+
+
+def test_refused_number_is_explained(twilio, runtime):
+    answer = reply_of(text(twilio, "CALL ME", from_number="+19005550100"))
+    assert answer == "Sorry, we cannot call a premium-rate or shared-cost number."
+    assert entries(runtime) == []
+
+
+@pytest.mark.parametrize("body", ["hello", "", "STOPP", "what are your opening hours?", "recall my order", "BELLEN MIJ"])
+def test_unknown_text_is_answered_with_help_in_both_languages(twilio, runtime, body):
+    answer = reply_of(text(twilio, body))
+    assert "CALL ME" in answer and "BEL MIJ" in answer
+    assert entries(runtime) == []
+
+
+def test_second_text_answers_with_the_existing_callback(twilio, runtime):
+    text(twilio, "CALL ME")
+    assert reply_of(text(twilio, "call me")) == ("You already have a callback booked; we will call the number "
+                                                 "ending in 0142.")
+    assert len(entries(runtime)) == 1
+
+
+def test_unsigned_text_is_refused(twilio, runtime):
+    response = text(twilio, "CALL ME", signature="forged", expect_ok=False)
+    assert response.status_code == 403
+    assert entries(runtime) == []
+
+
+def test_hostile_text_is_escaped_in_the_twiml_reply(twilio, runtime):
+    response = text(twilio, 'CALL ME <Say>pwned</Say> & "x" 25:00')
+    raw = response.get_data(as_text=True)
+    assert "<Say>" not in raw
+    reply_of(response)  # still well-formed TwiML with one Message
+
+
+def test_parse_text():
+    assert parse_text("Call  me") .at is None
+    assert parse_text("call me at 9").at.hour == 9
+    assert parse_text("CALL ME 7 days a week please") .at is None  # a bare number is not a time
+    assert parse_text("bel mij om 14.15").at.minute == 15
+    assert parse_text("cancel") is None
