@@ -212,6 +212,17 @@ class Agent(Base):
 AGENT_STATES = ("offline", "available", "reserved", "on_call", "wrap_up")
 
 
+class DispatcherLease(Base):
+    """Which process may run the scheduler: one row per lease name, taken over only once it expires."""
+
+    __tablename__ = "dispatcher_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
 class User(Base):
     """A supervisor or admin who signs in to the queue pages."""
 

@@ -71,8 +71,18 @@ def settings(database_url):
 
 
 @pytest.fixture
-def app(settings, clock):
-    app = create_app(settings, clock=clock)
+def twilio_rest(clock):
+    """A fake Twilio REST API that checks every request against Twilio's OpenAPI spec (tests/support/twilio_rest.py)."""
+    from tests.support.twilio_rest import FakeTwilioHttp
+
+    return FakeTwilioHttp("AC" + "0" * 32, clock=clock.now)
+
+
+@pytest.fixture
+def app(settings, clock, twilio_rest):
+    from tests.support.twilio_rest import client_for
+
+    app = create_app(settings, clock=clock, twilio_client=client_for(twilio_rest, AUTH_TOKEN))
     app.config["TESTING"] = True
     yield app
     app.extensions["ivr"].engine.dispose()

@@ -1,0 +1,49 @@
+"""The fake Twilio REST API refuses what Twilio would refuse and answers consistently."""
+from datetime import timedelta
+
+import pytest
+from twilio.base.exceptions import TwilioRestException
+
+from tests.support.twilio_rest import SpecViolation
+
+
+def test_created_calls_can_be_fetched_listed_and_updated(runtime, twilio_rest, clock):
+    client = runtime.twilio
+    call = client.calls.create(to="+14155550100", from_="+15005550006", url="https://ivr.example.com/a",
+                               status_callback_event=["initiated", "completed"], machine_detection="DetectMessageEnd",
+                               async_amd="true", async_amd_status_callback="https://ivr.example.com/amd")
+    assert call.sid.startswith("CA") and call.status == "queued"
+    twilio_rest.set_status(call.sid, "in-progress")
+    assert client.calls(call.sid).fetch().status == "in-progress"
+    listed = client.calls.list(to="+14155550100", start_time_after=clock.now() - timedelta(seconds=1))
+    assert [c.sid for c in listed] == [call.sid]
+    assert client.calls.list(to="+14155550100", start_time_after=clock.now() + timedelta(minutes=1)) == []
+    client.calls(call.sid).update(twiml="<Response><Hangup/></Response>")
+    client.calls(call.sid).update(status="completed")
+    with pytest.raises(TwilioRestException):
+        client.calls(call.sid).update(twiml="<Response><Hangup/></Response>")  # ended calls cannot be steered
+    assert twilio_rest.call(call.sid)["updates"][0] == {"Twiml": "<Response><Hangup/></Response>"}
+
+
+@pytest.mark.parametrize("bad", [{"to": "555"}, {"url": "not a url"}, {"twiml": "<Response><Say>x</Response>"}])
+def test_requests_off_the_spec_are_refused(runtime, bad):
+    args = {"to": "+14155550100", "from_": "+15005550006", "url": "https://ivr.example.com/a"} | bad
+    with pytest.raises(SpecViolation):
+        runtime.twilio.calls.create(**args)
+
+
+def test_unknown_parameters_are_refused(twilio_rest):
+    with pytest.raises(SpecViolation, match="does not define"):
+        twilio_rest.request("POST", "https://api.twilio.com/2010-04-01/Accounts/" + twilio_rest.account_sid
+                            + "/Calls.json", data={"To": "+14155550100", "From": "+15005550006",
+                                                   "Url": "https://ivr.example.com/a", "Colour": "blue"},
+                            auth=(twilio_rest.account_sid, "x"))
+
+
+def test_injected_failures_and_messages(runtime, twilio_rest):
+    twilio_rest.fail_next("Calls.json", status=503)
+    with pytest.raises(TwilioRestException) as failed:
+        runtime.twilio.calls.create(to="+14155550100", from_="+15005550006", url="https://ivr.example.com/a")
+    assert failed.value.status == 503
+    runtime.twilio.messages.create(to="+14155550100", from_="+15005550007", body="hello")
+    assert twilio_rest.messages[0]["body"] == "hello"
