@@ -97,7 +97,12 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return problem(exc.code or 500, exc.name, exc.description or exc.name)
+        response = app.make_response(problem(exc.code or 500, exc.name, exc.description or exc.name))
+        # Keep what the exception adds, e.g. Allow on a 405 (RFC 9110) or Retry-After.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(UnknownCall)
     def unknown_call(exc):

@@ -79,7 +79,7 @@ def callback_request_schema(skills: Iterable[str], languages: Iterable[str]) -> 
             "channel": {"type": "string", "enum": list(CHANNELS), "default": "api"},
             "context": CONTEXT_SCHEMA,
             # Widget-only: the signed form token and the honeypot field a person never sees.
-            "form_token": _text(400, description="Token from GET /api/callbacks/form (browsers only)."),
+            "form_token": _text(400, description="Token from GET /api/callback-form (browsers only)."),
             "website": _text(200, description="Leave empty. Anything here marks the request as automated."),
         },
     }

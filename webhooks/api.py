@@ -3,7 +3,7 @@ OpenAPI description at /api/openapi.json. Thin: parse, check origin/token, call 
 
 Browsers (any request with an Origin header, and every channel=web request) must come from an
 allow-listed origin (CALLBACK_WIDGET_ORIGINS, plus this app's own) and carry a form token fetched
-from GET /api/callbacks/form; server-to-server clients send neither. See docs/public-api.md.
+from GET /api/callback-form; server-to-server clients send neither. See docs/public-api.md.
 """
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def check_browser(body: dict) -> None:
                              code="origin_not_allowed", status=403)
     token = body.get("form_token")
     if not isinstance(token, str) or not token:
-        raise RequestRefused("form_token is required for requests from a web page; fetch GET /api/callbacks/form",
+        raise RequestRefused("form_token is required for requests from a web page; fetch GET /api/callback-form",
                              field="/form_token", code="form_token_missing", status=403)
     try:
         claims = form_serializer().loads(token, max_age=FORM_TOKEN_MAX_AGE)
@@ -217,7 +217,7 @@ def cancel_callback(public_id: str):
     return jsonify(view)
 
 
-@api.get("/callbacks/form")
+@api.get("/callback-form")
 @limiter.limit(status_per_ip, error_message=TOO_MANY)
 def form_data():
     """What the web button needs: a form token for this origin, the skills, and open time slots."""
@@ -227,15 +227,15 @@ def form_data():
     if origin is not None and not origin_allowed(origin):
         raise RequestRefused(f"requests from {origin} are not allowed; add it to CALLBACK_WIDGET_ORIGINS",
                              code="origin_not_allowed", status=403)
-    language = request.args.get("language") or config.default_language
+    language = request.args.get("language", config.default_language)
     if language not in config.languages:
         raise RequestRefused(f"language must be one of: {', '.join(config.languages)}", field="language",
                              code="not_allowed")
-    skill = request.args.get("skill") or config.fallback_skill.name
+    skill = request.args.get("skill", config.fallback_skill.name)
     if skill not in config.skills:
         raise RequestRefused(f"skill must be one of: {', '.join(sorted(config.skills))}", field="skill",
                              code="not_allowed")
-    zone_name = request.args.get("timezone") or config.skills[skill].timezone.key
+    zone_name = request.args.get("timezone", config.skills[skill].timezone.key)
     zone = callback_requests.zone_named(zone_name, field="timezone")
     now = rt.clock.now()
     slots = callback_requests.open_slots(config, skill, zone, now)
@@ -321,7 +321,7 @@ def openapi_description() -> dict:
                          "responses": {"200": {"description": "Cancelled", "content": callback_ref},
                                        **errors(404, 409, 429)}},
             },
-            "/api/callbacks/form": {
+            "/api/callback-form": {
                 "get": {
                     "operationId": "callbackForm",
                     "summary": "Form token, skills and open time slots for the web button",

@@ -149,7 +149,7 @@
     opts.skill ? null : topic.wrap, reason.wrap, when, slot.wrap, trap, submit]);
   formView.appendChild(form);
 
-  var formData = null;  // the last GET /api/callbacks/form answer
+  var formData = null;  // the last GET /api/callback-form answer
   var fetchedAt = 0;
   var current = null;   // {status_url} of the booked callback
   var pollTimer = null;
@@ -160,10 +160,10 @@
     var zone = visitorZone();
     if (zone) { q.set("timezone", zone); }
     if (chosenSkill()) { q.set("skill", chosenSkill()); }
-    return api("GET", BASE + "/api/callbacks/form?" + q.toString()).then(function (res) {
+    return api("GET", BASE + "/api/callback-form?" + q.toString()).then(function (res) {
       if (res.status === 422 && zone) {  // a zone the server does not know: fall back to the team's own
         q.delete("timezone");
-        return api("GET", BASE + "/api/callbacks/form?" + q.toString());
+        return api("GET", BASE + "/api/callback-form?" + q.toString());
       }
       return res;
     }).then(function (res) {

@@ -127,7 +127,7 @@ def test_second_request_for_same_number_and_skill_returns_the_open_one(client, r
     first = client.post("/api/callbacks", json={"phone": NUMBER, "skill": "sales"})
     clock.advance(60)
     second = client.post("/api/callbacks", json={"phone": "+1 212 555 0142", "skill": "sales", "channel": "web",
-                                                 "form_token": client.get("/api/callbacks/form").get_json()["form_token"]})
+                                                 "form_token": client.get("/api/callback-form").get_json()["form_token"]})
     assert first.status_code == 201
     assert second.status_code == 200
     again = second.get_json()
@@ -258,8 +258,8 @@ def test_browser_needs_allowed_origin_and_its_form_token(app, client, runtime):
     shop = {"Origin": "https://shop.example.com"}
     evil = {"Origin": "https://evil.example.net"}
 
-    assert client.get("/api/callbacks/form", headers=evil).status_code == 403
-    form = client.get("/api/callbacks/form", headers=shop)
+    assert client.get("/api/callback-form", headers=evil).status_code == 403
+    form = client.get("/api/callback-form", headers=shop)
     assert form.headers["Access-Control-Allow-Origin"] == "https://shop.example.com"
     token = form.get_json()["form_token"]
 
@@ -285,7 +285,7 @@ def test_browser_needs_allowed_origin_and_its_form_token(app, client, runtime):
 
 
 def test_form_token_expires(app, client, runtime, monkeypatch):
-    token = client.get("/api/callbacks/form").get_json()["form_token"]
+    token = client.get("/api/callback-form").get_json()["form_token"]
     import itsdangerous.timed
 
     later = itsdangerous.timed.TimestampSigner.get_timestamp(None) + 3 * 3600  # type: ignore[arg-type]
@@ -297,7 +297,7 @@ def test_form_token_expires(app, client, runtime, monkeypatch):
 
 
 def test_form_offers_slots_inside_business_hours_in_the_visitors_zone(client, runtime, clock):
-    form = client.get("/api/callbacks/form?skill=billing&timezone=Europe/Amsterdam&language=nl-NL").get_json()
+    form = client.get("/api/callback-form?skill=billing&timezone=Europe/Amsterdam&language=nl-NL").get_json()
     assert form["timezone"] == "Europe/Amsterdam"
     assert {s["label"] for s in form["skills"]} >= {"facturen", "verkoop"}
     slots = form["slots"]
@@ -310,7 +310,7 @@ def test_form_offers_slots_inside_business_hours_in_the_visitors_zone(client, ru
     booked = client.post("/api/callbacks", json={"phone": DUTCH, "skill": "billing", "preferred_time": chosen,
                                                  "timezone": "Europe/Amsterdam"})
     assert booked.status_code == 201, booked.get_json()
-    assert client.get("/api/callbacks/form?timezone=Nowhere/Land").status_code == 422
+    assert client.get("/api/callback-form?timezone=Nowhere/Land").status_code == 422
 
 
 # ---- rate limits -----------------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ def test_demo_page_escapes_its_query(client):
 def test_openapi_description_is_served(client):
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.1")
-    assert set(spec["paths"]) >= {"/api/callbacks", "/api/callbacks/{public_id}", "/api/callbacks/form"}
+    assert set(spec["paths"]) >= {"/api/callbacks", "/api/callbacks/{public_id}", "/api/callback-form"}
     request_schema = spec["components"]["schemas"]["CallbackRequest"]
     assert request_schema["additionalProperties"] is False
     assert request_schema["properties"]["skill"]["enum"] == ["billing", "general", "sales", "support"]
