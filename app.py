@@ -54,6 +54,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     from webhooks.public import register_public
 
     register_public(app)  # web/chat/SMS callbacks, the button and its demo page
+    from supervisor.http import init_app as register_supervisor
+
+    register_supervisor(app)  # /supervisor pages, their CSRF, `flask users`
     register_errors(app)
     return app
 

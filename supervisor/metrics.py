@@ -1,0 +1,305 @@
+"""The supervisor's figures, computed only from the audit trail (QueueEvent rows), so they agree with it.
+
+No Flask here. Every figure is for one skill and a period [start, end); an entry's skill at a moment
+is replayed from its "moved" events, so a callback moved from billing to sales counts for sales from
+the moment it moved. The exact definitions are in docs/supervisor.md (keep the two in step).
+"""
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from storage.models import QueueEntry, QueueEvent
+
+SERVICE_LEVEL_SECONDS = 60
+# States that stand in line on the queue-length chart (a scheduled callback is waiting for its
+# time, not in line; a callback being dialled has left the line).
+IN_LINE_STATES = ("holding", "queued")
+WAIT_BUCKETS = (30, 60, 120, 300, 600, 1200, 1800, 3600)  # upper bounds in seconds; the last bucket is open
+
+
+@dataclass
+class EntryTimeline:
+    entry: QueueEntry
+    events: list[QueueEvent]
+
+    def skill_at(self, at: datetime) -> str:
+        skill = None
+        for event in self.events:
+            if event.event == "moved":
+                if skill is None:
+                    skill = event.detail.get("skill_from")
+                if event.at <= at:
+                    skill = event.detail.get("skill_to")
+        return skill or self.entry.skill
+
+    def first(self, name: str) -> QueueEvent | None:
+        return next((e for e in self.events if e.event == name), None)
+
+    def first_state(self, state: str) -> QueueEvent | None:
+        return next((e for e in self.events if e.state == state and e.previous_state != state), None)
+
+    @property
+    def start(self) -> datetime:
+        return self.events[0].at
+
+    @property
+    def connected(self) -> QueueEvent | None:
+        return self.first_state("connected")
+
+    @property
+    def requested(self) -> QueueEvent | None:
+        return self.first("requested")
+
+    def agreed_time(self, before: datetime) -> datetime | None:
+        """The callback time agreed with the customer, if it was a scheduled callback."""
+        agreed = None
+        requested = self.requested
+        if requested is not None and requested.state == "scheduled":
+            agreed = self.entry.scheduled_for
+        for event in self.events:
+            if event.at > before:
+                break
+            if event.event == "rescheduled" and event.detail.get("scheduled_for"):
+                agreed = datetime.fromisoformat(event.detail["scheduled_for"])
+            elif event.event == "call_now":
+                agreed = None if agreed is None else min(agreed, event.at)
+        return agreed
+
+    def callback_wait(self) -> float | None:
+        """Request (or arrival in line, for a holder who switched) to connection; scheduled: agreed time to connection."""
+        connected = self.connected
+        if connected is None or self.requested is None:
+            return None
+        agreed = self.agreed_time(connected.at)
+        start = agreed if agreed is not None else self.start
+        return max(0.0, (connected.at - start).total_seconds())
+
+    def last_announcement(self, before: datetime) -> QueueEvent | None:
+        found = None
+        for event in self.events:
+            if event.at > before:
+                break
+            if event.event == "wait_announced" and event.detail.get("seconds") is not None:
+                found = event
+        return found
+
+
+@dataclass
+class SkillFigures:
+    skill: str
+    start: datetime
+    end: datetime
+    offered: int = 0
+    accepted: int = 0
+    callbacks_connected: int = 0
+    callbacks_failed: int = 0
+    callback_waits: list[float] = field(default_factory=list)
+    holders_ended: int = 0
+    abandoned: int = 0
+    sl_eligible: int = 0
+    sl_met: int = 0
+    announce_errors: list[float] = field(default_factory=list)
+    waits_to_connect: list[float] = field(default_factory=list)
+    service_level_seconds: int = SERVICE_LEVEL_SECONDS
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return _ratio(self.accepted, self.offered)
+
+    @property
+    def success_rate(self) -> float | None:
+        return _ratio(self.callbacks_connected, self.callbacks_connected + self.callbacks_failed)
+
+    @property
+    def callback_wait_median(self) -> float | None:
+        return statistics.median(self.callback_waits) if self.callback_waits else None
+
+    @property
+    def callback_wait_p90(self) -> float | None:
+        return percentile(self.callback_waits, 90)
+
+    @property
+    def abandon_rate(self) -> float | None:
+        return _ratio(self.abandoned, self.holders_ended)
+
+    @property
+    def service_level(self) -> float | None:
+        return _ratio(self.sl_met, self.sl_eligible)
+
+    @property
+    def announce_error_mean(self) -> float | None:
+        return statistics.fmean(self.announce_errors) if self.announce_errors else None
+
+    @property
+    def announce_error_abs_mean(self) -> float | None:
+        return statistics.fmean(abs(x) for x in self.announce_errors) if self.announce_errors else None
+
+    @property
+    def histogram(self) -> list[tuple[str, int]]:
+        return histogram(self.waits_to_connect)
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least p% of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def histogram(values: list[float]) -> list[tuple[str, int]]:
+    counts = [0] * (len(WAIT_BUCKETS) + 1)
+    for value in values:
+        counts[bisect.bisect_left(WAIT_BUCKETS, value)] += 1
+    labels, low = [], 0
+    for high in WAIT_BUCKETS:
+        labels.append(f"{_short(low)}–{_short(high)}")
+        low = high
+    labels.append(f"{_short(low)}+")
+    return list(zip(labels, counts))
+
+
+def _short(seconds: int) -> str:
+    return f"{seconds}s" if seconds < 60 else (f"{seconds // 60}m" if seconds < 3600 else f"{seconds // 3600}h")
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def timelines(session: Session, start: datetime, end: datetime) -> list[EntryTimeline]:
+    """Every entry that was open at some moment of [start, end), with its whole trail up to `end`."""
+    entries = session.scalars(select(QueueEntry).where(
+        QueueEntry.created_at < end,
+        or_(QueueEntry.closed_at.is_(None), QueueEntry.closed_at >= start,
+            # closed before start but touched during the period (e.g. a failed callback retried)
+            QueueEntry.updated_at >= start),
+    )).all()
+    if not entries:
+        return []
+    by_id = {e.id: EntryTimeline(e, []) for e in entries}
+    ids = list(by_id)
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        for event in session.scalars(select(QueueEvent).where(QueueEvent.entry_id.in_(part), QueueEvent.at < end)
+                                     .order_by(QueueEvent.entry_id, QueueEvent.id)):
+            by_id[event.entry_id].events.append(event)
+    return [t for t in by_id.values() if t.events]
+
+
+def figures(session: Session, skills: list[str], start: datetime, end: datetime,
+            service_level_seconds: int = SERVICE_LEVEL_SECONDS,
+            lines: list[EntryTimeline] | None = None) -> dict[str, SkillFigures]:
+    lines = timelines(session, start, end) if lines is None else lines
+    out = {s: SkillFigures(s, start, end, service_level_seconds=service_level_seconds) for s in skills}
+
+    def fig(timeline: EntryTimeline, at: datetime) -> SkillFigures:
+        skill = timeline.skill_at(at)
+        if skill not in out:
+            out[skill] = SkillFigures(skill, start, end, service_level_seconds=service_level_seconds)
+        return out[skill]
+
+    def inside(at: datetime | None) -> bool:
+        return at is not None and start <= at < end
+
+    for t in lines:
+        requested = t.requested
+        announced = t.first("wait_announced")
+        offers = [e for e in (requested, announced) if e is not None]
+        if offers:
+            offer = min(offers, key=lambda e: e.id)
+            if inside(offer.at):
+                fig(t, offer.at).offered += 1
+        if requested is not None and inside(requested.at):
+            fig(t, requested.at).accepted += 1
+
+        connected = t.connected
+        if requested is not None:
+            if connected is not None and connected.at >= requested.at:
+                if inside(connected.at):
+                    f = fig(t, connected.at)
+                    f.callbacks_connected += 1
+                    wait = t.callback_wait()
+                    f.callback_waits.append(wait)
+                    f.waits_to_connect.append(wait)
+            elif t.entry.state == "failed":
+                failed = next((e for e in reversed(t.events) if e.state == "failed"), None)
+                if failed is not None and inside(failed.at):
+                    fig(t, failed.at).callbacks_failed += 1
+
+        left_hold = next((e for e in t.events if e.previous_state == "holding" and e.state != "holding"), None)
+        if left_hold is not None and inside(left_hold.at):
+            f = fig(t, left_hold.at)
+            f.holders_ended += 1
+            held = (left_hold.at - t.start).total_seconds()
+            if left_hold.state == "abandoned":
+                f.abandoned += 1
+            if left_hold.state == "connected":
+                f.sl_eligible += 1
+                f.sl_met += held <= service_level_seconds
+                f.waits_to_connect.append(held)
+            elif held > service_level_seconds:
+                f.sl_eligible += 1  # left (hung up, switched to a callback) after the target: a miss
+
+        if connected is not None and inside(connected.at):
+            said = t.last_announcement(connected.at)
+            if said is not None:
+                actual = (connected.at - said.at).total_seconds()
+                fig(t, connected.at).announce_errors.append(actual - float(said.detail["seconds"]))
+    return out
+
+
+def queue_length_series(lines: list[EntryTimeline], skill: str, start: datetime, end: datetime,
+                        points: int = 120) -> list[tuple[datetime, int]]:
+    """How many stood in `skill`'s line (holding or queued) at evenly spaced moments of [start, end]."""
+    step = max((end - start) / max(points - 1, 1), timedelta(seconds=1))
+    moments = []
+    at = start
+    while at <= end:
+        moments.append(at)
+        at += step
+    counts = [0] * len(moments)
+    for t in lines:
+        times = [e.at for e in t.events]
+        for i, moment in enumerate(moments):
+            k = bisect.bisect_right(times, moment)
+            if k and t.events[k - 1].state in IN_LINE_STATES and t.skill_at(moment) == skill:
+                counts[i] += 1
+    return list(zip(moments, counts))
+
+
+CSV_COLUMNS = (
+    "skill", "period_start_utc", "period_end_utc", "offered", "accepted", "acceptance_rate",
+    "callbacks_connected", "callbacks_failed", "callback_success_rate", "callback_wait_median_s",
+    "callback_wait_p90_s", "holders_ended", "abandoned_while_holding", "abandon_rate",
+    "service_level", "service_level_target_s", "announced_waits_measured", "announce_error_mean_s",
+    "announce_error_abs_mean_s",
+)
+
+
+def to_csv(rows: list[SkillFigures]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+
+    def num(value, digits=3):
+        return "" if value is None else (round(value, digits) if isinstance(value, float) else value)
+
+    for f in rows:
+        writer.writerow([
+            f.skill, f.start.isoformat(), f.end.isoformat(), f.offered, f.accepted, num(f.acceptance_rate),
+            f.callbacks_connected, f.callbacks_failed, num(f.success_rate), num(f.callback_wait_median, 1),
+            num(f.callback_wait_p90, 1), f.holders_ended, f.abandoned, num(f.abandon_rate), num(f.service_level),
+            f.service_level_seconds, len(f.announce_errors), num(f.announce_error_mean, 1),
+            num(f.announce_error_abs_mean, 1),
+        ])
+    return out.getvalue()

@@ -1,0 +1,133 @@
+// The queue page's small script: live refresh over server-sent events, ticking waits, and actions
+// sent with fetch so the page never reloads. Without JavaScript every form still works (303 back).
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var toasts = document.getElementById("toasts");
+  var board = document.getElementById("board");
+  var liveStatus = document.getElementById("live-status");
+  var serverOffset = 0; // server clock minus browser clock, ms
+
+  function toast(message, kind) {
+    var div = document.createElement("div");
+    div.className = "toast " + (kind || "info");
+    div.textContent = message;
+    toasts.appendChild(div);
+    setTimeout(function () { div.remove(); }, kind === "error" ? 12000 : 5000);
+  }
+  // flashed messages rendered by the server fade like the others
+  Array.prototype.forEach.call(document.querySelectorAll("#toasts .toast"), function (t) {
+    setTimeout(function () { t.remove(); }, 8000);
+  });
+
+  function duration(seconds) {
+    seconds = Math.max(0, Math.round(seconds));
+    if (seconds < 60) return seconds + "s";
+    if (seconds < 3600) return Math.floor(seconds / 60) + "m " + String(seconds % 60).padStart(2, "0") + "s";
+    return Math.floor(seconds / 3600) + "h " + String(Math.floor(seconds % 3600 / 60)).padStart(2, "0") + "m";
+  }
+
+  function syncClock() {
+    var body = document.getElementById("board-body");
+    if (body && body.dataset.serverNow) serverOffset = Number(body.dataset.serverNow) - Date.now();
+  }
+
+  function tick() {
+    var now = Date.now() + serverOffset;
+    Array.prototype.forEach.call(document.querySelectorAll(".tick[data-since]"), function (el) {
+      el.textContent = duration((now - Number(el.dataset.since)) / 1000);
+    });
+  }
+
+  // ---- live refresh --------------------------------------------------------------------------
+  var pending = false, loading = false;
+
+  function busy() {
+    // Someone typing in a form on the board: do not pull the form from under their fingers.
+    var active = document.activeElement;
+    return active && board && board.contains(active) &&
+      (active.tagName === "INPUT" || active.tagName === "SELECT" || active.tagName === "TEXTAREA") &&
+      active.type !== "hidden" && active.type !== "submit";
+  }
+
+  function refresh() {
+    if (!board) return;
+    if (busy() || loading) { pending = true; return; }
+    loading = true; pending = false;
+    var open = Array.prototype.map.call(board.querySelectorAll("details[open][data-keep]"),
+      function (d) { return d.dataset.keep; });
+    var focusedKey = document.activeElement && document.activeElement.closest &&
+      document.activeElement.closest("[data-entry]") ? document.activeElement.closest("[data-entry]").dataset.entry : null;
+    var focusedAction = document.activeElement && document.activeElement.closest &&
+      document.activeElement.closest("form[data-action]") ? document.activeElement.closest("form[data-action]").dataset.action : null;
+    fetch(board.dataset.fragment, {headers: {"X-Requested-With": "fetch"}, credentials: "same-origin"})
+      .then(function (r) {
+        if (r.status === 401) { location.reload(); throw new Error("signed out"); }
+        return r.text();
+      })
+      .then(function (html) {
+        board.innerHTML = html;
+        open.forEach(function (key) {
+          var d = board.querySelector('details[data-keep="' + key + '"]');
+          if (d) d.open = true;
+        });
+        if (focusedKey && focusedAction) {
+          var f = board.querySelector('[data-entry="' + focusedKey + '"] form[data-action="' + focusedAction + '"] button');
+          if (f) f.focus({preventScroll: true});
+        }
+        syncClock(); tick();
+        board.dispatchEvent(new CustomEvent("board:updated"));
+      })
+      .catch(function () {})
+      .then(function () { loading = false; if (pending) setTimeout(refresh, 50); });
+  }
+
+  function connect() {
+    if (!board || !window.EventSource) return;
+    var body = document.getElementById("board-body");
+    var url = board.dataset.stream + "?since=" + encodeURIComponent(body ? body.dataset.marker : "");
+    var source = new EventSource(url);
+    source.addEventListener("change", function () { refresh(); });
+    source.addEventListener("open", function () { setLive(true); });
+    source.addEventListener("error", function () { setLive(false); });
+  }
+
+  function setLive(ok) {
+    if (!liveStatus) return;
+    liveStatus.hidden = false;
+    liveStatus.textContent = ok ? "● live" : "● reconnecting…";
+    liveStatus.className = "live " + (ok ? "ok" : "down");
+  }
+
+  document.addEventListener("focusout", function () {
+    setTimeout(function () { if (pending && !busy()) refresh(); }, 0);
+  });
+
+  // ---- actions -------------------------------------------------------------------------------
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList.contains("act")) return;
+    event.preventDefault();
+    var data = new FormData(form);
+    if (event.submitter && event.submitter.name) data.append(event.submitter.name, event.submitter.value);
+    var buttons = form.querySelectorAll("button");
+    Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+    fetch(form.action, {method: "POST", body: data, credentials: "same-origin",
+                        headers: {"X-Requested-With": "fetch", "X-CSRFToken": csrf, "Accept": "application/json"}})
+      .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }, function () { return [r.status, {}]; }); })
+      .then(function (res) {
+        var status = res[0], body = res[1];
+        if (status < 400) toast(body.message || "Done.", "info");
+        else toast(body.detail || ("Refused (" + status + ")."), "error");
+        if (document.activeElement && form.contains(document.activeElement)) document.activeElement.blur();
+        if (board) refresh(); else if (status < 400) location.reload();
+      })
+      .catch(function () { toast("The server did not answer; check the connection and try again.", "error"); })
+      .then(function () { Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; }); });
+  });
+
+  syncClock();
+  tick();
+  setInterval(tick, 1000);
+  connect();
+})();

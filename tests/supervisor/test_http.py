@@ -1,0 +1,255 @@
+"""The supervisor blueprint over HTTP: sign-in, refusals, CSRF, actions and their 409s, CSV, users."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from callbacks import services as callbacks
+from storage.db import transaction
+from storage.models import User
+from supervisor import auth, live
+from tests.supervisor.conftest import CSRF, PASSWORD, book, entry
+
+
+def sample_path(rule) -> str:
+    values = {}
+    for arg in rule.arguments:
+        values[arg] = 1 if "int" in str(rule._converters.get(arg).__class__).lower() else "x"
+    return rule.build(values, append_unknown=False)[1]
+
+
+def test_every_page_and_data_endpoint_refuses_strangers(app, runtime, clock):
+    pid = book(runtime, clock, caller_name="Secret Person")
+    client = app.test_client()
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("supervisor.")
+             and r.endpoint not in ("supervisor.login", "supervisor.static")]
+    assert len(rules) >= 15
+    for rule in rules:
+        path = sample_path(rule).replace("/entries/x", f"/entries/{pid}")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for headers in ({"Accept": "text/html"}, {"Accept": "application/json"}):
+                response = client.open(path, method=method, headers=headers)
+                body = response.get_data(as_text=True)
+                assert response.status_code in (302, 401), (method, path, response.status_code)
+                if response.status_code == 302:
+                    assert response.headers["Location"].startswith("/supervisor/login")
+                assert "+12125550100" not in body and "Secret Person" not in body
+    assert entry(runtime, pid).state == "queued" and len(entry(runtime, pid).events) == 1
+
+
+def test_sign_in_checks_the_password_and_sign_out_ends_the_session(app, users):
+    client = app.test_client()
+    page = client.get("/supervisor/login")
+    token = CSRF.search(page.get_data(as_text=True)).group(1)
+    wrong = client.post("/supervisor/login", data={"username": "sam", "password": "nope", "csrf_token": token})
+    assert wrong.status_code == 401 and "do not match" in wrong.get_data(as_text=True)
+    no_csrf = client.post("/supervisor/login", data={"username": "sam", "password": PASSWORD})
+    assert no_csrf.status_code == 302 and client.get("/supervisor/", headers={"Accept": "text/html"}).status_code == 302
+    ok = client.post("/supervisor/login", data={"username": "SAM", "password": PASSWORD, "csrf_token": token,
+                                                "next": "https://evil.example/x"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/supervisor/"
+    page = client.get("/supervisor/", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "sam · supervisor" in page.get_data(as_text=True)
+    token = CSRF.search(page.get_data(as_text=True)).group(1)
+    assert client.post("/supervisor/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/supervisor/board").status_code == 401
+
+
+def test_passwords_are_stored_as_argon2_hashes(runtime, users):
+    with runtime.sessions() as db:
+        user = auth.find_user(db, "sam")
+        assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
+        assert auth.authenticate(db, "sam", PASSWORD) is not None
+        assert auth.authenticate(db, "sam", PASSWORD + "x") is None
+        assert auth.authenticate(db, "nobody", PASSWORD) is None
+
+
+def test_a_form_without_the_csrf_token_is_refused(sign_in, runtime, clock):
+    sam = sign_in("sam")
+    pid = book(runtime, clock)
+    response = sam.client.post(f"/supervisor/entries/{pid}/cancel",
+                               data={"version": str(entry(runtime, pid).version), "reason": "x"},
+                               headers={"X-Requested-With": "fetch"})
+    assert response.status_code == 400 and "expired" in response.json["detail"]
+    assert entry(runtime, pid).state == "queued"
+
+
+def test_twilio_webhooks_are_not_subject_to_the_pages_csrf(twilio, users):
+    call = twilio.call(from_number="+12125550142")
+    assert call.heard  # the signed webhook was answered, not refused for a missing CSRF token
+
+
+def test_queue_page_shows_the_line_with_numbers_in_full(sign_in, runtime, clock):
+    book(runtime, clock, "+12125550100", caller_name="Grace Hopper", reason="double charge",
+         context={"page": "https://example.com/billing"})
+    page = sign_in("sam").get("/supervisor/").get_data(as_text=True)
+    assert "Grace Hopper" in page and "+12125550100" in page and "double charge" in page
+    assert "https://example.com/billing" in page
+
+
+def test_each_action_over_http_and_the_second_supervisor_gets_a_409(sign_in, runtime, clock):
+    sam, kim = sign_in("sam"), sign_in("kim")
+    pid = book(runtime, clock, "+12125550100")
+    shown = entry(runtime, pid).version  # both pages show this version
+
+    r = sam.act(pid, "priority", shown, priority="up", current="0")
+    assert r.status_code == 200 and r.json["message"] == "Priority is now 1."
+    r = kim.act(pid, "cancel", shown, reason="duplicate")
+    assert r.status_code == 409 and "changed since your page showed it" in r.json["detail"]
+    assert "priority by sam" in r.json["detail"]
+
+    v = entry(runtime, pid).version
+    assert sam.act(pid, "note", v, text="VIP").status_code == 200
+    v = entry(runtime, pid).version
+    r = sam.act(pid, "reschedule", v, when="2026-11-25T10:30", zone="America/New_York")
+    assert r.status_code == 200, r.json
+    assert entry(runtime, pid).state == "scheduled"
+    assert entry(runtime, pid).scheduled_for.isoformat() == "2026-11-25T15:30:00+00:00"
+    r = sam.act(pid, "reschedule", entry(runtime, pid).version, when="2026-11-29T10:30", zone="America/New_York")
+    assert r.status_code == 400 and "closed" in r.json["detail"].lower()
+    assert sam.act(pid, "call-now", entry(runtime, pid).version).status_code == 200
+    assert entry(runtime, pid).state == "queued"
+    assert sam.act(pid, "move", entry(runtime, pid).version, skill="sales").status_code == 200
+    assert sam.act(pid, "cancel", entry(runtime, pid).version, reason="").status_code == 400
+    assert sam.act(pid, "cancel", entry(runtime, pid).version, reason="solved by email").status_code == 200
+    trail = [(e.event, e.actor) for e in entry(runtime, pid).events]
+    assert trail == [("requested", "customer"), ("priority", "sam"), ("note", "sam"), ("rescheduled", "sam"),
+                     ("call_now", "sam"), ("moved", "sam"), ("cancelled", "sam")]
+
+
+def test_failed_callbacks_stand_out_and_can_be_retried_or_closed(sign_in, runtime, clock):
+    sam = sign_in("sam")
+    pids = [book(runtime, clock, n) for n in ("+12125550101", "+12125550102")]
+    with transaction(runtime.sessions) as db:
+        for pid in pids:
+            callbacks.change_state(db, callbacks.get_entry(db, pid), "failed", now=clock.now(),
+                                   reason="voicemail answered")
+    page = sam.get("/supervisor/").get_data(as_text=True)
+    assert page.count('class="row sec-failed trouble"') == 2 and "voicemail answered" in page
+    assert "1 needs attention" not in page and "2 need attention" in page
+    assert sam.act(pids[0], "retry", entry(runtime, pids[0]).version).status_code == 200
+    assert sam.act(pids[1], "close", entry(runtime, pids[1]).version).status_code == 200
+    assert entry(runtime, pids[0]).state == "queued" and entry(runtime, pids[1]).state == "cancelled"
+    assert "need attention" not in sam.get("/supervisor/").get_data(as_text=True)
+
+
+def test_without_javascript_an_action_redirects_back_with_a_message(sign_in, runtime, clock):
+    sam = sign_in("sam")
+    pid = book(runtime, clock)
+    response = sam.client.post(f"/supervisor/entries/{pid}/note",
+                               data={"csrf_token": sam.token, "version": "999", "text": "x",
+                                     "back": "/supervisor/?skill=billing"})
+    assert response.status_code == 303 and response.headers["Location"] == "/supervisor/?skill=billing"
+    page = sam.get("/supervisor/?skill=billing").get_data(as_text=True)
+    assert "changed since your page showed it" in page
+
+
+def test_agents_panel_sets_availability(sign_in, runtime, clock):
+    from agents import services as agents
+
+    with transaction(runtime.sessions) as db:
+        agents.add_agent(db, name="Alice", address="+14155550100", skills={"billing": 7}, now=clock.now())
+    sam = sign_in("sam")
+    page = sam.get("/supervisor/").get_data(as_text=True)
+    assert "Alice" in page and "a-offline" in page
+    with runtime.sessions() as db:
+        agent = agents.get_agent(db, "Alice")
+        agent_id, version = agent.id, agent.version
+    r = sam.post(f"/supervisor/agents/{agent_id}/state", {"state": "available", "version": version,
+                                                          "shown_state": "offline"})
+    assert r.status_code == 200 and r.json["message"] == "Alice is now available."
+    r = sam.post(f"/supervisor/agents/{agent_id}/state", {"state": "on_call"})
+    assert r.status_code == 409
+    # an agent change moves the live marker, so open pages refresh
+    with runtime.sessions() as db:
+        before = live.marker(db)
+    sam.post(f"/supervisor/agents/{agent_id}/state", {"state": "offline"})
+    with runtime.sessions() as db:
+        assert live.marker(db) != before
+
+
+def test_only_admins_manage_users_and_agents(sign_in, runtime):
+    sam, ada = sign_in("sam"), sign_in("ada")
+    assert sam.get("/supervisor/users").status_code == 403
+    assert sam.post("/supervisor/agents", {"name": "Bo", "address": "+14155550101", "skills": "sales"}).status_code == 403
+    r = ada.post("/supervisor/agents", {"name": "Bo", "address": "+14155550101", "skills": "sales:8, billing"})
+    assert r.status_code == 200, r.json
+    r = ada.post("/supervisor/agents", {"name": "Cy", "address": "bogus", "skills": "sales"})
+    assert r.status_code == 400 and "not a way to reach" in r.json["detail"]
+    r = ada.post("/supervisor/users", {"username": "newbie", "password": "long enough pw", "role": "supervisor"})
+    assert r.status_code == 200
+    r = ada.post("/supervisor/users", {"username": "short", "password": "x", "role": "supervisor"})
+    assert r.status_code == 400 and "10 characters" in r.json["detail"]
+    with runtime.sessions() as db:
+        ada_id = auth.find_user(db, "ada").id
+    r = ada.post(f"/supervisor/users/{ada_id}", {"role": "supervisor"})
+    assert r.status_code == 400 and "no active admin" in r.json["detail"]
+
+
+def test_a_password_change_ends_other_sign_ins(sign_in, runtime):
+    sam = sign_in("sam")
+    with transaction(runtime.sessions) as db:
+        auth.set_password(db, "sam", "another long password")
+    assert sam.client.get("/supervisor/board").status_code == 401
+
+
+def test_cli_creates_the_first_admin(app, runtime):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "root", "--role", "admin", "--timezone", "Europe/Paris",
+                                 "--password", "a long password"])
+    assert result.exit_code == 0, result.output
+    assert "Created admin root" in result.output
+    result = runner.invoke(args=["users", "create", "root", "--password", "a long password"])
+    assert result.exit_code != 0 and "already a user" in result.output
+    result = runner.invoke(args=["users", "list"])
+    assert "root\tadmin\tEurope/Paris\tactive" in result.output
+    result = runner.invoke(args=["users", "set-password", "root", "--password", "an even longer one"])
+    assert result.exit_code == 0
+    with runtime.sessions() as db:
+        assert auth.authenticate(db, "root", "an even longer one") is not None
+        assert db.query(User).count() == 1
+
+
+def test_metrics_page_and_csv(sign_in, runtime, clock):
+    pid = book(runtime, clock)
+    sam = sign_in("sam")
+    page = sam.get("/supervisor/metrics?period=today")
+    assert page.status_code == 200 and "<svg" in page.get_data(as_text=True)
+    csv_response = sam.get("/supervisor/metrics.csv?period=7d")
+    assert csv_response.mimetype == "text/csv"
+    billing = [line for line in csv_response.get_data(as_text=True).splitlines() if line.startswith("billing,")]
+    assert billing and billing[0].split(",")[3:5] == ["1", "1"]  # offered, accepted: the booked callback
+    bad = sam.get("/supervisor/metrics.csv?start=soon")
+    assert bad.status_code == 400
+    assert pid
+
+
+def test_the_stream_says_change_when_the_trail_moves(runtime, clock):
+    ticks = iter(range(1000))
+    events = live.stream(runtime.sessions, None, sleep=lambda s: None, monotonic=lambda: next(ticks) * 0.001)
+    assert next(events).startswith("retry:")
+    hello = next(events)
+    assert hello.startswith("event: hello")
+    book(runtime, clock)
+    assert next(events).startswith("event: change")
+
+
+def test_stream_endpoint_serves_event_stream(sign_in, monkeypatch):
+    monkeypatch.setattr(live, "STREAM_SECONDS", 0.2)
+    sam = sign_in("sam")
+    response = sam.client.get("/supervisor/stream", headers={"Accept": "text/event-stream"})
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    assert "event: hello" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("next_url, expected", [("/supervisor/metrics", "/supervisor/metrics"),
+                                                ("//evil.example/supervisor/", "/supervisor/"),
+                                                ("/voice/incoming", "/supervisor/")])
+def test_sign_in_only_returns_to_supervisor_pages(app, users, next_url, expected):
+    client = app.test_client()
+    token = CSRF.search(client.get("/supervisor/login").get_data(as_text=True)).group(1)
+    r = client.post("/supervisor/login", data={"username": "sam", "password": PASSWORD, "csrf_token": token,
+                                               "next": next_url})
+    assert r.headers["Location"] == expected
+    assert re.match(r"^/", r.headers["Location"])
