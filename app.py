@@ -57,6 +57,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     from supervisor.http import init_app as register_supervisor
 
     register_supervisor(app)  # /supervisor pages, their CSRF, `flask users`
+    from agents.cli import agents_cli
+    from agents.http import agents_api
+    from callbacks.scheduler import install as install_dispatcher
+    from webhooks.outbound import outbound
+
+    app.register_blueprint(outbound)  # the calls the dispatcher places
+    app.register_blueprint(agents_api)
+    app.cli.add_command(agents_cli)
+    install_dispatcher(app)  # builds the dispatcher; runs its scheduler only with DISPATCHER=on
     register_errors(app)
     return app
 
@@ -146,6 +155,10 @@ def main() -> None:
     except ConfigError as exc:
         raise SystemExit(f"Configuration problem: {exc}")
     print(describe_setup(settings), flush=True)
+    if os.environ.get("DISPATCHER", "on").lower() not in ("off", "0", "false", "no"):
+        from callbacks.scheduler import start_service
+
+        start_service(app)  # one process on the database holds the lease and dials (docs/dispatcher.md)
     app.run(host=settings.host, port=settings.port, threaded=True)
 
 

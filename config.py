@@ -31,6 +31,8 @@ class Skill:
     label: dict[str, str]
     phrases: dict[str, list[str]]
     callback_offer_threshold_seconds: int
+    # Who is dialled first for a callback: "agent_first" (default) or "customer_first".
+    callback_mode: str = "agent_first"
 
     def label_in(self, language: str) -> str:
         return self.label.get(language) or next(iter(self.label.values()), self.name)
@@ -78,6 +80,12 @@ def _parse_hours(skill_name: str, raw: dict) -> dict[int, tuple[time, time]]:
     return hours
 
 
+def _callback_mode(skill_name: str, mode: str) -> str:
+    if mode not in ("agent_first", "customer_first"):
+        raise ConfigError(f"skill {skill_name}: callback_mode must be agent_first or customer_first, not {mode!r}")
+    return mode
+
+
 def parse_ivr_config(raw: dict) -> IvrConfig:
     company = raw.get("company", {})
     defaults = raw.get("defaults", {})
@@ -98,6 +106,7 @@ def parse_ivr_config(raw: dict) -> IvrConfig:
             label=dict(entry.get("label", {name: name})),
             phrases={lang: list(p) for lang, p in entry.get("phrases", {}).items()},
             callback_offer_threshold_seconds=int(entry.get("callback_offer_threshold_seconds", threshold)),
+            callback_mode=_callback_mode(name, entry.get("callback_mode", defaults.get("callback_mode", "agent_first"))),
         )
     if not skills:
         raise ConfigError("the IVR configuration defines no [[skills]]")

@@ -185,8 +185,11 @@ def set_state(session: Session, agent: Agent, state: str, now: datetime, actor: 
 
 def available_for(session: Session, skill: str) -> list[Agent]:
     """Available agents with `skill`, best first: highest level, then longest idle."""
-    agents = session.scalars(select(Agent).where(Agent.state == "available")).all()
-    with_skill = [a for a in agents if skill in (a.skills or {})]
+    return available_for_among(session.scalars(select(Agent).where(Agent.state == "available")).all(), skill)
+
+
+def available_for_among(free: list[Agent], skill: str) -> list[Agent]:
+    with_skill = [a for a in free if a.state == "available" and skill in (a.skills or {})]
     return sorted(with_skill, key=lambda a: (-int(a.skills.get(skill) or 0), a.state_changed_at, a.id))
 
 

@@ -1,0 +1,172 @@
+"""Twilio's REST side of callbacks: placing the agent and customer legs, steering live calls, SMS.
+
+Flask-free. Every URL handed to Twilio names the entry and the claim ("leg") it belongs to, so a
+status callback that arrives late, twice or for an old attempt is recognised and ignored, and a
+call whose SID we never stored (the process died right after calls.create) can still be matched.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+
+from clock import Clock
+
+log = logging.getLogger("ivr.dialing")
+
+ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
+
+
+class DialFailed(RuntimeError):
+    """Twilio refused or could not be reached; `permanent` when retrying the same request cannot help."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class OutboundLinks:
+    """Absolute URLs of webhooks/outbound.py, built on PUBLIC_BASE_URL."""
+
+    def __init__(self, base: str):
+        self.base = base.rstrip("/")
+
+    def _leg(self, side: str, public_id: str, leg: int, what: str) -> str:
+        return f"{self.base}/outbound/{side}/{public_id}/{leg}/{what}"
+
+    def agent(self, public_id: str, leg: int, what: str) -> str:
+        return self._leg("agent", public_id, leg, what)
+
+    def customer(self, public_id: str, leg: int, what: str) -> str:
+        return self._leg("customer", public_id, leg, what)
+
+
+class RateLimiter:
+    """Twilio accepts `per_second` new calls per second per account; beyond that calls wait in its queue.
+
+    A token bucket on the injected clock: `take(now)` answers how long to wait before a call may be
+    created (0 = go now, and the token is taken).
+    """
+
+    def __init__(self, per_second: float, burst: int = 1):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.burst = max(1, burst)
+        self._next: datetime | None = None
+        self._lock = threading.Lock()
+
+    def wait_seconds(self, now: datetime) -> float:
+        with self._lock:
+            if self.interval == 0 or self._next is None or now >= self._next:
+                return 0.0
+            return (self._next - now).total_seconds()
+
+    def take(self, now: datetime) -> float:
+        with self._lock:
+            if self.interval == 0:
+                return 0.0
+            if self._next is not None and now < self._next:
+                return (self._next - now).total_seconds()
+            self._next = now + timedelta(seconds=self.interval)
+            return 0.0
+
+
+@dataclass
+class PlacedCall:
+    sid: str
+    status: str
+
+
+class Dialer:
+    """The Twilio REST calls the dispatcher makes. `client` is a twilio.rest.Client."""
+
+    def __init__(self, client, from_number: str | None, links: OutboundLinks, clock: Clock,
+                 messaging_number: str | None = None, ring_seconds: int = 20):
+        self.client = client
+        self.from_number = from_number
+        self.links = links
+        self.clock = clock
+        self.messaging_number = messaging_number
+        self.ring_seconds = ring_seconds
+
+    @property
+    def ready(self) -> bool:
+        return self.client is not None and bool(self.from_number)
+
+    def _create(self, **kwargs) -> PlacedCall:
+        try:
+            call = self.client.calls.create(from_=self.from_number, **kwargs)
+        except TwilioRestException as exc:
+            # 4xx: the request itself is wrong (bad number, unverified caller id); 5xx/429: try later.
+            permanent = 400 <= (exc.status or 500) < 500 and exc.status != 429
+            raise DialFailed(f"Twilio refused the call to {kwargs.get('to')}: {exc.msg}", permanent) from exc
+        except (TwilioException, OSError) as exc:
+            raise DialFailed(f"Twilio could not be reached: {exc}") from exc
+        return PlacedCall(call.sid, call.status)
+
+    def call_agent(self, address: str, public_id: str, leg: int) -> PlacedCall:
+        """Ring the agent; when they answer, Twilio fetches the whisper."""
+        return self._create(
+            to=address, url=self.links.agent(public_id, leg, "answer"), method="POST",
+            status_callback=self.links.agent(public_id, leg, "status"), status_callback_method="POST",
+            status_callback_event=["initiated", "ringing", "answered", "completed"], timeout=self.ring_seconds,
+        )
+
+    def call_customer(self, number: str, public_id: str, leg: int) -> PlacedCall:
+        """Ring the customer with asynchronous answering-machine detection (they hear us at once)."""
+        return self._create(
+            to=number, url=self.links.customer(public_id, leg, "answer"), method="POST",
+            status_callback=self.links.customer(public_id, leg, "status"), status_callback_method="POST",
+            status_callback_event=["initiated", "ringing", "answered", "completed"], timeout=30,
+            machine_detection="DetectMessageEnd", async_amd="true",
+            async_amd_status_callback=self.links.customer(public_id, leg, "amd"),
+            async_amd_status_callback_method="POST",
+        )
+
+    def steer(self, call_sid: str, twiml: str) -> bool:
+        """Replace what a live call is doing with `twiml`. False when the call has already ended."""
+        try:
+            self.client.calls(call_sid).update(twiml=twiml)
+            return True
+        except TwilioRestException as exc:
+            log.info("could not steer call %s: %s", call_sid, exc.msg)
+            return False
+
+    def end(self, call_sid: str, ringing: bool = False) -> bool:
+        try:
+            self.client.calls(call_sid).update(status="canceled" if ringing else "completed")
+            return True
+        except TwilioRestException as exc:
+            log.info("could not end call %s: %s", call_sid, exc.msg)
+            return False
+
+    def fetch_status(self, call_sid: str) -> str | None:
+        try:
+            return self.client.calls(call_sid).fetch().status
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def find_call(self, to: str, since: datetime) -> PlacedCall | None:
+        """The call we placed to `to` at or after `since` (reconciling a claim whose SID was never stored)."""
+        calls = self.client.calls.list(to=to, start_time_after=since - timedelta(seconds=1), limit=20)
+        # Only calls we placed through the API; the agent is reserved for this entry, so no other ones exist.
+        mine = [c for c in calls if (c.direction or "").startswith("outbound-api")]
+        if not mine:
+            return None
+        first = sorted(mine, key=lambda c: c.date_created or since)[0]
+        return PlacedCall(first.sid, first.status)
+
+    def text(self, to: str, body: str) -> bool:
+        """An SMS, when a messaging number is configured. Never fails the callback itself."""
+        if not self.messaging_number or self.client is None:
+            return False
+        try:
+            self.client.messages.create(to=to, from_=self.messaging_number, body=body)
+            return True
+        except (TwilioException, OSError) as exc:
+            log.warning("SMS to %s failed: %s", to, exc)
+            return False

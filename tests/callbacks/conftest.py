@@ -1,0 +1,90 @@
+"""Dispatcher fixtures: a dispatcher on the test app with settings a test can change, agents and
+callbacks made through the real services, and Twilio's part for the calls it places."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from agents import services as agents
+from callbacks import services as callbacks
+from callbacks.dialing import Dialer, OutboundLinks
+from callbacks.dispatcher import DispatchSettings, Dispatcher
+from storage.db import transaction
+from storage.models import QueueEntry
+from tests.conftest import PUBLIC_BASE_URL
+from tests.support.outbound_legs import Outbound
+
+FROM = "+15005550006"
+
+
+@pytest.fixture
+def make_dispatcher(runtime):
+    def make(config=None, **overrides) -> Dispatcher:
+        settings = replace(DispatchSettings(calls_per_second=0, retry_delay_seconds=600, max_attempts=3,
+                                            early_window_seconds=60), **overrides)
+        dialer = Dialer(runtime.twilio, runtime.settings.twilio_number, OutboundLinks(PUBLIC_BASE_URL),
+                        runtime.clock, messaging_number=runtime.settings.twilio_messaging_number)
+        d = Dispatcher(runtime.sessions, runtime.clock, config or runtime.ivr_config, dialer, settings)
+        runtime.extras["dispatcher"] = d  # the webhooks use the same one
+        return d
+
+    return make
+
+
+@pytest.fixture
+def dispatcher(make_dispatcher):
+    return make_dispatcher()
+
+
+@pytest.fixture
+def outbound(twilio, twilio_rest):
+    return Outbound(twilio, twilio_rest)
+
+
+@pytest.fixture
+def add_agent(runtime, clock):
+    def add(name: str, address: str, skills=("billing",), state="available", wrap_up=0):
+        with transaction(runtime.sessions) as s:
+            return agents.add_agent(s, name=name, address=address, skills=list(skills), now=clock.now(),
+                                    state=state, wrap_up_seconds=wrap_up).id
+
+    return add
+
+
+@pytest.fixture
+def book(runtime, clock):
+    def book(number: str, skill="billing", *, ago: float = 0, scheduled_for=None, reason="a question",
+             name=None, customer_timezone=None, language="en-US") -> str:
+        request = callbacks.CallbackRequest(
+            skill=skill, phone_number=number, channel="web", language=language,
+            arrived_at=clock.now() - timedelta(seconds=ago), scheduled_for=scheduled_for,
+            customer_timezone=customer_timezone, caller_name=name, reason=reason)
+        with transaction(runtime.sessions) as s:
+            return callbacks.book_callback(s, request, clock.now()).entry.public_id
+
+    return book
+
+
+@pytest.fixture
+def entry_of(runtime):
+    def get(public_id: str) -> QueueEntry:
+        with runtime.sessions() as s:
+            entry = callbacks.get_entry(s, public_id)
+            entry.events  # load the trail before the session closes
+            s.expunge_all()
+            return entry
+
+    return get
+
+
+@pytest.fixture
+def agent_of(runtime):
+    def get(agent_id: int):
+        with runtime.sessions() as s:
+            agent = s.get(agents.Agent, agent_id)
+            s.expunge_all()
+            return agent
+
+    return get

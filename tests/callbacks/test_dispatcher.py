@@ -1,0 +1,320 @@
+"""The dispatcher through its production path: real DB, real webhooks (signed like Twilio), Twilio's
+REST API faked and checked against its OpenAPI spec, time from a ManualClock."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from routing import hours
+
+AGENT = "+14155550101"
+AGENT2 = "+14155550102"
+CUSTOMER = "+12125550143"
+
+
+def events(entry) -> list[str]:
+    return [e.event for e in entry.events]
+
+
+def test_agent_first_callback_answered_by_a_human(dispatcher, outbound, add_agent, book, entry_of, agent_of, clock):
+    agent_id = add_agent("Ann", AGENT)
+    pid = book(CUSTOMER, name="Pat Jones", reason="double charge", ago=600)
+    report = dispatcher.run_once()
+    assert [c.public_id for c in report.claimed] == [pid]
+    assert entry_of(pid).state == "dialing_agent" and agent_of(agent_id).state == "reserved"
+
+    agent = outbound.to(AGENT).ring()
+    assert agent.record["status_callback"].endswith(f"/outbound/agent/{pid}/1/status")
+    agent.answer()
+    assert "Callback for Pat Jones, billing, double charge. Press 1 to start." in agent.heard_text()
+    assert outbound.count_to(CUSTOMER) == 0  # agent first: nobody rings the customer before the agent accepts
+    agent.press("1")
+    assert agent_of(agent_id).state == "on_call"
+    assert entry_of(pid).state == "dialing_customer"
+
+    customer = outbound.to(CUSTOMER)
+    assert customer.record["machine_detection"] == "DetectMessageEnd" and customer.record["async_amd"] == "true"
+    customer.ring().answer()
+    assert "This is Example Company calling you back as promised." in customer.heard_text()
+    assert "<Conference" in customer.heard_text() and "<Conference" in agent.heard_text()
+    clock.advance(4)
+    customer.amd("human")
+    entry = entry_of(pid)
+    assert entry.state == "connected"
+    # The wait counts from the request to the moment the customer was connected, not from the dial.
+    assert entry.connected_at - entry.arrived_at == timedelta(seconds=604)
+
+    clock.advance(300)
+    customer.hang_up()
+    customer._event("completed")  # Twilio sends it again: nothing changes
+    customer.amd("human")  # a late verdict: nothing changes
+    agent.hang_up()
+    entry = entry_of(pid)
+    assert entry.state == "completed"
+    assert events(entry) == ["requested", "dialing_agent", "dialing_customer", "customer_answered", "connected",
+                             "completed"]
+    assert agent_of(agent_id).state == "available"  # wrap-up of 0 seconds
+    assert outbound.count_to(CUSTOMER) == 1 and outbound.count_to(AGENT) == 1
+
+
+def test_answering_machine_gets_a_voicemail_and_the_callback_is_retried(
+        dispatcher, outbound, add_agent, book, entry_of, agent_of, clock):
+    agent_id = add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    dispatcher.run_once()
+    agent = outbound.to(AGENT).answer()
+    agent.press("1")
+    customer = outbound.to(CUSTOMER).answer()
+    customer.amd("machine_end_beep")
+    assert customer.follow_steering()
+    assert "Hello, this is Example Company returning your call as promised." in customer.heard_text()
+    assert agent.follow_steering()
+    assert "answering machine" in agent.heard_text()
+    entry = entry_of(pid)
+    assert entry.state == "retry_wait" and events(entry)[-1] == "voicemail"
+    assert entry.next_attempt_at == clock.now() + timedelta(seconds=600)
+    customer._end("completed")
+    agent._end("completed")
+    assert agent_of(agent_id).state == "available"
+
+    assert dispatcher.run_once().claimed == []  # not before the retry time
+    clock.advance(600)
+    assert len(dispatcher.run_once().claimed) == 1
+    agent2 = outbound.to(AGENT).answer()
+    agent2.press("1")
+    retry = outbound.to(CUSTOMER)
+    assert retry.call_sid != customer.call_sid
+    retry.answer().amd("human")
+    assert entry_of(pid).state == "connected" and entry_of(pid).attempts == 2
+
+
+@pytest.mark.parametrize("status", ["busy", "no-answer", "failed"])
+def test_unreached_customer_is_retried_then_failed(make_dispatcher, outbound, add_agent, book, entry_of, clock,
+                                                   status):
+    dispatcher = make_dispatcher(max_attempts=2, retry_delay_seconds=120)
+    add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    for attempt in (1, 2):
+        assert len(dispatcher.run_once().claimed) == 1
+        agent = outbound.to(AGENT).answer()
+        agent.press("1")
+        outbound.to(CUSTOMER).ring_out(status)
+        agent.follow_steering()
+        assert "could not be reached" in agent.heard_text()
+        agent._end("completed")
+        clock.advance(120)
+    entry = entry_of(pid)
+    assert entry.state == "failed"
+    assert "gave up after 2 attempts" in entry.events[-1].reason
+    assert events(entry).count("customer_" + status.replace("-", "_")) == 1  # the first miss; the second failed it
+    assert events(entry)[-1] == "failed"
+    assert outbound.count_to(CUSTOMER) == 2
+    assert dispatcher.run_once().claimed == []
+
+
+@pytest.mark.parametrize("how", ["no-answer", "busy", "decline"])
+def test_agent_who_misses_the_offer_goes_offline_and_the_next_agent_gets_it(
+        dispatcher, outbound, add_agent, book, entry_of, agent_of, how):
+    ann = add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    dispatcher.run_once()
+    leg = outbound.to(AGENT)
+    if how == "decline":
+        leg.answer()
+        leg.press("2")
+        assert "Declined" in leg.heard_text()
+    else:
+        leg.ring_out(how)
+    assert agent_of(ann).state == "offline"
+    entry = entry_of(pid)
+    assert entry.state == "queued" and entry.attempts == 0  # the customer was never rung
+    assert outbound.count_to(CUSTOMER) == 0
+    bob = add_agent("Bob", AGENT2)
+    assert [c.agent_id for c in dispatcher.run_once().claimed] == [bob]
+
+
+def test_customer_hangs_up_during_the_greeting(dispatcher, outbound, add_agent, book, entry_of):
+    add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    dispatcher.run_once()
+    agent = outbound.to(AGENT).answer()
+    agent.press("1")
+    customer = outbound.to(CUSTOMER).answer()
+    customer.hang_up()
+    customer.amd("human")  # the verdict arrives after the hang-up: too late to connect anyone
+    entry = entry_of(pid)
+    assert entry.state == "retry_wait" and events(entry)[-1] == "customer_hung_up"
+    assert agent.follow_steering() and "could not be reached" in agent.heard_text()
+
+
+def test_customer_first_customer_hangs_up_during_the_agent_whisper(
+        make_dispatcher, runtime, outbound, add_agent, book, entry_of, agent_of):
+    config = runtime.ivr_config
+    skills = dict(config.skills)
+    skills["billing"] = replace(skills["billing"], callback_mode="customer_first")
+    dispatcher = make_dispatcher(config=replace(config, skills=skills))
+    ann = add_agent("Ann", AGENT)
+    pid = book(CUSTOMER, reason="router")
+    dispatcher.run_once()
+    assert outbound.count_to(AGENT) == 0
+    customer = outbound.to(CUSTOMER).answer()
+    assert "Please hold while we connect you to an agent." in customer.heard_text()
+    customer.amd("human")
+    agent = outbound.to(AGENT).answer()
+    assert "is on the line for billing: router. Press 1" in agent.heard_text()
+    customer.hang_up()
+    agent.press("1")
+    assert "no longer waiting" in agent.heard_text()
+    entry = entry_of(pid)
+    assert entry.state == "retry_wait" and events(entry)[-1] == "customer_hung_up"
+    agent._end("completed")
+    assert agent_of(ann).state == "available"
+
+
+def test_customer_first_connected(make_dispatcher, runtime, outbound, add_agent, book, entry_of):
+    config = runtime.ivr_config
+    skills = dict(config.skills)
+    skills["billing"] = replace(skills["billing"], callback_mode="customer_first")
+    dispatcher = make_dispatcher(config=replace(config, skills=skills))
+    add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    dispatcher.run_once()
+    outbound.to(CUSTOMER).answer().amd("human")
+    agent = outbound.to(AGENT).answer()
+    agent.press("1")
+    assert entry_of(pid).state == "connected"
+    assert events(entry_of(pid))[-2:] == ["customer_on_line", "connected"]
+
+
+def test_two_agents_five_entries_served_in_arrival_order(dispatcher, outbound, add_agent, book, entry_of, clock):
+    add_agent("Ann", AGENT)
+    add_agent("Bob", AGENT2)
+    numbers = [f"+1212555014{i}" for i in range(5)]
+    # Booked out of order; arrival times say who came first.
+    for i in (3, 0, 4, 2, 1):
+        book(numbers[i], ago=1000 - i * 10)
+    served = []
+    for _ in range(3):
+        report = dispatcher.run_once()
+        assert len(report.claimed) <= 2  # never more than free agents
+        for claim in report.claimed:
+            served.append(claim.phone_number)
+            leg = outbound.leg(_agent_sid(outbound, claim))
+            leg.answer()
+            leg.press("1")
+            customer = outbound.to(claim.phone_number).answer()
+            customer.amd("human")
+            customer.hang_up()
+            leg.hang_up()
+    assert served == numbers
+
+
+def _agent_sid(outbound, claim):
+    return [c for c in outbound.rest.calls if c["url"] and f"/agent/{claim.public_id}/{claim.leg}/" in c["url"]][0]["sid"]
+
+
+def test_no_release_beyond_free_agents_and_the_rate_limit(make_dispatcher, outbound, add_agent, book, clock):
+    dispatcher = make_dispatcher(calls_per_second=1)
+    for i in range(3):
+        add_agent(f"A{i}", f"+1415555011{i}")
+    for i in range(5):
+        book(f"+1212555015{i}", ago=100 - i)
+    first = dispatcher.run_once()
+    assert len(first.claimed) == 1 and first.rate_limited  # 1 call per second
+    assert first.next_wake == clock.now() + timedelta(seconds=1)
+    assert dispatcher.run_once().claimed == []
+    clock.advance(1)
+    assert len(dispatcher.run_once().claimed) == 1
+    clock.advance(1)
+    assert len(dispatcher.run_once().claimed) == 1
+    clock.advance(1)
+    assert dispatcher.run_once().claimed == []  # three agents, three offers: nothing more is released
+    assert len(outbound.rest.calls) == 3
+
+
+def test_scheduled_callback_in_another_time_zone_across_a_dst_change(
+        make_dispatcher, outbound, add_agent, book, entry_of, clock):
+    dispatcher = make_dispatcher(early_window_seconds=60)
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    # Friday 26 March 2027: New York is already on summer time (since 14 March), Amsterdam changes on Sunday 28.
+    clock.set(datetime(2027, 3, 26, 14, 0, tzinfo=timezone.utc))
+    # The customer asks for Monday 29 March 15:30 in Amsterdam: 13:30 UTC (CEST), 09:30 in New York.
+    when = hours.local_to_utc(date(2027, 3, 29), time(15, 30), amsterdam)
+    assert when == datetime(2027, 3, 29, 13, 30, tzinfo=timezone.utc)
+    with pytest.raises(hours.TimeRefused) as gap:
+        hours.local_to_utc(date(2027, 3, 28), time(2, 30), amsterdam)  # does not exist that night
+    assert gap.value.reason == "dst_gap"
+    add_agent("Ann", AGENT)
+    pid = book(CUSTOMER, scheduled_for=when, customer_timezone="Europe/Amsterdam")
+    assert dispatcher.run_once().claimed == []
+    assert dispatcher.run_once().next_wake == when - timedelta(seconds=60)
+    clock.set(when - timedelta(seconds=61))
+    assert dispatcher.run_once().claimed == []
+    clock.set(when - timedelta(seconds=60))
+    assert [c.public_id for c in dispatcher.run_once().claimed] == [pid]
+
+
+def test_retry_after_hours_rolls_to_the_next_opening(make_dispatcher, outbound, add_agent, book, entry_of, clock):
+    dispatcher = make_dispatcher(retry_delay_seconds=600)
+    new_york = ZoneInfo("America/New_York")
+    clock.set(datetime(2026, 11, 24, 17, 55, tzinfo=new_york))  # billing closes at 18:00
+    add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    dispatcher.run_once()
+    outbound.to(AGENT).answer().press("1")
+    outbound.to(CUSTOMER).ring_out("no-answer")
+    entry = entry_of(pid)
+    assert entry.next_attempt_at == datetime(2026, 11, 25, 8, 0, tzinfo=new_york)  # not 18:05
+    outbound.to(AGENT)._end("completed")
+    clock.set(datetime(2026, 11, 25, 7, 59, tzinfo=new_york))
+    assert dispatcher.run_once().claimed == []
+    clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=new_york))
+    assert len(dispatcher.run_once().claimed) == 1
+
+
+def test_queued_callbacks_wait_for_opening_hours(dispatcher, add_agent, book, clock):
+    clock.set(datetime(2026, 11, 24, 23, 30, tzinfo=timezone.utc))  # 18:30 in New York: billing closed
+    add_agent("Ann", AGENT)
+    book(CUSTOMER)
+    report = dispatcher.run_once()
+    assert report.claimed == []
+    assert report.next_wake == datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc)  # 08:00 New York
+
+
+def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_agent, entry_of, agent_of, runtime):
+    from sqlalchemy import select
+
+    from storage.models import QueueEntry
+
+    caller = twilio.call(from_number=CUSTOMER)
+    caller.press("1")  # billing
+    if "Press 2 to hold" in caller.last_heard:
+        caller.press("2")
+    assert caller.queue == "billing"
+    with runtime.sessions() as s:
+        pid = s.scalar(select(QueueEntry.public_id).where(QueueEntry.call_sid == caller.call_sid))
+    ann = add_agent("Ann", AGENT)
+    assert len(dispatcher.run_once().claimed) == 1
+    assert dispatcher.run_once().claimed == []  # the holder is offered once, not to every free agent
+    agent = outbound.to(AGENT).answer()
+    assert "Caller waiting for billing" in agent.heard_text()
+    agent.press("1")
+    dial = agent.documents[-1]
+    assert "<Queue" in dial and ">billing</Queue>" in dial
+    # Twilio bridges the first caller of its "billing" queue and fetches <Queue url> for them.
+    queue_url = dial.split('url="', 1)[1].split('"', 1)[0]
+    twilio.post(queue_url, {**caller._params(), "QueueSid": twilio.queue_sids["billing"],
+                            "DequeingCallSid": agent.call_sid, "QueueTime": "42"})
+    entry = entry_of(pid)
+    assert entry.state == "connected" and entry.agent_id == ann
+    assert agent_of(ann).state == "on_call"
+    caller._leave_queue("bridged")  # after the conversation Twilio reports the Enqueue action
+    agent.hang_up()
+    entry = entry_of(pid)
+    assert entry.state == "completed"
+    assert [e.event for e in entry.events if e.event in ("agent_offered", "agent_accepted", "connected",
+                                                          "completed")] == \
+        ["agent_offered", "agent_accepted", "connected", "completed"]
