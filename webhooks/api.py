@@ -239,7 +239,8 @@ def form_data():
     zone = callback_requests.zone_named(zone_name, field="timezone")
     now = rt.clock.now()
     slots = callback_requests.open_slots(config, skill, zone, now)
-    token = form_serializer().dumps({"origin": (origin or "").rstrip("/") or None})
+    # Browsers send no Origin on a same-origin GET: such a token belongs to this app's own pages.
+    token = form_serializer().dumps({"origin": (origin or request.host_url).rstrip("/")})
     return jsonify({
         "form_token": token,
         "expires_in": FORM_TOKEN_MAX_AGE,

@@ -37,7 +37,15 @@
       done: "This callback has ended.", cancel: "Cancel my callback", cancelled: "Your callback is cancelled.",
       tooMany: "Too many requests. Please try again in a few minutes.",
       failed: "Something went wrong. Please try again, or call us.", minute: "1 minute", minutes: "{n} minutes",
-      lessMinute: "less than a minute", tz: "Times are in {z}."
+      lessMinute: "less than a minute", tz: "Times are in {z}.",
+      codes: {number_emergency: "Emergency numbers cannot be booked; please dial them directly.",
+        number_premium: "We cannot call premium-rate or shared-cost numbers.",
+        number_invalid: "This is not a valid phone number. Check the country and the number.",
+        number_country: "We cannot call numbers in that country.",
+        past: "That time has already passed; please pick another.", closed: "We are closed at that time; please pick another.",
+        horizon: "That is too far ahead; please pick an earlier time.",
+        dst_gap: "That time does not exist on that day because the clocks change.",
+        form_token_expired: "The form has expired. Please send it again."}
     },
     "nl-NL": {
       launch: "Bel mij terug", title: "Wij bellen u terug", close: "Sluiten",
@@ -55,7 +63,15 @@
       cancelled: "Uw terugbelverzoek is geannuleerd.",
       tooMany: "Te veel verzoeken. Probeer het over een paar minuten opnieuw.",
       failed: "Er ging iets mis. Probeer het opnieuw, of bel ons.", minute: "1 minuut", minutes: "{n} minuten",
-      lessMinute: "minder dan een minuut", tz: "Tijden in {z}."
+      lessMinute: "minder dan een minuut", tz: "Tijden in {z}.",
+      codes: {number_emergency: "Alarmnummers kunnen we niet terugbellen; bel ze zelf.",
+        number_premium: "Betaalde informatienummers kunnen we niet bellen.",
+        number_invalid: "Dit is geen geldig telefoonnummer. Controleer het land en het nummer.",
+        number_country: "Nummers in dat land kunnen we niet bellen.",
+        past: "Dat tijdstip is al voorbij; kies een ander.", closed: "Dan zijn we gesloten; kies een ander tijdstip.",
+        horizon: "Dat is te ver vooruit; kies een eerder tijdstip.",
+        dst_gap: "Dat tijdstip bestaat die dag niet omdat de klok verzet wordt.",
+        form_token_expired: "Het formulier is verlopen. Verstuur het opnieuw."}
     }
   }[LANG];
 
@@ -70,6 +86,7 @@
     (kids || []).forEach(function (kid) { if (kid) { node.appendChild(kid); } });
     return node;
   }
+  function sentence(text) { return text ? text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".") : ""; }
   function waitText(seconds) {
     if (seconds < 60) { return T.lessMinute; }
     var n = Math.ceil(seconds / 60);
@@ -124,7 +141,7 @@
   var defaultCountry = (opts.country || (LANG === "nl-NL" ? "NL" : "US")).toUpperCase();
   COUNTRIES.forEach(function (c) {
     country.appendChild(el("option", {value: c[0], selected: c[0] === defaultCountry,
-      text: (LANG === "nl-NL" ? c[3] : c[2]) + " (" + c[1] + ")"}));
+      text: c[1] + " " + (LANG === "nl-NL" ? c[3] : c[2])}));
   });
   var phone = field("cmb-phone", T.phone, el("input", {type: "tel", name: "phone", autocomplete: "tel-national",
     inputmode: "tel", required: true, maxlength: "20"}));
@@ -238,14 +255,20 @@
       return api("POST", BASE + "/api/callbacks", body);
     }).then(function (res) {
       if (res.status === 201 || res.status === 200) {
-        if (res.data.status_url) { current = {status_url: res.data.status_url}; remember(current); }
+        if (res.data.status_url) {
+          // Reach the status link through the origin this script came from (PUBLIC_BASE_URL may differ locally).
+          var link = new URL(res.data.status_url);
+          current = {status_url: BASE + link.pathname + link.search};
+          remember(current);
+        }
         showResult(res.data, name.control.value.trim());
         return;
       }
       var f = FIELDS[res.data.field];
+      var message = T.codes[res.data.code] || sentence(res.data.detail) || T.failed;
       if (res.status === 429) { alertBox.textContent = T.tooMany; alertBox.hidden = false; }
-      else if (f) { showError(f, res.data.detail || T.failed); f.control.focus(); }
-      else { alertBox.textContent = res.data.detail || T.failed; alertBox.hidden = false; }
+      else if (f) { showError(f, message); f.control.focus(); }
+      else { alertBox.textContent = message; alertBox.hidden = false; }
       if (res.data.code === "form_token_expired") { formData = null; }
     }).catch(function () {
       alertBox.textContent = T.failed; alertBox.hidden = false;

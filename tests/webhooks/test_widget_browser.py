@@ -1,0 +1,162 @@
+"""The "Call me back" button in a real browser (Debian chromium via Playwright) on the demo page.
+
+Screenshots go to test-artifacts/ (gitignored) for a person to look at.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import QueueEntry
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+
+@pytest.fixture(autouse=True)
+def generous_limits(app):
+    app.config.update(CALLBACK_LIMIT_PER_IP="1000/minute", CALLBACK_LIMIT_PER_NUMBER="1000/minute",
+                      CALLBACK_LIMIT_STATUS_PER_IP="1000/minute")
+
+
+@pytest.fixture
+def page_for(browser, live_app):
+    contexts = []
+
+    def open_page(path="/demo", **options):
+        context = browser.new_context(timezone_id="Europe/Amsterdam", locale="en-US", **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda dialog: errors.append("dialog: " + dialog.message) or dialog.dismiss())
+        page.errors = errors
+        page.goto(live_app + path)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"widget-{name}.png"))
+
+
+def entries(runtime):
+    with runtime.sessions() as s:
+        return list(s.scalars(select(QueueEntry).order_by(QueueEntry.id)))
+
+
+@pytest.mark.parametrize("device,options", [("desktop", DESKTOP), ("phone", PHONE)])
+def test_book_see_position_and_cancel(page_for, runtime, device, options):
+    page = page_for(**options)
+    page.get_by_role("button", name="Call me back").click()
+    dialog = page.get_by_role("dialog", name="We'll call you back")
+    dialog.get_by_label("Country").select_option("US")
+    dialog.get_by_label("Phone number").fill("212 555 0142")
+    dialog.get_by_label("Your name (optional)").fill("Ann Smith")
+    dialog.get_by_label("What is it about?").select_option(label="billing")
+    dialog.get_by_label("Tell us briefly (optional)").fill("The last invoice is charged twice")
+    shot(page, f"{device}-form")
+    dialog.get_by_role("button", name="Call me back").click()
+
+    status = dialog.locator(".cmb-status")
+    status.wait_for()
+    assert status.inner_text() == "You are number 1 in line."
+    assert "about 4 minutes" in dialog.locator(".cmb-wait").inner_text()
+    shot(page, f"{device}-booked")
+    (entry,) = entries(runtime)
+    assert (entry.channel, entry.skill, entry.phone_number, entry.state) == ("web", "billing", "+12125550142", "queued")
+    assert entry.caller_name == "Ann Smith"
+    assert entry.context["page_url"].endswith("/demo")
+
+    dialog.get_by_role("button", name="Cancel my callback").click()
+    dialog.get_by_text("Your callback is cancelled.").wait_for()
+    shot(page, f"{device}-cancelled")
+    assert [e.state for e in entries(runtime)] == ["cancelled"]
+    assert page.errors == []
+
+
+def test_failed_validation_is_shown_at_the_field(page_for, runtime):
+    page = page_for(**DESKTOP)
+    page.get_by_role("button", name="Call me back").click()
+    dialog = page.get_by_role("dialog")
+    submit = dialog.get_by_role("button", name="Call me back")
+
+    submit.click()  # nothing entered: checked in the browser
+    phone = dialog.get_by_label("Phone number")
+    assert dialog.get_by_text("Please enter your phone number.").is_visible()
+    assert phone.get_attribute("aria-invalid") == "true"
+
+    dialog.get_by_label("Country").select_option("US")
+    phone.fill("900 555 0100")  # looks fine locally; the server refuses premium numbers
+    submit.click()
+    error = dialog.get_by_text("We cannot call premium-rate or shared-cost numbers.")
+    error.wait_for()
+    assert phone.get_attribute("aria-invalid") == "true"
+    shot(page, "desktop-refused")
+    assert entries(runtime) == []
+    assert page.errors == []
+
+
+def test_scheduled_slot_in_dutch(page_for, runtime):
+    page = page_for("/demo?lang=nl", **PHONE)
+    page.get_by_role("button", name="Bel mij terug").click()
+    dialog = page.get_by_role("dialog", name="Wij bellen u terug")
+    dialog.get_by_label("Telefoonnummer").fill("020 123 4567")  # Netherlands preselected, trunk 0 dropped
+    with page.expect_response(lambda r: "skill=billing" in r.url):  # the slots follow the topic
+        dialog.get_by_label("Waar gaat het over?").select_option(label="facturen")
+    dialog.get_by_text("Op een tijdstip dat mij past").click()
+    slot = dialog.get_by_label("Tijdstip", exact=True)
+    options = slot.locator("option").all()
+    assert options, "no slots offered"
+    chosen = options[3].get_attribute("value")
+    slot.select_option(chosen)
+    dialog.get_by_role("button", name="Bel mij terug").click()
+    status = dialog.locator(".cmb-status")
+    status.wait_for()
+    hour = chosen.split("T")[1]
+    assert status.inner_text().startswith("We bellen u op ") and hour in status.inner_text()
+    assert "Europe/Amsterdam" in status.inner_text()
+    shot(page, "phone-scheduled-nl")
+    (entry,) = entries(runtime)
+    assert (entry.phone_number, entry.state, entry.language, entry.customer_timezone) == (
+        "+31201234567", "scheduled", "nl-NL", "Europe/Amsterdam")
+
+
+def test_hostile_name_is_shown_as_text(page_for, runtime):
+    hostile = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    page = page_for(**DESKTOP)
+    page.get_by_role("button", name="Call me back").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Country").select_option("US")
+    dialog.get_by_label("Phone number").fill("212 555 0143")
+    dialog.get_by_label("Your name (optional)").fill(hostile)
+    dialog.get_by_role("button", name="Call me back").click()
+    thanks = dialog.locator(".cmb-thanks")
+    thanks.wait_for()
+    assert thanks.inner_text() == f"Thank you, {hostile}."
+    assert dialog.locator("img").count() == 0
+    assert page.errors == []  # no alert() ran
+    assert entries(runtime)[0].caller_name == hostile
+
+
+def test_booked_callback_survives_a_reload(page_for, runtime):
+    page = page_for(**DESKTOP)
+    page.get_by_role("button", name="Call me back").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Country").select_option("US")
+    dialog.get_by_label("Phone number").fill("212 555 0144")
+    dialog.get_by_role("button", name="Call me back").click()
+    dialog.locator(".cmb-status").wait_for()
+    page.reload()
+    page.get_by_role("button", name="Call me back").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Cancel my callback").wait_for()
+    assert dialog.locator(".cmb-status").inner_text() == "You are number 1 in line."
