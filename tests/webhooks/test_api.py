@@ -1,7 +1,7 @@
 """The public callback API end to end: real HTTP handlers, real database, the IVR's own queue."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import pytest

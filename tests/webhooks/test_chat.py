@@ -5,7 +5,7 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storage.models import QueueEntry
 from webhooks.chat import parse_secrets, signature
