@@ -483,6 +483,12 @@ class Dispatcher:
         return self._by_public_id(public_id, answer) or self._gone()
 
     @staticmethod
+    def _hang_up() -> str:
+        response = VoiceResponse()
+        response.hangup()
+        return str(response)
+
+    @staticmethod
     def _gone() -> str:
         response = VoiceResponse()
         response.say("This call is no longer waiting. Thank you.")
@@ -631,7 +637,7 @@ class Dispatcher:
                 self._join(response, entry, leg, agent_side=True)
             return str(response)
 
-        return self._by_public_id(public_id, answer) or str(VoiceResponse().hangup())
+        return self._by_public_id(public_id, answer) or self._hang_up()
 
     def customer_amd(self, public_id: str, leg: int, call_sid: str, answered_by: str) -> None:
         """Twilio's asynchronous answering-machine verdict."""

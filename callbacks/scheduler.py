@@ -77,7 +77,7 @@ class Lease:
                     return True
                 taken = s.execute(
                     update(DispatcherLease)
-                    .where(DispatcherLease.name == self.name, DispatcherLease.expires_at < now)
+                    .where(DispatcherLease.name == self.name, DispatcherLease.expires_at <= now)
                     .values(holder=self.holder, expires_at=now + self.ttl, acquired_at=now)
                 ).rowcount
                 if taken:

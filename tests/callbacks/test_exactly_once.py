@@ -1,0 +1,127 @@
+"""Exactly once across crashes and across processes: every callback is dialled once and completes once."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from callbacks import services as callbacks
+from storage.db import transaction
+from storage.models import QueueEntry
+from tests.support.twilio_rest import FakeTwilioHttp, client_for
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENTS = ["+14155550101", "+14155550102", "+14155550103"]
+
+
+def run_worker(database_url, state_path, clock, mode, timeout=120):
+    return subprocess.run([sys.executable, "-m", "tests.callbacks.dispatch_worker", database_url, str(state_path),
+                           clock.now().isoformat(), mode], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def shared_twilio(tmp_path, clock, app, runtime):
+    """A fake Twilio whose state lives in a file, so processes we kill and restart share it."""
+    fake = FakeTwilioHttp("AC" + "0" * 32, clock=clock.now, state_path=tmp_path / "twilio.json")
+    runtime.twilio = client_for(fake, "test-auth-token-0123456789abcdef")
+    return fake
+
+
+def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
+        database_url, shared_twilio, runtime, make_dispatcher, add_agent, book, entry_of, clock, twilio):
+    from tests.support.outbound_legs import Outbound
+
+    for i, number in enumerate(AGENTS):
+        add_agent(f"A{i}", number)
+    mid_created = book("+12125550160", ago=300)      # process dies right after calls.create
+    mid_claimed = book("+12125550161", ago=200)      # process dies between claim and calls.create
+    retrying = book("+12125550162", ago=100)         # waiting for its retry
+    scheduled = book("+12125550163", scheduled_for=clock.now() + timedelta(minutes=30))
+    with transaction(runtime.sessions) as s:
+        entry = callbacks.get_entry(s, retrying)
+        callbacks.change_state(s, entry, "dialing_agent", now=clock.now())
+        entry.attempts = 1
+        entry.next_attempt_at = clock.now() + timedelta(minutes=10)
+        callbacks.change_state(s, entry, "retry_wait", now=clock.now(), reason="customer busy")
+
+    state = shared_twilio.state_path
+    first = run_worker(database_url, state, clock, "kill-after-create")
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    second = run_worker(database_url, state, clock, "kill-before-create")
+    assert second.returncode == -signal.SIGKILL, second.stderr
+    assert entry_of(mid_created).state == "dialing_agent" and entry_of(mid_created).agent_call_sid is None
+    assert entry_of(mid_claimed).state == "dialing_agent"
+    assert len(shared_twilio.calls) == 1  # only the first process reached Twilio
+
+    # Start again (this process): reconcile, then serve everything as time passes.
+    dispatcher = make_dispatcher()
+    dispatcher.dialer.client = runtime.twilio
+    clock.advance(61)
+    assert dispatcher.recover() >= 1
+    adopted = entry_of(mid_created)
+    assert adopted.agent_call_sid == shared_twilio.calls[0]["sid"]  # found by listing, not dialled again
+    assert entry_of(mid_claimed).state == "queued"
+    assert entry_of(mid_claimed).events[-1].event == "recovered"
+
+    outbound = Outbound(twilio, shared_twilio)
+    served: Counter = Counter()
+
+    def serve_all():
+        for claim in dispatcher.run_once().claimed:
+            served[claim.public_id] += 1
+            finish(outbound, claim.public_id, claim.leg, shared_twilio)
+
+    finish(outbound, mid_created, 1, shared_twilio)  # the call the dead process placed goes on normally
+    for _ in range(4):
+        serve_all()
+        clock.advance(minutes=10)
+    serve_all()
+    for pid in (mid_created, mid_claimed, retrying, scheduled):
+        entry = entry_of(pid)
+        assert entry.state == "completed", (pid, entry.state, [e.event for e in entry.events])
+        assert [e.event for e in entry.events].count("connected") == 1
+    customers = Counter(c["to"] for c in shared_twilio.calls if c["machine_detection"])
+    assert customers == Counter({"+12125550160": 1, "+12125550161": 1, "+12125550162": 1, "+12125550163": 1})
+    assert served[mid_created] == 0  # never claimed a second time
+
+
+def finish(outbound, pid, leg, fake):
+    agent_sid = next(c["sid"] for c in fake.calls if f"/agent/{pid}/{leg}/" in (c["url"] or ""))
+    agent = outbound.leg(agent_sid).answer()
+    agent.press("1")
+    customer_sid = next(c["sid"] for c in fake.calls if f"/customer/{pid}/{leg}/" in (c["url"] or ""))
+    customer = outbound.leg(customer_sid).answer()
+    customer.amd("human")
+    customer.hang_up()
+    agent.hang_up()
+
+
+def test_two_dispatcher_processes_dial_each_callback_once(database_url, shared_twilio, runtime, add_agent, book,
+                                                          entry_of, clock):
+    for i in range(6):
+        add_agent(f"A{i}", f"+1415555020{i}")
+    pids = [book(f"+121255502{i:02d}", ago=1000 - i) for i in range(30)]
+    state = shared_twilio.state_path
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.callbacks.dispatch_worker", database_url, str(state),
+                               clock.now().isoformat(), "loop"], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    for proc, (out, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err[-2000:]
+    claimed = [json.loads(out.strip().splitlines()[-1])["claimed"] for out, _ in outputs]
+    assert sorted(claimed[0] + claimed[1]) == sorted(pids)  # each claimed by exactly one process
+    assert claimed[0] and claimed[1], "both processes should have served some (else nothing raced)"
+    customers = Counter(c["to"] for c in shared_twilio.calls if c["machine_detection"])
+    assert len(customers) == 30 and set(customers.values()) == {1}
+    for pid in pids:
+        entry = entry_of(pid)
+        assert entry.state == "completed"
+        assert [e.event for e in entry.events].count("dialing_agent") == 1

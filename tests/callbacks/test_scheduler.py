@@ -1,0 +1,82 @@
+"""The scheduler wiring for real: the lease elects one process, jobs live in the app database, and a
+wake-up missed while no process ran is run by the next leader (real BackgroundScheduler, seconds)."""
+from __future__ import annotations
+
+import time as real_time
+from dataclasses import replace
+from datetime import time, timedelta
+
+from sqlalchemy import text
+
+from callbacks.dialing import Dialer, OutboundLinks
+from callbacks.dispatcher import DispatchSettings, Dispatcher
+from callbacks.scheduler import Lease, DispatcherService
+from clock import Clock
+from tests.conftest import PUBLIC_BASE_URL
+
+
+def test_one_lease_holder_at_a_time(runtime, clock):
+    one = Lease(runtime.sessions, clock, "one", ttl_seconds=30)
+    two = Lease(runtime.sessions, clock, "two", ttl_seconds=30)
+    assert one.acquire() and not two.acquire()
+    clock.advance(20)
+    assert one.acquire()  # renewed: good for 30 s from now
+    clock.advance(29)
+    assert not two.acquire()
+    clock.advance(2)  # "one" stopped renewing (crashed): its lease ran out
+    assert two.acquire() and not one.acquire()
+    two.release()
+    assert one.acquire()
+
+
+def _wait_for(predicate, seconds=10.0):
+    deadline = real_time.monotonic() + seconds
+    while real_time.monotonic() < deadline:
+        if predicate():
+            return True
+        real_time.sleep(0.05)
+    return False
+
+
+def test_a_wake_up_missed_while_down_runs_once_under_the_next_leader(runtime, twilio_rest, add_agent, book):
+    wall = Clock()
+    always_open = {day: (time(0, 0), time(23, 59, 59)) for day in range(7)}
+    config = replace(runtime.ivr_config, skills={
+        name: replace(skill, hours=always_open) for name, skill in runtime.ivr_config.skills.items()})
+
+    def dispatcher():
+        dialer = Dialer(runtime.twilio, "+15005550006", OutboundLinks(PUBLIC_BASE_URL), wall)
+        return Dispatcher(runtime.sessions, wall, config, dialer,
+                          DispatchSettings(calls_per_second=0, early_window_seconds=0))
+
+    add_agent("Ann", "+14155550101")
+    due = wall.now() + timedelta(seconds=2)
+    book("+12125550170", scheduled_for=due)
+
+    first = DispatcherService(dispatcher(), runtime.engine, holder="one", lease_ttl=1.5, sweep_seconds=60)
+    first.start()
+    assert _wait_for(lambda: first.is_leader)
+
+    def jobs():
+        with runtime.engine.connect() as conn:
+            return dict(conn.execute(text("SELECT id, next_run_time FROM apscheduler_jobs")).all())
+
+    assert _wait_for(lambda: {"dispatch-wake", "dispatch-sweep"} <= set(jobs()))  # in the application database
+    assert abs(jobs()["dispatch-wake"] - due.timestamp()) < 1.0
+    assert twilio_rest.calls == []  # not due yet
+    # The leader dies without a word (no lease release, no job run).
+    first._stop.set()
+    first._thread.join()
+    first.scheduler.shutdown(wait=False)
+    first.scheduler = None
+
+    real_time.sleep(2.2)  # the callback's time passes while nobody schedules
+    assert twilio_rest.calls == []
+    second = DispatcherService(dispatcher(), runtime.engine, holder="two", lease_ttl=1.5, sweep_seconds=60)
+    second.start()
+    try:
+        assert _wait_for(lambda: len(twilio_rest.calls) >= 1)
+        real_time.sleep(0.5)  # a second, doubled dial would show up here
+        assert [c["to"] for c in twilio_rest.calls] == ["+14155550101"]
+    finally:
+        second.stop()
