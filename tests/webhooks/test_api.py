@@ -396,3 +396,22 @@ def test_openapi_description_is_served(client):
     request_schema = spec["components"]["schemas"]["CallbackRequest"]
     assert request_schema["additionalProperties"] is False
     assert request_schema["properties"]["skill"]["enum"] == ["billing", "general", "sales", "support"]
+
+
+def test_hostile_input_is_escaped_on_the_supervisor_pages(app, client, runtime, clock):
+    from supervisor import auth
+    from storage.db import transaction
+    from tests.supervisor.conftest import PASSWORD, Signed
+
+    booked = client.post("/api/callbacks", json={
+        "phone": NUMBER, "name": HOSTILE, "reason": HOSTILE,
+        "context": {"customer_reference": HOSTILE, "chat_transcript": HOSTILE,
+                    "page_url": 'https://shop.example.com/?q="><script>alert(3)</script>'}}).get_json()
+    with transaction(runtime.sessions) as db:
+        auth.create_user(db, "sam", PASSWORD, role="supervisor", now=clock.now(), timezone="America/New_York")
+    supervisor = Signed(app.test_client(), "sam")
+    for page in (supervisor.get("/supervisor/"), supervisor.get(f"/supervisor/entries/{booked['id']}")):
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(" in html
