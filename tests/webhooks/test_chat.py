@@ -160,3 +160,12 @@ def test_long_transcript_keeps_its_end(client, runtime, clock):
 
 def test_parse_secrets():
     assert parse_secrets("botname:secret, other:secret2 ,broken,:x,y:") == {"botname": "secret", "other": "secret2"}
+
+
+def test_chat_is_limited_per_customer_number_not_per_bot_address(app, client, runtime, clock):
+    app.config.update(CALLBACK_LIMIT_PER_NUMBER="1/hour", CALLBACK_LIMIT_PER_IP="1/hour")
+    assert post(client, clock, {"phone": "+12125550142"}).status_code == 201
+    limited = post(client, clock, {"phone": "+1 212 555 0142"})
+    assert limited.status_code == 429
+    for n in range(3):
+        assert post(client, clock, {"phone": f"+1212555015{n}"}).status_code == 201

@@ -116,3 +116,13 @@ def test_parse_text():
     assert parse_text("CALL ME 7 days a week please") .at is None  # a bare number is not a time
     assert parse_text("bel mij om 14.15").at.minute == 15
     assert parse_text("cancel") is None
+
+
+def test_texts_are_limited_per_texter_not_per_twilio_address(app, twilio, runtime):
+    app.config.update(CALLBACK_LIMIT_PER_NUMBER="2/hour", CALLBACK_LIMIT_PER_IP="1/hour")
+    assert reply_of(text(twilio, "CALL ME"))
+    assert reply_of(text(twilio, "CALL ME"))
+    assert text(twilio, "CALL ME", expect_ok=False).status_code == 429
+    # Other texters, all relayed from the same Twilio address, still get through.
+    for n in range(3):
+        assert "Booked" in reply_of(text(twilio, "CALL ME", from_number=f"+1212555015{n}"))
