@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -111,6 +112,9 @@ class QueueEntry(Base):
         Index("ix_queue_entries_line", "skill", "state", "arrived_at"),
         Index("ix_queue_entries_call_sid", "call_sid"),
         Index("ix_queue_entries_dial_call_sid", "dial_call_sid"),
+        # The dispatcher's due queries (migration 0003).
+        Index("ix_queue_entries_state_next", "state", "next_attempt_at"),
+        Index("ix_queue_entries_order", "skill", "state", text("priority DESC"), "arrived_at", "id"),
     )
 
     @property
