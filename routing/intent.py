@@ -92,13 +92,14 @@ def classify_intent(text: str, phrases_by_skill: Mapping[str, Sequence[str]], la
         return IntentMatch(None, 0.0)
     scores.sort(reverse=True)
     top, length, skill, phrase = scores[0]
-    if len(scores) > 1:
-        second, second_length = scores[1][0], scores[1][1]
-        # A longer exact phrase ("technical support") beats a shorter one elsewhere;
-        # two equally good matches leave it to the caller to confirm.
+    # A rival skill lowers the confidence, unless its phrase is just part of the
+    # winning one ("technical" inside "technical support").
+    rivals = [r for r in scores[1:] if not set(words(r[3])) <= set(words(phrase))]
+    if rivals:
+        second, second_length = rivals[0][0], rivals[0][1]
         if second >= top and second_length >= length:
-            top *= 0.6
-        elif second > 0:
+            top *= 0.6  # equally good: let the caller confirm
+        else:
             top *= 1 - 0.3 * (second / top)
     confidence = round(top * asr_confidence, 3)
     if confidence < MATCH_THRESHOLD:

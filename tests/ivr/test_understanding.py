@@ -1,0 +1,134 @@
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ivr.understanding import parse_callback_time, parse_hours, spoken_digits, yes_no
+
+NY = ZoneInfo("America/New_York")
+AMS = ZoneInfo("Europe/Amsterdam")
+WEEKDAYS_8_TO_18 = parse_hours({d: "08:00-18:00" for d in ("mon", "tue", "wed", "thu", "fri")})
+# Wednesday 18 November 2026, 10:00 in New York
+NOW = datetime(2026, 11, 18, 15, 0, tzinfo=timezone.utc)
+
+
+def local(text, lang="en-US", now=NOW, zone=NY, hours=WEEKDAYS_8_TO_18):
+    result = parse_callback_time(text, lang, now, zone, hours)
+    assert result.ok, f"{text!r}: {result.reason}"
+    assert result.when.tzinfo == timezone.utc
+    return result.when.astimezone(zone).replace(tzinfo=None)
+
+
+def reason(text, lang="en-US", now=NOW, zone=NY, hours=WEEKDAYS_8_TO_18):
+    result = parse_callback_time(text, lang, now, zone, hours)
+    assert not result.ok
+    return result.reason
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("yes", True), ("yeah that's right", True), ("Yes, please.", True), ("no", False), ("nope", False),
+    ("no that's not right", False), ("that is not right", False), ("hmm", None), ("", None),
+])
+def test_yes_no_english(text, expected):
+    assert yes_no(text, "en-US") is expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ja", True), ("ja hoor dat klopt", True), ("nee", False), ("klopt niet", False), ("misschien", None),
+])
+def test_yes_no_dutch(text, expected):
+    assert yes_no(text, "nl-NL") is expected
+
+
+def test_spoken_phone_numbers():
+    assert spoken_digits("plus three one six one two three four five six seven eight", "en-US") == "+31612345678"
+    assert spoken_digits("my number is two one two five double five oh one four two", "en-US") == "2125550142"
+    assert spoken_digits("triple seven", "en-US") == "777"
+    assert spoken_digits("nul zes een twee drie vier", "nl-NL") == "061234"
+    assert spoken_digits("plus 31 6 12", "en-US") == "+31612"
+    assert spoken_digits("no idea", "en-US") == ""
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("tomorrow at three", datetime(2026, 11, 19, 15, 0)),  # 3 am is closed: afternoon
+    ("tomorrow at nine", datetime(2026, 11, 19, 9, 0)),  # 9 pm is closed: morning
+    ("tomorrow at 3 pm", datetime(2026, 11, 19, 15, 0)),
+    ("tomorrow at half past two", datetime(2026, 11, 19, 14, 30)),
+    ("tomorrow at quarter to five", datetime(2026, 11, 19, 16, 45)),
+    ("Friday at three thirty", datetime(2026, 11, 20, 15, 30)),
+    ("in an hour", datetime(2026, 11, 18, 11, 0)),
+    ("in half an hour", datetime(2026, 11, 18, 10, 30)),
+    ("in twenty minutes", datetime(2026, 11, 18, 10, 20)),
+    ("in two hours", datetime(2026, 11, 18, 12, 0)),
+    ("Monday morning", datetime(2026, 11, 23, 8, 0)),
+    ("Wednesday", datetime(2026, 11, 25, 8, 0)),  # said on a Wednesday: next week's
+    ("day after tomorrow in the afternoon", datetime(2026, 11, 20, 12, 0)),
+    ("this afternoon", datetime(2026, 11, 18, 12, 0)),
+    ("at four", datetime(2026, 11, 18, 16, 0)),
+])
+def test_english_callback_times(text, expected):
+    assert local(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("morgen om drie uur", datetime(2026, 11, 19, 15, 0)),
+    ("morgen om half vier", datetime(2026, 11, 19, 15, 30)),  # half vier is 3:30
+    ("vrijdag om kwart over drie", datetime(2026, 11, 20, 15, 15)),
+    ("donderdag om kwart voor tien", datetime(2026, 11, 19, 9, 45)),
+    ("over een uur", datetime(2026, 11, 18, 11, 0)),
+    ("over een half uur", datetime(2026, 11, 18, 10, 30)),
+    ("over een kwartier", datetime(2026, 11, 18, 10, 15)),
+    ("maandagochtend", datetime(2026, 11, 23, 8, 0)),
+    ("maandag 's middags", datetime(2026, 11, 23, 12, 0)),
+    ("morgen om 14:30", datetime(2026, 11, 19, 14, 30)),
+    ("overmorgen om tien uur", datetime(2026, 11, 20, 10, 0)),
+])
+def test_dutch_callback_times(text, expected):
+    assert local(text, "nl-NL") == expected
+
+
+def test_times_are_resolved_in_the_skills_time_zone():
+    # 10:00 in New York is 16:00 in Amsterdam: "in an hour" is the same instant, "tomorrow at nine" is not.
+    hours = parse_hours({d: "08:00-20:00" for d in ("mon", "tue", "wed", "thu", "fri")})
+    ny = parse_callback_time("tomorrow at nine", "en-US", NOW, NY, hours).when
+    ams = parse_callback_time("tomorrow at nine", "en-US", NOW, AMS, hours).when
+    assert ny - ams == timedelta(hours=6)
+
+
+@pytest.mark.parametrize("text, why", [
+    ("at nine pm", "closed"),
+    ("Saturday morning", "closed"),
+    ("tomorrow at seven am", "closed"),
+    ("today at eight am", "past"),
+    ("in three weeks", "format"),
+    ("purple", "format"),
+])
+def test_unbookable_times_say_why(text, why):
+    assert reason(text) == why
+
+
+def test_too_far_ahead_is_refused():
+    hours = parse_hours({"mon": "08:00-18:00"})
+    result = parse_callback_time("Monday at ten", "en-US", NOW, NY, hours, horizon=timedelta(days=2))
+    assert result.reason == "horizon"
+
+
+def test_a_time_in_the_spring_forward_gap_is_refused():
+    # Sunday 8 March 2026, New York: clocks jump from 02:00 to 03:00.
+    hours = {6: (time(0), time(23, 59))}
+    saturday = datetime(2026, 3, 7, 15, 0, tzinfo=timezone.utc)
+    result = parse_callback_time("tomorrow at half past two am", "en-US", saturday, NY, hours)
+    assert result.reason == "dst_gap"
+
+
+def test_a_time_that_happens_twice_means_the_first():
+    # Sunday 1 November 2026, New York: 01:30 happens twice; the first is 05:30 UTC.
+    hours = {6: (time(0), time(23, 59))}
+    saturday = datetime(2026, 10, 31, 15, 0, tzinfo=timezone.utc)
+    result = parse_callback_time("tomorrow at one thirty am", "en-US", saturday, NY, hours)
+    assert result.when == datetime(2026, 11, 1, 5, 30, tzinfo=timezone.utc)
+
+
+def test_now_must_be_aware():
+    with pytest.raises(ValueError):
+        parse_callback_time("in an hour", "en-US", datetime(2026, 1, 1), NY, WEEKDAYS_8_TO_18)
