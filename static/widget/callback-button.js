@@ -3,7 +3,8 @@
  *   <script src="https://YOUR-IVR/static/widget/callback-button.js" defer
  *           data-lang="nl-NL" data-skill="billing" data-country="NL" data-reference="ACME-123"></script>
  * data-lang (en-US | nl-NL; default: the page's <html lang>), data-skill (fix the team; default: the visitor
- * picks a topic), data-country (preselected country code), data-reference (your customer reference).
+ * picks a topic), data-country (preselected country code), data-reference (your customer reference),
+ * data-refresh-seconds (how often the position is refreshed; default 15).
  * No framework, no cookies. Lives in a shadow root so the host page's CSS cannot break it.
  * Every text from the server or the visitor is shown with textContent, never as HTML.
  */
@@ -16,7 +17,8 @@
   var opts = script.dataset || {};
   var LANG = /^nl/i.test(opts.lang || document.documentElement.lang || "") ? "nl-NL" : "en-US";
   var STORE = "callMeBack:" + BASE;
-  var POLL_MS = 15000;
+  // How often the position is refreshed while the panel shows a booked callback (data-refresh-seconds).
+  var POLL_MS = Math.max(2, parseInt(opts.refreshSeconds, 10) || 15) * 1000;
   var COUNTRIES = [["US", "+1", "United States", "Verenigde Staten"], ["CA", "+1", "Canada", "Canada"],
     ["NL", "+31", "Netherlands", "Nederland"], ["BE", "+32", "Belgium", "België"],
     ["DE", "+49", "Germany", "Duitsland"], ["GB", "+44", "United Kingdom", "Verenigd Koninkrijk"]];
@@ -351,6 +353,10 @@
   launch.addEventListener("click", function () { if (panel.hidden) { openPanel(); } else { closePanel(); } });
   closeBtn.addEventListener("click", closePanel);
   panel.addEventListener("keydown", function (event) { if (event.key === "Escape") { closePanel(); } });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible" && current) { refresh(); }
+  });
 
   function start() {
     document.body.appendChild(host);

@@ -160,3 +160,24 @@ def test_booked_callback_survives_a_reload(page_for, runtime):
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("button", name="Cancel my callback").wait_for()
     assert dialog.locator(".cmb-status").inner_text() == "You are number 1 in line."
+
+
+def test_position_updates_live_when_a_phone_caller_ahead_leaves(page_for, twilio, runtime, clock):
+    caller = twilio.call(from_number="+12125550100")
+    caller.press("1")  # billing
+    caller.press("2")  # hold: first in line
+    clock.advance(60)
+    page = page_for("/demo?refresh=2", **DESKTOP)
+    page.get_by_role("button", name="Call me back").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Country").select_option("US")
+    dialog.get_by_label("Phone number").fill("212 555 0145")
+    dialog.get_by_label("What is it about?").select_option(label="billing")
+    dialog.get_by_role("button", name="Call me back").click()
+    status = dialog.locator(".cmb-status")
+    status.wait_for()
+    assert status.inner_text() == "You are number 2 in line."  # behind the phone caller, same line
+    caller.hang_up()
+    page.wait_for_function(
+        "() => document.querySelector('.cmb-host').shadowRoot.querySelector('.cmb-status').textContent"
+        " === 'You are number 1 in line.'", timeout=8000)
