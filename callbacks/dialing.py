@@ -153,8 +153,10 @@ class Dialer:
     def find_call(self, to: str, since: datetime) -> PlacedCall | None:
         """The call we placed to `to` at or after `since` (reconciling a claim whose SID was never stored)."""
         calls = self.client.calls.list(to=to, start_time_after=since - timedelta(seconds=1), limit=20)
-        # Only calls we placed through the API; the agent is reserved for this entry, so no other ones exist.
-        mine = [c for c in calls if (c.direction or "").startswith("outbound-api")]
+        # Only calls we placed through the API since the claim (filtered here too, in case the API's
+        # StartTime filter is coarser than our timestamp); the agent is reserved for this entry.
+        mine = [c for c in calls if (c.direction or "").startswith("outbound-api")
+                and (c.date_created is None or c.date_created >= since - timedelta(seconds=1))]
         if not mine:
             return None
         first = sorted(mine, key=lambda c: c.date_created or since)[0]

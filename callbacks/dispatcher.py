@@ -837,6 +837,36 @@ class Dispatcher:
                                            claimed_at, updated, old, now)
             except Exception:  # noqa: BLE001 - one bad record must not stop the others
                 log.exception("could not reconcile entry %s", pid)
+        return touched + self.recover_agents()
+
+    def recover_agents(self) -> int:
+        """Agents held by a call whose end we never heard of: ask Twilio, apply the last status."""
+        now = self.clock.now()
+        grace = timedelta(seconds=self.settings.reconcile_after_seconds)
+        with transaction(self.sessions) as s:
+            held = [(a.id, a.call_sid, a.state_changed_at, a.entry_id) for a in
+                    s.scalars(select(Agent).where(Agent.state.in_(("reserved", "on_call"))))]
+        touched = 0
+        for agent_id, call_sid, since, entry_id in held:
+            if now - since < grace:
+                continue
+            status = self.dialer.fetch_status(call_sid) if call_sid else None
+            if call_sid and status is not None and status not in ENDED:
+                continue
+            with transaction(self.sessions) as s:
+                agent = s.get(Agent, agent_id)
+                entry = s.get(QueueEntry, entry_id) if entry_id else None
+                in_flight = entry is not None and entry.agent_id == agent_id and (
+                    entry.state in ("dialing_agent", "dialing_customer", "connected")
+                    or (entry.state == "holding"))
+                if agent is None or agent.state not in ("reserved", "on_call") or (in_flight and not call_sid):
+                    continue  # an in-flight claim without a call is recover()'s to settle
+                if call_sid:
+                    agents.on_call_status(s, agent, call_sid, status or "failed", now)
+                else:
+                    agents.set_state(s, agent, "available", now, actor="dispatcher",
+                                     reason="held by a call that no longer exists")
+                touched += 1
         return touched
 
     def _reconcile(self, entry_id, pid, leg, state, kind, agent_sid, dial_sid, number, address, claimed_at,

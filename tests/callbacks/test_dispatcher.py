@@ -318,3 +318,45 @@ def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_
     assert [e.event for e in entry.events if e.event in ("agent_offered", "agent_accepted", "connected",
                                                           "completed")] == \
         ["agent_offered", "agent_accepted", "connected", "completed"]
+
+
+def test_sms_confirmation_once_and_a_note_before_a_retry(dispatcher, outbound, twilio_rest, add_agent, book, clock):
+    dispatcher.dialer.messaging_number = "+15005550007"
+    book("+12125550180", ago=60)
+    pid = book(CUSTOMER)
+    assert dispatcher.confirm_bookings() == 2
+    assert dispatcher.confirm_bookings() == 0  # once per callback
+    texts = {m["to"]: m["body"] for m in twilio_rest.messages}
+    assert texts[CUSTOMER].startswith("Example Company: we will call you back on this number. You are number 2, about")
+    add_agent("Ann", AGENT)
+    add_agent("Bob", AGENT2)
+    dispatcher.run_once()
+    legs = {c["to"]: c for c in twilio_rest.calls}
+    agent = outbound.leg(legs[AGENT2]["sid"] if f"/agent/{pid}/" in legs[AGENT2]["url"] else legs[AGENT]["sid"])
+    agent.answer()
+    agent.press("1")
+    outbound.to(CUSTOMER).ring_out("busy")
+    assert twilio_rest.messages[-1]["to"] == CUSTOMER
+    assert "could not reach you. We will try again today at 10:10" in twilio_rest.messages[-1]["body"]
+
+
+def test_an_agent_held_by_a_call_whose_end_was_never_reported_is_freed(
+        dispatcher, outbound, twilio_rest, add_agent, book, entry_of, agent_of, clock, runtime):
+    from callbacks import services as callbacks
+    from storage.db import transaction
+
+    ann = add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    dispatcher.run_once()
+    agent = outbound.to(AGENT).answer()
+    agent.press("1")
+    customer = outbound.to(CUSTOMER).answer()
+    customer.amd("human")
+    with transaction(runtime.sessions) as s:  # a supervisor closes the entry meanwhile
+        callbacks.change_state(s, callbacks.get_entry(s, pid), "completed", now=clock.now(), actor="supervisor")
+    twilio_rest.set_status(agent.call_sid, "completed")  # ...and the agent leg's last callback is lost
+    clock.advance(30)
+    assert dispatcher.recover() == 0 and agent_of(ann).state == "on_call"  # too early to tell
+    clock.advance(31)
+    assert dispatcher.recover() == 1
+    assert agent_of(ann).state == "available"
