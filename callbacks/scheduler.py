@@ -117,6 +117,7 @@ class DispatcherService:
         self._thread: threading.Thread | None = None
         self._ticks = 0
         self._tick_lock = threading.Lock()
+        self._again = False
 
     @property
     def is_leader(self) -> bool:
@@ -183,10 +184,20 @@ class DispatcherService:
 
     def tick(self) -> None:
         """One dispatcher pass, then book the next wake-up. Never runs twice at once in a process."""
-        if not self._tick_lock.acquire(blocking=False):
-            return
+        self._again = True  # a wake-up during a pass must not be lost: that pass runs once more
+        while self._again:
+            if not self._tick_lock.acquire(blocking=False):
+                return  # the running pass sees _again (checked again after it lets go of the lock)
+            try:
+                while self._again:
+                    self._again = False
+                    self._pass()
+            finally:
+                self._tick_lock.release()
+
+    def _pass(self) -> None:
+        self._ticks += 1
         try:
-            self._ticks += 1
             if self._ticks % self.recover_every == 0:
                 self.dispatcher.recover()
             report = self.dispatcher.run_once()
@@ -194,8 +205,6 @@ class DispatcherService:
             self.schedule_wake(report.next_wake)
         except Exception:  # noqa: BLE001 - the next sweep tries again; never kill the scheduler thread
             log.exception("dispatcher pass failed")
-        finally:
-            self._tick_lock.release()
 
     def schedule_wake(self, when: datetime | None) -> None:
         scheduler = self.scheduler

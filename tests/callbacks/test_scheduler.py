@@ -80,3 +80,39 @@ def test_a_wake_up_missed_while_down_runs_once_under_the_next_leader(runtime, tw
         assert [c["to"] for c in twilio_rest.calls] == ["+14155550101"]
     finally:
         second.stop()
+
+
+def test_a_wake_up_during_a_pass_runs_another_pass(runtime, clock):
+    import threading
+
+    from callbacks.dispatcher import Report
+
+    class SlowDispatcher:
+        def __init__(self):
+            self.sessions, self.clock = runtime.sessions, clock
+            self.passes = 0
+            self.inside = threading.Event()
+            self.go_on = threading.Event()
+
+        def run_once(self):
+            self.passes += 1
+            if self.passes == 1:
+                self.inside.set()
+                self.go_on.wait(5)
+            return Report()
+
+        def confirm_bookings(self):
+            return 0
+
+        def recover(self):
+            return 0
+
+    slow = SlowDispatcher()
+    service = DispatcherService(slow, runtime.engine, holder="t")
+    first = threading.Thread(target=service.tick)
+    first.start()
+    assert slow.inside.wait(5)
+    service.tick()  # e.g. a callback was booked while the pass was reading the line
+    slow.go_on.set()
+    first.join(5)
+    assert slow.passes == 2
