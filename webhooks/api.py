@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import requests as callback_requests
 from callbacks.schemas import CHANNELS, RequestRefused
@@ -45,6 +46,13 @@ def problem(status: int, title: str, detail: str, **extra) -> Response:
 def refused(exc: RequestRefused):
     titles = {400: "Request refused", 403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Invalid request"}
     return problem(exc.status, titles.get(exc.status, "Invalid request"), str(exc), field=exc.field, code=exc.code)
+
+
+@api.errorhandler(RequestEntityTooLarge)
+def too_large(exc):
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return problem(413, "Content too large", f"the body is larger than {limit // 1024} KiB; shorten the chat "
+                   "transcript or other long fields", code="too_large")
 
 
 def own_origins() -> set[str]:

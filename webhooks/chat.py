@@ -22,7 +22,7 @@ from flask import Blueprint, jsonify, request
 from callbacks import requests as callback_requests
 from callbacks.schemas import MAX_TRANSCRIPT, RequestRefused, chat_request_schema, validate
 from storage.db import transaction
-from webhooks.api import callback_view, problem, read_json
+from webhooks.api import callback_view, problem, read_json, too_large
 from webhooks.limits import TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_number
 from webhooks.runtime import runtime
 
@@ -54,6 +54,9 @@ def signature(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
 def refused(exc: RequestRefused):
     titles = {400: "Request refused", 401: "Unauthorized", 409: "Conflict", 422: "Invalid request"}
     return problem(exc.status, titles.get(exc.status, "Invalid request"), str(exc), field=exc.field, code=exc.code)
+
+
+chat.register_error_handler(413, too_large)
 
 
 def verify() -> str:

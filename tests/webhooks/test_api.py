@@ -248,6 +248,7 @@ def test_body_too_large_is_413(client, runtime):
     response = client.post("/api/callbacks", json={"phone": NUMBER, "context": {"chat_transcript": "x" * 70_000}})
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
+    assert response.get_json()["detail"].startswith("the body is larger than 64 KiB")
     assert count_entries(runtime) == 0
 
 

@@ -169,3 +169,10 @@ def test_chat_is_limited_per_customer_number_not_per_bot_address(app, client, ru
     assert limited.status_code == 429
     for n in range(3):
         assert post(client, clock, {"phone": f"+1212555015{n}"}).status_code == 201
+
+
+def test_oversized_handover_is_413(client, runtime, clock):
+    response = post(client, clock, {"phone": "+12125550142", "transcript": "x" * 70_000})
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "too_large"
+    assert entries(runtime) == []
