@@ -28,8 +28,12 @@ class Recognizer(Protocol):
     sample_rate: int
 
     def accept(self, pcm16: bytes) -> Hypothesis:
-        """Feed audio. Returns a partial hypothesis, or a final one when the
-        engine itself detected the end of an utterance."""
+        """Feed audio. Returns a final hypothesis when the engine itself detected
+        the end of an utterance, else an empty non-final one (asking the engine
+        for its partial words every 20 ms frame costs more than decoding)."""
+
+    def partial(self) -> Hypothesis:
+        """The words so far (non-final), on request."""
 
     def finish(self) -> Hypothesis:
         """No more audio: return the final hypothesis for what was fed."""

@@ -71,6 +71,9 @@ def loaded_model_count() -> int:
     return len(_models)
 
 
+_NOTHING_YET = Hypothesis("", 0.0, ENGINE_NAME, final=False)
+
+
 class VoskRecognizer:
     def __init__(self, kaldi, sample_rate: int, unknown_token: str | None):
         self._kaldi = kaldi
@@ -93,6 +96,9 @@ class VoskRecognizer:
     def accept(self, pcm16: bytes) -> Hypothesis:
         if self._kaldi.AcceptWaveform(pcm16):
             return self._final(self._kaldi.Result())
+        return _NOTHING_YET
+
+    def partial(self) -> Hypothesis:
         partial = json.loads(self._kaldi.PartialResult()).get("partial", "")
         return Hypothesis(self._words(partial), 0.0, ENGINE_NAME, final=False)
 

