@@ -32,5 +32,7 @@ def interpret(step: str, transcript: str, confidence: float | None, language: st
     if kind == "time":
         if decision.get("callback_at"):
             return "@" + decision["callback_at"]
-        return f"!{decision['reason']}" if decision.get("reason") else None
+        # "format" means no time was heard at all: ask again rather than refuse a time.
+        reason = decision.get("reason")
+        return f"!{reason}" if reason and reason != "format" else None
     return None
