@@ -10,7 +10,7 @@ callback twice.
 Jobs (default job store = SQLAlchemyJobStore on the app database, so they survive a restart):
 - "dispatch-sweep": every `sweep_seconds`; coalesced, misfires older than the grace are dropped
   (the next sweep does the same work).
-- "dispatch-wake": one date job at the next moment something becomes due (a scheduled callback's
+- "dispatch-wake:<time>": a date job at the next moment something becomes due (a scheduled callback's
   time minus the early window, a retry, a wrap-up end, a skill opening). misfire_grace_time=None:
   after a restart a missed wake-up runs at once, and coalescing makes several missed runs one.
 On taking the lease the process first reconciles in-flight claims with Twilio (Dispatcher.recover).
@@ -213,7 +213,11 @@ class DispatcherService:
         # APScheduler runs on the wall clock; the dispatcher's clock may be a test clock: keep the delta.
         delay = max((when - self.dispatcher.clock.now()).total_seconds(), 0.0)
         run_at = datetime.now(timezone.utc) + timedelta(seconds=delay)
-        scheduler.add_job(wake_job, "date", run_date=run_at, id=WAKE_JOB, replace_existing=True)
+        # One job per wake-up moment, never the id of the job that may be running right now: APScheduler
+        # removes a fired date job by id after submitting it, which could delete a replacement with the
+        # same id (a lost wake-up). Extra wake-ups only cost an empty pass.
+        job_id = f"{WAKE_JOB}:{run_at.timestamp():.3f}"
+        scheduler.add_job(wake_job, "date", run_date=run_at, id=job_id, replace_existing=True)
 
 
 def build_dispatcher(runtime):
