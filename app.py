@@ -51,6 +51,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     from webhooks.voice import voice
 
     app.register_blueprint(voice)
+    from ivr.cli import ivr_cli
+    from speech.cli import speech_cli
+    from webhooks.media import init_media
+
+    init_media(app)  # /media: Twilio Media Streams carrying spoken answers
+    app.cli.add_command(speech_cli)
+    app.cli.add_command(ivr_cli)
     from webhooks.public import register_public
 
     register_public(app)  # web/chat/SMS callbacks, the button and its demo page
