@@ -37,7 +37,7 @@ from config import IvrConfig
 from routing import hours
 from routing.queue import line_order
 from storage.db import transaction
-from storage.models import CALLBACK, HOLDING, Agent, QueueEntry
+from storage.models import CALLBACK, HOLDING, Agent, QueueEntry, QueueEvent
 
 log = logging.getLogger("ivr.dispatcher")
 
@@ -780,13 +780,16 @@ class Dispatcher:
 
         now = self.clock.now()
         sent = 0
+        # Callbacks requested lately (booked, or converted from holding): found through the audit
+        # trail's time index, so the cost does not grow with the number of callbacks waiting.
         with transaction(self.sessions) as s:
-            ids = s.scalars(select(QueueEntry.id).where(
-                QueueEntry.kind == CALLBACK, QueueEntry.state.in_(("queued", "scheduled")),
-                QueueEntry.created_at >= now - timedelta(minutes=window_minutes))).all()
-        for entry_id in ids:
+            ids = s.scalars(select(QueueEvent.entry_id).where(
+                QueueEvent.at >= now - timedelta(minutes=window_minutes), QueueEvent.event == "requested",
+                QueueEvent.state.in_(("queued", "scheduled"))).distinct()).all()
+        for entry_id in sorted(ids):
             def confirm(s: Session, entry: QueueEntry, now: datetime):
-                if (entry.context or {}).get("sms_confirmed") or not entry.phone_number:
+                if (entry.context or {}).get("sms_confirmed") or not entry.phone_number or \
+                        entry.state not in ("queued", "scheduled"):
                     return False
                 entry.context = {**entry.context, "sms_confirmed": True}  # at most once, even on a crash
                 lang, _ = self._voice(entry)
