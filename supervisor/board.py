@@ -77,6 +77,11 @@ class SkillBoard:
         return max((r.waited_seconds for r in self.section("line")), default=0)
 
     @property
+    def unstaffed(self) -> bool:
+        """People wait and no agent with the skill is signed in: nobody will ever reach them."""
+        return self.in_line > 0 and self.staffed == 0
+
+    @property
     def trouble(self) -> int:
         return sum(1 for r in self.rows if r.section == "failed" or r.over_promise or r.overdue)
 

@@ -43,8 +43,9 @@ def line_chart(series: list[Series], zone: ZoneInfo, *, width: int = 720, height
     for frac in (0, 0.25, 0.5, 0.75, 1):
         when = datetime.fromtimestamp(t0 + span * frac, tz=ZoneInfo("UTC")).astimezone(zone)
         label = when.strftime("%H:%M") if span <= 36 * 3600 else when.strftime("%d %b")
+        anchor = "start" if frac == 0 else ("end" if frac == 1 else "middle")
         parts.append(f'<text class="axis" x="{pad_l + plot_w * frac:.1f}" y="{height - 8}" '
-                     f'text-anchor="middle">{label}</text>')
+                     f'text-anchor="{anchor}">{label}</text>')
     for i, s in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
         # a step line: the count holds until the next moment

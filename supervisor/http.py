@@ -27,7 +27,7 @@ from supervisor.auth import login_required, role_required
 from webhooks.runtime import runtime
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+               static_folder="static/supervisor", static_url_path="/static")
 csrf = CSRFProtect()
 
 SESSION_HOURS = 12
@@ -102,7 +102,7 @@ def duration_filter(seconds) -> str:
     if seconds < 60:
         return f"{sign}{seconds}s"
     if seconds < 3600:
-        return f"{sign}{seconds // 60}m {seconds % 60:02d}s"
+        return f"{sign}{seconds // 60}m" + (f" {seconds % 60:02d}s" if seconds % 60 else "")
     return f"{sign}{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 

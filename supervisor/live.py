@@ -7,13 +7,17 @@ The page reacts to an event by fetching the fresh fragment of the board.
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable, Iterator
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import Agent, QueueEvent
+
+log = logging.getLogger("ivr.supervisor")
 
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 15.0
@@ -44,7 +48,13 @@ def stream(sessions: sessionmaker[Session], since: str | None = None, *, poll: f
     last = since
     started = beat = monotonic()
     while monotonic() - started < lifetime:
-        now_marker = current_marker(sessions)
+        try:
+            now_marker = current_marker(sessions)
+        except SQLAlchemyError as exc:
+            # The database is away (restart, failover): end this stream; the browser reconnects
+            # by itself and shows "reconnecting" meanwhile.
+            log.warning("live feed stopped: %s", exc.__class__.__name__)
+            return
         if now_marker != last:
             if last is not None:
                 yield f"event: change\nid: {now_marker}\ndata: {now_marker}\n\n"

@@ -253,3 +253,29 @@ def test_sign_in_only_returns_to_supervisor_pages(app, users, next_url, expected
                                                "next": next_url})
     assert r.headers["Location"] == expected
     assert re.match(r"^/", r.headers["Location"])
+
+
+def test_entry_page_shows_the_audit_trail_with_who_did_what(sign_in, runtime, clock):
+    pid = book(runtime, clock, caller_name="Grace Hopper")
+    sam = sign_in("sam")
+    assert sam.act(pid, "note", entry(runtime, pid).version, text="prefers e-mail").status_code == 200
+    clock.advance(60)
+    assert sam.act(pid, "priority", entry(runtime, pid).version, priority="4").status_code == 200
+    page = sam.get(f"/supervisor/entries/{pid}").get_data(as_text=True)
+    trail = page[page.index("Audit trail</h2>"):]
+    assert trail.index("priority</strong> by sam") < trail.index("note</strong> by sam") < trail.index("requested")
+    assert "prefers e-mail" in trail and "priority 0 -&gt; 4" in trail
+    # sam reads New York time: 15:01 UTC is 10:01
+    assert "10:01 EST" in trail
+    assert sam.get("/supervisor/entries/" + "0" * 32).status_code == 404
+
+
+def test_the_stream_ends_quietly_when_the_database_goes_away(runtime):
+    class Gone:
+        def __call__(self):
+            from sqlalchemy.exc import OperationalError
+
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    events = list(live.stream(Gone(), None, sleep=lambda s: None))
+    assert events == ["retry: 1000\n\n"]  # the browser reconnects after a second

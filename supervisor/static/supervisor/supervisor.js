@@ -13,7 +13,9 @@
     div.className = "toast " + (kind || "info");
     div.textContent = message;
     toasts.appendChild(div);
-    setTimeout(function () { div.remove(); }, kind === "error" ? 12000 : 5000);
+    // at most three at a time: the newest matter
+    while (toasts.children.length > 3) toasts.removeChild(toasts.firstChild);
+    setTimeout(function () { div.remove(); }, kind === "error" ? 12000 : 4000);
   }
   // flashed messages rendered by the server fade like the others
   Array.prototype.forEach.call(document.querySelectorAll("#toasts .toast"), function (t) {
@@ -23,7 +25,7 @@
   function duration(seconds) {
     seconds = Math.max(0, Math.round(seconds));
     if (seconds < 60) return seconds + "s";
-    if (seconds < 3600) return Math.floor(seconds / 60) + "m " + String(seconds % 60).padStart(2, "0") + "s";
+    if (seconds < 3600) return Math.floor(seconds / 60) + "m" + (seconds % 60 ? " " + String(seconds % 60).padStart(2, "0") + "s" : "");
     return Math.floor(seconds / 3600) + "h " + String(Math.floor(seconds % 3600 / 60)).padStart(2, "0") + "m";
   }
 
@@ -54,19 +56,27 @@
     if (!board) return;
     if (busy() || loading) { pending = true; return; }
     loading = true; pending = false;
-    var open = Array.prototype.map.call(board.querySelectorAll("details[open][data-keep]"),
-      function (d) { return d.dataset.keep; });
-    var focusedKey = document.activeElement && document.activeElement.closest &&
-      document.activeElement.closest("[data-entry]") ? document.activeElement.closest("[data-entry]").dataset.entry : null;
-    var focusedAction = document.activeElement && document.activeElement.closest &&
-      document.activeElement.closest("form[data-action]") ? document.activeElement.closest("form[data-action]").dataset.action : null;
     fetch(board.dataset.fragment, {headers: {"X-Requested-With": "fetch"}, credentials: "same-origin"})
       .then(function (r) {
         if (r.status === 401) { location.reload(); throw new Error("signed out"); }
         return r.text();
       })
       .then(function (html) {
+        if (busy()) { pending = true; return; }  // they started typing while we fetched
+        // what is open and focused right now (not when the fetch started) survives the swap
+        var open = Array.prototype.map.call(board.querySelectorAll("details[open][data-keep]"),
+          function (d) { return d.dataset.keep; });
+        var focusedKey = document.activeElement && document.activeElement.closest &&
+          document.activeElement.closest("[data-entry]") ? document.activeElement.closest("[data-entry]").dataset.entry : null;
+        var focusedAction = document.activeElement && document.activeElement.closest &&
+          document.activeElement.closest("form[data-action]") ? document.activeElement.closest("form[data-action]").dataset.action : null;
+        var focusedSummary = document.activeElement && document.activeElement.tagName === "SUMMARY" &&
+          document.activeElement.parentElement.dataset.keep;
         board.innerHTML = html;
+        if (focusedSummary) {
+          var sum = board.querySelector('details[data-keep="' + focusedSummary + '"] > summary');
+          if (sum) sum.focus({preventScroll: true});
+        }
         open.forEach(function (key) {
           var d = board.querySelector('details[data-keep="' + key + '"]');
           if (d) d.open = true;
@@ -108,22 +118,30 @@
     var form = event.target;
     if (!form.classList.contains("act")) return;
     event.preventDefault();
+    // one request per form at a time; buttons are not disabled, so keyboard focus stays put
+    if (form.dataset.sending) return;
+    form.dataset.sending = "1";
+    form.setAttribute("aria-busy", "true");
     var data = new FormData(form);
     if (event.submitter && event.submitter.name) data.append(event.submitter.name, event.submitter.value);
-    var buttons = form.querySelectorAll("button");
-    Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
     fetch(form.action, {method: "POST", body: data, credentials: "same-origin",
                         headers: {"X-Requested-With": "fetch", "X-CSRFToken": csrf, "Accept": "application/json"}})
       .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }, function () { return [r.status, {}]; }); })
       .then(function (res) {
         var status = res[0], body = res[1];
-        if (status < 400) toast(body.message || "Done.", "info");
-        else toast(body.detail || ("Refused (" + status + ")."), "error");
-        if (document.activeElement && form.contains(document.activeElement)) document.activeElement.blur();
+        if (status < 400) {
+          toast(body.message || "Done.", "info");
+          // done: fold the panel the form was in (on a refusal it stays open to try again)
+          var panel = form.closest("details[data-keep]");
+          if (panel) {
+            panel.open = false;
+            if (panel.contains(document.activeElement)) panel.querySelector("summary").focus();
+          }
+        } else toast(body.detail || ("Refused (" + status + ")."), "error");
         if (board) refresh(); else if (status < 400) location.reload();
       })
       .catch(function () { toast("The server did not answer; check the connection and try again.", "error"); })
-      .then(function () { Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; }); });
+      .then(function () { delete form.dataset.sending; form.removeAttribute("aria-busy"); });
   });
 
   syncClock();
