@@ -360,3 +360,26 @@ def test_an_agent_held_by_a_call_whose_end_was_never_reported_is_freed(
     clock.advance(31)
     assert dispatcher.recover() == 1
     assert agent_of(ann).state == "available"
+
+
+def test_status_callbacks_out_of_order_change_nothing_twice(dispatcher, outbound, add_agent, book, entry_of,
+                                                            agent_of, clock):
+    ann = add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    dispatcher.run_once()
+    agent = outbound.to(AGENT)
+    agent.answer()
+    agent.press("1")
+    customer = outbound.to(CUSTOMER)
+    customer._event("ringing")
+    customer.ring_out("no-answer")
+    trail = [e.event for e in entry_of(pid).events]
+    customer._event("ringing")      # late
+    customer._event("in-progress")  # later still, and impossible after no-answer
+    customer.amd("human")           # a verdict for a call that never connected
+    customer._event("no-answer")    # repeated
+    assert [e.event for e in entry_of(pid).events] == trail
+    assert entry_of(pid).state == "retry_wait"
+    agent._end("completed")
+    agent._event("ringing")
+    assert agent_of(ann).state == "available"
