@@ -9,6 +9,7 @@ and cancel() find the callback by its public id and that token.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +26,7 @@ from routing import hours, queue
 from routing.intent import classify_intent
 from storage.models import QueueEntry
 
+PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
 NUMBER_MESSAGES = {
     "emergency": "emergency numbers cannot be booked for a callback; dial them directly",
     "premium": "premium-rate, shared-cost and service numbers cannot be called back",
@@ -161,7 +163,9 @@ def place_in_line(session: Session, config: IvrConfig, entry: QueueEntry, now: d
 
 def find_by_token(session: Session, public_id: str, token: str) -> QueueEntry:
     """The callback behind a status link. A wrong token looks exactly like an unknown id."""
-    entry = session.scalar(select(QueueEntry).where(QueueEntry.public_id == public_id))
+    entry = None
+    if PUBLIC_ID.fullmatch(public_id or ""):  # anything else cannot be ours (and NUL upsets PostgreSQL)
+        entry = session.scalar(select(QueueEntry).where(QueueEntry.public_id == public_id))
     if (entry is None or not entry.status_token_hash or not token
             or not hmac.compare_digest(entry.status_token_hash, hash_token(token))):
         raise RequestRefused("no callback matches this link; it may have been mistyped", field=None,

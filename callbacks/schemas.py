@@ -37,8 +37,13 @@ class RequestRefused(CallbackError):
             self.status = status
 
 
+# No control characters except tab, newline and carriage return: PostgreSQL refuses NUL in text, and
+# the rest only ever hide things from the agent reading them.
+PRINTABLE = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+
+
 def _text(max_length: int, *, min_length: int = 0, description: str = "") -> dict:
-    schema: dict[str, Any] = {"type": "string", "maxLength": max_length}
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length, "pattern": PRINTABLE}
     if min_length:
         schema["minLength"] = min_length
     if description:
@@ -52,7 +57,7 @@ CONTEXT_SCHEMA = {
     "description": "What the customer was doing, shown to the agent so they never repeat themselves.",
     "properties": {
         "page_url": {**_text(2000, description="The page the request came from (http or https)."),
-                     "pattern": "^https?://[^\\s]+$"},
+                     "pattern": "^https?://[^\\s\\x00-\\x1f\\x7f]+$"},
         "chat_transcript": _text(MAX_TRANSCRIPT, description="The chat so far, as plain text."),
         "customer_reference": _text(120, description="Your reference for the customer (account or ticket)."),
     },
@@ -144,6 +149,8 @@ def _explain(error: ValidationError) -> RequestRefused:
         return RequestRefused(f"{name} has too many items (at most {error.validator_value})", field=field,
                               code="too_long")
     if kind == "pattern":
+        if error.validator_value == PRINTABLE:
+            return RequestRefused(f"{name} contains control characters", field=field, code="format")
         if name == "page_url":
             return RequestRefused("page_url must be an http(s) URL", field=field, code="format")
         return RequestRefused(f"{name} must look like 2026-11-25T14:30 (local time, no offset)", field=field,

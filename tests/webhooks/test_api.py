@@ -108,6 +108,13 @@ def test_status_link_with_a_wrong_token_is_not_found(client):
     assert client.get(path_of(booked["status_url"])).get_json()["state"] == "queued"  # not cancelled
 
 
+@pytest.mark.parametrize("public_id", ["%00", "x" * 32, "A" * 32, "0" * 31])
+def test_malformed_ids_are_not_found(client, public_id):
+    response = client.get(f"/api/callbacks/{public_id}?token=abc")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
 def test_finished_callback_cannot_be_cancelled(client, runtime, clock):
     from callbacks.services import change_state
 
@@ -184,6 +191,9 @@ REFUSALS = [
     ({"phone": NUMBER, "language": "fr-FR"}, 422, "/language", "not_allowed"),
     ({"phone": NUMBER, "name": "x" * 121}, 422, "/name", "too_long"),
     ({"phone": NUMBER, "reason": ["billing"]}, 422, "/reason", "wrong_type"),
+    ({"phone": NUMBER, "name": "Ann\u0000Smith"}, 422, "/name", "format"),
+    ({"phone": NUMBER, "context": {"chat_transcript": "hi\u001b[2Jthere"}}, 422, "/context/chat_transcript",
+     "format"),
     ({"phone": NUMBER, "when": "scheduled"}, 422, "/preferred_time", "missing"),
     ({"phone": NUMBER, "preferred_time": "2026-11-25T10:00"}, 422, "/timezone", "missing"),
     ({"phone": NUMBER, "preferred_time": "tomorrow", "timezone": "UTC"}, 422, "/preferred_time", "format"),
