@@ -181,3 +181,53 @@ def test_position_updates_live_when_a_phone_caller_ahead_leaves(page_for, twilio
     page.wait_for_function(
         "() => document.querySelector('.cmb-host').shadowRoot.querySelector('.cmb-status').textContent"
         " === 'You are number 1 in line.'", timeout=8000)
+
+
+def test_embedded_on_another_site(browser, app, live_app, runtime):
+    """The real deployment: the button on a shop's own site (another origin), allowed by CALLBACK_WIDGET_ORIGINS."""
+    from flask import Flask
+
+    from tests.support.live_server import serve
+
+    shop = Flask("shop")
+
+    @shop.get("/")
+    def home():
+        return (f'<!doctype html><html lang="en"><body><h1>Shop</h1>'
+                f'<script src="{live_app}/static/widget/callback-button.js" data-reference="SHOP-42" defer>'
+                f'</script></body></html>')
+
+    with serve(shop, host="127.0.0.1") as shop_url:
+        shop_origin = shop_url.replace("127.0.0.1", "localhost")  # another origin than the app's 127.0.0.1
+        context = browser.new_context(timezone_id="America/New_York")
+        try:
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+
+            def book(number):
+                page.goto(shop_origin + "/")
+                page.get_by_role("button", name="Call me back").click()
+                dialog = page.get_by_role("dialog")
+                dialog.get_by_label("Country").select_option("US")
+                dialog.get_by_label("Phone number").fill(number)
+                dialog.get_by_role("button", name="Call me back").click()
+                return dialog
+
+            # Not on the allow-list: the form cannot even load its token.
+            app.config["CALLBACK_WIDGET_ORIGINS"] = ()
+            page.goto(shop_origin + "/")
+            page.get_by_role("button", name="Call me back").click()
+            page.get_by_role("dialog").get_by_role("alert").wait_for()
+            assert entries(runtime) == []
+
+            app.config["CALLBACK_WIDGET_ORIGINS"] = (shop_origin,)
+            dialog = book("212 555 0146")
+            dialog.locator(".cmb-status").wait_for()
+            assert dialog.locator(".cmb-status").inner_text() == "You are number 1 in line."
+            (entry,) = entries(runtime)
+            assert entry.context == {"page_url": shop_origin + "/", "customer_reference": "SHOP-42"}
+            dialog.get_by_role("button", name="Cancel my callback").click()
+            dialog.get_by_text("Your callback is cancelled.").wait_for()
+            assert entries(runtime)[0].state == "cancelled"
+        finally:
+            context.close()
