@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -189,7 +189,7 @@ class Dispatcher:
         if open_now:
             clauses = [
                 (QueueEntry.state == "holding") & QueueEntry.agent_id.is_(None),
-                (QueueEntry.state == "queued") & (QueueEntry.kind == CALLBACK),
+                QueueEntry.state == "queued",  # only callbacks are ever queued
                 scheduled,
                 (QueueEntry.state == "retry_wait") & (QueueEntry.next_attempt_at <= now),
             ]
@@ -199,20 +199,39 @@ class Dispatcher:
                        scheduled & (QueueEntry.next_attempt_at > now)]
         found: list[QueueEntry] = []
         for index, clause in enumerate(clauses):
-            query = select(QueueEntry).where(QueueEntry.skill == skill.name, clause)
+            where = (QueueEntry.skill == skill.name) & clause
             if clause is scheduled or index == 3 or not open_now:
                 # Timed entries: let the (state, next_attempt_at) range pick the few that are due, then
                 # sort those (an expression in ORDER BY keeps the planner off the line-order index,
                 # which would walk every callback booked for later).
-                query = query.order_by(QueueEntry.priority * -1, QueueEntry.arrived_at, QueueEntry.id)
+                query = select(QueueEntry).where(where).order_by(
+                    QueueEntry.priority * -1, QueueEntry.arrived_at, QueueEntry.id)
+                rows = s.scalars(query.limit(limit if open_now else limit * 4))
             else:
-                query = query.order_by(*line_order())
-            for entry in s.scalars(query.limit(limit if open_now else limit * 4)):
+                rows = self._in_line_order(s, where, limit)
+            for entry in rows:
                 if not open_now and entry.kind == CALLBACK and not hours.is_open(skill, entry.next_attempt_at):
                     continue
                 found.append(entry)
         found.sort(key=lambda e: (-e.priority, e.arrived_at, e.id))
         return found[:limit]
+
+    @staticmethod
+    def _in_line_order(s: Session, where, limit: int) -> list[QueueEntry]:
+        """The first `limit` rows matching `where` by priority (desc), arrival, id, one priority level
+        at a time: each step walks the (skill, state, priority, arrived_at, id) index in order, so
+        the cost does not grow with the length of the line (one index cannot serve DESC then ASC)."""
+        rows: list[QueueEntry] = []
+        ceiling = None
+        while len(rows) < limit:
+            level = where if ceiling is None else where & (QueueEntry.priority < ceiling)
+            top = s.scalar(select(func.max(QueueEntry.priority)).where(level))
+            if top is None:
+                break
+            rows.extend(s.scalars(select(QueueEntry).where(level, QueueEntry.priority == top)
+                                  .order_by(QueueEntry.arrived_at, QueueEntry.id).limit(limit - len(rows))))
+            ceiling = top
+        return rows
 
     def plan(self, now: datetime) -> list[tuple[int, int]]:
         """(entry id, agent id) pairs: never more entries than free agents, oldest entries first."""

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -114,7 +113,7 @@ class QueueEntry(Base):
         Index("ix_queue_entries_dial_call_sid", "dial_call_sid"),
         # The dispatcher's due queries (migration 0003).
         Index("ix_queue_entries_state_next", "state", "next_attempt_at"),
-        Index("ix_queue_entries_order", "skill", "state", text("priority DESC"), "arrived_at", "id"),
+        Index("ix_queue_entries_order", "skill", "state", "priority", "arrived_at", "id"),
     )
 
     @property

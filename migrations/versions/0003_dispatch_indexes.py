@@ -16,7 +16,7 @@ depends_on = None
 def upgrade():
     op.create_index('ix_queue_entries_state_next', 'queue_entries', ['state', 'next_attempt_at'])
     op.create_index('ix_queue_entries_order', 'queue_entries',
-                    ['skill', 'state', sa.text('priority DESC'), 'arrived_at', 'id'])
+                    ['skill', 'state', 'priority', 'arrived_at', 'id'])
 
 
 def downgrade():

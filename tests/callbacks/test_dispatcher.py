@@ -383,3 +383,15 @@ def test_status_callbacks_out_of_order_change_nothing_twice(dispatcher, outbound
     agent._end("completed")
     agent._event("ringing")
     assert agent_of(ann).state == "available"
+
+
+def test_priority_first_then_arrival(dispatcher, add_agent, book, runtime):
+    from callbacks import services as callbacks
+    from storage.db import transaction
+
+    first, second, urgent = book("+12125550191", ago=300), book("+12125550192", ago=200), book("+12125550193")
+    with transaction(runtime.sessions) as s:
+        callbacks.get_entry(s, urgent).priority = 5
+    add_agent("Ann", AGENT)
+    add_agent("Bob", AGENT2)
+    assert [c.public_id for c in dispatcher.run_once().claimed] == [urgent, first]
