@@ -161,7 +161,9 @@ class Dispatcher:
         with transaction(self.sessions) as s:
             agents.end_wrap_ups(s, now)
         if not self.dialer.ready:
-            log.warning("dispatcher idle: no Twilio client or TWILIO_NUMBER")
+            if not getattr(self, "_said_idle", False):
+                log.warning("dispatcher idle: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_NUMBER to dial")
+                self._said_idle = True
             report.next_wake = self.next_wake(now)
             return report
         for entry_id, agent_id in self.plan(now):

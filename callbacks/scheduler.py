@@ -161,6 +161,8 @@ class DispatcherService:
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        # APScheduler logs every run at INFO (each sweep); keep its warnings and errors only.
+        logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger("apscheduler").level))
         scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine, tablename="apscheduler_jobs")},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
