@@ -635,7 +635,9 @@ class Dispatcher:
                 agents.on_call_status(s, agent, call_sid, status, now)
             if status not in ENDED or self._leg(entry) != leg:
                 return
-            if not accepted:
+            if not accepted or (entry.kind == HOLDING and entry.state == "holding"):
+                # Missed, or accepted but the <Dial><Queue> found nobody to bridge: the holder (still
+                # in Twilio's queue) goes back to being offered.
                 self._offer_lost(s, entry, now, "agent_missed", f"agent leg {status}")
                 return
             if entry.state == "connected":

@@ -395,3 +395,28 @@ def test_priority_first_then_arrival(dispatcher, add_agent, book, runtime):
     add_agent("Ann", AGENT)
     add_agent("Bob", AGENT2)
     assert [c.public_id for c in dispatcher.run_once().claimed] == [urgent, first]
+
+
+def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
+        dispatcher, outbound, twilio, add_agent, entry_of, agent_of, runtime):
+    from sqlalchemy import select
+
+    from storage.models import QueueEntry
+
+    caller = twilio.call(from_number=CUSTOMER)
+    caller.press("1")
+    if "Press 2 to hold" in caller.last_heard:
+        caller.press("2")
+    with runtime.sessions() as s:
+        pid = s.scalar(select(QueueEntry.public_id).where(QueueEntry.call_sid == caller.call_sid))
+    ann = add_agent("Ann", AGENT)
+    dispatcher.run_once()
+    agent = outbound.to(AGENT).answer()
+    agent.press("1")
+    done_url = agent.documents[-1].split('action="', 1)[1].split('"', 1)[0]
+    agent._fetch(done_url, {"DialCallStatus": "no-answer"})  # <Dial><Queue> timed out: nobody bridged
+    assert agent.ended
+    entry = entry_of(pid)
+    assert entry.state == "holding" and entry.agent_id is None and entry.events[-1].event == "agent_missed"
+    assert agent_of(ann).state == "available"
+    assert len(dispatcher.run_once().claimed) == 1  # offered again
