@@ -136,6 +136,7 @@ def main() -> int:
         if "note" in r:
             print()
             print(r["note"])
+    print(f"Load average at the end (other work on the machine): {os.getloadavg()[0]:.1f}.")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 The session decides when the caller has finished: the engine's own
 end-of-utterance, trailing silence after speech (a simple loudness detector,
-so engines without endpointing work too), no speech at all for a while, a
+so engines without endpointing work too; shorter once the engine has words),
+no speech at all for a while, a
 maximum length, a DTMF key, or the caller hanging up. Audio time is counted
 from the samples received, so tests are deterministic; the wall clock
 (injectable) only guards against frames that stop arriving.
@@ -30,6 +31,9 @@ STALLED = "stalled"  # frames stopped arriving (network); wall-clock guard
 class SessionLimits:
     no_speech_timeout: float = 5.0  # s of audio with no speech before giving up
     end_silence: float = 0.6  # s of quiet after speech that ends the utterance
+    # Shorter when the engine already holds words: after a grammar phrase, 0.3 s of quiet
+    # is enough, and the IVR answers sooner (a pause mid-phrase has no words yet).
+    end_silence_after_words: float = 0.3
     max_duration: float = 15.0  # s of audio at most
     speech_dbfs: float = -45.0  # louder than this counts as voice (phone line noise is ~-60..-70)
     min_speech: float = 0.1  # s of voice needed before speech "started" (clicks are shorter)
@@ -63,6 +67,7 @@ class SpeechSession:
         self._speech_started = False
         self._last_voice = 0.0
         self._best: Hypothesis | None = None  # an engine final heard mid-stream
+        self._asked_for_words = False  # asked the engine for words during this pause
         self._last_frame_at = clock()
         self.outcome: SpeechOutcome | None = None
 
@@ -93,6 +98,7 @@ class SpeechSession:
         if rms_dbfs(pcm16) >= self.limits.speech_dbfs:
             self._voiced += seconds
             self._last_voice = self.audio_seconds
+            self._asked_for_words = False
             if self._voiced >= self.limits.min_speech:
                 self._speech_started = True
         if self._recognizer is not None:
@@ -101,8 +107,14 @@ class SpeechSession:
                 # The engine found the end of an utterance with words in it: done.
                 self._best = hyp
                 return self._end(SPEECH)
-        if self._speech_started and self.audio_seconds - self._last_voice >= self.limits.end_silence:
+        quiet = self.audio_seconds - self._last_voice
+        if self._speech_started and quiet >= self.limits.end_silence:
             return self._end(SPEECH)
+        if self._speech_started and quiet >= self.limits.end_silence_after_words and not self._asked_for_words:
+            self._asked_for_words = True  # once per pause: asking costs more than decoding a frame
+            partial = getattr(self._recognizer, "partial", None)
+            if partial is not None and not partial().empty:
+                return self._end(SPEECH)
         if not self._speech_started and self.audio_seconds >= self.limits.no_speech_timeout:
             return self._end(NO_SPEECH)
         if self.audio_seconds >= self.limits.max_duration:

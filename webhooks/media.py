@@ -135,7 +135,12 @@ def media_stream(ws):
                     log.warning("media stream for %s: unsupported audio %s %s Hz x%s", claims["call_sid"],
                                 event.encoding, event.sample_rate, event.channels)
                     return
-                session = SpeechSession(_recognizer(language, claims["step"], event.sample_rate), SessionLimits())
+                try:
+                    recognizer = _recognizer(language, claims["step"], event.sample_rate)
+                except Exception:  # a broken model or grammar must not cost the caller the call
+                    log.exception("media stream for %s: no recognizer; listening for keys only", claims["call_sid"])
+                    recognizer = None
+                session = SpeechSession(recognizer, SessionLimits())
                 continue
             if session is not None:
                 session.handle(event)

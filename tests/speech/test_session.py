@@ -18,10 +18,15 @@ class ScriptedRecognizer:
 
     sample_rate = 8000
 
-    def __init__(self, words="", final_after=None):
-        self.words, self.final_after = words, final_after
+    def __init__(self, words="", final_after=None, partial_words=""):
+        self.words, self.final_after, self.partial_words = words, final_after, partial_words
         self.frames = 0
+        self.partials_asked = 0
         self.finished = self.closed = False
+
+    def partial(self):
+        self.partials_asked += 1
+        return Hypothesis(self.partial_words, 0.0, "scripted")
 
     def accept(self, pcm16):
         self.frames += 1
@@ -54,6 +59,26 @@ def test_trailing_silence_after_speech_ends_the_utterance():
     # ended 0.6 s after the last loud frame, not at the end of the audio
     assert abs(outcome.audio_seconds - (0.2 + 0.5 + 0.6)) < 0.021
     assert rec.finished and rec.closed
+
+
+def test_a_shorter_pause_ends_it_once_the_engine_has_words():
+    rec = ScriptedRecognizer("billing", partial_words="billing")
+    session = s.SpeechSession(rec, s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3))
+    feed(session, [LOUD] * 25)
+    outcome = feed(session, [SILENCE] * 100)
+    assert outcome.reason == s.SPEECH and outcome.transcript == "billing"
+    assert abs(outcome.audio_seconds - (0.5 + 0.3)) < 0.021
+    assert rec.partials_asked == 1
+
+
+def test_a_pause_before_any_words_waits_for_the_full_silence():
+    rec = ScriptedRecognizer("I want billing", partial_words="")
+    session = s.SpeechSession(rec, s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3))
+    # speak, pause 0.4 s (engine has no words yet), speak again, then stop
+    assert feed(session, [LOUD] * 25 + [SILENCE] * 20 + [LOUD] * 25) is None
+    outcome = feed(session, [SILENCE] * 100)
+    assert abs(outcome.audio_seconds - (0.5 + 0.4 + 0.5 + 0.6)) < 0.021
+    assert rec.partials_asked == 2  # once per pause
 
 
 def test_engine_end_of_utterance_wins_immediately():
@@ -130,7 +155,7 @@ def test_outbound_track_audio_is_ignored():
 def test_real_vosk_session_over_twilio_media_events(ko_engine, audio_path):
     audio = read_wav(audio_path("ko", "ko_gisul_jiwon.wav"))
     mulaw = pcm16_to_mulaw(audio.pcm16)
-    session = s.SpeechSession(ko_engine.recognizer(8000, ["기술 지원", "상담원", "네", "아니요"]))
+    session = s.SpeechSession(ko_engine.recognizer(8000, ["기술 지원", "상담원", "요금"]))
     outcome = None
     for chunk, i in enumerate(range(0, len(mulaw), 160)):
         event = parse_event(json.dumps({"event": "media", "streamSid": "MZ1", "media": {

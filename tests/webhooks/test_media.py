@@ -312,3 +312,18 @@ def test_a_call_deleted_during_the_stream_gets_nothing_written(server, media_app
         ws.send(dtmf("1", 3))
         wait_closed(ws)
     assert results(runtime) == []
+
+
+def test_a_recognizer_that_cannot_be_built_still_takes_keys(server, media_app, runtime, clock, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("model folder vanished")
+
+    monkeypatch.setattr(media_module, "_recognizer", broken)
+    sid = add_call(runtime, clock)
+    with connect(f"{server}/media?token={token(media_app, sid)}") as ws:
+        ws.send(connected())
+        ws.send(start(sid))
+        stream(ws, [SILENCE] * 5)
+        ws.send(dtmf("2", 9))
+        wait_closed(ws)
+    assert [r.digit for r in results(runtime, sid)] == ["2"]
