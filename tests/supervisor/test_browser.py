@@ -275,3 +275,10 @@ def test_the_queue_can_be_steered_from_the_keyboard(page_for, live_app, runtime)
     page.keyboard.press("Enter")
     expect(row(page, "Grace Hopper").locator("details.more[open]")).to_have_count(1)
     assert entry(runtime, booked["id"]).events[-1].event == "call_now"
+    # The row's audit trail, in the supervisor's time zone, newest first.
+    row(page, "Grace Hopper").get_by_role("link", name="Audit trail").click()
+    trail = page.locator("ol.trail li")
+    expect(trail.first).to_contain_text("call now by sam")
+    expect(trail.last).to_contain_text("requested by customer")
+    expect(trail.first).to_contain_text("10:00 EST")
+    shot(page, "entry")

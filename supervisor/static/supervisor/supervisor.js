@@ -52,10 +52,17 @@
       active.type !== "hidden" && active.type !== "submit";
   }
 
+  var lastRefresh = 0, timer = null, MIN_GAP = 700; // ms: a busy floor changes many times a second; one swap is enough
+
   function refresh() {
     if (!board) return;
     if (busy() || loading) { pending = true; return; }
-    loading = true; pending = false;
+    var wait = lastRefresh + MIN_GAP - Date.now();
+    if (wait > 0) {
+      if (!timer) timer = setTimeout(function () { timer = null; refresh(); }, wait);
+      return;
+    }
+    loading = true; pending = false; lastRefresh = Date.now();
     fetch(board.dataset.fragment, {headers: {"X-Requested-With": "fetch"}, credentials: "same-origin"})
       .then(function (r) {
         if (r.status === 401) { location.reload(); throw new Error("signed out"); }
