@@ -13,6 +13,7 @@ SQLite file, migrated schema, the real app. Prints a markdown table.
 from __future__ import annotations
 
 import argparse
+import random
 import re
 import statistics
 import sys
@@ -77,11 +78,14 @@ def live_latency(base: str, runtime, clock, samples: int) -> tuple[float, float]
     stop = threading.Event()
 
     def read():
-        for line in lines:
-            if stop.is_set():
-                return
-            if line.startswith("event: change"):
-                seen.set()
+        try:
+            for line in lines:
+                if stop.is_set():
+                    return
+                if line.startswith("event: change"):
+                    seen.set()
+        except Exception:  # the stream is closed at the end of the run
+            return
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -94,7 +98,7 @@ def live_latency(base: str, runtime, clock, samples: int) -> tuple[float, float]
         if not seen.wait(10):
             raise SystemExit("no change event within 10 s")
         times.append((time.perf_counter() - t) * 1000)
-        time.sleep(0.2)
+        time.sleep(0.2 + random.random() * 0.5)  # changes at random moments of the 0.5 s poll
     stop.set()
     response.close()
     times.sort()

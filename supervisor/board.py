@@ -22,6 +22,8 @@ from routing import queue
 from storage.models import Agent, QueueEntry, QueueEvent
 
 FAILED_DAYS = 7
+# With all skills on one page, each skill shows this many rows in line and later; its own page shows all.
+ROWS_PER_SECTION = 40
 # Waiting this much longer than we told the person is trouble worth a colour.
 OVER_PROMISE_SECONDS = 60
 # Context keys that are plumbing, not something a supervisor reads.
@@ -67,6 +69,20 @@ class SkillBoard:
 
     def section(self, name: str) -> list[Row]:
         return [r for r in self.rows if r.section == name]
+
+    def shown(self, limit: int | None) -> tuple[list[Row], int]:
+        """The rows to draw: all connecting and failed rows, the first `limit` in line and later (None: all)."""
+        if limit is None:
+            return self.rows, 0
+        rows, hidden, count = [], 0, {"line": 0, "later": 0}
+        for row in self.rows:
+            if row.section in count:
+                count[row.section] += 1
+                if count[row.section] > limit:
+                    hidden += 1
+                    continue
+            rows.append(row)
+        return rows, hidden
 
     @property
     def in_line(self) -> int:

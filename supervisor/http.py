@@ -193,6 +193,7 @@ def _board_context(skill: str | None) -> dict:
         db.expunge_all()
     return {"boards": boards, "agents": agent_list, "marker": mark, "skill": skill,
             "skills": list(rt.ivr_config.skills), "agent_states": AGENT_STATES, "now": now,
+            "row_limit": board.ROWS_PER_SECTION,
             "server_now_ms": int(now.timestamp() * 1000)}
 
 

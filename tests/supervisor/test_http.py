@@ -279,3 +279,18 @@ def test_the_stream_ends_quietly_when_the_database_goes_away(runtime):
 
     events = list(live.stream(Gone(), None, sleep=lambda s: None))
     assert events == ["retry: 1000\n\n"]  # the browser reconnects after a second
+
+
+def test_all_skills_view_caps_long_lines_and_the_skill_view_shows_all(sign_in, runtime, clock, monkeypatch):
+    from supervisor import board
+
+    monkeypatch.setattr(board, "ROWS_PER_SECTION", 3)
+    for i in range(5):
+        book(runtime, clock, f"+1212555{i:04d}")
+        clock.advance(1)
+    sam = sign_in("sam")
+    page = sam.get("/supervisor/").get_data(as_text=True)
+    assert page.count('class="row sec-line') == 3 and "2 more in billing: show this skill only" in page
+    assert 'data-testid="count-billing">5<' in page  # the count is of everyone in line
+    page = sam.get("/supervisor/?skill=billing").get_data(as_text=True)
+    assert page.count('class="row sec-line') == 5 and "more in billing" not in page
