@@ -11,8 +11,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, Flask, Response, flash, g, jsonify, redirect, render_template, request,
-                   session, stream_with_context, url_for)
+from flask import (Blueprint, Flask, Response, current_app, flash, g, jsonify, redirect, render_template,
+                   request, session, stream_with_context, url_for)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,6 +24,7 @@ from storage.db import transaction
 from storage.models import AGENT_STATES, QueueEvent, User
 from supervisor import auth, board, charts, live, metrics, services
 from supervisor.auth import login_required, role_required
+from webhooks.limits import limiter  # the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
 from webhooks.runtime import runtime
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates",
@@ -141,7 +142,13 @@ def act_url(public_id: str, action: str) -> str:
 
 # ---- sign in / out ----------------------------------------------------------------------------
 
+def login_limit() -> str:
+    return current_app.config.get("SUPERVISOR_LOGIN_LIMIT", "10/minute;50/hour")
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 401,
+               error_message="Too many failed sign-ins from your address; wait a few minutes and try again.")
 def login():
     if request.method == "GET":
         if g.user is not None:

@@ -294,3 +294,18 @@ def test_all_skills_view_caps_long_lines_and_the_skill_view_shows_all(sign_in, r
     assert 'data-testid="count-billing">5<' in page  # the count is of everyone in line
     page = sam.get("/supervisor/?skill=billing").get_data(as_text=True)
     assert page.count('class="row sec-line') == 5 and "more in billing" not in page
+
+
+def test_failed_sign_ins_are_throttled_per_address(app, users):
+    app.config["SUPERVISOR_LOGIN_LIMIT"] = "3/minute"
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    token = CSRF.search(client.get("/supervisor/login").get_data(as_text=True)).group(1)
+    statuses = [client.post("/supervisor/login", data={"username": "sam", "password": "guess", "csrf_token": token})
+                .status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    # Another address is not affected, and a correct password from it signs in.
+    other = app.test_client()
+    token = CSRF.search(other.get("/supervisor/login").get_data(as_text=True)).group(1)
+    assert other.post("/supervisor/login", data={"username": "sam", "password": PASSWORD,
+                                                 "csrf_token": token}).status_code == 302
