@@ -83,9 +83,13 @@ def test_twilio_webhooks_are_not_subject_to_the_pages_csrf(twilio, users):
 def test_queue_page_shows_the_line_with_numbers_in_full(sign_in, runtime, clock):
     book(runtime, clock, "+12125550100", caller_name="Grace Hopper", reason="double charge",
          context={"page": "https://example.com/billing"})
+    book(runtime, clock, "+12125550101", channel="chat", context={"chat_transcript": "customer: my bill is wrong"})
+    book(runtime, clock, "+12125550102", channel="phone", transcript="I was charged twice")
     page = sign_in("sam").get("/supervisor/").get_data(as_text=True)
     assert "Grace Hopper" in page and "+12125550100" in page and "double charge" in page
     assert "https://example.com/billing" in page
+    assert "Chat transcript" in page and "customer: my bill is wrong" in page
+    assert "IVR said" in page and "I was charged twice" in page
 
 
 def test_each_action_over_http_and_the_second_supervisor_gets_a_409(sign_in, runtime, clock):
