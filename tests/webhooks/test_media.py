@@ -172,20 +172,24 @@ def test_hangup_mid_stream_stop_then_nothing(server, media_app, runtime, clock):
 
 
 def test_socket_dropped_without_stop_frees_the_recognizer(server, media_app, runtime, clock):
+    import threading
+
     sid = add_call(runtime, clock, language="en-US")
     engine = media_module.engine_for("en-US")
     idle_before = engine.idle_decoders()
+    threads_before = threading.active_count()
     with connect(f"{server}/media?token={token(media_app, sid)}") as ws:
         ws.send(connected())
         ws.send(start(sid))
         stream(ws, [SILENCE] * 10)
     for _ in range(100):  # the server notices on its next receive
-        if results(runtime, sid):
+        if results(runtime, sid) and threading.active_count() <= threads_before:
             break
         time.sleep(0.05)
     [result] = results(runtime, sid)
     assert result.ended_by == "hangup"
     assert engine.idle_decoders() == max(idle_before, 1)
+    assert threading.active_count() <= threads_before  # the connection's threads are gone
 
 
 def test_malformed_frames_are_dropped_and_the_stream_goes_on(server, media_app, runtime, clock):
