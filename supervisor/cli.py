@@ -21,6 +21,7 @@ def users_cli():
 @click.password_option(help="Asked for (twice) when not given; at least 10 characters.")
 @with_appcontext
 def create(username: str, role: str, zone: str, password: str):
+    """Add a user (the first admin is made this way)."""
     try:
         with transaction(runtime().sessions) as db:
             user = auth.create_user(db, username, password, role=role, now=runtime().clock.now(), timezone=zone)
@@ -32,6 +33,7 @@ def create(username: str, role: str, zone: str, password: str):
 @users_cli.command("list")
 @with_appcontext
 def list_users():
+    """Name, role, time zone and whether active, one user a line."""
     with runtime().sessions() as db:
         for user in auth.list_users(db):
             state = "active" if user.active else "disabled"
@@ -43,6 +45,7 @@ def list_users():
 @click.password_option(help="Asked for (twice) when not given.")
 @with_appcontext
 def set_password(username: str, password: str):
+    """Give a user a new password; their other sign-ins end."""
     try:
         with transaction(runtime().sessions) as db:
             auth.set_password(db, username, password)

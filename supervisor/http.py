@@ -348,8 +348,17 @@ def _answer(status: int, message: str, **extra):
             return jsonify({"ok": True, "message": message, **extra})
         return _problem(status, message)
     flash(message, "info" if status < 400 else "error")
-    back = _safe_next(request.form.get("back")) or url_for("supervisor.queue_page")
+    back = _safe_next(request.form.get("back")) or _safe_next(_referrer_path()) or url_for("supervisor.queue_page")
     return redirect(back, code=303)
+
+
+def _referrer_path() -> str | None:
+    if not request.referrer:
+        return None
+    parts = urlsplit(request.referrer)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 # ---- agents -------------------------------------------------------------------------------------

@@ -254,6 +254,14 @@ def test_figures_page_shows_charts(page_for, live_app, twilio, clock):
         page.get_by_role("link", name="Download CSV").click()
     assert download.value.suggested_filename.endswith(".csv")
 
+    # Admin pages work without the queue's script: a user's time zone changed on the Users page.
+    page.get_by_role("link", name="Users").click()
+    page.get_by_label("time zone of sam").fill("Europe/London")
+    page.locator("tr", has_text="sam").get_by_role("button", name="Save").click()
+    expect(page.locator("#toasts")).to_contain_text("User sam saved.")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()  # back where they were
+    expect(page.get_by_label("time zone of sam")).to_have_value("Europe/London")
+
 
 def test_the_queue_can_be_steered_from_the_keyboard(page_for, live_app, runtime):
     booked = api_request(live_app, {"phone": "+12125550177", "name": "Grace Hopper", "skill": "billing",
