@@ -533,7 +533,18 @@ def metrics_page():
     for s in shown:
         waits += figs[s].waits_to_connect
     wait_chart = charts.histogram_chart(metrics.histogram(waits), title="Waits to connection")
+    today_figures = None
+    if period != "today":
+        # today stays in view while looking at another period
+        rt = runtime()
+        now = rt.clock.now()
+        midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone).astimezone(timezone.utc)
+        with rt.sessions() as db:
+            today_figures = list(metrics.figures(db, list(rt.ivr_config.skills), midnight,
+                                                 now + timedelta(seconds=1)).values())
+            db.expunge_all()
     return render_template("supervisor/metrics.html", figures=[figs[s] for s in figs], length_chart=length,
+                           today_figures=today_figures,
                            wait_chart=wait_chart, start=start, end=end, period=period, first=first, last=last,
                            skill=skill, skills=list(runtime().ivr_config.skills),
                            sl_seconds=metrics.SERVICE_LEVEL_SECONDS)

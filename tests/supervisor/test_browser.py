@@ -222,6 +222,7 @@ def test_two_supervisors_on_one_entry(page_for, live_app, runtime):
     row(kim, "Grace Hopper").get_by_role("button", name="raise priority").click()
     expect(kim.locator("#toasts")).to_contain_text("Priority is now 1.")
 
+    shot(kim, "queue-tablet")
     row(sam, "Grace Hopper").get_by_role("button", name="Cancel entry").click()
     expect(sam.locator(".toast.error")).to_contain_text("changed since your page showed it (priority by kim")
     e = entry(runtime, booked["id"])
@@ -233,7 +234,6 @@ def test_two_supervisors_on_one_entry(page_for, live_app, runtime):
     grace.get_by_role("button", name="Cancel entry").click()
     expect(row(sam, "Grace Hopper")).to_have_count(0)
     expect(row(kim, "Grace Hopper")).to_have_count(0)  # and Kim's page follows live
-    shot(kim, "queue-tablet")
 
 
 def test_figures_page_shows_charts(page_for, live_app, twilio, clock):
@@ -282,6 +282,8 @@ def test_the_queue_can_be_steered_from_the_keyboard(page_for, live_app, runtime)
     assert page.evaluate("document.activeElement.textContent.trim()") == "More…"
     page.keyboard.press("Enter")
     expect(row(page, "Grace Hopper").locator("details.more[open]")).to_have_count(1)
+    expect(row(page, "Grace Hopper").get_by_label("Note")).to_be_in_viewport()
+    shot(page, "queue-more-open")
     assert entry(runtime, booked["id"]).events[-1].event == "call_now"
     # The row's audit trail, in the supervisor's time zone, newest first.
     row(page, "Grace Hopper").get_by_role("link", name="Audit trail").click()

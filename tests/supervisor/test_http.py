@@ -220,6 +220,9 @@ def test_metrics_page_and_csv(sign_in, runtime, clock):
     sam = sign_in("sam")
     page = sam.get("/supervisor/metrics?period=today")
     assert page.status_code == 200 and "<svg" in page.get_data(as_text=True)
+    assert page.get_data(as_text=True).count("<caption>") == 1
+    week = sam.get("/supervisor/metrics?start=2026-11-01&end=2026-11-23").get_data(as_text=True)
+    assert "<caption>Today so far</caption>" in week and "<caption>Chosen period</caption>" in week
     csv_response = sam.get("/supervisor/metrics.csv?period=7d")
     assert csv_response.mimetype == "text/csv"
     billing = [line for line in csv_response.get_data(as_text=True).splitlines() if line.startswith("billing,")]
