@@ -42,7 +42,12 @@ def pick_model(models: list[dict], lang: str) -> dict:
     if not found:
         langs = sorted({m.get("lang", "") for m in candidates})
         raise click.ClickException(f"no small Vosk model for {lang}; languages with one: {', '.join(langs)}")
-    return sorted(found, key=lambda m: m.get("version", ""))[-1]
+    return max(found, key=lambda m: _version(m.get("version", "")))
+
+
+def _version(text: str) -> tuple[int, ...]:
+    """"0.22" -> (0, 22): versions compare as numbers ("0.22" is newer than "0.3")."""
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
 
 
 def _fetch(url: str, timeout: float = 20):

@@ -61,3 +61,60 @@ def test_recognize_korean_with_vosk(audio_path):
               env={"VOSK_MODEL_PATH_KO_KR": korean_model_path()})
     assert out["engine"] == "vosk" and out["skill"] == "support" and "기술 지원" in out["transcript"]
     assert 0 < out["confidence"] <= 1 and out["end"] == "speech"
+
+
+def test_pick_model_compares_versions_as_numbers():
+    models = [dict(MODELS[3], version="0.3", name="old"), dict(MODELS[3], version="0.22", name="new")]
+    assert pick_model(models, "nl")["name"] == "new"
+
+
+@pytest.fixture
+def model_site(tmp_path):
+    """The official model list and a model zip, served over HTTP on the loopback."""
+    import hashlib
+    import http.server
+    import threading
+    import zipfile
+    from functools import partial
+
+    site = tmp_path / "site"
+    site.mkdir()
+    with zipfile.ZipFile(site / "vosk-model-small-nl-0.22.zip", "w") as archive:
+        archive.writestr("vosk-model-small-nl-0.22/am/final.mdl", b"model bytes")
+        archive.writestr("vosk-model-small-nl-0.22/README", b"Dutch")
+    digest = hashlib.md5((site / "vosk-model-small-nl-0.22.zip").read_bytes()).hexdigest()
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(http.server.SimpleHTTPRequestHandler, directory=str(site)))
+    base = f"http://127.0.0.1:{server.server_port}"
+    models = [dict(MODELS[3], url=f"{base}/vosk-model-small-nl-0.22.zip", md5=digest), MODELS[0]]
+    (site / "model-list.json").write_text(json.dumps(models))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base, site
+    server.shutdown()
+    thread.join(5)
+
+
+def test_download_model_fetches_checks_and_unpacks(model_site, tmp_path, monkeypatch):
+    base, _ = model_site
+    monkeypatch.setenv("VOSK_MODEL_LIST_URL", f"{base}/model-list.json")
+    target = tmp_path / "models"
+    result = CliRunner().invoke(speech_cli, ["download-model", "nl-NL", "--dir", str(target)])
+    assert result.exit_code == 0, result.output
+    folder = target / "vosk-model-small-nl-0.22"
+    assert result.stdout.strip() == str(folder)
+    assert (folder / "am" / "final.mdl").read_bytes() == b"model bytes"
+    assert "VOSK_MODEL_PATH_NL_NL=" in result.output
+    assert [p.name for p in target.iterdir()] == ["vosk-model-small-nl-0.22"]  # no zip left behind
+
+
+def test_download_model_refuses_a_corrupt_download(model_site, tmp_path, monkeypatch):
+    base, site = model_site
+    models = json.loads((site / "model-list.json").read_text())
+    models[0]["md5"] = "0" * 32
+    (site / "model-list.json").write_text(json.dumps(models))
+    monkeypatch.setenv("VOSK_MODEL_LIST_URL", f"{base}/model-list.json")
+    target = tmp_path / "models"
+    result = CliRunner().invoke(speech_cli, ["download-model", "nl", "--dir", str(target)])
+    assert result.exit_code == 1 and "corrupt" in result.output
+    assert list(target.iterdir()) == []
