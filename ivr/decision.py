@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from ivr.understanding import parse_callback_time, spoken_digits, yes_no
+from ivr.understanding import parse_callback_time, spoken_digits, wants_asap, yes_no
 from routing.intent import classify_intent
 from speech.grammar import step_kind
 
@@ -29,7 +29,7 @@ class StepContext:
 def decide(step: str, text: str, lang: str, context: StepContext, asr_confidence: float = 1.0,
            now: datetime | None = None) -> dict:
     """A JSON-ready decision. Always has transcript, step, lang, kind, confidence;
-    plus skill/intent (menu), answer (yes_no), digits, or callback_at/reason (time)."""
+    plus skill/intent (menu), answer (yes_no), digits, or callback_at/reason/asap (time)."""
     kind = step_kind(step) or "menu"
     out: dict = {"transcript": text, "step": step, "lang": lang, "kind": kind}
     if kind == "menu":
@@ -46,8 +46,11 @@ def decide(step: str, text: str, lang: str, context: StepContext, asr_confidence
     elif kind == "time":
         now = now or datetime.now(timezone.utc)
         result = parse_callback_time(text, lang, now, context.zone, context.hours, context.horizon)
-        out.update(callback_at=result.when.isoformat() if result.when else None, reason=result.reason,
-                   confidence=round(asr_confidence if result.ok else 0.0, 3))
+        # "As soon as possible" is an answer too (the caller keeps their turn), not a bad time.
+        asap = not result.ok and wants_asap(text, lang)
+        out.update(callback_at=result.when.isoformat() if result.when else None,
+                   reason=None if asap else result.reason, asap=asap,
+                   confidence=round(asr_confidence if result.ok or asap else 0.0, 3))
     return out
 
 

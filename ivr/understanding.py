@@ -179,11 +179,25 @@ TIME_WORDS = {
 }
 
 
+# "Call me back as soon as possible" where a time is asked: the first free agent.
+ASAP_PHRASES = {
+    "en": ["as soon as possible", "asap", "right away", "straight away", "as soon as you can", "now",
+           "my turn"],
+    "nl": ["zo snel mogelijk", "zo snel", "zo spoedig mogelijk", "meteen", "direct", "nu", "mijn beurt"],
+}
+
+
+def wants_asap(text: str, lang: str) -> bool:
+    said = " " + " ".join(words(text)) + " "
+    return any(f" {phrase} " in said for phrase in ASAP_PHRASES.get(base_language(lang), []))
+
+
 def time_vocabulary(lang: str) -> list[str]:
     """Every word the callback-time parser understands (for speech grammars)."""
     lang = base_language(lang)
+    asap = {w for phrase in ASAP_PHRASES.get(lang, []) for w in phrase.split()}
     return sorted(set(TIME_WORDS.get(lang, [])) | set(WEEKDAYS.get(lang, [])) | set(DAY_PART_WORDS.get(lang, {}))
-                  | set(NUMBER_WORDS.get(lang, {})) | set(TENS_WORDS.get(lang, {})))
+                  | set(NUMBER_WORDS.get(lang, {})) | set(TENS_WORDS.get(lang, {})) | asap)
 
 
 def _split_compounds(ws: list[str], lang: str) -> list[str]:

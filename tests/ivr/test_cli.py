@@ -30,3 +30,11 @@ def test_classify_needs_an_aware_now():
     result = CliRunner().invoke(ivr_cli, ["classify", "at three", "--step", "callback_pick_time",
                                           "--now", "2026-11-18T10:00:00"])
     assert result.exit_code != 0 and "UTC offset" in result.output
+
+
+def test_classify_as_soon_as_possible_at_the_when_step():
+    out = classify("as soon as possible", "--step", "callback_when", "--now", "2026-11-18T10:00:00-05:00")
+    assert out["asap"] is True and out["callback_at"] is None and out["reason"] is None
+    out = classify("morgen om tien uur", "--lang", "nl-NL", "--step", "callback_when", "--skill", "billing",
+                   "--now", "2026-11-18T10:00:00-05:00")
+    assert out["asap"] is False and out["callback_at"] == "2026-11-19T15:00:00+00:00"

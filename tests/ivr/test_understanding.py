@@ -132,3 +132,13 @@ def test_a_time_that_happens_twice_means_the_first():
 def test_now_must_be_aware():
     with pytest.raises(ValueError):
         parse_callback_time("in an hour", "en-US", datetime(2026, 1, 1), NY, WEEKDAYS_8_TO_18)
+
+
+def test_as_soon_as_possible_is_recognised():
+    from ivr.understanding import wants_asap
+
+    assert wants_asap("as soon as possible please", "en-US")
+    assert wants_asap("when it is my turn", "en-US")
+    assert wants_asap("zo snel mogelijk", "nl-NL")
+    assert not wants_asap("tomorrow at three", "en-US")
+    assert not wants_asap("snowball", "en-US")
