@@ -128,6 +128,7 @@ class PocketSphinxEngine:
         self._pool_size = pool_size
         self._idle[True].append(_PooledDecoder(self._new_decoder(grammar=True)))  # proves the model loads
         self._prons = _pronunciations()
+        self._grammars: dict[tuple, str] = {}
 
     def idle_decoders(self) -> int:
         with self._lock:
@@ -171,6 +172,19 @@ class PocketSphinxEngine:
         words = {w for p in phrases for w in normalise_phrase(p).split()}
         return sorted(w for w in words if not self.has_word(w))
 
+    def _grammar(self, phrases: Sequence[str]) -> str:
+        """The JSGF for a phrase list, built (and its missing words warned about) once."""
+        missing = set(self.missing_words(phrases))
+        if missing:
+            log.warning("PocketSphinx dictionary lacks grammar words %s; phrases using them are left out",
+                        ", ".join(sorted(missing)))
+        kept = [normalise_phrase(p) for p in phrases
+                if normalise_phrase(p) and not set(normalise_phrase(p).split()) & missing]
+        if not kept:
+            raise ValueError("no grammar phrase can be recognised")
+        self._grammars[tuple(phrases)] = grammar = jsgf(kept)
+        return grammar
+
     def recognizer(self, sample_rate: int, phrases: Sequence[str] | None = None,
                    jsgf_text: str | None = None) -> PocketSphinxRecognizer:
         """As Engine.recognizer; `jsgf_text` (PocketSphinx only) uses a hand-written
@@ -182,15 +196,7 @@ class PocketSphinxEngine:
         if jsgf_text is not None:
             search = "g" + hashlib.sha1(jsgf_text.encode()).hexdigest()[:12]
         elif phrases is not None:
-            missing = set(self.missing_words(phrases))
-            if missing:
-                log.warning("PocketSphinx dictionary lacks grammar words %s; phrases using them are left out",
-                            ", ".join(sorted(missing)))
-            kept = [normalise_phrase(p) for p in phrases
-                    if normalise_phrase(p) and not set(normalise_phrase(p).split()) & missing]
-            if not kept:
-                raise ValueError("no grammar phrase can be recognised")
-            grammar = jsgf(kept)
+            grammar = self._grammars.get(tuple(phrases)) or self._grammar(phrases)
             search = "g" + hashlib.sha1(grammar.encode()).hexdigest()[:12]
         pooled = self._take(grammar is not None)
         try:

@@ -116,6 +116,7 @@ class VoskEngine:
         self.language = language
         self.model_path = model_path
         self.model = load_model(model_path)
+        self._grammars: dict[tuple, list[str]] = {}
         self.unknown_token = next(
             (t for t in UNKNOWN_TOKEN_CANDIDATES if self.model.vosk_model_find_word(t) >= 0), None
         )
@@ -131,7 +132,15 @@ class VoskEngine:
         return sorted(w for w in words if not self.has_word(w))
 
     def grammar_phrases(self, phrases: Sequence[str]) -> list[str]:
-        """The phrases the model can say in full; warns about the others."""
+        """The phrases the model can say in full; warns about the others (once per grammar:
+        the same step's grammar is built for every call)."""
+        key = tuple(phrases)
+        cached = self._grammars.get(key)
+        if cached is None:
+            cached = self._grammars[key] = self._sayable(phrases)
+        return list(cached)
+
+    def _sayable(self, phrases: Sequence[str]) -> list[str]:
         missing = set(self.missing_words(phrases))
         if missing:
             log.warning("Vosk model %s lacks grammar words %s; phrases using them are left out",

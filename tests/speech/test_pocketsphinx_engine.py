@@ -61,9 +61,9 @@ def test_decoders_are_reused_across_streams(en_engine, audio_path):
 def test_missing_dictionary_words_are_reported(en_engine, caplog):
     assert en_engine.missing_words(["billing", "zorblax"]) == ["zorblax"]
     with caplog.at_level(logging.WARNING, logger="speech.pocketsphinx_engine"):
-        rec = en_engine.recognizer(8000, ["billing", "zorblax"])
-        rec.close()
-    assert "zorblax" in caplog.text
+        for _ in range(3):  # every call at this step builds the same grammar: one warning
+            en_engine.recognizer(8000, ["billing", "zorblax"]).close()
+    assert caplog.text.count("zorblax") == 1
 
 
 def test_rates_that_do_not_divide_16k_are_refused(en_engine):

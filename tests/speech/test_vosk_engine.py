@@ -94,3 +94,11 @@ def test_missing_model_folder_is_a_clear_error(tmp_path):
         VoskEngine(str(tmp_path / "nope"), "en-US")
     with pytest.raises(EngineUnavailable, match="cannot load"):
         VoskEngine(str(tmp_path), "en-US")
+
+
+def test_missing_words_are_warned_about_once_per_grammar(ko_engine, caplog):
+    phrases = ["네", "zorblax"]
+    with caplog.at_level(logging.WARNING, logger="speech.vosk_engine"):
+        for _ in range(3):
+            ko_engine.recognizer(8000, phrases).finish()
+    assert caplog.text.count("zorblax") == 1
