@@ -38,6 +38,9 @@ class Recognizer(Protocol):
     def finish(self) -> Hypothesis:
         """No more audio: return the final hypothesis for what was fed."""
 
+    def close(self) -> None:
+        """Release what the recognizer holds (a pooled decoder), result or not."""
+
 
 class Engine(Protocol):
     name: str
