@@ -11,7 +11,8 @@ phone line delivers: 8 kHz, mono, 8-bit mu-law, band-limited to 300-3400 Hz.
   with 0.5 s of silence before and 1.5 s after so the end of speech is there.
 - en/tts_en_*: US English menu answers spoken by espeak-ng (synthetic callers).
 - en/: real recordings of people from pocketsphinx-testdata (CMU, BSD-style
-  licence), the "cards" set and "go forward ten meters", converted the same way.
+  licence), the "cards" set, "go forward ten meters" and a TIDIGITS digit string,
+  converted the same way.
 """
 from __future__ import annotations
 
@@ -76,6 +77,11 @@ def english() -> dict[str, str]:
     run("sox", "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1",
         os.path.join(TESTDATA, "goforward.raw"), *PHONE, os.path.join(OUT, "en", "goforward.wav"), *BAND)
     transcripts["goforward.wav"] = "go forward ten meters"
+    # A TIDIGITS recording (16 kHz raw); its name is the digits said, z = zero.
+    run("sox", "-t", "raw", "-r", "16000", "-e", "signed", "-b", "16", "-c", "1",
+        os.path.join(TESTDATA, "tidigits", "dhd.2934z.raw"), *PHONE, os.path.join(OUT, "en", "tidigits_2934z.wav"),
+        *BAND)
+    transcripts["tidigits_2934z.wav"] = "two nine three four zero"
     with tempfile.TemporaryDirectory() as tmp:
         for name, (text, _) in ENGLISH_TTS.items():
             raw = os.path.join(tmp, name + ".wav")

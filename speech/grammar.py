@@ -24,6 +24,20 @@ STEP_KINDS = {
 }
 
 
+# How many phrases one answer may string together: a phone number is many digits,
+# a time a few words; elsewhere a short answer. (PocketSphinx uses this bound;
+# with an open loop breaths and pauses came out as extra short words.)
+MAX_PHRASES = {"menu": 3, "yes_no": 3, "digits": 20, "time": 8}
+
+
+class Grammar(list):
+    """A step's phrase list, knowing how many of them one answer may contain."""
+
+    def __init__(self, phrases, max_phrases: int = 3):
+        super().__init__(phrases)
+        self.max_phrases = max_phrases
+
+
 def normalise_phrase(phrase: str) -> str:
     """Lower case, single spaces, no punctuation: the form engines emit."""
     return " ".join(re.sub(r"[^\w' ]+", " ", phrase.lower()).split())
@@ -42,19 +56,22 @@ def phrases_for_step(step: str, lang: str,
     "one" and "oh" in a grammar come out as breaths and clicks.
     """
     kind = step_kind(step)
+    phrases = _phrases(kind, lang, skill_phrases)
+    return Grammar(phrases, MAX_PHRASES[kind]) if phrases else None
+
+
+def _phrases(kind: str | None, lang: str, skill_phrases: Mapping[str, Sequence[str]] | None) -> list[str]:
     base = base_language(lang)
     digits = [w for w in DIGIT_WORDS.get(base, {}) if len(w) > 1]
     if kind == "menu":
-        phrases = [p for ps in (skill_phrases or {}).values() for p in ps]
-        return _unique(phrases) if phrases else None
+        return _unique([p for ps in (skill_phrases or {}).values() for p in ps])
     if kind == "yes_no":
         return _unique(sorted(YES_WORDS.get(base, set())) + sorted(NO_WORDS.get(base, set())))
     if kind == "digits":
         return _unique(digits + sorted(REPEAT_WORDS.get(base, {})) + sorted(PLUS_WORDS.get(base, set())))
     if kind == "time":
-        vocabulary = time_vocabulary(lang)
-        return _unique(vocabulary) if vocabulary else None
-    return None
+        return _unique(time_vocabulary(lang))
+    return []
 
 
 def _unique(phrases: Sequence[str]) -> list[str]:

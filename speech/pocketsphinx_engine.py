@@ -182,7 +182,7 @@ class PocketSphinxEngine:
                 if normalise_phrase(p) and not set(normalise_phrase(p).split()) & missing]
         if not kept:
             raise ValueError("no grammar phrase can be recognised")
-        self._grammars[tuple(phrases)] = grammar = jsgf(kept)
+        self._grammars[tuple(phrases)] = grammar = jsgf(kept, max_phrases=getattr(phrases, "max_phrases", 3))
         return grammar
 
     def recognizer(self, sample_rate: int, phrases: Sequence[str] | None = None,

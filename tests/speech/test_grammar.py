@@ -44,3 +44,10 @@ def test_normalise_and_jsgf():
     grammar = jsgf(["yes", "No thanks"])
     assert grammar.startswith("#JSGF V1.0;") and "<phrase> = ( yes | no thanks );" in grammar
     assert "public <utterance> = <phrase> [<phrase>] [<phrase>] ;" in grammar
+
+
+def test_each_step_bounds_how_many_phrases_one_answer_holds():
+    assert phrases_for_step("callback_number_enter", "en-US").max_phrases >= 15  # a phone number
+    assert phrases_for_step("confirm_skill", "en-US").max_phrases == 3
+    grammar = jsgf(phrases_for_step("callback_number_enter", "en-US"), max_phrases=20)
+    assert grammar.count("[<phrase>]") == 19
