@@ -119,6 +119,16 @@ def run() -> list[dict]:
             rows.append({"engine": "pocketsphinx (en-us in wheel)", "mode": mode + (" (cards.gram)" if mode == "grammar" else ""),
                          "set": "pocketsphinx-testdata cards, people, phone band", "rtf": cpu / audio_s,
                          "right": right, "of": len(names), "exact": True})
+    digits_file = "tidigits_2934z.wav"
+    if digits_file in manifest["en"]:
+        audio = read_wav(os.path.join(AUDIO, "en", digits_file))
+        for mode in ("grammar", "free-form"):
+            phrases = phrases_for_step("callback_number_enter", "en-US") if mode == "grammar" else None
+            text, used = feed(en.recognizer(audio.sample_rate, phrases), audio.pcm16, audio.sample_rate)
+            decision = decide("callback_number_enter", text, "en-US", context)
+            rows.append({"engine": "pocketsphinx (en-us in wheel)", "mode": mode + " (phone number step)",
+                         "set": "TIDIGITS recording, a person, phone band", "rtf": used / audio.seconds,
+                         "right": int(decision["digits"] == "29340"), "of": 1})
     rows.append({"note": f"Vosk Korean model load {load_s:.2f} s, peak RSS +{(rss1 - rss0) / 1024:.0f} MB"})
     return rows
 
