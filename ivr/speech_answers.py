@@ -5,7 +5,7 @@ The decision itself is ivr.decision.decide(), shared with `flask ivr classify` a
   menu           -> the skill's digit, or "?<skill>" to ask "billing, is that right?"
   yes/no steps   -> "1" (yes) or "2" (no)
   number entry   -> the digits
-  callback time  -> "@<ISO UTC>", or "!<reason>" when that time cannot be booked
+  callback time  -> "@<ISO UTC>", "!<reason>" when that time cannot be booked, "1" for as soon as possible
 """
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ def interpret(step: str, transcript: str, confidence: float | None, language: st
     if kind == "digits":
         return decision.get("digits") or None
     if kind == "time":
+        if decision.get("asap"):
+            # "As soon as possible" is key 1 where that is the question; elsewhere it is no time.
+            return "1" if step == "callback_when" else None
         if decision.get("callback_at"):
             return "@" + decision["callback_at"]
         # "format" means no time was heard at all: ask again rather than refuse a time.

@@ -314,3 +314,50 @@ def test_a_retried_webhook_gets_the_same_answer_and_changes_nothing(twilio, runt
     assert len(entries(runtime)) == 1
     with runtime.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Call)) == 1
+
+
+# ---- spoken answers (what /media stored for the step), same decisions as keys ---------------------
+
+def answer_by_voice(call, runtime, clock, transcript, confidence=0.9):
+    """Store what the recogniser heard for the <Stream>'s call, step and turn, as /media does, and
+    let Twilio request the <Connect action>."""
+    from storage.models import SpeechResult
+
+    stream = call.stream.find("Stream")
+    params = {p.attrib["name"]: p.attrib["value"] for p in stream.findall("Parameter")}
+    assert params["call_sid"] == call.call_sid
+    with runtime.sessions() as s:
+        s.add(SpeechResult(call_sid=call.call_sid, step=params["step"], turn=int(params["turn"]),
+                           transcript=transcript, confidence=confidence, engine="test", ended_by="silence",
+                           created_at=clock.now()))
+        s.commit()
+    call.stream_ended()
+
+
+def test_a_doubtful_spoken_need_is_confirmed_then_routed(twilio, runtime, clock):
+    runtime.speech_languages = frozenset({"en-US"})
+    staff(runtime, clock, "support")
+    call = twilio.call()
+    assert call.stream is not None and call.pending is None
+    answer_by_voice(call, runtime, clock, "a problem with my bill")
+    assert call.last_heard.endswith("is that right? Say yes or no, or press 1 for yes and 2 for no.")
+    skill = "billing" if call.last_heard.startswith("billing") else "support"
+    assert entries(runtime) == []
+    answer_by_voice(call, runtime, clock, "yes")
+    [entry] = entries(runtime)
+    assert entry.skill == skill
+    assert entry.transcript == "a problem with my bill" and entry.confidence == 0.9
+
+
+def test_spoken_callback_time_books_it(twilio, runtime, clock):
+    runtime.speech_languages = frozenset({"en-US"})
+    call = twilio.call()
+    answer_by_voice(call, runtime, clock, "my invoice is wrong")
+    assert "The wait is about" in call.last_heard
+    answer_by_voice(call, runtime, clock, "yes")           # call me back
+    answer_by_voice(call, runtime, clock, "yes")           # on this number
+    answer_by_voice(call, runtime, clock, "tomorrow at three in the afternoon")
+    assert "We will call you back tomorrow at 15:00" in call.last_heard
+    [entry] = entries(runtime)
+    assert entry.scheduled_for == datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)
+    assert [h["transcript"] for h in entry.context["ivr_heard"]][0] == "my invoice is wrong"
