@@ -5,7 +5,7 @@ import logging
 import os
 import secrets
 
-from flask import Flask, jsonify, request
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -15,6 +15,7 @@ from config import ConfigError, Settings, load_ivr_config
 from ivr.flow import TurnMismatch, UnknownCall
 from ivr.speech_answers import interpret
 from storage.db import make_engine, make_sessionmaker, migrate
+from webhooks.problems import problem as problem_json
 from webhooks.runtime import Runtime
 
 log = logging.getLogger("ivr")
@@ -108,10 +109,7 @@ def register_errors(app: Flask) -> None:
 
     def problem(status: int, title: str, detail: str):
         if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-            response = jsonify({"type": "about:blank", "title": title, "status": status, "detail": detail})
-            response.status_code = status
-            response.mimetype = "application/problem+json"
-            return response
+            return problem_json(status, title, detail)
         return f"{title}: {detail}\n", status, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)

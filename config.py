@@ -65,7 +65,8 @@ class IvrConfig:
         return {s.name: s.phrases.get(language, []) for s in self.skills.values()}
 
 
-def _parse_hours(skill_name: str, raw: dict) -> dict[int, tuple[time, time]]:
+def parse_hours(raw: dict, skill_name: str = "hours") -> dict[int, tuple[time, time]]:
+    """{"mon": "08:00-18:00", ...} as {0: (time(8), time(18)), ...}, refusing what makes no sense."""
     hours: dict[int, tuple[time, time]] = {}
     for day, span in raw.items():
         if day not in WEEKDAYS:
@@ -102,7 +103,7 @@ def parse_ivr_config(raw: dict) -> IvrConfig:
             name=name,
             digit=str(entry["digit"]),
             timezone=zone,
-            hours=_parse_hours(name, entry.get("hours", {})),
+            hours=parse_hours(entry.get("hours", {}), name),
             label=dict(entry.get("label", {name: name})),
             phrases={lang: list(p) for lang, p in entry.get("phrases", {}).items()},
             callback_offer_threshold_seconds=int(entry.get("callback_offer_threshold_seconds", threshold)),

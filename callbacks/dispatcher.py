@@ -35,7 +35,6 @@ from callbacks.dialing import ENDED, DialFailed, Dialer, RateLimiter
 from clock import Clock
 from config import IvrConfig
 from routing import hours
-from routing.queue import line_order
 from storage.db import transaction
 from storage.models import CALLBACK, HOLDING, Agent, QueueEntry, QueueEvent
 
@@ -312,7 +311,8 @@ class Dispatcher:
                 self._store_sid(claim.entry_id, claim.leg, agent_call_sid=placed.sid, agent_id=claim.agent_id)
         except DialFailed as exc:
             log.warning("placing %s for %s failed: %s", claim.mode, claim.public_id, exc)
-            self._with_entry(claim.entry_id, lambda s, e, now: self._placing_failed(s, e, claim, exc, now))
+            error = exc  # `exc` is unbound when the except block ends; the closure keeps `error`
+            self._with_entry(claim.entry_id, lambda s, e, now: self._placing_failed(s, e, claim, error, now))
 
     def _placing_failed(self, s: Session, entry: QueueEntry, claim: Claim, exc: DialFailed, now: datetime) -> None:
         agent = s.get(Agent, claim.agent_id)
@@ -589,7 +589,9 @@ class Dispatcher:
     def _dial_customer(self, entry_id: int, public_id: str, number: str, leg: int) -> None:
         try:
             placed = self.dialer.call_customer(number, public_id, leg)
-        except DialFailed as exc:
+        except DialFailed as error:
+            exc = error  # kept for the closure below: `error` is unbound when the except block ends
+
             def failed(s: Session, entry: QueueEntry, now: datetime):
                 if self._leg(entry) != leg or entry.state != "dialing_customer":
                     return
@@ -719,7 +721,9 @@ class Dispatcher:
     def _ring_agent(self, entry_id: int, public_id: str, address: str, leg: int, agent_id: int) -> None:
         try:
             placed = self.dialer.call_agent(address, public_id, leg)
-        except DialFailed as exc:
+        except DialFailed as error:
+            exc = error  # kept for the closure below: `error` is unbound when the except block ends
+
             def failed(s: Session, entry: QueueEntry, now: datetime):
                 agent = s.get(Agent, agent_id)
                 if agent is not None and agent.state == "reserved" and agent.entry_id == entry.id:

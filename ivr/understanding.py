@@ -16,6 +16,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
+from routing.hours import TimeRefused, local_to_utc, open_during
+
 UNKNOWN_TOKENS = {"[unk]", "<unk>", "<UNK>"}
 
 
@@ -341,17 +343,12 @@ def _candidates(hour: int, minute: int, meridiem: str | None, part: str | None) 
     return [pm, am] if hour <= 6 else [am, pm]
 
 
-def _is_open(hours: Mapping[int, tuple[time, time]], local: datetime) -> bool:
-    span = hours.get(local.weekday())
-    return bool(span) and span[0] <= local.time() < span[1]
-
-
 def _to_utc(day: date, at: time, zone: ZoneInfo) -> datetime | None:
-    local = datetime.combine(day, at).replace(tzinfo=zone, fold=0)
-    back = local.astimezone(timezone.utc).astimezone(zone)
-    if back.replace(tzinfo=None) != local.replace(tzinfo=None):
-        return None  # in the spring-forward gap
-    return local.astimezone(timezone.utc)
+    """None for a time in the spring-forward gap (routing.hours states the DST rule)."""
+    try:
+        return local_to_utc(day, at, zone)
+    except TimeRefused:
+        return None
 
 
 def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
@@ -426,16 +423,7 @@ def _check(when: datetime, now: datetime, zone: ZoneInfo,
         return CallbackTime(None, "past")
     if when > now + horizon:
         return CallbackTime(None, "horizon")
-    if not _is_open(hours, when.astimezone(zone)):
+    if not open_during(hours, when.astimezone(zone)):
         return CallbackTime(None, "closed")
     return CallbackTime(when, None)
 
-
-def parse_hours(spec: Mapping[str, str]) -> dict[int, tuple[time, time]]:
-    """ivr.toml's {"mon": "08:00-18:00", ...} as {0: (time(8), time(18)), ...}."""
-    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    out = {}
-    for name, span in spec.items():
-        opening, closing = span.split("-")
-        out[days.index(name)] = (time.fromisoformat(opening), time.fromisoformat(closing))
-    return out

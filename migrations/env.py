@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from storage.models import Base  # noqa: E402

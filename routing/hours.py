@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Mapping
 from zoneinfo import ZoneInfo
 
 from config import Skill
@@ -29,10 +30,14 @@ def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
     return local.astimezone(timezone.utc)
 
 
-def is_open(skill: Skill, when: datetime) -> bool:
-    local = when.astimezone(skill.timezone)
-    span = skill.hours.get(local.weekday())
+def open_during(hours: Mapping[int, tuple[time, time]], local: datetime) -> bool:
+    """Whether a local time falls inside weekly hours ({weekday: (open, close)}, Monday = 0)."""
+    span = hours.get(local.weekday())
     return bool(span) and span[0] <= local.time() < span[1]
+
+
+def is_open(skill: Skill, when: datetime) -> bool:
+    return open_during(skill.hours, when.astimezone(skill.timezone))
 
 
 def next_opening(skill: Skill, after: datetime) -> datetime | None:

@@ -164,9 +164,6 @@ def _wants_page() -> bool:
 
 
 def _refuse(status: int, message: str):
-    from flask import jsonify
+    from webhooks.problems import problem
 
-    response = jsonify({"title": "Not allowed", "status": status, "detail": message})
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return response
+    return problem(status, "Not allowed", message)

@@ -25,6 +25,7 @@ from storage.models import AGENT_STATES, QueueEvent, User
 from supervisor import auth, board, charts, live, metrics, services
 from supervisor.auth import login_required, role_required
 from webhooks.limits import limiter  # the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
+from webhooks.problems import problem
 from webhooks.runtime import runtime
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates",
@@ -335,11 +336,7 @@ def _wants_json() -> bool:
 
 
 def _problem(status: int, message: str):
-    response = jsonify({"title": "Refused" if status >= 400 else "OK", "status": status, "detail": message})
-    response.status_code = status
-    if status >= 400:
-        response.mimetype = "application/problem+json"
-    return response
+    return problem(status, "Refused", message)
 
 
 def _answer(status: int, message: str, **extra):

@@ -21,6 +21,7 @@ from callbacks.schemas import CHANNELS, RequestRefused
 from storage.db import transaction
 from storage.models import QueueEntry
 from webhooks.limits import TOO_MANY, TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_ip, per_number, status_per_ip
+from webhooks.problems import problem
 from webhooks.runtime import runtime
 
 api = Blueprint("callbacks_api", __name__, url_prefix="/api")
@@ -32,15 +33,6 @@ PUBLIC_ID = r"^[0-9a-f]{32}$"
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
-
-def problem(status: int, title: str, detail: str, **extra) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    body.update({k: v for k, v in extra.items() if v is not None})
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    return response
-
 
 @api.errorhandler(RequestRefused)
 def refused(exc: RequestRefused):

@@ -3,7 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.understanding import parse_callback_time, parse_hours, spoken_digits, yes_no
+from config import parse_hours
+from ivr.understanding import parse_callback_time, spoken_digits, yes_no
 
 NY = ZoneInfo("America/New_York")
 AMS = ZoneInfo("Europe/Amsterdam")

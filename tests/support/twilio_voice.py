@@ -10,7 +10,6 @@ caller does: `call.press("1")`, `call.wait()`, `call.hang_up()`.
 """
 from __future__ import annotations
 
-import itertools
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
