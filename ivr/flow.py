@@ -97,7 +97,7 @@ class CallFlow:
         p = self._prompts(call)
         response = VoiceResponse()
         response.say(p.text("greeting"), voice=p.voice, language=p.language)
-        return self._answer(call, 0, self._ask(call, "menu", [p.text("menu")], response=response))
+        return self._answer(call, 0, self._ask(call, "menu", [self._menu_prompt(call)], response=response))
 
     def step(self, call_sid: str, step: str, turn: int, digits: str | None) -> str:
         call = self._call(call_sid)
@@ -109,6 +109,9 @@ class CallFlow:
         if handler is None:
             raise TurnMismatch(f"unknown step {step!r}")
         heard = self._heard(call_sid, step, turn, digits)
+        if heard.nothing and self._speech_on(call):
+            # Nothing came through the stream (noise, a quiet line): keys only from here on.
+            call.scratch = {**call.scratch, "keypad_only": True}
         if heard.transcript and not heard.digits and self.interpret_speech:
             if step == "menu":
                 call.transcript, call.confidence = heard.transcript, heard.confidence
@@ -209,7 +212,7 @@ class CallFlow:
                 call.language = language
                 call.retries = 0
                 p = self._prompts(call)
-                return self._ask(call, "menu", [p.text("menu")])
+                return self._ask(call, "menu", [self._menu_prompt(call)])
         candidate = (heard.digits or "")[1:] if (heard.digits or "").startswith("?") else None
         if candidate in self.config.skills:
             # Speech heard a skill, but not surely enough: ask before routing.
@@ -219,7 +222,7 @@ class CallFlow:
         skill = self.config.skill_for_digit(digit) if digit else None
         if skill is not None:
             return self._route(call, skill)
-        return self._retry(call, "menu", heard, [p.text("menu")],
+        return self._retry(call, "menu", heard, [self._menu_prompt(call)],
                            give_up=lambda: self._route(call, self.config.fallback_skill,
                                                        intro=p.text("routing_to_general")))
 
@@ -230,7 +233,7 @@ class CallFlow:
         p = self._prompts(call)
         if heard.digits == "2":
             call.retries = 0
-            return self._ask(call, "menu", [p.text("menu")])
+            return self._ask(call, "menu", [self._menu_prompt(call)])
         return self._retry(call, "confirm_skill", heard, [p.text("confirm_skill", skill=skill.label_in(call.language))],
                            give_up=lambda: self._route(call, skill))
 
@@ -503,7 +506,7 @@ class CallFlow:
         call.step = step
         next_turn = call.turn + 1
         action = self.links.step(step, next_turn)
-        if call.language in self.settings.speech_languages:
+        if self._speech_on(call):
             for text in prompts:
                 response.say(text, voice=p.voice, language=p.language)
             connect = Connect(action=action, method="POST")
@@ -558,6 +561,12 @@ class CallFlow:
 
     def _entry(self, call: Call) -> QueueEntry:
         return self.session.get(QueueEntry, call.entry_id)
+
+    def _speech_on(self, call: Call) -> bool:
+        return call.language in self.settings.speech_languages and not call.scratch.get("keypad_only")
+
+    def _menu_prompt(self, call: Call) -> str:
+        return self._prompts(call).text("menu" if self._speech_on(call) else "menu_dtmf_only")
 
     def _prompts(self, call: Call) -> Prompts:
         return Prompts(self.config, call.language)

@@ -36,7 +36,7 @@ def staff(runtime, clock, skill, state="available", name="Ann"):
 def test_each_digit_routes_to_its_skill(twilio, runtime, clock, digit, skill):
     staff(runtime, clock, skill)
     call = twilio.call()
-    assert "press 1 for billing" in call.heard_text()
+    assert "Press 1 for billing" in call.heard_text()
     call.press(digit)
     [entry] = entries(runtime)
     assert entry.skill == skill and entry.state == "holding" and entry.kind == "holding"
@@ -74,7 +74,7 @@ def test_caller_switches_to_dutch(twilio, runtime, clock):
     staff(runtime, clock, "billing")
     call = twilio.call()
     call.press("9")
-    assert "druk 1 voor facturen" in call.last_heard
+    assert "Druk 1 voor facturen" in call.last_heard
     call.press("1")
     assert "U bent nummer 1 in de rij" in call.heard_text()
     assert entries(runtime)[0].language == "nl-NL"
@@ -361,3 +361,23 @@ def test_spoken_callback_time_books_it(twilio, runtime, clock):
     [entry] = entries(runtime)
     assert entry.scheduled_for == datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)
     assert [h["transcript"] for h in entry.context["ivr_heard"]][0] == "my invoice is wrong"
+
+
+def test_keypad_only_languages_are_not_asked_to_speak(twilio):
+    call = twilio.call()
+    assert call.pending is not None and "Tell me" not in call.heard_text()
+
+
+def test_silence_on_the_stream_falls_back_to_keys_then_general(twilio, runtime, clock):
+    runtime.speech_languages = frozenset({"en-US"})
+    staff(runtime, clock, "general")
+    call = twilio.call()
+    assert "Tell me in a few words" in call.last_heard and call.stream is not None
+    call.stream_ended()  # the stream closed with nothing heard
+    assert call.stream is None and call.pending is not None
+    assert call.heard[-2:] == ["Sorry, I did not hear anything.",
+                               "Press 1 for billing, 2 for technical support, 3 for sales, 0 for an agent. "
+                               "Voor Nederlands, druk 9."]
+    call.wait()
+    call.wait()
+    assert entries(runtime)[0].skill == "general"
