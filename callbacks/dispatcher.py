@@ -152,6 +152,19 @@ class Dispatcher:
             return True
         return False
 
+    def hang_up_cancelled(self, entry_id: int) -> int:
+        """A callback cancelled while it was being dialled: end its calls, so neither the agent nor the
+        customer is rung for nothing. Returns how many calls Twilio agreed to end. The agent is freed
+        by that call's own `completed` status callback, as after any call."""
+        with self.sessions() as s:
+            entry = s.get(QueueEntry, entry_id)
+            if entry is None or entry.state != "cancelled" or not entry.events:
+                return 0
+            if entry.events[-1].previous_state not in ("dialing_agent", "dialing_customer"):
+                return 0
+            legs = [sid for sid in (entry.agent_call_sid, entry.dial_call_sid) if sid]
+        return sum(1 for sid in legs if self.dialer.end(sid))
+
     # ---- the serve loop ------------------------------------------------------------------------
 
     def run_once(self) -> Report:
@@ -633,7 +646,12 @@ class Dispatcher:
         def apply(s: Session, entry: QueueEntry, now: datetime):
             agent = self._agent_of(s, entry, call_sid)
             accepted = agent is not None and agent.state == "on_call" and agent.call_sid == call_sid
-            if agent is not None:
+            offered = agent is not None and agent.state == "reserved" and agent.call_sid == call_sid
+            if offered and entry.state == "cancelled" and status in ENDED:
+                # We ended the offer ourselves (the callback was cancelled): the agent missed nothing.
+                agents.set_state(s, agent, "available", now, actor="twilio",
+                                 reason="the callback was cancelled during the offer")
+            elif agent is not None:
                 agents.on_call_status(s, agent, call_sid, status, now)
             if status not in ENDED or self._leg(entry) != leg:
                 return

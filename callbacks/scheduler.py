@@ -255,3 +255,10 @@ def start_service(app) -> DispatcherService:
     service.start()
     runtime.extras["dispatcher_service"] = service
     return service
+
+
+def hang_up_cancelled(runtime, entry_id: int) -> int:
+    """After a cancel is committed (by a supervisor or the customer): end the calls of a callback
+    that was being dialled. Returns how many calls were ended."""
+    dispatcher = runtime.extras.get("dispatcher")
+    return dispatcher.hang_up_cancelled(entry_id) if dispatcher else 0

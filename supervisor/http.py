@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from agents import services as agents
 from agents.exceptions import AgentError
 from callbacks.exceptions import CallbackError
+from callbacks.scheduler import hang_up_cancelled
 from routing import hours
 from storage.db import transaction
 from storage.models import AGENT_STATES, QueueEvent, User
@@ -303,6 +304,8 @@ def act(public_id: str, action: str):
         return _answer(exc.status, str(exc))
     if action in ("call-now", "retry"):
         services.wake_dispatcher(rt)
+    elif action == "cancel":
+        hang_up_cancelled(rt, entry.id)
     return _answer(200, message, version=new_version)
 
 

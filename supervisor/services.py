@@ -12,7 +12,6 @@ Run each action inside one transaction (storage.db.transaction) wrapped in `stee
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -115,32 +114,15 @@ def call_now(session: Session, public_id: str, version: int | None, *, actor: st
     return entry
 
 
-def wake_dispatcher(runtime=None) -> bool:
-    """Ask the dispatcher to look at the line now, if it offers a way (else its next tick picks the entry up).
-
-    Looks for, in order: a `wake()` on the object the app keeps in runtime.extras["dispatcher"] or
-    ["scheduler"], then a module-level callbacks.dispatcher.wake(runtime).
-    """
-    candidates = []
-    extras = getattr(runtime, "extras", None) or {}
-    for key in ("dispatcher", "scheduler"):
-        wake = getattr(extras.get(key), "wake", None)
-        if callable(wake):
-            candidates.append(wake)
+def wake_dispatcher(runtime) -> bool:
+    """Ask the dispatcher for a pass now. False when no scheduler runs in this process: its sweep
+    (DISPATCH_SWEEP_SECONDS) picks the change up instead."""
+    dispatcher = runtime.extras.get("dispatcher")
     try:
-        module = importlib.import_module("callbacks.dispatcher")
-        wake = getattr(module, "wake", None)
-        if callable(wake):
-            candidates.append(lambda wake=wake: wake(runtime) is not False)
-    except ImportError:
-        pass
-    for wake in candidates:
-        try:
-            # a dispatcher answers False when no scheduler runs in this process: its sweep will see it
-            return wake() is not False
-        except Exception:  # waking is a courtesy; the dispatcher's own tick is the guarantee
-            log.exception("could not wake the dispatcher")
-    return False
+        return bool(dispatcher and dispatcher.wake())
+    except Exception:  # waking is a courtesy; the dispatcher's own sweep is the guarantee
+        log.exception("could not wake the dispatcher")
+        return False
 
 
 def reschedule(session: Session, public_id: str, version: int | None, *, when: datetime, actor: str,

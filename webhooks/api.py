@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import requests as callback_requests
+from callbacks.scheduler import hang_up_cancelled
 from callbacks.schemas import CHANNELS, RequestRefused
 from storage.db import transaction
 from storage.models import QueueEntry
@@ -214,6 +215,7 @@ def cancel_callback(public_id: str):
     with transaction(rt.sessions) as session:
         entry = callback_requests.cancel(session, public_id, token_arg(), now=rt.clock.now())
         view = callback_view(entry, position=None, wait=None, token=None, created=False)
+    hang_up_cancelled(rt, entry.id)
     return jsonify(view)
 
 

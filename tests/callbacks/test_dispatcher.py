@@ -420,3 +420,38 @@ def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
     assert entry.state == "holding" and entry.agent_id is None and entry.events[-1].event == "agent_missed"
     assert agent_of(ann).state == "available"
     assert len(dispatcher.run_once().claimed) == 1  # offered again
+
+
+@pytest.mark.parametrize("while_", ["agent_ringing", "customer_ringing"])
+def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
+        dispatcher, outbound, twilio_rest, add_agent, book, entry_of, agent_of, runtime, clock, while_):
+    from callbacks import services as callbacks
+    from callbacks.scheduler import hang_up_cancelled
+    from storage.db import transaction
+
+    ann = add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    dispatcher.run_once()
+    agent = outbound.to(AGENT).answer()
+    if while_ == "customer_ringing":
+        agent.press("1")
+        outbound.to(CUSTOMER).ring()
+    with transaction(runtime.sessions) as s:
+        entry = callbacks.get_entry(s, pid)
+        callbacks.change_state(s, entry, "cancelled", now=clock.now(), actor="sam", reason="customer called in")
+        entry_id = entry.id
+    legs = [c["sid"] for c in twilio_rest.calls]
+    assert hang_up_cancelled(runtime, entry_id) == len(legs)
+    for sid in legs:
+        assert {"Status": "completed"} in [{k: v for k, v in u.items() if k == "Status"}
+                                          for u in twilio_rest.call(sid)["updates"]]
+    agent._end("completed")  # Twilio reports the ended agent leg: the agent is free again
+    assert agent_of(ann).state == "available"
+    assert entry_of(pid).state == "cancelled"
+    # Nothing is ended twice, and entries cancelled while merely waiting have no calls to end.
+    pid2 = book("+12125550144")
+    with transaction(runtime.sessions) as s:
+        waiting = callbacks.get_entry(s, pid2)
+        callbacks.change_state(s, waiting, "cancelled", now=clock.now(), actor="customer")
+        waiting_id = waiting.id
+    assert hang_up_cancelled(runtime, waiting_id) == 0

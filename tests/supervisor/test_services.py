@@ -208,13 +208,13 @@ def test_closing_a_failed_callback_settles_it(runtime, clock):
     assert (e.state, e.events[-1].event, e.events[-1].reason) == ("cancelled", "closed", "wrong number")
 
 
-def test_call_now_wakes_a_dispatcher_that_offers_it(runtime):
-    class Dispatcher:
-        woken = 0
+def test_call_now_wakes_the_dispatcher_when_its_scheduler_runs_here(runtime):
+    from callbacks.scheduler import build_dispatcher
 
-        def wake(self):
-            self.woken += 1
-
-    runtime.extras["dispatcher"] = Dispatcher()
-    assert services.wake_dispatcher(runtime) is True
-    assert runtime.extras["dispatcher"].woken == 1
+    dispatcher = build_dispatcher(runtime)
+    runtime.extras["dispatcher"] = dispatcher
+    # No scheduler in this process: the dispatcher says so, and its sweep will see the change.
+    assert services.wake_dispatcher(runtime) is False
+    woken = []
+    dispatcher.on_wake = lambda: woken.append(1)
+    assert services.wake_dispatcher(runtime) is True and woken == [1]
