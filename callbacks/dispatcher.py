@@ -445,6 +445,19 @@ class Dispatcher:
         table = TEXTS.get(lang, TEXTS["en-US"])
         return table[key].format(company=self.config.company_name, **values)
 
+    def _tell_and_end(self, call_sid: str | None, text: str, entry: QueueEntry | None = None) -> None:
+        """After this transaction commits: say `text` on a live call, then hang it up (in the customer's
+        voice when `entry` is given, else the agents' default voice)."""
+        if not call_sid:
+            return
+        twiml = VoiceResponse()
+        if entry is not None:
+            self._say(twiml, entry, text)
+        else:
+            twiml.say(text)
+        twiml.hangup()
+        self._after.append(lambda: self.dialer.steer(call_sid, str(twiml)))
+
     def _say(self, response: VoiceResponse, entry: QueueEntry, text: str) -> None:
         lang, voice = self._voice(entry)
         response.say(text, voice=voice, language=lang)
@@ -608,12 +621,8 @@ class Dispatcher:
             def failed(s: Session, entry: QueueEntry, now: datetime):
                 if self._leg(entry) != leg or entry.state != "dialing_customer":
                     return
-                if entry.agent_call_sid:
-                    twiml = VoiceResponse()
-                    twiml.say("We could not call the customer. The callback will be retried.")
-                    twiml.hangup()
-                    sid = entry.agent_call_sid
-                    self._after.append(lambda: self.dialer.steer(sid, str(twiml)))
+                self._tell_and_end(entry.agent_call_sid,
+                                   "We could not call the customer. The callback will be retried.")
                 if exc.permanent:
                     callbacks.change_state(s, entry, "failed", now=now, actor=self.name, reason=str(exc))
                 else:
@@ -633,12 +642,7 @@ class Dispatcher:
             callbacks.change_state(s, entry, "queued", now=now, event=event, actor=self.name, reason=reason)
         elif entry.state == "dialing_customer" and (entry.context or {}).get("customer_on_line"):
             # Customer-first: the customer is waiting; apologise and call again later.
-            sid = entry.dial_call_sid
-            if sid:
-                twiml = VoiceResponse()
-                self._say(twiml, entry, self._text(entry, "no_agent"))
-                twiml.hangup()
-                self._after.append(lambda: self.dialer.steer(sid, str(twiml)))
+            self._tell_and_end(entry.dial_call_sid, self._text(entry, "no_agent"), entry)
             self._retry(s, entry, now, reason, event=event)
 
     def agent_status(self, public_id: str, leg: int, call_sid: str, status: str) -> None:
@@ -721,12 +725,8 @@ class Dispatcher:
                 self._say(voicemail, entry, self.settings.voicemail_text.format(company=self.config.company_name))
             voicemail.hangup()
             self._after.append(lambda: self.dialer.steer(call_sid, str(voicemail)))
-            if entry.agent_call_sid:
-                told = VoiceResponse()
-                told.say("That was an answering machine. A message was left and the callback will be retried.")
-                told.hangup()
-                agent_sid = entry.agent_call_sid
-                self._after.append(lambda: self.dialer.steer(agent_sid, str(told)))
+            self._tell_and_end(entry.agent_call_sid,
+                               "That was an answering machine. A message was left and the callback will be retried.")
             self._release_agent(s, entry, now, "available", "customer leg reached voicemail")
             self._retry(s, entry, now, f"answered by {answered_by}", event="voicemail")
 
@@ -771,12 +771,8 @@ class Dispatcher:
                 reason, event = "customer hung up before being connected", "customer_hung_up"
             else:
                 reason, event = f"customer {status}", "customer_" + status.replace("-", "_")
-            if entry.agent_call_sid:
-                told = VoiceResponse()
-                told.say("The customer could not be reached. The callback will be retried.")
-                told.hangup()
-                sid = entry.agent_call_sid
-                self._after.append(lambda: self.dialer.steer(sid, str(told)))
+            self._tell_and_end(entry.agent_call_sid,
+                               "The customer could not be reached. The callback will be retried.")
             self._release_agent(s, entry, now, "available", reason)
             self._retry(s, entry, now, reason, event=event)
 
@@ -956,12 +952,9 @@ class Dispatcher:
             if agent is not None and agent.entry_id == entry.id and agent.state in ("reserved", "on_call"):
                 agents.set_state(s, agent, "available", now, actor="dispatcher", reason=reason)
             entry.agent_id = None
-            if entry.agent_call_sid and entry.state == "dialing_customer":
-                told = VoiceResponse()
-                told.say("The customer could not be called. The callback goes back in line.")
-                told.hangup()
-                sid = entry.agent_call_sid
-                self._after.append(lambda: self.dialer.steer(sid, str(told)))
+            if entry.state == "dialing_customer":
+                self._tell_and_end(entry.agent_call_sid,
+                                   "The customer could not be called. The callback goes back in line.")
             if entry.kind == HOLDING:
                 callbacks.record(s, entry, "recovered", now=now, actor=self.name, reason=reason)
             elif entry.state in ("dialing_agent", "dialing_customer"):
