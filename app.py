@@ -141,6 +141,9 @@ def describe_setup(settings: Settings) -> str:
         "Point your Twilio number's webhooks at:",
         f"  A call comes in:      POST {base}/voice/incoming",
         f"  Call status changes:  POST {base}/voice/status",
+        f"  A message comes in:   POST {base}/webhooks/sms",
+        f"Supervisors sign in at {base}/supervisor/ (first admin: flask users create NAME --role admin).",
+        f"The call-me-back button's demo page: {base}/demo",
     ]
     missing = settings.missing_for_twilio()
     if missing:
