@@ -7,7 +7,6 @@ reload. Screenshots go to test-artifacts/ (gitignored) for a person to look at.
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from pathlib import Path
 
@@ -107,14 +106,12 @@ def test_the_queue_fills_live_and_each_action_works(page_for, live_app, twilio, 
 
     # A callback through the public API, with the page the customer was on.
     clock.advance(30)
-    booked_at = time.monotonic()
     booked = api_request(live_app, {"phone": "+12125550177", "name": "Grace Hopper", "skill": "billing",
                                     "reason": "charged twice for November", "channel": "api",
                                     "context": {"page_url": "https://shop.example.com/invoices/7"}})
     grace = row(page, "Grace Hopper")
+    # Shown without a reload (how fast is measured in bench/supervisor_bench.py, not asserted here).
     expect(grace).to_be_visible()
-    seen_after = time.monotonic() - booked_at
-    assert seen_after < 3.0, f"the page took {seen_after:.1f}s to show the new callback"
     expect(grace).to_contain_text("+12125550177")
     expect(grace).to_contain_text("charged twice for November")
     expect(page.get_by_test_id("count-billing")).to_have_text("2")
