@@ -4,7 +4,6 @@ Revision ID: 0003_dispatch_indexes
 Revises: 0002_dispatcher_lease
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 revision = '0003_dispatch_indexes'

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,11 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from callbacks import services as callbacks
 from storage.db import transaction
-from storage.models import QueueEntry
 from tests.support.twilio_rest import FakeTwilioHttp, client_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -192,7 +192,7 @@ class FakeTwilioHttp(HttpClient):
 
     def request(self, method, uri, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False) -> Response:
-        from openapi_core.testing import MockRequest, MockResponse
+        from openapi_core.testing import MockRequest
 
         method = method.upper()
         parts = urlsplit(uri)
