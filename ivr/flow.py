@@ -181,6 +181,9 @@ class CallFlow:
         elif queue_result in {"error", "system-error", "queue-full"} and entry and entry.state == "holding":
             # Twilio could not keep the caller in its queue: keep the promise with a callback instead.
             return self._answer(call, turn, self._start_callback(call, mode="asap"))
+        elif queue_result == "leave":
+            # Taken out of line by someone else (e.g. a supervisor cancelled the entry): a polite goodbye.
+            return self._answer(call, turn, self._goodbye(call))
         response.hangup()
         call.step = "done"
         return self._answer(call, turn, response)

@@ -381,3 +381,20 @@ def test_silence_on_the_stream_falls_back_to_keys_then_general(twilio, runtime, 
     call.wait()
     call.wait()
     assert entries(runtime)[0].skill == "general"
+
+
+def test_a_holder_taken_out_of_line_hears_goodbye(twilio, runtime, clock):
+    from callbacks import services as callbacks
+
+    staff(runtime, clock, "billing", state="on_call")
+    call = twilio.call()
+    call.press("1")
+    call.press("2")
+    with runtime.sessions() as s:
+        entry = s.scalars(select(QueueEntry)).one()
+        callbacks.change_state(s, entry, "cancelled", now=clock.now(), actor="sam", reason="duplicate caller")
+        s.commit()
+    call.wait()  # the next hold refresh finds the entry closed: <Leave>, then the Enqueue action
+    assert call.last_heard == "Thank you for calling. Goodbye." and call.ended
+    assert call.call_sid not in twilio.queues["billing"]
+    assert entries(runtime)[0].state == "cancelled"
