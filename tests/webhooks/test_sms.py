@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from storage.models import QueueEntry
 from tests.support.twilio_voice import ACCOUNT_SID, new_sid
-from webhooks.sms import parse_text
 
 TEXTER = "+12125550142"
 
@@ -110,12 +109,6 @@ def test_hostile_text_is_escaped_in_the_twiml_reply(twilio, runtime):
     reply_of(response)  # still well-formed TwiML with one Message
 
 
-def test_parse_text():
-    assert parse_text("Call  me") .at is None
-    assert parse_text("call me at 9").at.hour == 9
-    assert parse_text("CALL ME 7 days a week please") .at is None  # a bare number is not a time
-    assert parse_text("bel mij om 14.15").at.minute == 15
-    assert parse_text("cancel") is None
 
 
 def test_texts_are_limited_per_texter_not_per_twilio_address(app, twilio, runtime):

@@ -1,0 +1,89 @@
+"""Callback requests by text message: what a texter's words ask for (CALL ME / BEL MIJ).
+
+Understood (case and spacing do not matter):
+    CALL ME                      as soon as possible (at opening time when closed)
+    CALL ME 14:30 | AT 2:30PM    today at that time, in the skill's time zone
+    CALL ME TOMORROW 9:00        tomorrow (MORGEN) at that time
+    CALL ME about my invoice     other words choose the team, as in the IVR
+    BEL MIJ / BEL MIJ MORGEN OM 9:00   the same in Dutch, answered in Dutch
+Anything else gets HELP, in both languages. Typed shorthand ("2:30PM", "14.15") is read here;
+spoken times go through ivr.understanding.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from callbacks import requests as callback_requests
+from callbacks.schemas import RequestRefused
+from config import IvrConfig
+from ivr.prompts import Prompts
+
+KEYWORD = re.compile(r"^\s*(CALL\s*ME|BEL\s*MIJ)\b(.*)$", re.IGNORECASE | re.DOTALL)
+CLOCK = re.compile(r"\b(\d{1,2})(?:[:.hH](\d{2}))?\s*(AM|PM)?\b", re.IGNORECASE)
+TOMORROW = {"TOMORROW", "MORGEN"}
+FILLER = {"AT", "OM", "TODAY", "VANDAAG", "PLEASE", "AUB", "ALSTUBLIEFT", "GRAAG", "ABOUT", "OVER", "FOR", "VOOR"}
+HELP = ("To get a call back, text CALL ME (or CALL ME 14:30, or CALL ME TOMORROW 9:00). "
+        "Wilt u teruggebeld worden? Sms BEL MIJ (of BEL MIJ 14:30, of BEL MIJ MORGEN 9:00).")
+
+
+@dataclass(frozen=True)
+class TextRequest:
+    language: str
+    at: time | None
+    tomorrow: bool
+    reason: str | None
+
+
+def parse_text(body: str) -> TextRequest | None:
+    """What a text asks for, or None if it is not a callback request."""
+    match = KEYWORD.match(body or "")
+    if not match:
+        return None
+    language = "nl-NL" if match.group(1).upper().startswith("BEL") else "en-US"
+    rest = match.group(2)
+    at = None
+    clock = next((m for m in CLOCK.finditer(rest) if m.group(2) or m.group(3) or
+                  re.search(r"\b(AT|OM)\s*$", rest[:m.start()], re.IGNORECASE)), None)
+    if clock:
+        hour, minute = int(clock.group(1)), int(clock.group(2) or 0)
+        meridiem = (clock.group(3) or "").upper()
+        if meridiem == "PM" and hour < 12:
+            hour += 12
+        if meridiem == "AM" and hour == 12:
+            hour = 0
+        if hour > 23 or minute > 59:
+            raise RequestRefused("that is not a time of day", field="/preferred_time", code="format")
+        at = time(hour, minute)
+        rest = rest[:clock.start()] + " " + rest[clock.end():]
+    words = re.findall(r"[^\W\d_]+", rest)
+    tomorrow = any(w.upper() in TOMORROW for w in words)
+    reason = " ".join(w for w in words if w.upper() not in TOMORROW | FILLER) or None
+    if tomorrow and at is None:
+        raise RequestRefused("say what time tomorrow, e.g. TOMORROW 9:00", field="/preferred_time", code="format")
+    return TextRequest(language, at, tomorrow, reason)
+
+
+def request_body(wanted: TextRequest, from_number: str, config: IvrConfig, now: datetime) -> dict:
+    """The public request (as POST /api/callbacks takes it) that a text stands for."""
+    skill = callback_requests.pick_skill(config, None, wanted.reason, wanted.language)
+    body: dict = {"phone": from_number, "skill": skill, "language": wanted.language}
+    if wanted.reason:
+        body["reason"] = wanted.reason[:500]
+    if wanted.at is not None:
+        zone = config.skills[skill].timezone
+        day = now.astimezone(zone).date() + timedelta(days=1 if wanted.tomorrow else 0)
+        body.update(when="scheduled", timezone=zone.key,
+                    preferred_time=datetime.combine(day, wanted.at).strftime("%Y-%m-%dT%H:%M"))
+    return body
+
+
+def refusal(config, language: str, refused: RequestRefused) -> str:
+    p = Prompts(config, language)
+    code = refused.code.removeprefix("number_")
+    if refused.field == "/phone":
+        return p.text("callback_number_invalid", reason=p.reason(code))
+    if refused.field == "/preferred_time":
+        return p.text("callback_time_invalid", reason=p.reason(code))
+    return str(refused)
