@@ -24,6 +24,7 @@ from storage.models import QueueEntry
 from webhooks.limits import TOO_MANY, TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_ip, per_number, status_per_ip
 from webhooks.problems import problem
 from webhooks.runtime import runtime
+from webhooks.security import public_base
 
 api = Blueprint("callbacks_api", __name__, url_prefix="/api")
 
@@ -63,10 +64,6 @@ def allowed_origins() -> set[str]:
 
 def origin_allowed(origin: str | None) -> bool:
     return bool(origin) and origin.rstrip("/") in allowed_origins()
-
-
-def public_base() -> str:
-    return (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
 
 
 def form_serializer() -> URLSafeTimedSerializer:

@@ -12,14 +12,13 @@ import re
 from flask import Blueprint, Response, abort, request
 
 from callbacks.dispatcher import ENDED, HUMAN, MACHINE
+from webhooks import twilio_params
 from webhooks.runtime import runtime
 from webhooks.security import twilio_signed
 
 outbound = Blueprint("outbound", __name__, url_prefix="/outbound")
 
-CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 PUBLIC_ID = re.compile(r"^[0-9a-f]{32}$")
-STATUSES = {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}
 
 
 def dispatcher():
@@ -29,24 +28,10 @@ def dispatcher():
     return found
 
 
-def twiml(body: str) -> Response:
-    return Response(body, mimetype="text/xml")
-
-
 def _checked(public_id: str) -> str:
     if not PUBLIC_ID.match(public_id):
         abort(404, description="No such callback.")
-    sid = request.form.get("CallSid", "")
-    if not CALL_SID.match(sid):
-        abort(400, description="CallSid is missing or is not a Twilio call SID (CA followed by 32 hex digits).")
-    return sid
-
-
-def _status() -> str:
-    status = request.form.get("CallStatus", "")
-    if status not in STATUSES:
-        abort(400, description="CallStatus is missing or not one of Twilio's call statuses.")
-    return status
+    return twilio_params.call_sid()
 
 
 @outbound.post("/agent/<public_id>/<int:leg>/answer")
@@ -54,25 +39,23 @@ def _status() -> str:
 def agent_answer(public_id: str, leg: int):
     sid = _checked(public_id)
     d = dispatcher()
-    return twiml(d.agent_answer(public_id, leg, sid, d.dialer.links.agent(public_id, leg, "accept")))
+    return twilio_params.twiml(d.agent_answer(public_id, leg, sid, d.dialer.links.agent(public_id, leg, "accept")))
 
 
 @outbound.post("/agent/<public_id>/<int:leg>/accept")
 @twilio_signed
 def agent_accept(public_id: str, leg: int):
     sid = _checked(public_id)
-    digits = request.form.get("Digits")
-    if digits is not None and not re.fullmatch(r"[0-9*#]{0,8}", digits):
-        abort(400, description="Digits may only contain 0-9, * and #.")
+    digits = twilio_params.digits()
     d = dispatcher()
-    return twiml(d.agent_accept(public_id, leg, sid, digits, d.dialer.links))
+    return twilio_params.twiml(d.agent_accept(public_id, leg, sid, digits, d.dialer.links))
 
 
 @outbound.post("/agent/<public_id>/<int:leg>/status")
 @twilio_signed
 def agent_status(public_id: str, leg: int):
     sid = _checked(public_id)
-    dispatcher().agent_status(public_id, leg, sid, _status())
+    dispatcher().agent_status(public_id, leg, sid, twilio_params.call_status())
     return Response("", status=204)
 
 
@@ -80,14 +63,14 @@ def agent_status(public_id: str, leg: int):
 @twilio_signed
 def agent_done(public_id: str, leg: int):
     sid = _checked(public_id)
-    return twiml(dispatcher().holder_dial_done(public_id, leg, sid, request.form.get("DialCallStatus")))
+    return twilio_params.twiml(dispatcher().holder_dial_done(public_id, leg, sid, request.form.get("DialCallStatus")))
 
 
 @outbound.post("/customer/<public_id>/<int:leg>/answer")
 @twilio_signed
 def customer_answer(public_id: str, leg: int):
     sid = _checked(public_id)
-    return twiml(dispatcher().customer_answer(public_id, leg, sid))
+    return twilio_params.twiml(dispatcher().customer_answer(public_id, leg, sid))
 
 
 @outbound.post("/customer/<public_id>/<int:leg>/amd")
@@ -105,7 +88,7 @@ def customer_amd(public_id: str, leg: int):
 @twilio_signed
 def customer_status(public_id: str, leg: int):
     sid = _checked(public_id)
-    dispatcher().customer_status(public_id, leg, sid, _status())
+    dispatcher().customer_status(public_id, leg, sid, twilio_params.call_status())
     return Response("", status=204)
 
 
@@ -113,10 +96,8 @@ def customer_status(public_id: str, leg: int):
 @twilio_signed
 def holder_bridge(public_id: str, leg: int):
     sid = _checked(public_id)
-    dequeuer = request.form.get("DequeingCallSid") or None
-    if dequeuer is not None and not CALL_SID.match(dequeuer):
-        abort(400, description="DequeingCallSid is not a Twilio call SID.")
-    return twiml(dispatcher().holder_bridged(public_id, leg, sid, dequeuer))
+    dequeuer = twilio_params.call_sid("DequeingCallSid", required=False)
+    return twilio_params.twiml(dispatcher().holder_bridged(public_id, leg, sid, dequeuer))
 
 
 __all__ = ["outbound", "ENDED"]

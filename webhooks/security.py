@@ -24,6 +24,11 @@ def public_url() -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path + incoming.path, incoming.query, ""))
 
 
+def public_base() -> str:
+    """The base URL callers, browsers and Twilio reach this app at (no trailing slash)."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
+
+
 def is_signed_by_twilio(auth_token: str) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:

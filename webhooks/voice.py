@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 
 from ivr.flow import CallFlow, FlowSettings
 from storage.db import transaction
+from webhooks import twilio_params
 from webhooks.runtime import runtime
-from webhooks.security import stream_token, twilio_signed
+from webhooks.security import public_base, stream_token, twilio_signed
 
 voice = Blueprint("voice", __name__, url_prefix="/voice")
 
-CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
-DIGITS = re.compile(r"^[0-9*#]{0,32}$")
 STEP = re.compile(r"^[a-z_]{1,32}$")
 
 
@@ -41,28 +40,6 @@ class TwilioLinks:
         return f"{ws_base}/media?token={stream_token(call_sid, step, turn)}"
 
 
-def public_base() -> str:
-    return current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
-
-
-def twiml(body: str) -> Response:
-    return Response(body, mimetype="text/xml")
-
-
-def call_sid_param() -> str:
-    sid = request.form.get("CallSid", "")
-    if not CALL_SID.match(sid):
-        abort(400, description="CallSid is missing or is not a Twilio call SID (CA followed by 32 hex digits).")
-    return sid
-
-
-def digits_param() -> str | None:
-    digits = request.form.get("Digits")
-    if digits is not None and not DIGITS.match(digits):
-        abort(400, description="Digits may only contain 0-9, * and #.")
-    return digits or None
-
-
 def turn_param() -> int:
     raw = request.args.get("t", "")
     if not raw.isdigit():
@@ -84,8 +61,8 @@ def run_flow(action):
 @voice.post("/incoming")
 @twilio_signed
 def incoming():
-    sid = call_sid_param()
-    return twiml(run_flow(lambda flow: flow.incoming(sid, request.form.get("From"), request.form.get("To"))))
+    sid = twilio_params.call_sid()
+    return twilio_params.twiml(run_flow(lambda flow: flow.incoming(sid, request.form.get("From"), request.form.get("To"))))
 
 
 @voice.post("/step/<step>")
@@ -93,41 +70,39 @@ def incoming():
 def step(step: str):
     if not STEP.match(step):
         abort(404, description="No such IVR step.")
-    sid, turn, digits = call_sid_param(), turn_param(), digits_param()
-    return twiml(run_flow(lambda flow: flow.step(sid, step, turn, digits)))
+    sid, turn, digits = twilio_params.call_sid(), turn_param(), twilio_params.digits()
+    return twilio_params.twiml(run_flow(lambda flow: flow.step(sid, step, turn, digits)))
 
 
 @voice.post("/hold/<entry_id>/wait")
 @twilio_signed
 def hold_wait(entry_id: str):
-    call_sid_param()
-    return twiml(run_flow(lambda flow: flow.hold_wait(entry_id, request.form.get("QueueSid"),
+    twilio_params.call_sid()
+    return twilio_params.twiml(run_flow(lambda flow: flow.hold_wait(entry_id, request.form.get("QueueSid"),
                                                       request.form.get("QueuePosition"))))
 
 
 @voice.post("/hold/<entry_id>/press")
 @twilio_signed
 def hold_press(entry_id: str):
-    call_sid_param()
-    digits = digits_param()
-    return twiml(run_flow(lambda flow: flow.hold_press(entry_id, digits)))
+    twilio_params.call_sid()
+    digits = twilio_params.digits()
+    return twilio_params.twiml(run_flow(lambda flow: flow.hold_press(entry_id, digits)))
 
 
 @voice.post("/hold/done")
 @twilio_signed
 def hold_done():
-    sid, turn = call_sid_param(), turn_param()
-    return twiml(run_flow(lambda flow: flow.hold_done(sid, turn, request.form.get("QueueResult"),
+    sid, turn = twilio_params.call_sid(), turn_param()
+    return twilio_params.twiml(run_flow(lambda flow: flow.hold_done(sid, turn, request.form.get("QueueResult"),
                                                       request.form.get("QueueTime"))))
 
 
 @voice.post("/status")
 @twilio_signed
 def status():
-    sid = call_sid_param()
-    call_status = request.form.get("CallStatus", "")
-    if call_status not in {"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"}:
-        abort(400, description="CallStatus is missing or not one of Twilio's call statuses.")
+    sid = twilio_params.call_sid()
+    call_status = twilio_params.call_status()
     # A call we never saw is answered the same way: outbound callback legs have their own status URL.
     run_flow(lambda flow: flow.status(sid, call_status, request.form.get("CallDuration")))
     return Response("", status=204)

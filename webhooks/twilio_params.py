@@ -1,0 +1,39 @@
+"""Twilio's webhook parameters, checked in one place: a bad one is a 400 that names it."""
+from __future__ import annotations
+
+import re
+
+from flask import Response, abort, request
+
+CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
+DIGITS = re.compile(r"^[0-9*#]{0,32}$")
+# Twilio's call statuses, plus "initiated" which status callbacks of the calls we place report.
+CALL_STATUSES = {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer",
+                 "canceled"}
+
+
+def call_sid(name: str = "CallSid", required: bool = True) -> str | None:
+    sid = request.form.get(name, "")
+    if not sid and not required:
+        return None
+    if not CALL_SID.match(sid):
+        abort(400, description=f"{name} is missing or is not a Twilio call SID (CA followed by 32 hex digits).")
+    return sid
+
+
+def digits() -> str | None:
+    keyed = request.form.get("Digits")
+    if keyed is not None and not DIGITS.match(keyed):
+        abort(400, description="Digits may only contain 0-9, * and #.")
+    return keyed or None
+
+
+def call_status() -> str:
+    status = request.form.get("CallStatus", "")
+    if status not in CALL_STATUSES:
+        abort(400, description="CallStatus is missing or not one of Twilio's call statuses.")
+    return status
+
+
+def twiml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
