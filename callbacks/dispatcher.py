@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from agents import services as agents
+from callbacks import requests as callback_requests  # the one confirmation wording
 from callbacks import services as callbacks
 from callbacks.dialing import ENDED, DialFailed, Dialer, RateLimiter
 from clock import Clock
@@ -49,8 +50,6 @@ TEXTS = {
         "connecting": "Connecting you now.",
         "hold_for_agent": "Please hold while we connect you to an agent.",
         "no_agent": "Sorry, no agent could take your call just now. We will call you again shortly. Goodbye.",
-        "sms_booked": "{company}: we will call you back on this number. You are number {position}, about {wait}.",
-        "sms_booked_at": "{company}: we will call you back on this number {when}.",
         "sms_retry": "{company}: we tried to call you back but could not reach you. We will try again {when}.",
     },
     "nl-NL": {
@@ -58,8 +57,6 @@ TEXTS = {
         "connecting": "We verbinden u nu door.",
         "hold_for_agent": "Een ogenblik, we verbinden u met een medewerker.",
         "no_agent": "Sorry, er is nu geen medewerker vrij. We bellen u zo weer. Tot ziens.",
-        "sms_booked": "{company}: we bellen u terug op dit nummer. U bent nummer {position}, ongeveer {wait}.",
-        "sms_booked_at": "{company}: we bellen u {when} terug op dit nummer.",
         "sms_retry": "{company}: we konden u niet bereiken. We proberen het opnieuw {when}.",
     },
 }
@@ -817,8 +814,6 @@ class Dispatcher:
         """SMS to callbacks booked in the last minutes that have not had one (once each)."""
         if not (self.settings.sms and self.dialer.messaging_number):
             return 0
-        from routing.queue import estimated_wait, position
-
         now = self.clock.now()
         sent = 0
         # Callbacks requested lately (booked, or converted from holding): found through the audit
@@ -829,20 +824,13 @@ class Dispatcher:
                 QueueEvent.state.in_(("queued", "scheduled"))).distinct()).all()
         for entry_id in sorted(ids):
             def confirm(s: Session, entry: QueueEntry, now: datetime):
+                # A texter was already answered by the SMS webhook with the same confirmation.
                 if (entry.context or {}).get("sms_confirmed") or not entry.phone_number or \
-                        entry.state not in ("queued", "scheduled"):
+                        entry.channel == "sms" or entry.state not in ("queued", "scheduled"):
                     return False
                 entry.context = {**entry.context, "sms_confirmed": True}  # at most once, even on a crash
-                lang, _ = self._voice(entry)
-                skill = self.config.skills.get(entry.skill)
-                if entry.state == "scheduled" and entry.scheduled_for and skill:
-                    body = self._text(entry, "sms_booked_at",
-                                      when=hours.describe_local(entry.scheduled_for, skill.timezone, now, lang))
-                else:
-                    from ivr.prompts import Prompts
-                    wait = estimated_wait(s, entry, now, self.config.assumed_handle_seconds)
-                    body = self._text(entry, "sms_booked", position=position(s, entry, now),
-                                      wait=Prompts(self.config, lang).wait(wait))
+                position, wait = callback_requests.place_in_line(s, self.config, entry, now)
+                body = callback_requests.confirmation(self.config, callback_requests.Outcome(entry, True, None, position, wait), now)
                 callbacks.record(s, entry, "sms_confirmation", now=now, actor=self.name)
                 number = entry.phone_number
                 self._after.append(lambda: self.dialer.text(number, body))

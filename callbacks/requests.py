@@ -152,10 +152,7 @@ def request_callback(session: Session, config: IvrConfig, body: dict, *, now: da
 
 def place_in_line(session: Session, config: IvrConfig, entry: QueueEntry, now: datetime) -> tuple[int | None, int | None]:
     """Position and estimated wait while the entry stands in line now; (None, None) before its time or after."""
-    waiting = entry.state in ("holding", "queued") or (
-        entry.state in ("scheduled", "retry_wait") and entry.next_attempt_at is not None
-        and entry.next_attempt_at <= now)
-    if not waiting:
+    if not queue.is_in_line(entry, now):
         return None, None
     return (queue.position(session, entry, now),
             queue.estimated_wait(session, entry, now, config.assumed_handle_seconds))

@@ -39,6 +39,13 @@ def in_line_now(now: datetime):
     )
 
 
+def is_in_line(entry: QueueEntry, now: datetime) -> bool:
+    """in_line_now() for one loaded entry (the same rule, in Python)."""
+    return entry.state in ("holding", "queued") or (
+        entry.state in ("scheduled", "retry_wait") and entry.next_attempt_at is not None
+        and entry.next_attempt_at <= now)
+
+
 def line(session: Session, skill: str, now: datetime, limit: int | None = None) -> list[QueueEntry]:
     """The entries standing in `skill`'s line now, next first."""
     query = select(QueueEntry).where(QueueEntry.skill == skill, in_line_now(now)).order_by(*line_order())

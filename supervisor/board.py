@@ -151,10 +151,9 @@ def build(session: Session, config: IvrConfig, now: datetime, skill: str | None 
         rows: list[Row] = []
         position = 0
         for entry in (e for e in entries if e.skill == name):
-            due = entry.next_attempt_at is None or entry.next_attempt_at <= now
             if entry.state in ("dialing_agent", "dialing_customer"):
                 section = "connecting"
-            elif entry.state in ("holding", "queued") or (entry.state in ("scheduled", "retry_wait") and due):
+            elif queue.is_in_line(entry, now):
                 section = "line"
             elif entry.state == "failed":
                 section = "failed"

@@ -327,7 +327,8 @@ def test_sms_confirmation_once_and_a_note_before_a_retry(dispatcher, outbound, t
     assert dispatcher.confirm_bookings() == 2
     assert dispatcher.confirm_bookings() == 0  # once per callback
     texts = {m["to"]: m["body"] for m in twilio_rest.messages}
-    assert texts[CUSTOMER].startswith("Example Company: we will call you back on this number. You are number 2, about")
+    assert texts[CUSTOMER].startswith("Booked: we will call you on the number ending in 0143 in about")
+    assert texts[CUSTOMER].endswith("You are number 2 in line.")
     add_agent("Ann", AGENT)
     add_agent("Bob", AGENT2)
     dispatcher.run_once()
@@ -455,3 +456,17 @@ def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
         callbacks.change_state(s, waiting, "cancelled", now=clock.now(), actor="customer")
         waiting_id = waiting.id
     assert hang_up_cancelled(runtime, waiting_id) == 0
+
+
+def test_a_texter_is_not_confirmed_twice(dispatcher, twilio_rest, runtime, clock):
+    """The SMS webhook already answered the texter with the confirmation; no second text follows."""
+    from callbacks import services as callbacks
+    from storage.db import transaction
+
+    dispatcher.dialer.messaging_number = "+15005550007"
+    with transaction(runtime.sessions) as s:
+        callbacks.book_callback(s, callbacks.CallbackRequest(
+            skill="billing", phone_number=CUSTOMER, channel="sms", language="en-US", arrived_at=clock.now()),
+            clock.now())
+    assert dispatcher.confirm_bookings() == 0
+    assert twilio_rest.messages == []
