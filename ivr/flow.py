@@ -400,6 +400,9 @@ class CallFlow:
 
     def _after_number(self, call: Call) -> VoiceResponse:
         call.retries = 0
+        if callbacks.find_open_callback(self.session, call.scratch["callback_number"], call.skill):
+            # Already booked for this number and skill: say so now rather than ask when.
+            return self._book(call, scheduled_for=None)
         if call.scratch.get("callback_mode") == "opening":
             return self._book(call, scheduled_for=datetime.fromisoformat(call.scratch["opening"]))
         p = self._prompts(call)

@@ -291,8 +291,8 @@ def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_
 
     caller = twilio.call(from_number=CUSTOMER)
     caller.press("1")  # billing
-    if "Press 2 to hold" in caller.last_heard:
-        caller.press("2")
+    assert "Press 2 to hold" in caller.last_heard  # nobody free yet: the wait is offered first
+    caller.press("2")
     assert caller.queue == "billing"
     with runtime.sessions() as s:
         pid = s.scalar(select(QueueEntry.public_id).where(QueueEntry.call_sid == caller.call_sid))
@@ -406,8 +406,8 @@ def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
 
     caller = twilio.call(from_number=CUSTOMER)
     caller.press("1")
-    if "Press 2 to hold" in caller.last_heard:
-        caller.press("2")
+    assert "Press 2 to hold" in caller.last_heard
+    caller.press("2")
     with runtime.sessions() as s:
         pid = s.scalar(select(QueueEntry.public_id).where(QueueEntry.call_sid == caller.call_sid))
     ann = add_agent("Ann", AGENT)
@@ -423,39 +423,56 @@ def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
     assert len(dispatcher.run_once().claimed) == 1  # offered again
 
 
+@pytest.mark.parametrize("who", ["customer", "supervisor"])
 @pytest.mark.parametrize("while_", ["agent_ringing", "customer_ringing"])
 def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
-        dispatcher, outbound, twilio_rest, add_agent, book, entry_of, agent_of, runtime, clock, while_):
+        app, dispatcher, outbound, twilio_rest, add_agent, entry_of, agent_of, runtime, clock, while_, who):
+    """Cancelled through the production routes: the customer's status link, or the supervisor page."""
     from callbacks import services as callbacks
-    from callbacks.scheduler import hang_up_cancelled
     from storage.db import transaction
+    from supervisor import auth
+    from tests.supervisor.conftest import Signed
 
     ann = add_agent("Ann", AGENT)
-    pid = book(CUSTOMER)
+    with transaction(runtime.sessions) as s:
+        booking = callbacks.book_callback(s, callbacks.CallbackRequest(
+            skill="billing", phone_number=CUSTOMER, channel="api", language="en-US", arrived_at=clock.now()),
+            clock.now())
+        pid, token = booking.entry.public_id, booking.status_token
     dispatcher.run_once()
     agent = outbound.to(AGENT).answer()
     if while_ == "customer_ringing":
         agent.press("1")
         outbound.to(CUSTOMER).ring()
-    with transaction(runtime.sessions) as s:
-        entry = callbacks.get_entry(s, pid)
-        callbacks.change_state(s, entry, "cancelled", now=clock.now(), actor="sam", reason="customer called in")
-        entry_id = entry.id
-    legs = [c["sid"] for c in twilio_rest.calls]
-    assert hang_up_cancelled(runtime, entry_id) == len(legs)
-    for sid in legs:
-        assert {"Status": "completed"} in [{k: v for k, v in u.items() if k == "Status"}
-                                          for u in twilio_rest.call(sid)["updates"]]
-    agent._end("completed")  # Twilio reports the ended agent leg: the agent is free again
+    if who == "customer":
+        response = app.test_client().delete(f"/api/callbacks/{pid}?token={token}")
+    else:
+        from tests.supervisor.conftest import PASSWORD
+
+        with transaction(runtime.sessions) as s:
+            auth.create_user(s, "sam", PASSWORD, role="supervisor", now=clock.now())
+        response = Signed(app.test_client(), "sam").act(pid, "cancel", entry_of(pid).version,
+                                                        reason="customer called in")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    for call in twilio_rest.calls:
+        assert "completed" in [u.get("Status") for u in call["updates"]], call["to"]
+    agent._end("completed")  # Twilio reports the ended agent leg: the agent is free again, not offline
     assert agent_of(ann).state == "available"
     assert entry_of(pid).state == "cancelled"
-    # Nothing is ended twice, and entries cancelled while merely waiting have no calls to end.
-    pid2 = book("+12125550144")
+
+
+def test_a_callback_cancelled_while_waiting_has_no_calls_to_end(dispatcher, book, runtime, clock, twilio_rest):
+    from callbacks import services as callbacks
+    from callbacks.scheduler import hang_up_cancelled
+    from storage.db import transaction
+
+    pid = book(CUSTOMER)
     with transaction(runtime.sessions) as s:
-        waiting = callbacks.get_entry(s, pid2)
+        waiting = callbacks.get_entry(s, pid)
         callbacks.change_state(s, waiting, "cancelled", now=clock.now(), actor="customer")
         waiting_id = waiting.id
     assert hang_up_cancelled(runtime, waiting_id) == 0
+    assert twilio_rest.requests == []
 
 
 def test_a_texter_is_not_confirmed_twice(dispatcher, twilio_rest, runtime, clock):

@@ -287,14 +287,14 @@ def test_after_hours_caller_may_decline(twilio, runtime, clock):
 
 
 def test_second_callback_for_the_same_number_and_skill_is_not_doubled(twilio, runtime):
-    for _ in range(2):
-        call = twilio.call()
-        call.press("1")
-        call.press("1")
-        call.press("1")
-        if not call.ended:
-            call.press("1")
-    assert "already have a callback booked" in call.last_heard
+    first = twilio.call()
+    for digit in ("1", "1", "1", "1"):  # billing, call me back, this number, as soon as possible
+        first.press(digit)
+    assert first.ended and "We will call you back" in first.last_heard
+    call = twilio.call()
+    for digit in ("1", "1", "1"):  # the booking is found as soon as the number is confirmed
+        call.press(digit)
+    assert call.ended and "already have a callback booked" in call.last_heard
     states = sorted(e.state for e in entries(runtime))
     assert states == ["cancelled", "queued"]
 

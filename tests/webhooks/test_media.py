@@ -31,8 +31,7 @@ SILENCE = b"\xff" * 160  # mu-law digital silence, 20 ms
 @pytest.fixture
 def media_app(app, monkeypatch):
     monkeypatch.setenv("VOSK_MODEL_PATH_KO_KR", korean_model_path())
-    if "media" not in app.blueprints:  # until app.py registers it itself
-        media_module.init_media(app)
+    assert "media" in app.blueprints  # registered by create_app, as in production
     return app
 
 
