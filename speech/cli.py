@@ -17,6 +17,8 @@ import zipfile
 
 import click
 
+from speech.vosk_engine import env_key
+
 # The official catalogue of Vosk models, published by the Vosk authors.
 MODEL_LIST_URL = "https://alphacephei.com/vosk/models/model-list.json"
 DEFAULT_MODEL_DIR = os.path.join(os.path.expanduser("~"), ".cache", "vosk")
@@ -85,9 +87,19 @@ def download_model(lang: str, target_dir: str):
                 archive.extractall(target_dir)
         finally:
             os.unlink(tmp.name)
-    env_lang = lang.upper().replace("-", "_")
     click.echo(f"{folder}")
-    click.echo(f"set VOSK_MODEL_PATH_{env_lang}={folder}", err=True)
+    click.echo(f"set {env_key(_caller_language(lang))}={folder}", err=True)
+
+
+def _caller_language(lang: str) -> str:
+    """The IVR language a model name serves ("nl" -> "nl-NL"), so the printed variable is the one read."""
+    from config import load_ivr_config
+
+    wanted = lang.lower()
+    for language in load_ivr_config().languages:
+        if language.lower() == wanted or language.split("-")[0].lower() == wanted.split("-")[0]:
+            return language
+    return lang
 
 
 # --- recognize ----------------------------------------------------------------

@@ -45,7 +45,10 @@ def init_app(app: Flask) -> None:
     # Only this blueprint's forms are checked (see before_request); tokens live as long as the sign-in.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask ships these keys (None / False), so they are set, not setdefault-ed. Served over https
+    # (PUBLIC_BASE_URL says so), the sign-in cookie never travels in clear text.
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = (app.config.get("PUBLIC_BASE_URL") or "").startswith("https://")
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.cli.add_command(users_cli)
@@ -145,7 +148,7 @@ def act_url(public_id: str, action: str) -> str:
 # ---- sign in / out ----------------------------------------------------------------------------
 
 def login_limit() -> str:
-    return current_app.config.get("SUPERVISOR_LOGIN_LIMIT", "10/minute;50/hour")
+    return current_app.config["SUPERVISOR_LOGIN_LIMIT"]
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -1,6 +1,6 @@
 """Shared fixtures: the real app on a fresh migrated database, a manual clock, and Twilio's part.
 
-DATABASE_URL_TEST selects the database for the suite (PostgreSQL in CI: .ci/run sets it); each test
+DATABASE_URL_TEST selects the database for the suite (PostgreSQL: scripts/test sets it); each test
 gets its own SQLite file or its own PostgreSQL schema-free database, migrated with Alembic exactly as
 production is.
 """

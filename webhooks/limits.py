@@ -21,6 +21,7 @@ DEFAULT_LIMITS = {
     "CALLBACK_LIMIT_PER_IP": "20/minute;200/day",
     "CALLBACK_LIMIT_PER_NUMBER": "5/hour;20/day",
     "CALLBACK_LIMIT_STATUS_PER_IP": "120/minute",
+    "SUPERVISOR_LOGIN_LIMIT": "10/minute;50/hour",  # failed sign-ins per address
 }
 
 TOO_MANY = "too many requests from your address; please wait a few minutes and try again"

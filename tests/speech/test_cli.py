@@ -99,12 +99,12 @@ def test_download_model_fetches_checks_and_unpacks(model_site, tmp_path, monkeyp
     base, _ = model_site
     monkeypatch.setenv("VOSK_MODEL_LIST_URL", f"{base}/model-list.json")
     target = tmp_path / "models"
-    result = CliRunner().invoke(speech_cli, ["download-model", "nl-NL", "--dir", str(target)])
+    result = CliRunner().invoke(speech_cli, ["download-model", "nl", "--dir", str(target)])
     assert result.exit_code == 0, result.output
     folder = target / "vosk-model-small-nl-0.22"
     assert result.stdout.strip() == str(folder)
     assert (folder / "am" / "final.mdl").read_bytes() == b"model bytes"
-    assert "VOSK_MODEL_PATH_NL_NL=" in result.output
+    assert "VOSK_MODEL_PATH_NL_NL=" in result.output  # the variable the app reads for nl-NL callers
     assert [p.name for p in target.iterdir()] == ["vosk-model-small-nl-0.22"]  # no zip left behind
 
 

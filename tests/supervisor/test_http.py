@@ -316,3 +316,13 @@ def test_failed_sign_ins_are_throttled_per_address(app, users):
     token = CSRF.search(other.get("/supervisor/login").get_data(as_text=True)).group(1)
     assert other.post("/supervisor/login", data={"username": "sam", "password": PASSWORD,
                                                  "csrf_token": token}).status_code == 302
+
+
+def test_the_sign_in_cookie_is_secure_when_served_over_https(app, users):
+    from tests.supervisor.conftest import CSRF, PASSWORD
+
+    client = app.test_client()
+    token = CSRF.search(client.get("/supervisor/login").get_data(as_text=True)).group(1)
+    response = client.post("/supervisor/login", data={"username": "sam", "password": PASSWORD, "csrf_token": token})
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
