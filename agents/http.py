@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from agents import services as agents
 from agents.exceptions import AgentError
+from callbacks.scheduler import wake_dispatcher
 from storage.db import transaction
 from storage.models import AGENT_STATES, Agent
 from webhooks.runtime import runtime
@@ -110,9 +111,8 @@ def set_state(agent_ref: str):
             result = as_json(agent)
     except StaleDataError:
         abort(409, description="The agent changed at the same moment; read it again and retry.")
-    wake = getattr(rt.extras.get("dispatcher"), "wake", None)
-    if result["state"] == "available" and callable(wake):
-        wake()
+    if result["state"] == "available":
+        wake_dispatcher(rt)
     return jsonify(result)
 
 

@@ -184,22 +184,13 @@ def set_state(session: Session, agent: Agent, state: str, now: datetime, actor: 
 
 
 def available_for(session: Session, skill: str) -> list[Agent]:
-    """Available agents with `skill`, best first: highest level, then longest idle."""
+    """Available agents with `skill`, best first: highest level, then longest idle (the dispatcher's order)."""
     return available_for_among(session.scalars(select(Agent).where(Agent.state == "available")).all(), skill)
 
 
 def available_for_among(free: list[Agent], skill: str) -> list[Agent]:
     with_skill = [a for a in free if a.state == "available" and skill in (a.skills or {})]
     return sorted(with_skill, key=lambda a: (-int(a.skills.get(skill) or 0), a.state_changed_at, a.id))
-
-
-def free_count(session: Session) -> dict[str, int]:
-    """Available agents per skill (an agent with two skills counts for both)."""
-    counts: dict[str, int] = {}
-    for agent in session.scalars(select(Agent).where(Agent.state == "available")):
-        for skill in agent.skills or {}:
-            counts[skill] = counts.get(skill, 0) + 1
-    return counts
 
 
 def end_wrap_ups(session: Session, now: datetime) -> list[Agent]:

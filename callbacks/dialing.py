@@ -47,13 +47,12 @@ class OutboundLinks:
 class RateLimiter:
     """Twilio accepts `per_second` new calls per second per account; beyond that calls wait in its queue.
 
-    A token bucket on the injected clock: `take(now)` answers how long to wait before a call may be
-    created (0 = go now, and the token is taken).
+    Calls are spaced evenly on the injected clock: `take(now)` answers how long to wait before a call
+    may be created (0 = go now, and the slot is taken).
     """
 
-    def __init__(self, per_second: float, burst: int = 1):
+    def __init__(self, per_second: float):
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self.burst = max(1, burst)
         self._next: datetime | None = None
         self._lock = threading.Lock()
 

@@ -729,10 +729,6 @@ class Dispatcher:
 
         self._by_public_id(public_id, apply)
 
-    def _agent_accepted(self, s: Session, entry: QueueEntry) -> bool:
-        agent = s.get(Agent, entry.agent_id) if entry.agent_id else None
-        return agent is not None and agent.state == "on_call" and agent.entry_id == entry.id
-
     def _ring_agent(self, entry_id: int, public_id: str, address: str, leg: int, agent_id: int) -> None:
         try:
             placed = self.dialer.call_agent(address, public_id, leg)

@@ -5,7 +5,6 @@ plus managing users and agents). Passwords are stored only as argon2id hashes.
 """
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -120,50 +119,3 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
-
-
-# ---- the web guards (used by supervisor/http.py) ------------------------------------------------
-
-def login_required(view):
-    """Only for a signed-in, active user; pages redirect to the login form, data endpoints answer 401."""
-    from flask import g, redirect, request, url_for
-
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        if g.get("user") is None:
-            if _wants_page():
-                return redirect(url_for("supervisor.login", next=request.full_path.rstrip("?")))
-            return _refuse(401, "Sign in first.")
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def role_required(*roles: str):
-    def decorate(view):
-        from flask import g
-
-        @functools.wraps(view)
-        def wrapped(*args, **kwargs):
-            if g.get("user") is None:
-                return login_required(view)(*args, **kwargs)
-            if g.user.role not in roles:
-                return _refuse(403, f"This needs the {' or '.join(roles)} role.")
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorate
-
-
-def _wants_page() -> bool:
-    from flask import request
-
-    return request.method == "GET" and request.accept_mimetypes.accept_html and \
-        request.headers.get("X-Requested-With") != "fetch" and request.accept_mimetypes.best != "text/event-stream"
-
-
-def _refuse(status: int, message: str):
-    from webhooks.problems import problem
-
-    return problem(status, "Not allowed", message)

@@ -7,6 +7,7 @@ are untouched.
 """
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -19,18 +20,56 @@ from sqlalchemy.orm.exc import StaleDataError
 from agents import services as agents
 from agents.exceptions import AgentError
 from callbacks.exceptions import CallbackError
-from callbacks.scheduler import hang_up_cancelled
+from callbacks.scheduler import hang_up_cancelled, wake_dispatcher
 from routing import hours
 from storage.db import transaction
 from storage.models import AGENT_STATES, QueueEvent, User
 from supervisor import auth, board, charts, live, metrics, services
-from supervisor.auth import login_required, role_required
 from webhooks.limits import limiter  # the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
 from webhooks.problems import problem
 from webhooks.runtime import runtime
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates",
                static_folder="static/supervisor", static_url_path="/static")
+
+
+# ---- guards: who may see what ---------------------------------------------------------------
+
+def login_required(view):
+    """Only for a signed-in, active user; pages redirect to the login form, data endpoints answer 401."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("user") is None:
+            if _wants_page():
+                return redirect(url_for("supervisor.login", next=request.full_path.rstrip("?")))
+            return _refuse(401, "Sign in first.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def role_required(*roles: str):
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if g.get("user") is None:
+                return login_required(view)(*args, **kwargs)
+            if g.user.role not in roles:
+                return _refuse(403, f"This needs the {' or '.join(roles)} role.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _wants_page() -> bool:
+    return request.method == "GET" and request.accept_mimetypes.accept_html and \
+        request.headers.get("X-Requested-With") != "fetch" and request.accept_mimetypes.best != "text/event-stream"
+
+
+def _refuse(status: int, message: str):
+    return problem(status, "Not allowed", message)
 csrf = CSRFProtect()
 
 SESSION_HOURS = 12
@@ -306,7 +345,7 @@ def act(public_id: str, action: str):
     except CallbackError as exc:
         return _answer(exc.status, str(exc))
     if action in ("call-now", "retry"):
-        services.wake_dispatcher(rt)
+        wake_dispatcher(rt)
     elif action == "cancel":
         hang_up_cancelled(rt, entry.id)
     return _answer(200, message, version=new_version)
@@ -399,7 +438,7 @@ def agent_state(agent_id: int):
     except CallbackError as exc:
         return _answer(exc.status, str(exc))
     if state == "available":
-        services.wake_dispatcher(rt)
+        wake_dispatcher(rt)
     return _answer(200, f"{name} is now {state.replace('_', ' ')}.")
 
 

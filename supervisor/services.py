@@ -114,17 +114,6 @@ def call_now(session: Session, public_id: str, version: int | None, *, actor: st
     return entry
 
 
-def wake_dispatcher(runtime) -> bool:
-    """Ask the dispatcher for a pass now. False when no scheduler runs in this process: its sweep
-    (DISPATCH_SWEEP_SECONDS) picks the change up instead."""
-    dispatcher = runtime.extras.get("dispatcher")
-    try:
-        return bool(dispatcher and dispatcher.wake())
-    except Exception:  # waking is a courtesy; the dispatcher's own sweep is the guarantee
-        log.exception("could not wake the dispatcher")
-        return False
-
-
 def reschedule(session: Session, public_id: str, version: int | None, *, when: datetime, actor: str,
                now: datetime, config: IvrConfig, reason: str | None = None) -> QueueEntry:
     """A callback at another (aware) time; refused in the past, outside the skill's hours or beyond the horizon."""

@@ -5,6 +5,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from agents import services as agents
 from agents.exceptions import AgentError, AgentExists, AgentNotFound, AgentStateRefused
+from routing import queue
 from storage.db import transaction
 
 
@@ -98,7 +99,7 @@ def test_a_missed_offer_takes_the_agent_offline(runtime, clock):
         agents.set_state(s, a, "reserved", clock.now(), actor="dispatcher", entry_id=7, call_sid=sid)
         agents.on_call_status(s, a, sid, "no-answer", clock.now())
         assert a.state == "offline"
-        assert agents.free_count(s) == {}
+        assert queue.staffing(s, "billing").free == 0
 
 
 def test_best_available_agent_first(runtime, clock):
@@ -108,7 +109,7 @@ def test_best_available_agent_first(runtime, clock):
         agents.add_agent(s, name="High", address="+14155550108", skills={"billing": 9}, now=now, state="available")
         agents.add_agent(s, name="Off", address="+14155550109", skills={"billing": 10}, now=now)
         assert [a.name for a in agents.available_for(s, "billing")] == ["High", "Low"]
-        assert agents.free_count(s) == {"billing": 2}
+        assert queue.staffing(s, "billing") == queue.Staffing(staffed=2, free=2)
 
 
 def test_two_writers_cannot_both_reserve_one_agent(runtime, clock):
