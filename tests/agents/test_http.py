@@ -21,8 +21,13 @@ def test_the_api_is_off_without_a_token(app, monkeypatch):
     assert response.status_code == 503 and response.mimetype == "application/problem+json"
 
 
-def test_wrong_or_missing_token_is_refused(api):
+def test_wrong_or_missing_token_is_refused(api, app):
     assert api("GET", "/api/agents", token=False).status_code == 401
+    ann = {"name": "Ann", "address": "+14155550101", "skills": ["billing"]}
+    assert api("POST", "/api/agents", ann, token=False).status_code == 401
+    wrong = app.test_client().post("/api/agents", json=ann, headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 401
+    assert api("GET", "/api/agents").json["agents"] == []  # nothing was added
 
 
 def test_add_list_change_state_remove(api):
@@ -47,6 +52,7 @@ def test_bad_requests_get_a_problem_that_says_why(api, body, status, words):
     response = api("POST", "/api/agents", body)
     assert response.status_code == status and response.mimetype == "application/problem+json"
     assert words in response.json["detail"]
+    assert api("GET", "/api/agents").json["agents"] == []  # nothing was added
 
 
 def test_the_api_cannot_pose_as_the_call_machinery(api, runtime, clock):
@@ -58,3 +64,4 @@ def test_the_api_cannot_pose_as_the_call_machinery(api, runtime, clock):
         agents.set_state(s, a, "reserved", clock.now(), actor="dispatcher", entry_id=1)
     response = api("PUT", "/api/agents/Cy/state", {"state": "offline", "actor": "dispatcher"})
     assert response.status_code == 409 and "when that call ends" in response.json["detail"]
+    assert api("GET", "/api/agents/Cy").json["state"] == "reserved"  # unchanged

@@ -260,6 +260,7 @@ def test_time_skipped_by_daylight_saving_is_refused(twilio, runtime, clock):
         call.press(digit)
     call.press("0230")
     assert "does not exist on that day" in call.heard[-2]
+    assert entries(runtime)[0].state == "holding"  # nothing booked
 
 
 def test_after_hours_offers_a_callback_at_the_next_opening(twilio, runtime, clock):

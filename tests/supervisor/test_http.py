@@ -147,6 +147,7 @@ def test_without_javascript_an_action_redirects_back_with_a_message(sign_in, run
     assert response.status_code == 303 and response.headers["Location"] == "/supervisor/?skill=billing"
     page = sam.get("/supervisor/?skill=billing").get_data(as_text=True)
     assert "changed since your page showed it" in page
+    assert [e.event for e in entry(runtime, pid).events] == ["requested"]  # no note was added
 
 
 def test_agents_panel_sets_availability(sign_in, runtime, clock):
