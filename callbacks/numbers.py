@@ -50,6 +50,12 @@ def normalise(raw: str, allowed_countries: tuple[str, ...], default_region: str 
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def dialling_codes(allowed_countries: tuple[str, ...]) -> list[dict]:
+    """The countries a form may offer, with their dialling codes: exactly the ones normalise() accepts."""
+    return [{"code": region, "dial": f"+{phonenumbers.country_code_for_region(region)}"}
+            for region in allowed_countries]
+
+
 def last_digits(number: str, count: int = 4) -> str:
     return number[-count:] if number else ""
 

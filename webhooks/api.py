@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import requests as callback_requests
+from callbacks.numbers import dialling_codes
 from callbacks.scheduler import hang_up_cancelled
 from callbacks.schemas import CHANNELS, RequestRefused
 from storage.db import transaction
@@ -247,6 +248,7 @@ def form_data():
         "languages": config.languages,
         "skill": skill,
         "skills": [{"name": s.name, "label": s.label_in(language)} for s in config.skills.values()],
+        "countries": dialling_codes(rt.settings.allowed_countries),
         "timezone": zone.key,
         "open_now": bool(slots) and callback_requests.hours.is_open(config.skills[skill], now),
         "slots": [{"value": s.strftime("%Y-%m-%dT%H:%M"), "date": s.strftime("%Y-%m-%d"),
@@ -368,6 +370,8 @@ def openapi_description() -> dict:
                     "skill": {"type": "string"}, "timezone": {"type": "string"}, "open_now": {"type": "boolean"},
                     "skills": {"type": "array", "items": {"type": "object", "properties": {
                         "name": {"type": "string"}, "label": {"type": "string"}}}},
+                    "countries": {"type": "array", "items": {"type": "object", "properties": {
+                        "code": {"type": "string"}, "dial": {"type": "string"}}}},
                     "slots": {"type": "array", "items": {"type": "object", "properties": {
                         "value": {"type": "string"}, "date": {"type": "string"}, "time": {"type": "string"}}}},
                 },

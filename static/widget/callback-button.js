@@ -19,9 +19,11 @@
   var STORE = "callMeBack:" + BASE;
   // How often the position is refreshed while the panel shows a booked callback (data-refresh-seconds).
   var POLL_MS = Math.max(2, parseInt(opts.refreshSeconds, 10) || 15) * 1000;
-  var COUNTRIES = [["US", "+1", "United States", "Verenigde Staten"], ["CA", "+1", "Canada", "Canada"],
-    ["NL", "+31", "Netherlands", "Nederland"], ["BE", "+32", "Belgium", "België"],
-    ["DE", "+49", "Germany", "Duitsland"], ["GB", "+44", "United Kingdom", "Verenigd Koninkrijk"]];
+  // Shown until the server says which countries it calls (ALLOWED_COUNTRIES in GET /api/callback-form).
+  var COUNTRIES = [["US", "+1"], ["CA", "+1"], ["NL", "+31"], ["BE", "+32"], ["DE", "+49"], ["GB", "+44"]];
+  var COUNTRY_NAMES = {US: ["United States", "Verenigde Staten"], CA: ["Canada", "Canada"],
+    NL: ["Netherlands", "Nederland"], BE: ["Belgium", "België"], DE: ["Germany", "Duitsland"],
+    GB: ["United Kingdom", "Verenigd Koninkrijk"]};
 
   var T = {
     "en-US": {
@@ -141,10 +143,20 @@
   }
   var country = el("select", {name: "country", autocomplete: "tel-country-code", "aria-label": T.country});
   var defaultCountry = (opts.country || (LANG === "nl-NL" ? "NL" : "US")).toUpperCase();
-  COUNTRIES.forEach(function (c) {
-    country.appendChild(el("option", {value: c[0], selected: c[0] === defaultCountry,
-      text: c[1] + " " + (LANG === "nl-NL" ? c[3] : c[2])}));
-  });
+  function countryName(code) {
+    var known = COUNTRY_NAMES[code];
+    if (known) { return LANG === "nl-NL" ? known[1] : known[0]; }
+    try { return new Intl.DisplayNames([LANG], {type: "region"}).of(code); } catch (e) { return code; }
+  }
+  function fillCountries(list) {
+    var chosen = country.value || defaultCountry;
+    while (country.firstChild) { country.removeChild(country.firstChild); }
+    list.forEach(function (c) {
+      country.appendChild(el("option", {value: c[0], "data-dial": c[1], selected: c[0] === chosen,
+        text: c[1] + " " + countryName(c[0])}));
+    });
+  }
+  fillCountries(COUNTRIES);
   var phone = field("cmb-phone", T.phone, el("input", {type: "tel", name: "phone", autocomplete: "tel-national",
     inputmode: "tel", required: true, maxlength: "20"}));
   var phoneRow = el("div", {"class": "cmb-phone-row"}, [country, phone.control]);
@@ -189,6 +201,9 @@
       if (res.status !== 200) { throw res; }
       formData = res.data;
       fetchedAt = Date.now();
+      if (formData.countries && formData.countries.length) {
+        fillCountries(formData.countries.map(function (c) { return [c.code, c.dial]; }));
+      }
       if (!opts.skill && !topic.control.options.length) {
         formData.skills.forEach(function (s) { topic.control.appendChild(el("option", {value: s.name, text: s.label})); });
         topic.control.appendChild(el("option", {value: "", text: T.other}));
@@ -232,7 +247,7 @@
   function e164() {
     var digits = phone.control.value.replace(/\D/g, "");
     if (/^\s*(\+|00)/.test(phone.control.value)) { return "+" + digits.replace(/^00/, ""); }
-    var code = COUNTRIES.filter(function (c) { return c[0] === country.value; })[0][1];
+    var code = country.options[country.selectedIndex].getAttribute("data-dial");
     return code + digits.replace(/^0+/, "");  // a national trunk 0 is not dialled after the country code
   }
   var FIELDS = {"/phone": phone, "/name": name, "/skill": topic, "/reason": reason, "/preferred_time": slot,

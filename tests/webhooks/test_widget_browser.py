@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from storage.models import QueueEntry
@@ -231,3 +232,24 @@ def test_embedded_on_another_site(browser, app, live_app, runtime):
             assert entries(runtime)[0].state == "cancelled"
         finally:
             context.close()
+
+
+def test_the_country_list_is_the_operators_allowed_countries(page_for, runtime):
+    from dataclasses import replace
+
+    runtime.settings = replace(runtime.settings, allowed_countries=("NL", "SE"))
+    page = page_for()
+    page.get_by_role("button", name="Call me back").click()
+    dialog = page.get_by_role("dialog", name="We'll call you back")
+    country = dialog.get_by_label("Country")
+    expect_options = [("NL", "+31 Netherlands"), ("SE", "+46 Sweden")]
+    options = country.locator("option")
+    expect(options).to_have_count(2)  # the list the server sent replaces the built-in one
+    assert [(options.nth(i).get_attribute("value"), options.nth(i).inner_text()) for i in range(2)] == expect_options
+    country.select_option("SE")
+    dialog.get_by_label("Phone number").fill("070 123 45 67")  # the national trunk 0 is dropped
+    dialog.get_by_label("What is it about?").select_option(label="billing")
+    dialog.get_by_role("button", name="Call me back").click()
+    dialog.locator(".cmb-status").wait_for()
+    assert [e.phone_number for e in entries(runtime)] == ["+46701234567"]
+    assert page.errors == []
