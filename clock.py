@@ -1,7 +1,14 @@
-"""The one source of 'now'. Production uses the wall clock; tests drive a ManualClock."""
+"""The one source of 'now' (production uses the wall clock; tests drive a ManualClock), and the
+rules for turning a local wall-clock time into UTC.
+
+DST rule, stated once: a local time that does not exist (the spring-forward gap) is refused with
+reason "dst_gap"; a local time that happens twice (the autumn fold) means its first occurrence.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Mapping
+from zoneinfo import ZoneInfo
 
 
 class Clock:
@@ -26,3 +33,26 @@ class ManualClock(Clock):
 
     def set(self, when: datetime) -> None:
         self._now = when.astimezone(timezone.utc)
+
+
+class TimeRefused(ValueError):
+    """A callback time that cannot be accepted. `reason` is a stable code (past, closed, horizon, dst_gap, format)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a wall-clock time in `zone`, refusing times that the clocks skip."""
+    local = datetime.combine(day, at).replace(tzinfo=zone, fold=0)
+    back = local.astimezone(timezone.utc).astimezone(zone)
+    if back.replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise TimeRefused("dst_gap", f"{day.isoformat()} {at.strftime('%H:%M')} does not exist in {zone.key} (clocks change)")
+    return local.astimezone(timezone.utc)
+
+
+def open_during(hours: Mapping[int, tuple[time, time]], local: datetime) -> bool:
+    """Whether a local time falls inside weekly hours ({weekday: (open, close)}, Monday = 0)."""
+    span = hours.get(local.weekday())
+    return bool(span) and span[0] <= local.time() < span[1]

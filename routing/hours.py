@@ -1,39 +1,15 @@
 """Business hours of a skill, in its own IANA time zone, and the rules for picking a callback time.
 
-DST rule, stated once: a local time that does not exist (the spring-forward gap) is refused with
-reason "dst_gap"; a local time that happens twice (the autumn fold) means its first occurrence.
+The DST rule (gap refused as dst_gap, a doubled hour means its first occurrence) lives in clock.py.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Mapping
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from clock import TimeRefused, local_to_utc, open_during  # noqa: F401 - the rules live in clock
 from config import Skill
-
-
-class TimeRefused(ValueError):
-    """A callback time that cannot be accepted. `reason` is a stable code (past, closed, horizon, dst_gap, format)."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-
-
-def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """The UTC instant of a wall-clock time in `zone`, refusing times that the clocks skip."""
-    local = datetime.combine(day, at).replace(tzinfo=zone, fold=0)
-    back = local.astimezone(timezone.utc).astimezone(zone)
-    if back.replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise TimeRefused("dst_gap", f"{day.isoformat()} {at.strftime('%H:%M')} does not exist in {zone.key} (clocks change)")
-    return local.astimezone(timezone.utc)
-
-
-def open_during(hours: Mapping[int, tuple[time, time]], local: datetime) -> bool:
-    """Whether a local time falls inside weekly hours ({weekday: (open, close)}, Monday = 0)."""
-    span = hours.get(local.weekday())
-    return bool(span) and span[0] <= local.time() < span[1]
 
 
 def is_open(skill: Skill, when: datetime) -> bool:
