@@ -1,4 +1,4 @@
-"""`flask agents add|list|set-state|remove`: manage agents from a shell (same rules as the API)."""
+"""`ivr agents add|list|set-state|remove`: manage agents from a shell (same rules as the API)."""
 from __future__ import annotations
 
 import click
@@ -30,11 +30,12 @@ def _skills(raw: str) -> dict[str, int]:
 
 @agents_cli.command("add")
 @click.argument("name")
-@click.option("--address", required=True, help="+E.164 number, sip:user@host or client:identity")
-@click.option("--skills", required=True, help="e.g. billing:7,support")
-@click.option("--wrap-up", "wrap_up", default=30, show_default=True, help="wrap-up seconds after each call")
-@click.option("--available", is_flag=True, help="start available instead of offline")
+@click.option("--address", required=True, help="Where the agent is rung: +E.164 number, sip:user@host or client:identity.")
+@click.option("--skills", required=True, help="Skills with levels 1-10 (5 when left out), e.g. billing:7,support.")
+@click.option("--wrap-up", "wrap_up", default=30, show_default=True, help="Seconds after each call before the next offer.")
+@click.option("--available", is_flag=True, help="Start available instead of offline.")
 def add(name, address, skills, wrap_up, available):
+    """Add agent NAME (offline until set available)."""
     rt = _rt()
     try:
         with transaction(rt.sessions) as s:
@@ -47,9 +48,10 @@ def add(name, address, skills, wrap_up, available):
 
 
 @agents_cli.command("list")
-@click.option("--skill", default=None)
-@click.option("--state", type=click.Choice(AGENT_STATES), default=None)
+@click.option("--skill", default=None, help="Only agents with this skill.")
+@click.option("--state", type=click.Choice(AGENT_STATES), default=None, help="Only agents in this state.")
 def list_(skill, state):
+    """Id, name, state, skills and address, one agent a line."""
     rt = _rt()
     with transaction(rt.sessions) as s:
         for a in agents.list_agents(s, skill, state):
@@ -60,8 +62,9 @@ def list_(skill, state):
 @agents_cli.command("set-state")
 @click.argument("agent")
 @click.argument("state", type=click.Choice(AGENT_STATES))
-@click.option("--reason", default=None)
+@click.option("--reason", default=None, help="Why, for the agent's history.")
 def set_state(agent, state, reason):
+    """Set AGENT (name or id) to STATE; refused when the move is impossible (say, mid-call)."""
     rt = _rt()
     try:
         with transaction(rt.sessions) as s:
@@ -74,6 +77,7 @@ def set_state(agent, state, reason):
 @agents_cli.command("remove")
 @click.argument("agent")
 def remove(agent):
+    """Remove AGENT (name or id)."""
     rt = _rt()
     try:
         with transaction(rt.sessions) as s:
