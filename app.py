@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     register_public(app)  # web/chat/SMS callbacks, the button and its demo page
     from supervisor.http import init_app as register_supervisor
 
-    register_supervisor(app)  # /supervisor pages, their CSRF, `flask users`
+    register_supervisor(app)  # /supervisor pages, their CSRF, `ivr users`
     from agents.cli import agents_cli
     from agents.http import agents_api
     from callbacks.scheduler import install as install_dispatcher
@@ -79,13 +79,27 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
 
 def speech_languages(settings: Settings, ivr_config) -> frozenset[str]:
-    """The caller languages a speech engine can serve; the others get keypad-only prompts."""
+    """The caller languages a speech engine is set up for; the others get keypad-only prompts.
+    Nothing is loaded here, so commands start fast: the server loads the engines (load_speech)."""
     if not settings.speech_enabled:
         return frozenset()
-    from speech.engines import speech_available
+    from speech.engines import speech_configured
 
     return frozenset(lang for lang in ivr_config.languages
-                     if speech_available(lang, default_language=ivr_config.default_language))
+                     if speech_configured(lang, default_language=ivr_config.default_language))
+
+
+def load_speech(app: Flask) -> None:
+    """When the server starts: load each language's engine now rather than on a caller's first words,
+    and warn once for each language that has none (speech.engines says how to add one)."""
+    rt = app.extensions["ivr"]
+    if not rt.settings.speech_enabled:
+        return
+    from speech.engines import speech_available
+
+    loaded = {lang for lang in rt.ivr_config.languages
+              if speech_available(lang, default_language=rt.ivr_config.default_language)}
+    rt.speech_languages = frozenset(rt.speech_languages & loaded)
 
 
 def instance_secret(instance_path: str) -> str:
@@ -142,7 +156,7 @@ def describe_setup(settings: Settings) -> str:
         f"  A call comes in:      POST {base}/voice/incoming",
         f"  Call status changes:  POST {base}/voice/status",
         f"  A message comes in:   POST {base}/webhooks/sms",
-        f"Supervisors sign in at {base}/supervisor/ (first admin: flask users create NAME --role admin).",
+        f"Supervisors sign in at {base}/supervisor/ (first admin: ivr users create NAME --role admin).",
         f"The call-me-back button's demo page: {base}/demo",
     ]
     missing = settings.missing_for_twilio()
@@ -163,6 +177,7 @@ def main() -> None:
     except ConfigError as exc:
         raise SystemExit(f"Configuration problem: {exc}")
     print(describe_setup(settings), flush=True)
+    load_speech(app)  # loads the models now and warns once for a language without one
     if os.environ.get("DISPATCHER", "on").lower() not in ("off", "0", "false", "no"):
         from callbacks.scheduler import start_service
 

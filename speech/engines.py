@@ -3,6 +3,7 @@ bundled PocketSphinx model for US English, else none (the IVR falls back to
 keypad-only prompts and says so in the log, once per language)."""
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import threading
@@ -35,7 +36,7 @@ def _build(language: str, env: Mapping[str, str], default_language: str) -> Engi
             log.warning("speech for %s: %s", language, exc)
     log.warning(
         "No speech model for %s: speech steps will take keypad (DTMF) input only. "
-        "To understand callers in %s, run `flask speech download-model %s` and set %s "
+        "To understand callers in %s, run `ivr speech download-model %s` and set %s "
         "to the model folder it prints.", language, language, language, env_key(language))
     return None
 
@@ -52,6 +53,18 @@ def engine_for(language: str, env: Mapping[str, str] | None = None,
         if key not in _engines:
             _engines[key] = _build(language, env, default_language)
         return _engines[key]
+
+
+def speech_configured(language: str, env: Mapping[str, str] | None = None,
+                      default_language: str = "en-US") -> bool:
+    """Whether an engine is set up for `language`, without loading it: a Vosk model folder, or the
+    bundled US English model. Commands that never listen start without waiting for a model."""
+    env = os.environ if env is None else env
+    path = model_path_for(language, env, default_language)
+    if path and os.path.isdir(path):
+        return True
+    return (language.lower() == "en-us" and env.get("SPEECH_DISABLE_POCKETSPHINX", "") != "1"
+            and importlib.util.find_spec("pocketsphinx") is not None)
 
 
 def speech_available(language: str, env: Mapping[str, str] | None = None,

@@ -21,7 +21,7 @@ def test_no_model_means_dtmf_only_with_a_clear_warning(caplog):
     with caplog.at_level(logging.WARNING, logger="speech.engines"):
         assert engines.engine_for("nl-NL", {}) is None
         assert not engines.speech_available("nl-NL", {})
-    assert "DTMF" in caplog.text and "flask speech download-model nl-NL" in caplog.text
+    assert "DTMF" in caplog.text and "ivr speech download-model nl-NL" in caplog.text
     assert "VOSK_MODEL_PATH_NL_NL" in caplog.text
 
 
