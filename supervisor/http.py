@@ -91,6 +91,15 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.register_blueprint(bp)
     app.cli.add_command(users_cli)
+    # Browsers ask every site for /favicon.ico: answer with the product's icon, not a 404 in the console.
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
+
+
+def favicon():
+    from flask import send_from_directory
+
+    return send_from_directory(bp.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=7 * 24 * 3600)
 
 
 # ---- who is asking ----------------------------------------------------------------------------
