@@ -1,15 +1,18 @@
 """Engine, sessions and schema upgrades. SQLite is the embedded default; DATABASE_URL selects PostgreSQL."""
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,7 +22,8 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # hide_parameters: an error's log line names the statement, never the phone numbers it carried.
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -31,7 +35,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -62,3 +66,21 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+T = TypeVar("T")
+
+
+def retry_on_conflict(work: Callable[..., T]) -> Callable[..., T]:
+    """Run `work` (which opens its own transaction) once more when it lost a race: a unique key
+    another transaction took first, or a row it changed meanwhile. The second run sees what the
+    winner committed, so a repeated delivery finds its own earlier answer instead of failing."""
+
+    @functools.wraps(work)
+    def retried(*args, **kwargs) -> T:
+        try:
+            return work(*args, **kwargs)
+        except (IntegrityError, StaleDataError):
+            return work(*args, **kwargs)
+
+    return retried

@@ -77,7 +77,8 @@ class QueueEntry(Base):
     priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     arrived_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     call_sid: Mapped[str | None] = mapped_column(String(64))
-    phone_number: Mapped[str | None] = mapped_column(String(20))
+    # E.164 for callbacks; for a caller holding, Twilio's From as sent (sip:alice@..., client:...).
+    phone_number: Mapped[str | None] = mapped_column(String(255))
     caller_name: Mapped[str | None] = mapped_column(String(120))
     reason: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8), nullable=False, default="en-US")
@@ -147,8 +148,9 @@ class Call(Base):
     __tablename__ = "calls"
 
     call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    from_number: Mapped[str | None] = mapped_column(String(32))
-    to_number: Mapped[str | None] = mapped_column(String(32))
+    # Twilio's From/To as sent: E.164, or a SIP URI / Client identity (up to 255 characters, checked on the way in).
+    from_number: Mapped[str | None] = mapped_column(String(255))
+    to_number: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str] = mapped_column(String(8), nullable=False)
     step: Mapped[str] = mapped_column(String(32), nullable=False)
     # Which request of this call comes next; a Twilio retry of an older one replays its answer.
@@ -191,6 +193,17 @@ class SpeechResult(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     __table_args__ = (UniqueConstraint("call_sid", "step", "turn", name="uq_speech_results_call_step_turn"),)
+
+
+class ReceivedText(Base):
+    """A text message Twilio delivered, keyed by its MessageSid, with the reply we gave: a repeated
+    delivery gets the same reply and books nothing again."""
+
+    __tablename__ = "received_texts"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reply: Mapped[str] = mapped_column(Text, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 class Agent(Base):
@@ -238,3 +251,6 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
     active: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # Carried in the sign-in cookie; signing out or a new password moves it on, so every earlier
+    # cookie of this user stops working at once.
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
