@@ -1,27 +1,37 @@
-"""Rate limits for the public callback entry points (web button, API, chat, SMS).
+"""Rate limits for the public callback entry points (web button, API, chat, SMS) and sign-in.
 
 A callback form that dials any number it is given is a harassment and toll-fraud tool unless it is
 throttled, so requests are counted per client IP and per phone number. Counts live in memory by
 default (one process); set RATELIMIT_STORAGE_URI (e.g. redis://host:6379) when several processes
 serve the app, so they share one count. Limits are flask-limiter strings ("10/minute;100/day"),
 overridable from the environment: CALLBACK_LIMIT_PER_IP, CALLBACK_LIMIT_PER_NUMBER,
-CALLBACK_LIMIT_STATUS_PER_IP.
+CALLBACK_LIMIT_STATUS_PER_IP, SUPERVISOR_LOGIN_LIMIT, SUPERVISOR_ACCOUNT_LIMIT.
+
+Who pays for a request: a per-IP limit counts every request from that address (the real peer: see
+TRUSTED_PROXY_HOPS), it is that client's own quota. A per-number or per-account limit is someone
+else's quota, so it counts only requests that were authenticated and accepted (`when_accepted`):
+refused, forged or unsigned requests never spend it.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 
 from callbacks.numbers import NumberRefused, normalise
+from callbacks.schemas import RequestRefused
+from webhooks.bodies import parse_json_object
 
 DEFAULT_LIMITS = {
     "CALLBACK_LIMIT_PER_IP": "20/minute;200/day",
     "CALLBACK_LIMIT_PER_NUMBER": "5/hour;20/day",
     "CALLBACK_LIMIT_STATUS_PER_IP": "120/minute",
     "SUPERVISOR_LOGIN_LIMIT": "10/minute;50/hour",  # failed sign-ins per address
+    "SUPERVISOR_ACCOUNT_LIMIT": "10/15minutes",  # failed sign-ins per account, then it is locked
 }
 
 TOO_MANY = "too many requests from your address; please wait a few minutes and try again"
@@ -49,6 +59,28 @@ def status_per_ip() -> str:
     return current_app.config["CALLBACK_LIMIT_STATUS_PER_IP"]
 
 
+def when_accepted(response: Response) -> bool:
+    """deduct_when for quotas that belong to someone else: only what was authenticated and accepted."""
+    return 200 <= response.status_code < 300
+
+
+def within(limit: str, key: str) -> bool:
+    """Whether `key` may do one more thing under `limit`, without spending any of it."""
+    return all(limiter.limiter.test(item, key) for item in parse_many(limit))
+
+
+def spend(limit: str, key: str) -> None:
+    for item in parse_many(limit):
+        limiter.limiter.hit(item, key)
+
+
+def account_key() -> str:
+    """One bucket per account name as typed (case and spaces aside), whether or not it exists, so
+    the lockout tells nobody which names are real; hashed so no typed text reaches the storage."""
+    name = request.form.get("username", "").strip().lower()
+    return "account:" + hashlib.sha256(name.encode("utf-8", errors="replace")).hexdigest()[:24]
+
+
 def _number_key(raw) -> str:
     """One bucket per number, however it is written (+31 20..., 0031 20..., 3120...)."""
     if not isinstance(raw, str) or not raw.strip():
@@ -61,7 +93,10 @@ def _number_key(raw) -> str:
 
 
 def number_in_json() -> str:
-    body = request.get_json(silent=True)
+    try:
+        body = parse_json_object(request.get_data(cache=True))
+    except RequestRefused:
+        body = None  # refused by the view itself, with the reason
     return _number_key(body.get("phone") if isinstance(body, dict) else None)
 
 

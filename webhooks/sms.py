@@ -2,6 +2,11 @@
 
 What a text means is decided in callbacks/texts.py. Point the number's "A message comes in" webhook
 at POST /webhooks/sms (signed by Twilio, checked like the voice webhooks).
+
+Every text is answered with TwiML (Twilio only delivers a reply to a 2xx), refusals and "too many"
+included. Each MessageSid is answered once: its row is claimed first and holds the reply, stored in
+the same transaction as what the text booked; a repeated delivery (a retry, or a replayed signed
+request) gets that stored reply and books nothing.
 """
 from __future__ import annotations
 
@@ -11,41 +16,82 @@ from twilio.twiml.messaging_response import MessagingResponse
 from callbacks import requests as callback_requests
 from callbacks import texts
 from callbacks.schemas import RequestRefused
-from storage.db import transaction
-from webhooks.limits import TOO_MANY_FOR_NUMBER, limiter, number_in_form, per_number
+from storage.db import retry_on_conflict, transaction
+from storage.models import ReceivedText
+from webhooks import twilio_params
+from webhooks.limits import number_in_form, per_number, spend, within
 from webhooks.runtime import runtime
 from webhooks.security import twilio_signed
 
 sms = Blueprint("sms_webhooks", __name__, url_prefix="/webhooks")
 
 
-def reply(text: str) -> Response:
+def reply(text: str) -> str:
     response = MessagingResponse()
     response.message(text)
-    return Response(str(response), mimetype="text/xml")
+    return str(response)
 
 
-# No per-IP limit: every text arrives from Twilio's addresses. Counted per texter instead.
+# No per-IP limit: every text arrives from Twilio's addresses. Counted per texter instead (only texts
+# Twilio signed and we had not seen), and the texter over the limit is told so in a reply.
 @sms.post("/sms")
 @twilio_signed
-@limiter.limit(per_number, key_func=number_in_form, error_message=TOO_MANY_FOR_NUMBER)
 def incoming_sms():
+    sid = twilio_params.message_sid()
+    return Response(answer_text(sid), mimetype="text/xml")
+
+
+@retry_on_conflict
+def answer_text(sid: str) -> str:
+    """The TwiML reply to text `sid`: the stored one if it was answered before, else a new one."""
     rt = runtime()
-    config = rt.ivr_config
-    language = config.default_language
+    with rt.sessions() as session:
+        seen = session.get(ReceivedText, sid)
+        if seen is not None:
+            return seen.reply
+    now = rt.clock.now()
+    key = "sms:" + number_in_form()
+    counted = within(per_number(), key)
+    with transaction(rt.sessions) as session:
+        # The MessageSid is claimed first: a copy arriving meanwhile waits on this key, loses, and is
+        # answered (retry_on_conflict) with the reply stored here.
+        received = ReceivedText(message_sid=sid, reply="", received_at=now)
+        session.add(received)
+        session.flush()
+        try:
+            text = _booked(session, now) if counted else _too_many()
+        except RequestRefused as refused:
+            session.rollback()  # nothing of a refused request is kept but its reply
+            text = texts.refusal(rt.ivr_config, _language(), refused)
+            received = ReceivedText(message_sid=sid, reply="", received_at=now)
+            session.add(received)
+        received.reply = reply(text)
+    if counted:
+        spend(per_number(), key)
+    return received.reply
+
+
+def _language() -> str:
     try:
         wanted = texts.parse_text(request.form.get("Body", ""))
-        if wanted is None:
-            return reply(texts.HELP)
-        language = wanted.language
-        now = rt.clock.now()
-        body = texts.request_body(wanted, request.form.get("From", ""), config, now)
-        with transaction(rt.sessions) as session:
-            outcome = callback_requests.request_callback(
-                session, config, body, now=now, allowed_countries=rt.settings.allowed_countries,
-                caller=callback_requests.Caller(channel="sms", integration="twilio-sms"))
-            text = callback_requests.confirmation(config, outcome, now)
-    except RequestRefused as refused:
-        # Twilio only delivers a reply to a 2xx answer: refusals are told to the texter, not as an HTTP error.
-        return reply(texts.refusal(config, language, refused))
-    return reply(text)
+    except RequestRefused:
+        wanted = None
+    return wanted.language if wanted else runtime().ivr_config.default_language
+
+
+def _too_many() -> str:
+    config = runtime().ivr_config
+    return (config.prompts.get(_language()) or config.prompts[config.default_language])["text_too_many"]
+
+
+def _booked(session, now) -> str:
+    """Book what the text asks for in `session`; the confirmation, or HELP for any other text."""
+    rt = runtime()
+    wanted = texts.parse_text(request.form.get("Body", ""))
+    if wanted is None:
+        return texts.HELP
+    body = texts.request_body(wanted, request.form.get("From", ""), rt.ivr_config, now)
+    outcome = callback_requests.request_callback(
+        session, rt.ivr_config, body, now=now, allowed_countries=rt.settings.allowed_countries,
+        caller=callback_requests.Caller(channel="sms", integration="twilio-sms"))
+    return callback_requests.confirmation(rt.ivr_config, outcome, now)

@@ -6,6 +6,7 @@ import re
 from flask import Response, abort, request
 
 CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
+MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 DIGITS = re.compile(r"^[0-9*#]{0,32}$")
 # Twilio's call statuses, plus "initiated" which status callbacks of the calls we place report.
 CALL_STATUSES = {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer",
@@ -19,6 +20,28 @@ def call_sid(name: str = "CallSid", required: bool = True) -> str | None:
     if not CALL_SID.match(sid):
         abort(400, description=f"{name} is missing or is not a Twilio call SID (CA followed by 32 hex digits).")
     return sid
+
+
+def message_sid() -> str:
+    sid = request.form.get("MessageSid", "")
+    if not MESSAGE_SID.match(sid):
+        abort(400, description="MessageSid is missing or is not a Twilio message SID (SM or MM and 32 hex digits).")
+    return sid
+
+
+# Who called whom: E.164, or a SIP URI / Client identity (sip:alice@..., client:bob). They are
+# stored as sent, in columns of this width.
+ADDRESS_FIELDS = ("From", "To", "Caller", "Called")
+MAX_ADDRESS = 255
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_addresses() -> None:
+    """400 for an address no phone network sends (too long for its column, or control characters)."""
+    for name in ADDRESS_FIELDS:
+        value = request.form.get(name)
+        if value is not None and (len(value) > MAX_ADDRESS or CONTROL.search(value)):
+            abort(400, description=f"{name} is longer than {MAX_ADDRESS} characters or holds control characters.")
 
 
 def digits() -> str | None:

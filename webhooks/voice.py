@@ -6,7 +6,7 @@ import re
 from flask import Blueprint, Response, abort, request
 
 from ivr.flow import CallFlow, FlowSettings
-from storage.db import transaction
+from storage.db import retry_on_conflict, transaction
 from webhooks import twilio_params
 from webhooks.runtime import runtime
 from webhooks.security import public_base, stream_token, twilio_signed
@@ -47,8 +47,11 @@ def turn_param() -> int:
     return int(raw)
 
 
+@retry_on_conflict
 def run_flow(action):
-    """Run one IVR action in one transaction: all of it is stored, or none of it."""
+    """Run one IVR action in one transaction: all of it is stored, or none of it. A duplicate delivery
+    racing this one (Twilio retries slow webhooks) loses on the call's or turn's key and is run again,
+    which then replays the answer the first one stored."""
     rt = runtime()
     with transaction(rt.sessions) as session:
         flow = CallFlow(session, rt.ivr_config, rt.clock, TwilioLinks(public_base()),
