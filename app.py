@@ -13,7 +13,7 @@ from callbacks.exceptions import CallbackError
 from clock import Clock
 from config import ConfigError, Settings, load_ivr_config
 from ivr.flow import TurnMismatch, UnknownCall
-from ivr.speech_answers import interpret
+from understanding import Understanding
 from storage.db import make_engine, make_sessionmaker, migrate
 from webhooks.problems import problem as problem_json
 from webhooks.runtime import Runtime
@@ -45,8 +45,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         twilio_client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
     app.extensions["ivr"] = Runtime(
         settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock or Clock(),
-        ivr_config=ivr_config, twilio=twilio_client, speech_languages=speech_languages(settings, ivr_config),
-        interpret_speech=interpret,
+        ivr_config=ivr_config, twilio=twilio_client,
+        # Barge-in moves live calls with Twilio's REST API: without a client, questions take keys only.
+        speech_languages=speech_languages(settings, ivr_config) if twilio_client is not None else frozenset(),
+        understanding=Understanding.from_config(ivr_config),
     )
 
     from webhooks.voice import voice

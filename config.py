@@ -4,6 +4,7 @@ Secrets (Twilio credentials, session keys, chat secrets) only ever come from the
 """
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -68,6 +69,34 @@ class IvrConfig:
 def parse_hours(raw: dict, skill_name: str = "hours") -> dict[int, tuple[time, time]]:
     """{"mon": "08:00-18:00", ...} as {0: (time(8), time(18)), ...}, refusing what makes no sense."""
     hours: dict[int, tuple[time, time]] = {}
+class Prompts:
+    def __init__(self, config: IvrConfig, language: str):
+        self.config = config
+        self.language = language if language in config.prompts else config.default_language
+        self.table = config.prompts[self.language]
+
+    @property
+    def voice(self) -> str | None:
+        return self.table.get("voice")
+
+    def text(self, key: str, **values) -> str:
+        text = self.table[key].format(company=self.config.company_name, **values)
+        # Values may open a sentence ("{skill}, is that right?"): a sentence starts with a capital.
+        return text[:1].upper() + text[1:]
+
+    def wait(self, seconds: int) -> str:
+        """A wait rounded up to whole minutes, as a person would say it."""
+        if seconds < 60:
+            return self.table["less_than_a_minute"]
+        minutes = math.ceil(seconds / 60)
+        if minutes == 1:
+            return self.table["minutes_one"]
+        return self.table["minutes_many"].format(n=minutes)
+
+    def reason(self, code: str) -> str:
+        return self.table.get(f"reason_{code}", self.table["reason_invalid"])
+
+
     for day, span in raw.items():
         if day not in WEEKDAYS:
             raise ConfigError(f"skill {skill_name}: unknown day {day!r} in hours (use {', '.join(WEEKDAYS)})")

@@ -33,13 +33,8 @@ def normalise(raw: str, allowed_countries: tuple[str, ...], default_region: str 
             raise NumberRefused("emergency", "emergency numbers cannot be booked for a callback")
     if len(digits) < 7 or len(digits) > 15:
         raise NumberRefused("invalid", "a phone number has between 7 and 15 digits, with its country code")
-    if not text.startswith("+") and not default_region:
-        text = "+" + digits
-    try:
-        parsed = phonenumbers.parse(text, default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise NumberRefused("invalid", f"not a phone number: {exc}") from exc
-    if not phonenumbers.is_possible_number(parsed) or not phonenumbers.is_valid_number(parsed):
+    parsed = _parse(text, digits, default_region)
+    if parsed is None:
         raise NumberRefused("invalid", "this is not a valid phone number; include the country code, e.g. +1 212 555 0142")
     region = phonenumbers.region_code_for_number(parsed)
     if region not in allowed_countries:
@@ -60,6 +55,65 @@ def last_digits(number: str, count: int = 4) -> str:
     return number[-count:] if number else ""
 
 
-def spoken_digits(number: str) -> str:
-    """'+15551234' -> '1 5 5 5 1 2 3 4' so text-to-speech reads digits, not a large number."""
-    return " ".join(ch for ch in number if ch.isdigit())
+def spoken_number(number: str, home: str | None = None) -> str:
+    """A number read back the way people say it: in groups, digit by digit, national when it is a
+    number of the caller's own country ('06, 1 2 3, 4 5, 6 7 8'), else with its country code.
+    Commas make text-to-speech pause between groups; spaces make it read digits, not a large number."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return " ".join(ch for ch in number if ch.isdigit())
+    national = home is not None and phonenumbers.region_code_for_number(parsed) == home
+    formatted = phonenumbers.format_number(
+        parsed, phonenumbers.PhoneNumberFormat.NATIONAL if national else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    groups = []
+    for group in formatted.replace("+", "plus ").replace("-", " ").replace("(", " ").replace(")", " ").split():
+        if group == "plus":
+            groups.append(group)
+            continue
+        digits = "".join(ch for ch in group if ch.isdigit())
+        # Long groups are said in twos and threes, as people do ("1 2 3, 4 5, 6 7 8").
+        while len(digits) > 4:
+            groups.append(digits[:3])
+            digits = digits[3:]
+        if digits:
+            groups.append(digits)
+    spoken = [" ".join(g) if g != "plus" else g for g in groups]
+    if spoken and spoken[0] == "plus" and len(spoken) > 1:
+        spoken = [f"plus {spoken[1]}"] + spoken[2:]
+    return ", ".join(spoken)
+def _parse(text: str, digits: str, default_region: str | None) -> phonenumbers.PhoneNumber | None:
+    """Keyed digits without '+' are read as a national number of `default_region` first (how people
+    key their own country's numbers: 0612345678 in NL, 4155550123 in the US), else as international."""
+    readings = [text] if text.startswith("+") else ([text] if default_region else []) + ["+" + digits]
+    for reading in readings:
+        try:
+            parsed = phonenumbers.parse(reading, None if reading.startswith("+") else default_region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(parsed) and phonenumbers.is_valid_number(parsed):
+            return parsed
+    return None
+
+
+def home_region(*numbers: str | None) -> str | None:
+    """The country of the first of `numbers` that is a phone number (the caller's, then the dialled one)."""
+    for number in numbers:
+        if number and number.startswith("+"):
+            try:
+                region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+            except phonenumbers.NumberParseException:
+                continue
+            if region and region != "ZZ":
+                return region
+    return None
+
+
+def _extension(text: str) -> str | None:
+    """The extension written after a number (ext. 12, x12, #12, ;ext=12, ,,12), if any."""
+    try:
+        return phonenumbers.parse(text if text.startswith("+") else "+" + text, None).extension
+    except phonenumbers.NumberParseException:
+        return None
+
+

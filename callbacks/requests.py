@@ -229,7 +229,7 @@ MESSAGES = {
 
 def confirmation(config: IvrConfig, outcome: Outcome, now: datetime) -> str:
     """One sentence saying what was booked, in the customer's language, for a bot or a text message."""
-    from ivr.prompts import Prompts  # the same minute wording the IVR speaks
+    from config import Prompts  # the same minute wording the IVR speaks
 
     entry = outcome.entry
     language = entry.language if entry.language in MESSAGES else "en-US"

@@ -86,7 +86,7 @@ def record(session: Session, entry: QueueEntry, event: str, *, now: datetime, re
 
 def enter_line(session: Session, *, skill: str, call_sid: str, phone_number: str | None, language: str,
                arrived_at: datetime, now: datetime, transcript: str | None = None,
-               confidence: float | None = None) -> QueueEntry:
+               confidence: float | None = None, context: dict | None = None) -> QueueEntry:
     """A caller joins `skill`'s line as a live holder (idempotent per CallSid and skill)."""
     existing = session.scalar(
         select(QueueEntry).where(QueueEntry.call_sid == call_sid, QueueEntry.skill == skill,
@@ -96,8 +96,9 @@ def enter_line(session: Session, *, skill: str, call_sid: str, phone_number: str
         return existing
     entry = QueueEntry(
         public_id=uuid.uuid4().hex, skill=skill, kind=HOLDING, channel="phone", state="holding", priority=0,
-        arrived_at=arrived_at, call_sid=call_sid, phone_number=phone_number, language=language, context={},
-        transcript=transcript, confidence=confidence, attempts=0, created_at=now, updated_at=now,
+        arrived_at=arrived_at, call_sid=call_sid, phone_number=phone_number, language=language,
+        context=dict(context or {}), transcript=transcript, confidence=confidence, attempts=0, created_at=now,
+        updated_at=now,
     )
     session.add(entry)
     entry.events.append(QueueEvent(at=now, event="arrived", state="holding", actor="caller", detail={}))

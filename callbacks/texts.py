@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from callbacks import requests as callback_requests
 from callbacks.schemas import RequestRefused
 from config import IvrConfig
-from ivr.prompts import Prompts
+from config import Prompts
 
 KEYWORD = re.compile(r"^\s*(CALL\s*ME|BEL\s*MIJ)\b(.*)$", re.IGNORECASE | re.DOTALL)
 CLOCK = re.compile(r"\b(\d{1,2})(?:[:.hH](\d{2}))?\s*(AM|PM)?\b", re.IGNORECASE)

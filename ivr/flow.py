@@ -1,7 +1,14 @@
-"""The call flow: what a caller hears at each step and what their answer leads to.
+"""The call flow: what a caller hears at each step and where their answer leads.
 
-Independent of Flask: the webhooks hand in what Twilio sent and render the VoiceResponse this returns.
-A keyed digit and a recognised phrase enter the same decision (see `Heard`).
+Independent of Flask: the webhooks hand in what Twilio sent and render the TwiML this returns.
+The questions are the table in `ivr.steps`; an answer, keyed or spoken, becomes one `Meaning`
+(`ivr.answers`) and the step's `leads` pick the move below (`MOVES`).
+
+Every question is asked the same way, so callers can interrupt any prompt:
+`<Gather input="dtmf">` around the `<Say>`s takes keys (a key stops the prompt), and, where the
+caller's language has a speech engine, `<Start><Stream>` first forks the caller's audio to /media.
+When the caller starts to speak, the media handler moves the live call to `listen` (the prompt
+stops); when their answer is recognised, to the step's action URL, which reads the stored result.
 
 Idempotency: every URL the flow hands Twilio carries the call's turn number. A request for a turn
 that was already answered (Twilio retries webhooks) gets the stored answer back and changes nothing.
@@ -14,28 +21,37 @@ from typing import Callable, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import Connect, Gather, VoiceResponse
+from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
 
 from callbacks import services as callbacks
-from callbacks.numbers import NumberRefused, last_digits, normalise, spoken_digits
+from callbacks.numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
 from config import IvrConfig, Skill
-from ivr.prompts import Prompts
+from ivr import answers, steps
+from ivr.answers import Meaning
+from config import Prompts
 from routing import hours, queue
 from storage.models import Call, CallTurn, QueueEntry, SpeechResult
 
-MAX_RETRIES = 2
 CLOSED_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+LISTEN_SECONDS = 20  # how long the call waits, silent, for a recognised answer once the caller spoke
+
+
+def stream_name(turn: int) -> str:
+    """The name of the audio fork that listens for the answer of `turn` (so it can be stopped)."""
+    return f"answer-{turn}"
 
 
 class Links(Protocol):
     """Absolute URLs the flow gives Twilio; the web layer knows the host and routes."""
 
     def step(self, step: str, turn: int) -> str: ...
+    def listen(self, step: str, turn: int) -> str: ...
     def hold_wait(self, entry_id: str) -> str: ...
     def hold_press(self, entry_id: str) -> str: ...
     def hold_done(self, turn: int) -> str: ...
-    def stream(self, call_sid: str, step: str, turn: int) -> str: ...
+    def stream(self) -> str: ...
+    def stream_token(self, call_sid: str, step: str, turn: int) -> str: ...
 
 
 class UnknownCall(LookupError):
@@ -48,38 +64,29 @@ class TurnMismatch(ValueError):
 
 @dataclass(frozen=True)
 class Heard:
-    """What the caller gave at a step: keyed digits, and/or what the recogniser heard."""
+    """What the caller gave at a step: keyed digits, or what the recogniser heard."""
 
     digits: str | None = None
     transcript: str | None = None
     confidence: float | None = None
 
-    @property
-    def nothing(self) -> bool:
-        return not self.digits and not (self.transcript or "").strip()
-
 
 @dataclass
 class FlowSettings:
     allowed_countries: tuple[str, ...]
-    # Which languages have a speech engine; others are DTMF-only.
+    # Which languages have a speech engine (and a way to move the live call on); others are keys only.
     speech_languages: frozenset[str] = frozenset()
-
-
-# Speech understanding plugs in here (ivr.speech_answers.interpret):
-# (step, transcript, confidence, language, skill, config, now) -> the key(s) it stands for, or None.
-SpeechInterpreter = Callable[[str, str, float | None, str, str | None, IvrConfig, datetime], str | None]
 
 
 class CallFlow:
     def __init__(self, session: Session, config: IvrConfig, clock: Clock, links: Links, settings: FlowSettings,
-                 interpret_speech: SpeechInterpreter | None = None):
+                 understanding=None):
         self.session = session
         self.config = config
         self.clock = clock
         self.links = links
         self.settings = settings
-        self.interpret_speech = interpret_speech
+        self.understanding = understanding
 
     # ---- entry points (one per webhook) ---------------------------------------------------------
 
@@ -91,36 +98,52 @@ class CallFlow:
         now = self.clock.now()
         call = Call(call_sid=call_sid, from_number=from_number, to_number=to_number,
                     language=self.config.language_for_number(to_number), step="menu", turn=0, retries=0,
-                    scratch={}, status="in-progress", started_at=now)
+                    scratch={"path": []}, status="in-progress", started_at=now)
         self.session.add(call)
         self.session.flush()
         p = self._prompts(call)
-        response = VoiceResponse()
-        response.say(p.text("greeting"), voice=p.voice, language=p.language)
-        return self._answer(call, 0, self._ask(call, "menu", [self._menu_prompt(call)], response=response))
+        # The greeting is inside the menu's Gather: a caller who knows what they want need not wait.
+        return self._answer(call, 0, self._ask(call, "menu", lead=[p.text("greeting")]))
 
-    def step(self, call_sid: str, step: str, turn: int, digits: str | None) -> str:
+    def step(self, call_sid: str, step_name: str, turn: int, digits: str | None) -> str:
+        """The answer to a question: Gather's keys, its time-out fall-through, or a recognised answer."""
         call = self._call(call_sid)
         if turn < call.turn:
             return self._replay(call, turn)
-        if turn > call.turn or step != call.step:
-            raise TurnMismatch(f"call {call_sid} is at turn {call.turn} ({call.step}), not {turn} ({step})")
-        handler = getattr(self, f"_on_{step}", None)
-        if handler is None:
-            raise TurnMismatch(f"unknown step {step!r}")
-        heard = self._heard(call_sid, step, turn, digits)
-        if heard.nothing and self._speech_on(call):
-            # Nothing came through the stream (noise, a quiet line): keys only from here on.
-            call.scratch = {**call.scratch, "keypad_only": True}
-        if heard.transcript and not heard.digits and self.interpret_speech:
-            if step == "menu":
-                call.transcript, call.confidence = heard.transcript, heard.confidence
-            call.scratch = {**call.scratch, "heard": call.scratch.get("heard", []) + [
-                {"step": step, "transcript": heard.transcript, "confidence": heard.confidence}]}
-            meaning = self.interpret_speech(step, heard.transcript, heard.confidence, call.language, call.skill,
-                                            self.config, self.clock.now())
-            heard = Heard(digits=meaning, transcript=heard.transcript, confidence=heard.confidence)
-        return self._answer(call, turn, handler(call, heard))
+        if turn > call.turn or step_name != call.step:
+            raise TurnMismatch(f"call {call_sid} is at turn {call.turn} ({call.step}), not {turn} ({step_name})")
+        step = steps.step(step_name)
+        if step is None:
+            raise TurnMismatch(f"unknown step {step_name!r}")
+        heard = self._heard(call_sid, step_name, turn, digits)
+        listened = self._speech_on(call) and step.expects.listen is not None
+        meaning = self._meaning(call, step, heard)
+        self._remember(call, step, heard, meaning)
+        move = step.leads.get(meaning.kind)
+        response = self._retry(call, step, meaning) if move is None else MOVES[move](self, call, meaning)
+        if listened and not heard.transcript:
+            # Answered by keys or timed out: the question's audio fork is still running; stop it.
+            stop = Stop()
+            stop.stream(name=stream_name(turn))
+            response.verbs.insert(0, stop)
+        return self._answer(call, turn, response)
+
+    def listen(self, call_sid: str, step_name: str, turn: int) -> str:
+        """The caller began to speak over a prompt: stop it and wait, keys still counting, for the answer.
+
+        Changes nothing and is not a turn: the recognised answer arrives at the step's action URL."""
+        call = self._call(call_sid)
+        step = steps.step(step_name)
+        if turn != call.turn or step_name != call.step or step is None:
+            # The call moved on meanwhile (a key won the race): carry on with where it is now.
+            return self._replay(call, call.turn - 1)
+        response = VoiceResponse()
+        action = self.links.step(step_name, turn)
+        gather = self._gather(step, action, timeout=1)
+        gather.pause(length=LISTEN_SECONDS)
+        response.append(gather)
+        response.redirect(action, method="POST")
+        return str(response)
 
     def hold_wait(self, entry_public_id: str, queue_sid: str | None, twilio_position: str | None) -> str:
         """Twilio's waitUrl: position and wait, refreshed every `hold_announce_every_seconds`."""
@@ -167,23 +190,24 @@ class CallFlow:
             return self._replay(call, turn)
         if turn > call.turn or call.step != "holding":
             raise TurnMismatch(f"call {call_sid} is not holding at turn {turn}")
-        entry = self.session.get(QueueEntry, call.entry_id) if call.entry_id else None
+        entry = self._entry(call)
         now = self.clock.now()
-        response = VoiceResponse()
-        if queue_result == "leave" and call.scratch.get("wants_callback") and entry and entry.state == "holding":
+        holding = entry is not None and entry.state == "holding"
+        if queue_result == "leave" and call.scratch.get("wants_callback") and holding:
             return self._answer(call, turn, self._start_callback(call, mode="asap"))
-        if queue_result == "bridged" and entry and entry.state == "holding":
-            callbacks.change_state(self.session, entry, "connected", now=now, reason="bridged from Twilio's queue",
-                                   queue_time=queue_time)
-        elif queue_result == "hangup" and entry and entry.state == "holding":
-            callbacks.change_state(self.session, entry, "abandoned", now=now, reason="caller hung up while holding",
-                                   actor="caller", queue_time=queue_time)
-        elif queue_result in {"error", "system-error", "queue-full"} and entry and entry.state == "holding":
+        if queue_result in {"error", "system-error", "queue-full"} and holding:
             # Twilio could not keep the caller in its queue: keep the promise with a callback instead.
             return self._answer(call, turn, self._start_callback(call, mode="asap"))
-        elif queue_result == "leave":
+        if queue_result == "leave":
             # Taken out of line by someone else (e.g. a supervisor cancelled the entry): a polite goodbye.
             return self._answer(call, turn, self._goodbye(call))
+        if queue_result == "bridged" and holding:
+            callbacks.change_state(self.session, entry, "connected", now=now, reason="bridged from Twilio's queue",
+                                   queue_time=queue_time)
+        elif queue_result == "hangup" and holding:
+            callbacks.change_state(self.session, entry, "abandoned", now=now, reason="caller hung up while holding",
+                                   actor="caller", queue_time=queue_time)
+        response = VoiceResponse()
         response.hangup()
         call.step = "done"
         return self._answer(call, turn, response)
@@ -199,186 +223,180 @@ class CallFlow:
         if call_status in CLOSED_CALL_STATUSES:
             now = self.clock.now()
             call.ended_at = now
-            entry = self.session.get(QueueEntry, call.entry_id) if call.entry_id else None
+            entry = self._entry(call)
             if entry is not None and entry.state == "holding":
+                # The caller hung up themselves, in the queue or during the callback questions.
                 callbacks.change_state(self.session, entry, "abandoned", now=now,
                                        reason=f"call ended ({call_status}) while holding", actor="caller")
         return True
 
-    # ---- steps ---------------------------------------------------------------------------------
+    # ---- reading an answer ---------------------------------------------------------------------
 
-    def _on_menu(self, call: Call, heard: Heard) -> VoiceResponse:
-        p = self._prompts(call)
-        digit = (heard.digits or "")[:1]
-        for language, key in self.config.language_digits.items():
-            if digit == key and language != call.language and language in self.config.prompts:
-                call.language = language
-                call.retries = 0
-                p = self._prompts(call)
-                return self._ask(call, "menu", [self._menu_prompt(call)])
-        candidate = (heard.digits or "")[1:] if (heard.digits or "").startswith("?") else None
-        if candidate in self.config.skills:
-            # Speech heard a skill, but not surely enough: ask before routing.
-            call.scratch = {**call.scratch, "candidate_skill": candidate}
-            label = self.config.skills[candidate].label_in(call.language)
-            return self._ask(call, "confirm_skill", [p.text("confirm_skill", skill=label)])
-        skill = self.config.skill_for_digit(digit) if digit else None
-        if skill is not None:
-            return self._route(call, skill)
-        return self._retry(call, "menu", heard, [self._menu_prompt(call)],
-                           give_up=lambda: self._route(call, self.config.fallback_skill,
-                                                       intro=p.text("routing_to_general")))
+    def _meaning(self, call: Call, step: steps.Step, heard: Heard) -> Meaning:
+        ctx = answers.AnswerContext(
+            config=self.config, understanding=self.understanding, language=call.language,
+            skill=self.config.skills.get(call.skill) if call.skill else None, now=self.clock.now(),
+            home_region=home_region(call.from_number, call.to_number),
+            allowed_countries=self.settings.allowed_countries, day_offset=call.scratch.get("day_offset", 0))
+        if heard.digits:
+            return answers.from_keys(step, heard.digits, ctx)
+        if heard.transcript and self.understanding is not None:
+            return answers.from_words(step, heard.transcript, heard.confidence, ctx)
+        return answers.NOTHING
 
-    def _on_confirm_skill(self, call: Call, heard: Heard) -> VoiceResponse:
-        skill = self.config.skills[call.scratch["candidate_skill"]]
-        if heard.digits == "1":
-            return self._route(call, skill)
-        p = self._prompts(call)
-        if heard.digits == "2":
-            call.retries = 0
-            return self._ask(call, "menu", [self._menu_prompt(call)])
-        return self._retry(call, "confirm_skill", heard, [p.text("confirm_skill", skill=skill.label_in(call.language))],
-                           give_up=lambda: self._route(call, skill))
+    def _remember(self, call: Call, step: steps.Step, heard: Heard, meaning: Meaning) -> None:
+        """The caller's path: each question, what they keyed or said (with confidence), what it meant."""
+        if heard.digits:
+            said = {"keys": heard.digits}
+        elif heard.transcript:
+            said = {"said": heard.transcript, "confidence": heard.confidence}
+        else:
+            said = {}
+        record = {"step": step.name, "asked": step.prompt, **said}
+        if meaning.describe():
+            record["meaning"] = meaning.describe()
+        call.scratch = {**call.scratch, "path": call.scratch.get("path", []) + [record]}
+        if heard.transcript and step.expects.kind == steps.SKILL:
+            call.transcript, call.confidence = heard.transcript, heard.confidence
 
-    def _on_after_hours_offer(self, call: Call, heard: Heard) -> VoiceResponse:
-        if heard.digits == "1":
-            return self._start_callback(call, mode="opening")
-        if heard.digits == "2":
-            return self._goodbye(call)
-        p = self._prompts(call)
-        return self._retry(call, "after_hours_offer", heard, [p.text("after_hours_offer")], give_up=lambda: self._goodbye(call))
+    def _heard(self, call_sid: str, step: str, turn: int, digits: str | None) -> Heard:
+        """Keys pressed on the Gather, or what the media stream stored for this step and turn."""
+        if digits:
+            return Heard(digits=digits)
+        result = self.session.scalar(select(SpeechResult).where(
+            SpeechResult.call_sid == call_sid, SpeechResult.step == step, SpeechResult.turn == turn))
+        if result is None:
+            return Heard()
+        return Heard(digits=result.digit, transcript=result.transcript, confidence=result.confidence)
 
-    def _on_wait_offer(self, call: Call, heard: Heard) -> VoiceResponse:
-        if heard.digits == "1":
-            return self._start_callback(call, mode="asap")
-        if heard.digits == "2" or heard.nothing:
-            return self._hold(call)
+    # ---- moves (the `leads` of ivr.steps) ------------------------------------------------------
+
+    def _route_meaning(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        return self._route(call, self.config.skills[meaning.value])
+
+    def _confirm_skill(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        # Speech heard a skill, but not surely enough: ask before routing.
+        call.scratch = {**call.scratch, "candidate_skill": meaning.value}
+        return self._ask(call, "confirm_skill")
+
+    def _route_candidate(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        return self._route(call, self.config.skills[call.scratch["candidate_skill"]])
+
+    def _ask_menu_again(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        return self._ask(call, "menu")
+
+    def _switch_language(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        call.language = meaning.value
+        return self._ask(call, "menu")
+
+    def _to_person(self, call: Call, meaning: Meaning | None = None) -> VoiceResponse:
+        """The caller asked for a person, or could not be understood: a person, never a dead end.
+
+        A caller already in a line holds there, keeping their place; one whose need is known holds for
+        that skill; anyone else goes to the fallback skill. A closed line offers a callback at opening."""
         p = self._prompts(call)
         entry = self._entry(call)
-        wait = self._estimate(entry)
-        return self._retry(call, "wait_offer", heard, [p.text("wait_offer", wait=p.wait(wait))],
-                           give_up=lambda: self._hold(call))
+        if entry is not None and entry.state == "holding":
+            return self._hold(call, lead=[p.text("routing_to_general")])
+        skill = self.config.skills.get(call.skill) if call.skill else None
+        if skill is None or not hours.is_open(skill, self.clock.now()):
+            skill = self.config.fallback_skill
+        if call.step == "after_hours_offer" and not hours.is_open(skill, self.clock.now()):
+            return self._goodbye(call)  # nobody is in; they have heard when we open
+        return self._route(call, skill, lead=[p.text("routing_to_general")])
 
-    def _on_callback_number_confirm(self, call: Call, heard: Heard) -> VoiceResponse:
-        p = self._prompts(call)
-        if heard.digits == "1":
-            call.scratch = {**call.scratch, "callback_number": call.scratch["caller_number"]}
-            return self._after_number(call)
-        if heard.digits == "2":
-            call.retries = 0
-            return self._ask_number(call)
-        return self._retry(call, "callback_number_confirm", heard,
-                           [p.text("callback_number_confirm", last_digits=last_digits(call.scratch["caller_number"]))],
-                           give_up=lambda: self._goodbye(call))
+    def _callback_at_opening(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        return self._start_callback(call, mode="opening")
 
-    def _on_callback_number_enter(self, call: Call, heard: Heard) -> VoiceResponse:
-        p = self._prompts(call)
-        if heard.nothing:
-            return self._ask_number(call, retry=True)
-        try:
-            number = normalise("+" + heard.digits.lstrip("+"), self.settings.allowed_countries)
-        except NumberRefused as refused:
-            return self._ask_number(call, [p.text("callback_number_invalid", reason=p.reason(refused.reason))],
-                                    retry=True)
-        call.scratch = {**call.scratch, "entered_number": number}
-        call.retries = 0
-        return self._ask(call, "callback_number_readback", [p.text("callback_number_readback", digits=spoken_digits(number))])
+    def _callback_asap(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        return self._start_callback(call, mode="asap")
 
-    def _on_callback_number_readback(self, call: Call, heard: Heard) -> VoiceResponse:
-        p = self._prompts(call)
-        if heard.digits == "1":
-            call.scratch = {**call.scratch, "callback_number": call.scratch["entered_number"]}
-            return self._after_number(call)
-        if heard.digits == "2":
-            call.retries = 0
-            return self._ask_number(call)
-        return self._retry(call, "callback_number_readback", heard,
-                           [p.text("callback_number_readback", digits=spoken_digits(call.scratch["entered_number"]))],
-                           give_up=lambda: self._goodbye(call))
+    def _hold_move(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        return self._hold(call)
 
-    def _on_callback_when(self, call: Call, heard: Heard) -> VoiceResponse:
-        p = self._prompts(call)
-        if heard.digits == "1":
-            return self._book(call, scheduled_for=None)
-        if heard.digits == "2":
-            call.retries = 0
-            return self._ask(call, "callback_pick_day", [p.text("callback_pick_day")])
-        spoken = self._spoken_time(call, heard)
-        if spoken is not None:
-            return spoken
-        return self._retry(call, "callback_when", heard, [p.text("callback_when")], give_up=lambda: self._book(call, None))
+    def _goodbye_move(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        return self._goodbye(call)
 
-    def _on_callback_pick_day(self, call: Call, heard: Heard) -> VoiceResponse:
-        p = self._prompts(call)
-        spoken = self._spoken_time(call, heard)
-        if spoken is not None:
-            return spoken
-        if heard.digits in {"1", "2", "3"}:
-            call.scratch = {**call.scratch, "day_offset": int(heard.digits) - 1}
-            call.retries = 0
-            return self._ask(call, "callback_pick_time", [p.text("callback_pick_time")], num_digits=4, timeout=10)
-        return self._retry(call, "callback_pick_day", heard, [p.text("callback_pick_day")], give_up=lambda: self._goodbye(call))
+    def _use_caller_number(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        call.scratch = {**call.scratch, "callback_number": call.scratch["caller_number"]}
+        return self._after_number(call)
 
-    def _on_callback_pick_time(self, call: Call, heard: Heard) -> VoiceResponse:
+    def _ask_number(self, call: Call, meaning: Meaning | None = None) -> VoiceResponse:
+        return self._ask(call, "callback_number_enter")
+
+    def _read_back_number(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        call.scratch = {**call.scratch, "entered_number": meaning.value}
+        return self._ask(call, "callback_number_readback")
+
+    def _number_refused(self, call: Call, meaning: Meaning) -> VoiceResponse:
         p = self._prompts(call)
+        sorry = p.text("callback_number_invalid", reason=p.reason(meaning.value))
+        return self._retry(call, steps.STEPS["callback_number_enter"], meaning, lead=[sorry])
+
+    def _use_entered_number(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        call.scratch = {**call.scratch, "callback_number": call.scratch["entered_number"]}
+        return self._after_number(call)
+
+    def _book_asap(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        return self._book(call, scheduled_for=None)
+
+    def _ask_day(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        return self._ask(call, "callback_pick_day")
+
+    def _ask_time(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        call.scratch = {**call.scratch, "day_offset": meaning.value}
+        return self._ask(call, "callback_pick_time")
+
+    def _book_at(self, call: Call, meaning: Meaning) -> VoiceResponse:
         skill = self.config.skills[call.skill]
-        digits = heard.digits or ""
-        spoken = self._spoken_time(call, heard)
-        if spoken is not None:
-            return spoken
-        if heard.nothing:
-            return self._retry(call, "callback_pick_time", heard, [p.text("callback_pick_time")],
-                               give_up=lambda: self._goodbye(call), num_digits=4, timeout=10)
+        rules = hours.BookingRules(horizon=timedelta(days=self.config.booking_horizon_days))
         try:
-            if len(digits) != 4 or not digits.isdigit() or int(digits[:2]) > 23 or int(digits[2:]) > 59:
-                raise hours.TimeRefused("format", "not a time of day")
-            local_today = self.clock.now().astimezone(skill.timezone).date()
-            day = local_today + timedelta(days=call.scratch.get("day_offset", 0))
-            when = hours.local_to_utc(day, datetime.strptime(digits, "%H%M").time(), skill.timezone)
+            when = hours.check_callback_time(skill, meaning.value, self.clock.now(), rules)
         except hours.TimeRefused as refused:
-            return self._time_refused(call, refused)
-        return self._check_and_book(call, when)
+            return self._time_refused(call, Meaning("refused", refused.reason))
+        return self._book(call, scheduled_for=when)
+
+    def _time_refused(self, call: Call, meaning: Meaning) -> VoiceResponse:
+        p = self._prompts(call)
+        sorry = p.text("callback_time_invalid", reason=p.reason(meaning.value))
+        return self._retry(call, steps.STEPS["callback_pick_day"], meaning, lead=[sorry])
 
     # ---- shared moves --------------------------------------------------------------------------
 
-    def _route(self, call: Call, skill: Skill, intro: str | None = None) -> VoiceResponse:
+    def _route(self, call: Call, skill: Skill, lead: list[str] | None = None) -> VoiceResponse:
         """The caller's need is known: join the skill's line, or hear that it is closed."""
         p = self._prompts(call)
         now = self.clock.now()
         call.skill = skill.name
         call.retries = 0
-        response = VoiceResponse()
-        if intro:
-            response.say(intro, voice=p.voice, language=p.language)
+        lead = list(lead or [])
         if not hours.is_open(skill, now):
             opening = hours.next_opening(skill, now)
             if opening is None:
-                response.say(p.text("goodbye"), voice=p.voice, language=p.language)
-                response.hangup()
-                call.step = "done"
-                return response
+                return self._goodbye(call, lead=lead)
             call.scratch = {**call.scratch, "opening": opening.isoformat()}
-            response.say(p.text("after_hours", skill=skill.label_in(call.language),
-                                opening=hours.describe_local(opening, skill.timezone, now, call.language)),
-                         voice=p.voice, language=p.language)
-            return self._ask(call, "after_hours_offer", [p.text("after_hours_offer")], response=response)
+            lead.append(p.text("after_hours", skill=skill.label_in(call.language),
+                               opening=hours.describe_local(opening, skill.timezone, now, call.language)))
+            return self._ask(call, "after_hours_offer", lead=lead)
         entry = callbacks.enter_line(self.session, skill=skill.name, call_sid=call.call_sid,
                                      phone_number=call.from_number, language=call.language,
                                      arrived_at=call.started_at, now=now, transcript=call.transcript,
-                                     confidence=call.confidence)
+                                     confidence=call.confidence, context=self._entry_context(call))
         call.entry_id = entry.id
         wait = self._estimate(entry)
         if wait > skill.callback_offer_threshold_seconds:
             self._announce(entry, wait, now)
-            return self._ask(call, "wait_offer", [p.text("wait_offer", wait=p.wait(wait))], response=response)
-        return self._hold(call, response=response)
+            return self._ask(call, "wait_offer", lead=lead)
+        return self._hold(call, lead=lead)
 
-    def _hold(self, call: Call, response: VoiceResponse | None = None) -> VoiceResponse:
+    def _hold(self, call: Call, lead: list[str] | None = None) -> VoiceResponse:
         p = self._prompts(call)
         entry = self._entry(call)
         skill = self.config.skills[entry.skill]
-        response = response or VoiceResponse()
-        response.say(p.text("hold_intro", skill=skill.label_in(call.language)), voice=p.voice, language=p.language)
+        entry.context = {**(entry.context or {}), **self._entry_context(call)}
+        response = VoiceResponse()
+        for text in (lead or []) + [p.text("hold_intro", skill=skill.label_in(call.language))]:
+            response.say(text, voice=p.voice, language=p.language)
         call.step = "holding"
         call.retries = 0
         response.enqueue(entry.skill, wait_url=self.links.hold_wait(entry.public_id), wait_url_method="POST",
@@ -386,17 +404,14 @@ class CallFlow:
         return response
 
     def _start_callback(self, call: Call, mode: str) -> VoiceResponse:
-        p = self._prompts(call)
         call.scratch = {**call.scratch, "callback_mode": mode, "wants_callback": False}
         call.retries = 0
         try:
             caller = normalise(call.from_number or "", self.settings.allowed_countries)
         except NumberRefused:
-            caller = None
-        if caller is None:
-            return self._ask_number(call)
+            return self._ask(call, "callback_number_enter")
         call.scratch = {**call.scratch, "caller_number": caller}
-        return self._ask(call, "callback_number_confirm", [p.text("callback_number_confirm", last_digits=last_digits(caller))])
+        return self._ask(call, "callback_number_confirm")
 
     def _after_number(self, call: Call) -> VoiceResponse:
         call.retries = 0
@@ -405,32 +420,7 @@ class CallFlow:
             return self._book(call, scheduled_for=None)
         if call.scratch.get("callback_mode") == "opening":
             return self._book(call, scheduled_for=datetime.fromisoformat(call.scratch["opening"]))
-        p = self._prompts(call)
-        return self._ask(call, "callback_when", [p.text("callback_when")])
-
-    def _spoken_time(self, call: Call, heard: Heard) -> VoiceResponse | None:
-        """A time understood from speech ("tomorrow at three"): '@<iso utc>', or '!<reason>' it can't be."""
-        said = heard.digits or ""
-        if said.startswith("@"):
-            return self._check_and_book(call, datetime.fromisoformat(said[1:]))
-        if said.startswith("!"):
-            return self._time_refused(call, hours.TimeRefused(said[1:], "spoken time refused"))
-        return None
-
-    def _check_and_book(self, call: Call, when: datetime) -> VoiceResponse:
-        skill = self.config.skills[call.skill]
-        rules = hours.BookingRules(horizon=timedelta(days=self.config.booking_horizon_days))
-        try:
-            when = hours.check_callback_time(skill, when, self.clock.now(), rules)
-        except hours.TimeRefused as refused:
-            return self._time_refused(call, refused)
-        return self._book(call, scheduled_for=when)
-
-    def _time_refused(self, call: Call, refused: hours.TimeRefused) -> VoiceResponse:
-        p = self._prompts(call)
-        sorry = p.text("callback_time_invalid", reason=p.reason(refused.reason))
-        return self._retry(call, "callback_pick_day", Heard(digits="?"), [sorry, p.text("callback_pick_day")],
-                           give_up=lambda: self._book(call, None), lead=None)
+        return self._ask(call, "callback_when")
 
     def _book(self, call: Call, scheduled_for: datetime | None) -> VoiceResponse:
         """Store the callback (same place in line) and tell the caller what was agreed."""
@@ -442,10 +432,9 @@ class CallFlow:
             skill=skill.name, phone_number=number, channel="phone", language=call.language,
             arrived_at=call.started_at, scheduled_for=scheduled_for, customer_timezone=skill.timezone.key,
             transcript=call.transcript, confidence=call.confidence, call_sid=call.call_sid, actor="caller",
-            context={"caller_number": call.from_number, "called_number": call.to_number,
-                     "ivr_heard": call.scratch.get("heard", [])},
+            context=self._entry_context(call),
         )
-        entry = self.session.get(QueueEntry, call.entry_id) if call.entry_id else None
+        entry = self._entry(call)
         if entry is not None and entry.state == "holding":
             booking = callbacks.convert_to_callback(self.session, entry, request, now)
         else:
@@ -454,87 +443,92 @@ class CallFlow:
         call.step = "done"
         call.entry_id = booking.entry.id
         if not booking.created:
-            response.say(p.text("callback_existing", last_digits=last_digits(booking.entry.phone_number)),
-                         voice=p.voice, language=p.language)
+            text = p.text("callback_existing", last_digits=last_digits(booking.entry.phone_number))
         elif scheduled_for is None:
             wait = self._estimate(booking.entry)
             self._announce(booking.entry, wait, now, force=True)
-            response.say(p.text("callback_agreed_asap", wait=p.wait(wait), last_digits=last_digits(number)),
-                         voice=p.voice, language=p.language)
+            text = p.text("callback_agreed_asap", wait=p.wait(wait), last_digits=last_digits(number))
         else:
             when = hours.describe_local(scheduled_for, skill.timezone, now, call.language)
-            response.say(p.text("callback_agreed_scheduled", when=when, last_digits=last_digits(number)),
-                         voice=p.voice, language=p.language)
+            text = p.text("callback_agreed_scheduled", when=when, last_digits=last_digits(number))
+        response.say(text, voice=p.voice, language=p.language)
         response.hangup()
         return response
 
-    def _goodbye(self, call: Call) -> VoiceResponse:
+    def _goodbye(self, call: Call, lead: list[str] | None = None) -> VoiceResponse:
         p = self._prompts(call)
         response = VoiceResponse()
-        response.say(p.text("goodbye"), voice=p.voice, language=p.language)
+        for text in (lead or []) + [p.text("goodbye")]:
+            response.say(text, voice=p.voice, language=p.language)
         response.hangup()
         call.step = "done"
-        entry = self.session.get(QueueEntry, call.entry_id) if call.entry_id else None
-        if entry is not None and entry.state == "holding":
-            callbacks.change_state(self.session, entry, "abandoned", now=self.clock.now(),
-                                   reason="caller ended the call in the menu", actor="caller")
         return response
 
-    def _ask_number(self, call: Call, lead: list[str] | None = None, retry: bool = False) -> VoiceResponse:
-        p = self._prompts(call)
-        prompts = (lead or []) + [p.text("callback_number_enter")]
-        ask = {"num_digits": 15, "finish_on_key": "#", "timeout": 10}
-        if retry:
-            return self._retry(call, "callback_number_enter", Heard(digits="?") if lead else Heard(), prompts,
-                               give_up=lambda: self._goodbye(call), lead=not lead, **ask)
-        call.retries = 0
-        return self._ask(call, "callback_number_enter", prompts, **ask)
-
-    def _retry(self, call: Call, step: str, heard: Heard, prompts: list[str], give_up: Callable[[], VoiceResponse],
-               lead: str | None | bool = True, **ask) -> VoiceResponse:
-        """Reprompt at most MAX_RETRIES times, then `give_up`."""
+    def _retry(self, call: Call, step: steps.Step, meaning: Meaning, lead: list[str] | None = None) -> VoiceResponse:
+        """Ask again (at most MAX_RETRIES times), then the step's `give_up` move."""
         call.retries += 1
-        if call.retries > MAX_RETRIES:
+        if call.retries > steps.MAX_RETRIES:
             call.retries = 0
-            return give_up()
+            return MOVES[step.give_up](self, call, meaning)
         p = self._prompts(call)
-        sorry = [p.text("no_input" if heard.nothing else "not_understood")] if lead else []
-        return self._ask(call, step, sorry + prompts, keep_retries=True, **ask)
+        sorry = lead or [p.text("no_input" if meaning.kind == "nothing" else "not_understood")]
+        return self._ask(call, step.name, lead=sorry, keep_retries=True)
 
-    def _ask(self, call: Call, step: str, prompts: list[str], *, response: VoiceResponse | None = None,
-             num_digits: int = 1, finish_on_key: str | None = None, timeout: int = 6,
+    def _ask(self, call: Call, step_name: str, *, lead: list[str] | None = None,
              keep_retries: bool = False) -> VoiceResponse:
-        """Say the prompts and take the answer: speech over a media stream where we can, else keys."""
+        """Ask a question from the table: the prompt inside a Gather (keys interrupt it), and, with
+        speech, the caller's audio forked to /media first (speaking interrupts it too)."""
+        step = steps.STEPS[step_name]
         p = self._prompts(call)
-        response = response or VoiceResponse()
-        if not keep_retries and step != call.step:
+        response = VoiceResponse()
+        if not keep_retries:
             call.retries = 0
-        call.step = step
+        call.step = step_name
         next_turn = call.turn + 1
-        action = self.links.step(step, next_turn)
-        if self._speech_on(call):
-            for text in prompts:
-                response.say(text, voice=p.voice, language=p.language)
-            connect = Connect(action=action, method="POST")
-            stream = connect.stream(url=self.links.stream(call.call_sid, step, next_turn))
-            stream.parameter(name="call_sid", value=call.call_sid)
-            stream.parameter(name="step", value=step)
-            stream.parameter(name="turn", value=str(next_turn))
-            response.append(connect)
-            return response
-        gather_args = {"input": "dtmf", "num_digits": num_digits, "timeout": timeout, "action": action,
-                       "method": "POST"}
-        if finish_on_key:
-            gather_args["finish_on_key"] = finish_on_key
-        gather = Gather(**gather_args)
-        for text in prompts:
+        action = self.links.step(step_name, next_turn)
+        if self._speech_on(call) and step.expects.listen:
+            start = Start()
+            stream = start.stream(name=stream_name(next_turn), url=self.links.stream())
+            stream.parameter(name="token", value=self.links.stream_token(call.call_sid, step_name, next_turn))
+            response.append(start)
+        gather = self._gather(step, action)
+        for text in (lead or []) + [self._question_text(call, step)]:
             gather.say(text, voice=p.voice, language=p.language)
         response.append(gather)
-        # No key pressed: Gather falls through to here, and the same action hears "nothing".
+        # No key and no recognised answer: Gather falls through to here, and the same action hears "nothing".
         response.redirect(action, method="POST")
         return response
 
+    @staticmethod
+    def _gather(step: steps.Step, action: str, timeout: int | None = None) -> Gather:
+        expects = step.expects
+        args = {"input": "dtmf", "num_digits": expects.num_digits, "timeout": timeout or expects.timeout,
+                "action": action, "method": "POST"}
+        if expects.finish_on_key:
+            args["finish_on_key"] = expects.finish_on_key
+        return Gather(**args)
+
+    def _question_text(self, call: Call, step: steps.Step) -> str:
+        p = self._prompts(call)
+        if step.name == "menu" and not self._speech_on(call):
+            return p.text("menu_dtmf_only")
+        values: dict = {}
+        if step.name == "confirm_skill":
+            values["skill"] = self.config.skills[call.scratch["candidate_skill"]].label_in(call.language)
+        elif step.name == "wait_offer":
+            values["wait"] = p.wait(self._estimate(self._entry(call)))
+        elif step.name == "callback_number_confirm":
+            values["last_digits"] = last_digits(call.scratch["caller_number"])
+        elif step.name == "callback_number_readback":
+            values["digits"] = spoken_number(call.scratch["entered_number"],
+                                             home_region(call.from_number, call.to_number))
+        return p.text(step.prompt, **values)
+
     # ---- bookkeeping ---------------------------------------------------------------------------
+
+    def _entry_context(self, call: Call) -> dict:
+        return {"caller_number": call.from_number, "called_number": call.to_number,
+                "ivr_path": call.scratch.get("path", [])}
 
     def _answer(self, call: Call, turn: int, response: VoiceResponse) -> str:
         twiml = str(response)
@@ -549,30 +543,17 @@ class CallFlow:
             raise TurnMismatch(f"turn {turn} of {call.call_sid} was never answered")
         return stored.twiml
 
-    def _heard(self, call_sid: str, step: str, turn: int, digits: str | None) -> Heard:
-        """Keys pressed on a Gather, or what the media stream stored for this step and turn."""
-        if digits:
-            return Heard(digits=digits)
-        result = self.session.scalar(select(SpeechResult).where(
-            SpeechResult.call_sid == call_sid, SpeechResult.step == step, SpeechResult.turn == turn))
-        if result is None:
-            return Heard()
-        return Heard(digits=result.digit, transcript=result.transcript, confidence=result.confidence)
-
     def _call(self, call_sid: str | None) -> Call:
         call = self.session.get(Call, call_sid) if call_sid else None
         if call is None:
             raise UnknownCall(f"no call {call_sid!r}")
         return call
 
-    def _entry(self, call: Call) -> QueueEntry:
-        return self.session.get(QueueEntry, call.entry_id)
+    def _entry(self, call: Call) -> QueueEntry | None:
+        return self.session.get(QueueEntry, call.entry_id) if call.entry_id else None
 
     def _speech_on(self, call: Call) -> bool:
-        return call.language in self.settings.speech_languages and not call.scratch.get("keypad_only")
-
-    def _menu_prompt(self, call: Call) -> str:
-        return self._prompts(call).text("menu" if self._speech_on(call) else "menu_dtmf_only")
+        return call.language in self.settings.speech_languages and self.understanding is not None
 
     def _prompts(self, call: Call) -> Prompts:
         return Prompts(self.config, call.language)
@@ -585,6 +566,31 @@ class CallFlow:
         if entry.announced_wait_seconds is None or force:
             entry.announced_wait_seconds = wait
             callbacks.record(self.session, entry, "wait_announced", now=now, seconds=wait)
+
+
+# Where each answer leads: the move names used in ivr.steps' `leads` and `give_up`.
+MOVES: dict[str, Callable[[CallFlow, Call, Meaning], VoiceResponse]] = {
+    "route": CallFlow._route_meaning,
+    "confirm_skill": CallFlow._confirm_skill,
+    "route_candidate": CallFlow._route_candidate,
+    "ask_menu_again": CallFlow._ask_menu_again,
+    "switch_language": CallFlow._switch_language,
+    "to_person": CallFlow._to_person,
+    "callback_at_opening": CallFlow._callback_at_opening,
+    "callback_asap": CallFlow._callback_asap,
+    "hold": CallFlow._hold_move,
+    "goodbye": CallFlow._goodbye_move,
+    "use_caller_number": CallFlow._use_caller_number,
+    "ask_number": CallFlow._ask_number,
+    "read_back_number": CallFlow._read_back_number,
+    "number_refused": CallFlow._number_refused,
+    "use_entered_number": CallFlow._use_entered_number,
+    "book_asap": CallFlow._book_asap,
+    "ask_day": CallFlow._ask_day,
+    "ask_time": CallFlow._ask_time,
+    "book_at": CallFlow._book_at,
+    "time_refused": CallFlow._time_refused,
+}
 
 
 def open_entry_for_call(session: Session, call_sid: str) -> QueueEntry | None:

@@ -29,12 +29,16 @@ STALLED = "stalled"  # frames stopped arriving (network); wall-clock guard
 
 @dataclass(frozen=True)
 class SessionLimits:
-    no_speech_timeout: float = 5.0  # s of audio with no speech before giving up
+    # s of audio with no speech before giving up; None on a forked stream, where the caller is
+    # listening to the prompt and the Gather's own timeout decides when nothing was said.
+    no_speech_timeout: float | None = 5.0
     end_silence: float = 0.6  # s of quiet after speech that ends the utterance
     # Shorter when the engine already holds words: after a grammar phrase, 0.3 s of quiet
     # is enough, and the IVR answers sooner (a pause mid-phrase has no words yet).
     end_silence_after_words: float = 0.3
-    max_duration: float = 15.0  # s of audio at most
+    max_duration: float = 15.0  # s of one answer at most, from its first voice
+    preroll: float = 0.5  # s of audio before the voice started that the recognizer still gets
+    barge_in: float = 0.25  # s of voice before the caller counts as speaking over the prompt
     speech_dbfs: float = -45.0  # louder than this counts as voice (phone line noise is ~-60..-70)
     min_speech: float = 0.1  # s of voice needed before speech "started" (clicks are shorter)
     stall_timeout: float = 3.0  # wall-clock s without any frame before giving up
@@ -56,7 +60,7 @@ class SpeechOutcome:
 
 class SpeechSession:
     def __init__(self, recognizer: Recognizer | None, limits: SessionLimits = SessionLimits(),
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, on_speaking: Callable[[], None] | None = None):
         # recognizer None: a DTMF-only stream (no model for this language).
         self._recognizer = recognizer
         self.limits = limits
@@ -69,6 +73,12 @@ class SpeechSession:
         self._best: Hypothesis | None = None  # an engine final heard mid-stream
         self._asked_for_words = False  # asked the engine for words during this pause
         self._last_frame_at = clock()
+        self._speech_start = 0.0
+        # Audio before the first voice is held back (only the last `preroll` seconds of it), so a
+        # stream that listens through a whole prompt does not spend the recognizer on silence.
+        self._held: list[bytes] = []
+        self._held_seconds = 0.0
+        self._on_speaking = on_speaking  # called once, when the caller has spoken for `barge_in` s
         self.outcome: SpeechOutcome | None = None
 
     @property
@@ -96,12 +106,21 @@ class SpeechSession:
         seconds = len(pcm16) / 2 / self.sample_rate
         self.audio_seconds += seconds
         if rms_dbfs(pcm16) >= self.limits.speech_dbfs:
+            if self._voiced == 0.0:
+                self._speech_start = self.audio_seconds - seconds
             self._voiced += seconds
             self._last_voice = self.audio_seconds
             self._asked_for_words = False
             if self._voiced >= self.limits.min_speech:
                 self._speech_started = True
-        if self._recognizer is not None:
+            if self._on_speaking is not None and self._voiced >= self.limits.barge_in:
+                on_speaking, self._on_speaking = self._on_speaking, None
+                on_speaking()
+        if self._voiced == 0.0 and self.limits.no_speech_timeout is None:
+            self._hold_back(pcm16, seconds)
+        elif self._recognizer is not None:
+            for held in self._take_held():
+                self._recognizer.accept(held)
             hyp = self._recognizer.accept(pcm16)
             if hyp.final and not hyp.empty:
                 # The engine found the end of an utterance with words in it: done.
@@ -115,11 +134,22 @@ class SpeechSession:
             partial = getattr(self._recognizer, "partial", None)
             if partial is not None and not partial().empty:
                 return self._end(SPEECH)
-        if not self._speech_started and self.audio_seconds >= self.limits.no_speech_timeout:
+        if not self._speech_started and self.limits.no_speech_timeout is not None \
+                and self.audio_seconds >= self.limits.no_speech_timeout:
             return self._end(NO_SPEECH)
-        if self.audio_seconds >= self.limits.max_duration:
+        if self._voiced > 0 and self.audio_seconds - self._speech_start >= self.limits.max_duration:
             return self._end(MAX_DURATION)
         return None
+
+    def _hold_back(self, pcm16: bytes, seconds: float) -> None:
+        self._held.append(pcm16)
+        self._held_seconds += seconds
+        while self._held and self._held_seconds - len(self._held[0]) / 2 / self.sample_rate >= self.limits.preroll:
+            self._held_seconds -= len(self._held.pop(0)) / 2 / self.sample_rate
+
+    def _take_held(self) -> list[bytes]:
+        held, self._held, self._held_seconds = self._held, [], 0.0
+        return held
 
     def feed_dtmf(self, digit: str) -> SpeechOutcome:
         if not self.done:
@@ -136,6 +166,12 @@ class SpeechSession:
         """Call when no frame arrived for a while: ends a stalled stream."""
         if not self.done and self._clock() - self._last_frame_at >= self.limits.stall_timeout:
             return self._end(STALLED)
+        return self.outcome
+
+    def end(self, reason: str) -> SpeechOutcome:
+        """End from outside (the stream's wall-clock cap, or the call moved on): keeps any words heard."""
+        if not self.done:
+            self._end(reason)
         return self.outcome
 
     def close(self) -> None:

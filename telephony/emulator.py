@@ -384,6 +384,7 @@ class Call:
         # A reaction after the voice ended is the app's answer; one before it is the app noticing speech.
         voice_end = started + audio.voice_end_seconds(line) if paced else started
         self._await_reaction(started, voice_end, timeout)
+                stream.spoken_to = True
         return True
 
     def hang_up(self) -> "Call":
@@ -1634,7 +1635,10 @@ class Emulator:
             holder._throw(dequeued)
         elif kind == "stream_closed":
             _, call, stream = event
-            call.reactions.append((time.monotonic(), "closed"))
+            # Only a stream that carried what the caller just said closing is the app's reaction to it;
+            # an earlier question's stream closing meanwhile is not.
+            if getattr(stream, "spoken_to", False) or isinstance(call._wait, StreamBlock):
+                call.reactions.append((time.monotonic(), "closed"))
             if isinstance(call._wait, StreamBlock) and call._wait.stream is stream:
                 call._resume(call._wait, ("closed",))
             else:

@@ -1,41 +1,93 @@
-"""Twilio Media Streams endpoint (/media): hear one answer, store it, hang up the stream.
+"""Twilio Media Streams endpoint (/media): listen to one question's answer and move the call on.
 
-Thin on purpose: the wire format is speech/twilio_media.py, recognition and
-end-of-speech are speech/session.py, meaning is decided later by the IVR at the
-<Connect action> URL, which reads the SpeechResult written here.
+Each question forks the caller's audio here with `<Start><Stream>` while its `<Gather>` plays the
+prompt (see ivr/flow.py). This handler is thin on purpose: the wire format is
+speech/twilio_media.py, recognition and end-of-speech are speech/session.py, and moving the live
+call on is ivr/barge_in.py. When the caller starts to speak, the call is moved to the step's
+`listen` URL (the prompt stops); when the answer is recognised it is stored as a SpeechResult and
+the call is moved to the step's action URL, where the IVR decides, exactly as for keys.
 
-Refused before the WebSocket upgrade (HTTP 403, nothing stored): a missing,
-forged or expired stream token, a bad X-Twilio-Signature when one is sent, and
-a call that does not exist or is no longer at the token's step and turn.
+Bounds (a stream is a cost we carry for a caller): messages over MAX_MESSAGE_CHARS close the
+socket; a stream lasts at most MAX_STREAM_SECONDS of wall time; a token opens one stream; a process
+holds at most MAX_STREAMS (more get HTTP 503 before the upgrade: that call still takes keys).
+The token travels in the `start` message's customParameters, never in a URL, so no access log holds it.
 """
 from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, abort, current_app, g, request
+from flask import Blueprint, abort, current_app, request
 from flask_sock import Sock
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
+from ivr.barge_in import CallMover
+from ivr.steps import listen_kind
 from speech.engines import engine_for
 from speech.grammar import phrases_for_step
 from speech.session import SessionLimits, SpeechSession
-from speech.twilio_media import MULAW_RATE, Connected, MediaFormatError, Start, parse_event
+from speech.twilio_media import MAX_MESSAGE_CHARS, MULAW_RATE, Connected, MediaFormatError, Start, parse_event
 from storage.db import transaction
 from storage.models import Call, SpeechResult
 from webhooks.runtime import runtime
-from webhooks.security import public_url, read_stream_token
+from webhooks.security import public_base, public_url, read_stream_token
+from webhooks.voice import TwilioLinks
 
 log = logging.getLogger(__name__)
 
 media = Blueprint("media", __name__)
 sock = Sock()
 
-RECEIVE_POLL_SECONDS = 0.25  # how often a silent socket checks the stall timer
+RECEIVE_POLL_SECONDS = 0.25  # how often a quiet socket checks its timers
 MAX_BAD_FRAMES = 20  # a peer that keeps sending garbage is not Twilio
 START_TIMEOUT_SECONDS = 5.0  # Twilio sends start right after connected
+MAX_STREAM_SECONDS = 120.0  # wall time: one question's prompt and answer fit well inside
+TURN_CHECK_SECONDS = 1.0  # how often a stream checks the call is still at its question
+MAX_STREAMS = 64  # per process; see docs/benchmarks.md for what one stream costs
+
+# Forked streams listen through the prompt: only the Gather's timeout decides "nothing said".
+FORKED = SessionLimits(no_speech_timeout=None)
+
+
+class _Streams:
+    """This process's open streams, and the tokens in use (one stream per token)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._lock = threading.Lock()
+        self.count = 0
+        self._tokens: set[str] = set()
+
+    def reserve(self) -> bool:
+        with self._lock:
+            if self.count >= self.limit:
+                return False
+            self.count += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.count -= 1
+
+    @contextmanager
+    def token(self, token: str):
+        with self._lock:
+            taken = token in self._tokens
+            self._tokens.add(token)
+        try:
+            yield not taken
+        finally:
+            if not taken:
+                with self._lock:
+                    self._tokens.discard(token)
+
+
+streams = _Streams(MAX_STREAMS)
 
 
 def _signature_ok(auth_token: str, signature: str) -> bool:
@@ -50,38 +102,39 @@ def _signature_ok(auth_token: str, signature: str) -> bool:
 @media.before_request
 def check_stream():
     """Everything that can be checked before upgrading the connection."""
-    claims = read_stream_token(request.args.get("token", ""))
-    if not claims:
-        abort(403, description="The media stream token is missing, forged or expired.")
     signature = request.headers.get("X-Twilio-Signature")
     auth_token = current_app.config.get("TWILIO_AUTH_TOKEN")
     if signature is not None and auth_token and not _signature_ok(auth_token, signature):
         abort(403, description="X-Twilio-Signature does not match this URL.")
+    if streams.count >= streams.limit:
+        # The caller still hears the prompt and can answer with keys: nothing is lost but speech.
+        abort(503, description="This server is listening to as many calls as it can; keys still work.")
+
+
+def _waiting_call(claims: dict) -> str | None:
+    """The caller's language when the call is still at the token's question, else None."""
     rt = runtime()
     with transaction(rt.sessions) as session:
         call = session.get(Call, claims.get("call_sid"))
         if call is None or call.step != claims.get("step") or call.turn != claims.get("turn") \
                 or call.status != "in-progress":
-            abort(403, description="This stream is not for a call waiting at that step.")
-        language = call.language
-    g.stream_claims = claims
-    g.stream_language = language
+            return None
+        return call.language
 
 
 def _recognizer(language: str, step: str, sample_rate: int):
-    """A recognizer for the step's grammar, or None (no engine: keys only)."""
+    """A recognizer for the grammar of the step's answer, or None (no engine: keys only)."""
     engine = engine_for(language, default_language=runtime().ivr_config.default_language)
-    if engine is None:
+    if engine is None or listen_kind(step) is None:
         return None
-    from ivr.decision import context_from_config
-
-    context = context_from_config(runtime().ivr_config, None, language) \
-        if language in runtime().ivr_config.languages else None
-    phrases = phrases_for_step(step, language, context.phrases_by_skill if context else None)
+    config = runtime().ivr_config
+    phrases = phrases_for_step(step, language, config.phrases_by_skill(language)
+                               if language in config.languages else None)
     return engine.recognizer(sample_rate, phrases)
 
 
-def _store(claims: dict, outcome) -> None:
+def _store(claims: dict, outcome) -> bool:
+    """Store the answer once per call, step and turn. False when it was not stored."""
     rt = runtime()
     try:
         # One INSERT: the foreign key refuses a call that went away meanwhile, the
@@ -91,66 +144,112 @@ def _store(claims: dict, outcome) -> None:
                 call_sid=claims["call_sid"], step=claims["step"], turn=claims["turn"],
                 transcript=outcome.transcript or None, confidence=outcome.confidence if outcome.transcript else None,
                 digit=outcome.digit, engine=outcome.engine, ended_by=outcome.reason, created_at=rt.clock.now()))
+        return True
     except IntegrityError:
-        log.info("speech result for %s %s turn %s not stored: already there, or the call is gone",
-                 claims["call_sid"], claims["step"], claims["turn"])
+        log.info("speech result for a %s answer not stored: already there, or the call is gone", claims["step"])
+        return False
 
 
 @sock.route("/media", bp=media)
 def media_stream(ws):
-    claims, language = g.stream_claims, g.stream_language
-    session: SpeechSession | None = None
-    bad_frames = 0
-    waited = 0.0
-    try:
-        while session is None or not session.done:
-            message = ws.receive(timeout=RECEIVE_POLL_SECONDS)
-            if message is None:
-                if session is None:
-                    waited += RECEIVE_POLL_SECONDS
-                    if waited >= START_TIMEOUT_SECONDS:
-                        return
-                else:
-                    session.tick()
-                continue
-            try:
-                event = parse_event(message)
-            except MediaFormatError as exc:
-                bad_frames += 1
-                log.warning("media stream for %s: dropped a bad frame (%s)", claims["call_sid"], exc)
-                if bad_frames >= MAX_BAD_FRAMES:
-                    return
-                continue
-            if isinstance(event, Connected):
-                continue
-            if isinstance(event, Start):
-                if session is not None:
-                    continue
-                if event.call_sid != claims["call_sid"] or event.custom_parameters.get("step", claims["step"]) \
-                        != claims["step"]:
-                    log.warning("media stream: start names call %s, token names %s", event.call_sid,
-                                claims["call_sid"])
-                    return
-                if event.encoding != "audio/x-mulaw" or event.sample_rate != MULAW_RATE or event.channels != 1:
-                    log.warning("media stream for %s: unsupported audio %s %s Hz x%s", claims["call_sid"],
-                                event.encoding, event.sample_rate, event.channels)
-                    return
-                try:
-                    recognizer = _recognizer(language, claims["step"], event.sample_rate)
-                except Exception:  # a broken model or grammar must not cost the caller the call
-                    log.exception("media stream for %s: no recognizer; listening for keys only", claims["call_sid"])
-                    recognizer = None
-                session = SpeechSession(recognizer, SessionLimits())
-                continue
-            if session is not None:
-                session.handle(event)
-    finally:
-        if session is not None:
-            session.close()  # frees the recognizer whatever happened
-            if session.outcome is not None:
-                _store(claims, session.outcome)
+    if not streams.reserve():
         _hang_up(ws)
-    # Twilio sees the stream end and requests the <Connect action> URL.
+        return
+    try:
+        _listen(ws)
+    finally:
+        streams.release()
+        _hang_up(ws)
+
+
+def _listen(ws) -> None:
+    started = time.monotonic()
+    start = _await_start(ws)
+    if start is None:
+        return
+    claims = read_stream_token(start.custom_parameters.get("token", ""))
+    if not claims or start.call_sid != claims.get("call_sid"):
+        log.warning("media stream refused: its token is missing, forged, expired or for another call")
+        return
+    if start.encoding != "audio/x-mulaw" or start.sample_rate != MULAW_RATE or start.channels != 1:
+        log.warning("media stream refused: unsupported audio %s %s Hz x%s", start.encoding, start.sample_rate,
+                    start.channels)
+        return
+    with streams.token(start.custom_parameters["token"]) as first:
+        if not first:
+            log.warning("media stream refused: its token is already streaming")
+            return
+        language = _waiting_call(claims)
+        if language is None:
+            return  # the call has moved on, or is gone
+        mover = CallMover(runtime().twilio, TwilioLinks(public_base()))
+        try:
+            recognizer = _recognizer(language, claims["step"], start.sample_rate)
+        except Exception:  # a broken model or grammar must not cost the caller the call: keys still work
+            log.exception("media stream: no recognizer for a %s answer; keys only", claims["step"])
+            return
+        if recognizer is None:
+            return
+        session = SpeechSession(recognizer, FORKED,
+                                on_speaking=lambda: mover.caller_speaking(claims["call_sid"], claims["step"],
+                                                                          claims["turn"]))
+        try:
+            _run(ws, session, claims, started)
+        finally:
+            session.close()  # frees the recognizer whatever happened
+        outcome = session.outcome
+        if outcome is not None and outcome.reason not in ("hangup", "stalled", "moved_on") \
+                and _store(claims, outcome):
+            mover.answered(claims["call_sid"], claims["step"], claims["turn"])
+
+
+def _await_start(ws) -> Start | None:
+    waited, bad = 0.0, 0
+    while waited < START_TIMEOUT_SECONDS:
+        message = ws.receive(timeout=RECEIVE_POLL_SECONDS)
+        if message is None:
+            waited += RECEIVE_POLL_SECONDS
+            continue
+        try:
+            event = parse_event(message)
+        except MediaFormatError:
+            bad += 1
+            if bad >= MAX_BAD_FRAMES:
+                return None
+            continue
+        if isinstance(event, Start):
+            return event
+        if not isinstance(event, Connected):
+            return None
+    return None
+
+
+def _run(ws, session: SpeechSession, claims: dict, started: float) -> None:
+    bad_frames = 0
+    checked = time.monotonic()
+    while not session.done:
+        now = time.monotonic()
+        if now - started >= MAX_STREAM_SECONDS:
+            session.end("max_stream_time")
+            return
+        if now - checked >= TURN_CHECK_SECONDS:
+            checked = now
+            if _waiting_call(claims) is None:
+                session.end("moved_on")  # answered with keys, timed out, or hung up
+                return
+        message = ws.receive(timeout=RECEIVE_POLL_SECONDS)
+        if message is None:
+            session.tick()
+            continue
+        try:
+            event = parse_event(message)
+        except MediaFormatError as exc:
+            bad_frames += 1
+            log.warning("media stream: dropped a bad frame (%s)", exc)
+            if bad_frames >= MAX_BAD_FRAMES:
+                return
+            continue
+        session.handle(event)
 
 
 def _hang_up(ws) -> None:
@@ -177,5 +276,7 @@ def _hang_up(ws) -> None:
 
 def init_media(app) -> None:
     """Register the /media WebSocket route on the app."""
+    # A message larger than any Twilio frame closes the socket before it is buffered whole.
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_MESSAGE_CHARS})
     sock.init_app(app)
     app.register_blueprint(media)

@@ -25,7 +25,7 @@ class Runtime:
     ivr_config: IvrConfig
     twilio: Any = None  # twilio.rest.Client, or None without credentials
     speech_languages: frozenset[str] = frozenset()
-    interpret_speech: Any = None
+    understanding: Any = None  # understanding.Understanding, trained from the IVR file's examples
     extras: dict = field(default_factory=dict)
 
 

@@ -25,6 +25,9 @@ class TwilioLinks:
     def step(self, step: str, turn: int) -> str:
         return f"{self.base}/voice/step/{step}?t={turn}"
 
+    def listen(self, step: str, turn: int) -> str:
+        return f"{self.base}/voice/step/{step}/listen?t={turn}"
+
     def hold_wait(self, entry_id: str) -> str:
         return f"{self.base}/voice/hold/{entry_id}/wait"
 
@@ -34,10 +37,13 @@ class TwilioLinks:
     def hold_done(self, turn: int) -> str:
         return f"{self.base}/voice/hold/done?t={turn}"
 
-    def stream(self, call_sid: str, step: str, turn: int) -> str:
-        ws_base = "wss://" + self.base.split("://", 1)[1] if self.base.startswith("https") else \
-            "ws://" + self.base.split("://", 1)[1]
-        return f"{ws_base}/media?token={stream_token(call_sid, step, turn)}"
+    def stream(self) -> str:
+        # Twilio's <Stream url> takes no query string: the token travels as a <Parameter>.
+        scheme, rest = self.base.split("://", 1)
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/media"
+
+    def stream_token(self, call_sid: str, step: str, turn: int) -> str:
+        return stream_token(call_sid, step, turn)
 
 
 def turn_param() -> int:
@@ -57,7 +63,7 @@ def run_flow(action):
         flow = CallFlow(session, rt.ivr_config, rt.clock, TwilioLinks(public_base()),
                         FlowSettings(allowed_countries=rt.settings.allowed_countries,
                                      speech_languages=rt.speech_languages),
-                        interpret_speech=rt.interpret_speech)
+                        understanding=rt.understanding)
         return action(flow)
 
 
@@ -75,6 +81,16 @@ def step(step: str):
         abort(404, description="No such IVR step.")
     sid, turn, digits = twilio_params.call_sid(), turn_param(), twilio_params.digits()
     return twilio_params.twiml(run_flow(lambda flow: flow.step(sid, step, turn, digits)))
+
+
+@voice.post("/step/<step>/listen")
+@twilio_signed
+def listen(step: str):
+    """The media handler moved the call here: the caller began to speak, so the prompt stops."""
+    if not STEP.match(step):
+        abort(404, description="No such IVR step.")
+    sid, turn = twilio_params.call_sid(), turn_param()
+    return twilio_params.twiml(run_flow(lambda flow: flow.listen(sid, step, turn)))
 
 
 @voice.post("/hold/<entry_id>/wait")

@@ -1,0 +1,132 @@
+"""What an answer means at a step: keys or words in, one `Meaning` out (see ivr.steps for the meanings).
+
+Keys are read by the step's answer kind; words go through `understanding` (the one module that
+understands callers, for every channel). A spoken single digit ("two") at a key question counts
+as that key, so callers can answer "press 1 for yes" by saying "one".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from callbacks.numbers import NumberRefused, normalise
+from config import IvrConfig, Skill
+from ivr import steps
+from routing import hours
+
+
+@dataclass(frozen=True)
+class Meaning:
+    kind: str
+    value: object = None
+
+    def describe(self) -> str | None:
+        """A short, JSON-safe form for the caller's path (skill name, yes, an ISO time, a number...)."""
+        if self.kind in ("nothing", "unclear"):
+            return None
+        if isinstance(self.value, datetime):
+            return self.value.isoformat()
+        if self.value is None or self.kind in ("day",):
+            return self.kind
+        return str(self.value) if self.kind in ("skill", "unsure", "number", "language") else \
+            f"{self.kind}: {self.value}"
+
+
+NOTHING = Meaning("nothing")
+UNCLEAR = Meaning("unclear")
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    """What reading an answer needs to know about the call."""
+
+    config: IvrConfig
+    understanding: object  # understanding.Understanding
+    language: str
+    skill: Skill | None  # the caller's skill once known: its zone and hours read times
+    now: datetime
+    home_region: str | None  # where the caller's own number is from: keyed national numbers are read there
+    allowed_countries: tuple[str, ...]
+    day_offset: int = 0  # the day picked at callback_pick_day (0 = today)
+
+
+def from_keys(step: steps.Step, digits: str, ctx: AnswerContext) -> Meaning:
+    expects = step.expects
+    if not digits:
+        return NOTHING
+    if digits == steps.AGENT_KEY and expects.kind != steps.SKILL:
+        return Meaning("agent")
+    if expects.kind == steps.SKILL:
+        for language, key in ctx.config.language_digits.items():
+            if digits == key and language in ctx.config.prompts:
+                return Meaning("language", language) if language != ctx.language else UNCLEAR
+        skill = ctx.config.skill_for_digit(digits[:1]) if len(digits) == 1 else None
+        return Meaning("skill", skill.name) if skill else UNCLEAR
+    if expects.kind in (steps.YES_NO, steps.CHOICE):
+        meaning = expects.keys.get(digits)
+        if meaning is None:
+            return UNCLEAR
+        return Meaning(meaning, int(digits) - 1) if meaning == "day" else Meaning(meaning)
+    if expects.kind == steps.NUMBER:
+        return _number(digits, ctx)
+    if expects.kind == steps.TIME:
+        return _keyed_time(digits, ctx)
+    return UNCLEAR
+
+
+def from_words(step: steps.Step, text: str, confidence: float | None, ctx: AnswerContext) -> Meaning:
+    u = ctx.understanding
+    lang = ctx.language
+    if not (text or "").strip():
+        return NOTHING
+    kind = step.expects.kind
+    if kind != steps.SKILL and u.wants_agent(text, lang):
+        return Meaning("agent")
+    if kind == steps.SKILL:
+        guess = u.skill(text, lang, asr_confidence=confidence if confidence is not None else 1.0)
+        if guess.skill is None:
+            return Meaning("none")
+        return Meaning("unsure" if guess.needs_confirmation else "skill", guess.skill)
+    spoken_key = u.digits(text, lang)
+    if kind in (steps.YES_NO, steps.CHOICE) and len(spoken_key) == 1 and spoken_key in step.expects.keys:
+        return from_keys(step, spoken_key, ctx)
+    if kind == steps.YES_NO:
+        answer = u.yes_no(text, lang)
+        if answer is None and "asap" in step.leads.get("yes", "") and u.wants_asap(text, lang):
+            return Meaning("yes")  # "call me back as soon as you can" at the wait offer
+        return UNCLEAR if answer is None else Meaning("yes" if answer else "no")
+    if kind == steps.NUMBER:
+        return _number(spoken_key, ctx) if spoken_key else UNCLEAR
+    if kind in (steps.CHOICE, steps.TIME):
+        if "asap" in step.leads and u.wants_asap(text, lang):
+            return Meaning("asap")
+        if ctx.skill is None:
+            return UNCLEAR
+        result = u.callback_time(text, lang, ctx.now, ctx.skill.timezone, ctx.skill.hours,
+                                 timedelta(days=ctx.config.booking_horizon_days))
+        if result.when is not None:
+            return Meaning("time", result.when)
+        # "format": no time in the words at all; ask again rather than refuse a time.
+        return UNCLEAR if result.reason in (None, "format") else Meaning("refused", result.reason)
+    return UNCLEAR
+
+
+def _number(digits: str, ctx: AnswerContext) -> Meaning:
+    try:
+        return Meaning("number", normalise(digits, ctx.allowed_countries, default_region=ctx.home_region))
+    except NumberRefused as refused:
+        return Meaning("refused", refused.reason)
+
+
+def _keyed_time(digits: str, ctx: AnswerContext) -> Meaning:
+    if ctx.skill is None:
+        return UNCLEAR
+    if len(digits) != 4 or not digits.isdigit() or int(digits[:2]) > 23 or int(digits[2:]) > 59:
+        return Meaning("refused", "format")
+    local_today = ctx.now.astimezone(ctx.skill.timezone).date()
+    day = local_today + timedelta(days=ctx.day_offset)
+    try:
+        at = datetime.strptime(digits, "%H%M").time()
+        return Meaning("time", hours.local_to_utc(day, at, ctx.skill.timezone))
+    except hours.TimeRefused as refused:
+        return Meaning("refused", refused.reason)

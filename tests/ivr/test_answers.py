@@ -1,0 +1,72 @@
+"""Keys read by the step's answer kind, and numbers read the way people give them."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from callbacks.numbers import spoken_number
+from config import load_ivr_config
+from ivr import answers, steps
+
+CONFIG = load_ivr_config()
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+ALLOWED = ("US", "CA", "NL", "BE", "DE", "GB")
+
+
+def ctx(home="US", **kw):
+    return answers.AnswerContext(config=CONFIG, understanding=None, language="en-US",
+                                 skill=CONFIG.skills["billing"], now=NOW, home_region=home,
+                                 allowed_countries=ALLOWED, **kw)
+
+
+def keys(step, digits, **kw):
+    return answers.from_keys(steps.STEPS[step], digits, ctx(**kw))
+
+
+@pytest.mark.parametrize("digits,home,number", [
+    ("0612345678", "NL", "+31612345678"),  # Dutch mobile, national
+    ("4155550123", "US", "+14155550123"),  # US, national
+    ("31612345678", "NL", "+31612345678"),  # international without the +
+    ("31612345678", "US", "+31612345678"),
+    ("0031612345678", "NL", "+31612345678"),  # with the Dutch international prefix
+    ("02079460958", "GB", "+442079460958"),
+    ("14155550123", None, "+14155550123"),  # no home country (a SIP caller): read as international
+])
+def test_keyed_numbers_national_or_international(digits, home, number):
+    assert keys("callback_number_enter", digits, home=home) == answers.Meaning("number", number)
+
+
+def test_a_lone_zero_is_a_person_at_every_question_but_not_inside_a_number():
+    for name, step in steps.STEPS.items():
+        meaning = answers.from_keys(step, "0", ctx())
+        assert meaning.kind == ("skill" if step.expects.kind == steps.SKILL else "agent"), name
+    assert keys("callback_number_enter", "0612345678", home="NL").kind == "number"
+
+
+def test_refused_numbers_say_why():
+    assert keys("callback_number_enter", "12345") == answers.Meaning("refused", "invalid")
+    assert keys("callback_number_enter", "19005550123") .kind == "refused"
+    assert keys("callback_number_enter", "911") == answers.Meaning("refused", "emergency")
+
+
+def test_keyed_times_and_choices():
+    assert keys("callback_pick_day", "2") == answers.Meaning("day", 1)
+    assert keys("callback_pick_day", "7").kind == "unclear"
+    at = keys("callback_pick_time", "1430", day_offset=1)
+    assert at.kind == "time" and at.value == datetime(2026, 11, 25, 19, 30, tzinfo=timezone.utc)
+    assert keys("callback_pick_time", "2561") == answers.Meaning("refused", "format")
+    assert keys("callback_when", "1") == answers.Meaning("asap")
+    assert keys("confirm_skill", "2") == answers.Meaning("no")
+    assert keys("menu", "9").kind == "language" and keys("menu", "2") == answers.Meaning("skill", "support")
+    assert keys("menu", "7").kind == "unclear"
+
+
+@pytest.mark.parametrize("number,home,spoken", [
+    ("+31612345678", "NL", "0 6, 1 2 3, 4 5 6, 7 8"),
+    ("+31612345678", "US", "plus 3 1, 6, 1 2 3, 4 5 6, 7 8"),
+    ("+14155550123", "US", "4 1 5, 5 5 5, 0 1 2 3"),
+    ("+442079460958", "GB", "0 2 0, 7 9 4 6, 0 9 5 8"),
+])
+def test_read_back_groups_digits_as_people_say_them(number, home, spoken):
+    assert spoken_number(number, home) == spoken

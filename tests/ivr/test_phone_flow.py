@@ -1,0 +1,222 @@
+"""Whole calls the way callers use a phone, with speech ON (the shipped set-up: PocketSphinx for en-US).
+
+Twilio is the product's emulator: keys arrive through <Gather> as Twilio sends them, speech is streamed
+over /media in Twilio's own messages (audio made by espeak-ng and passed through the phone band), and
+the app moves the live call with the REST API, as it does on Twilio. Nothing is inserted by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from storage.models import Agent, Call, QueueEntry, QueueEvent, SpeechResult
+from telephony.transport import WsgiTransport
+from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
+
+NL_CALLER = "+31201234599"
+US_CALLER = "+12125550142"
+
+
+@pytest.fixture
+def speech_app(settings, clock, emulator, monkeypatch):
+    for name in ("VOSK_MODEL_PATH", "VOSK_MODEL_PATH_EN_US", "VOSK_MODEL_PATH_NL_NL"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app(replace(settings, speech_enabled=True), clock=clock,
+                     twilio_client=emulator.rest.client(AUTH_TOKEN))
+    app.config["TESTING"] = True
+    assert "en-US" in app.extensions["ivr"].speech_languages
+    yield app
+    app.extensions["ivr"].engine.dispose()
+
+
+@pytest.fixture
+def phone(speech_app, emulator):
+    emulator.attach(WsgiTransport(speech_app, PUBLIC_BASE_URL))
+    yield emulator
+    emulator.close()
+
+
+@pytest.fixture
+def rt(speech_app):
+    return speech_app.extensions["ivr"]
+
+
+def entries(rt):
+    with rt.sessions() as s:
+        return list(s.scalars(select(QueueEntry).order_by(QueueEntry.id)))
+
+
+def staff(rt, clock, skill, state="available"):
+    with rt.sessions() as s:
+        s.add(Agent(name="Ann", address="+12125550100", skills={skill: 5}, state=state,
+                    state_changed_at=clock.now(), wrap_up_seconds=30))
+        s.commit()
+
+
+def played(call):
+    """Let prompts outside a Gather play out (keys pressed meanwhile would be lost)."""
+    while not call.ended and call.pending is None and call.describe_wait() == "Segment":
+        call.wait()
+    return call
+
+
+def to_number_step(call, key="2"):
+    """Menu -> support (nobody staffed: the wait offer) -> call me back -> another number."""
+    call.press(key)
+    assert "The wait is about" in call.last_heard
+    call.press("1")
+    assert "number ending in" in call.last_heard
+    call.press("2")
+    assert "key the number" in call.last_heard
+
+
+# ---- keys with speech on: they behave exactly like <Gather numDigits finishOnKey timeout> --------------
+
+def test_every_question_forks_the_audio_and_gathers_keys_around_the_prompt(phone):
+    call = phone.call(US_CALLER)
+    doc = call.documents[-1]
+    assert "<Start><Stream" in doc and 'name="token"' in doc and "?token" not in doc
+    assert doc.index("<Gather") < doc.index("Thank you for calling")  # the greeting can be interrupted
+    assert "<Connect" not in doc
+
+
+@pytest.mark.parametrize("caller,keyed,stored,read_back", [
+    (NL_CALLER, "0612345678#", "+31612345678", "0 6, 1 2 3, 4 5 6, 7 8"),  # national, Dutch caller
+    (US_CALLER, "4155550123#", "+14155550123", "4 1 5, 5 5 5, 0 1 2 3"),  # national, US caller
+    (US_CALLER, "31612345678#", "+31612345678", "plus 3 1, 6, 1 2 3, 4 5 6, 7 8"),  # international
+])
+def test_keyed_callback_number_with_speech_on(phone, rt, caller, keyed, stored, read_back):
+    call = phone.call(caller)
+    to_number_step(call)
+    call.press(keyed)
+    assert read_back in call.last_heard
+    call.press("1")
+    assert "as soon as it is your turn" in call.last_heard
+    call.press("1")
+    assert "We will call you back in about" in call.heard_text()
+    [entry] = entries(rt)
+    assert entry.kind == "callback" and entry.phone_number == stored
+
+
+def test_a_number_keyed_without_pound_is_submitted_by_the_timeout(phone, rt):
+    call = phone.call(NL_CALLER)
+    to_number_step(call)
+    call.press("0612345678")
+    assert "key the number" in call.last_heard  # still collecting
+    call.wait()  # the inter-digit timeout submits what was keyed
+    assert "0 6, 1 2 3, 4 5 6, 7 8" in call.last_heard
+
+
+def test_keyed_time_with_speech_on(phone, rt, clock):
+    call = phone.call(US_CALLER)
+    call.press("1")  # billing
+    call.press("1")  # call me back
+    call.press("1")  # on this number
+    call.press("2")  # a later time
+    call.press("2")  # tomorrow
+    call.press("1430")
+    assert "tomorrow at 14:30" in call.heard_text() or "at 14:30" in call.heard_text()
+    [entry] = entries(rt)
+    assert entry.scheduled_for.astimezone(timezone.utc) == datetime(2026, 11, 25, 19, 30, tzinfo=timezone.utc)
+
+
+# ---- barge-in -----------------------------------------------------------------------------------
+
+def test_a_key_interrupts_the_greeting(phone, rt, clock):
+    staff(rt, clock, "sales")
+    call = phone.call(US_CALLER)
+    call.press("3", barge_in=True)  # while "Thank you for calling" still plays
+    assert call.lost_keys == []
+    assert "Tell me in a few words" not in call.heard_text()  # the menu never had to play
+    assert "Please hold for sales." in call.heard_text()
+    [entry] = entries(rt)
+    assert entry.skill == "sales" and entry.state == "holding"
+
+
+def test_speaking_over_the_menu_stops_it_and_routes(phone, rt, clock):
+    staff(rt, clock, "billing")
+    call = phone.call(US_CALLER)
+    assert call.say(text="I have a question about my bill", barge_in=True)
+    with rt.sessions() as s:
+        [result] = s.scalars(select(SpeechResult)).all()
+        [stored] = s.scalars(select(Call)).all()
+        path = stored.scratch["path"]
+    assert result.transcript
+    assert call.updates_applied >= 2  # listen (the prompt stops), then the answer's step
+    assert call.queue == "billing" or "is that right" in call.last_heard
+    assert path[0]["step"] == "menu" and path[0]["said"] == result.transcript
+
+
+# ---- no dead ends -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("keys_before", [
+    ["1"],  # at the number confirmation
+    ["1", "2"],  # at the number entry
+    ["1", "1"],  # at "when"
+    ["1", "1", "2"],  # at the day
+    ["1", "1", "2", "2"],  # at the time
+])
+def test_zero_at_each_callback_question_reaches_a_person(phone, rt, keys_before):
+    call = phone.call(US_CALLER)
+    call.press("1")  # billing, nobody free: the wait offer
+    for key in keys_before:
+        call.press(key)
+    call.press("0")
+    if call.pending is not None and call.pending.num_digits and call.pending.num_digits > 1:
+        call.wait()  # a lone 0 where digits are keyed: the timeout submits it
+    assert played(call).queue == "billing", call.heard_text()
+    [entry] = entries(rt)
+    assert entry.state == "holding"  # the same place in line
+
+
+def test_failed_tries_at_a_callback_question_go_to_a_person_not_a_hang_up(phone, rt):
+    call = phone.call(US_CALLER)
+    call.press("1")
+    call.press("1")  # call me back
+    for _ in range(3):
+        call.press("7")  # not an answer to "this number?"
+    assert played(call).queue == "billing" and not call.ended
+    [entry] = entries(rt)
+    assert entry.state == "holding"
+
+
+def test_a_holder_who_asks_for_a_callback_then_fails_keeps_the_place(phone, rt, clock):
+    staff(rt, clock, "billing", state="on_call")
+    call = phone.call(US_CALLER)
+    call.press("1")
+    call.press("2")  # hold
+    assert played(call).queue == "billing"
+    call.press("1")  # while holding: call me back instead
+    for _ in range(3):
+        call.wait()
+    [entry] = entries(rt)
+    assert entry.state == "holding" and played(call).queue == "billing"
+    with rt.sessions() as s:
+        events = [e.event for e in s.scalars(select(QueueEvent).where(QueueEvent.entry_id == entry.id))]
+    assert "abandoned" not in events and events[0] == "arrived"
+
+
+# ---- spoken answers -----------------------------------------------------------------------------------
+
+def test_spoken_number_with_double_is_read_back_in_groups(phone, rt):
+    call = phone.call(US_CALLER)
+    to_number_step(call)
+    assert call.say(text="four one five, double five five, oh one two three")
+    with rt.sessions() as s:
+        said = [r.transcript for r in s.scalars(select(SpeechResult))]
+    assert said and "double" in said[-1]
+    assert "4 1 5, 5 5 5, 0 1 2 3" in call.last_heard, (said, call.heard_text())
+    call.press("1")
+    assert "as soon as it is your turn" in call.last_heard
+
+
+def test_saying_agent_at_a_callback_question_reaches_a_person(phone, rt):
+    call = phone.call(US_CALLER)
+    call.press("1")  # billing: the wait offer
+    call.press("1")  # call me back
+    assert call.say(text="operator")
+    assert played(call).queue == "billing", call.heard_text()

@@ -1,0 +1,73 @@
+"""The step table is whole, and every prompt reads right in every language for every skill."""
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from config import Prompts, load_ivr_config
+from ivr import steps
+from ivr.flow import MOVES
+
+CONFIG = load_ivr_config()
+LANGUAGES = CONFIG.languages
+# Placeholders the IVR fills, with values of the shapes it fills them with.
+SAMPLES = {
+    "wait": lambda p: p.wait(300), "position": lambda p: 3, "last_digits": lambda p: "0142",
+    "digits": lambda p: "0 6, 1 2 3, 4 5 6, 7 8", "reason": lambda p: p.reason("past"),
+    "opening": lambda p: "tomorrow at 08:00", "when": lambda p: "today at 14:30", "n": lambda p: 5,
+    "heard": lambda p: p.text("whisper_heard", said="my internet is down"), "who": lambda p: "Pat Jones",
+    "said": lambda p: "my router is broken", "company": lambda p: CONFIG.company_name,
+}
+
+
+def test_every_lead_is_a_move_and_every_step_can_give_up():
+    for step in steps.STEPS.values():
+        assert step.give_up in MOVES, step.name
+        for meaning, move in step.leads.items():
+            assert move in MOVES, (step.name, meaning, move)
+        # "0" or "agent" reaches a person from every question.
+        assert "agent" in step.leads or step.expects.kind == steps.SKILL, step.name
+
+
+def test_keyed_answers_are_possible_at_every_step():
+    for step in steps.STEPS.values():
+        e = step.expects
+        if e.kind in (steps.YES_NO, steps.CHOICE):
+            assert e.num_digits == 1 and e.keys, step.name
+            assert steps.AGENT_KEY not in e.keys, f"{step.name}: 0 is reserved for a person"
+        if e.kind == steps.NUMBER:
+            assert e.finish_on_key == "#" and e.num_digits >= 15
+
+
+def test_prompt_tables_have_the_same_keys_in_every_language():
+    keys = {lang: set(CONFIG.prompts[lang]) for lang in LANGUAGES}
+    for lang in LANGUAGES:
+        assert keys[lang] == keys[CONFIG.default_language], (lang, keys[lang] ^ keys[CONFIG.default_language])
+    for step in steps.STEPS.values():
+        assert step.prompt in keys[CONFIG.default_language]
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_prompt_reads_right_for_every_skill(language):
+    p = Prompts(CONFIG, language)
+    for key, template in CONFIG.prompts[language].items():
+        if key == "voice":
+            continue
+        for skill in CONFIG.skills.values():
+            values = {name: SAMPLES[name](p) if name != "skill" else skill.label_in(language)
+                      for name in _placeholders(template) - {"company"}}
+            text = p.text(key, **values)
+            where = f"{language} {key} with {skill.name}: {text!r}"
+            assert "{" not in text and "}" not in text, where
+            assert "  " not in text and " ," not in text and " ." not in text and "..." not in text, where
+            assert text[:1] == text[:1].upper(), where
+            assert text.rstrip()[-1:] in ".?!" or key.startswith(("minutes_", "less_than", "reason_", "whisper_who")), where
+            # An article before a label that brings its own ("Our an agent team", "Ons een medewerker team").
+            assert not re.search(r"\b(our|the|a|an|ons|onze|het|de)\s+(a|an|een)\s", text, re.I), where
+            assert not re.search(r"\b(\w+) \1\b", text, re.I), f"repeated word: {where}"
