@@ -34,7 +34,7 @@ from callbacks import requests as callback_requests  # the one confirmation word
 from callbacks import services as callbacks
 from callbacks.dialing import ENDED, DialFailed, Dialer, RateLimiter
 from clock import Clock
-from config import IvrConfig
+from config import IvrConfig, Prompts
 from routing import hours
 from storage.db import transaction
 from storage.models import CALLBACK, HOLDING, Agent, QueueEntry, QueueEvent
@@ -43,24 +43,6 @@ log = logging.getLogger("ivr.dispatcher")
 
 HUMAN = ("human", "unknown")
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
-
-TEXTS = {
-    "en-US": {
-        "greeting": "This is {company} calling you back as promised.",
-        "connecting": "Connecting you now.",
-        "hold_for_agent": "Please hold while we connect you to an agent.",
-        "no_agent": "Sorry, no agent could take your call just now. We will call you again shortly. Goodbye.",
-        "sms_retry": "{company}: we tried to call you back but could not reach you. We will try again {when}.",
-    },
-    "nl-NL": {
-        "greeting": "U wordt teruggebeld door {company}, zoals beloofd.",
-        "connecting": "We verbinden u nu door.",
-        "hold_for_agent": "Een ogenblik, we verbinden u met een medewerker.",
-        "no_agent": "Sorry, er is nu geen medewerker vrij. We bellen u zo weer. Tot ziens.",
-        "sms_retry": "{company}: we konden u niet bereiken. We proberen het opnieuw {when}.",
-    },
-}
-
 
 @dataclass(frozen=True)
 class DispatchSettings:
@@ -73,8 +55,7 @@ class DispatchSettings:
     agent_ring_seconds: int = 20
     # A claim with no call SID after this long is reconciled with Twilio's call list.
     reconcile_after_seconds: int = 60
-    voicemail_text: str = ("Hello, this is {company} returning your call as promised. "
-                           "We are sorry we missed you and will try again shortly.")
+    voicemail_text: str | None = None  # CALLBACK_VOICEMAIL_TEXT; unset: callback_voicemail from the IVR file
     sms: bool = True
 
     @classmethod
@@ -437,10 +418,11 @@ class Dispatcher:
         lang = entry.language if entry.language in self.config.prompts else self.config.default_language
         return lang, self.config.prompts.get(lang, {}).get("voice")
 
-    def _text(self, entry: QueueEntry, key: str, **values) -> str:
-        lang, _ = self._voice(entry)
-        table = TEXTS.get(lang, TEXTS["en-US"])
-        return table[key].format(company=self.config.company_name, **values)
+    def _text(self, entry: QueueEntry | None, key: str, **values) -> str:
+        """Wording from the operator's IVR file, in the customer's language (agents serve that language)."""
+        lang = entry.language if entry is not None and entry.language in self.config.prompts \
+            else self.config.default_language
+        return Prompts(self.config, lang).text(key, **values)
 
     def _tell_and_end(self, call_sid: str | None, text: str, entry: QueueEntry | None = None) -> None:
         """After this transaction commits: say `text` on a live call, then hang it up (in the customer's
@@ -467,17 +449,28 @@ class Dispatcher:
         if entry.caller_name:
             return entry.caller_name
         digits = (entry.phone_number or "")[-4:]
-        return f"the number ending in {' '.join(digits)}" if digits else "a caller"
+        return self._text(entry, "whisper_who_number", digits=" ".join(digits)) if digits \
+            else self._text(entry, "whisper_who_unknown")
 
     def _whisper(self, entry: QueueEntry) -> str:
+        """Who, for what, and what they already told us (the IVR path, or the reason they typed)."""
         skill = self.config.skills.get(entry.skill)
-        label = skill.label_in("en-US") if skill else entry.skill
-        reason = entry.reason or entry.transcript or "no reason given"
+        lang = entry.language if entry.language in self.config.prompts else self.config.default_language
+        label = skill.label_in(lang) if skill else entry.skill
+        said = [step["said"] for step in (entry.context or {}).get("ivr_path", []) if step.get("said")]
+        if said:
+            heard = self._text(entry, "whisper_heard", said="; ".join(said))
+        elif entry.reason or entry.transcript:
+            heard = self._text(entry, "whisper_reason", reason=entry.reason or entry.transcript)
+        else:
+            heard = ""
         if entry.kind == HOLDING:
-            return f"Caller waiting for {label}: {reason}. Press 1 to take the call."
-        if entry.state == "dialing_customer":
-            return f"{self._who(entry)} is on the line for {label}: {reason}. Press 1 to take the call."
-        return f"Callback for {self._who(entry)}, {label}, {reason}. Press 1 to start."
+            text = self._text(entry, "whisper_holding", skill=label, heard=heard)
+        elif entry.state == "dialing_customer":
+            text = self._text(entry, "whisper_on_line", who=self._who(entry), skill=label, heard=heard)
+        else:
+            text = self._text(entry, "whisper_callback", who=self._who(entry), skill=label, heard=heard)
+        return " ".join(text.split())  # no double space where nothing was heard
 
     def _retry(self, s: Session, entry: QueueEntry, now: datetime, reason: str, event: str = "retry_wait") -> None:
         """Another attempt after the retry delay (rolled into opening hours), or failed after the last one."""
@@ -524,16 +517,16 @@ class Dispatcher:
                 or entry.state == "dialing_agent"
                 or (entry.state == "dialing_customer" and (entry.context or {}).get("customer_on_line")))
             if not waiting:
-                response.say("This call is no longer waiting. Thank you.")
+                self._say(response, entry, self._text(entry, "agent_no_longer_waiting"))
                 response.hangup()
                 return str(response)
             if not entry.agent_call_sid:
                 entry.agent_call_sid = call_sid
             self._agent_of(s, entry, call_sid)
             gather = Gather(input="dtmf", num_digits=1, timeout=8, action=accept_url, method="POST")
-            gather.say(self._whisper(entry))
+            self._say(gather, entry, self._whisper(entry))
             response.append(gather)
-            response.say("No key pressed. The call goes to the next agent.")
+            self._say(response, entry, self._text(entry, "agent_no_key"))
             response.hangup()
             return str(response)
 
@@ -545,10 +538,9 @@ class Dispatcher:
         response.hangup()
         return str(response)
 
-    @staticmethod
-    def _gone() -> str:
+    def _gone(self) -> str:
         response = VoiceResponse()
-        response.say("This call is no longer waiting. Thank you.")
+        response.say(self._text(None, "agent_no_longer_waiting"))
         response.hangup()
         return str(response)
 
@@ -564,14 +556,14 @@ class Dispatcher:
                 agents.set_state(s, agent, "offline", now, actor="twilio", reason="declined the offer") \
                     if agent.state == "reserved" else None
                 self._offer_lost(s, entry, now, "agent_declined", f"{agent.name} declined")
-                response.say("Declined. You are now offline; set yourself available when ready.")
+                self._say(response, entry, self._text(entry, "agent_declined"))
                 response.hangup()
                 return str(response)
             if not agents.accept_offer(s, agent, call_sid, now):
                 return self._gone()
             if entry.kind == HOLDING:
                 if entry.state != "holding":
-                    response.say("The caller has hung up.")
+                    self._say(response, entry, self._text(entry, "agent_caller_gone"))
                     response.hangup()
                     return str(response)
                 callbacks.record(s, entry, "agent_accepted", now=now, actor=agent.name, leg=leg)
@@ -585,7 +577,7 @@ class Dispatcher:
                                        reason="agent accepted", leg=leg, attempt=entry.attempts)
                 number, pid, entry_id = entry.phone_number, entry.public_id, entry.id
                 self._after.append(lambda: self._dial_customer(entry_id, pid, number, leg))
-                response.say("Calling the customer now.")
+                self._say(response, entry, self._text(entry, "agent_calling_customer"))
                 self._join(response, entry, leg, agent_side=True)
                 return str(response)
             if entry.state == "dialing_customer" and (entry.context or {}).get("customer_on_line"):
@@ -593,7 +585,7 @@ class Dispatcher:
                                        reason="agent accepted; customer waiting", leg=leg)
                 self._join(response, entry, leg, agent_side=True)
                 return str(response)
-            response.say("The customer is no longer on the line. The callback will be retried.")
+            self._say(response, entry, self._text(entry, "agent_customer_gone"))
             response.hangup()
             return str(response)
 
@@ -618,8 +610,7 @@ class Dispatcher:
             def failed(s: Session, entry: QueueEntry, now: datetime):
                 if self._leg(entry) != leg or entry.state != "dialing_customer":
                     return
-                self._tell_and_end(entry.agent_call_sid,
-                                   "We could not call the customer. The callback will be retried.")
+                self._tell_and_end(entry.agent_call_sid, self._text(entry, "agent_customer_not_called"), entry)
                 if exc.permanent:
                     callbacks.change_state(s, entry, "failed", now=now, actor=self.name, reason=str(exc))
                 else:
@@ -639,7 +630,7 @@ class Dispatcher:
             callbacks.change_state(s, entry, "queued", now=now, event=event, actor=self.name, reason=reason)
         elif entry.state == "dialing_customer" and (entry.context or {}).get("customer_on_line"):
             # Customer-first: the customer is waiting; apologise and call again later.
-            self._tell_and_end(entry.dial_call_sid, self._text(entry, "no_agent"), entry)
+            self._tell_and_end(entry.dial_call_sid, self._text(entry, "callback_no_agent"), entry)
             self._retry(s, entry, now, reason, event=event)
 
     def agent_status(self, public_id: str, leg: int, call_sid: str, status: str) -> None:
@@ -685,12 +676,12 @@ class Dispatcher:
             if not entry.dial_call_sid:
                 entry.dial_call_sid = call_sid
             callbacks.record(s, entry, "customer_answered", now=now, actor="twilio", leg=leg)
-            self._say(response, entry, self._text(entry, "greeting"))
+            self._say(response, entry, self._text(entry, "callback_greeting"))
             if entry.context.get("mode") == "customer_first":
-                self._say(response, entry, self._text(entry, "hold_for_agent"))
+                self._say(response, entry, self._text(entry, "callback_hold_for_agent"))
                 self._join(response, entry, leg, agent_side=False)
             else:
-                self._say(response, entry, self._text(entry, "connecting"))
+                self._say(response, entry, self._text(entry, "callback_connecting"))
                 self._join(response, entry, leg, agent_side=True)
             return str(response)
 
@@ -719,11 +710,11 @@ class Dispatcher:
             # A machine: leave the short message, end both legs, and try again later.
             voicemail = VoiceResponse()
             if answered_by != "fax":
-                self._say(voicemail, entry, self.settings.voicemail_text.format(company=self.config.company_name))
+                self._say(voicemail, entry, self.settings.voicemail_text.format(company=self.config.company_name)
+                          if self.settings.voicemail_text else self._text(entry, "callback_voicemail"))
             voicemail.hangup()
             self._after.append(lambda: self.dialer.steer(call_sid, str(voicemail)))
-            self._tell_and_end(entry.agent_call_sid,
-                               "That was an answering machine. A message was left and the callback will be retried.")
+            self._tell_and_end(entry.agent_call_sid, self._text(entry, "agent_voicemail_left"), entry)
             self._release_agent(s, entry, now, "available", "customer leg reached voicemail")
             self._retry(s, entry, now, f"answered by {answered_by}", event="voicemail")
 
@@ -764,8 +755,7 @@ class Dispatcher:
                 reason, event = "customer hung up before being connected", "customer_hung_up"
             else:
                 reason, event = f"customer {status}", "customer_" + status.replace("-", "_")
-            self._tell_and_end(entry.agent_call_sid,
-                               "The customer could not be reached. The callback will be retried.")
+            self._tell_and_end(entry.agent_call_sid, self._text(entry, "agent_customer_unreachable"), entry)
             self._release_agent(s, entry, now, "available", reason)
             self._retry(s, entry, now, reason, event=event)
 
@@ -791,7 +781,7 @@ class Dispatcher:
                                    agent=agent.name if agent else None)
             if agent is not None:
                 agent.entry_id = actual.id
-            self._say(response, actual, self._text(actual, "connecting"))
+            self._say(response, actual, self._text(actual, "callback_connecting"))
             return str(response)
 
         return self._by_public_id(public_id, apply) or str(VoiceResponse())
@@ -800,7 +790,7 @@ class Dispatcher:
         """The agent's <Dial><Queue> ended: nobody was in the queue, or the conversation is over."""
         response = VoiceResponse()
         if dial_status != "completed":
-            response.say("The caller is no longer waiting.")
+            response.say(self._text(None, "agent_caller_no_longer_waiting"))
         response.hangup()
         return str(response)
 
@@ -938,8 +928,7 @@ class Dispatcher:
                 agents.set_state(s, agent, "available", now, actor="dispatcher", reason=reason)
             entry.agent_id = None
             if entry.state == "dialing_customer":
-                self._tell_and_end(entry.agent_call_sid,
-                                   "The customer could not be called. The callback goes back in line.")
+                self._tell_and_end(entry.agent_call_sid, self._text(entry, "agent_customer_back_in_line"), entry)
             if entry.kind == HOLDING:
                 callbacks.record(s, entry, "recovered", now=now, actor=self.name, reason=reason)
             elif entry.state in ("dialing_agent", "dialing_customer"):
