@@ -1,6 +1,6 @@
 import pytest
 
-from callbacks.numbers import NumberRefused, last_digits, normalise, spoken_digits
+from callbacks.numbers import NumberRefused, last_digits, normalise, spoken_number
 
 ALLOWED = ("US", "CA", "NL")
 
@@ -34,5 +34,5 @@ def test_refused_numbers_say_why(raw, reason):
 
 
 def test_spoken_and_last_digits():
-    assert spoken_digits("+12125550142") == "1 2 1 2 5 5 5 0 1 4 2"
+    assert spoken_number("+12125550142", "US") == "2 1 2, 5 5 5, 0 1 4 2"
     assert last_digits("+12125550142") == "0142"
