@@ -29,7 +29,7 @@ def test_agent_first_callback_answered_by_a_human(dispatcher, outbound, add_agen
     agent = outbound.to(AGENT).ring()
     assert agent.record["status_callback"].endswith(f"/outbound/agent/{pid}/1/status")
     agent.answer()
-    assert "Callback for Pat Jones, billing, double charge. Press 1 to start." in agent.heard_text()
+    assert "Callback for Pat Jones, billing. Reason: double charge. Press 1 to start." in agent.heard_text()
     assert outbound.count_to(CUSTOMER) == 0  # agent first: nobody rings the customer before the agent accepts
     agent.press("1")
     assert agent_of(agent_id).state == "on_call"
@@ -164,7 +164,8 @@ def test_customer_first_customer_hangs_up_during_the_agent_whisper(
     assert "Please hold while we connect you to an agent." in customer.heard_text()
     customer.amd("human")
     agent = outbound.to(AGENT).answer()
-    assert "is on the line for billing: router. Press 1" in agent.heard_text()
+    assert "is on the line for billing. Reason: router. Press 1" in agent.heard_text()
+    accept_url, accept = agent.pending.action, {**agent.params(), "Digits": "1"}
     customer.hang_up()
     agent.press("1")
     assert "no longer waiting" in agent.heard_text()
