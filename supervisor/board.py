@@ -26,8 +26,109 @@ FAILED_DAYS = 7
 ROWS_PER_SECTION = 40
 # Waiting this much longer than we told the person is trouble worth a colour.
 OVER_PROMISE_SECONDS = 60
-# Context keys that are plumbing, not something a supervisor reads.
-HIDDEN_CONTEXT = {"queue_sid", "status_token", "called_number"}
+# Never shown, not even under "details": the customer's own key to their status link.
+SECRET_CONTEXT = {"status_token"}
+# The customer's own context, shown in people's words (the template says them); every other key is the
+# dispatcher's or the IVR's bookkeeping (leg, claimed_at, mode, queue_sid...), shown only under "details".
+PEOPLE_CONTEXT = {"ivr_path", "ivr_heard", "chat_transcript", "sms_text", "page_url", "customer_reference",
+                  "caller_number"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer along the caller's way through the IVR: the question, what they keyed or said, what it meant."""
+    asked: str | None  # the question's prompt key (menu, wait_offer...); the template names it
+    keys: str | None = None
+    said: str | None = None
+    confidence: float | None = None
+    meaning: str | None = None  # as the IVR recorded it: a skill, yes, no, asap, a number...
+    meaning_skill: str | None = None  # the skill's label when the meaning names a skill
+    meaning_time: datetime | None = None  # when the meaning is a time
+
+
+@dataclass
+class CustomerContext:
+    """What the customer said, keyed, typed or where they came from, plus the system's own details."""
+    path: list[Answer] = field(default_factory=list)
+    chat: str | None = None
+    texted: str | None = None
+    page_url: str | None = None
+    page_is_link: bool = False
+    reference: str | None = None
+    called_from: str | None = None
+    details: list[tuple[str, object]] = field(default_factory=list)  # (key, value); times as datetimes
+
+    @property
+    def said_anything(self) -> bool:
+        return bool(self.path or self.chat or self.texted or self.page_url or self.reference or self.called_from)
+
+    @property
+    def headline(self) -> Answer | None:
+        """The answer that says most about why they called: the first spoken one, else the first."""
+        return next((a for a in self.path if a.said), self.path[0] if self.path else None)
+
+
+def customer_context(entry: QueueEntry, config: IvrConfig) -> CustomerContext:
+    context = entry.context if isinstance(entry.context, dict) else {}
+    found = CustomerContext()
+    path = context.get("ivr_path") or context.get("ivr_heard") or []
+    found.path = [a for a in (_answer(step, config) for step in path if isinstance(step, dict)) if a]
+    if not found.path and entry.transcript:
+        found.path = [Answer(asked=None, said=entry.transcript, confidence=entry.confidence)]
+    found.chat = _text(context.get("chat_transcript"))
+    found.texted = _text(context.get("sms_text"))
+    url = _text(context.get("page_url"))
+    if url:
+        found.page_url, found.page_is_link = url, url.startswith(("https://", "http://"))
+    found.reference = _text(context.get("customer_reference"))
+    caller = _text(context.get("caller_number"))
+    if caller and caller != entry.phone_number:
+        found.called_from = caller
+    for key, value in context.items():
+        if key in PEOPLE_CONTEXT or key in SECRET_CONTEXT or value in (None, "", [], {}):
+            continue
+        found.details.append((key, _time(value) or value))
+    return found
+
+
+def trail_details(detail: dict | None) -> list[tuple[str, object]]:
+    """An audit-trail event's detail for the page: names in words, times as datetimes (shown in the reader's zone)."""
+    return [(key.replace("_", " "), _time(value) or value) for key, value in (detail or {}).items()
+            if value not in (None, "", [], {})]
+
+
+def _answer(step: dict, config: IvrConfig) -> Answer | None:
+    keys = _text(step.get("keys") or step.get("digits"))
+    said = _text(step.get("said") or step.get("transcript"))
+    if not keys and not said:
+        return None  # a question with no answer is not worth a line
+    confidence = step.get("confidence")
+    meaning = _text(step.get("meaning"))
+    skill = config.skills.get(meaning) if meaning else None
+    return Answer(asked=_text(step.get("asked") or step.get("step")), keys=keys, said=said,
+                  confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+                  meaning=meaning, meaning_skill=skill.label_in(config.default_language) if skill else None,
+                  meaning_time=_time(meaning))
+
+
+def _text(value) -> str | None:
+    if value in (None, "", [], {}):
+        return None
+    if isinstance(value, list):  # an older chat transcript: [{"from": "customer", "text": "..."}, ...]
+        value = "\n".join(f"{m.get('from') or m.get('role') or 'customer'}: {m.get('text') or m.get('message') or ''}"
+                          if isinstance(m, dict) else str(m) for m in value)
+    return str(value).strip() or None
+
+
+def _time(value) -> datetime | None:
+    """An ISO time with its offset (the IVR's and the dispatcher's way of storing one), else None."""
+    if not isinstance(value, str) or len(value) < 16 or value[4:5] != "-" or "T" not in value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 @dataclass
@@ -40,8 +141,28 @@ class Row:
     agent_name: str | None = None
     notes: list[QueueEvent] = field(default_factory=list)
     last_event: QueueEvent | None = None
-    context_items: list[tuple[str, str]] = field(default_factory=list)
+    context: CustomerContext = field(default_factory=CustomerContext)
     now: datetime | None = None
+
+    @property
+    def agreed_time(self) -> datetime | None:
+        """For a scheduled callback: the time agreed with the customer, which its wait counts from."""
+        e = self.entry
+        if e.kind == "callback" and e.scheduled_for is not None and e.scheduled_for > e.arrived_at:
+            return e.scheduled_for
+        return None
+
+    @property
+    def waiting_since(self) -> datetime:
+        return _waiting_since(self.entry)
+
+    @property
+    def due_in_seconds(self) -> int | None:
+        """For a row whose time has not come: how long until it joins the line (whole minutes past an hour)."""
+        if self.section != "later" or self.entry.next_attempt_at is None:
+            return None
+        seconds = max(0, int((self.entry.next_attempt_at - self.now).total_seconds()))
+        return -(-seconds // 60) * 60 if seconds >= 3600 else seconds
 
     @property
     def over_promise(self) -> bool:
@@ -102,25 +223,6 @@ class SkillBoard:
         return sum(1 for r in self.rows if r.section == "failed" or r.over_promise or r.overdue)
 
 
-def context_items(entry: QueueEntry) -> list[tuple[str, str]]:
-    items: list[tuple[str, str]] = []
-    if entry.transcript:
-        label = "IVR said" if entry.channel == "phone" else "Transcript"
-        items.append((label, entry.transcript))
-    for key, value in (entry.context or {}).items():
-        if key in HIDDEN_CONTEXT or value in (None, "", [], {}):
-            continue
-        if isinstance(value, list):
-            # a chat transcript: [{"from": "customer", "text": "..."}, ...] or plain strings
-            lines = [f"{m.get('from', m.get('role', ''))}: {m.get('text', m.get('message', ''))}".strip(": ")
-                     if isinstance(m, dict) else str(m) for m in value]
-            value = "\n".join(lines)
-        elif isinstance(value, dict):
-            value = ", ".join(f"{k}: {v}" for k, v in value.items())
-        items.append((key.replace("_", " ").capitalize(), str(value)))
-    return items
-
-
 def build(session: Session, config: IvrConfig, now: datetime, skill: str | None = None) -> list[SkillBoard]:
     failed_since = now - timedelta(days=FAILED_DAYS)
     query = select(QueueEntry).where(or_(
@@ -164,7 +266,7 @@ def build(session: Session, config: IvrConfig, now: datetime, skill: str | None 
                       agent_name=agent_by_entry.get(entry.id) or (agents[entry.agent_id].name
                                                                   if entry.agent_id in agents else None),
                       notes=notes.get(entry.id, []), last_event=last.get(entry.id),
-                      context_items=context_items(entry))
+                      context=customer_context(entry, config))
             if section == "line":
                 position += 1
                 row.position = position
@@ -191,7 +293,8 @@ def _row_order(row: Row) -> tuple[int, float]:
 
 
 def _waiting_since(entry: QueueEntry) -> datetime:
-    """A scheduled callback waits from its agreed time, everyone else from their arrival."""
+    """A scheduled callback waits from its agreed time (so, before it, not at all), everyone else from
+    their arrival."""
     if entry.kind == "callback" and entry.scheduled_for is not None and entry.scheduled_for > entry.arrived_at:
         return entry.scheduled_for
     return entry.arrived_at

@@ -296,9 +296,10 @@ def entry_page(public_id: str):
         events = list(entry.events)
         rows = [r for b in board.build(db, rt.ivr_config, rt.clock.now(), skill=entry.skill) for r in b.rows
                 if r.entry.id == entry.id]
+        context = board.customer_context(entry, rt.ivr_config)
         db.expunge_all()
     return render_template("supervisor/entry.html", entry=entry, events=events, row=rows[0] if rows else None,
-                           skills=list(rt.ivr_config.skills))
+                           skills=list(rt.ivr_config.skills), context=context, trail_details=board.trail_details)
 
 
 ACTIONS = ("call-now", "reschedule", "cancel", "priority", "move", "note", "retry", "close")

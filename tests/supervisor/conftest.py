@@ -1,7 +1,9 @@
 """Fixtures for the supervisor pages: users, a signed-in test client, and callbacks to steer."""
 from __future__ import annotations
 
+import json
 import re
+import uuid
 
 import pytest
 
@@ -73,3 +75,34 @@ def entry(runtime, public_id: str):
         found.events  # load the trail before the session closes
         db.expunge_all()
         return found
+
+
+CHAT_SECRET = "s3cret-for-helpbot"
+
+
+def chat_handover(app, clock, body: dict) -> dict:
+    """A chat bot's signed hand-over (POST /webhooks/chat/callback), as a bot sends it."""
+    from webhooks.chat import signature
+
+    app.config["CHAT_SECRETS"] = {"helpbot": CHAT_SECRET}
+    raw = json.dumps(body).encode()
+    timestamp, nonce = str(int(clock.now().timestamp())), uuid.uuid4().hex
+    response = app.test_client().post("/webhooks/chat/callback", data=raw, headers={
+        "Content-Type": "application/json", "X-Chat-Integration": "helpbot", "X-Chat-Timestamp": timestamp,
+        "X-Chat-Nonce": nonce, "X-Chat-Signature": signature(CHAT_SECRET, timestamp, nonce, raw)})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def dispatcher_for(runtime):
+    """The dispatcher as the app builds it, dialling through the fake Twilio REST API."""
+    from callbacks.dialing import Dialer, OutboundLinks
+    from callbacks.dispatcher import DispatchSettings, Dispatcher
+    from tests.conftest import PUBLIC_BASE_URL
+
+    dialer = Dialer(runtime.twilio, runtime.settings.twilio_number, OutboundLinks(PUBLIC_BASE_URL), runtime.clock,
+                    messaging_number=runtime.settings.twilio_messaging_number)
+    settings = DispatchSettings(calls_per_second=0, retry_delay_seconds=600, max_attempts=3, early_window_seconds=60)
+    dispatcher = Dispatcher(runtime.sessions, runtime.clock, runtime.ivr_config, dialer, settings)
+    runtime.extras["dispatcher"] = dispatcher
+    return dispatcher

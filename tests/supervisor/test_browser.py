@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from agents import services as agents
 from callbacks import services as callbacks
 from storage.db import transaction
-from tests.supervisor.conftest import PASSWORD, entry
+from tests.supervisor.conftest import PASSWORD, chat_handover, dispatcher_for, entry
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAPTOP = {"viewport": {"width": 1366, "height": 900}}
@@ -33,13 +33,17 @@ def generous_limits(app):
 def page_for(browser, live_app, users):
     contexts = []
 
-    def open_page(username: str | None = "sam", **options):
+    def open_page(username: str | None = "sam", clock_at=None, **options):
         context = browser.new_context(timezone_id="America/New_York", locale="en-US", **(options or LAPTOP))
         contexts.append(context)
+        if clock_at is not None:
+            context.clock.install(time=clock_at)  # the browser's clock agrees with the app's ManualClock
         page = context.new_page()
         page.set_default_timeout(10_000)
         page.errors = []
         page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.on("console", lambda msg: msg.type == "error" and page.errors.append("console: " + msg.text))
+        page.on("response", lambda r: r.status >= 400 and page.errors.append(f"{r.status} {r.url}"))
         page.goto(live_app + "/supervisor/")
         if username:
             sign_in(page, username)
@@ -289,3 +293,148 @@ def test_the_queue_can_be_steered_from_the_keyboard(page_for, live_app, runtime)
     expect(trail.last).to_contain_text("requested by customer")
     expect(trail.first).to_contain_text("10:00 EST")
     shot(page, "entry")
+
+
+# ---- what the pages show, at every width ---------------------------------------------------------------
+
+WIDTHS = {"phone": 360, "small-tablet": 800, "tablet": 1024, "desktop": 1280}
+
+
+def fill_the_queue(app, live_app, twilio, runtime, clock) -> dict:
+    """A busy line, every entry made by the request that makes it in production."""
+    made = {}
+    staff(runtime, clock, "Ann Lee", {"sales": 5}, state="available")
+    # Sales: a web callback the dispatcher takes at once (its row is "connecting", with its internals).
+    made["connecting"] = api_request(live_app, {
+        "phone": "+12125550120", "name": "Connie Nect", "skill": "sales", "channel": "api",
+        "reason": "wants the fibre offer", "context": {"page_url": "https://shop.example.com/fibre?ref=mail"}})
+    assert len(dispatcher_for(runtime).run_once().claimed) == 1
+    # Billing: a caller holding, a caller who asked for a callback, a web visitor, a chat, a scheduled one.
+    holder = twilio.call(from_number="+12125550142")
+    holder.press("1")
+    holder.press("2")
+    made["holder"] = holder
+    caller = twilio.call(from_number="+12125550161")
+    for key in ("1", "1", "1", "1"):  # billing, call me back, on this number, as soon as possible
+        caller.press(key)
+    made["web"] = api_request(live_app, {
+        "phone": "+12125550177", "name": "Grace Hopper", "skill": "billing", "channel": "api",
+        "reason": "charged twice for November", "context": {
+            "page_url": "https://shop.example.com/account/invoices/2026-11?tab=details&highlight=duplicate-charge",
+            "customer_reference": "ACME-20931"}})
+    made["chat"] = chat_handover(app, clock, {
+        "phone": "+1 212 555 0188", "name": "Joost", "skill": "billing", "reason": "invoice looks wrong",
+        "customer_reference": "K-778", "transcript": [
+            {"from": "customer", "text": "My invoice looks wrong, it has a line I did not order"},
+            {"from": "bot", "text": "Shall I ask someone to call you back?"},
+            {"from": "customer", "text": "Yes please"}]})
+    made["scheduled"] = api_request(live_app, {
+        "phone": "+12125550199", "name": "Sam Later", "skill": "billing", "channel": "api",
+        "when": "scheduled", "preferred_time": "2026-11-24T12:26", "timezone": "America/New_York"})
+    return made
+
+
+def assert_fits(page, width: int) -> None:
+    """No sideways scrolling, and every action on every row is on screen and can be clicked."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"the page scrolls sideways at {width}px"
+    # measured in one go: a live refresh may swap the board between two calls
+    boxes = page.evaluate("""() => Array.from(document.querySelectorAll('tr.row button, tr.row summary.btn'))
+        .filter(b => b.checkVisibility())
+        .map(b => { const r = b.getBoundingClientRect(); return [b.textContent.trim(), r.left, r.right, r.width, r.height]; })""")
+    assert len(boxes) >= 5, boxes
+    for label, left, right, w, h in boxes:
+        assert left >= 0 and right <= width, (width, label, left, right)
+        assert w >= 24 and h >= 24, (width, label, w, h)  # big enough to hit with a finger
+
+@pytest.mark.parametrize("name,width", list(WIDTHS.items()))
+def test_every_action_is_reachable_from_phone_to_desktop(page_for, app, live_app, twilio, runtime, clock, name, width):
+    fill_the_queue(app, live_app, twilio, runtime, clock)
+    page = page_for("sam", viewport={"width": width, "height": 900})
+    grace = row(page, "Grace Hopper")
+    expect(grace).to_be_visible()
+    expect(page.locator("tr.row")).to_have_count(6)
+    assert_fits(page, width)
+    shot(page, f"queue-{width}")
+
+    # The More… panel of a row opens on screen, its fields usable, and an action from it works.
+    grace = more(page, "Grace Hopper")
+    note = grace.get_by_label("Note")
+    note.scroll_into_view_if_needed()
+    expect(note).to_be_in_viewport()
+    box = grace.locator("details.more[open] .panel").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, f"queue-{width}-more-open")
+    note.fill(f"seen at {width}px")
+    grace.get_by_role("button", name="Add note").click()
+    expect(row(page, "Grace Hopper")).to_contain_text(f"seen at {width}px")
+    row(page, "Sam Later").get_by_role("button", name="Call now").click()
+    expect(page.locator("#toasts")).to_contain_text("Calling now")
+    assert_fits(page, width)
+    assert page.errors == []
+
+
+def test_scheduled_callbacks_count_down_to_their_time_and_waits_count_up(page_for, live_app, runtime, clock):
+    api_request(live_app, {"phone": "+12125550177", "name": "Grace Hopper", "skill": "billing", "channel": "api"})
+    api_request(live_app, {"phone": "+12125550199", "name": "Sam Later", "skill": "billing", "channel": "api",
+                           "when": "scheduled", "preferred_time": "2026-11-24T12:26",
+                           "timezone": "America/New_York"})
+    page = page_for("sam", clock_at=clock.now())
+    later, waiting = row(page, "Sam Later"), row(page, "Grace Hopper")
+    expect(later.locator("td.time")).to_have_text("due in 2h 26m")
+    expect(waiting.locator("td.time .tick")).to_have_text("0s")
+    page.clock.fast_forward("01:00")  # the page stays open a minute
+    expect(later.locator("td.time")).to_have_text("due in 2h 25m")
+    expect(waiting.locator("td.time .tick")).to_have_text(__import__("re").compile(r"^1m 0[01]s$"))
+    page.clock.fast_forward("20:00")
+    expect(later.locator("td.time")).to_have_text("due in 2h 05m")
+    shot(page, "queue-countdown")
+    # Its time comes and goes: the row joins the line by itself and says how late it is.
+    clock.advance(2 * 3600 + 30 * 60)  # 12:30, four minutes past the agreed 12:26
+    page.clock.fast_forward("02:09:00")
+    expect(later).to_have_class(__import__("re").compile(r"\bsec-line\b"))
+    expect(later.locator("td.time")).to_contain_text(__import__("re").compile(r"late 4m 0\ds"))
+    expect(later).to_contain_text("past the agreed time")
+    shot(page, "queue-late")
+    assert page.errors == []
+
+
+def test_the_entry_page_says_what_the_customer_said_and_keeps_internals_behind_details(
+        page_for, app, live_app, twilio, runtime, clock):
+    made = fill_the_queue(app, live_app, twilio, runtime, clock)
+    page = page_for("sam")
+    connie = row(page, "Connie Nect")
+    expect(connie).to_contain_text("Page shop.example.com/fibre?ref=mail")
+    joost = row(page, "Joost")
+    expect(joost).to_contain_text("Their reference K-778")
+    joost.get_by_text("Chat: customer: My invoice looks wrong").click()
+    expect(joost).to_contain_text("bot: Shall I ask someone to call you back?")
+    board_text = page.locator("#board").inner_text()
+    for internal in ("Leg", "Claimed at", "agent_first", "Mode", "Ivr heard", "Page url", "+00:00"):
+        assert internal not in board_text, internal
+
+    more(page, "Connie Nect").get_by_role("link", name="Audit trail").click()
+    expect(page.get_by_role("heading", name="Connie Nect")).to_be_visible()
+    facts = page.locator("dl.facts").first
+    expect(facts).to_contain_text("wants the fibre offer")
+    page_link = facts.get_by_role("link", name="shop.example.com/fibre?ref=mail")
+    expect(page_link).to_have_attribute("href", "https://shop.example.com/fibre?ref=mail")
+    details = page.locator("details.ctx-details")
+    expect(details.locator("dl")).not_to_be_visible()  # folded away until asked for
+    card = page.locator("section.card", has=page.get_by_role("heading", name="Details")).inner_text()
+    for internal in ("Leg", "leg", "claimed_at", "Claimed", "agent_first", "Mode", "+00:00"):
+        assert internal not in card, internal
+    trail = page.locator("ol.trail").inner_text()
+    assert "+00:00" not in trail and "T15:00" not in trail  # the trail's times are in the supervisor's zone too
+    details.get_by_text("Technical details").click()
+    expect(details).to_contain_text("Dial attempt (leg)")
+    expect(details).to_contain_text("Taken by the dispatcher")
+    expect(details).to_contain_text("10:00 EST")  # the supervisor's zone, not the stored UTC
+    expect(details).to_contain_text("agent first")
+    shot(page, "entry-internals-open")
+    for name, width in (("phone", 360), ("desktop", 1280)):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        shot(page, f"entry-{width}")
+    assert page.errors == []
+    made["holder"].hang_up()

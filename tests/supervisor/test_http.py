@@ -9,7 +9,7 @@ from callbacks import services as callbacks
 from storage.db import transaction
 from storage.models import User
 from supervisor import auth, live
-from tests.supervisor.conftest import CSRF, PASSWORD, book, entry
+from tests.supervisor.conftest import CSRF, PASSWORD, book, chat_handover, entry
 
 
 def sample_path(rule) -> str:
@@ -80,16 +80,24 @@ def test_twilio_webhooks_are_not_subject_to_the_pages_csrf(twilio, users):
     assert call.heard  # the signed webhook was answered, not refused for a missing CSRF token
 
 
-def test_queue_page_shows_the_line_with_numbers_in_full(sign_in, runtime, clock):
-    book(runtime, clock, "+12125550100", caller_name="Grace Hopper", reason="double charge",
-         context={"page": "https://example.com/billing"})
-    book(runtime, clock, "+12125550101", channel="chat", context={"chat_transcript": "customer: my bill is wrong"})
-    book(runtime, clock, "+12125550102", channel="phone", transcript="I was charged twice")
+def test_queue_page_shows_the_line_with_numbers_in_full(sign_in, app, twilio, runtime, clock):
+    client = app.test_client()
+    booked = client.post("/api/callbacks", json={
+        "phone": "+12125550100", "name": "Grace Hopper", "reason": "double charge", "skill": "billing",
+        "channel": "api", "context": {"page_url": "https://example.com/billing"}})
+    assert booked.status_code == 201, booked.get_json()
+    chat_handover(app, clock, {"phone": "+12125550101", "skill": "billing",
+                               "transcript": [{"from": "customer", "text": "my bill is wrong"}]})
+    call = twilio.call(from_number="+12125550102")
+    for key in ("1", "1", "1", "1"):  # billing, call me back, on this number, as soon as possible
+        call.press(key)
     page = sign_in("sam").get("/supervisor/").get_data(as_text=True)
     assert "Grace Hopper" in page and "+12125550100" in page and "double charge" in page
-    assert "https://example.com/billing" in page
-    assert "Chat transcript" in page and "customer: my bill is wrong" in page
-    assert "IVR said" in page and "I was charged twice" in page
+    assert '<a href="https://example.com/billing"' in page and ">example.com/billing</a>" in page
+    assert "Chat: customer: my bill is wrong" in page
+    assert "+12125550102" in page
+    for unfinished in ("Page url", "Ivr heard", "Caller number", "Called number", "Chat transcript"):
+        assert unfinished not in page, unfinished
 
 
 def test_each_action_over_http_and_the_second_supervisor_gets_a_409(sign_in, runtime, clock):

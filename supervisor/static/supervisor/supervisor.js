@@ -34,11 +34,29 @@
     if (body && body.dataset.serverNow) serverOffset = Number(body.dataset.serverNow) - Date.now();
   }
 
+  // A countdown past an hour shows whole minutes rounded up: "due in 2h 26m" until 2h 25m is left.
+  function countdown(seconds) {
+    return duration(seconds >= 3600 ? Math.ceil(seconds / 60) * 60 : Math.ceil(seconds));
+  }
+
+  var dueSeen = {};  // countdowns that reached zero: each asks for one refresh, so the row joins the line
+
+  // Waits count up from the moment they started (arrival, or the agreed time of a scheduled callback:
+  // before that moment data-before says so); times still to come count down to it (data-until).
   function tick() {
-    var now = Date.now() + serverOffset;
+    var now = Date.now() + serverOffset, due = false;
     Array.prototype.forEach.call(document.querySelectorAll(".tick[data-since]"), function (el) {
-      el.textContent = duration((now - Number(el.dataset.since)) / 1000);
+      var seconds = (now - Number(el.dataset.since)) / 1000;
+      el.textContent = seconds < 0 && el.dataset.before ? el.dataset.before : duration(seconds);
     });
+    Array.prototype.forEach.call(document.querySelectorAll(".tick[data-until]"), function (el) {
+      var seconds = (Number(el.dataset.until) - now) / 1000;
+      if (seconds > 0) { el.textContent = countdown(seconds); return; }
+      el.textContent = el.dataset.after || duration(0);
+      var row = el.closest("[data-entry]"), key = (row ? row.dataset.entry : "") + "@" + el.dataset.until;
+      if (!dueSeen[key]) { dueSeen[key] = true; due = true; }
+    });
+    if (due) refresh();
   }
 
   // ---- live refresh --------------------------------------------------------------------------
