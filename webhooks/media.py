@@ -205,7 +205,7 @@ def _listen(ws) -> None:
 
 def _await_start(ws) -> Start | None:
     waited, bad = 0.0, 0
-    while waited < START_TIMEOUT_SECONDS:
+    while waited < START_TIMEOUT_SECONDS and ws.connected:
         message = ws.receive(timeout=RECEIVE_POLL_SECONDS)
         if message is None:
             waited += RECEIVE_POLL_SECONDS
@@ -237,6 +237,9 @@ def _run(ws, session: SpeechSession, claims: dict, started: float) -> None:
             if _waiting_call(claims) is None:
                 session.end("moved_on")  # answered with keys, timed out, or hung up
                 return
+        if not ws.connected:
+            session.end("hangup")  # the peer went away, or sent more than a Twilio frame
+            return
         message = ws.receive(timeout=RECEIVE_POLL_SECONDS)
         if message is None:
             session.tick()
@@ -266,9 +269,9 @@ def _hang_up(ws) -> None:
     thread = getattr(ws, "thread", None)
     if thread is not None:
         thread.join(0.5)
-        if not thread.is_alive():
-            return
     try:
+        # Also when simple_websocket gave up on its own (a message over the size limit): it marks the
+        # socket closed without telling the peer, who would otherwise wait forever.
         ws.sock.shutdown(socket.SHUT_RDWR)
     except (OSError, AttributeError):
         pass
