@@ -33,7 +33,9 @@
       other: "Something else", reason: "Tell us briefly (optional)", when: "When?", asap: "As soon as possible",
       later: "At a time that suits me", slot: "Time", noSlots: "No times available",
       submit: "Call me back", sending: "Sending…", required: "Please enter your phone number.",
-      badPhone: "Enter the number without the country code, digits only (e.g. 20 123 4567).",
+      badChars: "Use digits only; spaces and dashes are fine (e.g. 212 555 0142).",
+      tooShort: "This number is too short. Enter the whole number, area code included.",
+      tooLong: "This number is too long. Please check it.",
       pickSlot: "Please pick a time.", thanks: "Thank you", position: "You are number {n} in line.",
       wait: "We expect to call you in about {w}.", waitNow: "We expect to call you within a minute.",
       scheduled: "We will call you on {d} at {t} ({z}).", calling: "We are calling you now.",
@@ -42,6 +44,8 @@
       tooMany: "Too many requests. Please try again in a few minutes.",
       failed: "Something went wrong. Please try again, or call us.", minute: "1 minute", minutes: "{n} minutes",
       lessMinute: "less than a minute", tz: "Times are in {z}.",
+      launchWait: "Callback booked: in about {w}", launchSoon: "Callback booked: within a minute",
+      launchAt: "Callback booked: {d} {t}", launchCalling: "We are calling you now",
       codes: {number_emergency: "Emergency numbers cannot be booked; please dial them directly.",
         number_premium: "We cannot call premium-rate or shared-cost numbers.",
         number_invalid: "This is not a valid phone number. Check the country and the number.",
@@ -58,7 +62,9 @@
       other: "Iets anders", reason: "Vertel het kort (optioneel)", when: "Wanneer?", asap: "Zo snel mogelijk",
       later: "Op een tijdstip dat mij past", slot: "Tijdstip", noSlots: "Geen tijden beschikbaar",
       submit: "Bel mij terug", sending: "Versturen…", required: "Vul uw telefoonnummer in.",
-      badPhone: "Vul het nummer in zonder landcode, alleen cijfers (bijv. 20 123 4567).",
+      badChars: "Gebruik alleen cijfers; spaties en streepjes mogen (bijv. 020 123 4567).",
+      tooShort: "Dit nummer is te kort. Vul het hele nummer in, met het netnummer.",
+      tooLong: "Dit nummer is te lang. Controleer het nog eens.",
       pickSlot: "Kies een tijdstip.", thanks: "Dank u", position: "U bent nummer {n} in de rij.",
       wait: "We verwachten u over ongeveer {w} te bellen.", waitNow: "We verwachten u binnen een minuut te bellen.",
       scheduled: "We bellen u op {d} om {t} ({z}).", calling: "We bellen u nu.",
@@ -68,6 +74,8 @@
       tooMany: "Te veel verzoeken. Probeer het over een paar minuten opnieuw.",
       failed: "Er ging iets mis. Probeer het opnieuw, of bel ons.", minute: "1 minuut", minutes: "{n} minuten",
       lessMinute: "minder dan een minuut", tz: "Tijden in {z}.",
+      launchWait: "Terugbellen geregeld: over ongeveer {w}", launchSoon: "Terugbellen geregeld: binnen een minuut",
+      launchAt: "Terugbellen geregeld: {d} {t}", launchCalling: "We bellen u nu",
       codes: {number_emergency: "Alarmnummers kunnen we niet terugbellen; bel ze zelf.",
         number_premium: "Betaalde informatienummers kunnen we niet bellen.",
         number_invalid: "Dit is geen geldig telefoonnummer. Controleer het land en het nummer.",
@@ -141,7 +149,7 @@
     return {wrap: el("div", {"class": "cmb-field"}, [el("label", {"for": id, text: labelText}),
       hint ? el("p", {"class": "cmb-hint", id: id + "-hint", text: hint}) : null, control, err]), control: control, err: err};
   }
-  var country = el("select", {name: "country", autocomplete: "tel-country-code", "aria-label": T.country});
+  var country = el("select", {name: "country", autocomplete: "tel-country-code"});
   var defaultCountry = (opts.country || (LANG === "nl-NL" ? "NL" : "US")).toUpperCase();
   function countryName(code) {
     var known = COUNTRY_NAMES[code];
@@ -157,10 +165,10 @@
     });
   }
   fillCountries(COUNTRIES);
+  // The country on a line of its own: its names are long ("+44 Verenigd Koninkrijk") and are read in full.
+  var countryField = field("cmb-country", T.country, country);
   var phone = field("cmb-phone", T.phone, el("input", {type: "tel", name: "phone", autocomplete: "tel-national",
     inputmode: "tel", required: true, maxlength: "20"}));
-  var phoneRow = el("div", {"class": "cmb-phone-row"}, [country, phone.control]);
-  phone.wrap.insertBefore(phoneRow, phone.err);
   var name = field("cmb-name", T.name, el("input", {type: "text", name: "name", autocomplete: "name", maxlength: "120"}));
   var topic = field("cmb-topic", T.topic, el("select", {name: "skill"}));
   var reason = field("cmb-reason", T.reason, el("textarea", {name: "reason", rows: "2", maxlength: "500"}));
@@ -176,7 +184,8 @@
   var honeypot = el("input", {type: "text", name: "website", tabindex: "-1", autocomplete: "off"});
   var trap = el("div", {"class": "cmb-hp", "aria-hidden": "true"}, [el("label", {text: "Website"}, [honeypot])]);
   var submit = el("button", {type: "submit", "class": "cmb-submit", text: T.submit});
-  var form = el("form", {novalidate: true}, [el("p", {"class": "cmb-intro", text: T.intro}), phone.wrap, name.wrap,
+  var form = el("form", {novalidate: true}, [el("p", {"class": "cmb-intro", text: T.intro}), countryField.wrap,
+    phone.wrap, name.wrap,
     opts.skill ? null : topic.wrap, reason.wrap, when, slot.wrap, trap, submit]);
   formView.appendChild(form);
 
@@ -238,9 +247,13 @@
     f.control.setAttribute("aria-invalid", "true");
   }
   function checkLocally() {
-    var digits = phone.control.value.replace(/[\s().\-\/]/g, "");
-    if (!digits) { showError(phone, T.required); return phone; }
-    if (!/^\+?\d{6,15}$/.test(digits)) { showError(phone, T.badPhone); return phone; }
+    var typed = phone.control.value.replace(/[\s().\-\/]/g, "");
+    if (!typed) { showError(phone, T.required); return phone; }
+    if (!/^(\+|00)?\d+$/.test(typed)) { showError(phone, T.badChars); return phone; }
+    var digits = typed.replace(/^(\+|00)/, "").length;
+    // The server says whether a number exists; here only what is plainly too short or too long.
+    if (digits < 6) { showError(phone, T.tooShort); return phone; }
+    if (digits > 15) { showError(phone, T.tooLong); return phone; }
     if (later.checked && !slot.control.value) { showError(slot, T.pickSlot); return slot; }
     return null;
   }
@@ -311,7 +324,28 @@
     }
     return [T.existing];
   }
+  // The launcher says a callback is booked, and when, for as long as it is (also after a reload).
+  function launcherText(data) {
+    if (!data || ["queued", "scheduled", "retry_wait", "dialing_agent", "dialing_customer"].indexOf(data.state) < 0) {
+      return T.launch;
+    }
+    if (data.state === "dialing_agent" || data.state === "dialing_customer") { return T.launchCalling; }
+    if (data.position != null) {
+      return data.estimated_wait_seconds >= 60 ? fmt(T.launchWait, {w: waitText(data.estimated_wait_seconds)})
+        : T.launchSoon;
+    }
+    if (data.scheduled_for_local) {
+      var parts = data.scheduled_for_local.split("T");
+      return fmt(T.launchAt, {d: dayLabel(parts[0]), t: parts[1]});
+    }
+    return T.launch;
+  }
+  function showLauncher(data) {
+    launch.textContent = launcherText(data);
+    launch.classList.toggle("cmb-booked", launch.textContent !== T.launch);
+  }
   function showResult(data, who) {
+    showLauncher(current || data.created ? data : null);
     formView.hidden = true;
     resultView.hidden = false;
     while (resultView.firstChild) { resultView.removeChild(resultView.firstChild); }

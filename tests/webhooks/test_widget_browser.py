@@ -35,6 +35,7 @@ def page_for(browser, live_app):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("dialog", lambda dialog: errors.append("dialog: " + dialog.message) or dialog.dismiss())
+        page.on("response", lambda r: r.status == 404 and errors.append(f"404 {r.url}"))  # e.g. /favicon.ico
         page.errors = errors
         page.goto(live_app + path)
         return page
@@ -148,19 +149,97 @@ def test_hostile_name_is_shown_as_text(page_for, runtime):
     assert entries(runtime)[0].caller_name == hostile
 
 
-def test_booked_callback_survives_a_reload(page_for, runtime):
-    page = page_for(**DESKTOP)
+@pytest.mark.parametrize("device,options", [("desktop", DESKTOP), ("phone", PHONE)])
+def test_booked_callback_survives_a_reload(page_for, runtime, device, options):
+    page = page_for(**options)
+    launcher = page.locator(".cmb-launch")
     page.get_by_role("button", name="Call me back").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Country").select_option("US")
     dialog.get_by_label("Phone number").fill("212 555 0144")
+    dialog.get_by_label("What is it about?").select_option(label="billing")
     dialog.get_by_role("button", name="Call me back").click()
     dialog.locator(".cmb-status").wait_for()
+    expect(launcher).to_have_text("Callback booked: in about 4 minutes")
     page.reload()
+    # The launcher says so before it is opened: booked, and when.
+    expect(launcher).to_have_text("Callback booked: in about 4 minutes")
+    box, width = launcher.bounding_box(), options["viewport"]["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    shot(page, f"{device}-launcher-booked")
+    launcher.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Cancel my callback").click()
+    dialog.get_by_text("Your callback is cancelled.").wait_for()
+    expect(launcher).to_have_text("Call me back")
+    page.reload()
+    expect(launcher).to_have_text("Call me back")
+    assert page.errors == []
+
+
+def test_a_scheduled_callback_shows_its_time_on_the_launcher_in_dutch(page_for, runtime):
+    page = page_for("/demo?lang=nl", **PHONE)
+    page.get_by_role("button", name="Bel mij terug").click()
+    dialog = page.get_by_role("dialog", name="Wij bellen u terug")
+    dialog.get_by_label("Telefoonnummer").fill("020 123 4568")
+    with page.expect_response(lambda r: "skill=billing" in r.url):
+        dialog.get_by_label("Waar gaat het over?").select_option(label="facturen")
+    dialog.get_by_text("Op een tijdstip dat mij past").click()
+    slot = dialog.get_by_label("Tijdstip", exact=True)
+    chosen = slot.locator("option").nth(3).get_attribute("value")
+    slot.select_option(chosen)
+    dialog.get_by_role("button", name="Bel mij terug").click()
+    dialog.locator(".cmb-status").wait_for()
+    page.reload()
+    launcher = page.locator(".cmb-launch")
+    expect(launcher).to_contain_text("Terugbellen geregeld: ")
+    expect(launcher).to_contain_text(chosen.split("T")[1])  # the agreed time, as the confirmation said it
+    shot(page, "phone-launcher-scheduled-nl")
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("typed,advice", [
+    ("12345", "This number is too short. Enter the whole number, area code included."),
+    ("212 555 01x2", "Use digits only; spaces and dashes are fine (e.g. 212 555 0142)."),
+    ("1234567890123456", "This number is too long. Please check it."),
+])
+def test_a_number_that_is_plainly_wrong_gets_the_right_advice(page_for, runtime, typed, advice):
+    page = page_for(**DESKTOP)
     page.get_by_role("button", name="Call me back").click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_role("button", name="Cancel my callback").wait_for()
-    assert dialog.locator(".cmb-status").inner_text() == "You are number 1 in line."
+    phone = dialog.get_by_label("Phone number")
+    phone.fill(typed)
+    dialog.get_by_role("button", name="Call me back").click()
+    error = dialog.locator("#cmb-phone-error")
+    expect(error).to_have_text(advice)
+    assert "country code" not in error.inner_text()
+    assert phone.get_attribute("aria-invalid") == "true"
+    assert entries(runtime) == []
+
+
+# Each option's text against the room the closed dropdown gives it (padding and arrow taken off).
+COUNTRY_FIT = """() => {
+  const select = document.querySelector('.cmb-host').shadowRoot.querySelector('select[name=country]');
+  const style = getComputedStyle(select);
+  const pen = document.createElement('canvas').getContext('2d');
+  pen.font = style.font;
+  const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 20;
+  return Array.from(select.options).map(o => [o.text, Math.ceil(pen.measureText(o.text).width), Math.floor(room)]);
+}"""
+
+
+@pytest.mark.parametrize("path,options,button", [("/demo", DESKTOP, "Call me back"), ("/demo", PHONE, "Call me back"),
+                                                 ("/demo?lang=nl", {**PHONE, "viewport": {"width": 360, "height": 740}},
+                                                  "Bel mij terug")])
+def test_the_country_names_are_shown_in_full(page_for, runtime, path, options, button):
+    page = page_for(path, **options)
+    page.get_by_role("button", name=button).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator("select[name=country] option")).to_have_count(6)
+    for text, needed, room in page.evaluate(COUNTRY_FIT):
+        assert needed <= room, f"{text!r} needs {needed}px, the dropdown shows {room}px"
+    width = options["viewport"]["width"]
+    shot(page, f"{'phone' if width < 500 else 'desktop'}-{width}-form-{'nl' if 'nl' in path else 'en'}")
 
 
 def test_position_updates_live_when_a_phone_caller_ahead_leaves(page_for, twilio, runtime, clock):
