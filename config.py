@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import time
@@ -34,6 +35,8 @@ class Skill:
     callback_offer_threshold_seconds: int
     # Who is dialled first for a callback: "agent_first" (default) or "customer_first".
     callback_mode: str = "agent_first"
+    # What callers say when they want this skill, per language: the skill classifier learns from them.
+    examples: dict[str, list[str]] = field(default_factory=dict)
 
     def label_in(self, language: str) -> str:
         return self.label.get(language) or next(iter(self.label.values()), self.name)
@@ -110,6 +113,44 @@ class Prompts:
     return hours
 
 
+# Fewer examples than this per skill and language cannot teach the classifier a skill (40+ work well).
+MIN_EXAMPLES = 20
+
+
+def _example_key(text: str) -> str:
+    """Examples that differ only in case, punctuation or spacing are the same example."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _examples(skill_name: str, raw) -> dict[str, list[str]]:
+    if not isinstance(raw, dict) or not all(isinstance(texts, list) and all(isinstance(t, str) and t.strip()
+                                                                             for t in texts)
+                                            for texts in raw.values()):
+        raise ConfigError(f"skill {skill_name}: examples must be a table of language = [\"utterance\", ...]")
+    return {lang: [t.strip() for t in texts] for lang, texts in raw.items()}
+
+
+def validate_examples(skills, languages) -> None:
+    """Every skill has enough examples in every language, only in those languages, and no example
+    (or phrase) teaches two skills. Raises ConfigError naming the first problem."""
+    seen: dict[tuple[str, str], str] = {}
+    for skill in skills:
+        for lang in skill.examples:
+            if lang not in languages:
+                raise ConfigError(f"skill {skill.name}: examples for {lang}, which is not one of the languages "
+                                  f"({', '.join(languages)})")
+        for lang in languages:
+            count = len(skill.examples.get(lang, []))
+            if count < MIN_EXAMPLES:
+                raise ConfigError(f"skill {skill.name}: {count} examples for {lang}; at least {MIN_EXAMPLES} are "
+                                  f"needed (40 or more varied ones work well)")
+            for text in skill.examples.get(lang, []) + skill.phrases.get(lang, []):
+                other = seen.setdefault((lang, _example_key(text)), skill.name)
+                if other != skill.name:
+                    raise ConfigError(f"{text!r} ({lang}) is an example of both {other} and {skill.name}; "
+                                      f"keep it in one skill")
+
+
 def _callback_mode(skill_name: str, mode: str) -> str:
     if mode not in ("agent_first", "customer_first"):
         raise ConfigError(f"skill {skill_name}: callback_mode must be agent_first or customer_first, not {mode!r}")
@@ -137,9 +178,11 @@ def parse_ivr_config(raw: dict) -> IvrConfig:
             phrases={lang: list(p) for lang, p in entry.get("phrases", {}).items()},
             callback_offer_threshold_seconds=int(entry.get("callback_offer_threshold_seconds", threshold)),
             callback_mode=_callback_mode(name, entry.get("callback_mode", defaults.get("callback_mode", "agent_first"))),
+            examples=_examples(name, entry.get("examples", {})),
         )
     if not skills:
         raise ConfigError("the IVR configuration defines no [[skills]]")
+    validate_examples(skills.values(), languages)
     digits = [s.digit for s in skills.values()]
     if len(set(digits)) != len(digits):
         raise ConfigError(f"two skills share a digit: {digits}")

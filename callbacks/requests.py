@@ -23,8 +23,8 @@ from callbacks.schemas import RequestRefused
 from callbacks.services import CallbackRequest, book_callback, change_state, hash_token, record
 from config import IvrConfig
 from routing import hours, queue
-from routing.intent import classify_intent
 from storage.models import QueueEntry
+from understanding import Understanding
 
 PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
 NUMBER_MESSAGES = {
@@ -62,9 +62,9 @@ def pick_skill(config: IvrConfig, skill: str | None, reason: str | None, languag
     if skill:
         return skill
     if reason:
-        match = classify_intent(reason, config.phrases_by_skill(language), language)
-        if match.skill:
-            return match.skill
+        guess = Understanding.for_config(config).skill(reason, language)
+        if guess.skill:
+            return guess.skill
     return config.fallback_skill.name
 
 

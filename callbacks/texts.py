@@ -7,7 +7,7 @@ Understood (case and spacing do not matter):
     CALL ME about my invoice     other words choose the team, as in the IVR
     BEL MIJ / BEL MIJ MORGEN OM 9:00   the same in Dutch, answered in Dutch
 Anything else gets HELP, in both languages. Typed shorthand ("2:30PM", "14.15") is read here;
-spoken times go through ivr.understanding.
+spoken times go through understanding.times.
 """
 from __future__ import annotations
 

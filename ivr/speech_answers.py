@@ -1,6 +1,6 @@
 """What a spoken answer stands for at a step, in the flow's own terms (the key a caller would press).
 
-The decision itself is ivr.decision.decide(), shared with `flask ivr classify` and
+The decision itself is understanding.decision.decide(), shared with `flask ivr classify` and
 `flask speech recognize`; this only translates it for the call flow:
   menu           -> the skill's digit, or "?<skill>" to ask "billing, is that right?"
   yes/no steps   -> "1" (yes) or "2" (no)
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from config import IvrConfig
-from ivr.decision import context_from_config, decide
+from understanding.decision import context_from_config, decide
 
 
 def interpret(step: str, transcript: str, confidence: float | None, language: str, skill: str | None,

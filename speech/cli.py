@@ -107,16 +107,16 @@ def _caller_language(lang: str) -> str:
 def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
                    phrases: dict[str, list[str]] | None = None, context=None) -> dict:
     """Run a WAV through the same engine, grammar and end-of-speech logic a call gets."""
-    from ivr.decision import StepContext, decide
     from speech.audio import read_wav
     from speech.engines import engine_for
     from speech.grammar import phrases_for_step
     from speech.session import SessionLimits, SpeechSession
 
+    from understanding.decision import StepContext, decide
+
     context = context or StepContext()
     if phrases:
-        context = StepContext(phrases_by_skill=phrases, digit_by_skill=context.digit_by_skill,
-                              zone=context.zone, hours=context.hours, horizon=context.horizon)
+        context = context.with_phrases(phrases, lang)
     audio = read_wav(path)
     engine = engine_for(lang)
     if engine is None:
@@ -151,7 +151,7 @@ def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
 def recognize(wav: str, step: str, lang: str | None, skill: str | None, free_form: bool, extra: tuple[str, ...]):
     """Recognise WAV (mono 16-bit PCM or mu-law) and print one JSON decision."""
     from config import load_ivr_config
-    from ivr.decision import context_from_config
+    from understanding.decision import context_from_config
 
     config = load_ivr_config()
     lang = lang or config.default_language

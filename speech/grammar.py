@@ -9,19 +9,9 @@ from __future__ import annotations
 import re
 from typing import Mapping, Sequence
 
-from ivr.understanding import (DIGIT_WORDS, NO_WORDS, PLUS_WORDS, REPEAT_WORDS, YES_WORDS, base_language,
-                               time_vocabulary)
-
-# IVR step names (as the call flow names them) -> the kind of answer expected.
-STEP_KINDS = {
-    "menu": "menu", "skill": "menu", "main_menu": "menu",
-    "confirm": "yes_no", "confirm_skill": "yes_no", "yes_no": "yes_no", "callback_number_confirm": "yes_no",
-    "callback_offer": "yes_no", "wait_offer": "yes_no", "after_hours_offer": "yes_no",
-    "callback_number_readback": "yes_no",
-    "callback_number": "digits", "callback_number_enter": "digits", "phone_number": "digits", "digits": "digits",
-    "callback_time": "time", "callback_when": "time", "callback_pick_day": "time", "callback_pick_time": "time",
-    "time": "time",
-}
+from understanding.decision import STEP_KINDS, step_kind  # noqa: F401 - the step kinds live in understanding
+from understanding.times import time_vocabulary
+from understanding.words import DIGIT_WORDS, NO_WORDS, PLUS_WORDS, REPEAT_WORDS, YES_WORDS, base_language
 
 
 # How many phrases one answer may string together: a phone number is many digits,
@@ -41,10 +31,6 @@ class Grammar(list):
 def normalise_phrase(phrase: str) -> str:
     """Lower case, single spaces, no punctuation: the form engines emit."""
     return " ".join(re.sub(r"[^\w' ]+", " ", phrase.lower()).split())
-
-
-def step_kind(step: str) -> str | None:
-    return STEP_KINDS.get(step)
 
 
 def phrases_for_step(step: str, lang: str,

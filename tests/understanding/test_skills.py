@@ -1,0 +1,182 @@
+"""The skill classifier, trained from the shipped examples, on phrasings that are not among them."""
+import copy
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from config import DEFAULT_IVR_CONFIG, ConfigError, load_ivr_config, parse_ivr_config
+from understanding import SkillGuess, Understanding, training_texts
+from understanding.evaluation import cross_validate, evaluate, read_labelled
+from understanding.skills import CONFIRM_BELOW, NONE_FLOOR, with_slip
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "understanding"
+CONFIG = load_ivr_config()
+
+
+@pytest.fixture(scope="module")
+def u():
+    return Understanding.for_config(CONFIG)
+
+
+@pytest.mark.parametrize("text, lang, skill", [
+    # The phrasings issue 13 reported as failing with keyword lists.
+    ("the router isn't working", "en-US", "support"),
+    ("I can't log in to my account", "en-US", "support"),
+    ("update my credit card details", "en-US", "billing"),
+    ("what deals do you have right now", "en-US", "sales"),
+    ("ik kan niet inloggen", "nl-NL", "support"),
+    ("wat kost het pakket", "nl-NL", "sales"),
+])
+def test_natural_requests_reach_the_right_skill(u, text, lang, skill):
+    guess = u.skill(text, lang)
+    assert guess.skill == skill, guess
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("I really don't know", "en-US"), ("none of them", "en-US"), ("it's something else entirely", "en-US"),
+    ("geen idee eigenlijk", "nl-NL"), ("iets heel anders", "nl-NL"),
+])
+def test_not_knowing_reaches_the_fallback(u, text, lang):
+    guess = u.skill(text, lang)
+    assert guess.skill in ("general", None), guess  # None is sent to general by the flow
+
+
+def test_transcripts_without_capitals_or_punctuation_and_with_slips(u):
+    assert u.skill("my wifi router wont conect", "en-US").skill == "support"
+    assert u.skill("I WANT A REFUND!!!", "en-US").skill == "billing"
+    assert u.skill("ik wil een nieuw abonnemnt", "nl-NL").skill == "sales"
+
+
+def test_a_menu_digit_said_as_a_word(u):
+    assert u.skill("two", "en-US").skill == "support"
+    assert u.skill("press three", "en-US").skill == "sales"
+    assert u.skill("twee", "nl-NL").skill == "support"
+    assert u.skill("druk nul", "nl-NL").skill == "general"
+    # A number inside a longer request is not a menu choice.
+    assert u.skill("I want three new phones for my family", "en-US").skill == "sales"
+
+
+def test_nothing_useful_is_none_of_these(u):
+    for text in ("", "[unk]", "[unk] uh hello", "mumble grumble", "the weather is nice today"):
+        guess = u.skill(text, "en-US")
+        assert guess.skill is None and not guess.needs_confirmation, (text, guess)
+
+
+def test_guess_shape_ranked_best_first(u):
+    guess = u.skill("there is a charge on my bill I don't understand", "en-US")
+    assert isinstance(guess, SkillGuess)
+    assert guess.skill == "billing" and not guess.needs_confirmation
+    assert len(guess.ranked) == 3 and guess.ranked[0][0] == "billing"
+    scores = [score for _, score in guess.ranked]
+    assert scores == sorted(scores, reverse=True) and sum(scores) <= 1.0001
+    assert guess.confidence == pytest.approx(scores[0], abs=0.001)
+
+
+def test_the_engines_confidence_scales_the_guess(u):
+    sure = u.skill("technical support", "en-US")
+    assert sure.skill == "support" and sure.confidence > CONFIRM_BELOW
+    doubtful = u.skill("technical support", "en-US", asr_confidence=0.6)
+    assert doubtful.skill == "support" and doubtful.needs_confirmation
+    assert u.skill("technical support", "en-US", asr_confidence=NONE_FLOOR / 2).skill is None
+
+
+def test_a_request_between_two_skills_is_doubtful(u):
+    guess = u.skill("account", "en-US")
+    assert guess.skill is None or guess.needs_confirmation, guess
+
+
+def test_other_channels_share_the_model(u):
+    # A language given by its base ("nl") reads with the nl-NL model.
+    assert u.skill("mijn factuur klopt niet", "nl").skill == "billing"
+    assert u.skill("my bill", "fr-FR").skill is None  # no French examples: nothing to learn from
+    assert Understanding.for_config(CONFIG) is u
+
+
+def test_wants_agent_at_any_question(u):
+    for text in ("agent", "can I talk to a real person", "operator please", "I want customer service"):
+        assert u.wants_agent(text, "en-US"), text
+    for text in ("mag ik een medewerker", "ik wil iemand spreken", "klantenservice"):
+        assert u.wants_agent(text, "nl-NL"), text
+    for text in ("someone charged my card twice", "yes", "tomorrow at three"):
+        assert not u.wants_agent(text, "en-US"), text
+    assert not u.wants_agent("morgen om drie uur", "nl-NL")
+
+
+def test_slips_change_one_letter_of_the_longest_word():
+    import random
+
+    slipped = with_slip("my internet is down", random.Random(3))
+    assert slipped != "my internet is down" and slipped.split()[::2] == ["my", "is"]
+
+
+# --- how well it generalises ------------------------------------------------------------------
+# Figures measured when this was written (docs/understanding.md): held-out 92.8% en-US, 98.3% nl-NL;
+# 5-fold cross-validation on the shipped examples about 81% en-US and 77% nl-NL. The floors sit a
+# little below, so a change that makes understanding worse fails here.
+
+@pytest.mark.parametrize("lang, floor", [("en-US", 0.90), ("nl-NL", 0.94)])
+def test_held_out_phrasings(u, lang, floor):
+    with open(FIXTURES / f"heldout.{lang}.tsv", encoding="utf-8") as fh:
+        pairs = read_labelled(fh, list(CONFIG.skills))
+    assert len(pairs) >= 100
+    result = evaluate(u, pairs, lang, CONFIG.fallback_skill.name)
+    assert result.accuracy >= floor, [(m.text, m.wanted, m.got) for m in result.misses]
+
+
+@pytest.mark.parametrize("lang, floor", [("en-US", 0.75), ("nl-NL", 0.72)])
+def test_cross_validation_on_the_shipped_examples(lang, floor):
+    examples = {s.name: training_texts(s, lang) for s in CONFIG.skills.values()}
+    scores = cross_validate(examples, lang, CONFIG.fallback_skill.name, folds=5, repeats=1)
+    assert scores[0] >= floor
+
+
+def test_held_out_phrasings_are_not_training_examples():
+    import re
+
+    def key(t):
+        return " ".join(re.findall(r"\w+", t.lower().replace("'", "")))
+
+    for lang in CONFIG.languages:
+        taught = {key(t) for s in CONFIG.skills.values() for t in training_texts(s, lang)}
+        with open(FIXTURES / f"heldout.{lang}.tsv", encoding="utf-8") as fh:
+            leaked = [t for t, _ in read_labelled(fh) if key(t) in taught]
+        assert leaked == []
+
+
+# --- examples in the operator's file ------------------------------------------------------------
+
+def shipped():
+    with open(DEFAULT_IVR_CONFIG, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def test_shipped_examples_are_many_and_varied():
+    for skill in CONFIG.skills.values():
+        for lang in CONFIG.languages:
+            assert len(set(skill.examples[lang])) >= 40, (skill.name, lang)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda raw: raw["skills"][0]["examples"].pop("nl-NL"), "billing: 0 examples for nl-NL"),
+    (lambda raw: raw["skills"][1]["examples"].update({"en-US": ["it is broken"] * 3}), "at least 20"),
+    (lambda raw: raw["skills"][2]["examples"].update({"fr-FR": ["je veux acheter"] * 30}),
+     "examples for fr-FR, which is not one of the languages"),
+    (lambda raw: raw["skills"][3]["examples"]["en-US"].append("My bill is wrong!"),
+     "is an example of both billing and general"),
+    (lambda raw: raw["skills"][0].update(examples={"en-US": "pay"}), "examples must be a table"),
+])
+def test_bad_examples_are_refused_on_load(change, message):
+    raw = copy.deepcopy(shipped())
+    change(raw)
+    with pytest.raises(ConfigError, match=message):
+        parse_ivr_config(raw)
+
+
+def test_from_config_checks_a_config_built_elsewhere():
+    from dataclasses import replace
+
+    billing = replace(CONFIG.skills["billing"], examples={"en-US": ["my bill"]})
+    broken = replace(CONFIG, skills={**CONFIG.skills, "billing": billing})
+    with pytest.raises(ConfigError, match="billing: 1 examples for en-US"):
+        Understanding.from_config(broken)

@@ -1,0 +1,104 @@
+"""One decision from one answer: what the caller's words mean at an IVR step, as JSON.
+
+Shared by `flask speech recognize` (words from audio) and `flask ivr classify` (words typed),
+so both print the same decision for the same words.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta, timezone
+from typing import Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from understanding import Understanding
+
+# IVR step names (as the call flow names them) -> the kind of answer expected.
+STEP_KINDS = {
+    "menu": "menu", "skill": "menu", "main_menu": "menu",
+    "confirm": "yes_no", "confirm_skill": "yes_no", "yes_no": "yes_no", "callback_number_confirm": "yes_no",
+    "callback_offer": "yes_no", "wait_offer": "yes_no", "after_hours_offer": "yes_no",
+    "callback_number_readback": "yes_no",
+    "callback_number": "digits", "callback_number_enter": "digits", "phone_number": "digits", "digits": "digits",
+    "callback_time": "time", "callback_when": "time", "callback_pick_day": "time", "callback_pick_time": "time",
+    "time": "time",
+}
+
+
+def step_kind(step: str) -> str | None:
+    return STEP_KINDS.get(step)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step needs: the trained understanding, the menu's phrases (for speech grammars),
+    and the skill's time zone and hours (for times)."""
+
+    understanding: Understanding | None = None
+    phrases_by_skill: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    zone: ZoneInfo = ZoneInfo("UTC")
+    hours: Mapping[int, tuple[time, time]] = field(default_factory=dict)
+    horizon: timedelta = timedelta(days=14)
+
+    def with_phrases(self, phrases_by_skill: Mapping[str, Sequence[str]], lang: str) -> "StepContext":
+        """This context with the menu replaced by these phrases, the classifier trained on them alone
+        (a quick try-out of other wording, or a language the IVR file does not hold)."""
+        return replace(self, phrases_by_skill=phrases_by_skill,
+                       understanding=Understanding({lang: phrases_by_skill}))
+
+
+def decide(step: str, text: str, lang: str, context: StepContext, asr_confidence: float = 1.0,
+           now: datetime | None = None) -> dict:
+    """A JSON-ready decision. Always has transcript, step, lang, kind, confidence; plus
+    skill/ranked/needs_confirmation (menu), answer (yes_no), digits, or callback_at/reason/asap (time)."""
+    kind = step_kind(step) or "menu"
+    out: dict = {"transcript": text, "step": step, "lang": lang, "kind": kind}
+    u = context.understanding or Understanding({})
+    if kind == "menu":
+        guess = u.skill(text, lang, asr_confidence)
+        out.update(skill=guess.skill, intent=guess.skill, confidence=guess.confidence,
+                   ranked=[[skill, score] for skill, score in guess.ranked],
+                   needs_confirmation=guess.needs_confirmation)
+    elif kind == "yes_no":
+        answer = u.yes_no(text, lang)
+        out.update(answer=None if answer is None else ("yes" if answer else "no"),
+                   confidence=round(asr_confidence if answer is not None else 0.0, 3))
+    elif kind == "digits":
+        digits = u.digits(text, lang)
+        out.update(digits=digits, confidence=round(asr_confidence if digits else 0.0, 3))
+    elif kind == "time":
+        now = now or datetime.now(timezone.utc)
+        result = u.callback_time(text, lang, now, context.zone, context.hours, context.horizon)
+        # "As soon as possible" is an answer too (the caller keeps their turn), not a bad time.
+        asap = not result.ok and u.wants_asap(text, lang)
+        out.update(callback_at=result.when.isoformat() if result.when else None,
+                   reason=None if asap else result.reason, asap=asap,
+                   confidence=round(asr_confidence if result.ok or asap else 0.0, 3))
+    if kind != "menu":
+        out["wants_agent"] = u.wants_agent(text, lang)
+    return out
+
+
+def context_from_config(config, skill: str | None = None, lang: str | None = None) -> StepContext:
+    """A StepContext for config.IvrConfig (the operator's ivr.toml) in `lang`, with `skill`'s
+    time zone and hours (the fallback skill's when none is named)."""
+    lang = lang or config.default_language
+    chosen = config.skills.get(skill) if skill else config.fallback_skill
+    if chosen is None:
+        raise ValueError(f"no skill named {skill!r}")
+    return StepContext(
+        understanding=Understanding.for_config(config),
+        phrases_by_skill={s.name: grammar_phrases(s, lang) for s in config.skills.values()},
+        zone=chosen.timezone,
+        hours=chosen.hours,
+        horizon=timedelta(days=config.booking_horizon_days),
+    )
+
+
+def grammar_phrases(skill, lang: str) -> list[str]:
+    """A skill's short phrases and menu label in `lang` (what today's speech grammars listen for)."""
+    phrases = list(skill.phrases.get(lang, []))
+    label = skill.label.get(lang)
+    return phrases + ([label] if label and label not in phrases else [])
+
+
+__all__ = ["STEP_KINDS", "StepContext", "context_from_config", "decide", "grammar_phrases", "step_kind"]

