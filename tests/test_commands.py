@@ -84,3 +84,14 @@ def test_the_server_start_loads_speech_and_warns_once_per_language_without_a_mod
     assert NO_MODEL not in before, before  # building the app warns of nothing
     assert after.count(NO_MODEL) == 1, after  # the server's start does, once
     assert "No speech model for nl-NL" in after and "ivr speech download-model nl-NL" in after
+
+
+def test_the_docs_use_the_one_command_form():
+    """README and docs/ say `ivr ...` (works from any directory), never `flask ...` (only from the checkout)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    flask_form = re.compile(r"(?:^|[`$]\s?)flask (?:--app\b|[a-z][a-z-]* )", re.M)
+    for page in pages:
+        found = flask_form.findall(page.read_text(encoding="utf-8"))
+        assert not found, f"{page.name} shows {found}: write the command as `ivr ...`, which works from any directory"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`ivr users create NAME --role admin" in readme and "`ivr agents add " in readme
