@@ -70,3 +70,49 @@ def test_keyed_times_and_choices():
 ])
 def test_read_back_groups_digits_as_people_say_them(number, home, spoken):
     assert spoken_number(number, home) == spoken
+
+
+# ---- words, through the same understanding the IVR uses ------------------------------------------
+
+from understanding import Understanding  # noqa: E402
+
+WORDS = Understanding.from_config(CONFIG)
+
+
+def words(step, said, lang="en-US", confidence=0.9):
+    context = answers.AnswerContext(config=CONFIG, understanding=WORDS, language=lang,
+                                    skill=CONFIG.skills["billing"], now=NOW,
+                                    home_region="NL" if lang == "nl-NL" else "US",
+                                    allowed_countries=ALLOWED)
+    return answers.from_words(steps.STEPS[step], said, confidence, context)
+
+
+@pytest.mark.parametrize("step,said,lang,kind,value", [
+    ("menu", "my invoice is wrong", "en-US", "skill", "billing"),
+    ("menu", "the internet is not working", "en-US", "skill", "support"),
+    ("menu", "ik wil een nieuw abonnement", "nl-NL", "skill", "sales"),
+    ("confirm_skill", "yes please", "en-US", "yes", None),
+    ("callback_number_confirm", "nee", "nl-NL", "no", None),
+    ("callback_number_confirm", "one", "en-US", "yes", None),  # "press 1 for yes", said
+    ("callback_number_enter", "two one two five five five zero one four two", "en-US", "number", "+12125550142"),
+    ("callback_number_enter", "four one five double five five oh one two three", "en-US", "number", "+14155550123"),
+    ("callback_number_enter", "nul zes een twee drie vier vijf zes zeven acht", "nl-NL", "number", "+31612345678"),
+    ("callback_when", "as soon as possible", "en-US", "asap", None),
+    ("callback_when", "tomorrow at three in the afternoon", "en-US", "time",
+     datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)),
+    ("callback_when", "sunday at ten", "en-US", "refused", "closed"),
+    ("callback_when", "banana", "en-US", "unclear", None),
+    ("wait_offer", "call me back as soon as you can", "en-US", "yes", None),
+    ("callback_pick_time", "I want to talk to an operator", "en-US", "agent", None),
+    ("callback_number_enter", "een medewerker alstublieft", "nl-NL", "agent", None),
+])
+def test_spoken_answers_have_the_meaning_a_key_would(step, said, lang, kind, value):
+    meaning = words(step, said, lang)
+    assert meaning.kind == kind and (value is None or meaning.value == value), meaning
+
+
+def test_a_doubtful_or_unknown_need_is_confirmed_or_goes_to_a_person():
+    assert words("menu", "mumble grumble").kind in ("none", "unsure")
+    assert words("menu", "none of those").kind in ("none", "skill")
+    if words("menu", "none of those").kind == "skill":
+        assert words("menu", "none of those").value == "general"
