@@ -69,9 +69,6 @@ class IvrConfig:
         return {s.name: s.phrases.get(language, []) for s in self.skills.values()}
 
 
-def parse_hours(raw: dict, skill_name: str = "hours") -> dict[int, tuple[time, time]]:
-    """{"mon": "08:00-18:00", ...} as {0: (time(8), time(18)), ...}, refusing what makes no sense."""
-    hours: dict[int, tuple[time, time]] = {}
 class Prompts:
     def __init__(self, config: IvrConfig, language: str):
         self.config = config
@@ -100,6 +97,9 @@ class Prompts:
         return self.table.get(f"reason_{code}", self.table["reason_invalid"])
 
 
+def parse_hours(raw: dict, skill_name: str = "hours") -> dict[int, tuple[time, time]]:
+    """{"mon": "08:00-18:00", ...} as {0: (time(8), time(18)), ...}, refusing what makes no sense."""
+    hours: dict[int, tuple[time, time]] = {}
     for day, span in raw.items():
         if day not in WEEKDAYS:
             raise ConfigError(f"skill {skill_name}: unknown day {day!r} in hours (use {', '.join(WEEKDAYS)})")
