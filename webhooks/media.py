@@ -29,7 +29,7 @@ from twilio.request_validator import RequestValidator
 from ivr.barge_in import CallMover
 from ivr.steps import listen_kind
 from speech.engines import engine_for
-from speech.grammar import phrases_for_step
+from speech.grammar import grammar_for_config
 from speech.session import SessionLimits, SpeechSession
 from speech.twilio_media import MAX_MESSAGE_CHARS, MULAW_RATE, Connected, MediaFormatError, Start, parse_event
 from storage.db import transaction
@@ -51,7 +51,8 @@ TURN_CHECK_SECONDS = 1.0  # how often a stream checks the call is still at its q
 MAX_STREAMS = 64  # per process; see docs/benchmarks.md for what one stream costs
 
 # Forked streams listen through the prompt: only the Gather's timeout decides "nothing said".
-FORKED = SessionLimits(no_speech_timeout=None)
+# Frames come every 20 ms; a second without any means the line (or the peer) stopped sending.
+FORKED = SessionLimits(no_speech_timeout=None, stall_timeout=1.0)
 
 
 class _Streams:
@@ -123,14 +124,13 @@ def _waiting_call(claims: dict) -> str | None:
 
 
 def _recognizer(language: str, step: str, sample_rate: int):
-    """A recognizer for the grammar of the step's answer, or None (no engine: keys only)."""
-    engine = engine_for(language, default_language=runtime().ivr_config.default_language)
-    if engine is None or listen_kind(step) is None:
-        return None
+    """A recognizer for the kind of answer the step takes, or None (no engine: keys only)."""
     config = runtime().ivr_config
-    phrases = phrases_for_step(step, language, config.phrases_by_skill(language)
-                               if language in config.languages else None)
-    return engine.recognizer(sample_rate, phrases)
+    engine = engine_for(language, default_language=config.default_language)
+    kind = listen_kind(step)
+    if engine is None or kind is None:
+        return None
+    return engine.recognizer(sample_rate, grammar_for_config(kind, language, config))
 
 
 def _store(claims: dict, outcome) -> bool:
@@ -198,8 +198,11 @@ def _listen(ws) -> None:
         finally:
             session.close()  # frees the recognizer whatever happened
         outcome = session.outcome
-        if outcome is not None and outcome.reason not in ("hangup", "stalled", "moved_on") \
-                and _store(claims, outcome):
+        if outcome is None or outcome.reason in ("hangup", "moved_on"):
+            return  # the call ended, or its question was answered some other way
+        if outcome.reason == "stalled" and not outcome.transcript:
+            return  # frames stopped before anything was said: the Gather's timeout takes over
+        if _store(claims, outcome):
             mover.answered(claims["call_sid"], claims["step"], claims["turn"])
 
 
