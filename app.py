@@ -1,12 +1,16 @@
 """Application factory. `python app.py` runs the IVR on its embedded default (SQLite in instance/)."""
 from __future__ import annotations
 
+import io
 import logging
 import os
+import re
 import secrets
 
 from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from callbacks.exceptions import CallbackError
@@ -25,14 +29,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
                migrate_schema: bool = True) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
-    # Twilio signs the public URL; behind a proxy or tunnel, trust its X-Forwarded-Proto/Host.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+    install_log_redaction()
+    # X-Forwarded-* only from the proxies the operator says are there: from anyone else they would
+    # choose the address limits and logs see, and the host a Twilio signature is checked against.
+    if settings.trusted_proxy_hops:
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    app.wsgi_app = BoundedBody(app.wsgi_app, MAX_BODY_BYTES)
     secret = settings.secret_key or instance_secret(app.instance_path)
     app.config.update(
         SECRET_KEY=secret,
         TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
         PUBLIC_BASE_URL=settings.public_base_url,
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
     )
     if migrate_schema:
@@ -77,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.cli.add_command(agents_cli)
     install_dispatcher(app)  # builds the dispatcher; runs its scheduler only with DISPATCHER=on
     register_errors(app)
+    register_security_headers(app)
     return app
 
 
@@ -148,6 +158,105 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(CallbackError)
     def callback_error(exc: CallbackError):
         return problem(exc.status, type(exc).__name__, str(exc))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(exc):
+        # Down, restarting, out of disk or out of connections: nothing was stored, so asking again is
+        # safe. Twilio turns a 503 into its fallback URL (README: "When the database is down").
+        cause = getattr(exc, "orig", None) or exc
+        log.error("database unavailable, answered 503: %s", type(cause).__name__)
+        response = app.make_response(problem(503, "Service Unavailable",
+                                             "The database is not reachable just now; try again in a few seconds."))
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+MAX_BODY_BYTES = 64 * 1024
+# A chunked body over the limit is read this far (so the client hears the 413), then the connection is dropped.
+DRAIN_BYTES = 16 * 1024 * 1024
+
+
+class BoundedBody:
+    """MAX_CONTENT_LENGTH for bodies sent without a Content-Length (Transfer-Encoding: chunked), which
+    Werkzeug passes through unbounded: read up to the limit, and past it answer 413 like any large body."""
+
+    def __init__(self, wsgi_app, limit: int):
+        self.wsgi_app, self.limit = wsgi_app, limit
+
+    def __call__(self, environ, start_response):
+        if environ.get("CONTENT_LENGTH") or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return self.wsgi_app(environ, start_response)
+        stream = environ["wsgi.input"]
+        body = stream.read(self.limit + 1)
+        if len(body) > self.limit:
+            drained = len(body)
+            while drained < DRAIN_BYTES and (chunk := stream.read(65536)):
+                drained += len(chunk)
+            environ["ivr.body_too_large"] = True
+            body = b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("wsgi.input_terminated", None)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.wsgi_app(environ, start_response)
+
+# Our pages load scripts, styles and data only from this app (no inline script anywhere); inline
+# styles are allowed for the demo page and the figures' legends. Nobody may frame them.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data:; media-src 'self' blob: data:; connect-src 'self'; "
+                           "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+                           "frame-ancestors 'none'")
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.before_request
+    def refuse_oversized_chunked_body():
+        if request.environ.get("ivr.body_too_large"):
+            raise RequestEntityTooLarge()
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+# What logs must not hold: phone numbers (+ and 7-15 digits, however grouped, or a bare run of 9-15
+# digits) keep their last four digits; tokens and signatures in URLs are dropped.
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d(?:[ ().-]{0,2}\d){6,14}|\d{9,15})(?!\w)")
+_SECRET = re.compile(r"(?i)\b((?:form_)?token|signature|bodySHA256)=[^&\s\"']+")
+
+
+def redact(text: str) -> str:
+    text = _SECRET.sub(lambda m: f"{m.group(1)}=[hidden]", text)
+    return _PHONE.sub(lambda m: "[number …" + re.sub(r"\D", "", m.group(0))[-4:] + "]", text)
+
+
+def install_log_redaction() -> None:
+    """Every log record of the process (ours, werkzeug's access log, flask-limiter, twilio, tracebacks)
+    is redacted as it is made, whatever handler later writes it."""
+    current = logging.getLogRecordFactory()
+    if getattr(current, "redacts", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = current(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is logged as it is
+            return record
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    factory.redacts = True
+    logging.setLogRecordFactory(factory)
 
 
 def describe_setup(settings: Settings) -> str:

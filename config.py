@@ -221,6 +221,20 @@ def load_ivr_config(path: str | None = None) -> IvrConfig:
     return parse_ivr_config(raw)
 
 
+def _names(env, name: str) -> tuple[str, ...]:
+    """A comma-separated list from the environment, trimmed and lower-cased."""
+    return tuple(item.strip().lower() for item in (env.get(name) or "").split(",") if item.strip())
+
+
+def _whole_number(env, name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more), not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process settings. Everything here comes from the environment."""
@@ -238,6 +252,15 @@ class Settings:
     speech_enabled: bool = True
     host: str = "127.0.0.1"
     port: int = 5000
+    # How many proxies in front of the app may set X-Forwarded-For/-Proto/-Host (0: none, the peer is the client).
+    trusted_proxy_hops: int = 0
+    # Hosts (host or host:port) whose URLs Twilio may sign when PUBLIC_BASE_URL is not set.
+    twilio_webhook_hosts: tuple[str, ...] = ()
+    # phonenumbers number types we agree to dial (callbacks and agents); pagers, personal, VoIP, UAN,
+    # premium and shared-cost ranges are toll-fraud paths and stay refused unless listed here.
+    dial_number_kinds: tuple[str, ...] = ("fixed_line", "mobile", "fixed_line_or_mobile", "toll_free")
+    # Domains agents' SIP addresses may point at (sip:alice@pbx.example.com needs pbx.example.com here).
+    agent_sip_domains: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -260,6 +283,10 @@ class Settings:
             speech_enabled=env.get("SPEECH_ENABLED", "1").strip().lower() not in {"0", "false", "off", "no"},
             host=env.get("HOST", defaults.host),
             port=int(env.get("PORT", defaults.port)),
+            trusted_proxy_hops=_whole_number(env, "TRUSTED_PROXY_HOPS", defaults.trusted_proxy_hops),
+            twilio_webhook_hosts=_names(env, "TWILIO_WEBHOOK_HOSTS") or defaults.twilio_webhook_hosts,
+            dial_number_kinds=_names(env, "DIAL_NUMBER_KINDS") or defaults.dial_number_kinds,
+            agent_sip_domains=_names(env, "AGENT_SIP_DOMAINS") or defaults.agent_sip_domains,
         )
 
     def missing_for_twilio(self) -> list[str]:

@@ -62,7 +62,7 @@ def create_user(session: Session, username: str, password: str, *, role: str, no
     if find_user(session, username):
         raise UserError(f"there is already a user called {username!r}")
     user = User(username=username, password_hash=hash_password(password), role=role, timezone=timezone,
-                active=1, created_at=now)
+                active=1, created_at=now, session_version=1)
     session.add(user)
     session.flush()
     return user
@@ -74,8 +74,17 @@ def set_password(session: Session, username: str, password: str) -> User:
         raise UserError(f"no user called {username!r}")
     check_password_rules(password)
     user.password_hash = hash_password(password)
+    user.session_version = (user.session_version or 0) + 1  # every earlier sign-in ends
     session.flush()
     return user
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Sign the user out everywhere: the session version their cookies carry no longer matches."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.session_version = (user.session_version or 0) + 1
+        session.flush()
 
 
 def update_user(session: Session, user_id: int, *, role: str | None = None, active: bool | None = None,

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Flask, Response, current_app, flash, g, jsonify, redirect, render_template,
                    request, session, stream_with_context, url_for)
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from limits import parse_many
 from sqlalchemy.orm.exc import StaleDataError
 
 from agents import services as agents
@@ -25,7 +27,7 @@ from routing import hours
 from storage.db import transaction
 from storage.models import AGENT_STATES, QueueEvent, User
 from supervisor import auth, board, charts, live, metrics, services
-from webhooks.limits import limiter  # the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
+from webhooks.limits import account_key, limiter  # the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
 from webhooks.problems import problem
 from webhooks.runtime import runtime
 
@@ -113,8 +115,8 @@ def load_user():
             user = db.get(User, user_id)
             signed_in = session.get("signed_in_at", 0)
             fresh = datetime.now(timezone.utc).timestamp() - signed_in < SESSION_HOURS * 3600
-            # A password change or deactivation ends every other sign-in of that user.
-            if user is not None and user.active and fresh and session.get("pw") == user.password_hash[-16:]:
+            # Signing out, a password change or deactivation ends every sign-in of that user.
+            if user is not None and user.active and fresh and session.get("sv") == user.session_version:
                 db.expunge(user)
                 g.user = user
             else:
@@ -199,9 +201,35 @@ def login_limit() -> str:
     return current_app.config["SUPERVISOR_LOGIN_LIMIT"]
 
 
+def account_limit() -> str:
+    return current_app.config["SUPERVISOR_ACCOUNT_LIMIT"]
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+ACCOUNT_LOCKED = ("This account is locked after too many failed sign-ins. Wait {wait} and try again, or ask an "
+                  "admin to set a new password.")
+
+
+def _window(limit: str) -> str:
+    minutes = max(1, max(item.get_expiry() for item in parse_many(limit)) // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@bp.errorhandler(RateLimitExceeded)
+def sign_in_throttled(exc: RateLimitExceeded):
+    """The sign-in form again, saying why and for how long (the per-address or per-account limit)."""
+    flash(exc.description, "error")
+    return render_template("supervisor/login.html", next=None), 429
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 401,
+@limiter.limit(login_limit, methods=["POST"], deduct_when=_failed,
                error_message="Too many failed sign-ins from your address; wait a few minutes and try again.")
+@limiter.limit(account_limit, key_func=account_key, methods=["POST"], deduct_when=_failed,
+               error_message=lambda: ACCOUNT_LOCKED.format(wait=_window(account_limit())))
 def login():
     if request.method == "GET":
         if g.user is not None:
@@ -212,14 +240,14 @@ def login():
     with transaction(runtime().sessions) as db:
         user = auth.authenticate(db, username, password)
         if user is not None:
-            user_id, pw = user.id, user.password_hash[-16:]
+            user_id, version = user.id, user.session_version
     if user is None:
         flash("That username and password do not match an active account.", "error")
         return render_template("supervisor/login.html", next=_safe_next(request.form.get("next")),
                                username=username), 401
     session.clear()  # a fresh session (and CSRF token) for the new sign-in
     session["user_id"] = user_id
-    session["pw"] = pw
+    session["sv"] = version  # no part of the password hash travels in the cookie
     session["signed_in_at"] = datetime.now(timezone.utc).timestamp()
     return redirect(_safe_next(request.form.get("next")) or url_for("supervisor.queue_page"))
 
@@ -227,6 +255,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # Server-side: every cookie of this sign-in (copies included) stops working, not just this one.
+    with transaction(runtime().sessions) as db:
+        auth.end_sessions(db, g.user.id)
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("supervisor.login"))

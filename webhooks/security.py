@@ -1,11 +1,16 @@
 """X-Twilio-Signature checking for every request Twilio sends us.
 
-The signature covers the URL exactly as Twilio requested it. Behind a proxy or tunnel that URL is
-not what Flask sees, so it is rebuilt from PUBLIC_BASE_URL when set, else from X-Forwarded-Proto/Host
-(ProxyFix in app.py). JSON bodies are signed through `?bodySHA256=` in the URL instead of the params.
+The signature covers the URL exactly as Twilio requested it, so it is checked against a URL we
+chose, never one a request names: PUBLIC_BASE_URL when set; else the request's own URL, but only
+for a host listed in TWILIO_WEBHOOK_HOSTS (behind a proxy, its X-Forwarded-Host counts only with
+TRUSTED_PROXY_HOPS, see app.py); else, for development on one machine, only the address the app
+serves (http://HOST:PORT, http://127.0.0.1:PORT or http://localhost:PORT) from a peer on that
+machine, which is how the dev phone reaches it. Anything else is refused with what to set. JSON bodies are signed through `?bodySHA256=` in the URL instead of
+the params.
 """
 from __future__ import annotations
 
+import ipaddress
 from functools import wraps
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,11 +18,46 @@ from flask import abort, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from twilio.request_validator import RequestValidator
 
+from webhooks import twilio_params
+
+FORM = "application/x-www-form-urlencoded"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+ANY_ADDRESS = ("", "0.0.0.0", "::", "[::]")
+
+
+def _served_here(settings) -> bool:
+    """The request names the address this process serves (HOST:PORT, or loopback) and comes from this
+    machine: how the dev phone (devphone/) and a local emulator reach the app without a tunnel."""
+    names = set(LOOPBACK_NAMES)
+    own = settings.host.strip("[]")
+    if settings.host not in ANY_ADDRESS:
+        names.add(f"[{own}]" if ":" in own else own)
+    try:
+        peer = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    from_here = peer.is_loopback or (settings.host not in ANY_ADDRESS and str(peer) == own)
+    return request.scheme == "http" and request.host.lower() in {f"{n}:{settings.port}" for n in names} and from_here
+
+
+def _accepted_host() -> bool:
+    """Whether a signature may be checked against this request's own URL (no PUBLIC_BASE_URL)."""
+    host = request.host.lower()
+    settings = current_app.extensions["ivr"].settings
+    if settings.twilio_webhook_hosts:
+        return host in settings.twilio_webhook_hosts or host.split(":", 1)[0] in settings.twilio_webhook_hosts
+    return _served_here(settings)
+
 
 def public_url() -> str:
-    """The URL Twilio used for this request."""
+    """The URL Twilio used for this request; 403 when it names a host we do not serve Twilio on."""
     base = current_app.config.get("PUBLIC_BASE_URL")
     if not base:
+        if not _accepted_host():
+            abort(403, description=f"Twilio webhooks are not accepted for {request.host_url.rstrip('/')}: set "
+                  "PUBLIC_BASE_URL to the URL Twilio reaches this app at (or list this host in "
+                  "TWILIO_WEBHOOK_HOSTS). Without either, only the address this app serves "
+                  "(http://127.0.0.1:PORT, http://localhost:PORT) is accepted, from this machine.")
         return request.url
     parts = urlsplit(base.rstrip("/"))
     incoming = urlsplit(request.url)
@@ -31,13 +71,24 @@ def public_base() -> str:
 
 def is_signed_by_twilio(auth_token: str) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature:
+    if not signature or not signature.isascii():
         return False
     validator = RequestValidator(auth_token)
     url = public_url()
-    if request.is_json or "bodySHA256" in request.args:
-        return validator.validate(url, request.get_data(as_text=True), signature)
-    return validator.validate(url, request.form.to_dict(flat=True) if request.form else {}, signature)
+    if "bodySHA256" in request.args:
+        # The body is signed through its hash in the URL (JSON webhooks).
+        body = request.get_data(cache=True).decode("utf-8", errors="replace")
+        return _valid(validator, url, body, signature)
+    if request.mimetype != FORM and request.get_data(cache=True):
+        return False  # a body Twilio would have signed through ?bodySHA256= (or not sent at all)
+    return _valid(validator, url, request.form, signature)
+
+
+def _valid(validator: RequestValidator, url: str, params, signature: str) -> bool:
+    try:
+        return validator.validate(url, params, signature)
+    except ValueError:  # e.g. a port that is not a number
+        return False
 
 
 def twilio_signed(view):
@@ -50,8 +101,10 @@ def twilio_signed(view):
             abort(503, description="Twilio webhooks are disabled: set TWILIO_AUTH_TOKEN so requests can be verified.")
         if not is_signed_by_twilio(token):
             abort(403, description="X-Twilio-Signature is missing or does not match this URL and body.")
+        twilio_params.check_addresses()
         return view(*args, **kwargs)
 
+    checked.twilio_signed = True  # lets tests find every route Twilio calls
     return checked
 
 

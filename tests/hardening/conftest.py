@@ -1,6 +1,7 @@
 """Helpers for the attacks issue 11 describes: signed requests over real HTTP, many at once, and row counts."""
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -46,3 +47,39 @@ def rows(runtime) -> dict[str, int]:
 def generous_limits(app):
     app.config.update(CALLBACK_LIMIT_PER_IP="100000/minute", CALLBACK_LIMIT_PER_NUMBER="100000/minute",
                       CALLBACK_LIMIT_STATUS_PER_IP="100000/minute")
+
+
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def users(runtime, clock):
+    """Two supervisors, made as `flask users create` makes them."""
+    from storage.db import transaction
+    from supervisor import auth
+
+    with transaction(runtime.sessions) as db:
+        auth.create_user(db, "sam", PASSWORD, role="supervisor", now=clock.now())
+        auth.create_user(db, "ada", PASSWORD, role="admin", now=clock.now())
+    return ("sam", "ada")
+
+
+def sign_in(client, username: str, password: str = PASSWORD, **kwargs):
+    """POST the sign-in form as a browser would (CSRF token from the form)."""
+    token = CSRF.search(client.get("/supervisor/login", **kwargs).get_data(as_text=True)).group(1)
+    return client.post("/supervisor/login", data={"username": username, "password": password, "csrf_token": token},
+                       **kwargs)
+
+
+def twilio_routes(app) -> list[str]:
+    """Every URL rule guarded by twilio_signed, with sample values for its variables."""
+    samples = {"step": "menu", "entry_id": "0" * 32, "public_id": "0" * 32, "leg": "1"}
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if getattr(app.view_functions[rule.endpoint], "twilio_signed", False):
+            path = rule.rule
+            for name in rule.arguments:
+                path = re.sub(rf"<(?:[a-z]+:)?{name}>", samples.get(name, "x"), path)
+            paths.append(path + ("?t=1" if "/step/" in path or path.endswith("/done") else ""))
+    return sorted(paths)

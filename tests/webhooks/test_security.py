@@ -76,10 +76,11 @@ def test_signature_for_another_url_is_refused(twilio, runtime):
     assert response.status_code == 403
 
 
-def test_behind_a_proxy_the_forwarded_url_is_checked(settings, clock):
+def test_behind_a_trusted_proxy_the_forwarded_url_of_a_listed_host_is_checked(settings, clock):
     from dataclasses import replace
 
-    app = create_app(replace(settings, public_base_url=None), clock=clock)
+    app = create_app(replace(settings, public_base_url=None, trusted_proxy_hops=1,
+                             twilio_webhook_hosts=("tunnel.example.org",)), clock=clock)
     client = app.test_client()
     public = "https://tunnel.example.org/voice/incoming"
     signature = RequestValidator(AUTH_TOKEN).compute_signature(public, PARAMS)

@@ -1,0 +1,60 @@
+"""Finding 8 (logs): flask-limiter logged full phone numbers and tracebacks logged SQL parameters. Now
+every log record is redacted as it is made (numbers keep their last four digits, tokens are dropped)
+and the database engine hides statement parameters."""
+from __future__ import annotations
+
+import logging
+
+import requests
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+NUMBER = "+12125550142"
+
+
+def everything_logged(caplog) -> str:
+    return "\n".join(r.getMessage() + "\n" + (r.exc_text or "") for r in caplog.records)
+
+
+def test_a_limit_breach_logs_no_phone_number(app, caplog):
+    app.config.update(CALLBACK_LIMIT_PER_NUMBER="1/hour", CALLBACK_LIMIT_PER_IP="1000/minute")
+    client = app.test_client()
+    with caplog.at_level(logging.INFO):
+        assert client.post("/api/callbacks", json={"phone": NUMBER}).status_code == 201
+        assert client.post("/api/callbacks", json={"phone": "+1 (212) 555-0142"}).status_code == 429
+    logged = everything_logged(caplog)
+    assert "ratelimit" in logged and "…0142" in logged
+    assert "2125550142" not in logged and "212) 555-0142" not in logged
+
+
+def test_a_database_error_logs_neither_its_parameters_nor_the_numbers_in_it(runtime, caplog):
+    log = logging.getLogger("ivr.test")
+    with caplog.at_level(logging.INFO):
+        try:
+            with runtime.engine.begin() as conn:
+                for _ in range(2):  # the same primary key twice
+                    conn.execute(text("INSERT INTO received_texts (message_sid, reply, received_at) "
+                                      "VALUES ('SM1', :reply, '2026-01-01 00:00:00')"), {"reply": f"call {NUMBER}"})
+        except IntegrityError:
+            log.exception("could not store a text from %s", NUMBER)
+    logged = everything_logged(caplog)
+    assert "IntegrityError" in logged and "parameters hidden" in logged
+    assert "2125550142" not in logged
+
+
+def test_the_access_log_holds_no_status_link_token(live_app, caplog):
+    token = "s3cr3t-status-token-value"
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        requests.get(f"{live_app}/api/callbacks/{'0' * 32}?token={token}", timeout=30)
+    logged = everything_logged(caplog)
+    assert "/api/callbacks/" in logged and "token=[hidden]" in logged
+    assert token not in logged
+
+
+def test_what_the_dispatcher_logs_about_a_failed_text_has_no_number(app, caplog):
+    from callbacks import dialing
+
+    with caplog.at_level(logging.INFO):
+        dialing.log.warning("SMS to %s failed: %s", "+31612345678", "Twilio said no")
+    logged = everything_logged(caplog)
+    assert "612345678" not in logged and "…5678" in logged
