@@ -15,8 +15,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from agents import services as agents
 from agents.exceptions import AgentError
 from callbacks.scheduler import wake_dispatcher
+from callbacks.schemas import RequestRefused
 from storage.db import transaction
 from storage.models import AGENT_STATES, Agent
+from webhooks.bodies import parse_json_object
 from webhooks.runtime import runtime
 
 agents_api = Blueprint("agents_api", __name__, url_prefix="/api/agents")
@@ -41,10 +43,10 @@ def as_json(agent: Agent) -> dict:
 
 
 def body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        abort(400, description="Send a JSON object (Content-Type: application/json).")
-    return data
+    try:  # bounded and checked like every JSON body (deep nesting, huge numbers, lone surrogates)
+        return parse_json_object(request.get_data(cache=True))
+    except RequestRefused as refused:
+        abort(400, description=f"Send a JSON object (Content-Type: application/json): {refused}")
 
 
 def _known_skills() -> set[str]:

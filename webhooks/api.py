@@ -7,7 +7,6 @@ from GET /api/callback-form; server-to-server clients send neither. See docs/pub
 """
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -22,7 +21,9 @@ from callbacks.scheduler import hang_up_cancelled
 from callbacks.schemas import CHANNELS, RequestRefused
 from storage.db import transaction
 from storage.models import QueueEntry
-from webhooks.limits import TOO_MANY, TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_ip, per_number, status_per_ip
+from webhooks.bodies import parse_json_object
+from webhooks.limits import (TOO_MANY, TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_ip, per_number, status_per_ip,
+                             when_accepted)
 from webhooks.problems import problem
 from webhooks.runtime import runtime
 from webhooks.security import public_base
@@ -97,21 +98,11 @@ def check_browser(body: dict) -> None:
 
 
 def read_json() -> dict:
-    """The body as a JSON object, or a precise 4xx."""
+    """The body as a JSON object, or a precise 4xx (webhooks/bodies.py says what is refused)."""
     if not request.mimetype or request.mimetype != "application/json":
         raise RequestRefused("send the body as JSON with Content-Type: application/json", code="media_type",
                              status=415)
-    raw = request.get_data(cache=True)
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise RequestRefused("the body is not UTF-8 text", code="malformed_json", status=400) from None
-    except json.JSONDecodeError as exc:
-        raise RequestRefused(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                             code="malformed_json", status=400) from None
-    if not isinstance(body, dict):
-        raise RequestRefused("the body must be a JSON object", field="/", code="wrong_type")
-    return body
+    return parse_json_object(request.get_data(cache=True))
 
 
 def iso_utc(when: datetime | None) -> str | None:
@@ -174,7 +165,8 @@ def cors(response: Response) -> Response:
 
 @api.post("/callbacks")
 @limiter.limit(per_ip, error_message=TOO_MANY)
-@limiter.limit(per_number, key_func=number_in_json, error_message=TOO_MANY_FOR_NUMBER)
+@limiter.limit(per_number, key_func=number_in_json, error_message=TOO_MANY_FOR_NUMBER,
+               deduct_when=when_accepted)
 def create_callback():
     body = read_json()
     check_browser(body)

@@ -9,6 +9,7 @@ this by MAX_CONTENT_LENGTH (413).
 from __future__ import annotations
 
 import json
+import math
 import re
 from itertools import accumulate
 
@@ -32,7 +33,12 @@ def _depth(raw: bytes) -> int:
 def _number(text: str):
     if len(text) > MAX_NUMBER_CHARS:
         raise _malformed(f"a number in the body is longer than {MAX_NUMBER_CHARS} characters")
-    return float(text) if any(c in text for c in ".eE") else int(text)
+    if not any(c in text for c in ".eE"):
+        return int(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise _malformed(f"the number {text} is too large")
+    return value
 
 
 def _no_constants(name: str):

@@ -23,7 +23,7 @@ from callbacks import requests as callback_requests
 from callbacks.schemas import MAX_TRANSCRIPT, RequestRefused, chat_request_schema, validate
 from storage.db import transaction
 from webhooks.api import callback_view, read_json, too_large
-from webhooks.limits import TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_number
+from webhooks.limits import TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_number, when_accepted
 from webhooks.problems import problem
 from webhooks.runtime import runtime
 
@@ -31,6 +31,7 @@ chat = Blueprint("chat_webhooks", __name__, url_prefix="/webhooks/chat")
 
 REPLAY_WINDOW_SECONDS = 300
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 
 
 def parse_secrets(raw: str) -> dict[str, str]:
@@ -74,11 +75,11 @@ def verify() -> str:
     secret = secrets.get(name)
     if secret is None:
         raise RequestRefused("unknown X-Chat-Integration", code="unknown_integration", status=401)
-    if not timestamp.isdigit() or not NONCE.match(nonce):
+    if not TIMESTAMP.match(timestamp) or not NONCE.match(nonce):
         raise RequestRefused("X-Chat-Timestamp (unix seconds) and X-Chat-Nonce (8-64 of A-Z a-z 0-9 _ -) are required",
                              code="signature_headers", status=401)
     expected = signature(secret, timestamp, nonce, request.get_data(cache=True))
-    if not hmac.compare_digest(expected, given):
+    if not given.isascii() or not hmac.compare_digest(expected, given):
         raise RequestRefused("X-Chat-Signature does not match the body", code="bad_signature", status=401)
     now = runtime().clock.now().timestamp()
     if abs(now - int(timestamp)) > REPLAY_WINDOW_SECONDS:
@@ -104,7 +105,8 @@ def transcript_text(transcript) -> str | None:
 
 # No per-IP limit: one bot server speaks for all its customers. Counted per customer number instead.
 @chat.post("/callback")
-@limiter.limit(per_number, key_func=number_in_json, error_message=TOO_MANY_FOR_NUMBER)
+@limiter.limit(per_number, key_func=number_in_json, error_message=TOO_MANY_FOR_NUMBER,
+               deduct_when=when_accepted)
 def chat_callback():
     integration = verify()
     rt = runtime()
