@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from callbacks.exceptions import CallbackError
+from callbacks.numbers import DialPolicy, set_dial_policy
 from clock import Clock
 from config import ConfigError, Settings, load_ivr_config
 from ivr.flow import TurnMismatch, UnknownCall
@@ -30,6 +31,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
     install_log_redaction()
+    # Which numbers and SIP domains callbacks and agents may be dialled at (toll fraud stays out).
+    set_dial_policy(DialPolicy.from_names(settings.dial_number_kinds, settings.agent_sip_domains))
     # X-Forwarded-* only from the proxies the operator says are there: from anyone else they would
     # choose the address limits and logs see, and the host a Twilio signature is checked against.
     if settings.trusted_proxy_hops:

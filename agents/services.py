@@ -18,7 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import phonenumbers
+
 from agents.exceptions import AgentError, AgentExists, AgentNotFound, AgentStateRefused
+from callbacks.numbers import NumberRefused, dial_policy, normalise
 from storage.models import AGENT_STATES, Agent
 
 log = logging.getLogger("ivr.agents")
@@ -48,10 +51,30 @@ NAME = re.compile(r"^[^\x00-\x1f]{1,120}$")
 MAX_WRAP_UP = 3600
 
 
+MAX_ADDRESS = 200  # the agents.address column
+
+
 def check_address(address: str) -> str:
-    """An E.164 number, a SIP URI (sip:user@host) or a Twilio Client identity (client:name)."""
+    """An E.164 number, a SIP URI (sip:user@host) or a Twilio Client identity (client:name).
+
+    Agents are dialled like customers, so the same rules keep toll fraud out: a number must be of a
+    kind we dial (no premium, personal, pager, VoIP... ranges; agents may be in any country), and a
+    SIP address must point at a domain the operator lists in AGENT_SIP_DOMAINS."""
     address = (address or "").strip()
-    if E164.match(address) or SIP.match(address) or CLIENT.match(address):
+    if len(address) > MAX_ADDRESS:
+        raise AgentError(f"an agent's address has at most {MAX_ADDRESS} characters")
+    if E164.match(address):
+        try:
+            return normalise(address, tuple(phonenumbers.SUPPORTED_REGIONS))
+        except NumberRefused as refused:
+            raise AgentError(f"{address} cannot be an agent's number: {refused}") from None
+    if SIP.match(address):
+        domain = address.split("@", 1)[1].split(";", 1)[0].split(":", 1)[0].lower().rstrip(".")
+        if domain not in dial_policy().sip_domains:
+            raise AgentError(f"SIP addresses at {domain} are not allowed: list the domain in AGENT_SIP_DOMAINS "
+                             f"(now: {', '.join(dial_policy().sip_domains) or 'none'})")
+        return address
+    if CLIENT.match(address):
         return address
     raise AgentError(
         f"{address!r} is not a way to reach an agent: use an E.164 number (+14155550100), "

@@ -1,21 +1,58 @@
 """Which numbers we agree to call back. Web callback forms are a known toll-fraud and harassment path,
-so a number must be a real, valid subscriber number in an allowed country, and never premium,
-shared-cost, an emergency service or a short code."""
+so a number must be a real, valid subscriber number in an allowed country, of a kind we dial
+(DIAL_NUMBER_KINDS: landlines, mobiles and toll-free by default; never premium, shared-cost, UAN,
+personal, pager or VoIP ranges unless the operator lists them), never an emergency service or a short
+code, and without an extension (we would not dial it, so we refuse rather than drop it)."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import PhoneNumberType, shortnumberinfo
 
-REFUSED_TYPES = {
+from config import ConfigError
+
+# phonenumbers' number types by the names operators write in DIAL_NUMBER_KINDS.
+KINDS = {name.lower(): value for name, value in vars(PhoneNumberType).items() if name.isupper()}
+DEFAULT_KINDS = ("fixed_line", "mobile", "fixed_line_or_mobile", "toll_free")
+# How a kind we do not dial is explained (the reason_<code> prompts); any other kind is "kind".
+REFUSAL_REASONS = {
     PhoneNumberType.PREMIUM_RATE: "premium",
     PhoneNumberType.SHARED_COST: "premium",
-    PhoneNumberType.VOICEMAIL: "invalid",
     PhoneNumberType.UAN: "premium",
+    PhoneNumberType.VOICEMAIL: "invalid",
 }
 
 
+@dataclass(frozen=True)
+class DialPolicy:
+    """What we agree to dial, set once per process from the operator's settings (app.create_app)."""
+
+    kinds: frozenset[int]
+    sip_domains: tuple[str, ...] = ()
+
+    @classmethod
+    def from_names(cls, kinds, sip_domains=()) -> "DialPolicy":
+        unknown = sorted(set(kinds) - set(KINDS))
+        if unknown:
+            raise ConfigError(f"DIAL_NUMBER_KINDS: unknown kind {', '.join(unknown)}; use {', '.join(sorted(KINDS))}")
+        return cls(frozenset(KINDS[k] for k in kinds), tuple(d.lower().rstrip(".") for d in sip_domains))
+
+
+_policy = DialPolicy.from_names(DEFAULT_KINDS)
+
+
+def set_dial_policy(policy: DialPolicy) -> None:
+    global _policy
+    _policy = policy
+
+
+def dial_policy() -> DialPolicy:
+    return _policy
+
+
 class NumberRefused(ValueError):
-    """`reason` is one of: emergency, premium, invalid, country."""
+    """`reason` is one of: emergency, premium, kind, extension, invalid, country."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
@@ -31,6 +68,8 @@ def normalise(raw: str, allowed_countries: tuple[str, ...], default_region: str 
     for region in allowed_countries:
         if shortnumberinfo.is_emergency_number(digits, region):
             raise NumberRefused("emergency", "emergency numbers cannot be booked for a callback")
+    if _extension(text):
+        raise NumberRefused("extension", "numbers with an extension cannot be dialled; give a direct number")
     if len(digits) < 7 or len(digits) > 15:
         raise NumberRefused("invalid", "a phone number has between 7 and 15 digits, with its country code")
     parsed = _parse(text, digits, default_region)
@@ -40,9 +79,20 @@ def normalise(raw: str, allowed_countries: tuple[str, ...], default_region: str 
     if region not in allowed_countries:
         raise NumberRefused("country", f"we do not call numbers in {region}; allowed: {', '.join(allowed_countries)}")
     kind = phonenumbers.number_type(parsed)
-    if kind in REFUSED_TYPES:
-        raise NumberRefused(REFUSED_TYPES[kind], "premium-rate, shared-cost and service numbers cannot be called back")
+    if kind not in _policy.kinds:
+        name = next((n for n, v in KINDS.items() if v == kind), "unknown")
+        name = {"personal_number": "personal", "voip": "VoIP", "uan": "UAN"}.get(name, name.replace("_", " "))
+        raise NumberRefused(REFUSAL_REASONS.get(kind, "kind"),
+                            f"this is a {name} number, which we do not call; give a landline or mobile number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _extension(text: str) -> str | None:
+    """The extension written after a number (ext. 12, x12, #12, ;ext=12, ,,12), if any."""
+    try:
+        return phonenumbers.parse(text if text.startswith("+") else "+" + text, None).extension
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def dialling_codes(allowed_countries: tuple[str, ...]) -> list[dict]:

@@ -65,6 +65,8 @@ def settings(database_url):
         twilio_auth_token=AUTH_TOKEN,
         twilio_number="+15005550006",
         secret_key="test-secret-key",
+        # The test installation's PBX: agents' SIP addresses must be at a listed domain.
+        agent_sip_domains=("pbx.example.com",),
         # Keypad prompts unless a test turns speech on (tests/speech does, with real models).
         speech_enabled=False,
     )
