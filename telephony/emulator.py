@@ -380,11 +380,11 @@ class Call:
             started = time.monotonic()
             paced = self.emulator.media_paced
             for stream in streams:
+                stream.spoken_to = True
                 stream.send_audio(line + audio.SILENCE_FRAME * 50, paced=paced)
         # A reaction after the voice ended is the app's answer; one before it is the app noticing speech.
         voice_end = started + audio.voice_end_seconds(line) if paced else started
         self._await_reaction(started, voice_end, timeout)
-                stream.spoken_to = True
         return True
 
     def hang_up(self) -> "Call":
