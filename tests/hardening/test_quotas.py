@@ -70,3 +70,19 @@ def test_unsigned_texts_do_not_spend_the_texters_quota(app, runtime, per_number_
     assert [text(False).status_code for _ in range(6)] == [403] * 6
     assert "Booked" in text(True).get_data(as_text=True)
     assert rows(runtime)["queue_entries"] == 1
+
+
+def test_the_sixth_text_in_an_hour_gets_a_reply_not_an_http_error(app, runtime):
+    """The default per-number limit (5/hour): the sixth text is answered in TwiML, so the texter hears why."""
+    client = app.test_client()
+    answers = []
+    for n in range(6):
+        form = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT_SID, "From": VICTIM,
+                "To": "+15005550006", "Body": "CALL ME" if n % 2 == 0 else "BEL MIJ"}
+        response = client.post("/webhooks/sms", data=form, base_url=PUBLIC_BASE_URL, headers={
+            "X-Twilio-Signature": sign(PUBLIC_BASE_URL + "/webhooks/sms", form)})
+        assert response.status_code == 200 and response.mimetype == "text/xml"
+        answers.append(response.get_data(as_text=True))
+    assert "dit uur al meerdere verzoeken" in answers[5]  # in the language of the text (BEL MIJ)
+    assert not any("meerdere" in a or "several requests" in a for a in answers[:5])
+    assert rows(runtime)["queue_entries"] == 1
