@@ -409,6 +409,12 @@ def test_the_entry_page_says_what_the_customer_said_and_keeps_internals_behind_d
     expect(joost).to_contain_text("Their reference K-778")
     joost.get_by_text("Chat: customer: My invoice looks wrong").click()
     expect(joost).to_contain_text("bot: Shall I ask someone to call you back?")
+    # The caller's way through the IVR, each answer in words (the entry's ivr_path).
+    caller = row(page, "+12125550161")
+    caller.locator("details.ctx > summary").click()
+    for answer in ("Menu Keyed 1 → billing", "Callback instead of holding? Keyed 1 → yes",
+                   "Call this number? Keyed 1 → yes", "When? Keyed 1 → as soon as possible"):
+        expect(caller.locator("ol.path")).to_contain_text(answer)
     board_text = page.locator("#board").inner_text()
     for internal in ("Leg", "Claimed at", "agent_first", "Mode", "Ivr heard", "Page url", "+00:00"):
         assert internal not in board_text, internal
