@@ -23,14 +23,15 @@ def test_empty_figures_say_so_in_words(sign_in):
     assert [row.split()[0] for row in rows] == ["billing", "support", "sales", "general"]
     for row in rows:
         assert "0/0" not in row and "–" not in row, row
-        assert "no callbacks yet" in row and "nobody held yet" in row and "no told waits yet" in row
+        assert "no callbacks ended yet" in row and "no callbacks connected yet" in row
+        assert "no holds ended yet" in row and "nobody connected yet" in row
 
 
 def test_figures_with_data_show_rates_and_counts(sign_in, runtime, clock):
     book(runtime, clock)  # one callback requested: offered and accepted
     page = sign_in("sam").get("/supervisor/metrics?period=today").get_data(as_text=True)
     billing = figure_rows(page)[0]
-    assert billing.startswith("billing 1 1 (100%) no callbacks yet"), billing
+    assert billing.startswith("billing 1 1 (100%) no callbacks ended yet"), billing
 
 
 def test_figures_are_explained_on_the_page_not_in_a_file_name(sign_in):
