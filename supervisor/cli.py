@@ -1,4 +1,4 @@
-"""`flask users create|list|set-password`: the first admin is made here, the rest on the Users page."""
+"""`ivr users create|list|set-password`: the first admin is made here, the rest on the Users page."""
 from __future__ import annotations
 
 import click
