@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, text
 from app import create_app
 from clock import ManualClock
 from config import Settings
-from tests.support.twilio_voice import TwilioDouble
+from telephony.emulator import Emulator
+from telephony.transport import WsgiTransport
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://ivr.example.com"
@@ -73,18 +74,22 @@ def settings(database_url):
 
 
 @pytest.fixture
-def twilio_rest(clock):
-    """A fake Twilio REST API that checks every request against Twilio's OpenAPI spec (tests/support/twilio_rest.py)."""
-    from tests.support.twilio_rest import FakeTwilioHttp
+def emulator(clock):
+    """Twilio, emulated by the product (telephony/): calls, media streams, queues and the REST API."""
+    em = Emulator(AUTH_TOKEN, PUBLIC_BASE_URL, clock=clock.now, number="+15005550006")
+    yield em
+    em.close()
 
-    return FakeTwilioHttp("AC" + "0" * 32, clock=clock.now)
+
+@pytest.fixture
+def twilio_rest(emulator):
+    """Twilio's REST API, answered by the emulator and checked against Twilio's OpenAPI spec."""
+    return emulator.rest
 
 
 @pytest.fixture
 def app(settings, clock, twilio_rest):
-    from tests.support.twilio_rest import client_for
-
-    app = create_app(settings, clock=clock, twilio_client=client_for(twilio_rest, AUTH_TOKEN))
+    app = create_app(settings, clock=clock, twilio_client=twilio_rest.client(AUTH_TOKEN))
     app.config["TESTING"] = True
     yield app
     app.extensions["ivr"].engine.dispose()
@@ -96,8 +101,11 @@ def runtime(app):
 
 
 @pytest.fixture
-def twilio(app):
-    return TwilioDouble(app.test_client(), AUTH_TOKEN, PUBLIC_BASE_URL)
+def twilio(app, emulator):
+    """The emulator attached to the test app: `twilio.call()` rings the IVR (tests/support/twilio_voice.py)."""
+    emulator.attach(WsgiTransport(app, PUBLIC_BASE_URL))
+    yield emulator
+    emulator.close()  # its media streams and loopback server end before the app does
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ def test_agent_first_callback_answered_by_a_human(dispatcher, outbound, add_agen
     assert customer.record["machine_detection"] == "DetectMessageEnd" and customer.record["async_amd"] == "true"
     customer.ring().answer()
     assert "This is Example Company calling you back as promised." in customer.heard_text()
-    assert "<Conference" in customer.heard_text() and "<Conference" in agent.heard_text()
+    assert customer.conference is not None and customer.conference == agent.conference  # both in one room
     clock.advance(4)
     customer.amd("human")
     entry = entry_of(pid)
@@ -49,9 +49,9 @@ def test_agent_first_callback_answered_by_a_human(dispatcher, outbound, add_agen
 
     clock.advance(300)
     customer.hang_up()
-    customer._event("completed")  # Twilio sends it again: nothing changes
+    customer.resend_status("completed")  # Twilio sends it again: nothing changes
     customer.amd("human")  # a late verdict: nothing changes
-    agent.hang_up()
+    assert agent.ended  # the customer left a conference that ends on exit: the agent's call ends too
     entry = entry_of(pid)
     assert entry.state == "completed"
     assert events(entry) == ["requested", "dialing_agent", "dialing_customer", "customer_answered", "connected",
@@ -76,8 +76,7 @@ def test_answering_machine_gets_a_voicemail_and_the_callback_is_retried(
     entry = entry_of(pid)
     assert entry.state == "retry_wait" and events(entry)[-1] == "voicemail"
     assert entry.next_attempt_at == clock.now() + timedelta(seconds=600)
-    customer._end("completed")
-    agent._end("completed")
+    assert customer.ended and agent.ended  # both were told, then hung up
     assert agent_of(agent_id).state == "available"
 
     assert dispatcher.run_once().claimed == []  # not before the retry time
@@ -103,8 +102,7 @@ def test_unreached_customer_is_retried_then_failed(make_dispatcher, outbound, ad
         agent.press("1")
         outbound.to(CUSTOMER).ring_out(status)
         agent.follow_steering()
-        assert "could not be reached" in agent.heard_text()
-        agent._end("completed")
+        assert "could not be reached" in agent.heard_text() and agent.ended
         clock.advance(120)
     entry = entry_of(pid)
     assert entry.state == "failed"
@@ -142,8 +140,11 @@ def test_customer_hangs_up_during_the_greeting(dispatcher, outbound, add_agent, 
     dispatcher.run_once()
     agent = outbound.to(AGENT).answer()
     agent.press("1")
-    customer = outbound.to(CUSTOMER).answer()
+    customer = outbound.to(CUSTOMER)
+    customer.stops_at_prompts = True  # hang up while the greeting plays, before the conference
+    customer.answer()
     customer.hang_up()
+    assert customer.heard == ["This is Example Company calling you back as promised."]  # cut short
     customer.amd("human")  # the verdict arrives after the hang-up: too late to connect anyone
     entry = entry_of(pid)
     assert entry.state == "retry_wait" and events(entry)[-1] == "customer_hung_up"
@@ -151,7 +152,7 @@ def test_customer_hangs_up_during_the_greeting(dispatcher, outbound, add_agent, 
 
 
 def test_customer_first_customer_hangs_up_during_the_agent_whisper(
-        make_dispatcher, runtime, outbound, add_agent, book, entry_of, agent_of):
+        make_dispatcher, runtime, outbound, twilio, add_agent, book, entry_of, agent_of):
     config = runtime.ivr_config
     skills = dict(config.skills)
     skills["billing"] = replace(skills["billing"], callback_mode="customer_first")
@@ -167,11 +168,11 @@ def test_customer_first_customer_hangs_up_during_the_agent_whisper(
     assert "is on the line for billing. Reason: router. Press 1" in agent.heard_text()
     accept_url, accept = agent.pending.action, {**agent.params(), "Digits": "1"}
     customer.hang_up()
-    agent.press("1")
-    assert "no longer waiting" in agent.heard_text()
+    assert "could not be reached" in agent.last_heard and agent.ended  # told, then hung up
+    late = twilio.post(accept_url, accept)  # the agent's key had crossed the hang-up on the way
+    assert "no longer waiting" in late.get_data(as_text=True)  # the key that crossed the hang-up
     entry = entry_of(pid)
     assert entry.state == "retry_wait" and events(entry)[-1] == "customer_hung_up"
-    agent._end("completed")
     assert agent_of(ann).state == "available"
 
 
@@ -209,7 +210,7 @@ def test_two_agents_five_entries_served_in_arrival_order(dispatcher, outbound, a
             customer = outbound.to(claim.phone_number).answer()
             customer.amd("human")
             customer.hang_up()
-            leg.hang_up()
+            assert leg.ended  # the conference ended with the customer
     assert served == numbers
 
 
@@ -269,7 +270,7 @@ def test_retry_after_hours_rolls_to_the_next_opening(make_dispatcher, outbound, 
     outbound.to(CUSTOMER).ring_out("no-answer")
     entry = entry_of(pid)
     assert entry.next_attempt_at == datetime(2026, 11, 25, 8, 0, tzinfo=new_york)  # not 18:05
-    outbound.to(AGENT)._end("completed")
+    assert outbound.to(AGENT).ended  # told the customer could not be reached, then hung up
     clock.set(datetime(2026, 11, 25, 7, 59, tzinfo=new_york))
     assert dispatcher.run_once().claimed == []
     clock.set(datetime(2026, 11, 25, 8, 0, tzinfo=new_york))
@@ -305,15 +306,13 @@ def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_
     agent.press("1")
     dial = agent.documents[-1]
     assert "<Queue" in dial and ">billing</Queue>" in dial
-    # Twilio bridges the first caller of its "billing" queue and fetches <Queue url> for them.
-    queue_url = dial.split('url="', 1)[1].split('"', 1)[0]
-    twilio.post(queue_url, {**caller._params(), "QueueSid": twilio.queue_sids["billing"],
-                            "DequeingCallSid": agent.call_sid, "QueueTime": "42"})
+    # Twilio bridged the first caller of its "billing" queue, after playing them the <Queue url> document.
+    assert caller.peer is agent and agent.peer is caller and twilio.queues["billing"] == []
+    assert "Connecting you" in caller.last_heard
     entry = entry_of(pid)
     assert entry.state == "connected" and entry.agent_id == ann
     assert agent_of(ann).state == "on_call"
-    caller._leave_queue("bridged")  # after the conversation Twilio reports the Enqueue action
-    agent.hang_up()
+    agent.hang_up()  # the conversation ends: the caller's Enqueue action says bridged
     entry = entry_of(pid)
     assert entry.state == "completed"
     assert [e.event for e in entry.events if e.event in ("agent_offered", "agent_accepted", "connected",
@@ -373,17 +372,17 @@ def test_status_callbacks_out_of_order_change_nothing_twice(dispatcher, outbound
     agent.answer()
     agent.press("1")
     customer = outbound.to(CUSTOMER)
-    customer._event("ringing")
+    customer.resend_status("ringing")
     customer.ring_out("no-answer")
     trail = [e.event for e in entry_of(pid).events]
-    customer._event("ringing")      # late
-    customer._event("in-progress")  # later still, and impossible after no-answer
-    customer.amd("human")           # a verdict for a call that never connected
-    customer._event("no-answer")    # repeated
+    customer.resend_status("ringing")      # late
+    customer.resend_status("in-progress")  # later still, and impossible after no-answer
+    customer.amd("human")                  # a verdict for a call that never connected
+    customer.resend_status("no-answer")    # repeated
     assert [e.event for e in entry_of(pid).events] == trail
     assert entry_of(pid).state == "retry_wait"
-    agent._end("completed")
-    agent._event("ringing")
+    assert agent.ended  # told the customer could not be reached, then hung up
+    agent.resend_status("ringing")
     assert agent_of(ann).state == "available"
 
 
@@ -414,9 +413,9 @@ def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
     ann = add_agent("Ann", AGENT)
     dispatcher.run_once()
     agent = outbound.to(AGENT).answer()
+    twilio.drop_queue_member("billing", caller.sid)  # Twilio's queue lost the caller (a fault on its side)
     agent.press("1")
-    done_url = agent.documents[-1].split('action="', 1)[1].split('"', 1)[0]
-    agent._fetch(done_url, {"DialCallStatus": "no-answer"})  # <Dial><Queue> timed out: nobody bridged
+    agent.wait()  # <Dial><Queue> on an empty queue times out: nobody bridged
     assert agent.ended
     entry = entry_of(pid)
     assert entry.state == "holding" and entry.agent_id is None and entry.events[-1].event == "agent_missed"
@@ -457,7 +456,7 @@ def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
     assert response.status_code == 200, response.get_data(as_text=True)
     for call in twilio_rest.calls:
         assert "completed" in [u.get("Status") for u in call["updates"]], call["to"]
-    agent._end("completed")  # Twilio reports the ended agent leg: the agent is free again, not offline
+    assert agent.ended  # Twilio reported the ended agent leg: the agent is free again, not offline
     assert agent_of(ann).state == "available"
     assert entry_of(pid).state == "cancelled"
 

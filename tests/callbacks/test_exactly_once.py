@@ -13,7 +13,6 @@ import pytest
 
 from callbacks import services as callbacks
 from storage.db import transaction
-from tests.support.twilio_rest import FakeTwilioHttp, client_for
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENTS = ["+14155550101", "+14155550102", "+14155550103"]
@@ -25,11 +24,10 @@ def run_worker(database_url, state_path, clock, mode, timeout=120):
 
 
 @pytest.fixture
-def shared_twilio(tmp_path, clock, app, runtime):
-    """A fake Twilio whose state lives in a file, so processes we kill and restart share it."""
-    fake = FakeTwilioHttp("AC" + "0" * 32, clock=clock.now, state_path=tmp_path / "twilio.json")
-    runtime.twilio = client_for(fake, "test-auth-token-0123456789abcdef")
-    return fake
+def shared_twilio(tmp_path, emulator, app):
+    """The emulated account keeps its REST records in a file, so processes we kill and restart share it
+    (tests/callbacks/dispatch_worker.py opens the same file)."""
+    return emulator.share_state(tmp_path / "twilio.json")
 
 
 def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
@@ -98,7 +96,7 @@ def finish(outbound, pid, leg, fake):
     customer = outbound.leg(customer_sid).answer()
     customer.amd("human")
     customer.hang_up()
-    agent.hang_up()
+    assert agent.ended  # the conference ended with the customer
 
 
 def test_two_dispatcher_processes_dial_each_callback_once(database_url, shared_twilio, runtime, add_agent, book,
