@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     init_media(app)  # /media: Twilio Media Streams carrying spoken answers
     app.cli.add_command(speech_cli)
     app.cli.add_command(ivr_cli)
+    from telephony.cli import devphone_cli
+
+    app.cli.add_command(devphone_cli)  # `flask devphone call`: the IVR through the Twilio emulator
     from webhooks.public import register_public
 
     register_public(app)  # web/chat/SMS callbacks, the button and its demo page
