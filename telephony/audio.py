@@ -83,7 +83,7 @@ def to_phone_line(samples: np.ndarray, rate: int) -> bytes:
     n_out = max(1, int(round(len(samples) * MULAW_RATE / rate)))
     spectrum = np.fft.rfft(samples)
     freqs = np.fft.rfftfreq(len(samples), 1 / rate)
-    spectrum[(freqs < BAND[0]) | (freqs > BAND[1])] = 0
+    spectrum *= _band_gain(freqs)
     keep = n_out // 2 + 1
     out_spectrum = np.zeros(keep, dtype=complex)
     n = min(keep, len(spectrum))
@@ -91,6 +91,14 @@ def to_phone_line(samples: np.ndarray, rate: int) -> bytes:
     y = np.fft.irfft(out_spectrum, n_out) * (n_out / len(samples))
     pcm = np.clip(np.round(y * 32767), -32768, 32767).astype("<i2").tobytes()
     return pcm16_to_mulaw(pcm)
+
+
+def _band_gain(freqs: np.ndarray, edge: float = 100.0) -> np.ndarray:
+    """The telephone band with raised-cosine edges `edge` Hz either side of each limit (a brick wall
+    rings, and recognisers hear it)."""
+    low = np.clip((freqs - (BAND[0] - edge)) / (2 * edge), 0, 1)
+    high = np.clip(((BAND[1] + edge) - freqs) / (2 * edge), 0, 1)
+    return (0.5 - 0.5 * np.cos(np.pi * low)) * (0.5 - 0.5 * np.cos(np.pi * high))
 
 
 def wav_to_mulaw(path: str) -> bytes:

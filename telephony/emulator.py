@@ -153,6 +153,7 @@ class Segment:
     gather: GatherSpec | None
     pos: int = 0
     announced: list[int] = field(default_factory=list)  # indexes into call.heard, per say item
+    logged: list[int] = field(default_factory=list)  # and into call.log
 
     @property
     def listening(self) -> bool:
@@ -278,6 +279,9 @@ class Call:
         self.updates_applied = 0
         self.steers_seen = 0
         self.actions = 0  # caller actions applied (stepped driver)
+        # Stepped: halt at every prompt, not only where keys count, so a test can act while one plays
+        # (hang up during a greeting); wait() or press() lets it play out.
+        self.stops_at_prompts = False
         self._dialled: str | None = None  # the party a running <Dial> connected
         self._wait = None
         self.queue: str | None = None
@@ -394,6 +398,8 @@ class Call:
             if self.status in ("queued", "ringing") and self.direction != "inbound":
                 self._ring_out("busy")  # the called party declines
             else:
+                if isinstance(self._wait, Segment):
+                    self._cut(self._wait)  # the prompt playing stops; the rest is never heard
                 self._hang_up("completed")
             self.emulator._settle()
         return self
@@ -455,13 +461,14 @@ class Call:
     def take_heard(self) -> str:
         text = self.heard_text()
         self.heard.clear()
-        for state in (self.wait_state,):
-            if isinstance(state, Segment):
-                state.announced = []
+        if isinstance(self._wait, Segment):
+            self._wait.announced = []
         return text
 
     @property
     def ended(self) -> bool:
+        """Whether the call is over, once what already reached Twilio (REST requests) is applied."""
+        self.emulator.run()
         return self.status in ENDED
 
     @property
@@ -536,16 +543,21 @@ class Call:
             return
         self.lost_keys.append(digit)
         self.log.append(("keyed, lost", digit))
+        self.emulator._notify("key_lost", self, digit=digit)
 
     def _cut(self, segment: Segment) -> None:
         """The prompt playing now stops; the ones after it never play."""
-        later = [i for n, i in enumerate(segment.announced) if n > self._said_before(segment, segment.pos)]
-        for index in sorted(later, reverse=True):
+        keep = self._said_before(segment, segment.pos) + 1
+        for index in sorted(segment.announced[keep:], reverse=True):
             if index < len(self.heard):
                 del self.heard[index]
-        segment.announced = segment.announced[:len(segment.announced) - len(later)]
-        if segment.pos < len(segment.items):
+        for index in sorted(segment.logged[keep:], reverse=True):
+            if index < len(self.log):
+                del self.log[index]
+        segment.announced, segment.logged = segment.announced[:keep], segment.logged[:keep]
+        if segment.pos < len(segment.items) and segment.items[segment.pos].kind != "pause":
             self.log.append(("prompt cut", segment.items[segment.pos].text))
+            self.emulator._notify("prompt_cut", self, text=segment.items[segment.pos].text)
 
     @staticmethod
     def _said_before(segment: Segment, pos: int) -> int:
@@ -629,11 +641,14 @@ class Call:
         self._step(lambda: self._program.throw(exc))
 
     def _step(self, action) -> None:
+        self.emulator._depth += 1
         try:
             state = action()
         except StopIteration:
             self._program, self._wait = None, None
             return
+        finally:
+            self.emulator._depth -= 1
         self._set_wait(state)
 
     def _set_wait(self, state) -> None:
@@ -651,6 +666,7 @@ class Call:
     def _announce(self, segment: Segment, item: Prompt) -> None:
         if item.kind == "say":
             segment.announced.append(len(self.heard))
+            segment.logged.append(len(self.log))
             self.heard.append(item.text)
             self.log.append(("heard", item.text))
             self.emulator._notify("prompt", self, text=item.text, voice=item.voice, language=item.language,
@@ -1304,6 +1320,7 @@ class Emulator:
         self._cond = threading.Condition()
         self._lock = threading.RLock()
         self._virtual = 0.0
+        self._depth = 0  # > 0 while a call's program runs (no settling from inside it)
         self._t0 = time.monotonic()
         self._listeners: list[Callable[[dict], None]] = []
         self._timers: list = []
@@ -1504,7 +1521,7 @@ class Emulator:
         self.requests.append((url, params, reply.status))
         if expect_ok and reply.status >= 400:
             raise WebhookError(f"POST {url} -> {reply.status}: {reply.body}")
-        return _ReplyView(reply)
+        return reply.raw if reply.raw is not None else _ReplyView(reply)
 
     def _request(self, url: str, params: dict, method: str = "POST", twiml: bool = True) -> str | None:
         """One webhook (with Twilio's retries when asked for); the body of the answer followed, or None
@@ -1574,6 +1591,8 @@ class Emulator:
 
     def run(self) -> None:
         """Apply whatever arrived (REST requests, streams closed) and run until every call waits again."""
+        if self.live or self._depth:
+            return  # the live worker applies events itself; inside a step, the step's caller settles
         with self._driving():
             self._settle()
 
@@ -1666,7 +1685,10 @@ class Emulator:
                 call._key(digit)
         elif kind == "hang_up":
             call = event[1]
-            call._hang_up("completed" if call.status == "in-progress" else "canceled")
+            if call.status in ("queued", "ringing") and call.direction != "inbound":
+                call._ring_out("busy")  # the called party declines, as with the stepped hang_up()
+            else:
+                call._hang_up("completed" if call.status == "in-progress" else "canceled")
         elif kind == "answer":
             call = event[1]
             if call.status in ("queued", "ringing"):
@@ -1689,6 +1711,8 @@ class Emulator:
         for call in list(self.calls.values()):
             state = call._wait
             if call.status in ENDED or state is None:
+                continue
+            if call.stops_at_prompts:
                 continue
             if isinstance(state, Segment) and not state.listening and state.finite \
                     and not any(s.carries_caller for s in call.forked.values()):

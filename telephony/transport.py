@@ -23,6 +23,7 @@ class Reply:
     status: int
     body: str
     content_type: str = ""
+    raw: object = None  # the transport's own response object (a Flask test response in-process)
 
 
 @contextmanager
@@ -82,7 +83,7 @@ class WsgiTransport(Transport):
             response = client.get(path, headers=headers, base_url=base)
         else:
             response = client.post(path, data=params, headers=headers, base_url=base)
-        return Reply(response.status_code, response.get_data(as_text=True), response.content_type or "")
+        return Reply(response.status_code, response.get_data(as_text=True), response.content_type or "", response)
 
     def websocket_url(self, public_url: str) -> str:
         with self._lock:

@@ -1,0 +1,63 @@
+"""`flask devphone call`: a call through the IVR in-process, printed; a keyed path and a spoken path."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from app import create_app
+from storage.models import Agent
+from telephony.cli import parse_steps
+from tests.conftest import AUTH_TOKEN
+
+
+def staff(runtime, clock, skill, state):
+    with runtime.sessions() as s:
+        s.add(Agent(name="Ann", address="+12125550100", skills={skill: 5}, state=state,
+                    state_changed_at=clock.now(), wrap_up_seconds=30))
+        s.commit()
+
+
+def test_a_keyed_call_prints_the_prompts_the_keys_the_decisions_and_the_end(app, runtime, clock):
+    staff(runtime, clock, "billing", "on_call")  # nobody free: the wait is offered, the caller holds
+    result = app.test_cli_runner().invoke(args=["devphone", "call", "--from", "+31612345678", "--press", "1",
+                                                "--press", "2"])
+    out = result.output
+    assert result.exit_code == 0, out
+    greeting = runtime.ivr_config.prompts["en-US"]["greeting"].format(company=runtime.ivr_config.company_name)
+    assert out.index(f"IVR says: {greeting}") < out.index("caller keys: 1") < out.index("caller keys: 2")
+    assert "waiting in queue: billing" in out
+    assert "after the last step the call is waiting in queue billing" in out
+    assert re.search(r"^  menu: keyed 1 -> billing$", out, re.M), out
+    assert "queue entry: holding for billing, abandoned" in out  # the dev phone hung up while holding
+    assert out.rstrip().endswith("Call ended: completed")
+    assert runtime.twilio is not None and "dispatcher" in runtime.extras  # the app's own client is back
+
+
+def test_steps_run_in_the_order_given():
+    assert parse_steps(["--barge-in", "--press", "12#", "--wait", "--say", "hello there", "--hang-up"]) == [
+        ("press", "12#", True), ("wait", None, False), ("say", "hello there", False), ("hang-up", None, False)]
+    with pytest.raises(Exception, match="keys 0-9"):
+        parse_steps(["--press", "one"])
+
+
+@pytest.fixture
+def speech_app(settings, clock, emulator, monkeypatch):
+    for name in ("VOSK_MODEL_PATH", "VOSK_MODEL_PATH_EN_US", "VOSK_MODEL_PATH_NL_NL"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app(replace(settings, speech_enabled=True), clock=clock,
+                     twilio_client=emulator.rest.client(AUTH_TOKEN))
+    yield app
+    app.extensions["ivr"].engine.dispose()
+
+
+def test_a_spoken_call_prints_what_was_said_and_what_the_ivr_heard(speech_app):
+    result = speech_app.test_cli_runner().invoke(args=["devphone", "call", "--say", "I have a question about my bill"])
+    out = result.output
+    assert result.exit_code == 0, out
+    assert 'caller says: "I have a question about my bill"' in out
+    assert "the IVR moved the call on" in out  # the media handler stopped the prompt and sent the answer on
+    # What the recogniser made of espeak-ng's voice varies; that it was heard, stored and decided does not.
+    assert re.search(r'^  menu: heard ".+" \(confidence [0-9.]+\)( -> \S+)?$', out, re.M), out
+    assert out.rstrip().endswith("Call ended: completed")
