@@ -1,6 +1,7 @@
-"""`flask devphone call ...`: ring this app's IVR in-process through the Twilio emulator and print the call.
+"""`ivr devphone call ...` (in the checkout also `flask devphone call ...`): ring this app's IVR
+in-process through the Twilio emulator and print the call.
 
-  flask devphone call --from +31612345678 --press 1 --say "my internet is down" --wait --press 1
+  ivr devphone call --from +31612345678 --press 1 --say "my internet is down" --wait --press 1
 
 Steps run in the order given: --press DIGITS (keys after the prompts; with --barge-in before it, while
 the prompt plays), --say TEXT (spoken by espeak-ng, phone band, over the media stream), --audio

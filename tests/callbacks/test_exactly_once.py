@@ -24,14 +24,14 @@ def run_worker(database_url, state_path, clock, mode, timeout=120):
 
 
 @pytest.fixture
-def shared_twilio(tmp_path, emulator, app):
+def twilio_in_a_file(tmp_path, emulator, app):
     """The emulated account keeps its REST records in a file, so processes we kill and restart share it
     (tests/callbacks/dispatch_worker.py opens the same file)."""
     return emulator.share_state(tmp_path / "twilio.json")
 
 
 def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
-        database_url, shared_twilio, runtime, make_dispatcher, add_agent, book, entry_of, clock, twilio):
+        database_url, twilio_in_a_file, runtime, make_dispatcher, add_agent, book, entry_of, clock, twilio):
     from tests.support.outbound_legs import Outbound
 
     for i, number in enumerate(AGENTS):
@@ -47,14 +47,14 @@ def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
         entry.next_attempt_at = clock.now() + timedelta(minutes=10)
         callbacks.change_state(s, entry, "retry_wait", now=clock.now(), reason="customer busy")
 
-    state = shared_twilio.state_path
+    state = twilio_in_a_file.state_path
     first = run_worker(database_url, state, clock, "kill-after-create")
     assert first.returncode == -signal.SIGKILL, first.stderr
     second = run_worker(database_url, state, clock, "kill-before-create")
     assert second.returncode == -signal.SIGKILL, second.stderr
     assert entry_of(mid_created).state == "dialing_agent" and entry_of(mid_created).agent_call_sid is None
     assert entry_of(mid_claimed).state == "dialing_agent"
-    assert len(shared_twilio.calls) == 1  # only the first process reached Twilio
+    assert len(twilio_in_a_file.calls) == 1  # only the first process reached Twilio
 
     # Start again (this process): reconcile, then serve everything as time passes.
     dispatcher = make_dispatcher()
@@ -62,19 +62,19 @@ def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
     clock.advance(61)
     assert dispatcher.recover() >= 1
     adopted = entry_of(mid_created)
-    assert adopted.agent_call_sid == shared_twilio.calls[0]["sid"]  # found by listing, not dialled again
+    assert adopted.agent_call_sid == twilio_in_a_file.calls[0]["sid"]  # found by listing, not dialled again
     assert entry_of(mid_claimed).state == "queued"
     assert entry_of(mid_claimed).events[-1].event == "recovered"
 
-    outbound = Outbound(twilio, shared_twilio)
+    outbound = Outbound(twilio, twilio_in_a_file)
     served: Counter = Counter()
 
     def serve_all():
         for claim in dispatcher.run_once().claimed:
             served[claim.public_id] += 1
-            finish(outbound, claim.public_id, claim.leg, shared_twilio)
+            finish(outbound, claim.public_id, claim.leg, twilio_in_a_file)
 
-    finish(outbound, mid_created, 1, shared_twilio)  # the call the dead process placed goes on normally
+    finish(outbound, mid_created, 1, twilio_in_a_file)  # the call the dead process placed goes on normally
     for _ in range(4):
         serve_all()
         clock.advance(minutes=10)
@@ -83,7 +83,7 @@ def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
         entry = entry_of(pid)
         assert entry.state == "completed", (pid, entry.state, [e.event for e in entry.events])
         assert [e.event for e in entry.events].count("connected") == 1
-    customers = Counter(c["to"] for c in shared_twilio.calls if c["machine_detection"])
+    customers = Counter(c["to"] for c in twilio_in_a_file.calls if c["machine_detection"])
     assert customers == Counter({"+12125550160": 1, "+12125550161": 1, "+12125550162": 1, "+12125550163": 1})
     assert served[mid_created] == 0  # never claimed a second time
 
@@ -99,12 +99,12 @@ def finish(outbound, pid, leg, fake):
     assert agent.ended  # the conference ended with the customer
 
 
-def test_two_dispatcher_processes_dial_each_callback_once(database_url, shared_twilio, runtime, add_agent, book,
+def test_two_dispatcher_processes_dial_each_callback_once(database_url, twilio_in_a_file, runtime, add_agent, book,
                                                           entry_of, clock):
     for i in range(6):
         add_agent(f"A{i}", f"+1415555020{i}")
     pids = [book(f"+121255502{i:02d}", ago=1000 - i) for i in range(30)]
-    state = shared_twilio.state_path
+    state = twilio_in_a_file.state_path
     procs = [subprocess.Popen([sys.executable, "-m", "tests.callbacks.dispatch_worker", database_url, str(state),
                                clock.now().isoformat(), "loop"], cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -114,7 +114,7 @@ def test_two_dispatcher_processes_dial_each_callback_once(database_url, shared_t
     claimed = [json.loads(out.strip().splitlines()[-1])["claimed"] for out, _ in outputs]
     assert sorted(claimed[0] + claimed[1]) == sorted(pids)  # each claimed by exactly one process
     assert claimed[0] and claimed[1], "both processes should have served some (else nothing raced)"
-    customers = Counter(c["to"] for c in shared_twilio.calls if c["machine_detection"])
+    customers = Counter(c["to"] for c in twilio_in_a_file.calls if c["machine_detection"])
     assert len(customers) == 30 and set(customers.values()) == {1}
     for pid in pids:
         entry = entry_of(pid)
