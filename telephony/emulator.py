@@ -282,6 +282,7 @@ class Call:
         # Stepped: halt at every prompt, not only where keys count, so a test can act while one plays
         # (hang up during a greeting); wait() or press() lets it play out.
         self.stops_at_prompts = False
+        self.client_paces_prompts = False  # live: a client (a browser speaking them) says when a prompt ends
         self._dialled: str | None = None  # the party a running <Dial> connected
         self._wait = None
         self.queue: str | None = None
@@ -557,7 +558,7 @@ class Call:
         segment.announced, segment.logged = segment.announced[:keep], segment.logged[:keep]
         if segment.pos < len(segment.items) and segment.items[segment.pos].kind != "pause":
             self.log.append(("prompt cut", segment.items[segment.pos].text))
-            self.emulator._notify("prompt_cut", self, text=segment.items[segment.pos].text)
+            self.emulator._notify("prompt_cut", self, text=segment.items[segment.pos].text, index=segment.pos)
 
     @staticmethod
     def _said_before(segment: Segment, pos: int) -> int:
@@ -1129,7 +1130,7 @@ class Call:
                     self._stream_status(stream, "stream-stopped")
 
     def _stream_status(self, stream: MediaStream, event: str) -> None:
-        url = getattr(stream, "status_callback", None)
+        url = stream.status_callback
         if url:
             self.emulator._request(url, {"AccountSid": self.emulator.account_sid, "CallSid": self.sid,
                                          "StreamSid": stream.sid, "StreamName": stream.name or stream.sid,
@@ -1656,7 +1657,7 @@ class Emulator:
             _, call, stream = event
             # Only a stream that carried what the caller just said closing is the app's reaction to it;
             # an earlier question's stream closing meanwhile is not.
-            if getattr(stream, "spoken_to", False) or isinstance(call._wait, StreamBlock):
+            if stream.spoken_to or isinstance(call._wait, StreamBlock):
                 call.reactions.append((time.monotonic(), "closed"))
             if isinstance(call._wait, StreamBlock) and call._wait.stream is stream:
                 call._resume(call._wait, ("closed",))
@@ -1761,34 +1762,43 @@ class Emulator:
         self._worker.join(5)
         self._worker = None
 
-    def live_call(self, from_number: str, to_number: str | None = None) -> str:
-        sid = new_sid("CA")
+    def live_call(self, from_number: str, to_number: str | None = None, client_paces_prompts: bool = False) -> str:
+        """A caller dials in; returns the CallSid at once (the worker requests the voice URL). With
+        `client_paces_prompts` a prompt lasts until `live_prompt_done` (a browser speaking it)."""
         to_number = to_number or self.number
+        with self._driving():
+            call = self._new_call(new_sid("CA"), from_number, to_number, "inbound")
+            call.client_paces_prompts = client_paces_prompts
+        self._post(("run", lambda: call._start(Target(self.voice_url_for(to_number), "POST"))))
+        return call.sid
 
-        def start():
-            call = self._new_call(sid, from_number, to_number, "inbound")
-            call._start(Target(self.voice_url_for(to_number), "POST"))
-        self._post(("run", start))
-        return sid
+    def _live(self, sid: str) -> Call:
+        call = self.calls.get(sid)
+        if call is None:
+            raise KeyError(f"no call {sid} in this emulator")
+        return call
 
     def live_press(self, sid: str, digit: str) -> None:
-        self._post(("key", self.calls[sid], digit))
+        """A key, now: it lands on whatever plays or waits at this moment (barge-in as on Twilio)."""
+        if digit not in "0123456789*#" or len(digit) != 1:
+            raise ValueError("one key: 0-9, * or #")
+        self._post(("key", self._live(sid), digit))
 
     def live_hang_up(self, sid: str) -> None:
-        self._post(("hang_up", self.calls[sid]))
+        self._post(("hang_up", self._live(sid)))
 
     def live_answer(self, sid: str, answered_by: str | None = None) -> None:
-        self._post(("answer", self.calls[sid], answered_by))
+        self._post(("answer", self._live(sid), answered_by))
 
     def live_audio(self, sid: str, mulaw: bytes) -> None:
         """The caller's microphone (8 kHz mu-law): onto every stream that carries the caller."""
-        call = self.calls[sid]
+        call = self._live(sid)
         for stream in call._caller_streams():
             stream.send_audio(mulaw, paced=True)
 
     def live_prompt_done(self, sid: str, index: int | None = None) -> None:
         """A client that speaks prompts itself says when one ended."""
-        call = self.calls[sid]
+        call = self._live(sid)
         state = call._wait
         if isinstance(state, Segment):
             self._post(("prompt_done", call, state, state.pos if index is None else index))
@@ -1863,7 +1873,7 @@ class Emulator:
             self._schedule(max(0.0, call.ring_deadline - self.now()), call, None, ("ring_timeout",))
         if isinstance(state, Segment) and state.pos < len(state.items):
             item = state.items[state.pos]
-            if math.isfinite(item.seconds) and not (item.kind == "say" and getattr(call, "client_paces_prompts", False)):
+            if math.isfinite(item.seconds) and not (item.kind == "say" and call.client_paces_prompts):
                 self._schedule(item.seconds, call, state, ("item", state.pos))
         elif isinstance(state, GatherInput):
             self._schedule(state.gather.timeout, call, state, ("timeout",))

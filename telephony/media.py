@@ -49,6 +49,8 @@ class MediaStream:
         self.closed = False
         self.closed_by_app = False
         self.sent_frames = 0
+        self.spoken_to = False  # the caller has spoken on it (its closing is the app's answer to that)
+        self.status_callback: str | None = None  # <Stream statusCallback>: stream-started / stream-stopped
         self.received: list[dict] = []
         self._seq = 0
         self._ws = None

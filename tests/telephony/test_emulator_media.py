@@ -235,3 +235,22 @@ def test_the_live_driver_runs_real_timers_and_takes_keys_from_other_threads(emul
     assert fx.form_of("/k")["Digits"] == "4"
     assert [e["text"] for e in seen if e["type"] == "prompt"] == ["Hi", "Again", "Got 4"]
     assert [e["status"] for e in seen if e["type"] == "ended"] == ["completed"]
+
+
+def test_a_client_that_speaks_the_prompts_says_when_each_ended(emulator, fx):
+    fx.docs["/incoming"] = ('<Response><Gather action="/k" numDigits="1" timeout="30"><Say>One</Say><Say>Two</Say>'
+                            '</Gather></Response>')
+    fx.docs["/k"] = "<Response><Hangup/></Response>"
+    seen = []
+    emulator.subscribe(seen.append)
+    emulator.start_live()
+    sid = emulator.live_call("+31612345678", client_paces_prompts=True)
+    assert until(lambda: [e["text"] for e in seen if e["type"] == "prompt"] == ["One"])
+    time.sleep(1.0)  # "One" would have ended by its estimated length; the client has not said so
+    assert [e["text"] for e in seen if e["type"] == "prompt"] == ["One"]
+    emulator.live_prompt_done(sid)
+    assert until(lambda: [e["text"] for e in seen if e["type"] == "prompt"] == ["One", "Two"])
+    emulator.live_press(sid, "7")  # during "Two": ends it and counts
+    assert until(lambda: emulator.calls[sid].ended)
+    assert fx.form_of("/k")["Digits"] == "7"
+    assert [e["text"] for e in seen if e["type"] == "prompt_cut"] == ["Two"]
