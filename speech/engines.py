@@ -30,8 +30,9 @@ def _build(language: str, env: Mapping[str, str], default_language: str) -> Engi
     if language.lower() == "en-us" and env.get("SPEECH_DISABLE_POCKETSPHINX", "") != "1":
         from speech.pocketsphinx_engine import PocketSphinxEngine
 
+        workers = env.get("SPEECH_WORKERS", "").strip()
         try:
-            return PocketSphinxEngine(language)
+            return PocketSphinxEngine(language, workers=int(workers) if workers.isdigit() else None)
         except EngineUnavailable as exc:
             log.warning("speech for %s: %s", language, exc)
     log.warning(
@@ -46,7 +47,7 @@ def engine_for(language: str, env: Mapping[str, str] | None = None,
     """The shared engine for `language` (built once per process), or None for DTMF only."""
     env = os.environ if env is None else env
     key = (language.lower(), model_path_for(language, env, default_language),
-           env.get("SPEECH_DISABLE_POCKETSPHINX", ""))
+           env.get("SPEECH_DISABLE_POCKETSPHINX", ""), env.get("SPEECH_WORKERS", ""))
     if key in _engines:
         return _engines[key]
     with _lock:
@@ -71,3 +72,16 @@ def speech_available(language: str, env: Mapping[str, str] | None = None,
                      default_language: str = "en-US") -> bool:
     """For the IVR: offer "say a few words" only when this is True."""
     return engine_for(language, env, default_language) is not None
+
+
+def prepare_for_calls(config, streams: int = 32, env: Mapping[str, str] | None = None) -> None:
+    """Before the first call: for each of the IVR's languages with an engine, build what every
+    kind of answer listens for (PocketSphinx: decoders with each search, in every worker), so
+    callers arriving together do not wait while it is built. Call once when the server starts."""
+    from speech.grammar import ANSWER_KINDS, grammar_for_config
+
+    for language in config.languages:
+        engine = engine_for(language, env, config.default_language)
+        prepare = getattr(engine, "prepare", None)
+        if prepare is not None:
+            prepare([grammar_for_config(kind, language, config) for kind in ANSWER_KINDS], streams)

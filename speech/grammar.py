@@ -1,8 +1,19 @@
-"""Per-step phrase lists: what a caller can usefully say at each IVR step.
+"""What a recogniser listens for, per kind of answer and language.
 
-Grammars make small models fast and accurate on phone audio: the recogniser
-only chooses among these phrases (plus an unknown-word token the engine adds).
-A step with no grammar (None) is recognised free-form.
+A question's answer is of one kind (the IVR's step table names it):
+
+| kind | listens for |
+| --- | --- |
+| `skill` | what callers say about why they call: the operator's examples per skill (config/ivr.toml) |
+| `yes_no` | yes/no words (understanding.words) |
+| `digits` | digit words, "oh", "double", "triple", "plus": a phone number |
+| `time` | day, part-of-day and clock words |
+| `key` | nothing: that question takes keys only |
+
+`grammar_for(kind, lang, examples)` gives a Grammar: its items are the phrases (or, for
+`skill`, the words of the examples) a grammar-based engine may produce (Vosk adds its
+unknown-word token), and `sentences` are example answers from which PocketSphinx builds a
+domain language model (speech/ngram.py) that lets callers use those words in their own order.
 """
 from __future__ import annotations
 
@@ -11,21 +22,27 @@ from typing import Mapping, Sequence
 
 from understanding.decision import STEP_KINDS, step_kind  # noqa: F401 - the step kinds live in understanding
 from understanding.times import time_vocabulary
-from understanding.words import DIGIT_WORDS, NO_WORDS, PLUS_WORDS, REPEAT_WORDS, YES_WORDS, base_language
+from understanding.words import (AGENT_PHRASES, DIGIT_WORDS, NO_WORDS, PLUS_WORDS, REPEAT_WORDS, YES_WORDS,
+                                 base_language)
 
 
 # How many phrases one answer may string together: a phone number is many digits,
 # a time a few words; elsewhere a short answer. (PocketSphinx uses this bound;
 # with an open loop breaths and pauses came out as extra short words.)
-MAX_PHRASES = {"menu": 3, "yes_no": 3, "digits": 20, "time": 8}
+MAX_PHRASES = {"menu": 3, "skill": 3, "yes_no": 3, "digits": 20, "time": 8}
+ANSWER_KINDS = ("skill", "yes_no", "digits", "time", "key")
 
 
 class Grammar(list):
-    """A step's phrase list, knowing how many of them one answer may contain."""
+    """A phrase list, knowing how many of them one answer may contain, and optionally the
+    example sentences a language model is built from (then the phrases are their words)."""
 
-    def __init__(self, phrases, max_phrases: int = 3):
+    def __init__(self, phrases, max_phrases: int = 3, kind: str | None = None,
+                 sentences: Sequence[str] = ()):
         super().__init__(phrases)
         self.max_phrases = max_phrases
+        self.kind = kind
+        self.sentences = tuple(sentences)
 
 
 def normalise_phrase(phrase: str) -> str:
@@ -49,14 +66,16 @@ def phrases_for_step(step: str, lang: str,
 def _phrases(kind: str | None, lang: str, skill_phrases: Mapping[str, Sequence[str]] | None) -> list[str]:
     base = base_language(lang)
     digits = [w for w in DIGIT_WORDS.get(base, {}) if len(w) > 1]
+    # "Agent" reaches a person at every question (ivr/steps.py), so every question listens for it.
+    agent = list(AGENT_PHRASES.get(base, []))
     if kind == "menu":
         return _unique([p for ps in (skill_phrases or {}).values() for p in ps])
     if kind == "yes_no":
-        return _unique(sorted(YES_WORDS.get(base, set())) + sorted(NO_WORDS.get(base, set())))
+        return _unique(sorted(YES_WORDS.get(base, set())) + sorted(NO_WORDS.get(base, set())) + agent)
     if kind == "digits":
-        return _unique(digits + sorted(REPEAT_WORDS.get(base, {})) + sorted(PLUS_WORDS.get(base, set())))
+        return _unique(digits + sorted(REPEAT_WORDS.get(base, {})) + sorted(PLUS_WORDS.get(base, set())) + agent)
     if kind == "time":
-        return _unique(time_vocabulary(lang))
+        return _unique(time_vocabulary(lang) + agent)
     return []
 
 
@@ -78,3 +97,50 @@ def jsgf(phrases: Sequence[str], name: str = "step", max_phrases: int = 3) -> st
     body = " ".join(["<phrase>"] + ["[<phrase>]"] * (max_phrases - 1))
     return (f"#JSGF V1.0;\ngrammar {name};\n<phrase> = ( {alternatives} );\n"
             f"public <utterance> = {body} ;\n")
+
+
+def grammar_for(kind: str, lang: str, examples: Mapping[str, Sequence[str]] | None = None) -> Grammar | None:
+    """What to listen for when the answer is of `kind` ("skill", "yes_no", "digits", "time", "key")
+    in `lang`. `examples` ({skill: utterances}) feeds `skill`. None: nothing to listen for (keys only).
+
+    Every kind carries sentences, from which PocketSphinx builds a language model: for `skill` the
+    examples, for the others each word or phrase on its own, which makes a loop over them (a
+    bounded JSGF loop of 20 digit phrases took over a second to build per decoder)."""
+    if kind not in ANSWER_KINDS:
+        raise ValueError(f"unknown answer kind {kind!r}; one of {', '.join(ANSWER_KINDS)}")
+    if kind == "key":
+        return None
+    if kind == "skill":
+        sentences = _unique([e for texts in (examples or {}).values() for e in texts])
+        if not sentences:
+            return None
+        vocabulary = sorted({w for sentence in sentences for w in sentence.split()})
+        return Grammar(vocabulary, MAX_PHRASES[kind], kind, sentences)
+    phrases = _phrases(kind, lang, None)
+    if not phrases:
+        return None
+    sentences = list(phrases)
+    if kind == "digits":
+        # A number is digits in a row: give the model digit-to-digit steps, or a homophone in
+        # another phrase ("to" in "talk to someone") wins over "two" after a digit.
+        digits = [w for w in DIGIT_WORDS.get(base_language(lang), {}) if len(w) > 1 and w in phrases]
+        repeats = [w for w in REPEAT_WORDS.get(base_language(lang), {}) if w in phrases]
+        sentences += [f"{a} {b}" for a in digits + repeats for b in digits]
+    return Grammar(phrases, MAX_PHRASES[kind], kind, sentences)
+
+
+_by_config: dict[tuple, Grammar | None] = {}
+
+
+def grammar_for_config(kind: str, lang: str, config) -> Grammar | None:
+    """grammar_for() with the skills' examples from config.IvrConfig (built once per
+    configuration, kind and language: engines cache what they build from it by content)."""
+    key = (id(config), kind, lang)
+    if key not in _by_config:
+        examples = None
+        if kind == "skill":
+            from understanding import Understanding
+
+            examples = Understanding.for_config(config).examples(lang) if lang in config.languages else None
+        _by_config[key] = grammar_for(kind, lang, examples)
+    return _by_config[key]

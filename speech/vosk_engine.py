@@ -159,7 +159,10 @@ class VoskEngine:
         if phrases is None:
             kaldi = vosk.KaldiRecognizer(self.model, float(sample_rate))
         else:
-            grammar = self.grammar_phrases(phrases)
+            # The example sentences whole (a caller who says one gets it as said) and each of their
+            # words on its own (callers use them in their own order), plus the unknown-word token.
+            sentences = list(getattr(phrases, "sentences", ()) or ())
+            grammar = self.grammar_phrases(sentences + [p for p in phrases if p not in sentences])
             if self.unknown_token:
                 grammar.append(self.unknown_token)
             kaldi = vosk.KaldiRecognizer(self.model, float(sample_rate), json.dumps(grammar, ensure_ascii=False))

@@ -1,0 +1,291 @@
+"""Decoding in worker processes, behind the Recognizer interface.
+
+PocketSphinx holds Python's GIL while it decodes, so in one process every live
+stream shares one core. A DecoderPool starts `size` worker processes (one per
+core by default); each keeps its own decoders and builds each search (language
+model or grammar) once, the first time a stream needs it. A stream stays on the
+worker it was opened on (its decoder state lives there) and the worker with the
+fewest open streams gets the next one.
+
+Per frame the caller's thread only sends 320 bytes down a pipe; `partial` and
+`finish` wait for the worker's answer. A worker that dies is replaced; streams it
+held end with no words (the session treats that like silence) and are logged.
+"""
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import os
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+
+from speech.abc import Hypothesis
+
+log = logging.getLogger(__name__)
+
+ENGINE_NAME = "pocketsphinx"
+REPLY_TIMEOUT = 30.0  # seconds; a worker that cannot answer in this time is stuck
+_EMPTY = Hypothesis("", 0.0, ENGINE_NAME, final=True)
+
+
+def _worker_main(conn_in: Connection, conn: Connection) -> None:
+    """A worker process: one stream table, commands in order, replies for partial/finish."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    from speech.pocketsphinx_engine import LocalDecoders, SearchSpec
+
+    decoders = LocalDecoders()
+    streams: dict[int, object] = {}
+    conn.send(("ready",))
+    while True:
+        try:
+            message = conn_in.recv()
+        except (EOFError, OSError):
+            return  # the parent went away
+        op = message[0]
+        try:
+            if op == "a":
+                rec = streams.get(message[1])
+                if rec is not None:
+                    rec.accept(message[2])
+            elif op == "o":
+                _, sid, sample_rate, spec = message
+                try:
+                    streams[sid] = decoders.recognizer(sample_rate, SearchSpec(*spec))
+                except Exception as exc:  # a broken search: the stream gets no words
+                    conn.send(("r", -sid, ("", 0.0, f"{type(exc).__name__}: {exc}")))
+            elif op in ("p", "f"):
+                _, sid, request = message
+                rec = streams.get(sid)
+                if rec is None:
+                    hyp = _EMPTY
+                elif op == "p":
+                    hyp = rec.partial()
+                else:
+                    hyp = rec.finish()
+                    streams.pop(sid, None)
+                conn.send(("r", request, (hyp.transcript, hyp.confidence, None)))
+            elif op == "c":
+                rec = streams.pop(message[1], None)
+                if rec is not None:
+                    rec.close()
+            elif op == "prepare":
+                decoders.prepare([SearchSpec(*spec) for spec in message[2]], message[3])
+                conn.send(("r", message[1], ("", 0.0, None)))
+            elif op == "stats":
+                import resource
+
+                conn.send(("r", message[1], (len(streams),
+                                             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, None)))
+            elif op == "stop":
+                return
+        except (BrokenPipeError, EOFError, OSError):
+            return
+
+
+class _Worker:
+    def __init__(self, pool: "DecoderPool", index: int):
+        # A fresh interpreter (`python -m speech.pool`), not multiprocessing's spawn: that re-runs
+        # the parent's main script in the child, which breaks servers and scripts without a
+        # __main__ guard; and never fork a threaded server. Two pipes carry pickled messages.
+        to_child_r, to_child_w = os.pipe()
+        to_parent_r, to_parent_w = os.pipe()
+        env = dict(os.environ)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "speech.pool", str(to_child_r), str(to_parent_w)],
+            pass_fds=(to_child_r, to_parent_w), env=env, cwd=root, stdin=subprocess.DEVNULL)
+        os.close(to_child_r)
+        os.close(to_parent_w)
+        self.conn_out = Connection(to_child_w, readable=False)
+        self.conn_in = Connection(to_parent_r, writable=False)
+        self.pool = pool
+        self.index = index
+        self.send_lock = threading.Lock()
+        self.open_streams = 0
+        self.alive = True
+        self.ready = threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True, name=f"speech-worker-{index}-reader")
+        self.reader.start()
+
+    def send(self, message) -> bool:
+        if not self.alive:
+            return False
+        try:
+            with self.send_lock:
+                self.conn_out.send(message)
+            return True
+        except (BrokenPipeError, EOFError, OSError):
+            self._died()
+            return False
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self.conn_in.recv()
+            except (EOFError, OSError):
+                self._died()
+                return
+            if message[0] == "ready":
+                self.ready.set()
+            elif message[0] == "r":
+                self.pool._reply(message[1], message[2])
+
+    def _died(self) -> None:
+        if self.alive:
+            self.alive = False
+            self.ready.set()
+            if not self.pool.closed:
+                log.error("speech worker %d stopped (exit code %s); its streams end without words",
+                          self.index, self.process.poll())
+            self.pool._worker_died(self)
+
+
+class PooledRecognizer:
+    """A stream decoded in a worker process; same contract as speech.abc.Recognizer."""
+
+    def __init__(self, pool: "DecoderPool", worker: _Worker, sid: int, sample_rate: int):
+        self._pool = pool
+        self._worker = worker
+        self._sid = sid
+        self.sample_rate = sample_rate
+        self._finished: Hypothesis | None = None
+
+    def accept(self, pcm16: bytes) -> Hypothesis:
+        if self._finished is None:
+            self._worker.send(("a", self._sid, pcm16))
+        return self._finished or Hypothesis("", 0.0, ENGINE_NAME, final=False)
+
+    def partial(self) -> Hypothesis:
+        if self._finished is not None:
+            return self._finished
+        text, confidence = self._pool._ask(self._worker, "p", self._sid)
+        return Hypothesis(text, confidence, ENGINE_NAME, final=False)
+
+    def finish(self) -> Hypothesis:
+        if self._finished is None:
+            text, confidence = self._pool._ask(self._worker, "f", self._sid)
+            self._finished = Hypothesis(text, confidence, ENGINE_NAME, final=True)
+            self._pool._closed_stream(self._worker)
+        return self._finished
+
+    def close(self) -> None:
+        if self._finished is None:
+            self._worker.send(("c", self._sid))
+            self._finished = _EMPTY
+            self._pool._closed_stream(self._worker)
+
+
+class DecoderPool:
+    def __init__(self, size: int):
+        self.closed = False
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, tuple[threading.Event, list, _Worker]] = {}
+        self._workers = [_Worker(self, i) for i in range(size)]
+        for worker in self._workers:
+            worker.ready.wait(60)
+        atexit.register(self.close)  # stop the workers before the interpreter tears down
+
+    @property
+    def size(self) -> int:
+        return len(self._workers)
+
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self._workers]
+
+    def recognizer(self, sample_rate: int, spec) -> PooledRecognizer:
+        with self._lock:
+            live = [w for w in self._workers if w.alive]
+            worker = min(live, key=lambda w: w.open_streams) if live else None
+            if worker is not None:
+                worker.open_streams += 1
+            sid = next(self._ids)
+        if worker is None or not worker.send(("o", sid, sample_rate, tuple(spec))):
+            raise RuntimeError("no speech worker is running")
+        return PooledRecognizer(self, worker, sid, sample_rate)
+
+    def _ask(self, worker: _Worker, op: str, sid: int) -> tuple[str, float]:
+        request = next(self._ids)
+        event, slot = threading.Event(), []
+        with self._lock:
+            self._waiting[request] = (event, slot, worker)
+        if not worker.send((op, sid, request)) or not event.wait(REPLY_TIMEOUT) or not slot:
+            with self._lock:
+                self._waiting.pop(request, None)
+            return "", 0.0
+        text, confidence, _ = slot[0]
+        return text, confidence
+
+    def _reply(self, request: int, value) -> None:
+        if request < 0:  # the worker could not open stream -request
+            log.error("speech worker could not open a stream: %s", value[2])
+            return
+        with self._lock:
+            waiting = self._waiting.pop(request, None)
+        if waiting is not None:
+            waiting[1].append(value)
+            waiting[0].set()
+
+    def _closed_stream(self, worker: _Worker) -> None:
+        with self._lock:
+            worker.open_streams = max(0, worker.open_streams - 1)
+
+    def _worker_died(self, worker: _Worker) -> None:
+        with self._lock:
+            theirs = [r for r, (_, _, w) in self._waiting.items() if w is worker]
+            waiting = [self._waiting.pop(r) for r in theirs]
+        for event, _, _ in waiting:
+            event.set()  # nobody waits for a dead worker
+        if self.closed:
+            return
+        with self._lock:
+            index = self._workers.index(worker)
+            replacement = _Worker(self, worker.index)
+            self._workers[index] = replacement
+
+    def prepare(self, specs, decoders_per_worker: int) -> None:
+        """Every worker builds its decoders and searches now (in parallel), not on first use."""
+        waits = []
+        for worker in self._workers:
+            request = next(self._ids)
+            event, slot = threading.Event(), []
+            with self._lock:
+                self._waiting[request] = (event, slot, worker)
+            if worker.send(("prepare", request, [tuple(s) for s in specs], decoders_per_worker)):
+                waits.append(event)
+        for event in waits:
+            event.wait(300)
+
+    def stats(self) -> list[dict]:
+        """Per worker: open streams and peak RSS (MB)."""
+        out = []
+        for worker in self._workers:
+            request = next(self._ids)
+            event, slot = threading.Event(), []
+            with self._lock:
+                self._waiting[request] = (event, slot, worker)
+            if worker.send(("stats", request)) and event.wait(REPLY_TIMEOUT) and slot:
+                out.append({"pid": worker.process.pid, "streams": slot[0][0], "max_rss_mb": slot[0][1] / 1024})
+        return out
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for worker in self._workers:
+            worker.send(("stop",))
+        for worker in self._workers:
+            try:
+                worker.process.wait(5)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+
+
+if __name__ == "__main__":
+    _worker_main(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))

@@ -1,0 +1,110 @@
+"""Spoken answers on telephone audio, recognised the way /media does it.
+
+Recordings are made here with espeak-ng in two voices, passed through the phone band
+(8 kHz, 300-3400 Hz, mu-law) and fed in 20 ms frames to speech/session.py with the
+engine's recognizer for the kind of answer (speech.grammar.grammar_for_config, what
+webhooks/media.py builds); the transcript is read by understanding, as the IVR reads it.
+The phrasings are not copies of the operator's examples (spoken_requests.en-US.tsv).
+
+Floors sit a little below what was measured (docs/benchmarks.md) and fail when
+recognition breaks: with the previous front end and phrase grammar, short answers
+such as "sales" and "operator" came out as other skills' words ("human", "offer"),
+and this file's floors were not met (docs/speech.md, "Why short answers were misheard").
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from speech.audio import phone_band, read_wav_bytes
+from speech.session import SessionLimits, SpeechSession
+
+VOICES = ["en-us", "en-gb"]
+HERE = os.path.dirname(__file__)
+
+
+def phone_recording(text: str, voice: str) -> bytes:
+    """espeak-ng (22.05 kHz) -> the phone line -> 16-bit PCM at 8 kHz, with quiet around it."""
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout", text],
+                         check=True, capture_output=True).stdout
+    audio = read_wav_bytes(wav)
+    quiet = b"\0\0" * 4000
+    return quiet + phone_band(audio.pcm16, audio.sample_rate) + quiet * 3
+
+
+def hear(engine, grammar, pcm: bytes):
+    session = SpeechSession(engine.recognizer(8000, grammar), SessionLimits())
+    for i in range(0, len(pcm), 320):
+        if session.feed_audio(pcm[i:i + 320]):
+            break
+    return session.outcome or session.hangup()
+
+
+def requests(short: bool) -> list[tuple[str, str]]:
+    with open(os.path.join(HERE, "spoken_requests.en-US.tsv"), encoding="utf-8") as f:
+        rows = [tuple(line.rstrip("\n").split("\t")) for line in f if line.strip() and not line.startswith("#")]
+    return [r for r in rows if (len(r[0].split()) <= 3) == short]
+
+
+@pytest.fixture(scope="module")
+def config():
+    from config import load_ivr_config
+
+    return load_ivr_config()
+
+
+@pytest.fixture(scope="module")
+def understanding(config):
+    from understanding import Understanding
+
+    return Understanding.for_config(config)
+
+
+def skill_accuracy(en_engine, config, understanding, items, voices=VOICES):
+    from speech.grammar import grammar_for_config
+
+    grammar = grammar_for_config("skill", "en-US", config)
+    misses, total = [], 0
+    for text, skill in items:
+        for voice in voices:
+            outcome = hear(en_engine, grammar, phone_recording(text, voice))
+            guess = understanding.skill(outcome.transcript, "en-US", outcome.confidence)
+            total += 1
+            if guess.skill != skill:
+                misses.append(f"{text!r} ({voice}): heard {outcome.transcript!r} -> {guess.skill}")
+    return 1 - len(misses) / total, misses
+
+
+def test_short_answers_reach_their_skill(en_engine, config, understanding):
+    # Single skill words and short phrases: the answers the old set-up got wrong.
+    accuracy, misses = skill_accuracy(en_engine, config, understanding, requests(short=True))
+    assert accuracy >= 0.45, misses  # measured 0.55 (11 of 20 answers x 2 voices)
+
+
+def test_natural_requests_reach_their_skill(en_engine, config, understanding):
+    items = requests(short=False)[::2]  # every other phrasing: the whole set runs in the bench
+    accuracy, misses = skill_accuracy(en_engine, config, understanding, items)
+    assert accuracy >= 0.45, misses  # measured 0.58
+
+
+@pytest.mark.parametrize("text, meaning", [("yes", True), ("yes please", True), ("no", False),
+                                           ("no thanks", False)])
+def test_yes_and_no(en_engine, understanding, text, meaning):
+    from speech.grammar import grammar_for
+
+    grammar = grammar_for("yes_no", "en-US")
+    heard = [understanding.yes_no(hear(en_engine, grammar, phone_recording(text, v)).transcript, "en-US")
+             for v in VOICES]
+    assert meaning in heard, heard  # at least one voice each; the bench has the rates
+
+
+def test_leading_quiet_does_not_change_what_is_heard(en_engine):
+    # The cepstral mean is measured on the answer itself: a long lead-in of line noise
+    # before the words must not change what is heard.
+    from speech.grammar import grammar_for
+
+    grammar = grammar_for("yes_no", "en-US")
+    pcm = phone_recording("no", "en-us")
+    assert hear(en_engine, grammar, pcm).transcript == hear(en_engine, grammar, b"\0\0" * 16000 + pcm).transcript
