@@ -105,51 +105,75 @@ def _caller_language(lang: str) -> str:
 # --- recognize ----------------------------------------------------------------
 
 def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
-                   phrases: dict[str, list[str]] | None = None, context=None) -> dict:
-    """Run a WAV through the same engine, grammar and end-of-speech logic a call gets."""
-    from speech.audio import read_wav
-    from speech.engines import engine_for
-    from speech.grammar import phrases_for_step
-    from speech.session import SessionLimits, SpeechSession
+                   phrases: dict[str, list[str]] | None = None, context=None, kind: str | None = None) -> dict:
+    """Run a WAV through the same engine, grammar and end-of-speech logic a call gets.
 
-    from understanding.decision import StepContext, decide
+    Any WAV the reader knows (PCM 8-32 bit, float, mu-law, A-law; any rate; stereo mixed down)
+    is first brought to a call's 8 kHz, so the result is what a caller saying it would get."""
+    from speech.audio import WavError, read_wav, resample
+    from speech.engines import engine_for
+    from speech.grammar import grammar_for
+    from speech.session import SessionLimits, SpeechSession
+    from speech.twilio_media import MULAW_RATE
+
+    from understanding.decision import StepContext, decide, step_kind
 
     context = context or StepContext()
     if phrases:
         context = context.with_phrases(phrases, lang)
-    audio = read_wav(path)
-    engine = engine_for(lang)
+    try:
+        audio = read_wav(path)
+    except (WavError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    # A one-off command: decode in this process rather than start worker processes.
+    engine = engine_for(lang, dict(os.environ, SPEECH_WORKERS="0"))
     if engine is None:
         raise click.ClickException(f"no speech engine for {lang} (see the warning above)")
-    grammar = None if free_form else phrases_for_step(step, lang, context.phrases_by_skill)
+    kind = kind or _answer_kind(step_kind(step))
+    grammar = None
+    if not free_form:
+        examples = phrases or (context.understanding.examples(lang) if context.understanding else None)
+        grammar = grammar_for(kind, lang, examples)
+    pcm = resample(audio.pcm16, audio.sample_rate, MULAW_RATE)
+    seconds = len(pcm) / 2 / MULAW_RATE
     started = time.perf_counter()
-    session = SpeechSession(engine.recognizer(audio.sample_rate, grammar),
-                            SessionLimits(max_duration=max(15.0, audio.seconds + 1)))
-    frame = audio.sample_rate // 50 * 2  # 20 ms, as a call delivers it
+    session = SpeechSession(engine.recognizer(MULAW_RATE, grammar),
+                            SessionLimits(max_duration=max(15.0, seconds + 1)))
+    frame = MULAW_RATE // 50 * 2  # 20 ms, as a call delivers it
     outcome = None
-    for i in range(0, len(audio.pcm16), frame):
-        outcome = session.feed_audio(audio.pcm16[i:i + frame])
+    for i in range(0, len(pcm), frame):
+        outcome = session.feed_audio(pcm[i:i + frame])
         if outcome:
             break
     outcome = outcome or session.hangup()
     elapsed = time.perf_counter() - started
     result = decide(step, outcome.transcript, lang, context, asr_confidence=outcome.confidence or 0.0)
     result.update(engine=engine.name, asr_confidence=outcome.confidence, end=outcome.reason,
-                  grammar=grammar is not None, audio_seconds=round(audio.seconds, 3),
-                  rtf=round(elapsed / audio.seconds, 4) if audio.seconds else None)
+                  grammar=grammar is not None, listen=kind if grammar is not None else None,
+                  audio_seconds=round(seconds, 3), file_rate=audio.sample_rate, file_encoding=audio.encoding,
+                  rtf=round(elapsed / seconds, 4) if seconds else None)
     return result
+
+
+def _answer_kind(step_kind: str | None) -> str:
+    """understanding's step kinds name the skill question "menu"; grammars call it "skill"."""
+    return "skill" if step_kind in (None, "menu") else step_kind
 
 
 @speech_cli.command("recognize")
 @click.argument("wav", type=click.Path(exists=True, dir_okay=False))
 @click.option("--step", default="menu", show_default=True, help="IVR step whose grammar to use.")
+@click.option("--kind", type=click.Choice(["skill", "yes_no", "digits", "time"]), default=None,
+              help="Answer kind to listen for (default: the step's).")
 @click.option("--lang", default=None, help="Caller's language (default: the IVR's default).")
 @click.option("--skill", default=None, help="Skill whose time zone and hours apply (time steps).")
 @click.option("--free-form", is_flag=True, help="No grammar: recognise any words.")
 @click.option("--phrase", "extra", multiple=True, metavar="SKILL=PHRASE",
-              help="Menu phrases to use instead of the configured ones (repeatable).")
-def recognize(wav: str, step: str, lang: str | None, skill: str | None, free_form: bool, extra: tuple[str, ...]):
-    """Recognise WAV (mono 16-bit PCM or mu-law) and print one JSON decision."""
+              help="Example answers to use instead of the configured ones (repeatable).")
+def recognize(wav: str, step: str, kind: str | None, lang: str | None, skill: str | None, free_form: bool,
+              extra: tuple[str, ...]):
+    """Recognise WAV (any sample rate and bit depth, mono or stereo) and print one JSON decision,
+    with the top skills and their scores for a skill question."""
     from config import load_ivr_config
     from understanding.decision import context_from_config
 
@@ -162,6 +186,6 @@ def recognize(wav: str, step: str, lang: str | None, skill: str | None, free_for
         if not sep:
             raise click.BadParameter(f"{item!r}: use SKILL=PHRASE", param_hint="--phrase")
         phrases.setdefault(name, []).append(phrase)
-    result = recognize_file(wav, step, lang, free_form, phrases or None, context)
+    result = recognize_file(wav, step, lang, free_form, phrases or None, context, kind)
     click.echo(json.dumps(result, ensure_ascii=False))
     sys.stdout.flush()

@@ -56,3 +56,32 @@ def test_rms_dbfs():
     full = np.full(160, 32767, "<i2").tobytes()
     assert abs(rms_dbfs(full)) < 0.01
     assert -25 < rms_dbfs(tone(440, 8000, amplitude=3000).tobytes()) < -20
+
+
+def test_reads_24_bit_stereo_float_and_alaw_and_resamples(tmp_path):
+    import struct
+
+    from speech.audio import read_wav_bytes, resample
+
+    x = tone(1000, 22050).astype(float) / 32768
+    raw24 = np.clip(np.round(np.repeat(x, 2) * 8388607), -8388608, 8388607).astype("<i4")
+    body = np.frombuffer(raw24.tobytes(), np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 2, 22050, 22050 * 6, 6, 24)
+    wav = b"RIFF" + struct.pack("<I", 36 + len(body)) + b"WAVEfmt " + struct.pack("<I", 16) + fmt \
+        + b"data" + struct.pack("<I", len(body)) + body
+    audio = read_wav_bytes(wav)
+    assert (audio.sample_rate, audio.encoding) == (22050, "pcm24") and abs(audio.seconds - 0.5) < 1e-3
+    down = np.frombuffer(resample(audio.pcm16, 22050, 8000), "<i2").astype(float)
+    assert len(down) == 4000
+    peak, _ = spectrum_peak(down[200:-200], 8000)
+    assert abs(peak - 1000) < 20 and 9000 < np.abs(down[200:-200]).max() < 10500
+
+
+def test_not_a_wav_is_a_wav_error():
+    import pytest
+
+    from speech.audio import WavError, read_wav_bytes
+
+    for data in (b"ID3\x03 an mp3", b"", b"RIFF\x04\x00\x00\x00WAVE"):
+        with pytest.raises(WavError):
+            read_wav_bytes(data)

@@ -119,3 +119,68 @@ def test_download_model_refuses_a_corrupt_download(model_site, tmp_path, monkeyp
     result = CliRunner().invoke(speech_cli, ["download-model", "nl", "--dir", str(target)])
     assert result.exit_code == 1 and "corrupt" in result.output
     assert list(target.iterdir()) == []
+
+
+def wav_bytes(samples, rate, bits=16, channels=1, tag=1):
+    """A WAV file with the given float samples (-1..1) in PCM of `bits` (or float32 with tag 3)."""
+    import struct
+
+    import numpy as np
+
+    x = np.repeat(np.asarray(samples, dtype=np.float64)[:, None], channels, axis=1).reshape(-1)
+    if tag == 3:
+        body = x.astype("<f4").tobytes()
+    elif bits == 24:
+        v = np.clip(np.round(x * 8388607), -8388608, 8388607).astype("<i4")
+        body = np.frombuffer(v.tobytes(), np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    else:
+        body = np.clip(np.round(x * (2 ** (bits - 1) - 1)), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1) \
+            .astype({16: "<i2", 32: "<i4"}[bits]).tobytes()
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, bits)
+    return b"RIFF" + struct.pack("<I", 36 + len(body)) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt \
+        + b"data" + struct.pack("<I", len(body)) + body
+
+
+@pytest.fixture(scope="module")
+def espeak_operator():
+    """"operator" as espeak-ng writes it by default: 22.05 kHz, 16-bit, mono."""
+    import subprocess
+
+    return subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "--stdout", "operator"],
+                          check=True, capture_output=True).stdout
+
+
+@pytest.mark.parametrize("form", ["espeak 22.05 kHz", "24-bit stereo", "32-bit 44.1 kHz", "float 48 kHz"])
+def test_recognize_takes_any_wav(tmp_path, espeak_operator, form):
+    import numpy as np
+
+    from speech.audio import read_wav_bytes, resample
+
+    audio = read_wav_bytes(espeak_operator)
+    samples = np.frombuffer(audio.pcm16, "<i2") / 32768
+    path = tmp_path / "answer.wav"
+    if form == "espeak 22.05 kHz":
+        path.write_bytes(espeak_operator)
+    elif form == "24-bit stereo":
+        path.write_bytes(wav_bytes(samples, audio.sample_rate, bits=24, channels=2))
+    else:
+        rate = 44100 if form.startswith("32") else 48000
+        up = np.frombuffer(resample(audio.pcm16, audio.sample_rate, rate), "<i2") / 32768
+        path.write_bytes(wav_bytes(up, rate, bits=32, tag=3 if form.startswith("float") else 1))
+    out = run(["recognize", str(path), "--lang", "en-US"], env={"VOSK_MODEL_PATH_EN_US": "", "VOSK_MODEL_PATH": ""})
+    assert out["file_rate"] == {"espeak 22.05 kHz": 22050, "24-bit stereo": 22050}.get(form, out["file_rate"])
+    assert out["listen"] == "skill" and out["end"] in ("speech", "hangup")
+    assert out["skill"] == "general", out  # "operator"
+    assert [s for s, _ in out["ranked"]][0] == "general" and len(out["ranked"]) >= 2
+
+
+@pytest.mark.parametrize("content", [b"not audio at all", b"RIFF\x10\x00\x00\x00WAVEfmt ", b""])
+def test_recognize_refuses_what_is_not_a_wav_in_one_line(tmp_path, content):
+    path = tmp_path / "answer.mp3"
+    path.write_bytes(content)
+    result = CliRunner().invoke(speech_cli, ["recognize", str(path), "--lang", "en-US"])
+    assert result.exit_code == 1  # a ClickException: no traceback
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "WAV" in lines[0], result.output
+    assert "Traceback" not in result.output
