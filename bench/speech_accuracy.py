@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""How often a spoken answer reaches the right meaning, on telephone audio, PocketSphinx US English.
+
+  python bench/speech_accuracy.py                         # every answer kind, 3 voices
+  python bench/speech_accuracy.py --kinds skill --voices en-us en-gb
+  python bench/speech_accuracy.py --listen phrases        # the old bounded phrase grammar, for comparison
+  python bench/speech_accuracy.py --front-end fixed-cmn   # the old front end (fixed cepstral mean, no noise floor)
+
+Recordings are made here with espeak-ng in several voices and passed through the phone
+band (8 kHz, 300-3400 Hz, mu-law), from phrasings written apart from the operator's
+examples (tests/speech/spoken_requests.en-US.tsv and the yes/no, digit and time answers
+below). Each is fed in 20 ms frames through speech/session.py and the engine, as /media
+does, and the transcript is read by understanding (the same classifier as calls).
+A skill answer counts as right when the top skill is right (whether the IVR confirms it
+first or not). Not a test: numbers go to docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+REQUESTS = os.path.join(ROOT, "tests", "speech", "spoken_requests.en-US.tsv")
+VOICES = ["en-us", "en-us+f3", "en-gb"]
+# kind -> (what is said, what it must mean). Written for this bench, not taken from word tables.
+ANSWERS = {
+    "yes_no": [("yes", "yes"), ("yes please", "yes"), ("yeah that's right", "yes"), ("correct", "yes"),
+               ("sure", "yes"), ("no", "no"), ("no thanks", "no"), ("nope", "no"), ("no that's wrong", "no")],
+    "digits": [("two one two five five five zero one four two", "2125550142"),
+               ("oh six one two three four five six seven eight", "0612345678"),
+               ("four four double five one two three", "4455123"),
+               ("plus three one six one two three four five", "+31612345")],
+    "time": [("tomorrow at three", "tomorrow at three"), ("monday morning", "monday morning"),
+             ("half past two", "half past two"), ("in an hour", "in an hour"),
+             ("as soon as possible", "as soon as possible"), ("friday afternoon", "friday afternoon")],
+}
+
+
+def phone_recording(text: str, voice: str) -> bytes:
+    """espeak-ng's 22.05 kHz speech as a phone line carries it (16-bit PCM at 8 kHz), with quiet
+    around it so the end of speech is there."""
+    from speech.audio import phone_band, read_wav_bytes
+
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout", text],
+                         check=True, capture_output=True).stdout
+    audio = read_wav_bytes(wav)
+    quiet = b"\0\0" * 4000
+    return quiet + phone_band(audio.pcm16, audio.sample_rate) + quiet * 3
+
+
+def listen(engine, grammar, pcm: bytes):
+    from speech.session import SessionLimits, SpeechSession
+
+    session = SpeechSession(engine.recognizer(8000, grammar), SessionLimits())
+    outcome = None
+    for i in range(0, len(pcm), 320):
+        outcome = session.feed_audio(pcm[i:i + 320])
+        if outcome:
+            break
+    return outcome or session.hangup()
+
+
+def meaning(kind: str, transcript: str, u, lang: str = "en-US"):
+    if kind == "skill":
+        return u.skill(transcript, lang).skill
+    if kind == "yes_no":
+        answer = u.yes_no(transcript, lang)
+        return None if answer is None else ("yes" if answer else "no")
+    if kind == "digits":
+        return u.digits(transcript, lang)
+    return " ".join(transcript.split())
+
+
+def same_time(heard: str, said: str, u) -> bool:
+    from datetime import datetime, time, timezone
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+    zone = ZoneInfo("America/New_York")
+    hours = {d: (time(7), time(22)) for d in range(7)}
+    a = u.callback_time(heard, "en-US", now, zone, hours)
+    b = u.callback_time(said, "en-US", now, zone, hours)
+    if u.wants_asap(said, "en-US"):
+        return u.wants_asap(heard, "en-US")
+    return a.when is not None and a.when == b.when
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kinds", nargs="+", default=["skill", "yes_no", "digits", "time"])
+    parser.add_argument("--voices", nargs="+", default=VOICES)
+    parser.add_argument("--listen", choices=["model", "phrases"], default="model",
+                        help="model: what grammar_for() builds (a language model from the examples); "
+                             "phrases: the old bounded list of skill phrases")
+    parser.add_argument("--front-end", choices=["current", "fixed-cmn", "no-noise", "old"], default="current")
+    parser.add_argument("--misses", action="store_true")
+    args = parser.parse_args()
+
+    import logging
+
+    logging.disable(logging.WARNING)
+    from config import load_ivr_config
+    from speech import pocketsphinx_engine as ps
+    from speech.grammar import grammar_for_config, phrases_for_step
+    from understanding import Understanding
+
+    if args.front_end in ("fixed-cmn", "old"):
+        ps.CMN_SECONDS = 0.0  # decode from the first frame with the fixed starting mean used before
+    if args.front_end in ("no-noise", "old"):
+        ps.NOISE_FLOOR = 0.0
+    config = load_ivr_config()
+    u = Understanding.for_config(config)
+    engine = ps.PocketSphinxEngine("en-US", workers=0)
+    items: dict[str, list[tuple[str, str]]] = {}
+    with open(REQUESTS, encoding="utf-8") as f:
+        items["skill"] = [tuple(line.rstrip("\n").split("\t")) for line in f if line.strip() and not line.startswith("#")]
+    items.update(ANSWERS)
+    rows = []
+    for kind in args.kinds:
+        if kind == "skill" and args.listen == "phrases":
+            grammar = phrases_for_step("menu", "en-US", config.phrases_by_skill("en-US"))
+        else:
+            grammar = grammar_for_config(kind, "en-US", config)
+        right = defaultdict(int)
+        total = defaultdict(int)
+        misses = []
+        cpu = 0.0
+        audio = 0.0
+        for text, label in items[kind]:
+            for voice in args.voices:
+                pcm = phone_recording(text, voice)
+                started = time.process_time()
+                outcome = listen(engine, grammar, pcm)
+                cpu += time.process_time() - started
+                audio += len(pcm) / 16000
+                if kind == "time":
+                    ok = same_time(outcome.transcript, text, u)
+                else:
+                    ok = meaning(kind, outcome.transcript, u) == label
+                right[voice] += ok
+                total[voice] += 1
+                if not ok:
+                    misses.append(f"{kind}: {text!r} ({voice}) heard {outcome.transcript!r}")
+        n, r = sum(total.values()), sum(right.values())
+        per_voice = ", ".join(f"{v} {right[v]}/{total[v]}" for v in args.voices)
+        rows.append((kind, r, n, per_voice, cpu / audio if audio else 0))
+        if args.misses:
+            print("\n".join(misses), file=sys.stderr)
+    print(f"listen={args.listen} front-end={args.front_end} voices={' '.join(args.voices)}")
+    print("| answer kind | right | per voice | CPU per audio second |")
+    print("| --- | --- | --- | --- |")
+    for kind, r, n, per_voice, rtf in rows:
+        print(f"| {kind} | {r}/{n} = {100 * r / n:.0f}% | {per_voice} | {rtf:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
