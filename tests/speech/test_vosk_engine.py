@@ -102,3 +102,29 @@ def test_missing_words_are_warned_about_once_per_grammar(ko_engine, caplog):
         for _ in range(3):
             ko_engine.recognizer(8000, phrases).finish()
     assert caplog.text.count("zorblax") == 1
+
+
+# Korean examples as an operator would write them (the model's vocabulary has these words).
+KO_EXAMPLES = {"support": ["기술 지원", "기술 지원 부탁합니다", "인터넷 문제", "지원 필요해요"],
+               "general": ["상담원", "상담원 연결", "상담원 부탁합니다", "사람"],
+               "billing": ["요금", "요금 문의", "청구서"]}
+
+
+@pytest.mark.parametrize("name, skill", [("ko_gisul_jiwon.wav", "support"), ("ko_sangdamwon.wav", "general")])
+def test_skill_answers_with_the_examples_vocabulary(ko_engine, audio_path, name, skill):
+    # What /media does for a skill question: grammar_for("skill") from the examples, the session,
+    # then the classifier trained on the same examples.
+    from speech.grammar import grammar_for
+    from speech.session import SessionLimits, SpeechSession
+    from understanding import Understanding
+
+    grammar = grammar_for("skill", "ko-KR", KO_EXAMPLES)
+    assert "<UNK>" not in grammar and {"기술", "지원", "상담원"} <= set(grammar)
+    audio = read_wav(audio_path("ko", name))
+    session = SpeechSession(ko_engine.recognizer(audio.sample_rate, grammar), SessionLimits())
+    for i in range(0, len(audio.pcm16), 320):
+        if session.feed_audio(audio.pcm16[i:i + 320]):
+            break
+    outcome = session.outcome or session.hangup()
+    assert outcome.engine == "vosk" and outcome.transcript
+    assert Understanding({"ko-KR": KO_EXAMPLES}).skill(outcome.transcript, "ko-KR").skill == skill
