@@ -17,6 +17,7 @@ from callbacks.exceptions import CallbackError
 from callbacks.numbers import DialPolicy, set_dial_policy
 from clock import Clock
 from config import ConfigError, Settings, load_ivr_config
+from devphone.wiring import DevPhone
 from ivr.flow import TurnMismatch, UnknownCall
 from understanding import Understanding
 from storage.db import make_engine, make_sessionmaker, migrate
@@ -29,6 +30,10 @@ log = logging.getLogger("ivr")
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, twilio_client=None,
                migrate_schema: bool = True) -> Flask:
     settings = settings or Settings.from_env()
+    # The dev phone (devphone/): in development, Twilio emulated in this process; None when it is off.
+    dev_phone = DevPhone.for_app(settings, twilio_client)
+    if dev_phone is not None:  # without credentials: its REST client, made-up webhook token and number
+        settings, twilio_client = dev_phone.settings, twilio_client or dev_phone.client
     app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
     install_log_redaction()
     # Which numbers and SIP domains callbacks and agents may be dialled at (toll fraud stays out).
@@ -93,6 +98,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     install_dispatcher(app)  # builds the dispatcher; runs its scheduler only with DISPATCHER=on
     register_errors(app)
     register_security_headers(app)
+    if dev_phone is not None:
+        from devphone.http import install as install_dev_phone
+
+        install_dev_phone(app, dev_phone)  # /dev-phone: a customer's and an agent's phone in the browser
     return app
 
 
@@ -294,6 +303,8 @@ def main() -> None:
     except ConfigError as exc:
         raise SystemExit(f"Configuration problem: {exc}")
     print(describe_setup(settings), flush=True)
+    if "devphone" in app.extensions:
+        print(app.extensions["devphone"].describe(), flush=True)
     load_speech(app)  # loads the models now and warns once for a language without one
     if os.environ.get("DISPATCHER", "on").lower() not in ("off", "0", "false", "no"):
         from callbacks.scheduler import start_service

@@ -250,6 +250,8 @@ class Settings:
     allowed_countries: tuple[str, ...] = ("US", "CA", "NL", "BE", "DE", "GB")
     # Speech steps (Vosk / PocketSphinx over Media Streams); off means keypad-only prompts.
     speech_enabled: bool = True
+    # DEV_PHONE: on or off; unset means on without PUBLIC_BASE_URL (development), off with it (devphone/).
+    dev_phone: str | None = None
     host: str = "127.0.0.1"
     port: int = 5000
     # How many proxies in front of the app may set X-Forwarded-For/-Proto/-Host (0: none, the peer is the client).
@@ -281,6 +283,7 @@ class Settings:
             if countries
             else defaults.allowed_countries,
             speech_enabled=env.get("SPEECH_ENABLED", "1").strip().lower() not in {"0", "false", "off", "no"},
+            dev_phone=(env.get("DEV_PHONE") or "").strip().lower() or None,
             host=env.get("HOST", defaults.host),
             port=int(env.get("PORT", defaults.port)),
             trusted_proxy_hops=_whole_number(env, "TRUSTED_PROXY_HOPS", defaults.trusted_proxy_hops),

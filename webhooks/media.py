@@ -92,10 +92,13 @@ streams = _Streams(MAX_STREAMS)
 
 
 def _signature_ok(auth_token: str, signature: str) -> bool:
-    # Twilio signs the URL it opened, wss://...; accept the https form too (proxies).
+    # Twilio signs the URL it opened, wss://... (ws://... where the app's base is http, as in
+    # development); accept the https form too (proxies).
     url = public_url()
     parts = urlsplit(url)
     candidates = {url, urlunsplit(("wss",) + tuple(parts[1:])), urlunsplit(("https",) + tuple(parts[1:]))}
+    if parts.scheme == "http":
+        candidates.add(urlunsplit(("ws",) + tuple(parts[1:])))
     validator = RequestValidator(auth_token)
     return any(validator.validate(u, {}, signature) for u in candidates)
 

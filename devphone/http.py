@@ -1,0 +1,340 @@
+"""/dev-phone: the page, its JSON API, its event stream and the microphone's WebSocket.
+
+Registered only while the dev phone is on (devphone/wiring.py decides), so when it is off every URL
+here is a plain 404. Thin: check the request, call the DevPhone (or agents.services through
+wiring), answer JSON (problem+json when refused).
+
+Same-origin only: every unsafe request is JSON (a cross-site form cannot send it without a CORS
+preflight we never answer), carries the page's CSRF token in X-CSRFToken, and is refused when the
+browser says it came from another site. The WebSocket checks Origin (browsers send it on every
+WebSocket handshake and do not apply CORS to them). A browser session may act only on its own
+calls: the ones it placed, or that ring its customer number or its agent.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, session, \
+    stream_with_context, url_for
+from flask_sock import Sock
+from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
+
+from callbacks.schemas import RequestRefused
+from devphone import wiring
+from devphone.wiring import Refused
+from webhooks.bodies import parse_json_object
+from webhooks.problems import problem
+from webhooks.runtime import runtime
+
+devphone = Blueprint("devphone", __name__, url_prefix="/dev-phone", template_folder="templates",
+                     static_folder="static", static_url_path="/static")
+sock = Sock()
+
+SESSION_KEY = "devphone_line"
+SID = re.compile(r"^CA[0-9a-f]{32}$")
+EVENT_WAIT_SECONDS = 5.0  # a comment this often: a closed tab is noticed, proxies keep the stream open
+STREAM_SECONDS = 300.0  # then the browser's EventSource reconnects (with Last-Event-ID: nothing is lost)
+MAX_AUDIO_MESSAGE = 1600  # bytes of mu-law per WebSocket message: 200 ms
+MAX_LATE_MESSAGES = 500  # 10 s of frames after the call ended, then the server closes the socket
+# Caller numbers offered on the page (fictional ranges); any E.164 number can be typed instead.
+CALLER_PRESETS = ("+12125550142", "+13125550199", "+31612345678", "+442079460958")
+
+
+def dev_phone() -> wiring.DevPhone:
+    return current_app.extensions["devphone"]
+
+
+def _line(create: bool = False) -> wiring.Line:
+    key = session.get(SESSION_KEY)
+    if not isinstance(key, str) or len(key) != 32:
+        if not create:
+            abort(403, description="Open /dev-phone first: this browser has no dev phone yet.")
+        key = session[SESSION_KEY] = secrets.token_hex(16)
+    return dev_phone().line(key)
+
+
+def _sid(sid: str) -> str:
+    if not SID.match(sid):
+        abort(404, description="No such call.")
+    return sid
+
+
+def _same_site() -> bool:
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("Origin")
+    return origin is None or origin == request.host_url.rstrip("/")
+
+
+@devphone.before_request
+def guard():
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    if not _same_site():
+        abort(403, description="The dev phone takes requests from its own page only.")
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken", ""))
+    except ValidationError:
+        abort(400, description="The page's CSRF token is missing or stale: reload /dev-phone.")
+    if request.mimetype != "application/json":
+        abort(415, description="Send JSON (Content-Type: application/json).")
+    return None
+
+
+@devphone.errorhandler(Refused)
+def refused(exc: Refused):
+    return problem(exc.status, "Refused", str(exc))
+
+
+def body() -> dict:
+    try:
+        return parse_json_object(request.get_data(cache=True))
+    except RequestRefused as exc:
+        raise Refused(f"Send a JSON object: {exc}") from None
+
+
+@devphone.after_request
+def private(response: Response) -> Response:
+    if request.endpoint != "devphone.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ---- the page -------------------------------------------------------------------------------------
+
+@devphone.get("")
+@devphone.get("/")
+def page():
+    _line(create=True)
+    rt = runtime()
+    phone = dev_phone()
+    served = request.host.rsplit(":", 1)[-1] if ":" in request.host else ("443" if request.scheme == "https" else "80")
+    return render_template(
+        "devphone/page.html", csrf_token=generate_csrf(), company=rt.ivr_config.company_name,
+        emulates_rest=phone.emulates_rest, port_mismatch=served != str(rt.settings.port),
+        local_base=phone.local_base, speech=bool(rt.speech_languages),
+        api=url_for("devphone.setup").rsplit("/", 1)[0])
+
+
+@devphone.get("/api/setup")
+def setup():
+    line = _line()
+    rt = runtime()
+    phone = dev_phone()
+    numbers = [{"number": phone.emulator.number, "language": rt.ivr_config.language_for_number(phone.emulator.number)}]
+    numbers += [{"number": n, "language": lang} for n, lang in rt.ivr_config.numbers.items()
+                if n != phone.emulator.number]
+    return jsonify({
+        "numbers": numbers, "callers": list(CALLER_PRESETS), "customer": line.customer, "agent_id": line.agent_id,
+        "skills": wiring.skills_view(rt), "agents": wiring.list_agents(rt),
+        "speech_languages": sorted(rt.speech_languages), "emulates_rest": phone.emulates_rest,
+        "supervisor": url_for("supervisor.queue_page") if "supervisor" in current_app.blueprints else None,
+    })
+
+
+# ---- the agent phone --------------------------------------------------------------------------------
+
+@devphone.get("/api/agents")
+def agents_list():
+    _line()
+    return jsonify({"agents": wiring.list_agents(runtime())})
+
+
+@devphone.post("/api/agents")
+def demo_agent():
+    _line()
+    agent = wiring.add_demo_agent(runtime(), body().get("skill"))
+    return jsonify(agent), 201
+
+
+@devphone.put("/api/agents/<int:agent_id>/state")
+def agent_state(agent_id: int):
+    line = _line()
+    if line.agent_id != agent_id:
+        raise Refused("Pick this agent on the agent phone first.", 409)
+    return jsonify(wiring.set_agent_state(runtime(), agent_id, body().get("state")))
+
+
+@devphone.post("/api/line")
+def set_line():
+    """Which number the customer phone is, and which agent the agent phone stands in for."""
+    line = _line()
+    data = body()
+    unknown = set(data) - {"customer", "agent"}
+    if unknown:
+        raise Refused(f"Unknown fields: {', '.join(sorted(unknown))} (customer, agent).")
+    phone = dev_phone()
+    customer = data.get("customer")
+    agent = None
+    if "agent" in data and data["agent"] is not None:
+        agent = wiring.get_agent(runtime(), data["agent"])
+    if customer is not None:
+        if not isinstance(customer, str):
+            raise Refused("customer must be a phone number such as +12125550142.")
+        phone.set_customer(line, customer)
+    if "agent" in data:
+        phone.set_agent(line, agent["id"] if agent else None, agent["address"] if agent else None)
+    return jsonify({"customer": line.customer, "agent_id": line.agent_id})
+
+
+# ---- calls ------------------------------------------------------------------------------------------
+
+@devphone.post("/api/calls")
+def place_call():
+    line = _line()
+    data = body()
+    sid = dev_phone().call(line, data.get("from") if isinstance(data.get("from"), str) else "",
+                           data.get("to") if isinstance(data.get("to"), str) else dev_phone().emulator.number)
+    return jsonify({"call_sid": sid}), 201
+
+
+@devphone.post("/api/calls/<sid>/keys")
+def press(sid: str):
+    dev_phone().press(_line(), _sid(sid), body().get("key"))
+    return "", 204
+
+
+@devphone.post("/api/calls/<sid>/prompt-done")
+def prompt_done(sid: str):
+    done = dev_phone().prompt_done(_line(), _sid(sid), body().get("prompt"))
+    return jsonify({"applied": done})
+
+
+@devphone.post("/api/calls/<sid>/answer")
+def answer(sid: str):
+    dev_phone().answer(_line(), _sid(sid), body().get("as", "human"))
+    return "", 204
+
+
+@devphone.post("/api/calls/<sid>/hang-up")
+def hang_up(sid: str):
+    body()
+    dev_phone().hang_up(_line(), _sid(sid))
+    return "", 204
+
+
+@devphone.post("/api/calls/<sid>/say")
+def say(sid: str):
+    from telephony.audio import AudioError
+
+    try:
+        dev_phone().say(_line(), _sid(sid), body().get("text"))
+    except (AudioError, OSError, subprocess.CalledProcessError) as exc:
+        raise Refused(f"Could not synthesise the words: {exc}", 503) from None
+    return "", 204
+
+
+@devphone.post("/api/speech")
+def speech():
+    """A prompt as a WAV (espeak-ng), for browsers without speech-synthesis voices."""
+    import shutil
+
+    from telephony.audio import ESPEAK_VOICES
+
+    _line()
+    data = body()
+    text, language = data.get("text"), data.get("language") or runtime().ivr_config.default_language
+    if not isinstance(text, str) or not text.strip() or len(text) > 2000 or any(ord(c) < 32 for c in text):
+        raise Refused("text must be 1 to 2000 characters without control characters.")
+    if language not in runtime().ivr_config.languages:
+        raise Refused(f"language must be one of {', '.join(runtime().ivr_config.languages)}.")
+    if shutil.which("espeak-ng") is None:
+        raise Refused("espeak-ng is not installed here (Debian: apt-get install espeak-ng).", 503)
+    voice = ESPEAK_VOICES.get(language, language.split("-")[0].lower())
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "--stdout", text.strip()],
+                         check=True, capture_output=True, timeout=20).stdout
+    return Response(wav, mimetype="audio/wav")
+
+
+# ---- the event stream -------------------------------------------------------------------------------
+
+@devphone.get("/api/events")
+def events():
+    line = _line()
+    tab = request.args.get("tab", "")
+    if not (8 <= len(tab) <= 64 and tab.replace("-", "").isalnum()):
+        abort(400, description="tab must name this page (8 to 64 letters, digits and dashes).")
+    phone = dev_phone()
+    phone.start()
+    raw_last = request.headers.get("Last-Event-ID") or ""
+
+    def stream():
+        import time
+
+        phone.tune_in(line, tab)
+        try:
+            yield "retry: 1000\n\n"
+            if raw_last.isdigit():
+                last = int(raw_last)
+            else:
+                snapshot = phone.snapshot(line)
+                last = snapshot["id"]
+                yield f"event: snapshot\nid: {last}\ndata: {json.dumps(snapshot)}\n\n"
+            started = time.monotonic()
+            while time.monotonic() - started < STREAM_SECONDS:
+                batch = phone.events_after(line, last, EVENT_WAIT_SECONDS)
+                if not batch:
+                    yield ": still here\n\n"
+                    continue
+                for event in batch:
+                    last = event["id"]
+                    yield f"id: {last}\ndata: {json.dumps(event)}\n\n"
+        finally:
+            phone.tune_out(line)
+
+    return Response(stream_with_context(stream()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+# ---- the microphone ---------------------------------------------------------------------------------
+
+@sock.route("/api/calls/<sid>/audio", bp=devphone)
+def microphone(ws, sid: str):
+    """Binary messages of 8 kHz mu-law from the page's microphone, handed to the emulator, whose media
+    streams carry them to /media in Twilio's 20 ms frames."""
+    if request.headers.get("Origin") != request.host_url.rstrip("/") or not SID.match(sid):
+        ws.close(reason=1008, message="The dev phone's microphone takes its own page only.")
+        return
+    key = session.get(SESSION_KEY)
+    if not isinstance(key, str):
+        ws.close(reason=1008, message="Open /dev-phone first.")
+        return
+    phone = dev_phone()
+    line = phone.line(key)
+    try:
+        phone.audio(line, sid, b"")
+    except Refused as exc:
+        ws.close(reason=1008, message=str(exc)[:120])
+        return
+    late = 0  # frames after the call ended: the page closes its microphone once it hears so
+    while late < MAX_LATE_MESSAGES:
+        message = ws.receive(timeout=30)
+        if message is None:  # a muted microphone sends nothing
+            late += MAX_LATE_MESSAGES if _ended(phone, line, sid) else 0
+            continue
+        if isinstance(message, str) or len(message) > MAX_AUDIO_MESSAGE:
+            ws.close(reason=1003, message="Send binary 8 kHz mu-law, at most 200 ms a message.")
+            return
+        try:
+            phone.audio(line, sid, bytes(message))
+        except Refused:
+            late += 1
+    ws.close(reason=1000, message="The call has ended.")
+
+
+def _ended(phone: wiring.DevPhone, line: wiring.Line, sid: str) -> bool:
+    try:
+        phone.audio(line, sid, b"")
+        return False
+    except Refused:
+        return True
+
+
+def install(app, dev_phone_: wiring.DevPhone) -> None:
+    """Register /dev-phone on an app whose dev phone is on (when it is off nothing is registered: 404)."""
+    dev_phone_.runtime = app.extensions["ivr"]
+    dev_phone_.clock = app.extensions["ivr"].clock
+    app.extensions["devphone"] = dev_phone_
+    app.register_blueprint(devphone)

@@ -1,0 +1,279 @@
+"""/dev-phone over HTTP: on in development, 404 in a production set-up, refusals that change nothing,
+and a keyed call through the page's API that reaches the IVR through the app's real signature check."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from config import ConfigError, Settings
+from storage.db import transaction
+from storage.models import Agent, Call
+from tests.devphone.conftest import DEVELOPMENT, Browser, EventStream, served
+
+PATHS = ["/dev-phone", "/dev-phone/", "/dev-phone/api/setup", "/dev-phone/api/agents", "/dev-phone/api/events?tab=abcdefgh1",
+         "/dev-phone/static/devphone.js"]
+
+
+def rows(runtime) -> tuple[int, int]:
+    with transaction(runtime.sessions) as session:
+        return (session.scalar(select(func.count(Call.call_sid))), session.scalar(select(func.count(Agent.id))))
+
+
+# ---- on or off ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("changes", [
+    {},  # production: PUBLIC_BASE_URL and Twilio credentials set
+    {"dev_phone": "off", **DEVELOPMENT},  # development, switched off
+    {"dev_phone": "no"},
+])
+def test_when_off_every_dev_phone_url_is_a_plain_404(make_app, changes):
+    app = make_app(**changes)
+    client = app.test_client()
+    for path in PATHS:
+        assert client.get(path).status_code == 404, path
+    for path in ("/dev-phone/api/calls", "/dev-phone/api/agents", "/dev-phone/api/line"):
+        assert client.post(path, json={"from": "+12125550142"}).status_code == 404, path
+    assert "devphone" not in app.extensions
+    # Twilio stays what the operator configured (or nothing): no made-up token, no emulated REST client.
+    assert app.config["TWILIO_AUTH_TOKEN"] == changes.get("twilio_auth_token", "test-auth-token-0123456789abcdef")
+    assert app.extensions["ivr"].twilio is None or "twilio_auth_token" not in changes
+
+
+def test_in_production_it_is_on_only_when_asked_for(make_app):
+    app = make_app(dev_phone="on")
+    page = app.test_client().get("/dev-phone")
+    assert page.status_code == 200
+    phone = app.extensions["devphone"]
+    # The operator's Twilio account stays the app's: only the page's own calls go through the emulator,
+    # signed with the operator's token at the public URL (sent to the local port).
+    assert not phone.emulates_rest and phone.client is None
+    assert phone.emulator.auth_token == "test-auth-token-0123456789abcdef"
+    assert phone.public_base == "https://ivr.example.com"
+    assert "dials callbacks through your Twilio account" in page.get_data(as_text=True)
+
+
+def test_in_development_it_is_on_and_is_the_apps_twilio(dev_app):
+    phone = dev_app.extensions["devphone"]
+    runtime = dev_app.extensions["ivr"]
+    assert phone.emulates_rest
+    # The dispatcher and barge-in use the emulator's REST API; webhooks are checked with its made-up token.
+    assert runtime.twilio is phone.client
+    assert runtime.extras["dispatcher"].dialer.client is phone.client
+    assert runtime.extras["dispatcher"].dialer.ready
+    assert dev_app.config["TWILIO_AUTH_TOKEN"] == phone.emulator.auth_token
+    assert len(phone.emulator.auth_token) >= 32
+    assert runtime.settings.twilio_number == phone.emulator.number
+    port = runtime.settings.port
+    assert phone.public_base == phone.local_base == f"http://127.0.0.1:{port}"
+
+
+def test_the_setting_comes_from_DEV_PHONE(make_app):
+    assert Settings.from_env({"DEV_PHONE": " On "}).dev_phone == "on"
+    assert Settings.from_env({}).dev_phone is None
+    with pytest.raises(ConfigError, match="DEV_PHONE must be on or off"):
+        make_app(dev_phone="maybe")
+
+
+def test_the_page_works_under_the_apps_content_security_policy(dev_app):
+    client = dev_app.test_client()
+    page = client.get("/dev-phone")
+    html = page.get_data(as_text=True)
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";")[0]
+    # No inline script, no inline handler: every script is a file of this app.
+    assert "<script>" not in html and " onclick=" not in html and "javascript:" not in html
+    for asset in ("devphone.js", "devphone.css", "phone-line-worklet.js"):
+        assert f"/dev-phone/static/{asset}" in html
+        assert client.get(f"/dev-phone/static/{asset}").status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+def test_setup_lists_numbers_skills_and_agents(browser_client):
+    setup = browser_client.get("/setup").get_json()
+    assert setup["numbers"][0] == {"number": "+15005550006", "language": "en-US"}
+    assert {"number": "+31201234567", "language": "nl-NL"} in setup["numbers"]
+    assert {s["name"] for s in setup["skills"]} == {"billing", "support", "sales", "general"}
+    support = next(s for s in setup["skills"] if s["name"] == "support")
+    assert support["open"] is True and support["timezone"] == "America/New_York"  # the test clock: Tuesday 10:00
+    assert setup["agents"] == [] and setup["emulates_rest"] is True
+
+
+# ---- refusals change nothing ------------------------------------------------------------------------
+
+def test_api_calls_without_the_page_are_refused(dev_app):
+    client = dev_app.test_client()
+    # No page opened in this browser: no line, nothing to act on.
+    assert client.get("/dev-phone/api/setup").status_code == 403
+    page = Browser(dev_app)
+    runtime = dev_app.extensions["ivr"]
+    before = rows(runtime)
+    call = {"from": "+12125550142", "to": "+15005550006"}
+    # No CSRF token (what a cross-site form would send).
+    assert page.client.post("/dev-phone/api/calls", json=call).status_code == 400
+    # Not JSON.
+    assert page.client.post("/dev-phone/api/calls", data=call, headers={"X-CSRFToken": page.token}).status_code == 415
+    # From another site, token or not.
+    assert page.post("/calls", call, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert page.post("/calls", call, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert rows(runtime) == before
+    assert dev_app.extensions["devphone"].emulator.calls == {}
+
+
+@pytest.mark.parametrize("body", [
+    {"from": "2125550142"},  # no country code
+    {"from": "+1212555014x"},
+    {"from": "+12125550142", "to": "not a number"},
+    {"from": ["+12125550142"]},
+    {"from": "+1" + "2" * 20},
+])
+def test_a_call_from_a_bad_number_is_refused(browser_client, dev_app, body):
+    response = browser_client.post("/calls", body)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert "international format" in response.get_json()["detail"]
+    assert dev_app.extensions["devphone"].emulator.calls == {}
+
+
+def test_bad_bodies_are_refused(browser_client):
+    response = browser_client.client.post("/dev-phone/api/calls", data=b"{not json", content_type="application/json",
+                                          headers={"X-CSRFToken": browser_client.token})
+    assert response.status_code == 400
+    response = browser_client.client.post("/dev-phone/api/calls", data=b"[1, 2]", content_type="application/json",
+                                          headers={"X-CSRFToken": browser_client.token})
+    assert response.status_code == 400
+
+
+def test_calls_that_are_not_this_browsers_cannot_be_touched(browser_client):
+    sid = "CA" + "0" * 32
+    assert browser_client.post(f"/calls/{sid}/keys", {"key": "1"}).status_code == 404
+    assert browser_client.post(f"/calls/{sid}/hang-up").status_code == 404
+    assert browser_client.post(f"/calls/{sid}/answer", {"as": "human"}).status_code == 404
+    assert browser_client.post(f"/calls/{sid}/prompt-done", {"prompt": 1}).status_code == 404
+    assert browser_client.post(f"/calls/{sid}/say", {"text": "hello"}).status_code == 404
+    assert browser_client.post("/calls/not-a-sid/keys", {"key": "1"}).status_code == 404
+
+
+@pytest.mark.parametrize("body,status", [
+    ({"skill": "astrology"}, 400),
+    ({"skill": ["support"]}, 400),
+    ({}, 400),
+])
+def test_a_demo_agent_needs_a_known_skill(browser_client, dev_app, body, status):
+    before = rows(dev_app.extensions["ivr"])
+    response = browser_client.post("/agents", body)
+    assert response.status_code == status
+    assert "Pick one of the skills" in response.get_json()["detail"]
+    assert rows(dev_app.extensions["ivr"]) == before
+
+
+def test_agent_states_go_through_the_agents_rules(browser_client, dev_app):
+    runtime = dev_app.extensions["ivr"]
+    agent = browser_client.post("/agents", {"skill": "support"})
+    assert agent.status_code == 201
+    agent = agent.get_json()
+    assert agent["address"] == "client:devphone-support" and agent["state"] == "offline"
+    # The same one click again gives the same agent, not a second one.
+    assert browser_client.post("/agents", {"skill": "support"}).get_json()["id"] == agent["id"]
+    assert rows(runtime)[1] == 1
+    path = f"/agents/{agent['id']}/state"
+    # Not this page's agent yet.
+    assert browser_client.post(path, {"state": "available"}, method="PUT").status_code == 409
+    assert browser_client.post("/line", {"agent": agent["id"]}).status_code == 200
+    for state in ("on_call", "reserved", "wrap_up", "", None, 1):
+        response = browser_client.post(path, {"state": state}, method="PUT")
+        assert response.status_code == 400, state
+    with transaction(runtime.sessions) as session:
+        assert session.get(Agent, agent["id"]).state == "offline"
+    done = browser_client.post(path, {"state": "available"}, method="PUT")
+    assert done.status_code == 200 and done.get_json()["state"] == "available"
+    with transaction(runtime.sessions) as session:
+        assert session.get(Agent, agent["id"]).state == "available"
+
+
+@pytest.mark.parametrize("body", [{"customer": "0612345678"}, {"customer": 31612345678}, {"agent": 999},
+                                  {"agent": True}, {"agent": "1"}, {"colour": "red"}])
+def test_the_line_refuses_what_is_not_a_number_or_an_agent(browser_client, dev_app, body):
+    response = browser_client.post("/line", body)
+    assert response.status_code in (400, 404)
+    line = browser_client.line()
+    assert line.customer is None and line.agent_id is None
+
+
+@pytest.mark.parametrize("body", [{"text": ""}, {"text": "x" * 2001}, {"text": "hi", "language": "fr-FR"},
+                                  {"text": "bell\x07"}, {"text": 3}])
+def test_prompt_audio_refuses_bad_text(browser_client, body):
+    assert browser_client.post("/speech", body).status_code == 400
+
+
+def test_the_event_stream_names_its_tab(browser_client):
+    assert browser_client.get("/events").status_code == 400
+    assert browser_client.get("/events?tab=../../x").status_code == 400
+
+
+# ---- a call through the page's API, over real HTTP -------------------------------------------------
+
+def prompts(events):
+    return [e for e in events if e["type"] == "prompt"]
+
+
+def said(text):
+    return lambda seen: any(text in e["text"] for e in prompts(seen))
+
+
+def test_a_keyed_call_reaches_the_ivr_through_its_signature_check(dev_app):
+    page = Browser(dev_app)
+    runtime = dev_app.extensions["ivr"]
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        assert stream.until(lambda seen: seen and seen[0]["type"] == "snapshot")[0]["calls"] == []
+        placed = page.post("/calls", {"from": "+12125550142", "to": "+15005550006"})
+        assert placed.status_code == 201
+        sid = placed.get_json()["call_sid"]
+        greeting = prompts(stream.until(said("Thank you for calling")))[0]
+        assert greeting["language"] == "en-US" and greeting["voice"] == "Polly.Joanna"
+        assert greeting["call_sid"] == sid and greeting["phone"] == "customer"
+        # The page says when a prompt finished; until then the next one waits (Twilio plays them in turn).
+        time.sleep(greeting["seconds"] + 0.5)
+        assert not said("Press 1 for billing")(stream.drain())
+        # A report for an unknown prompt, or one that is not a prompt id, changes nothing.
+        assert page.post(f"/calls/{sid}/prompt-done", {"prompt": 10_000}).get_json() == {"applied": False}
+        assert page.post(f"/calls/{sid}/prompt-done", {"prompt": str(greeting["prompt"])}).status_code == 400
+        assert page.post(f"/calls/{sid}/prompt-done", {"prompt": greeting["prompt"]}).get_json() == {"applied": True}
+        menu = prompts(stream.until(said("Press 1 for billing")))[-1]
+        assert page.post(f"/calls/{sid}/keys", {"key": "12"}).status_code == 400
+        # A key during the menu (a prompt inside the Gather) stops it and counts, as on Twilio.
+        assert page.post(f"/calls/{sid}/keys", {"key": "2"}).status_code == 204
+        events = stream.until(lambda seen: prompts(seen[seen.index(menu) + 1:]))  # the next question
+        assert {"type": "stop", "prompt": menu["prompt"], "why": "cut"}.items() <= next(
+            e for e in events if e["type"] == "stop" and e["prompt"] == menu["prompt"]).items()
+        assert page.post(f"/calls/{sid}/hang-up").status_code == 204
+        stream.until(lambda seen: any(e["type"] == "ended" for e in seen))
+        assert page.post(f"/calls/{sid}/keys", {"key": "1"}).status_code == 409
+        stream.close()
+    with transaction(runtime.sessions) as session:
+        call = session.get(Call, sid)
+        assert call is not None and call.skill == "support"
+        assert call.scratch["path"][0]["keys"] == "2"
+
+
+def test_an_abandoned_page_has_its_calls_hung_up(dev_app):
+    page = Browser(dev_app)
+    phone = dev_app.extensions["devphone"]
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        sid = page.post("/calls", {"from": "+12125550142"}).get_json()["call_sid"]
+        stream.until(lambda seen: any(e["type"] == "prompt" for e in seen))
+        assert phone.hang_up_abandoned(now=time.monotonic() + 60) == 0  # its page is watching
+        stream.close()
+        # The server notices the closed stream at its next write (a comment every few seconds).
+        deadline = time.monotonic() + 15
+        while page.line().streams and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert phone.hang_up_abandoned(now=time.monotonic()) == 0  # only just left: a reload is not the end
+        assert phone.hang_up_abandoned(now=time.monotonic() + 60) == 1
+        deadline = time.monotonic() + 10
+        while phone.emulator.calls[sid].status != "completed" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert phone.emulator.calls[sid].status == "completed"
