@@ -45,13 +45,13 @@ ANSWERS = ["billing", "my internet is not working", "I want to buy a new phone",
 
 
 class Moves(HttpClient):
-    """Twilio's REST API as far as barge-in uses it: a call update fetches its URL, signed, at once."""
+    """Twilio's REST API as far as barge-in uses it: a call update fetches its URL, signed, at once.
+    Lives in the app's process; reports (call, URL, when the reply came back) on `replies`."""
 
-    def __init__(self):
+    def __init__(self, replies):
         super().__init__(logger=None, is_async=False)
         self.local = ""
-        self.replies: dict[str, list[tuple[str, float]]] = {}
-        self.lock = threading.Lock()
+        self.replies = replies
 
     def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False):
@@ -61,10 +61,50 @@ class Moves(HttpClient):
         return Response(200, json.dumps({"sid": sid, "account_sid": ACCOUNT, "status": "in-progress"}))
 
     def _fetch(self, sid: str, public_url: str) -> None:
-        body = post(self.local, public_url, {"CallSid": sid, "AccountSid": ACCOUNT, "CallStatus": "in-progress",
-                                             "From": "+12125550142", "To": "+15005550006"})
+        post(self.local, public_url, {"CallSid": sid, "AccountSid": ACCOUNT, "CallStatus": "in-progress",
+                                      "From": "+12125550142", "To": "+15005550006"})
+        self.replies.put((sid, public_url, time.monotonic()))
+
+
+class Replies:
+    """The app process's replies, gathered in the callers' process (monotonic clocks agree on Linux)."""
+
+    def __init__(self, queue):
+        self.queue = queue
+        self.seen: dict[str, list[tuple[str, float]]] = {}
+        self.lock = threading.Lock()
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        while True:
+            sid, url, at = self.queue.get()
+            with self.lock:
+                self.seen.setdefault(sid, []).append((url, at))
+
+    def answered(self, sid: str) -> list[float]:
         with self.lock:
-            self.replies.setdefault(sid, []).append((public_url, time.monotonic(), body))
+            return [at for url, at in self.seen.get(sid, []) if "/listen" not in url]
+
+
+def serve_app(replies, ready) -> None:
+    """The app, in a process of its own (as in production), speech on, SQLite in a temp folder."""
+    import logging
+
+    os.environ.setdefault("DISPATCHER", "off")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from app import create_app
+    from config import Settings
+
+    folder = tempfile.mkdtemp(prefix="barge-in-bench-")
+    settings = Settings(database_url=f"sqlite:///{folder}/ivr.sqlite3", public_base_url=PUBLIC,
+                        twilio_account_sid=ACCOUNT, twilio_auth_token=TOKEN, twilio_number="+15005550006",
+                        secret_key="bench", speech_enabled=True)
+    moves = Moves(replies)
+    app = create_app(settings, twilio_client=Client(ACCOUNT, TOKEN, http_client=moves))
+    with serve(app) as local:
+        moves.local = local
+        ready.put(local)
+        threading.Event().wait()
 
 
 def post(local: str, public_url: str, params: dict) -> str:
@@ -75,7 +115,7 @@ def post(local: str, public_url: str, params: dict) -> str:
         return response.read().decode()
 
 
-def one_call(n: int, local: str, moves: Moves, speech: bytes, out: list, rng_delay: float) -> None:
+def one_call(n: int, local: str, replies: Replies, speech: bytes, out: list, rng_delay: float) -> None:
     sid = f"CA{n:032x}"
     twiml = post(local, PUBLIC + "/voice/incoming", {"CallSid": sid, "AccountSid": ACCOUNT, "CallStatus": "ringing",
                                                      "From": "+12125550142", "To": "+15005550006"})
@@ -91,8 +131,7 @@ def one_call(n: int, local: str, moves: Moves, speech: bytes, out: list, rng_del
         voice_end = started + audio.voice_end_seconds(speech)
         deadline = voice_end + 15
         while time.monotonic() < deadline:
-            with moves.lock:
-                answered = [t for url, t, body in moves.replies.get(sid, []) if "/listen" not in url]
+            answered = replies.answered(sid)
             if answered:
                 out.append(answered[0] - voice_end)
                 return
@@ -102,9 +141,9 @@ def one_call(n: int, local: str, moves: Moves, speech: bytes, out: list, rng_del
         stream.stop()
 
 
-def run(calls: int, local: str, moves: Moves, utterances: list[bytes]) -> list:
+def run(calls: int, local: str, replies: Replies, utterances: list[bytes]) -> list:
     out: list = []
-    threads = [threading.Thread(target=one_call, args=(i + calls * 1000, local, moves, utterances[i % len(utterances)],
+    threads = [threading.Thread(target=one_call, args=(i + calls * 1000, local, replies, utterances[i % len(utterances)],
                                                        out, (i * 0.37) % 1.5)) for i in range(calls)]
     for t in threads:
         t.start()
@@ -114,30 +153,24 @@ def run(calls: int, local: str, moves: Moves, utterances: list[bytes]) -> list:
 
 
 def main() -> None:
+    import multiprocessing
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, nargs="+", default=[1, 8, 16, 32])
     args = parser.parse_args()
-    os.environ.setdefault("DISPATCHER", "off")
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from app import create_app
-    from config import Settings
-
-    folder = tempfile.mkdtemp(prefix="barge-in-bench-")
-    settings = Settings(database_url=f"sqlite:///{folder}/ivr.sqlite3", public_base_url=PUBLIC,
-                        twilio_account_sid=ACCOUNT, twilio_auth_token=TOKEN, twilio_number="+15005550006",
-                        secret_key="bench", speech_enabled=True)
-    moves = Moves()
-    app = create_app(settings, twilio_client=Client(ACCOUNT, TOKEN, http_client=moves))
+    ctx = multiprocessing.get_context("spawn")
+    reply_queue, ready = ctx.Queue(), ctx.Queue()
+    server = ctx.Process(target=serve_app, args=(reply_queue, ready), daemon=True)
+    server.start()
+    local = ready.get(timeout=120)
+    replies = Replies(reply_queue)
     utterances = [audio.speak(text) for text in ANSWERS]
-    with serve(app) as local:
-        moves.local = local
-        run(2, local, moves, utterances)  # warm-up: engines, grammars, worker processes
+    try:
+        run(2, local, replies, utterances)  # warm-up: engines, grammars, worker processes
         print("| concurrent calls | answers | p50 | p95 | max |")
         print("|---|---|---|---|---|")
         for calls in args.calls:
-            results = run(calls, local, moves, utterances)
+            results = run(calls, local, replies, utterances)
             done = sorted(r for r in results if r is not None)
             if not done:
                 print(f"| {calls} | 0/{calls} | - | - | - |")
@@ -145,6 +178,8 @@ def main() -> None:
             p95 = done[min(len(done) - 1, int(round(0.95 * (len(done) - 1))))]
             print(f"| {calls} | {len(done)}/{calls} | {statistics.median(done) * 1000:.0f} ms | "
                   f"{p95 * 1000:.0f} ms | {done[-1] * 1000:.0f} ms |", flush=True)
+    finally:
+        server.terminate()
 
 
 if __name__ == "__main__":
