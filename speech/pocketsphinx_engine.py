@@ -316,20 +316,23 @@ class PocketSphinxEngine:
         if language.lower() != "en-us":
             raise EngineUnavailable("the bundled PocketSphinx model is US English only")
         self.language = language
-        self._local = LocalDecoders()
         self._specs: dict[tuple, SearchSpec] = {}
         self.workers = default_workers() if workers is None else workers
         self._pool = None
         if self.workers:
             from speech.pool import DecoderPool
 
-            self._pool = DecoderPool(self.workers)
+            self._pool = DecoderPool(self.workers)  # they start while this process reads the dictionary
+        # Decoders in this process too: they serve while the workers are still starting (a second
+        # or two; longer on a busy machine), so the first callers are not kept waiting.
+        self._local = LocalDecoders()
+        self._prons = self._local.prons
 
     def idle_decoders(self) -> int:
         return self._local.idle_decoders()
 
     def has_word(self, word: str) -> bool:
-        return word in self._local.prons
+        return word in self._prons
 
     def missing_words(self, phrases: Sequence[str]) -> list[str]:
         words = {w for p in phrases for w in normalise_phrase(p).split()}
@@ -396,7 +399,7 @@ class PocketSphinxEngine:
         if MODEL_RATE % sample_rate:
             raise ValueError(f"cannot upsample {sample_rate} Hz to {MODEL_RATE} Hz by a whole factor")
         spec = SearchSpec("jsgf", jsgf_text) if jsgf_text is not None else self.search_spec(phrases)
-        if self._pool is not None:
+        if self._pool is not None and self._pool.ready():
             return self._pool.recognizer(sample_rate, spec)
         return self._local.recognizer(sample_rate, spec)
 

@@ -187,10 +187,13 @@ class DecoderPool:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._waiting: dict[int, tuple[threading.Event, list, _Worker]] = {}
+        # Not waiting for the workers to be ready: what is sent meanwhile waits in their pipes.
         self._workers = [_Worker(self, i) for i in range(size)]
-        for worker in self._workers:
-            worker.ready.wait(60)
         atexit.register(self.close)  # stop the workers before the interpreter tears down
+
+    def ready(self) -> bool:
+        """Whether a worker is up (until then the engine decodes in its own process)."""
+        return any(w.alive and w.ready.is_set() for w in self._workers)
 
     @property
     def size(self) -> int:
@@ -251,6 +254,8 @@ class DecoderPool:
 
     def prepare(self, specs, decoders_per_worker: int) -> None:
         """Every worker builds its decoders and searches now (in parallel), not on first use."""
+        for worker in self._workers:
+            worker.ready.wait(120)
         waits = []
         for worker in self._workers:
             request = next(self._ids)

@@ -51,11 +51,14 @@ def test_grammar_restricts_the_words(en_engine, audio_path):
     assert set(other.transcript.split()) <= {"yes", "no"}
 
 
-def test_decoders_are_reused_across_streams(en_engine, audio_path):
-    before = en_engine.idle_decoders()
+def test_decoders_are_reused_across_streams(audio_path):
+    from speech.pocketsphinx_engine import PocketSphinxEngine
+
+    engine = PocketSphinxEngine("en-US", workers=0)  # the decoders of one process (each worker's)
+    before = engine.idle_decoders()
     for _ in range(3):
-        recognise(en_engine, audio_path("en", "cards_004.wav"), CARD_WORDS)
-    assert en_engine.idle_decoders() == max(before, 1)
+        recognise(engine, audio_path("en", "cards_004.wav"), CARD_WORDS)
+    assert engine.idle_decoders() == max(before, 1)
 
 
 def test_missing_dictionary_words_are_reported(en_engine, caplog):
