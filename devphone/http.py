@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import socket
 import subprocess
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, session, \
     stream_with_context, url_for
 from flask_sock import Sock
+from simple_websocket import ConnectionClosed
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 
 from callbacks.schemas import RequestRefused
@@ -294,6 +296,23 @@ def events():
 def microphone(ws, sid: str):
     """Binary messages of 8 kHz mu-law from the page's microphone, handed to the emulator, whose media
     streams carry them to /media in Twilio's 20 ms frames."""
+    try:
+        _listen(ws, sid)
+    finally:
+        # Werkzeug's development server writes an HTTP response after the handler returns; on a
+        # socket that carried WebSocket frames a browser reports it as an invalid frame. The
+        # closing handshake is done: end the connection before that happens.
+        try:
+            ws.close()
+        except ConnectionClosed:  # the page closed it first
+            pass
+        try:
+            request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+        except (KeyError, OSError):  # another server, or gone already
+            pass
+
+
+def _listen(ws, sid: str) -> None:
     if request.headers.get("Origin") != request.host_url.rstrip("/") or not SID.match(sid):
         ws.close(reason=1008, message="The dev phone's microphone takes its own page only.")
         return

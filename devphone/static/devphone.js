@@ -236,10 +236,12 @@
       this.on = true;
       this.button.setAttribute("aria-pressed", "true");
       this.button.textContent = "Microphone on";
+      this.phone.note("Microphone on: the IVR hears you during a call, as a phone line carries it.");
       this.attach(this.phone.liveSid());
     }
 
     off() {
+      if (this.on) this.phone.note("Microphone off");
       this.on = false;
       this.button.setAttribute("aria-pressed", "false");
       this.button.textContent = "Microphone off";

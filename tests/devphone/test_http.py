@@ -277,3 +277,38 @@ def test_an_abandoned_page_has_its_calls_hung_up(dev_app):
         while phone.emulator.calls[sid].status != "completed" and time.monotonic() < deadline:
             time.sleep(0.1)
         assert phone.emulator.calls[sid].status == "completed"
+
+
+def test_the_microphone_socket_takes_this_pages_calls_only(dev_app):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    page, stranger = Browser(dev_app), Browser(dev_app)
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        sid = page.post("/calls", {"from": "+12125550142"}).get_json()["call_sid"]
+        stream.until(lambda seen: prompts(seen))
+        url = base.replace("http://", "ws://") + f"/dev-phone/api/calls/{sid}/audio"
+
+        def closed_with(origin, browser, send=None, target=url) -> int:
+            cookie = f"session={browser.client.get_cookie('session').value}"
+            with connect(target, origin=origin, additional_headers={"Cookie": cookie}, proxy=None) as ws:
+                if send is not None:
+                    ws.send(send)
+                with pytest.raises(ConnectionClosed) as closed:
+                    ws.recv(timeout=10)
+                return closed.value.rcvd.code
+
+        assert closed_with("https://evil.example", page) == 1008  # another site's page
+        assert closed_with(base, stranger) == 1008  # another browser: not its call
+        assert closed_with(base, page, send="hello") == 1003  # text is not audio
+        assert closed_with(base, page, send=b"\xff" * 4000) == 1003  # more than 200 ms at once
+        assert closed_with(base, page, target=url.replace(sid, "CA" + "0" * 32)) == 1008  # no such call
+        # Its own page's audio is taken (and goes nowhere without a speech step); the call goes on.
+        cookie = f"session={page.client.get_cookie('session').value}"
+        with connect(url, origin=base, additional_headers={"Cookie": cookie}, proxy=None) as ws:
+            for _ in range(10):
+                ws.send(b"\xff" * 160)
+        assert dev_app.extensions["devphone"].emulator.calls[sid].status == "in-progress"
+        page.post(f"/calls/{sid}/hang-up")
+        stream.close()
