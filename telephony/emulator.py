@@ -361,7 +361,7 @@ class Call:
         return self
 
     def say(self, wav: str | None = None, pcm: bytes | None = None, rate: int = 8000, text: str | None = None,
-            mulaw: bytes | None = None, barge_in: bool = False, timeout: float = 15.0, language: str = "en-US") -> bool:
+            mulaw: bytes | None = None, barge_in: bool = False, timeout: float = 30.0, language: str = "en-US") -> bool:
         """Speak over the running media stream(s), then wait (bounded) for the app's reaction: its REST
         update(s) of this call and/or closing the stream. False when no stream carried the speech."""
         if wav is not None:

@@ -35,6 +35,14 @@ def test_a_keyed_call_prints_the_prompts_the_keys_the_decisions_and_the_end(app,
     assert runtime.twilio is not None and "dispatcher" in runtime.extras  # the app's own client is back
 
 
+def test_a_recording_where_the_ivr_takes_keys_only_is_reported_unheard(app):
+    wav = "tests/fixtures/audio/en/tts_en_yes.wav"
+    result = app.test_cli_runner().invoke(args=["devphone", "call", "--audio", wav, "--press", "9"])
+    assert result.exit_code == 0, result.output
+    assert "no media stream was open" in result.output  # speech is off in this app: keys only
+    assert result.output.index("no media stream was open") < result.output.index("caller keys: 9")
+
+
 def test_steps_run_in_the_order_given():
     assert parse_steps(["--barge-in", "--press", "12#", "--wait", "--say", "hello there", "--hang-up"]) == [
         ("press", "12#", True), ("wait", None, False), ("say", "hello there", False), ("hang-up", None, False)]

@@ -206,7 +206,7 @@ def test_a_wav_of_any_rate_and_depth_reaches_the_line_as_8khz_mulaw(rate, width,
     samples = 0.5 * np.sin(2 * np.pi * 1000 * t) + 0.3 * np.sin(2 * np.pi * 100 * t)  # 100 Hz: below the band
     if channels == 2:
         samples = np.repeat(samples[:, None], 2, axis=1).reshape(-1)
-    line = audio.to_phone_line(*audio.read_wav_bytes(_wav(samples, rate, width, channels, kind)))
+    line = audio.wav_bytes_to_mulaw(_wav(samples, rate, width, channels, kind))
     assert abs(len(line) - 4000) <= 2  # half a second at 8000 samples/s, one byte each
     assert all(len(f) == 160 for f in audio.frames(line))
     pcm = np.frombuffer(mulaw_to_pcm16(line), "<i2").astype(float)
@@ -214,6 +214,11 @@ def test_a_wav_of_any_rate_and_depth_reaches_the_line_as_8khz_mulaw(rate, width,
     freqs = np.fft.rfftfreq(len(pcm), 1 / 8000)
     assert abs(freqs[np.argmax(spectrum)] - 1000) < 10
     assert spectrum[np.argmin(abs(freqs - 100))] < spectrum.max() / 50  # the phone band dropped it
+
+
+def test_what_is_not_audio_is_refused_in_one_sentence():
+    with pytest.raises(audio.AudioError, match="not a WAV"):
+        audio.wav_bytes_to_mulaw(b"hello, not a wav file", "upload.wav")
 
 
 # ---- the live driver ------------------------------------------------------------------------------

@@ -364,3 +364,17 @@ def test_the_rest_api_refuses_what_twilios_spec_refuses(emulator):
         emulator.rest.request("POST", f"https://api.twilio.com/2010-04-01/Accounts/{emulator.account_sid}/Calls.json",
                               data={"To": "+14155550100", "From": "+15005550006", "Url": BASE + "/x",
                                     "Colour": "blue"}, auth=(emulator.account_sid, TOKEN))
+
+
+def test_dial_client_rings_the_client_address_and_calls_create_takes_inline_twiml(emulator, fx):
+    fx.docs["/incoming"] = '<Response><Dial action="/dialled" timeout="10"><Client>agent7</Client></Dial></Response>'
+    fx.docs["/dialled"] = lambda f: f'<Response><Say>{f["DialCallStatus"]}</Say></Response>'
+    emulator.phone("client:agent7", answer="busy")
+    call = emulator.call()
+    [leg] = emulator.legs_to("client:agent7")
+    assert leg.direction == "outbound-dial" and call.last_heard == "busy"
+    inline = emulator.leg(emulator.client().calls.create(
+        to="+14155550100", from_="+15005550006",
+        twiml='<Response><Gather action="/k" timeout="9"><Say>Inline hello</Say></Gather></Response>').sid)
+    inline.answer()
+    assert inline.heard == ["Inline hello"] and inline.documents[0].startswith("<Response>")
