@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.cli.add_command(ivr_cli)
     from telephony.cli import devphone_cli
 
-    app.cli.add_command(devphone_cli)  # `flask devphone call`: the IVR through the Twilio emulator
+    app.cli.add_command(devphone_cli)  # `ivr devphone call`: the IVR through the Twilio emulator
     from webhooks.public import register_public
 
     register_public(app)  # web/chat/SMS callbacks, the button and its demo page
