@@ -80,9 +80,13 @@ class Prompts:
         return self.table.get("voice")
 
     def text(self, key: str, **values) -> str:
-        text = self.table[key].format(company=self.config.company_name, **values)
-        # Values may open a sentence ("{skill}, is that right?"): a sentence starts with a capital.
+        """A sentence: values may open it ("{skill}, is that right?"), and it starts with a capital."""
+        text = self.fragment(key, **values)
         return text[:1].upper() + text[1:]
+
+    def fragment(self, key: str, **values) -> str:
+        """Words that go inside a sentence ("the number ending in 0 1 4 2"), as the operator wrote them."""
+        return self.table[key].format(company=self.config.company_name, **values)
 
     def wait(self, seconds: int) -> str:
         """A wait rounded up to whole minutes, as a person would say it."""

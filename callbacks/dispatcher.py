@@ -449,8 +449,10 @@ class Dispatcher:
         if entry.caller_name:
             return entry.caller_name
         digits = (entry.phone_number or "")[-4:]
-        return self._text(entry, "whisper_who_number", digits=" ".join(digits)) if digits \
-            else self._text(entry, "whisper_who_unknown")
+        lang = entry.language if entry.language in self.config.prompts else self.config.default_language
+        words = Prompts(self.config, lang)
+        return words.fragment("whisper_who_number", digits=" ".join(digits)) if digits \
+            else words.fragment("whisper_who_unknown")
 
     def _whisper(self, entry: QueueEntry) -> str:
         """Who, for what, and what they already told us (the IVR path, or the reason they typed)."""

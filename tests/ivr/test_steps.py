@@ -71,3 +71,10 @@ def test_every_prompt_reads_right_for_every_skill(language):
             # An article before a label that brings its own ("Our an agent team", "Ons een medewerker team").
             assert not re.search(r"\b(our|the|a|an|ons|onze|het|de)\s+(a|an|een)\s", text, re.I), where
             assert not re.search(r"\b(\w+) \1\b", text, re.I), f"repeated word: {where}"
+
+
+def test_fragments_keep_their_case_inside_a_sentence():
+    p = Prompts(CONFIG, "en-US")
+    who = p.fragment("whisper_who_number", digits="0 1 4 2")
+    assert p.text("whisper_callback", who=who, skill="billing", heard="").startswith(
+        "Callback for the number ending in 0 1 4 2, billing.")
