@@ -268,12 +268,14 @@ def events():
         phone.tune_in(line, tab)
         try:
             yield "retry: 1000\n\n"
-            if raw_last.isdigit():
-                last = int(raw_last)
+            # Event ids are "<this process>.<n>": after a restart the page gets a fresh snapshot.
+            epoch, _, number = raw_last.partition(".")
+            if epoch == phone.epoch and number.isdigit():
+                last = int(number)
             else:
                 snapshot = phone.snapshot(line)
                 last = snapshot["id"]
-                yield f"event: snapshot\nid: {last}\ndata: {json.dumps(snapshot)}\n\n"
+                yield f"event: snapshot\nid: {phone.epoch}.{last}\ndata: {json.dumps(snapshot)}\n\n"
             started = time.monotonic()
             while time.monotonic() - started < STREAM_SECONDS:
                 batch = phone.events_after(line, last, EVENT_WAIT_SECONDS)
@@ -282,7 +284,7 @@ def events():
                     continue
                 for event in batch:
                     last = event["id"]
-                    yield f"id: {last}\ndata: {json.dumps(event)}\n\n"
+                    yield f"id: {phone.epoch}.{last}\ndata: {json.dumps(event)}\n\n"
         finally:
             phone.tune_out(line)
 

@@ -105,6 +105,19 @@ class Line:
         self.placing: tuple[str, str] | None = None  # (from, to) of the call being placed just now
 
 
+class LazyClient:
+    """A twilio.rest.Client made on first use (`client.calls.create(...)`, `client.calls(sid)...`)."""
+
+    def __init__(self, build):
+        self._build = build
+        self._client = None
+
+    def __getattr__(self, name: str):
+        if self._client is None:
+            self._client = self._build()
+        return getattr(self._client, name)
+
+
 class DevPhone:
     def __init__(self, settings: Settings, *, emulate_rest: bool):
         from telephony.emulator import ACCOUNT_SID, DEFAULT_NUMBER, Emulator
@@ -113,7 +126,6 @@ class DevPhone:
         self.local_base = local_base(settings)
         self.public_base = (settings.public_base_url or self.local_base).rstrip("/")
         self.emulates_rest = emulate_rest
-        self.token_made_up = not settings.twilio_auth_token
         token = settings.twilio_auth_token or secrets.token_hex(20)  # this process only; never logged
         number = settings.twilio_number or DEFAULT_NUMBER
         changes = {"twilio_auth_token": token}
@@ -121,18 +133,33 @@ class DevPhone:
             changes["twilio_number"] = number
         self.settings = replace(settings, **changes)
         self.clock = None  # the app's clock, once the app is built (install)
-        self.emulator = Emulator(token, self.public_base, transport=HttpTransport(self.public_base, self.local_base),
-                                 account_sid=settings.twilio_account_sid or ACCOUNT_SID, number=number,
-                                 clock=self._now, strict=False)
-        self.client = self.emulator.client() if emulate_rest else None
+        # Built on first use (the page, or the app's first REST request): commands start without it.
+        self._make_emulator = lambda: Emulator(
+            token, self.public_base, transport=HttpTransport(self.public_base, self.local_base),
+            account_sid=settings.twilio_account_sid or ACCOUNT_SID, number=number, clock=self._now, strict=False)
+        self._emulator = None
+        # The app's first REST request (the dispatcher dialling, say) starts the live emulator too.
+        self.client = LazyClient(self._started_client) if emulate_rest else None
         self.runtime = None
         self._lock = threading.RLock()  # the lines; the emulator's listener takes it on its worker thread
         self._changed = threading.Condition(self._lock)
         self._lines: dict[str, Line] = {}
         self._ids = itertools.count(1)
+        self.epoch = secrets.token_hex(4)  # names this process's event numbering
         self._prompt_ids = itertools.count(1)
         self._started = False
         self._stopping = threading.Event()
+
+    def _started_client(self):
+        self.start()
+        return self.emulator.client()
+
+    @property
+    def emulator(self):
+        with self._lock:
+            if self._emulator is None:
+                self._emulator = self._make_emulator()
+            return self._emulator
 
     @classmethod
     def for_app(cls, settings: Settings, twilio_client) -> "DevPhone | None":
@@ -165,7 +192,8 @@ class DevPhone:
 
     def stop(self) -> None:
         self._stopping.set()
-        self.emulator.close()
+        if self._emulator is not None:
+            self._emulator.close()
 
     def _janitor(self) -> None:
         while not self._stopping.wait(2.0):
@@ -382,6 +410,11 @@ class DevPhone:
             base = {"call_sid": sid, "phone": view.phone}
             if kind == "ringing":
                 view.status = "ringing"
+                if any(v.phone == view.phone and v.sid != sid and not v.ended for v in line.calls.values()):
+                    # This phone is on a call already: a second one gets busy (no call waiting here).
+                    self.emulator.live_hang_up(sid)
+                    self._push(line, {**base, "type": "busy", "from": event.get("from")})
+                    return
                 self._push(line, {**base, "type": "ringing", "from": event.get("from"), "to": event.get("to")})
             elif kind == "answered":
                 view.status = "in-progress"

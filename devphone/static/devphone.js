@@ -114,15 +114,19 @@
 
     play(prompt, done) {
       this.stop();
-      const token = { prompt: prompt.prompt, over: false, cancel: null, watch: null };
+      const token = { prompt: prompt.prompt, over: false, cancel: null, watch: null, limit: null };
       this.current = token;
       const finish = () => {
         if (this.current !== token || token.over) return;
         token.over = true;
         this.current = null;
         clearTimeout(token.watch);
+        clearTimeout(token.limit);
         done();
       };
+      // Whatever the voice does, a prompt ends in the end (some engines never say "end" for long texts).
+      token.limit = setTimeout(() => { if (token.cancel) token.cancel(); finish(); },
+        (3 * (prompt.seconds || 5) + 10) * 1000);
       const voices = synth ? synth.getVoices() : [];
       const voice = pickVoice(voices, prompt.language);
       if (synth && voice && (synthUser === null || synthUser === this)) {
@@ -184,6 +188,7 @@
       this.current = null;
       if (!token) return;
       clearTimeout(token.watch);
+      clearTimeout(token.limit);
       if (token.cancel) token.cancel();
     }
   }
@@ -416,6 +421,9 @@
           this.show("Ringing", "ringing");
           this.log("", `Ringing: ${event.from} is calling`, "note");
           this.ringer.start();
+          break;
+        case "busy":
+          this.note(`A call from ${event.from} got a busy line: this phone is on a call already.`);
           break;
         case "answered":
           this.begin(event.call_sid);

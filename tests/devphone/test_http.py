@@ -58,6 +58,11 @@ def test_in_development_it_is_on_and_is_the_apps_twilio(dev_app):
     phone = dev_app.extensions["devphone"]
     runtime = dev_app.extensions["ivr"]
     assert phone.emulates_rest
+    # Nothing runs until something uses it (commands start without it); the app's first REST request
+    # (the dispatcher dialling a callback booked on the web, say) starts it, phones ringing in real time.
+    assert phone._emulator is None
+    assert runtime.twilio.calls.list(limit=1) == []
+    assert phone.emulator.live
     # The dispatcher and barge-in use the emulator's REST API; webhooks are checked with its made-up token.
     assert runtime.twilio is phone.client
     assert runtime.extras["dispatcher"].dialer.client is phone.client
@@ -312,3 +317,28 @@ def test_the_microphone_socket_takes_this_pages_calls_only(dev_app):
         assert dev_app.extensions["devphone"].emulator.calls[sid].status == "in-progress"
         page.post(f"/calls/{sid}/hang-up")
         stream.close()
+
+
+def test_a_reconnecting_page_gets_what_it_missed_and_a_restarted_app_a_snapshot(browser_client, dev_app):
+    phone = dev_app.extensions["devphone"]
+    line = browser_client.line()
+    for tab in ("tabone01", "tabtwo02"):  # each page that opens the stream is an event for the line
+        phone.tune_in(line, tab)
+        phone.tune_out(line)
+    first = line.events[0]["id"]
+
+    def opening(last_event_id: str, count: int) -> list[str]:
+        response = browser_client.client.get("/dev-phone/api/events?tab=tabthree3", buffered=False,
+                                             headers={"Last-Event-ID": last_event_id})
+        chunks = response.response
+        try:
+            return [next(chunks).decode() for _ in range(count)]
+        finally:
+            response.close()
+
+    missed = opening(f"{phone.epoch}.{first}", 3)
+    assert missed[0].startswith("retry:")
+    assert '"tab": "tabtwo02"' in missed[1] and missed[1].startswith(f"id: {phone.epoch}.")
+    assert '"tab": "tabthree3"' in missed[2]
+    fresh = opening(f"0000dead.{first}", 2)  # numbered by another process: start from a snapshot
+    assert fresh[1].startswith("event: snapshot\n") and '"calls": []' in fresh[1]
