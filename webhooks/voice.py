@@ -14,6 +14,13 @@ from webhooks.security import public_base, stream_token, twilio_signed
 voice = Blueprint("voice", __name__, url_prefix="/voice")
 
 STEP = re.compile(r"^[a-z_]{1,32}$")
+ENTRY = re.compile(r"^[0-9a-f]{32}$")  # a queue entry's public id (uuid4 hex)
+
+
+def entry_param(entry_id: str) -> str:
+    if not ENTRY.match(entry_id):
+        abort(404, description="No such place in line.")
+    return entry_id
 
 
 class TwilioLinks:
@@ -96,6 +103,7 @@ def listen(step: str):
 @voice.post("/hold/<entry_id>/wait")
 @twilio_signed
 def hold_wait(entry_id: str):
+    entry_param(entry_id)
     twilio_params.call_sid()
     return twilio_params.twiml(run_flow(lambda flow: flow.hold_wait(entry_id, request.form.get("QueueSid"),
                                                       request.form.get("QueuePosition"))))
@@ -104,6 +112,7 @@ def hold_wait(entry_id: str):
 @voice.post("/hold/<entry_id>/press")
 @twilio_signed
 def hold_press(entry_id: str):
+    entry_param(entry_id)
     twilio_params.call_sid()
     digits = twilio_params.digits()
     return twilio_params.twiml(run_flow(lambda flow: flow.hold_press(entry_id, digits)))

@@ -56,3 +56,11 @@ def test_any_words_at_any_step_have_a_meaning(step, language, text, confidence):
     meaning = answers.from_words(steps.STEPS[step], text, confidence, ctx)
     assert meaning.kind in {"nothing", "unclear", "agent"} | set(steps.STEPS[step].leads) | {"none", "unsure",
                                                                                                   "skill"}
+
+
+def test_hold_urls_take_only_a_place_in_line(twilio):
+    call = twilio.call()
+    for bad in ["%00abc", "x" * 300, "0" * 31 + "g", "../wait"]:
+        for action in ("wait", "press"):
+            reply = twilio.post(f"/voice/hold/{bad}/{action}", {**call.params(), "Digits": "1"}, expect_ok=False)
+            assert reply.status_code == 404, (bad, action, reply.get_data(as_text=True))
