@@ -96,8 +96,8 @@ def main() -> int:
     parser.add_argument("--kinds", nargs="+", default=["skill", "yes_no", "digits", "time"])
     parser.add_argument("--voices", nargs="+", default=VOICES)
     parser.add_argument("--listen", choices=["model", "phrases"], default="model",
-                        help="model: what grammar_for() builds (a language model from the examples); "
-                             "phrases: the old bounded list of skill phrases")
+                        help="model: what grammar_for() builds (a language model from the examples or word "
+                             "tables); phrases: a bounded JSGF of phrases (for skill: the old skill phrase list)")
     parser.add_argument("--front-end", choices=["current", "fixed-cmn", "no-noise", "old"], default="current")
     parser.add_argument("--misses", action="store_true")
     args = parser.parse_args()
@@ -107,7 +107,7 @@ def main() -> int:
     logging.disable(logging.WARNING)
     from config import load_ivr_config
     from speech import pocketsphinx_engine as ps
-    from speech.grammar import grammar_for_config, phrases_for_step
+    from speech.grammar import Grammar, grammar_for_config, phrases_for_step
     from understanding import Understanding
 
     if args.front_end in ("fixed-cmn", "old"):
@@ -123,10 +123,10 @@ def main() -> int:
     items.update(ANSWERS)
     rows = []
     for kind in args.kinds:
-        if kind == "skill" and args.listen == "phrases":
-            grammar = phrases_for_step("menu", "en-US", config.phrases_by_skill("en-US"))
-        else:
-            grammar = grammar_for_config(kind, "en-US", config)
+        grammar = grammar_for_config(kind, "en-US", config)
+        if args.listen == "phrases":  # a bounded JSGF of phrases, no language model
+            grammar = phrases_for_step("menu", "en-US", config.phrases_by_skill("en-US")) if kind == "skill" \
+                else Grammar(list(grammar), grammar.max_phrases, kind)
         right = defaultdict(int)
         total = defaultdict(int)
         misses = []

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 ENGINE_NAME = "pocketsphinx"
 MODEL_RATE = 16000
 FREE_FORM = "_default"  # the search PocketSphinx builds from its bundled language model
+CMN_SEARCH = "_cmn"  # a one-word search every decoder has, for measuring cepstral means
 SEED_DICTIONARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pocketsphinx_seed.dict")
 
 # Front end (measured on espeak-ng voices through the phone band, docs/benchmarks.md).
@@ -131,6 +132,7 @@ class PocketSphinxRecognizer:
         self._upsampler = Upsampler(MODEL_RATE // sample_rate)
         self._noise_at = 0
         pooled.decoder.activate_search(search)
+        self._search = search
         self._held: list[bytes] | None = [] if measure_cmn else None  # audio until the mean is measured
         self._voice = 0.0  # seconds of voice held so far
         if not measure_cmn:
@@ -146,17 +148,22 @@ class PocketSphinxRecognizer:
         return np.clip(np.round(x + noise[idx]), -32768, 32767).astype("<i2").tobytes()
 
     def _start(self) -> None:
-        """Measure the cepstral mean on what is held, then decode it from the start."""
+        """Measure the cepstral mean on what is held (features only), then decode it from the start."""
         d = self._pooled.decoder
         audio = b"".join(self._held or [])
         self._held = None
-        cmn = self._engine.measure_cmn(audio) if audio else None
         # A fresh front end for every answer: its noise and silence estimates would otherwise carry
         # over from the previous caller on this pooled decoder, and results would depend on which
-        # decoder a call gets.
+        # decoder a call gets. The measuring pass also primes them on this answer's own audio
+        # (measured: without it, fewer answers were right). It runs under a one-word search, so
+        # ending it costs ~20 ms instead of a second full decode of the held audio.
         d.reinit_feat()
-        if cmn:
-            d.set_cmn(cmn)
+        if audio:
+            d.activate_search(CMN_SEARCH)
+            d.start_utt()
+            d.process_raw(audio, no_search=True, full_utt=True)
+            d.end_utt()
+            d.activate_search(self._search)
         d.start_utt()
         if audio:
             d.process_raw(audio)
@@ -218,26 +225,11 @@ class LocalDecoders:
         self._pool_size = pool_size
         self._idle[True].append(_Decoder(self._new_decoder(grammar=True), True))  # proves the model loads
         self.prons = _pronunciations()
-        # Measures cepstral means: features only, with a one-word search, so the measuring pass
-        # costs ~20 ms instead of a second full decode of the held audio.
-        self._cmn_decoder = self._new_decoder(grammar=True)
-        self._cmn_decoder.add_jsgf_string("cmn", "#JSGF V1.0;\ngrammar cmn;\npublic <u> = a;\n")
-        self._cmn_decoder.activate_search("cmn")
-        self._cmn_lock = threading.Lock()
+
 
     def idle_decoders(self) -> int:
         with self._lock:
             return sum(len(pool) for pool in self._idle.values())
-
-    def measure_cmn(self, audio: bytes) -> str:
-        """The cepstral mean of `audio` (16 kHz PCM), as set_cmn() takes it."""
-        with self._cmn_lock:
-            d = self._cmn_decoder
-            d.reinit_feat()
-            d.start_utt()
-            d.process_raw(audio, no_search=True, full_utt=True)
-            d.end_utt()
-            return d.get_cmn(False)
 
     @staticmethod
     def _new_decoder(grammar: bool):
@@ -248,8 +240,10 @@ class LocalDecoders:
         # the second pass cost a quarter more CPU, ran when the caller had finished (latency),
         # and heard no better on the spoken-request recordings (33 vs 32 of 48).
         options = {"lm": None, "dict": SEED_DICTIONARY} if grammar else {}
-        return Decoder(bestpath=False, fwdflat=False, loglevel="FATAL", samprate=MODEL_RATE,
-                       lw=LM_WEIGHT if grammar else 6.5, **options)
+        decoder = Decoder(bestpath=False, fwdflat=False, loglevel="FATAL", samprate=MODEL_RATE,
+                          lw=LM_WEIGHT if grammar else 6.5, **options)
+        decoder.add_jsgf_string(CMN_SEARCH, "#JSGF V1.0;\ngrammar cmn;\npublic <u> = a;\n")
+        return decoder
 
     def _take(self, grammar: bool) -> _Decoder:
         with self._lock:

@@ -7,9 +7,11 @@ webhooks/media.py builds); the transcript is read by understanding, as the IVR r
 The phrasings are not copies of the operator's examples (spoken_requests.en-US.tsv).
 
 Floors sit a little below what was measured (docs/benchmarks.md) and fail when
-recognition breaks: with the previous front end and phrase grammar, short answers
-such as "sales" and "operator" came out as other skills' words ("human", "offer"),
-and this file's floors were not met (docs/speech.md, "Why short answers were misheard").
+recognition breaks. The natural-request floor is the one the previous set-up (fixed
+cepstral mean, no noise floor, bounded phrase grammar) does not meet: it routed 0.37 of
+these recordings right, this one 0.61 (docs/speech.md, "Why short answers were misheard").
+On the short answers the old phrase grammar scored 0.64 against 0.50 now, by hearing
+"human" for almost anything, which happens to be right for the five "a person" answers.
 """
 from __future__ import annotations
 
@@ -80,24 +82,27 @@ def skill_accuracy(en_engine, config, understanding, items, voices=VOICES):
 def test_short_answers_reach_their_skill(en_engine, config, understanding):
     # Single skill words and short phrases: the answers the old set-up got wrong.
     accuracy, misses = skill_accuracy(en_engine, config, understanding, requests(short=True))
-    assert accuracy >= 0.45, misses  # measured 0.55 (11 of 20 answers x 2 voices)
+    assert accuracy >= 0.4, misses  # measured 0.50-0.55 (11 answers x 2 voices)
 
 
 def test_natural_requests_reach_their_skill(en_engine, config, understanding):
     items = requests(short=False)[::2]  # every other phrasing: the whole set runs in the bench
     accuracy, misses = skill_accuracy(en_engine, config, understanding, items)
-    assert accuracy >= 0.45, misses  # measured 0.58
+    assert accuracy >= 0.5, misses  # measured 0.61; the previous set-up 0.37
 
 
-@pytest.mark.parametrize("text, meaning", [("yes", True), ("yes please", True), ("no", False),
-                                           ("no thanks", False)])
-def test_yes_and_no(en_engine, understanding, text, meaning):
+YES_NO = [("yes", True), ("yes please", True), ("yeah that's right", True), ("sure", True),
+          ("no", False), ("no thanks", False), ("nope", False), ("no that's wrong", False)]
+
+
+def test_yes_and_no(en_engine, understanding):
     from speech.grammar import grammar_for
 
     grammar = grammar_for("yes_no", "en-US")
-    heard = [understanding.yes_no(hear(en_engine, grammar, phone_recording(text, v)).transcript, "en-US")
-             for v in VOICES]
-    assert meaning in heard, heard  # at least one voice each; the bench has the rates
+    heard = [(text, voice, understanding.yes_no(hear(en_engine, grammar, phone_recording(text, voice)).transcript,
+                                                "en-US"), meaning) for text, meaning in YES_NO for voice in VOICES]
+    right = sum(got == meaning for _, _, got, meaning in heard)
+    assert right / len(heard) >= 0.65, [h for h in heard if h[2] != h[3]]  # measured 0.81
 
 
 def test_leading_quiet_does_not_change_what_is_heard(en_engine):
