@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         ivr_config=ivr_config, twilio=twilio_client,
         # Barge-in moves live calls with Twilio's REST API: without a client, questions take keys only.
         speech_languages=speech_languages(settings, ivr_config) if twilio_client is not None else frozenset(),
-        understanding=Understanding.from_config(ivr_config),
+        understanding=Understanding.for_config(ivr_config),
     )
 
     from webhooks.voice import voice

@@ -16,7 +16,6 @@ decision the CLIs print).
 from __future__ import annotations
 
 import threading
-import weakref
 from datetime import datetime, time, timedelta
 from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -57,14 +56,15 @@ class Understanding:
 
     @classmethod
     def for_config(cls, config) -> "Understanding":
-        """from_config(), trained once per configuration object (for callers that only hold the config)."""
-        key = id(config)
+        """from_config(), trained once per process for the same examples: every app built on the same
+        IVR file (each test, each worker thread) shares one trained model instead of training again."""
+        key = _fingerprint(config)
         with _lock:
-            cached = _trained.get(key)
-            if cached is not None and cached[0]() is config:
-                return cached[1]
-            understanding = cls.from_config(config)
-            _trained[key] = (weakref.ref(config, lambda _ref, key=key: _trained.pop(key, None)), understanding)
+            understanding = _trained.get(key)
+            if understanding is None:
+                understanding = _trained[key] = cls.from_config(config)
+                while len(_trained) > 8:  # operators reload configs rarely; keep the few in use
+                    _trained.pop(next(iter(_trained)))
             return understanding
 
     def languages(self) -> list[str]:
@@ -135,4 +135,13 @@ def training_texts(skill, lang: str) -> list[str]:
 
 
 _lock = threading.Lock()
-_trained: dict[int, tuple[weakref.ref, Understanding]] = {}
+_trained: dict[str, Understanding] = {}
+
+
+def _fingerprint(config) -> str:
+    """What a model is trained from: languages, and each skill's name, digit, label, phrases and examples."""
+    import hashlib
+    import json
+
+    skills = [(s.name, s.digit, s.label, s.phrases, s.examples) for s in config.skills.values()]
+    return hashlib.sha256(json.dumps([config.languages, skills], sort_keys=True, default=str).encode()).hexdigest()
