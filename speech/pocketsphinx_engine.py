@@ -29,6 +29,7 @@ import os
 import re
 import tempfile
 import threading
+import weakref
 from typing import Sequence
 
 import numpy as np
@@ -332,6 +333,7 @@ class PocketSphinxEngine:
             from speech.pool import DecoderPool
 
             self._pool = DecoderPool(self.workers)  # they start while this process reads the dictionary
+            weakref.finalize(self, self._pool.close)  # an engine dropped (tests) stops its workers
         # Decoders in this process too: they serve while the workers are still starting (a second
         # or two; longer on a busy machine), so the first callers are not kept waiting.
         self._local = LocalDecoders()
