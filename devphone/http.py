@@ -17,11 +17,12 @@ import re
 import secrets
 import socket
 import subprocess
+
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, session, \
     stream_with_context, url_for
 from flask_sock import Sock
-from simple_websocket import ConnectionClosed
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
+from simple_websocket import ConnectionClosed
 
 from callbacks.schemas import RequestRefused
 from devphone import wiring
@@ -112,10 +113,13 @@ def page():
     _line(create=True)
     rt = runtime()
     phone = dev_phone()
+    # Without PUBLIC_BASE_URL the emulator reaches the app at PORT: a page served from another port
+    # (`flask run --port ...`) means its webhooks go where no app listens.
     served = request.host.rsplit(":", 1)[-1] if ":" in request.host else ("443" if request.scheme == "https" else "80")
+    mismatch = not rt.settings.public_base_url and served != str(rt.settings.port)
     return render_template(
         "devphone/page.html", csrf_token=generate_csrf(), company=rt.ivr_config.company_name,
-        emulates_rest=phone.emulates_rest, port_mismatch=served != str(rt.settings.port),
+        emulates_rest=phone.emulates_rest, port_mismatch=mismatch,
         local_base=phone.local_base, speech=bool(rt.speech_languages),
         api=url_for("devphone.setup").rsplit("/", 1)[0])
 

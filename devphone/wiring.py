@@ -394,6 +394,8 @@ class DevPhone:
         from telephony.emulator import Segment
 
         kind, sid = event["type"], event.get("call_sid")
+        if self._stopping.is_set():
+            return  # calls being torn down (the app is stopping): nobody is listening
         with self._lock:
             if kind == "message":
                 for line in self._lines.values():

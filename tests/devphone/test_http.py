@@ -95,6 +95,15 @@ def test_the_page_works_under_the_apps_content_security_policy(dev_app):
     assert page.headers["Cache-Control"] == "no-store"
 
 
+def test_the_page_warns_when_it_is_served_from_another_port_than_the_emulator_calls(dev_app):
+    port = dev_app.extensions["ivr"].settings.port
+    client = dev_app.test_client()
+    right = client.get("/dev-phone", base_url=f"http://127.0.0.1:{port}").get_data(as_text=True)
+    wrong = client.get("/dev-phone", base_url="http://127.0.0.1:8000").get_data(as_text=True)
+    assert "came from another port" not in right
+    assert "came from another port" in wrong and f"http://127.0.0.1:{port}" in wrong
+
+
 def test_setup_lists_numbers_skills_and_agents(browser_client):
     setup = browser_client.get("/setup").get_json()
     assert setup["numbers"][0] == {"number": "+15005550006", "language": "en-US"}
@@ -342,3 +351,36 @@ def test_a_reconnecting_page_gets_what_it_missed_and_a_restarted_app_a_snapshot(
     assert '"tab": "tabthree3"' in missed[2]
     fresh = opening(f"0000dead.{first}", 2)  # numbered by another process: start from a snapshot
     assert fresh[1].startswith("event: snapshot\n") and '"calls": []' in fresh[1]
+
+
+def test_a_call_the_app_places_rings_the_phone_with_that_number(dev_app):
+    page = Browser(dev_app)
+    runtime = dev_app.extensions["ivr"]
+    phone = dev_app.extensions["devphone"]
+    assert page.post("/line", {"customer": "+12125550142"}).status_code == 200
+    hello = '<Response><Say language="en-US">Hello from the app</Say></Response>'
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        # Placed through the app's own Twilio client, as the dispatcher places callbacks.
+        elsewhere = runtime.twilio.calls.create(to="+13125550199", from_="+15005550006", twiml=hello)
+        sid = runtime.twilio.calls.create(to="+12125550142", from_="+15005550006", twiml=hello).sid
+        ringing = stream.until(lambda seen: any(e["type"] == "ringing" for e in seen))[-1]
+        assert ringing["call_sid"] == sid and ringing["phone"] == "customer" and ringing["from"] == "+15005550006"
+        assert page.post(f"/calls/{sid}/keys", {"key": "1"}).status_code == 409  # not answered yet
+        assert page.post(f"/calls/{sid}/answer", {"as": "robot"}).status_code == 400
+        assert page.post(f"/calls/{elsewhere.sid}/answer", {"as": "human"}).status_code == 404  # not this phone's
+        assert page.post(f"/calls/{sid}/answer", {"as": "human"}).status_code == 204
+        said = stream.until(lambda seen: any(e["type"] == "prompt" for e in seen))[-1]
+        assert said["text"] == "Hello from the app"
+        assert page.post(f"/calls/{sid}/answer", {"as": "human"}).status_code == 409  # answered already
+        assert page.post(f"/calls/{sid}/prompt-done", {"prompt": said["prompt"]}).get_json() == {"applied": True}
+        stream.until(lambda seen: any(e["type"] == "ended" and e["call_sid"] == sid for e in seen))
+        # Declining a ringing call: the app hears busy, as from a phone that rejects the call.
+        declined = runtime.twilio.calls.create(to="+12125550142", from_="+15005550006", twiml=hello).sid
+        stream.until(lambda seen: any(e["type"] == "ringing" and e["call_sid"] == declined for e in seen))
+        assert page.post(f"/calls/{declined}/hang-up").status_code == 204
+        stream.until(lambda seen: any(e["type"] == "ended" and e["call_sid"] == declined for e in seen))
+        assert runtime.twilio.calls(declined).fetch().status == "busy"
+        assert not any(e.get("call_sid") == elsewhere.sid for e in stream.seen)
+        assert phone.emulator.calls[elsewhere.sid].status == "ringing"  # nobody's phone here: it rings on
+        stream.close()
