@@ -129,18 +129,18 @@ def grammar_for(kind: str, lang: str, examples: Mapping[str, Sequence[str]] | No
     return Grammar(phrases, MAX_PHRASES[kind], kind, sentences)
 
 
-_by_config: dict[tuple, Grammar | None] = {}
+_built: dict[tuple, Grammar | None] = {}
 
 
 def grammar_for_config(kind: str, lang: str, config) -> Grammar | None:
-    """grammar_for() with the skills' examples from config.IvrConfig (built once per
-    configuration, kind and language: engines cache what they build from it by content)."""
-    key = (id(config), kind, lang)
-    if key not in _by_config:
-        examples = None
-        if kind == "skill":
-            from understanding import Understanding
+    """grammar_for() with the skills' examples from config.IvrConfig (built once per kind,
+    language and examples: engines cache what they build from it by content)."""
+    examples = None
+    if kind == "skill" and lang in config.languages:
+        from understanding import Understanding
 
-            examples = Understanding.for_config(config).examples(lang) if lang in config.languages else None
-        _by_config[key] = grammar_for(kind, lang, examples)
-    return _by_config[key]
+        examples = Understanding.for_config(config).examples(lang)
+    key = (kind, lang, tuple((skill, tuple(texts)) for skill, texts in sorted((examples or {}).items())))
+    if key not in _built:
+        _built[key] = grammar_for(kind, lang, examples)
+    return _built[key]
