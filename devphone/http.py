@@ -38,6 +38,7 @@ sock = Sock()
 SESSION_KEY = "devphone_line"
 SID = re.compile(r"^CA[0-9a-f]{32}$")
 EVENT_WAIT_SECONDS = 5.0  # a comment this often: a closed tab is noticed, proxies keep the stream open
+AGENT_CHECK_SECONDS = 1.0  # how often the stream looks at its agent's state
 STREAM_SECONDS = 300.0  # then the browser's EventSource reconnects (with Last-Event-ID: nothing is lost)
 MAX_AUDIO_MESSAGE = 1600  # bytes of mu-law per WebSocket message: 200 ms
 MAX_LATE_MESSAGES = 500  # 10 s of frames after the call ended, then the server closes the socket
@@ -280,12 +281,19 @@ def events():
                 snapshot = phone.snapshot(line)
                 last = snapshot["id"]
                 yield f"event: snapshot\nid: {phone.epoch}.{last}\ndata: {json.dumps(snapshot)}\n\n"
-            started = time.monotonic()
+            started = beat = time.monotonic()
+            agent = None
             while time.monotonic() - started < STREAM_SECONDS:
-                batch = phone.events_after(line, last, EVENT_WAIT_SECONDS)
-                if not batch:
+                # The agent phone's agent as the database has it (the dispatcher and call events move
+                # it): sent when it changes, so the page never polls.
+                now_agent = _agent_of(line)
+                if now_agent != agent:
+                    agent = now_agent
+                    yield f"event: agent\ndata: {json.dumps(agent)}\n\n"
+                batch = phone.events_after(line, last, AGENT_CHECK_SECONDS)
+                if not batch and time.monotonic() - beat >= EVENT_WAIT_SECONDS:
+                    beat = time.monotonic()
                     yield ": still here\n\n"
-                    continue
                 for event in batch:
                     last = event["id"]
                     yield f"id: {phone.epoch}.{last}\ndata: {json.dumps(event)}\n\n"
@@ -294,6 +302,15 @@ def events():
 
     return Response(stream_with_context(stream()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _agent_of(line: wiring.Line) -> dict | None:
+    if line.agent_id is None:
+        return None
+    try:
+        return wiring.get_agent(runtime(), line.agent_id)
+    except Refused:  # removed meanwhile
+        return None
 
 
 # ---- the microphone ---------------------------------------------------------------------------------

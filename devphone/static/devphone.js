@@ -574,7 +574,6 @@
       $("#add-demo").addEventListener("click", () => this.addDemo());
       this.available.addEventListener("click", () => this.setState("available"));
       this.offline.addEventListener("click", () => this.setState("offline"));
-      setInterval(() => this.refresh(), 2000);
     }
 
     fill(agents, chosen) {
@@ -636,16 +635,13 @@
       }
     }
 
-    async refresh() {
-      if (document.hidden) return;
-      try {
-        const { agents } = await api("GET", "/agents");
-        const before = this.agent ? this.agent.state : null;
-        this.fill(agents);
-        if (this.agent && before && before !== this.agent.state) {
-          this.log("", `Agent: ${STATES[this.agent.state] || this.agent.state}`, "note");
-        }
-      } catch (ignored) { /* the stream's status says when the server is away */ }
+    changed(agent) {
+      // The server's word on this phone's agent (the dispatcher and call events move it too).
+      if (!agent || !this.agent || agent.id !== this.agent.id) return;
+      const before = this.agent.state;
+      this.agent = agent;
+      this.showAgent();
+      if (before !== agent.state) this.log("", `Agent: ${STATES[agent.state] || agent.state}`, "note");
     }
   }
 
@@ -690,6 +686,7 @@
 
   function listen(phones) {
     const source = new EventSource(`${API}/events?tab=${TAB}`);
+    source.addEventListener("agent", (message) => phones.agent.changed(JSON.parse(message.data)));
     source.addEventListener("snapshot", (message) => {
       const snapshot = JSON.parse(message.data);
       for (const call of snapshot.calls) phones[call.phone].restore(call);
