@@ -125,3 +125,67 @@ STOP_WORDS = {
         al alle ook nog wel zo heel erg even eens toch maar hallo hoi dag eh ehm uhm nou goed graag alstublieft
         dank bedankt weet denk zeg gaan ga gaat doen doe doet krijg krijgen iets iemand iedereen""".split()),
 }
+
+
+# --- the form the skill classifier reads ----------------------------------------------
+
+# Negations and informal forms as words() leaves them (apostrophes dropped), spelled out, so "isn't
+# working", "isnt working" and "is not working" are one request. "im", "ive" stay: spelled out they
+# add "i am", "i have", which tell nothing but weigh like words. So do "its", "ill", "were", "well".
+CONTRACTIONS = {
+    "en": {"cant": "can not", "cannot": "can not", "wont": "will not", "dont": "do not", "doesnt": "does not",
+           "didnt": "did not", "isnt": "is not", "arent": "are not", "wasnt": "was not", "werent": "were not",
+           "havent": "have not", "hasnt": "has not", "hadnt": "had not", "couldnt": "could not",
+           "wouldnt": "would not", "shouldnt": "should not", "aint": "is not", "wanna": "want to", "gonna": "going to", "gotta": "got to", "dunno": "do not know"},
+    "nl": {"mn": "mijn", "zn": "zijn", "t": "het", "das": "dat is", "nie": "niet", "ff": "even",
+           "aub": "alstublieft", "svp": "alstublieft"},
+}
+# One word written or recognised as two (or with a hyphen, which words() turns into a space), and
+# a few other spellings of the same word: the classifier sees one form.
+SPELLINGS = {
+    "en": {"wi fi": "wifi", "wi fy": "wifi", "e mail": "email", "e mails": "emails", "broad band": "broadband",
+           "log in": "login", "log on": "login", "sign in": "login", "signin": "login", "logon": "login",
+           "set up": "setup", "set top": "settop", "voice mail": "voicemail", "t v": "tv", "television": "tv",
+           "telly": "tv", "cell phone": "mobile phone", "cellphone": "mobile phone", "cell": "mobile",
+           "four g": "4g", "five g": "5g", "three g": "3g", "e sim": "esim", "pay pal": "paypal",
+           "re fund": "refund"},
+    "nl": {"wi fi": "wifi", "e mail": "email", "e mailadres": "emailadres", "e mails": "emails",
+           "in loggen": "inloggen", "log in": "inloggen", "t v": "tv", "televisie": "tv",
+           "vier g": "4g", "vijf g": "5g", "e sim": "esim", "sim kaart": "simkaart", "pin code": "pincode",
+           "puk code": "pukcode", "mobieltje": "mobiel", "gsm": "mobiel", "smsje": "sms", "smsjes": "sms",
+           "smssen": "sms"},
+}
+
+
+def canonical_words(text: str, lang: str) -> list[str]:
+    """words(), with contractions spelled out, letters said one by one joined ("t v" -> "tv") and
+    one spelling for words written several ways ("wi-fi", "e-mail", "sim kaart"): what the skill
+    classifier reads. Other tables keep reading words()."""
+    base = base_language(lang)
+    out: list[str] = []
+    for w in _join_letters(words(text), {"en": {"a", "i"}, "nl": {"u"}}.get(base, set())):
+        out.extend(CONTRACTIONS.get(base, {}).get(w, w).split())
+    spellings = SPELLINGS.get(base)
+    if spellings:
+        joined = f" {' '.join(out)} "
+        for written, one in spellings.items():
+            if f" {written} " in joined:
+                joined = joined.replace(f" {written} ", f" {one} ")
+        out = joined.split()
+    return out
+
+
+def _join_letters(said: list[str], whole_words: set[str]) -> list[str]:
+    """Runs of two or more single letters ("p u k", "t v") become one word, as a speech engine
+    spells an abbreviation; single-letter words of the language ("a", "i") are left alone."""
+    out: list[str] = []
+    run: list[str] = []
+    for w in said + [""]:
+        if len(w) == 1 and w.isalpha() and w not in whole_words:
+            run.append(w)
+            continue
+        out.extend(["".join(run)] if len(run) > 1 else run)
+        run = []
+        if w:
+            out.append(w)
+    return out

@@ -8,7 +8,8 @@ import pytest
 from config import DEFAULT_IVR_CONFIG, ConfigError, load_ivr_config, parse_ivr_config
 from understanding import SkillGuess, Understanding, training_texts
 from understanding.evaluation import cross_validate, evaluate, read_labelled
-from understanding.skills import CONFIRM_BELOW, NONE_FLOOR, with_slip
+from understanding.skills import CONFIRM_BELOW, NONE_FLOOR, SkillModel, with_slip
+from understanding.words import canonical_words, words
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "understanding"
 CONFIG = load_ivr_config()
@@ -103,6 +104,49 @@ def test_wants_agent_at_any_question(u):
     assert not u.wants_agent("morgen om drie uur", "nl-NL")
 
 
+def test_the_classifier_reads_one_form_of_each_word():
+    # Contractions spelled out, letters said one by one joined, one spelling per word.
+    assert canonical_words("My wi-fi isn't working, I can't log in!", "en-US") == \
+        ["my", "wifi", "is", "not", "working", "i", "can", "not", "login"]
+    assert canonical_words("the t v box and my p u k code", "en-US") == ["the", "tv", "box", "and", "my", "puk", "code"]
+    assert canonical_words("a b", "en-US") == ["a", "b"]  # English words of one letter stay apart
+    assert canonical_words("m'n sim kaart doet 't nie", "nl-NL") == ["mijn", "simkaart", "doet", "het", "niet"]
+    assert canonical_words("mijn e-mail", "nl-NL") == ["mijn", "email"]
+    # The word tables yes/no, digits and times read keep the plain form.
+    assert words("isn't that right") == ["isnt", "that", "right"]
+
+
+def small_model(lang):
+    examples = {
+        "en-US": {"billing": ["my bill is wrong", "I want a refund", "pay my invoice"],
+                  "support": ["the internet is down", "my router is broken", "no signal on my mobile"]},
+        "nl-NL": {"billing": ["mijn factuur klopt niet", "geld terug", "extra databundel kosten"],
+                  "support": ["internet werkt niet", "een storing melden", "de simkaart werkt niet", "tv pakket"]},
+    }[lang]
+    return SkillModel(examples, lang)
+
+
+def test_words_the_examples_do_not_know_are_read_as_ones_they_do():
+    en, nl = small_model("en-US"), small_model("nl-NL")
+    assert en.prepare("the biil is wrnog") == "the bill is wrong"  # one slip each: dropped, swapped
+    assert en.prepare("my rooter") == "my router"  # one letter changed
+    assert en.prepare("mumble grumble") == "mumble grumble"  # nothing near: left as it is
+    assert en.prepare("I cant pay") == "i can not pay"
+    assert nl.prepare("internetstoring") == "internet storing"  # a compound of two known words
+    assert nl.prepare("tvpakket") == "tv pakket"
+    assert nl.prepare("mijn sim kaart") == "mijn simkaart"  # one word written as two
+    assert nl.prepare("factuur klopt nie") == "factuur klopt niet"
+    assert en.guess("the biil is wrnog").skill == "billing"
+    assert nl.guess("ik heb een internetstoring").skill == "support"
+
+
+def test_a_dutch_compound_ending_in_a_known_words_last_part_is_not_none_of_these():
+    nl = small_model("nl-NL")
+    assert nl.knows_a_word(["gezinsbundel"])  # ends like "databundel"
+    assert not nl.knows_a_word(["wandelschoenen"])
+    assert not small_model("en-US").knows_a_word(["grumble"])
+
+
 def test_slips_change_one_letter_of_the_longest_word():
     import random
 
@@ -111,27 +155,30 @@ def test_slips_change_one_letter_of_the_longest_word():
 
 
 # --- how well it generalises ------------------------------------------------------------------
-# Figures measured when this was written (docs/understanding.md): held-out 92.8% en-US, 98.3% nl-NL;
-# 5-fold cross-validation on the shipped examples about 81% en-US and 77% nl-NL. The floors sit a
-# little below, so a change that makes understanding worse fails here.
+# Figures measured when this was written (docs/understanding.md): held-out 95.2% en-US, 100% nl-NL;
+# dev2 (written blind, used for tuning) 97.3% en-US, 96.3% nl-NL; 5-fold cross-validation on the
+# shipped examples about 82% en-US and 81% nl-NL. The floors sit a little below, so a change that
+# makes understanding worse fails here.
 
-@pytest.mark.parametrize("lang, floor", [("en-US", 0.90), ("nl-NL", 0.94)])
-def test_held_out_phrasings(u, lang, floor):
-    with open(FIXTURES / f"heldout.{lang}.tsv", encoding="utf-8") as fh:
+@pytest.mark.parametrize("name, lang, floor", [("heldout", "en-US", 0.93), ("heldout", "nl-NL", 0.96),
+                                               ("dev2", "en-US", 0.94), ("dev2", "nl-NL", 0.93)])
+def test_phrasings_that_are_not_examples(u, name, lang, floor):
+    with open(FIXTURES / f"{name}.{lang}.tsv", encoding="utf-8") as fh:
         pairs = read_labelled(fh, list(CONFIG.skills))
-    assert len(pairs) >= 100
+    assert len(pairs) >= 90
     result = evaluate(u, pairs, lang, CONFIG.fallback_skill.name)
     assert result.accuracy >= floor, [(m.text, m.wanted, m.got) for m in result.misses]
 
 
-@pytest.mark.parametrize("lang, floor", [("en-US", 0.75), ("nl-NL", 0.72)])
+@pytest.mark.parametrize("lang, floor", [("en-US", 0.78), ("nl-NL", 0.77)])
 def test_cross_validation_on_the_shipped_examples(lang, floor):
     examples = {s.name: training_texts(s, lang) for s in CONFIG.skills.values()}
     scores = cross_validate(examples, lang, CONFIG.fallback_skill.name, folds=5, repeats=1)
     assert scores[0] >= floor
 
 
-def test_held_out_phrasings_are_not_training_examples():
+@pytest.mark.parametrize("name", ["heldout", "dev", "dev2"])
+def test_held_out_and_development_phrasings_are_not_training_examples(name):
     import re
 
     def key(t):
@@ -139,7 +186,7 @@ def test_held_out_phrasings_are_not_training_examples():
 
     for lang in CONFIG.languages:
         taught = {key(t) for s in CONFIG.skills.values() for t in training_texts(s, lang)}
-        with open(FIXTURES / f"heldout.{lang}.tsv", encoding="utf-8") as fh:
+        with open(FIXTURES / f"{name}.{lang}.tsv", encoding="utf-8") as fh:
             leaked = [t for t, _ in read_labelled(fh) if key(t) in taught]
         assert leaked == []
 
