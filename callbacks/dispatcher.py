@@ -459,7 +459,8 @@ class Dispatcher:
         skill = self.config.skills.get(entry.skill)
         lang = entry.language if entry.language in self.config.prompts else self.config.default_language
         label = skill.label_in(lang) if skill else entry.skill
-        said = [step["said"] for step in (entry.context or {}).get("ivr_path", []) if step.get("said")]
+        said = [step["said"] for step in (entry.context or {}).get("ivr_path", [])
+                if step.get("said") and step.get("need")]
         if said:
             heard = self._text(entry, "whisper_heard", said="; ".join(said))
         elif entry.reason or entry.transcript:

@@ -253,6 +253,8 @@ class CallFlow:
         else:
             said = {}
         record = {"step": step.name, "asked": step.prompt, **said}
+        if step.expects.kind == steps.SKILL:
+            record["need"] = True  # what they called about: the whisper repeats these words
         if meaning.describe():
             record["meaning"] = meaning.describe()
         call.scratch = {**call.scratch, "path": call.scratch.get("path", []) + [record]}

@@ -68,12 +68,14 @@ def _phrases(kind: str | None, lang: str, skill_phrases: Mapping[str, Sequence[s
     digits = [w for w in DIGIT_WORDS.get(base, {}) if len(w) > 1]
     # "Agent" reaches a person at every question (ivr/steps.py), so every question listens for it.
     agent = list(AGENT_PHRASES.get(base, []))
+    # Among digits only the long single words: "real person" taught the model to hear "three" as "real".
+    agent_among_digits = [p for p in agent if " " not in p and len(p) >= 5 and p != "human"]
     if kind == "menu":
         return _unique([p for ps in (skill_phrases or {}).values() for p in ps])
     if kind == "yes_no":
         return _unique(sorted(YES_WORDS.get(base, set())) + sorted(NO_WORDS.get(base, set())) + agent)
     if kind == "digits":
-        return _unique(digits + sorted(REPEAT_WORDS.get(base, {})) + sorted(PLUS_WORDS.get(base, set())) + agent)
+        return _unique(digits + sorted(REPEAT_WORDS.get(base, {})) + sorted(PLUS_WORDS.get(base, set())) + agent_among_digits)
     if kind == "time":
         return _unique(time_vocabulary(lang) + agent)
     return []
