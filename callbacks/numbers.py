@@ -87,6 +87,33 @@ def normalise(raw: str, allowed_countries: tuple[str, ...], default_region: str 
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _parse(text: str, digits: str, default_region: str | None) -> phonenumbers.PhoneNumber | None:
+    """Keyed digits without '+' are read as a national number of `default_region` first (how people
+    key their own country's numbers: 0612345678 in NL, 4155550123 in the US), else as international."""
+    readings = [text] if text.startswith("+") else ([text] if default_region else []) + ["+" + digits]
+    for reading in readings:
+        try:
+            parsed = phonenumbers.parse(reading, None if reading.startswith("+") else default_region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(parsed) and phonenumbers.is_valid_number(parsed):
+            return parsed
+    return None
+
+
+def home_region(*numbers: str | None) -> str | None:
+    """The country of the first of `numbers` that is a phone number (the caller's, then the dialled one)."""
+    for number in numbers:
+        if number and number.startswith("+"):
+            try:
+                region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
+            except phonenumbers.NumberParseException:
+                continue
+            if region and region != "ZZ":
+                return region
+    return None
+
+
 def _extension(text: str) -> str | None:
     """The extension written after a number (ext. 12, x12, #12, ;ext=12, ,,12), if any."""
     try:
@@ -132,38 +159,3 @@ def spoken_number(number: str, home: str | None = None) -> str:
     if spoken and spoken[0] == "plus" and len(spoken) > 1:
         spoken = [f"plus {spoken[1]}"] + spoken[2:]
     return ", ".join(spoken)
-def _parse(text: str, digits: str, default_region: str | None) -> phonenumbers.PhoneNumber | None:
-    """Keyed digits without '+' are read as a national number of `default_region` first (how people
-    key their own country's numbers: 0612345678 in NL, 4155550123 in the US), else as international."""
-    readings = [text] if text.startswith("+") else ([text] if default_region else []) + ["+" + digits]
-    for reading in readings:
-        try:
-            parsed = phonenumbers.parse(reading, None if reading.startswith("+") else default_region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_possible_number(parsed) and phonenumbers.is_valid_number(parsed):
-            return parsed
-    return None
-
-
-def home_region(*numbers: str | None) -> str | None:
-    """The country of the first of `numbers` that is a phone number (the caller's, then the dialled one)."""
-    for number in numbers:
-        if number and number.startswith("+"):
-            try:
-                region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
-            except phonenumbers.NumberParseException:
-                continue
-            if region and region != "ZZ":
-                return region
-    return None
-
-
-def _extension(text: str) -> str | None:
-    """The extension written after a number (ext. 12, x12, #12, ;ext=12, ,,12), if any."""
-    try:
-        return phonenumbers.parse(text if text.startswith("+") else "+" + text, None).extension
-    except phonenumbers.NumberParseException:
-        return None
-
-
