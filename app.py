@@ -127,6 +127,11 @@ def load_speech(app: Flask) -> None:
     loaded = {lang for lang in rt.ivr_config.languages
               if speech_available(lang, default_language=rt.ivr_config.default_language)}
     rt.speech_languages = frozenset(rt.speech_languages & loaded)
+    if rt.speech_languages:
+        from speech.engines import prepare_for_calls
+
+        # Build every question's search now, so the first callers do not wait for it.
+        prepare_for_calls(rt.ivr_config)
 
 
 def instance_secret(instance_path: str) -> str:
