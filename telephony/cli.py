@@ -148,9 +148,14 @@ def run_call(app, from_number: str, to_number: str | None, plan, echo=click.echo
     from telephony.transport import WsgiTransport
 
     rt = app.extensions["ivr"]
-    base = (app.config.get("PUBLIC_BASE_URL") or "http://localhost").rstrip("/")
+    # Without a public URL the app accepts Twilio's signatures for the address it serves, from this
+    # machine (webhooks/security.py): sign for that address.
+    base = (app.config.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{rt.settings.port}").rstrip("/")
     token = app.config.get("TWILIO_AUTH_TOKEN")
-    saved_token = token
+    saved_token, saved_base = token, app.config.get("PUBLIC_BASE_URL")
+    # For this run the app is reached at `base` (its media streams through a loopback server on another
+    # port): it checks signatures against that URL, as behind a tunnel with PUBLIC_BASE_URL set.
+    app.config["PUBLIC_BASE_URL"] = base
     if not token:
         token = secrets.token_hex(16)  # this run only: the app checks signatures with it
         app.config["TWILIO_AUTH_TOKEN"] = token
@@ -213,6 +218,7 @@ def run_call(app, from_number: str, to_number: str | None, plan, echo=click.echo
             dispatcher.dialer.client = saved_dialer
         if not saved_token:
             app.config["TWILIO_AUTH_TOKEN"] = saved_token
+        app.config["PUBLIC_BASE_URL"] = saved_base
         emulator.close()
 
 

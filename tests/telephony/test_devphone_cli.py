@@ -69,3 +69,19 @@ def test_a_spoken_call_prints_what_was_said_and_what_the_ivr_heard(speech_app):
     # What the recogniser made of espeak-ng's voice varies; that it was heard, stored and decided does not.
     assert re.search(r'^  menu: heard ".+" \(confidence [0-9.]+\)( -> \S+)?$', out, re.M), out
     assert out.rstrip().endswith("Call ended: completed")
+
+
+def test_in_development_without_a_public_url_or_twilio_token(settings, clock):
+    # As after a plain clone: no PUBLIC_BASE_URL and no Twilio account, speech on.
+    dev = replace(settings, public_base_url=None, twilio_auth_token=None, twilio_account_sid=None,
+                  speech_enabled=True)
+    app = create_app(dev, clock=clock)
+    try:
+        result = app.test_cli_runner().invoke(args=["devphone", "call", "--from", "+31612345678",
+                                                    "--say", "I have a question about my bill"])
+        out = result.output
+        assert result.exit_code == 0, out
+        assert "answered 403" not in out and "menu: heard" in out, out
+        assert app.config.get("PUBLIC_BASE_URL") is None  # as it was before the call
+    finally:
+        app.extensions["ivr"].engine.dispose()
