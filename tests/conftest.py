@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -91,6 +92,19 @@ def twilio_rest(emulator):
 def app(settings, clock, twilio_rest):
     app = create_app(settings, clock=clock, twilio_client=twilio_rest.client(AUTH_TOKEN))
     app.config["TESTING"] = True
+    yield app
+    app.extensions["ivr"].engine.dispose()
+
+
+@pytest.fixture
+def speech_app(settings, clock, emulator, monkeypatch):
+    """The app as shipped, speech on: PocketSphinx for en-US (no Vosk model from the environment)."""
+    for name in ("VOSK_MODEL_PATH", "VOSK_MODEL_PATH_EN_US", "VOSK_MODEL_PATH_NL_NL"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app(replace(settings, speech_enabled=True), clock=clock,
+                     twilio_client=emulator.rest.client(AUTH_TOKEN))
+    app.config["TESTING"] = True
+    assert "en-US" in app.extensions["ivr"].speech_languages and "media" in app.blueprints
     yield app
     app.extensions["ivr"].engine.dispose()
 

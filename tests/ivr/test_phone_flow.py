@@ -6,32 +6,18 @@ the app moves the live call with the REST API, as it does on Twilio. Nothing is 
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
 
-from app import create_app
 from callbacks.numbers import NumberRefused, normalise, spoken_number
 from storage.models import Agent, Call, QueueEntry, QueueEvent, SpeechResult
 from telephony.transport import WsgiTransport
-from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
+from tests.conftest import PUBLIC_BASE_URL
 
 NL_CALLER = "+31201234599"
 US_CALLER = "+12125550142"
-
-
-@pytest.fixture
-def speech_app(settings, clock, emulator, monkeypatch):
-    for name in ("VOSK_MODEL_PATH", "VOSK_MODEL_PATH_EN_US", "VOSK_MODEL_PATH_NL_NL"):
-        monkeypatch.delenv(name, raising=False)
-    app = create_app(replace(settings, speech_enabled=True), clock=clock,
-                     twilio_client=emulator.rest.client(AUTH_TOKEN))
-    app.config["TESTING"] = True
-    assert "en-US" in app.extensions["ivr"].speech_languages
-    yield app
-    app.extensions["ivr"].engine.dispose()
 
 
 @pytest.fixture

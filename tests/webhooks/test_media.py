@@ -12,14 +12,12 @@ import os
 import re
 import threading
 import time
-from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from app import create_app
 from speech.audio import read_wav
 from speech.twilio_media import MAX_MESSAGE_CHARS, pcm16_to_mulaw
 from storage.db import transaction
@@ -36,27 +34,15 @@ STREAM_SID = "MZ" + "1" * 32
 
 
 @pytest.fixture
-def media_app(settings, clock, emulator, monkeypatch):
-    for name in ("VOSK_MODEL_PATH", "VOSK_MODEL_PATH_EN_US", "VOSK_MODEL_PATH_NL_NL"):
-        monkeypatch.delenv(name, raising=False)
-    app = create_app(replace(settings, speech_enabled=True), clock=clock,
-                     twilio_client=emulator.rest.client(AUTH_TOKEN))
-    app.config["TESTING"] = True
-    assert "media" in app.blueprints  # registered by create_app, as in production
-    yield app
-    app.extensions["ivr"].engine.dispose()
-
-
-@pytest.fixture
-def twilio(media_app, emulator):
-    emulator.attach(WsgiTransport(media_app, PUBLIC_BASE_URL))
+def twilio(speech_app, emulator):
+    emulator.attach(WsgiTransport(speech_app, PUBLIC_BASE_URL))
     yield emulator
     emulator.close()
 
 
 @pytest.fixture
-def runtime(media_app):
-    return media_app.extensions["ivr"]
+def runtime(speech_app):
+    return speech_app.extensions["ivr"]
 
 
 @pytest.fixture
@@ -161,13 +147,13 @@ def test_a_question_answered_with_keys_ends_its_stream(twilio, runtime, ws_url):
 
 # --- refusals: nothing stored, nothing moved --------------------------------------------------
 
-def test_missing_forged_expired_or_foreign_tokens_are_refused(twilio, runtime, ws_url, media_app, monkeypatch):
+def test_missing_forged_expired_or_foreign_tokens_are_refused(twilio, runtime, ws_url, speech_app, monkeypatch):
     sid, good = ring(twilio)
     other, other_token = ring(twilio, caller="+12125550143")
-    with media_app.test_request_context():
-        media_app.config["SECRET_KEY"], real = "another-key", media_app.config["SECRET_KEY"]
+    with speech_app.test_request_context():
+        speech_app.config["SECRET_KEY"], real = "another-key", speech_app.config["SECRET_KEY"]
         forged = stream_token(sid, "menu", 1)
-        media_app.config["SECRET_KEY"] = real
+        speech_app.config["SECRET_KEY"] = real
         old_turn = stream_token(sid, "menu", 0)
     for bad in ["", good[:-2] + "xx", forged, old_turn, other_token]:
         with connect(ws_url) as ws:
