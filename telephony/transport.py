@@ -27,9 +27,9 @@ class Reply:
 
 
 @contextmanager
-def serve(app, host: str = "127.0.0.1"):
-    """Serve a WSGI app on a free loopback port in a background thread; yields http://HOST:PORT."""
-    server = make_server(host, 0, app, threaded=True)
+def serve(app, host: str = "127.0.0.1", port: int = 0):
+    """Serve a WSGI app on a loopback port (a free one unless given) in a background thread; yields http://HOST:PORT."""
+    server = make_server(host, port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="loopback-server", daemon=True)
     thread.start()
     try:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
-from werkzeug.serving import make_server
 
 from app import create_app
+from telephony.transport import serve
 
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -23,18 +22,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextmanager
 def served(app):
     """Serve `app` on 127.0.0.1 at the port its settings name; yields the base URL."""
-    port = app.extensions["ivr"].settings.port
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="devphone-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    return serve(app, port=app.extensions["ivr"].settings.port)
 
 
 @pytest.fixture
