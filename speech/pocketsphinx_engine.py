@@ -116,6 +116,7 @@ class _Decoder:
         self.decoder = decoder
         self.grammar = grammar  # built without the general language model
         self.searches: set[str] = set()
+        self.language_models: dict[str, str] = {}  # search name -> ARPA text, to rebuild them
         self.words: set[str] = set()  # pronunciations added to this decoder's dictionary
 
 
@@ -259,38 +260,60 @@ class LocalDecoders:
                 pool.append(pooled)
 
     def _add_words(self, pooled: _Decoder, words: set[str]) -> None:
+        """Add pronunciations for `words` to the decoder's dictionary.
+
+        PocketSphinx also adds every new dictionary word, as a unigram, to every language-model
+        search the decoder already holds (ps_add_word): after the time question's words were added,
+        the phone-number model could hear "tomorrow" between two digits. So the language models
+        built before are rebuilt from their own text afterwards."""
         new = sorted(w for w in words - pooled.words if w in self.prons and w != "a")  # "a" is the seed word
+        if not new:
+            return
         for index, word in enumerate(new):
             for variant, phones in enumerate(self.prons[word]):
                 name = word if variant == 0 else f"{word}({variant + 1})"
                 last = index == len(new) - 1 and variant == len(self.prons[word]) - 1
                 pooled.decoder.add_word(name, phones, last)
         pooled.words.update(new)
+        for name, arpa in pooled.language_models.items():
+            self._add_language_model(pooled, name, arpa)
+
+    @staticmethod
+    def _add_language_model(pooled: _Decoder, name: str, arpa: str) -> None:
+        with tempfile.NamedTemporaryFile("w", suffix=".arpa", encoding="utf-8", delete=False) as f:
+            f.write(arpa)
+        try:
+            pooled.decoder.add_lm_file(name, f.name)  # replaces a search of the same name
+        finally:
+            os.unlink(f.name)
+        pooled.language_models[name] = arpa
+
+    @staticmethod
+    def _words(spec: SearchSpec) -> set[str]:
+        kind, text = spec
+        return jsgf_words(text) if kind == "jsgf" else arpa_words(text) if kind == "lm" else set()
 
     def _add_search(self, pooled: _Decoder, spec: SearchSpec) -> None:
         kind, text = spec
+        self._add_words(pooled, self._words(spec))
         if kind == "jsgf":
-            self._add_words(pooled, jsgf_words(text))
             pooled.decoder.add_jsgf_string(spec.name, text)
         elif kind == "lm":
-            self._add_words(pooled, arpa_words(text))
-            with tempfile.NamedTemporaryFile("w", suffix=".arpa", encoding="utf-8", delete=False) as f:
-                f.write(text)
-            try:
-                pooled.decoder.add_lm_file(spec.name, f.name)
-            finally:
-                os.unlink(f.name)
+            self._add_language_model(pooled, spec.name, text)
         pooled.searches.add(spec.name)
 
     def prepare(self, specs, decoders: int) -> None:
         """Build `decoders` decoders holding every search in `specs`, so the first calls do not
         wait for a decoder or a search to be built (a language model search takes 0.2-0.4 s)."""
+        specs = [SearchSpec(*spec) for spec in specs if spec[0] != "free"]
+        words = set().union(*(self._words(spec) for spec in specs)) if specs else set()
         ready: list[_Decoder] = []
         for _ in range(decoders):
             pooled = self._take(True)
+            self._add_words(pooled, words)  # every word first: no model is rebuilt for the next one's words
             for spec in specs:
-                if spec[0] != "free" and spec.name not in pooled.searches:
-                    self._add_search(pooled, SearchSpec(*spec))
+                if spec.name not in pooled.searches:
+                    self._add_search(pooled, spec)
             ready.append(pooled)
         with self._lock:
             self._pool_size = max(self._pool_size, decoders)

@@ -81,3 +81,35 @@ def test_a_spoken_digit_string_through_the_phone_number_step(en_engine, audio_pa
 
     hyp = recognise(en_engine, audio_path("en", "tidigits_2934z.wav"), grammar_for("digits", "en-US"))
     assert spoken_digits(hyp.transcript, "en-US") == "29340"
+
+
+@pytest.mark.parametrize("prepared", [False, True], ids=["searches added one by one", "prepared together"])
+def test_one_questions_words_do_not_leak_into_another_questions_model(en_engine, prepared):
+    # PocketSphinx adds each new dictionary word, as a unigram, to every language model the decoder
+    # already holds: once the time question's words were added, the phone-number model could hear
+    # "tomorrow" between two digits ("two one tomorrow five ..."), and test runs heard differently
+    # depending on which questions came first.
+    from config import load_ivr_config
+    from speech.grammar import grammar_for_config
+    from speech.pocketsphinx_engine import LocalDecoders, arpa_words
+
+    config = load_ivr_config()
+    specs = {kind: en_engine.search_spec(grammar_for_config(kind, "en-US", config))
+             for kind in ("digits", "yes_no", "time", "skill")}
+    decoders = LocalDecoders()
+    if prepared:
+        decoders.prepare(list(specs.values()), 1)
+        pooled = decoders._take(True)
+    else:
+        pooled = decoders._take(True)
+        for spec in specs.values():
+            decoders._add_search(pooled, spec)
+    unknown = -536870912  # PocketSphinx's score for a word the model does not have
+    for kind, spec in specs.items():
+        model = pooled.decoder.get_lm(spec.name)
+        own = arpa_words(spec[1])
+        others = set().union(*(arpa_words(s[1]) for k, s in specs.items() if k != kind)) - own
+        assert others, kind
+        leaked = sorted(w for w in others if w in pooled.words and model.prob([w]) != unknown)
+        assert not leaked, f"the {kind} model holds other questions' words: {leaked[:10]}"
+        assert all(model.prob([w]) != unknown for w in own if w in pooled.words)
