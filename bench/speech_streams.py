@@ -94,6 +94,9 @@ def make_app(tmp: str, lang: str):
         from webhooks.media import init_media
 
         init_media(app)
+    from app import load_speech
+
+    load_speech(app)  # what `ivr serve` does at start: engines loaded, every question's search built
     return app
 
 

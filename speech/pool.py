@@ -8,7 +8,8 @@ worker it was opened on (its decoder state lives there) and the worker with the
 fewest open streams gets the next one.
 
 Per frame the caller's thread only sends 320 bytes down a pipe; `partial` and
-`finish` wait for the worker's answer. A worker that dies is replaced; streams it
+`finish` wait for the worker's answer, and the worker answers them ahead of other
+streams' queued frames. A worker that dies is replaced; streams it
 held end with no words (the session treats that like silence) and are logged.
 """
 from __future__ import annotations
@@ -28,20 +29,60 @@ log = logging.getLogger(__name__)
 
 ENGINE_NAME = "pocketsphinx"
 REPLY_TIMEOUT = 30.0  # seconds; a worker that cannot answer in this time is stuck
+DECODE_SLICE = 5  # frames (100 ms) of one stream's backlog decoded before the pipe is looked at again
 _EMPTY = Hypothesis("", 0.0, ENGINE_NAME, final=True)
 
 
 def _worker_main(conn_in: Connection, conn: Connection) -> None:
-    """A worker process: one stream table, commands in order, replies for partial/finish."""
+    """A worker process: one stream table; frames are queued per stream, requests answered first.
+
+    Frames are not decoded in the order they arrive: a stream whose result is asked for (`p`,
+    `f`) has its own queued frames decoded at once and is answered, ahead of other streams'
+    backlog. The backlog is decoded a slice per stream at a time whenever the pipe is empty.
+    When every caller speaks at once the worker falls behind; this way a caller who has
+    finished waits for their own words only, not for everyone else's (bench/speech_capacity.py).
+    """
     import signal
+    from collections import deque
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     from speech.pocketsphinx_engine import LocalDecoders, SearchSpec
 
+    from speech.audio import rms_dbfs
+    from speech.session import SessionLimits
+
     decoders = LocalDecoders()
     streams: dict[int, object] = {}
+    queued: dict[int, deque] = {}  # stream -> frames received, not decoded yet
+    turns: deque = deque()  # streams with queued frames, round robin
+    pausing: set[int] = set()  # streams whose last frame was quiet: their result will be asked for first
+    voice_dbfs = SessionLimits().speech_dbfs
+
+    def decode(sid: int, frames: int | None = None) -> None:
+        rec, backlog = streams.get(sid), queued.get(sid)
+        while backlog and (frames is None or frames > 0):
+            pcm = backlog.popleft()
+            if rec is not None:
+                rec.accept(pcm)
+            frames = None if frames is None else frames - 1
+
+    def forget(sid: int):
+        queued.pop(sid, None)
+        pausing.discard(sid)
+        return streams.pop(sid, None)
+
     conn.send(("ready",))
     while True:
+        if turns and not conn_in.poll(0):
+            sid = next((s for s in turns if s in pausing), None)
+            if sid is None:
+                sid = turns.popleft()
+            else:
+                turns.remove(sid)
+            decode(sid, DECODE_SLICE)
+            if queued.get(sid):
+                turns.append(sid)
+            continue
         try:
             message = conn_in.recv()
         except (EOFError, OSError):
@@ -49,17 +90,22 @@ def _worker_main(conn_in: Connection, conn: Connection) -> None:
         op = message[0]
         try:
             if op == "a":
-                rec = streams.get(message[1])
-                if rec is not None:
-                    rec.accept(message[2])
+                backlog = queued.get(message[1])
+                if backlog is not None:
+                    (pausing.add if rms_dbfs(message[2]) < voice_dbfs else pausing.discard)(message[1])
+                    if not backlog:
+                        turns.append(message[1])
+                    backlog.append(message[2])
             elif op == "o":
                 _, sid, sample_rate, spec = message
                 try:
                     streams[sid] = decoders.recognizer(sample_rate, SearchSpec(*spec))
+                    queued[sid] = deque()
                 except Exception as exc:  # a broken search: the stream gets no words
                     conn.send(("r", -sid, ("", 0.0, f"{type(exc).__name__}: {exc}")))
             elif op in ("p", "f"):
                 _, sid, request = message
+                decode(sid)
                 rec = streams.get(sid)
                 if rec is None:
                     hyp = _EMPTY
@@ -67,10 +113,10 @@ def _worker_main(conn_in: Connection, conn: Connection) -> None:
                     hyp = rec.partial()
                 else:
                     hyp = rec.finish()
-                    streams.pop(sid, None)
+                    forget(sid)
                 conn.send(("r", request, (hyp.transcript, hyp.confidence, None)))
             elif op == "c":
-                rec = streams.pop(message[1], None)
+                rec = forget(message[1])
                 if rec is not None:
                     rec.close()
             elif op == "prepare":
