@@ -61,3 +61,33 @@ def test_a_worker_that_dies_is_replaced(audio_path):
             pytest.fail("no replacement worker answered")
     finally:
         engine.close()
+
+
+def test_streams_sharing_a_worker_each_hear_their_own_words(local_engine, audio_path):
+    # A worker queues frames per stream and answers a finished stream ahead of the others' backlog
+    # (speech/pool.py): interleaved streams, one finished while the others still send, must each
+    # hear exactly what they would hear alone.
+    engine = PocketSphinxEngine("en-US", workers=1)
+    try:
+        answers = [("tts_en_yes.wav", grammar_for("yes_no", "en-US")), ("cards_004.wav", CARD_WORDS),
+                   ("tts_en_no.wav", grammar_for("yes_no", "en-US")),
+                   ("tidigits_2934z.wav", grammar_for("digits", "en-US"))]
+        audio = [read_wav(audio_path("en", name)).pcm16 for name, _ in answers]
+        alone = [feed(local_engine.recognizer(8000, grammar), pcm).transcript
+                 for (_, grammar), pcm in zip(answers, audio)]
+        streams = [engine.recognizer(8000, grammar) for _, grammar in answers]
+        heard: dict[int, str] = {}
+        for offset in range(0, max(len(pcm) for pcm in audio), 320):
+            for index, (rec, pcm) in enumerate(zip(streams, audio)):
+                if index in heard:
+                    continue
+                if offset < len(pcm):
+                    rec.accept(pcm[offset:offset + 320])
+                else:
+                    heard[index] = rec.finish().transcript  # the others still have frames queued
+        for index, rec in enumerate(streams):
+            heard.setdefault(index, rec.finish().transcript)
+        assert [heard[i] for i in range(len(streams))] == alone
+        assert all(alone)
+    finally:
+        engine.close()
