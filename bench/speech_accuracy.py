@@ -6,8 +6,9 @@
   python bench/speech_accuracy.py --listen phrases        # the old bounded phrase grammar, for comparison
   python bench/speech_accuracy.py --front-end fixed-cmn   # the old front end (fixed cepstral mean, no noise floor)
 
-Recordings are made here with espeak-ng in several voices and passed through the phone
-band (8 kHz, 300-3400 Hz, mu-law), from phrasings written apart from the operator's
+Recordings are made here with three synthesisers in eight voices (espeak-ng, CMU Flite,
+Festival: telephony.audio.synthesise) and passed through the phone band (8 kHz, 300-3400 Hz,
+mu-law), from phrasings written apart from the operator's
 examples (tests/speech/spoken_requests.en-US.tsv and the yes/no, digit and time answers
 below). Each is fed in 20 ms frames through speech/session.py and the engine, as /media
 does, and the transcript is read by understanding (the same classifier as calls).
@@ -27,7 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 REQUESTS = os.path.join(ROOT, "tests", "speech", "spoken_requests.en-US.tsv")
-VOICES = ["en-us", "en-us+f3", "en-gb"]
+VOICES = ["espeak-ng:en-us", "espeak-ng:en-us+f3", "espeak-ng:en-gb", "flite:slt", "flite:rms", "flite:awb",
+          "flite:kal16", "festival:cmu_us_slt_arctic_hts"]
 # kind -> (what is said, what it must mean). Written for this bench, not taken from word tables.
 ANSWERS = {
     "yes_no": [("yes", "yes"), ("yes please", "yes"), ("yeah that's right", "yes"), ("correct", "yes"),
@@ -43,15 +45,11 @@ ANSWERS = {
 
 
 def phone_recording(text: str, voice: str) -> bytes:
-    """espeak-ng's 22.05 kHz speech as a phone line carries it (16-bit PCM at 8 kHz), with quiet
-    around it so the end of speech is there."""
-    from speech.audio import phone_band, read_wav_bytes
+    """`text` said by `voice` as a phone line carries it (16-bit PCM at 8 kHz), with quiet around it."""
+    from speech.twilio_media import mulaw_to_pcm16
+    from telephony.audio import speak
 
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout", text],
-                         check=True, capture_output=True).stdout
-    audio = read_wav_bytes(wav)
-    quiet = b"\0\0" * 4000
-    return quiet + phone_band(audio.pcm16, audio.sample_rate) + quiet * 3
+    return mulaw_to_pcm16(speak(text, voice=voice))
 
 
 def listen(engine, grammar, pcm: bytes):
@@ -148,7 +146,10 @@ def main() -> int:
                 if not ok:
                     misses.append(f"{kind}: {text!r} ({voice}) heard {outcome.transcript!r}")
         n, r = sum(total.values()), sum(right.values())
-        per_voice = ", ".join(f"{v} {right[v]}/{total[v]}" for v in args.voices)
+        synths = sorted({v.rpartition(":")[0] or "espeak-ng" for v in args.voices})
+        per_voice = ", ".join(f"{s} {sum(right[v] for v in args.voices if v.startswith(s))}/"
+                              f"{sum(total[v] for v in args.voices if v.startswith(s))}" for s in synths)
+        per_voice += " (" + ", ".join(f"{v.rpartition(':')[2]} {right[v]}/{total[v]}" for v in args.voices) + ")"
         rows.append((kind, r, n, per_voice, cpu / audio if audio else 0))
         if args.misses:
             print("\n".join(misses), file=sys.stderr)

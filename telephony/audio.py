@@ -2,12 +2,15 @@
 
 Any WAV speech.audio reads (8-32 bit PCM, float, mu-law, A-law, any rate, mono or stereo) or raw 16-bit
 PCM is brought to the phone line with speech.audio.phone_band (8 kHz, 300-3400 Hz) and mu-law encoded.
-`speak()` synthesises words with Debian's espeak-ng for the dev phone's `--say`.
+`speak()` synthesises words for the dev phone's `--say` with Debian's espeak-ng, or, for the speech
+tests and benches, with another synthesiser's voice (`flite:slt`, `festival:cmu_us_slt_arctic_hts`):
+recognition measured on one synthesiser alone says more about that synthesiser than about callers.
 """
 from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 
 import numpy as np
 
@@ -47,15 +50,40 @@ def frames(mulaw: bytes) -> list[bytes]:
     return out
 
 
-def speak(text: str, language: str = "en-US", words_per_minute: int = 150) -> bytes:
-    """`text` spoken by espeak-ng, on the phone line (mu-law 8 kHz), with 0.5 s of quiet before and
-    1.5 s after so the end of speech is there."""
-    if shutil.which("espeak-ng") is None:
-        raise AudioError("espeak-ng is not installed (Debian: apt-get install espeak-ng; scripts/install does it)")
-    voice = ESPEAK_VOICES.get(language, language.split("-")[0].lower())
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(words_per_minute), "--stdout", text],
-                         check=True, capture_output=True).stdout
-    return SILENCE_FRAME * 25 + wav_bytes_to_mulaw(wav, "espeak-ng") + SILENCE_FRAME * 75
+# Synthesiser -> (the program, the Debian package that has it).
+SYNTHESISERS = {"espeak-ng": ("espeak-ng", "espeak-ng"), "flite": ("flite", "flite"),
+                "festival": ("text2wave", "festival festvox-us-slt-hts")}
+
+
+def synthesise(text: str, voice: str, words_per_minute: int = 150) -> bytes:
+    """A WAV of `text` said by `voice`: "espeak-ng:<voice>" (or a bare espeak-ng voice such as "en-us+f3"),
+    "flite:<kal16|awb|rms|slt>" or "festival:<voice>" (e.g. cmu_us_slt_arctic_hts)."""
+    synthesiser, _, name = voice.rpartition(":")
+    synthesiser = synthesiser or "espeak-ng"
+    if synthesiser not in SYNTHESISERS:
+        raise AudioError(f"unknown synthesiser {synthesiser!r}; one of {', '.join(SYNTHESISERS)}")
+    program, package = SYNTHESISERS[synthesiser]
+    if shutil.which(program) is None:
+        raise AudioError(f"{program} is not installed (Debian: apt-get install {package}; "
+                         "scripts/install does it, with --tests for flite and festival)")
+    if synthesiser == "espeak-ng":
+        command = ["espeak-ng", "-v", name, "-s", str(words_per_minute), "--stdout", text]
+    elif synthesiser == "flite":
+        command = ["flite", "-voice", name, "-t", text, "-o", "/dev/stdout"]
+    else:  # text2wave cannot write to a pipe
+        with tempfile.NamedTemporaryFile(suffix=".wav") as out:
+            subprocess.run(["text2wave", "-eval", f"(voice_{name})", "-o", out.name], input=text.encode(),
+                           check=True, capture_output=True)
+            return out.read()
+    return subprocess.run(command, check=True, capture_output=True).stdout
+
+
+def speak(text: str, language: str = "en-US", words_per_minute: int = 150, voice: str | None = None) -> bytes:
+    """`text` spoken by espeak-ng in `language` (or by `voice`, see synthesise), on the phone line
+    (mu-law 8 kHz), with 0.5 s of quiet before and 1.5 s after so the end of speech is there."""
+    voice = voice or ESPEAK_VOICES.get(language, language.split("-")[0].lower())
+    wav = synthesise(text, voice, words_per_minute)
+    return SILENCE_FRAME * 25 + wav_bytes_to_mulaw(wav, voice) + SILENCE_FRAME * 75
 
 
 def voice_end_seconds(mulaw: bytes, speech_dbfs: float = -45.0) -> float:

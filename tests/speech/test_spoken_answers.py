@@ -1,7 +1,7 @@
 """Spoken answers on telephone audio, recognised the way /media does it.
 
-Recordings are made here with espeak-ng in two voices, passed through the phone band
-(8 kHz, 300-3400 Hz, mu-law) and fed in 20 ms frames to speech/session.py with the
+Recordings are made here with two synthesisers, espeak-ng and CMU Flite, two voices each
+(telephony.audio.speak), passed through the phone band (8 kHz, 300-3400 Hz, mu-law) and fed in 20 ms frames to speech/session.py with the
 engine's recognizer for the kind of answer (speech.grammar.grammar_for_config, what
 webhooks/media.py builds); the transcript is read by understanding, as the IVR reads it.
 The phrasings are not copies of the operator's examples (spoken_requests.en-US.tsv).
@@ -17,24 +17,22 @@ short answers were misheard"). On the short answers the old phrase grammar score
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
-from speech.audio import phone_band, read_wav_bytes
 from speech.session import SessionLimits, SpeechSession
+from speech.twilio_media import mulaw_to_pcm16
+from telephony.audio import speak
 
-VOICES = ["en-us", "en-gb"]
+# Two synthesisers: espeak-ng's formant voices are far harder for the acoustic model than Flite's
+# (docs/benchmarks.md), and a result that holds for one synthesiser may say more about it than about us.
+VOICES = ["espeak-ng:en-us", "espeak-ng:en-gb", "flite:slt", "flite:rms"]
 HERE = os.path.dirname(__file__)
 
 
 def phone_recording(text: str, voice: str) -> bytes:
-    """espeak-ng (22.05 kHz) -> the phone line -> 16-bit PCM at 8 kHz, with quiet around it."""
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout", text],
-                         check=True, capture_output=True).stdout
-    audio = read_wav_bytes(wav)
-    quiet = b"\0\0" * 4000
-    return quiet + phone_band(audio.pcm16, audio.sample_rate) + quiet * 3
+    """`text` said by `voice`, on the phone line, as 16-bit PCM at 8 kHz with quiet around it."""
+    return mulaw_to_pcm16(speak(text, voice=voice))
 
 
 def hear(engine, grammar, pcm: bytes):
@@ -80,16 +78,26 @@ def skill_accuracy(en_engine, config, understanding, items, voices=VOICES):
     return 1 - len(misses) / total, misses
 
 
-def test_short_answers_reach_their_skill(en_engine, config, understanding):
+# Floors per synthesiser, a little below what was measured: espeak-ng's formant voices are the hardest
+# for the acoustic model, Flite's the easiest (docs/benchmarks.md has every voice).
+SYNTHESISERS = {"espeak-ng": ["espeak-ng:en-us", "espeak-ng:en-gb"], "flite": ["flite:slt", "flite:rms"]}
+SHORT_FLOOR = {"espeak-ng": 0.3, "flite": 0.65}  # measured 0.36-0.55 and 0.77
+NATURAL_FLOOR = {"espeak-ng": 0.5, "flite": 0.65}  # measured 0.55-0.61 and 0.74-0.8
+
+
+@pytest.mark.parametrize("synthesiser", sorted(SYNTHESISERS))
+def test_short_answers_reach_their_skill(en_engine, config, understanding, synthesiser):
     # Single skill words and short phrases: the answers the old set-up got wrong.
-    accuracy, misses = skill_accuracy(en_engine, config, understanding, requests(short=True))
-    assert accuracy >= 0.3, misses  # measured 0.36-0.55 (11 answers x 2 voices) as the classifier changed
+    accuracy, misses = skill_accuracy(en_engine, config, understanding, requests(short=True),
+                                      SYNTHESISERS[synthesiser])
+    assert accuracy >= SHORT_FLOOR[synthesiser], misses
 
 
-def test_natural_requests_reach_their_skill(en_engine, config, understanding):
+@pytest.mark.parametrize("synthesiser", sorted(SYNTHESISERS))
+def test_natural_requests_reach_their_skill(en_engine, config, understanding, synthesiser):
     items = requests(short=False)[::2]  # every other phrasing: the whole set runs in the bench
-    accuracy, misses = skill_accuracy(en_engine, config, understanding, items)
-    assert accuracy >= 0.5, misses  # measured 0.55-0.61; the previous set-up 0.34-0.37
+    accuracy, misses = skill_accuracy(en_engine, config, understanding, items, SYNTHESISERS[synthesiser])
+    assert accuracy >= NATURAL_FLOOR[synthesiser], misses
 
 
 YES_NO = [("yes", True), ("yes please", True), ("yeah that's right", True), ("sure", True),
@@ -103,7 +111,7 @@ def test_yes_and_no(en_engine, understanding):
     heard = [(text, voice, understanding.yes_no(hear(en_engine, grammar, phone_recording(text, voice)).transcript,
                                                 "en-US"), meaning) for text, meaning in YES_NO for voice in VOICES]
     right = sum(got == meaning for _, _, got, meaning in heard)
-    assert right / len(heard) >= 0.65, [h for h in heard if h[2] != h[3]]  # measured 0.81
+    assert right / len(heard) >= 0.75, [h for h in heard if h[2] != h[3]]  # measured 0.88 (four voices)
 
 
 def test_leading_quiet_does_not_change_what_is_heard(en_engine):
@@ -112,5 +120,5 @@ def test_leading_quiet_does_not_change_what_is_heard(en_engine):
     from speech.grammar import grammar_for
 
     grammar = grammar_for("yes_no", "en-US")
-    pcm = phone_recording("no", "en-us")
+    pcm = phone_recording("no", "espeak-ng:en-us")
     assert hear(en_engine, grammar, pcm).transcript == hear(en_engine, grammar, b"\0\0" * 16000 + pcm).transcript
