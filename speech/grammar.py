@@ -22,8 +22,8 @@ from typing import Mapping, Sequence
 
 from understanding.decision import STEP_KINDS, step_kind  # noqa: F401 - the step kinds live in understanding
 from understanding.times import time_vocabulary
-from understanding.words import (AGENT_PHRASES, DIGIT_WORDS, NO_WORDS, PLUS_WORDS, REPEAT_WORDS, YES_WORDS,
-                                 base_language)
+from understanding.words import (AGENT_PHRASES, CARRIER_PHRASES, DIGIT_WORDS, NO_WORDS, PLUS_WORDS, REPEAT_WORDS,
+                                 YES_WORDS, base_language)
 
 
 # How many phrases one answer may string together: a phone number is many digits,
@@ -106,7 +106,7 @@ def grammar_for(kind: str, lang: str, examples: Mapping[str, Sequence[str]] | No
     in `lang`. `examples` ({skill: utterances}) feeds `skill`. None: nothing to listen for (keys only).
 
     Every kind carries sentences, from which PocketSphinx builds a language model: for `skill` the
-    examples, for the others each word or phrase on its own, which makes a loop over them (a
+    examples, and the short ones and the agent phrases in callers' carrier phrases; for the others each word or phrase on its own, which makes a loop over them (a
     bounded JSGF loop of 20 digit phrases took over a second to build per decoder)."""
     if kind not in ANSWER_KINDS:
         raise ValueError(f"unknown answer kind {kind!r}; one of {', '.join(ANSWER_KINDS)}")
@@ -116,6 +116,7 @@ def grammar_for(kind: str, lang: str, examples: Mapping[str, Sequence[str]] | No
         sentences = _unique([e for texts in (examples or {}).values() for e in texts])
         if not sentences:
             return None
+        sentences += carried(sentences + _unique(AGENT_PHRASES.get(base_language(lang), [])), lang)
         vocabulary = sorted({w for sentence in sentences for w in sentence.split()})
         return Grammar(vocabulary, MAX_PHRASES[kind], kind, sentences)
     phrases = _phrases(kind, lang, None)
@@ -129,6 +130,16 @@ def grammar_for(kind: str, lang: str, examples: Mapping[str, Sequence[str]] | No
         repeats = [w for w in REPEAT_WORDS.get(base_language(lang), {}) if w in phrases]
         sentences += [f"{a} {b}" for a in digits + repeats for b in digits]
     return Grammar(phrases, MAX_PHRASES[kind], kind, sentences)
+
+
+SHORT_ANSWER_WORDS = 3  # examples this short are also put in the carrier phrases
+
+
+def carried(answers: Sequence[str], lang: str) -> list[str]:
+    """The short answers among `answers` in the carrier phrases callers wrap them in ("billing please")."""
+    short = [a for a in answers if len(a.split()) <= SHORT_ANSWER_WORDS]
+    frames = CARRIER_PHRASES.get(base_language(lang), [])
+    return _unique([frame.format(answer) for answer in short for frame in frames])
 
 
 _built: dict[tuple, Grammar | None] = {}

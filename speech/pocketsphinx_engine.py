@@ -55,8 +55,9 @@ VOICE_DBFS = -45.0  # what counts as voice for that (the session's own threshold
 # recordings): bench/speech_accuracy.py --front-end old uses it when CMN_SECONDS is 0.
 OLD_PHONE_CMN = "47.29,29.28,-50.93,23.41,-27.11,-24.28,9.90,-34.94,-10.48,-2.45,-23.28,4.44,-9.18"
 # Language weight for domain language models: higher than the default 6.5, since the
-# model is small and built for the step (13 measured best of 6.5 / 10 / 13 / 15 / 25).
-LM_WEIGHT = 13.0
+# model is small and built for the step (10 measured best with eight voices of three synthesisers;
+# 13 with espeak-ng alone; docs/benchmarks.md).
+LM_WEIGHT = 10.0
 
 _noise_lock = threading.Lock()
 _noise_table: np.ndarray | None = None

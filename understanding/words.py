@@ -104,6 +104,19 @@ AGENT_PHRASES = {
            "een adviseur", "met iemand praten"],
 }
 
+# How callers wrap a short answer ("billing please", "can I speak to an agent"): the speech language
+# model (speech.grammar) puts every short example and agent phrase in these frames, so a caller who says
+# more than the bare words is still heard (measured in docs/benchmarks.md). "{}" is the short answer.
+CARRIER_PHRASES = {
+    "en": ["{} please", "yeah {}", "{} department", "{} department please", "i need {}", "i want {}",
+           "it's about {}", "i'm calling about {}", "i have a question about {}", "i need help with {}",
+           "about my {}", "i want to talk to {}", "can i speak to {}", "put me through to {}",
+           "i'd like to speak to {}", "i need to speak to {}", "let me talk to {}"],
+    "nl": ["{} graag", "{} alstublieft", "ja {}", "de afdeling {}", "ik wil {}", "ik heb een vraag over {}",
+           "het gaat over {}", "ik bel over {}", "ik wil {} spreken", "mag ik {} spreken",
+           "kunt u me doorverbinden met {}"],
+}
+
 # --- words that never tell a skill ------------------------------------------------
 
 # Function words: the classifier still reads them ("not working"), but a text made only of these
