@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """How often a spoken answer reaches the right meaning, on telephone audio, PocketSphinx US English.
 
-  python bench/speech_accuracy.py                         # every answer kind, 3 voices
+  python bench/speech_accuracy.py                         # every answer kind, eight voices
   python bench/speech_accuracy.py --kinds skill --voices en-us en-gb
   python bench/speech_accuracy.py --listen phrases        # the old bounded phrase grammar, for comparison
   python bench/speech_accuracy.py --front-end fixed-cmn   # the old front end (fixed cepstral mean, no noise floor)
+  python bench/speech_accuracy.py --kinds skill --via cli # each recording a mu-law WAV, read as `ivr speech recognize` does
+
+Whole calls through the real /media endpoint: bench/speech_calls.py.
 
 Recordings are made here with three synthesisers in eight voices (espeak-ng, CMU Flite,
 Festival: telephony.audio.synthesise) and passed through the phone band (8 kHz, 300-3400 Hz,
@@ -19,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 
@@ -64,6 +67,17 @@ def listen(engine, grammar, pcm: bytes):
     return outcome or session.hangup()
 
 
+def recognized_by_cli(pcm: bytes, config, u) -> str | None:
+    """The skill `ivr speech recognize answer.wav --lang en-US` prints for a recording."""
+    from speech.audio import write_mulaw_wav
+    from speech.cli import recognize_file
+    from understanding.decision import context_from_config
+
+    with tempfile.NamedTemporaryFile(suffix=".wav") as wav:
+        write_mulaw_wav(wav.name, pcm)
+        return recognize_file(wav.name, "menu", "en-US", context=context_from_config(config, None, "en-US"))["skill"]
+
+
 def meaning(kind: str, transcript: str, u, lang: str = "en-US"):
     if kind == "skill":
         return u.skill(transcript, lang).skill
@@ -98,7 +112,14 @@ def main() -> int:
                              "tables); phrases: a bounded JSGF of phrases (for skill: the old skill phrase list)")
     parser.add_argument("--front-end", choices=["current", "fixed-cmn", "no-noise", "old"], default="current")
     parser.add_argument("--misses", action="store_true")
+    parser.add_argument("--every", type=int, default=1, help="every Nth skill phrasing (as bench/speech_calls.py)")
+    parser.add_argument("--via", choices=["session", "cli"], default="session",
+                        help="session: frames fed to the session and engine, as /media does; cli: each recording "
+                             "written as a mu-law WAV file and read by `ivr speech recognize`'s code "
+                             "(speech.cli.recognize_file; skill answers only)")
     args = parser.parse_args()
+    if args.via == "cli" and args.kinds != ["skill"]:
+        parser.error("--via cli measures skill answers only (--kinds skill)")
 
     import logging
 
@@ -117,7 +138,8 @@ def main() -> int:
     engine = ps.PocketSphinxEngine("en-US", workers=0)
     items: dict[str, list[tuple[str, str]]] = {}
     with open(REQUESTS, encoding="utf-8") as f:
-        items["skill"] = [tuple(line.rstrip("\n").split("\t")) for line in f if line.strip() and not line.startswith("#")]
+        items["skill"] = [tuple(line.rstrip("\n").split("\t"))
+                          for line in f if line.strip() and not line.startswith("#")][::args.every]
     items.update(ANSWERS)
     rows = []
     for kind in args.kinds:
@@ -134,6 +156,12 @@ def main() -> int:
             for voice in args.voices:
                 pcm = phone_recording(text, voice)
                 started = time.process_time()
+                if args.via == "cli":
+                    right[voice] += recognized_by_cli(pcm, config, u) == label
+                    total[voice] += 1
+                    cpu += time.process_time() - started
+                    audio += len(pcm) / 16000
+                    continue
                 outcome = listen(engine, grammar, pcm)
                 cpu += time.process_time() - started
                 audio += len(pcm) / 16000
@@ -153,7 +181,7 @@ def main() -> int:
         rows.append((kind, r, n, per_voice, cpu / audio if audio else 0))
         if args.misses:
             print("\n".join(misses), file=sys.stderr)
-    print(f"listen={args.listen} front-end={args.front_end} voices={' '.join(args.voices)}")
+    print(f"via={args.via} listen={args.listen} front-end={args.front_end} voices={' '.join(args.voices)}")
     print("| answer kind | right | per voice | CPU per audio second |")
     print("| --- | --- | --- | --- |")
     for kind, r, n, per_voice, rtf in rows:
