@@ -106,8 +106,9 @@ def grammar_for(kind: str, lang: str, examples: Mapping[str, Sequence[str]] | No
     in `lang`. `examples` ({skill: utterances}) feeds `skill`. None: nothing to listen for (keys only).
 
     Every kind carries sentences, from which PocketSphinx builds a language model: for `skill` the
-    examples, and the short ones and the agent phrases in callers' carrier phrases; for the others each word or phrase on its own, which makes a loop over them (a
-    bounded JSGF loop of 20 digit phrases took over a second to build per decoder)."""
+    examples, plus the short ones and the agent phrases in callers' carrier phrases (carried());
+    for the others each word or phrase on its own, which makes a loop over them (a bounded JSGF
+    loop of 20 digit phrases took over a second to build per decoder)."""
     if kind not in ANSWER_KINDS:
         raise ValueError(f"unknown answer kind {kind!r}; one of {', '.join(ANSWER_KINDS)}")
     if kind == "key":

@@ -46,9 +46,8 @@ def _worker_main(conn_in: Connection, conn: Connection) -> None:
     from collections import deque
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    from speech.pocketsphinx_engine import LocalDecoders, SearchSpec
-
     from speech.audio import rms_dbfs
+    from speech.pocketsphinx_engine import LocalDecoders, SearchSpec
     from speech.session import SessionLimits
 
     decoders = LocalDecoders()
@@ -59,12 +58,12 @@ def _worker_main(conn_in: Connection, conn: Connection) -> None:
     voice_dbfs = SessionLimits().speech_dbfs
 
     def decode(sid: int, frames: int | None = None) -> None:
+        """Decode `frames` of the stream's queued frames (all of them when None)."""
         rec, backlog = streams.get(sid), queued.get(sid)
-        while backlog and (frames is None or frames > 0):
-            pcm = backlog.popleft()
-            if rec is not None:
-                rec.accept(pcm)
-            frames = None if frames is None else frames - 1
+        if rec is None or not backlog:
+            return
+        for _ in range(len(backlog) if frames is None else min(frames, len(backlog))):
+            rec.accept(backlog.popleft())
 
     def forget(sid: int):
         queued.pop(sid, None)
