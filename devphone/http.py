@@ -228,7 +228,7 @@ def say(sid: str):
 
     try:
         dev_phone().say(_line(), _sid(sid), body().get("text"))
-    except (AudioError, OSError, subprocess.CalledProcessError) as exc:
+    except (AudioError, OSError, subprocess.SubprocessError) as exc:
         raise Refused(f"Could not synthesise the words: {exc}", 503) from None
     return "", 204
 
@@ -236,9 +236,7 @@ def say(sid: str):
 @devphone.post("/api/speech")
 def speech():
     """A prompt as a WAV (espeak-ng), for browsers without speech-synthesis voices."""
-    import shutil
-
-    from telephony.audio import ESPEAK_VOICES
+    from telephony.audio import ESPEAK_VOICES, AudioError, synthesise
 
     _line()
     data = body()
@@ -247,11 +245,10 @@ def speech():
         raise Refused("text must be 1 to 2000 characters without control characters.")
     if language not in runtime().ivr_config.languages:
         raise Refused(f"language must be one of {', '.join(runtime().ivr_config.languages)}.")
-    if shutil.which("espeak-ng") is None:
-        raise Refused("espeak-ng is not installed here (Debian: apt-get install espeak-ng).", 503)
-    voice = ESPEAK_VOICES.get(language, language.split("-")[0].lower())
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "--stdout", text.strip()],
-                         check=True, capture_output=True, timeout=20).stdout
+    try:
+        wav = synthesise(text.strip(), ESPEAK_VOICES.get(language, language.split("-")[0].lower()), 160)
+    except (AudioError, OSError, subprocess.SubprocessError) as exc:
+        raise Refused(f"Could not synthesise the words: {exc}", 503) from None
     return Response(wav, mimetype="audio/wav")
 
 

@@ -55,6 +55,9 @@ SYNTHESISERS = {"espeak-ng": ("espeak-ng", "espeak-ng"), "flite": ("flite", "fli
                 "festival": ("text2wave", "festival festvox-us-slt-hts")}
 
 
+SYNTHESIS_TIMEOUT = 20  # seconds: a synthesiser that hangs must not hold a request or a test forever
+
+
 def synthesise(text: str, voice: str, words_per_minute: int = 150) -> bytes:
     """A WAV of `text` said by `voice`: "espeak-ng:<voice>" (or a bare espeak-ng voice such as "en-us+f3"),
     "flite:<kal16|awb|rms|slt>" or "festival:<voice>" (e.g. cmu_us_slt_arctic_hts)."""
@@ -73,9 +76,9 @@ def synthesise(text: str, voice: str, words_per_minute: int = 150) -> bytes:
     else:  # text2wave cannot write to a pipe
         with tempfile.NamedTemporaryFile(suffix=".wav") as out:
             subprocess.run(["text2wave", "-eval", f"(voice_{name})", "-o", out.name], input=text.encode(),
-                           check=True, capture_output=True)
+                           check=True, capture_output=True, timeout=SYNTHESIS_TIMEOUT)
             return out.read()
-    return subprocess.run(command, check=True, capture_output=True).stdout
+    return subprocess.run(command, check=True, capture_output=True, timeout=SYNTHESIS_TIMEOUT).stdout
 
 
 def speak(text: str, language: str = "en-US", words_per_minute: int = 150, voice: str | None = None) -> bytes:
