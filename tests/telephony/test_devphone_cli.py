@@ -9,7 +9,6 @@ import pytest
 from app import create_app
 from storage.models import Agent
 from telephony.cli import parse_steps
-from tests.conftest import AUTH_TOKEN
 
 
 def staff(runtime, clock, skill, state):
@@ -48,16 +47,6 @@ def test_steps_run_in_the_order_given():
         ("press", "12#", True), ("wait", None, False), ("say", "hello there", False), ("hang-up", None, False)]
     with pytest.raises(Exception, match="keys 0-9"):
         parse_steps(["--press", "one"])
-
-
-@pytest.fixture
-def speech_app(settings, clock, emulator, monkeypatch):
-    for name in ("VOSK_MODEL_PATH", "VOSK_MODEL_PATH_EN_US", "VOSK_MODEL_PATH_NL_NL"):
-        monkeypatch.delenv(name, raising=False)
-    app = create_app(replace(settings, speech_enabled=True), clock=clock,
-                     twilio_client=emulator.rest.client(AUTH_TOKEN))
-    yield app
-    app.extensions["ivr"].engine.dispose()
 
 
 def test_a_spoken_call_prints_what_was_said_and_what_the_ivr_heard(speech_app):
