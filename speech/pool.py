@@ -121,11 +121,6 @@ def _worker_main(conn_in: Connection, conn: Connection) -> None:
             elif op == "prepare":
                 decoders.prepare([SearchSpec(*spec) for spec in message[2]], message[3])
                 conn.send(("r", message[1], ("", 0.0, None)))
-            elif op == "stats":
-                import resource
-
-                conn.send(("r", message[1], (len(streams),
-                                             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, None)))
             elif op == "stop":
                 return
         except (BrokenPipeError, EOFError, OSError):
@@ -258,17 +253,32 @@ class DecoderPool:
             raise RuntimeError("no speech worker is running")
         return PooledRecognizer(self, worker, sid, sample_rate)
 
-    def _ask(self, worker: _Worker, op: str, sid: int) -> tuple[str, float]:
+    def _send_request(self, worker: _Worker, message) -> tuple[int, threading.Event, list] | None:
+        """Send `message(request_id)` to the worker; what to wait on for its reply, or None if unsent."""
         request = next(self._ids)
         event, slot = threading.Event(), []
         with self._lock:
             self._waiting[request] = (event, slot, worker)
-        if not worker.send((op, sid, request)) or not event.wait(REPLY_TIMEOUT) or not slot:
-            with self._lock:
-                self._waiting.pop(request, None)
-            return "", 0.0
-        text, confidence, _ = slot[0]
-        return text, confidence
+        if worker.send(message(request)):
+            return request, event, slot
+        with self._lock:
+            self._waiting.pop(request, None)
+        return None
+
+    def _await_reply(self, pending: tuple[int, threading.Event, list] | None, timeout: float):
+        """The worker's reply to a request _send_request sent, or None (unsent, timed out, or the worker died)."""
+        if pending is None:
+            return None
+        request, event, slot = pending
+        if event.wait(timeout) and slot:
+            return slot[0]
+        with self._lock:
+            self._waiting.pop(request, None)
+        return None
+
+    def _ask(self, worker: _Worker, op: str, sid: int) -> tuple[str, float]:
+        reply = self._await_reply(self._send_request(worker, lambda request: (op, sid, request)), REPLY_TIMEOUT)
+        return (reply[0], reply[1]) if reply else ("", 0.0)
 
     def _reply(self, request: int, value) -> None:
         if request < 0:  # the worker could not open stream -request
@@ -301,28 +311,11 @@ class DecoderPool:
         """Every worker builds its decoders and searches now (in parallel), not on first use."""
         for worker in self._workers:
             worker.ready.wait(120)
-        waits = []
-        for worker in self._workers:
-            request = next(self._ids)
-            event, slot = threading.Event(), []
-            with self._lock:
-                self._waiting[request] = (event, slot, worker)
-            if worker.send(("prepare", request, [tuple(s) for s in specs], decoders_per_worker)):
-                waits.append(event)
-        for event in waits:
-            event.wait(300)
-
-    def stats(self) -> list[dict]:
-        """Per worker: open streams and peak RSS (MB)."""
-        out = []
-        for worker in self._workers:
-            request = next(self._ids)
-            event, slot = threading.Event(), []
-            with self._lock:
-                self._waiting[request] = (event, slot, worker)
-            if worker.send(("stats", request)) and event.wait(REPLY_TIMEOUT) and slot:
-                out.append({"pid": worker.process.pid, "streams": slot[0][0], "max_rss_mb": slot[0][1] / 1024})
-        return out
+        specs = [tuple(s) for s in specs]
+        pending = [self._send_request(w, lambda request: ("prepare", request, specs, decoders_per_worker))
+                   for w in self._workers]
+        for sent in pending:
+            self._await_reply(sent, 300)
 
     def close(self) -> None:
         if self.closed:
