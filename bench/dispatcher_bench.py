@@ -37,6 +37,7 @@ from callbacks.dialing import Dialer, OutboundLinks  # noqa: E402
 from callbacks.dispatcher import DispatchSettings, Dispatcher  # noqa: E402
 from callbacks.scheduler import DispatcherService  # noqa: E402
 from clock import Clock  # noqa: E402
+from common import rss_mb  # noqa: E402
 from config import load_ivr_config  # noqa: E402
 from storage.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from storage.models import Agent, QueueEntry  # noqa: E402
@@ -67,13 +68,6 @@ class StubClient:
     def __init__(self):
         self.calls = StubCalls()
         self.messages = None
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def setup(pending: int, agents: int, *, due_samples: list[datetime] | None = None, queued: bool = False):

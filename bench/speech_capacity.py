@@ -29,28 +29,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
+from common import last_voice_frame, rss_mb, run_threads  # noqa: E402
 
 AUDIO = os.path.join(ROOT, "tests", "fixtures", "audio", "en")
 CALLS = [("tts_en_yes.wav", "yes_no"), ("tts_en_no.wav", "yes_no"), ("tts_en_support.wav", "skill"),
          ("tts_en_agent.wav", "skill"), ("tts_en_billing.wav", "skill"), ("tts_en_sales.wav", "skill")]
-
-
-def rss_mb(pid: int | str = "self") -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def last_voice_frame(pcm: bytes, threshold: float) -> int:
-    from speech.audio import rms_dbfs
-
-    last = 0
-    for i in range(0, len(pcm), 320):
-        if rms_dbfs(pcm[i:i + 320]) >= threshold:
-            last = i // 320
-    return last
 
 
 def one_round(engine, grammars, recordings, n: int, limits) -> list[dict]:
@@ -82,11 +65,7 @@ def one_round(engine, grammars, recordings, n: int, limits) -> list[dict]:
             rows.append({"latency": done - speech_end if speech_end else None,
                          "heard": bool(session.outcome and session.outcome.transcript)})
 
-    threads = [threading.Thread(target=call, args=(i, random.uniform(0, 1.0))) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads([threading.Thread(target=call, args=(i, random.uniform(0, 1.0))) for i in range(n)])
     return rows
 
 

@@ -39,6 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
+from common import last_voice_frame, rss_mb, run_threads  # noqa: E402
 
 AUDIO = os.path.join(ROOT, "tests", "fixtures", "audio")
 FIXTURES = {
@@ -48,26 +49,6 @@ FIXTURES = {
               ("en", "tts_en_support.wav", "menu"), ("en", "tts_en_agent.wav", "menu")],
 }
 SILENCE = b"\xff" * 160
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def speech_end_frame(mulaw: bytes, threshold_dbfs: float) -> int:
-    """Index of the last 20 ms frame louder than the session's speech threshold."""
-    from speech.audio import rms_dbfs
-    from speech.twilio_media import mulaw_to_pcm16
-
-    last = 0
-    for i in range(0, len(mulaw), 160):
-        if rms_dbfs(mulaw_to_pcm16(mulaw[i:i + 160])) >= threshold_dbfs:
-            last = i // 160
-    return last
 
 
 class _NoTwilio:
@@ -103,7 +84,7 @@ def make_app(tmp: str, lang: str):
 def prepare(app, lang: str, n: int, threshold: float) -> list[tuple]:
     """Calls in the database waiting at a speech step, with their stream tokens and audio."""
     from speech.audio import read_wav
-    from speech.twilio_media import pcm16_to_mulaw
+    from speech.twilio_media import mulaw_to_pcm16, pcm16_to_mulaw
     from storage.db import transaction
     from storage.models import Call
     from webhooks.security import stream_token
@@ -119,7 +100,7 @@ def prepare(app, lang: str, n: int, threshold: float) -> list[tuple]:
                              status="in-progress", started_at=rt.clock.now()))
         with app.test_request_context():
             token = stream_token(sid, step, 1)
-        jobs.append((sid, step, token, mulaw, speech_end_frame(mulaw, threshold)))
+        jobs.append((sid, step, token, mulaw, last_voice_frame(mulaw_to_pcm16(mulaw), threshold)))
     return jobs
 
 
@@ -166,11 +147,7 @@ def drive(base: str, jobs: list[tuple], end_silence: float) -> list[dict]:
         with lock:
             out.append({"sid": sid, "speech_end": sent_speech_end, "endpoint": sent_endpoint})
 
-    threads = [threading.Thread(target=caller, args=(*job, random.uniform(0, 1.0))) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads([threading.Thread(target=caller, args=(*job, random.uniform(0, 1.0))) for job in jobs])
     return out
 
 
