@@ -15,6 +15,7 @@ measurable without Twilio; add them when reading the figures). Results go to doc
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from common import run_threads  # noqa: E402
 from twilio.http import HttpClient  # noqa: E402
 from twilio.http.response import Response  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
@@ -141,14 +143,16 @@ def one_call(n: int, local: str, replies: Replies, speech: bytes, out: list, rng
         stream.stop()
 
 
+CALL_NUMBERS = itertools.count(1)
+
+
 def run(calls: int, local: str, replies: Replies, utterances: list[bytes]) -> list:
     out: list = []
-    threads = [threading.Thread(target=one_call, args=(i + calls * 1000, local, replies, utterances[i % len(utterances)],
-                                                       out, (i * 0.37) % 1.5)) for i in range(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    # Call numbers are never reused: a size measured twice (the warm-up's 2, then --calls 2) would otherwise
+    # read the earlier round's replies for the same CallSid.
+    run_threads([threading.Thread(target=one_call, args=(next(CALL_NUMBERS), local, replies,
+                                                         utterances[i % len(utterances)], out, (i * 0.37) % 1.5))
+                 for i in range(calls)])
     return out
 
 
