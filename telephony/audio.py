@@ -12,9 +12,7 @@ import shutil
 import subprocess
 import tempfile
 
-import numpy as np
-
-from speech.audio import WavError, phone_band, read_wav_bytes
+from speech.audio import WavError, phone_band, read_wav_bytes, rms_dbfs
 from speech.twilio_media import FRAME_BYTES, MULAW_RATE, mulaw_to_pcm16, pcm16_to_mulaw
 
 SILENCE_FRAME = b"\xff" * FRAME_BYTES  # mu-law of 0
@@ -93,8 +91,6 @@ def voice_end_seconds(mulaw: bytes, speech_dbfs: float = -45.0) -> float:
     """Where the voice in `mulaw` ends (end of its last 20 ms frame louder than `speech_dbfs`)."""
     last = 0
     for index, frame in enumerate(frames(mulaw)):
-        x = np.frombuffer(mulaw_to_pcm16(frame), "<i2").astype(np.float64)
-        rms = np.sqrt(np.mean(x * x)) if len(x) else 0.0
-        if rms > 0 and 20 * np.log10(rms / 32768) >= speech_dbfs:
+        if rms_dbfs(mulaw_to_pcm16(frame)) >= speech_dbfs:
             last = index + 1
     return last * FRAME_BYTES / MULAW_RATE
