@@ -18,8 +18,8 @@ from callbacks.scheduler import wake_dispatcher
 from callbacks.schemas import RequestRefused
 from storage.db import transaction
 from storage.models import AGENT_STATES, Agent
-from webhooks.bodies import parse_json_object
-from webhooks.runtime import runtime
+from web.bodies import parse_json_object
+from web.runtime import runtime
 
 agents_api = Blueprint("agents_api", __name__, url_prefix="/api/agents")
 

@@ -27,9 +27,9 @@ from simple_websocket import ConnectionClosed
 from callbacks.schemas import RequestRefused
 from devphone import wiring
 from devphone.wiring import Refused
-from webhooks.bodies import parse_json_object
-from webhooks.problems import problem
-from webhooks.runtime import runtime
+from web.bodies import parse_json_object
+from web.problems import problem
+from web.runtime import runtime
 
 devphone = Blueprint("devphone", __name__, url_prefix="/dev-phone", template_folder="templates",
                      static_folder="static", static_url_path="/static")

@@ -27,9 +27,9 @@ from routing import hours
 from storage.db import transaction
 from storage.models import AGENT_STATES, QueueEvent, User
 from supervisor import auth, board, charts, live, metrics, services
-from webhooks.limits import account_key, limiter  # the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
-from webhooks.problems import problem
-from webhooks.runtime import runtime
+from web.limits import account_key, limiter  # the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
+from web.problems import problem
+from web.runtime import runtime
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates",
                static_folder="static/supervisor", static_url_path="/static")

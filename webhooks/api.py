@@ -21,11 +21,11 @@ from callbacks.scheduler import hang_up_cancelled
 from callbacks.schemas import CHANNELS, RequestRefused
 from storage.db import transaction
 from storage.models import QueueEntry
-from webhooks.bodies import parse_json_object
-from webhooks.limits import (TOO_MANY, TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_ip, per_number, status_per_ip,
+from web.bodies import parse_json_object
+from web.limits import (TOO_MANY, TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_ip, per_number, status_per_ip,
                              when_accepted)
-from webhooks.problems import problem
-from webhooks.runtime import runtime
+from web.problems import problem
+from web.runtime import runtime
 from webhooks.security import public_base
 
 api = Blueprint("callbacks_api", __name__, url_prefix="/api")

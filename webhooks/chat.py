@@ -23,9 +23,9 @@ from callbacks import requests as callback_requests
 from callbacks.schemas import MAX_TRANSCRIPT, RequestRefused, chat_request_schema, validate
 from storage.db import transaction
 from webhooks.api import callback_view, read_json, too_large
-from webhooks.limits import TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_number, when_accepted
-from webhooks.problems import problem
-from webhooks.runtime import runtime
+from web.limits import TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_number, when_accepted
+from web.problems import problem
+from web.runtime import runtime
 
 chat = Blueprint("chat_webhooks", __name__, url_prefix="/webhooks/chat")
 

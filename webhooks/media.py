@@ -34,7 +34,7 @@ from speech.session import SessionLimits, SpeechSession
 from speech.twilio_media import MAX_MESSAGE_CHARS, MULAW_RATE, Connected, MediaFormatError, Start, parse_event
 from storage.db import transaction
 from storage.models import Call, SpeechResult
-from webhooks.runtime import runtime
+from web.runtime import runtime
 from webhooks.security import public_base, public_url, read_stream_token
 from webhooks.voice import TwilioLinks
 

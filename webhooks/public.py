@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template
 
-from webhooks.runtime import runtime
+from web.runtime import runtime
 
 demo = Blueprint("callback_demo", __name__)
 
@@ -18,7 +18,7 @@ def demo_page():
 def register_public(app: Flask) -> None:
     from webhooks.api import api, init_api
     from webhooks.chat import chat, init_chat
-    from webhooks.limits import init_limits
+    from web.limits import init_limits
     from webhooks.sms import sms
 
     init_limits(app)

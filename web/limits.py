@@ -24,7 +24,7 @@ from limits import parse_many
 
 from callbacks.numbers import NumberRefused, normalise
 from callbacks.schemas import RequestRefused
-from webhooks.bodies import parse_json_object
+from web.bodies import parse_json_object
 
 DEFAULT_LIMITS = {
     "CALLBACK_LIMIT_PER_IP": "20/minute;200/day",
