@@ -9,7 +9,7 @@ import secrets
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from callbacks.numbers import DialPolicy, set_dial_policy
+from phone_numbers import DialPolicy, set_dial_policy
 from clock import Clock
 from config import ConfigError, Settings, load_ivr_config
 from devphone.wiring import DevPhone

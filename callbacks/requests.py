@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callbacks import schemas
-from callbacks.numbers import NumberRefused, normalise
-from callbacks.schemas import RequestRefused
+from phone_numbers import NumberRefused, normalise
+from refusals import RequestRefused
 from callbacks.services import CallbackRequest, book_callback, change_state, hash_token, record
 from config import IvrConfig
 from routing import hours, queue

@@ -255,21 +255,3 @@ def start_service(app) -> DispatcherService:
     service.start()
     runtime.extras["dispatcher_service"] = service
     return service
-
-
-def hang_up_cancelled(runtime, entry_id: int) -> int:
-    """After a cancel is committed (by a supervisor or the customer): end the calls of a callback
-    that was being dialled. Returns how many calls were ended."""
-    dispatcher = runtime.extras.get("dispatcher")
-    return dispatcher.hang_up_cancelled(entry_id) if dispatcher else 0
-
-
-def wake_dispatcher(runtime) -> bool:
-    """Ask the dispatcher for a pass now. False when no scheduler runs in this process: its sweep
-    (DISPATCH_SWEEP_SECONDS) picks the change up instead."""
-    dispatcher = runtime.extras.get("dispatcher")
-    try:
-        return bool(dispatcher and dispatcher.wake())
-    except Exception:  # waking is a courtesy; the dispatcher's own sweep is the guarantee
-        log.exception("could not wake the dispatcher")
-        return False

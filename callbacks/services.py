@@ -109,7 +109,7 @@ def enter_line(session: Session, *, skill: str, call_sid: str, phone_number: str
 @dataclass
 class CallbackRequest:
     skill: str
-    phone_number: str  # E.164, already checked by callbacks.numbers.normalise
+    phone_number: str  # E.164, already checked by phone_numbers.normalise
     channel: str
     language: str
     arrived_at: datetime

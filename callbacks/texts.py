@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from callbacks import requests as callback_requests
-from callbacks.schemas import RequestRefused
+from refusals import RequestRefused
 from config import IvrConfig
 from config import Prompts
 

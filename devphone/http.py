@@ -24,15 +24,15 @@ from flask_sock import Sock
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from simple_websocket import ConnectionClosed
 
-from callbacks.schemas import RequestRefused
+from refusals import RequestRefused
 from devphone import wiring
 from devphone.wiring import Refused
 from web.bodies import parse_json_object
-from web.problems import problem
+from web.errors import answers_json
 from web.runtime import runtime
 
-devphone = Blueprint("devphone", __name__, url_prefix="/dev-phone", template_folder="templates",
-                     static_folder="static", static_url_path="/static")
+devphone = answers_json(Blueprint("devphone", __name__, url_prefix="/dev-phone", template_folder="templates",
+                                  static_folder="static", static_url_path="/static"))
 sock = Sock()
 
 SESSION_KEY = "devphone_line"
@@ -85,11 +85,6 @@ def guard():
     if request.mimetype != "application/json":
         abort(415, description="Send JSON (Content-Type: application/json).")
     return None
-
-
-@devphone.errorhandler(Refused)
-def refused(exc: Refused):
-    return problem(exc.status, "Refused", str(exc))
 
 
 def body() -> dict:

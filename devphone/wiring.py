@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from config import ConfigError, Settings
+from refusals import Refusal
 
 log = logging.getLogger("ivr.devphone")
 
@@ -40,12 +41,11 @@ ANSWERS = {"human": "human", "voicemail": "machine_end_beep"}  # how the page's 
 MAX_SAY_CHARS = 300
 
 
-class Refused(ValueError):
+class Refused(Refusal, ValueError):
     """What a browser asked cannot be done; `status` is the HTTP status to answer with."""
 
     def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
 
 
 def wanted(settings: Settings) -> bool:
@@ -570,7 +570,6 @@ def set_agent_state(runtime, agent_id, state: str) -> dict:
 
     from agents import services as agents
     from agents.exceptions import AgentError, AgentNotFound
-    from callbacks.scheduler import wake_dispatcher
     from storage.db import transaction
 
     if state not in AGENT_STATES_BY_HAND:
@@ -589,7 +588,7 @@ def set_agent_state(runtime, agent_id, state: str) -> dict:
     except AgentError as refused:
         raise Refused(str(refused), 409) from None
     if result["state"] == "available":
-        wake_dispatcher(runtime)
+        runtime.wake_dispatcher()
     return result
 
 

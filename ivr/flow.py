@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
 
 from callbacks import services as callbacks
-from callbacks.numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
+from phone_numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
 from config import IvrConfig, Skill
 from ivr import answers, steps
 from ivr.answers import Meaning
 from config import Prompts
 from routing import hours, queue
+from refusals import Refusal
 from storage.models import Call, CallTurn, QueueEntry, SpeechResult
 
 CLOSED_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
@@ -54,12 +55,16 @@ class Links(Protocol):
     def stream_token(self, call_sid: str, step: str, turn: int) -> str: ...
 
 
-class UnknownCall(LookupError):
-    pass
+class UnknownCall(Refusal, LookupError):
+    status = 404
+    code = "unknown_call"
 
 
-class TurnMismatch(ValueError):
+class TurnMismatch(Refusal, ValueError):
     """A request for a turn this call has not reached: not something Twilio would send."""
+
+    status = 409
+    code = "out_of_turn"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from refusals import Refusal
+
 from storage.models import User
 
 ROLES = ("supervisor", "admin")
@@ -25,7 +27,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-class UserError(ValueError):
+class UserError(Refusal, ValueError):
     """A user cannot be created or changed as asked; the message says why."""
 
 

@@ -21,8 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from agents import services as agents
 from agents.exceptions import AgentError
-from callbacks.exceptions import CallbackError
-from callbacks.scheduler import hang_up_cancelled, wake_dispatcher
+from refusals import Refusal
 from routing import hours
 from storage.db import transaction
 from storage.models import AGENT_STATES, QueueEvent, User
@@ -383,12 +382,12 @@ def act(public_id: str, action: str):
             new_version = entry.version
     except hours.TimeRefused as refused:
         return _answer(400, f"Cannot use that time: {refused}")
-    except CallbackError as exc:
+    except Refusal as exc:
         return _answer(exc.status, str(exc))
     if action in ("call-now", "retry"):
-        wake_dispatcher(rt)
+        rt.wake_dispatcher()
     elif action == "cancel":
-        hang_up_cancelled(rt, entry.id)
+        rt.hang_up_cancelled(entry.id)
     return _answer(200, message, version=new_version)
 
 
@@ -476,10 +475,10 @@ def agent_state(agent_id: int):
             name = agent.name
     except StaleDataError:
         return _answer(409, "That agent changed at the same moment; the page shows the latest state.")
-    except CallbackError as exc:
+    except Refusal as exc:
         return _answer(exc.status, str(exc))
     if state == "available":
-        wake_dispatcher(rt)
+        rt.wake_dispatcher()
     return _answer(200, f"{name} is now {state.replace('_', ' ')}.")
 
 
@@ -495,7 +494,7 @@ def agent_add():
                                      wrap_up_seconds=_int(form.get("wrap_up_seconds"), 30),
                                      known_skills=set(rt.ivr_config.skills))
             name = agent.name
-    except CallbackError as exc:
+    except Refusal as exc:
         return _answer(exc.status, str(exc))
     return _answer(200, f"Agent {name} added (offline until set available).")
 
@@ -521,7 +520,7 @@ def agent_update(agent_id: int):
                 message = f"Agent {agent.name} saved."
     except StaleDataError:
         return _answer(409, "That agent changed at the same moment; reload and try again.")
-    except CallbackError as exc:
+    except Refusal as exc:
         return _answer(exc.status, str(exc))
     return _answer(200, message)
 

@@ -24,8 +24,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from callbacks import services as callbacks
-from callbacks.exceptions import CallbackError, StaleEntry, TransitionRefused
+from callbacks.exceptions import StaleEntry, TransitionRefused
 from config import IvrConfig
+from refusals import Refusal
 from routing import hours
 from storage.models import CALLBACK, OPEN_STATES, QueueEntry, QueueEvent
 
@@ -38,7 +39,7 @@ MAX_REASON = 300
 STEERABLE = ("queued", "scheduled", "retry_wait", "failed")
 
 
-class SteeringRefused(CallbackError):
+class SteeringRefused(Refusal):
     """The input of an action is unusable (empty reason, unknown skill, bad time); the message says why."""
 
     status = 400

@@ -13,7 +13,7 @@ import math
 import re
 from itertools import accumulate
 
-from callbacks.schemas import RequestRefused
+from refusals import RequestRefused
 
 MAX_DEPTH = 32
 MAX_NUMBER_CHARS = 32

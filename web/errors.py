@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import logging
 
-from flask import Flask, request
+from flask import Blueprint, Flask, Response, make_response, render_template, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.http import HTTP_STATUS_CODES
 
-from callbacks.exceptions import CallbackError
-from ivr.flow import TurnMismatch, UnknownCall
-from web.problems import problem as problem_json
+from refusals import Refusal
+from web.problems import problem
 
 log = logging.getLogger("ivr")
 
@@ -25,34 +25,47 @@ def install(app: Flask) -> None:
     register_security_headers(app)
 
 
-def register_errors(app: Flask) -> None:
-    """Every refusal is a 4xx with a sentence a person can act on; JSON for APIs, text for Twilio."""
+# Titles of problem responses by status; the detail is the refusal's own sentence.
+TITLES = {400: "Request refused", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 409: "Conflict",
+          422: "Invalid request", 503: "Service unavailable"}
+# Blueprints whose every answer is problem+json, whatever the client accepts (answers_json).
+JSON_BLUEPRINTS: set[str] = set()
 
-    def problem(status: int, title: str, detail: str):
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-            return problem_json(status, title, detail)
-        return f"{title}: {detail}\n", status, {"Content-Type": "text/plain; charset=utf-8"}
+
+def answers_json(blueprint: Blueprint) -> Blueprint:
+    """Mark a blueprint as a JSON API outside /api/ (a bot's webhook, the dev phone's calls)."""
+    JSON_BLUEPRINTS.add(blueprint.name)
+    return blueprint
+
+
+def render_problem(status: int, title: str, detail: str, **extra) -> Response:
+    """The one way an error leaves the app: problem+json for APIs and clients that ask for JSON, a small
+    HTML page for browsers, plain text for the rest (Twilio, which never shows it to anyone)."""
+    best = request.accept_mimetypes.best
+    if request.path.startswith("/api/") or request.blueprint in JSON_BLUEPRINTS or best == "application/json":
+        return problem(status, title, detail, **extra)
+    if best == "text/html":
+        return make_response(render_template("problem.html", status=status, title=title, detail=detail), status)
+    return make_response((f"{title}: {detail}\n", status, {"Content-Type": "text/plain; charset=utf-8"}))
+
+
+def render_refusal(refusal: Refusal) -> Response:
+    title = TITLES.get(refusal.status) or HTTP_STATUS_CODES.get(refusal.status, "Refused")
+    return render_problem(refusal.status, title, refusal.message, field=refusal.field, code=refusal.code)
+
+
+def register_errors(app: Flask) -> None:
+    """Every refusal is a 4xx with a sentence a person can act on (refusals.Refusal, rendered once here)."""
+    app.register_error_handler(Refusal, render_refusal)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        response = app.make_response(problem(exc.code or 500, exc.name, exc.description or exc.name))
+        response = render_problem(exc.code or 500, exc.name, exc.description or exc.name)
         # Keep what the exception adds, e.g. Allow on a 405 (RFC 9110) or Retry-After.
         for name, value in exc.get_headers():
             if name.lower() != "content-type":
                 response.headers[name] = value
         return response
-
-    @app.errorhandler(UnknownCall)
-    def unknown_call(exc):
-        return problem(404, "Unknown call", str(exc))
-
-    @app.errorhandler(TurnMismatch)
-    def out_of_turn(exc):
-        return problem(409, "Out of turn", str(exc))
-
-    @app.errorhandler(CallbackError)
-    def callback_error(exc: CallbackError):
-        return problem(exc.status, type(exc).__name__, str(exc))
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
@@ -62,8 +75,8 @@ def register_errors(app: Flask) -> None:
         # safe. Twilio turns a 503 into its fallback URL (README: "When the database is down").
         cause = getattr(exc, "orig", None) or exc
         log.error("database unavailable, answered 503: %s", type(cause).__name__)
-        response = app.make_response(problem(503, "Service Unavailable",
-                                             "The database is not reachable just now; try again in a few seconds."))
+        response = render_problem(503, "Service Unavailable",
+                                  "The database is not reachable just now; try again in a few seconds.")
         response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response
 

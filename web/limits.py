@@ -22,8 +22,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
-from callbacks.numbers import NumberRefused, normalise
-from callbacks.schemas import RequestRefused
+from phone_numbers import NumberRefused, normalise
+from refusals import RequestRefused
 from web.bodies import parse_json_object
 
 DEFAULT_LIMITS = {

@@ -16,9 +16,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import requests as callback_requests
-from callbacks.numbers import dialling_codes
-from callbacks.scheduler import hang_up_cancelled
-from callbacks.schemas import CHANNELS, RequestRefused
+from phone_numbers import dialling_codes
+from callbacks.schemas import CHANNELS
+from refusals import RequestRefused
 from storage.db import transaction
 from storage.models import QueueEntry
 from web.bodies import parse_json_object
@@ -37,12 +37,6 @@ PUBLIC_ID = r"^[0-9a-f]{32}$"
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
-
-@api.errorhandler(RequestRefused)
-def refused(exc: RequestRefused):
-    titles = {400: "Request refused", 403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Invalid request"}
-    return problem(exc.status, titles.get(exc.status, "Invalid request"), str(exc), field=exc.field, code=exc.code)
-
 
 @api.errorhandler(RequestEntityTooLarge)
 def too_large(exc):
@@ -205,7 +199,7 @@ def cancel_callback(public_id: str):
     with transaction(rt.sessions) as session:
         entry = callback_requests.cancel(session, public_id, token_arg(), now=rt.clock.now())
         view = callback_view(entry, position=None, wait=None, token=None, created=False)
-    hang_up_cancelled(rt, entry.id)
+    rt.hang_up_cancelled(entry.id)
     return jsonify(view)
 
 

@@ -20,14 +20,15 @@ import re
 from flask import Blueprint, jsonify, request
 
 from callbacks import requests as callback_requests
-from callbacks.schemas import MAX_TRANSCRIPT, RequestRefused, chat_request_schema, validate
+from callbacks.schemas import MAX_TRANSCRIPT, chat_request_schema, validate
+from refusals import RequestRefused
 from storage.db import transaction
 from webhooks.api import callback_view, read_json, too_large
 from web.limits import TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_number, when_accepted
-from web.problems import problem
+from web.errors import answers_json
 from web.runtime import runtime
 
-chat = Blueprint("chat_webhooks", __name__, url_prefix="/webhooks/chat")
+chat = answers_json(Blueprint("chat_webhooks", __name__, url_prefix="/webhooks/chat"))
 
 REPLAY_WINDOW_SECONDS = 300
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -50,12 +51,6 @@ def init_chat(app) -> None:
 def signature(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
     mac = hmac.new(secret.encode(), f"{timestamp}.{nonce}.".encode() + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
-
-
-@chat.errorhandler(RequestRefused)
-def refused(exc: RequestRefused):
-    titles = {400: "Request refused", 401: "Unauthorized", 409: "Conflict", 422: "Invalid request"}
-    return problem(exc.status, titles.get(exc.status, "Invalid request"), str(exc), field=exc.field, code=exc.code)
 
 
 chat.register_error_handler(413, too_large)

@@ -15,7 +15,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from callbacks import requests as callback_requests
 from callbacks import texts
-from callbacks.schemas import RequestRefused
+from refusals import RequestRefused
 from storage.db import retry_on_conflict, transaction
 from storage.models import ReceivedText
 from webhooks import twilio_params

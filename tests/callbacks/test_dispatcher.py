@@ -463,7 +463,6 @@ def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
 
 def test_a_callback_cancelled_while_waiting_has_no_calls_to_end(dispatcher, book, runtime, clock, twilio_rest):
     from callbacks import services as callbacks
-    from callbacks.scheduler import hang_up_cancelled
     from storage.db import transaction
 
     pid = book(CUSTOMER)
@@ -471,7 +470,7 @@ def test_a_callback_cancelled_while_waiting_has_no_calls_to_end(dispatcher, book
         waiting = callbacks.get_entry(s, pid)
         callbacks.change_state(s, waiting, "cancelled", now=clock.now(), actor="customer")
         waiting_id = waiting.id
-    assert hang_up_cancelled(runtime, waiting_id) == 0
+    assert runtime.hang_up_cancelled(waiting_id) == 0
     assert twilio_rest.requests == []
 
 

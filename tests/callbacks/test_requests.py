@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callbacks import requests as service
-from callbacks.schemas import RequestRefused
+from refusals import RequestRefused
 from storage.db import transaction
 
 AGENT = "+14155550101"
