@@ -9,16 +9,37 @@ import secrets
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from phone_numbers import DialPolicy, set_dial_policy
+from agents import plugin as agents_plugin
+from callbacks import plugin as callbacks_plugin
 from clock import Clock
 from config import ConfigError, Settings, load_ivr_config
+from devphone import plugin as devphone_plugin
 from devphone.wiring import DevPhone
-from understanding import Understanding
+from ivr import plugin as ivr_plugin
+from phone_numbers import DialPolicy, set_dial_policy
+from speech import plugin as speech_plugin
 from storage.db import make_engine, make_sessionmaker, migrate
-from web import errors as web_errors
+from supervisor import plugin as supervisor_plugin
+from telephony import plugin as telephony_plugin
+from understanding import Understanding
+from web import plugin as web_plugin
 from web.runtime import Runtime
+from webhooks import plugin as webhooks_plugin
 
 log = logging.getLogger("ivr")
+
+# The one way a package attaches to the app: its plugin.py's load(app, runtime), in this order.
+PLUGINS = (
+    web_plugin,  # error rendering, bounded bodies, security headers, rate limits
+    webhooks_plugin,  # Twilio's calls and media streams, the calls the dispatcher places, web/chat/SMS/API
+    ivr_plugin,  # `ivr flow ...`
+    speech_plugin,  # `ivr speech ...`
+    telephony_plugin,  # `ivr devphone call`: the IVR through the Twilio emulator
+    supervisor_plugin,  # /supervisor pages, their CSRF, `ivr users`
+    agents_plugin,  # /api/agents, `ivr agents`
+    callbacks_plugin,  # the dispatcher; its scheduler only with DISPATCHER=on
+    devphone_plugin,  # /dev-phone when the dev phone is on: a customer's and an agent's phone in the browser
+)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, twilio_client=None,
@@ -52,47 +73,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         from twilio.rest import Client
 
         twilio_client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
-    app.extensions["ivr"] = Runtime(
+    runtime = app.extensions["ivr"] = Runtime(
         settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock or Clock(),
         ivr_config=ivr_config, twilio=twilio_client,
         # Barge-in moves live calls with Twilio's REST API: without a client, questions take keys only.
         speech_languages=speech_languages(settings, ivr_config) if twilio_client is not None else frozenset(),
         understanding=Understanding.for_config(ivr_config),
     )
-
-    from webhooks.voice import voice
-
-    app.register_blueprint(voice)
-    from ivr.cli import ivr_cli
-    from speech.cli import speech_cli
-    from webhooks.media import init_media
-
-    init_media(app)  # /media: Twilio Media Streams carrying spoken answers
-    app.cli.add_command(speech_cli)
-    app.cli.add_command(ivr_cli)
-    from telephony.cli import devphone_cli
-
-    app.cli.add_command(devphone_cli)  # `ivr devphone call`: the IVR through the Twilio emulator
-    from webhooks.public import register_public
-
-    register_public(app)  # web/chat/SMS callbacks, the button and its demo page
-    from supervisor.http import init_app as register_supervisor
-
-    register_supervisor(app)  # /supervisor pages, their CSRF, `ivr users`
-    from agents.cli import agents_cli
-    from agents.http import agents_api
-    from callbacks.scheduler import install as install_dispatcher
-    from webhooks.outbound import outbound
-
-    app.register_blueprint(outbound)  # the calls the dispatcher places
-    app.register_blueprint(agents_api)
-    app.cli.add_command(agents_cli)
-    install_dispatcher(app)  # builds the dispatcher; runs its scheduler only with DISPATCHER=on
-    web_errors.install(app)  # refusals rendered, bodies bounded, security headers
     if dev_phone is not None:
-        from devphone.http import install as install_dev_phone
-
-        install_dev_phone(app, dev_phone)  # /dev-phone: a customer's and an agent's phone in the browser
+        runtime.extras["dev_phone"] = dev_phone
+    for plugin in PLUGINS:
+        plugin.load(app, runtime)
     return app
 
 
@@ -209,7 +200,7 @@ def main() -> None:
     if os.environ.get("DISPATCHER", "on").lower() not in ("off", "0", "false", "no"):
         from callbacks.scheduler import start_service
 
-        start_service(app)  # one process on the database holds the lease and dials (docs/dispatcher.md)
+        start_service(app.extensions["ivr"])  # one process on the database holds the lease and dials (docs/dispatcher.md)
     app.run(host=settings.host, port=settings.port, threaded=True)
 
 

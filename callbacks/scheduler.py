@@ -235,19 +235,9 @@ def build_dispatcher(runtime):
     return Dispatcher(runtime.sessions, runtime.clock, runtime.ivr_config, dialer, settings)
 
 
-def install(app, start: bool | None = None) -> None:
-    """Build the dispatcher into app.extensions['ivr'].extras; start the scheduler when asked to
-    (DISPATCHER=on, or `start=True` from `python app.py`). Tests drive the dispatcher directly."""
-    runtime = app.extensions["ivr"]
-    runtime.extras["dispatcher"] = build_dispatcher(runtime)
-    if start is None:
-        start = os.environ.get("DISPATCHER", "off").lower() in ("on", "1", "true", "yes")
-    if start:
-        start_service(app)
-
-
-def start_service(app) -> DispatcherService:
-    runtime = app.extensions["ivr"]
+def start_service(runtime) -> DispatcherService:
+    """Run the scheduler around the runtime's dispatcher in this process (once; callbacks/plugin.py
+    builds the dispatcher)."""
     if "dispatcher_service" in runtime.extras:
         return runtime.extras["dispatcher_service"]
     service = DispatcherService(runtime.extras["dispatcher"], runtime.engine,

@@ -366,9 +366,9 @@ def _ended(phone: wiring.DevPhone, line: wiring.Line, sid: str) -> bool:
         return True
 
 
-def install(app, dev_phone_: wiring.DevPhone) -> None:
+def install(app, runtime, dev_phone_: wiring.DevPhone) -> None:
     """Register /dev-phone on an app whose dev phone is on (when it is off nothing is registered: 404)."""
-    dev_phone_.runtime = app.extensions["ivr"]
-    dev_phone_.clock = app.extensions["ivr"].clock
+    dev_phone_.runtime = runtime
+    dev_phone_.clock = runtime.clock
     app.extensions["devphone"] = dev_phone_
     app.register_blueprint(devphone)

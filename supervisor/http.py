@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, Flask, Response, current_app, flash, g, jsonify, redirect, render_template,
+from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template,
                    request, session, stream_with_context, url_for)
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -76,24 +76,6 @@ csrf = CSRFProtect()
 SESSION_HOURS = 12
 PUBLIC_ENDPOINTS = ("supervisor.login", "supervisor.static")
 CHANNELS = {"phone": "Phone", "web": "Web", "chat": "Chat", "sms": "SMS", "api": "API"}
-
-
-def init_app(app: Flask) -> None:
-    """Register the pages, CSRF (for this blueprint only) and the `flask users` command."""
-    from supervisor.cli import users_cli
-
-    # Only this blueprint's forms are checked (see before_request); tokens live as long as the sign-in.
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    # Flask ships these keys (None / False), so they are set, not setdefault-ed. Served over https
-    # (PUBLIC_BASE_URL says so), the sign-in cookie never travels in clear text.
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_SECURE"] = (app.config.get("PUBLIC_BASE_URL") or "").startswith("https://")
-    csrf.init_app(app)
-    app.register_blueprint(bp)
-    app.cli.add_command(users_cli)
-    # Browsers ask every site for /favicon.ico: answer with the product's icon, not a 404 in the console.
-    app.add_url_rule("/favicon.ico", "favicon", favicon)
 
 
 def favicon():

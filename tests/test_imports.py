@@ -46,3 +46,25 @@ def test_relative_imports_and_modules_named_from_a_package_are_resolved(tmp_path
     assert check_imports.report(tmp_path) == ["module cycle: pkg.a -> pkg.b -> pkg.a"]
     _write(tmp_path, {"pkg/b.py": "import os\n"})
     assert check_imports.report(tmp_path) == []
+
+
+def test_domain_code_imports_neither_flask_nor_the_web_packages():
+    """Only a package's http.py, cli.py and plugin.py face Flask; the rest is plain Python."""
+    graph = check_imports.module_graph()
+    offenders = []
+    for module, path in check_imports.project_modules().items():
+        top = module.split(".")[0]
+        if top in ("app", "commands", "web", "webhooks") or path.stem in ("http", "cli", "plugin"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "import flask" in text or "from flask" in text or any(t.split(".")[0] in ("web", "webhooks")
+                                                                 for t in graph[module]):
+            offenders.append(module)
+    assert offenders == []
+
+
+def test_every_plugin_is_loaded_by_the_app():
+    import app
+
+    plugins = {p.parent.name for p in ROOT.glob("*/plugin.py")}
+    assert {p.__name__.split(".")[0] for p in app.PLUGINS} == plugins

@@ -101,7 +101,7 @@ def fresh_checkout(settings):
     with transaction(runtime.sessions) as db:
         auth.create_user(db, "sam", PASSWORD, role="supervisor", now=clock.now(), timezone="America/New_York")
     with served(app) as base:
-        service = start_service(app)
+        service = start_service(app.extensions["ivr"])
         yield app, base
         service.stop()
     app.extensions["devphone"].stop()
