@@ -106,8 +106,10 @@ class DispatcherService:
     """Lease loop + APScheduler around one Dispatcher."""
 
     def __init__(self, dispatcher, engine, *, holder: str | None = None, lease_ttl: float = 30,
-                 sweep_seconds: float = 5, recover_every: int = 12):
+                 sweep_seconds: float = 5, recover_every: int = 12, wall_clock: Clock | None = None):
         self.dispatcher = dispatcher
+        # APScheduler runs on the wall clock, whatever clock the dispatcher reads (a test's ManualClock).
+        self.wall_clock = wall_clock or Clock()
         self.engine = engine
         self.lease = Lease(dispatcher.sessions, dispatcher.clock, holder or default_holder(), lease_ttl)
         self.sweep_seconds = sweep_seconds
@@ -214,7 +216,7 @@ class DispatcherService:
             return
         # APScheduler runs on the wall clock; the dispatcher's clock may be a test clock: keep the delta.
         delay = max((when - self.dispatcher.clock.now()).total_seconds(), 0.0)
-        run_at = datetime.now(timezone.utc) + timedelta(seconds=delay)
+        run_at = self.wall_clock.now() + timedelta(seconds=delay)
         # One job per wake-up moment, never the id of the job that may be running right now: APScheduler
         # removes a fired date job by id after submitting it, which could delete a replacement with the
         # same id (a lost wake-up). Extra wake-ups only cost an empty pass.

@@ -1,10 +1,12 @@
-"""`flask ivr classify "TEXT"` and `flask ivr evaluate FILE.tsv`: what the IVR understands from words."""
+"""`ivr ivr classify "TEXT"` and `ivr ivr evaluate FILE.tsv`: what the IVR understands from words."""
 from __future__ import annotations
 
 import json
 from datetime import datetime
 
 import click
+
+from clock import Clock
 
 
 @click.group("ivr")
@@ -34,7 +36,7 @@ def _understanding_and_language(lang: str | None):
 @click.option("--lang", default=None, help="Caller's language (default: the IVR's default).")
 @click.option("--skill", default=None, help="Skill whose time zone and hours apply (time steps).")
 @click.option("--now", default=None, help="Pretend it is this ISO time (with offset), for time steps.")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON decision (as `flask speech recognize` does).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON decision (as `ivr speech recognize` does).")
 def classify(text: str, step: str, lang: str | None, skill: str | None, now: str | None, as_json: bool):
     """What TEXT means at an IVR step. At the menu: the top three skills with their scores."""
     from understanding.decision import context_from_config, decide
@@ -47,7 +49,7 @@ def classify(text: str, step: str, lang: str | None, skill: str | None, now: str
         context = context_from_config(config, skill, lang)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--skill") from None
-    result = decide(step, text, lang, context, now=when)
+    result = decide(step, text, lang, context, now=when or Clock().now())
     result["engine"] = "text"
     if as_json or result["kind"] != "menu":
         click.echo(json.dumps(result, ensure_ascii=False))

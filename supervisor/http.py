@@ -92,10 +92,11 @@ def load_user():
     g.user = None
     user_id = session.get("user_id")
     if user_id is not None:
-        with runtime().sessions() as db:
+        rt = runtime()
+        with rt.sessions() as db:
             user = db.get(User, user_id)
             signed_in = session.get("signed_in_at", 0)
-            fresh = datetime.now(timezone.utc).timestamp() - signed_in < SESSION_HOURS * 3600
+            fresh = rt.clock.now().timestamp() - signed_in < SESSION_HOURS * 3600
             # Signing out, a password change or deactivation ends every sign-in of that user.
             if user is not None and user.active and fresh and session.get("sv") == user.session_version:
                 db.expunge(user)
@@ -229,7 +230,7 @@ def login():
     session.clear()  # a fresh session (and CSRF token) for the new sign-in
     session["user_id"] = user_id
     session["sv"] = version  # no part of the password hash travels in the cookie
-    session["signed_in_at"] = datetime.now(timezone.utc).timestamp()
+    session["signed_in_at"] = runtime().clock.now().timestamp()
     return redirect(_safe_next(request.form.get("next")) or url_for("supervisor.queue_page"))
 
 
