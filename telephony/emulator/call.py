@@ -71,10 +71,7 @@ class Call:
         prompt plays (`barge_in=True`: lost outside a Gather, ends the prompt inside one)."""
         em = self.emulator
         with em.driving():
-            stepped.require_live(self)
-            self.actions += 1
-            if not barge_in:
-                stepped.finish_prompts(self)
+            stepped.caller_acts(self, let_prompts_play=not barge_in)
             for digit in digits:
                 if self.status in ENDED:
                     self.lost_keys.append(digit)
@@ -90,8 +87,7 @@ class Call:
         phone rings out, a <Connect><Stream> hears silence until the app closes it)."""
         em = self.emulator
         with em.driving():
-            stepped.require_live(self)
-            self.actions += 1
+            stepped.caller_acts(self, let_prompts_play=False)  # finite prompts play out below
             state = self.wait_state
             if isinstance(state, Segment):
                 if state.finite:
@@ -138,10 +134,7 @@ class Call:
             line = mulaw or b""
         em = self.emulator
         with em.driving():
-            stepped.require_live(self)
-            self.actions += 1
-            if not barge_in:
-                stepped.finish_prompts(self)
+            stepped.caller_acts(self, let_prompts_play=not barge_in)
             streams = caller_streams(self)
             if not streams:
                 self.log.append(("said, nobody listening", text or (wav or "audio")))

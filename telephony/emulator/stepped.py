@@ -47,10 +47,15 @@ def _auto_step(em) -> bool:
     return False
 
 
-def require_live(call) -> None:
+def caller_acts(call, let_prompts_play: bool) -> None:
+    """Before a caller action (holding the driver): the call must still be on; the prompts play to
+    their end first unless the action barges in."""
     settle(call.emulator)
     if call.status in ENDED:
         raise AssertionError(f"{call!r} has ended; last heard: {call.last_heard!r}")
+    call.actions += 1
+    if let_prompts_play:
+        finish_prompts(call)
 
 
 def finish_prompts(call) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from telephony.emulator.queues import Conference, Queue
 from telephony.media import MediaStream
+
+# "Call" below is telephony.emulator.call.Call (not imported: call.py builds on this module).
 
 # ---- what is thrown into a call's program ---------------------------------------------------------
 
@@ -37,7 +40,7 @@ class Redirected(Interrupt):
 
 
 class Dequeued(Interrupt):
-    def __init__(self, by, url: str | None, method: str):
+    def __init__(self, by: "Call", url: str | None, method: str):
         super().__init__(by.sid)
         self.by, self.url, self.method = by, url, method
 
@@ -110,33 +113,45 @@ class Segment:
 
 @dataclass(eq=False)
 class GatherInput:
+    """A Gather's input window is open (its prompts are over): keys, or its timeout."""
+
     gather: GatherSpec
     digits: str
 
 
 @dataclass(eq=False)
 class StreamBlock:
+    """A <Connect><Stream> until the app closes the socket."""
+
     stream: MediaStream
 
 
 @dataclass(eq=False)
 class QueueRefetch:
-    queue: object
+    """Stepped driver: a queue's wait document ran out; `wait()` fetches it again."""
+
+    queue: Queue
 
 
 @dataclass(eq=False)
 class Ringing:
-    child: object
+    """A <Dial>led party's phone rings, up to the Dial's timeout."""
+
+    child: "Call"
     timeout: float
 
 
 @dataclass(eq=False)
 class QueueDial:
-    queue: object
+    """<Dial><Queue> on an empty queue: until someone joins it, up to the Dial's timeout."""
+
+    queue: Queue
     timeout: float
 
 
 @dataclass(eq=False)
 class Talking:
-    peer: object | None = None
-    conference: object | None = None
+    """A conversation: with a bridged peer, or in a conference room."""
+
+    peer: "Call | None" = None
+    conference: Conference | None = None
