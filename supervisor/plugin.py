@@ -1,10 +1,10 @@
 """The supervisor's pages on the app: /supervisor, their CSRF (this blueprint only), `ivr users`."""
 from supervisor.cli import users_cli
-from supervisor.http import bp, csrf, favicon
+from supervisor.http import agents, bp, csrf, entries, favicon, figures, queue, signin, users  # noqa: F401 (routes)
 
 
 def load(app, runtime) -> None:
-    # Only this blueprint's forms are checked (see supervisor/http.py); tokens live as long as the sign-in.
+    # Only this blueprint's forms are checked (see supervisor/http/__init__.py); tokens live as long as the sign-in.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     # Flask ships these keys (None / False), so they are set, not setdefault-ed. Served over https
