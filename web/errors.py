@@ -1,5 +1,5 @@
 """The web layer's shared answers: how every refusal and error is rendered, bounded bodies and the
-security headers every response carries. Installed once by app.create_app (install)."""
+security headers every response carries. Installed once by web/plugin.py (install)."""
 from __future__ import annotations
 
 import io
