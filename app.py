@@ -16,6 +16,7 @@ from config import ConfigError, Settings, load_ivr_config
 from devphone import plugin as devphone_plugin
 from devphone.wiring import DevPhone
 from ivr import plugin as ivr_plugin
+from ops import plugin as ops_plugin
 from phone_numbers import DialPolicy, set_dial_policy
 from speech import plugin as speech_plugin
 from storage.db import make_engine, make_sessionmaker, migrate
@@ -31,6 +32,7 @@ log = logging.getLogger("ivr")
 # The one way a package attaches to the app: its plugin.py's load(app, runtime), in this order.
 PLUGINS = (
     web_plugin,  # error rendering, bounded bodies, security headers, rate limits
+    ops_plugin,  # /healthz (alive) and /readyz (database, migrations, scheduler leader)
     webhooks_plugin,  # Twilio's calls and media streams, the calls the dispatcher places, web/chat/SMS/API
     ivr_plugin,  # `ivr flow ...`
     speech_plugin,  # `ivr speech ...`
