@@ -1,4 +1,6 @@
 """/healthz: the process is alive (no database). /readyz: ready for traffic (ops/health.py), 503 if not."""
+import os
+
 from flask import Blueprint, jsonify
 
 from ops.health import readiness
@@ -9,7 +11,7 @@ bp = Blueprint("ops", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    return jsonify(alive=True)
+    return jsonify(alive=True, pid=os.getpid())  # which worker answered (a deployment check)
 
 
 @bp.get("/readyz")
