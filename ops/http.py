@@ -1,12 +1,18 @@
-"""/healthz: the process is alive (no database). /readyz: ready for traffic (ops/health.py), 503 if not."""
+"""/healthz: the process is alive (no database). /readyz: ready for traffic (ops/health.py), 503 if not.
+/metrics: Prometheus (ops/metrics.py), with a bearer token when METRICS_TOKEN is set, else from the
+loopback address only (scrape through the machine's own agent or a sidecar)."""
+import hmac
 import os
+import time
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, abort, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ops.health import readiness
 from web.runtime import runtime
 
 bp = Blueprint("ops", __name__)
+LOOPBACK = ("127.0.0.1", "::1")
 
 
 @bp.get("/healthz")
@@ -18,3 +24,27 @@ def healthz():
 def readyz():
     state = readiness(runtime())
     return jsonify(state.as_dict()), (200 if state.ready else 503)
+
+
+@bp.get("/metrics")
+def metrics():
+    token = os.environ.get("METRICS_TOKEN")
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            abort(401)
+    elif request.remote_addr not in LOOPBACK:
+        abort(403)
+    return Response(generate_latest(runtime().extras["metrics"].registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def start_timer() -> None:
+    g.ops_started = time.perf_counter()
+
+
+def observe(response):
+    started = g.pop("ops_started", None)
+    if started is not None:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        runtime().extras["metrics"].latency.labels(route, request.method).observe(time.perf_counter() - started)
+    return response
