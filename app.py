@@ -18,6 +18,7 @@ from devphone.wiring import DevPhone
 from ivr import plugin as ivr_plugin
 from ops import plugin as ops_plugin
 from phone_numbers import DialPolicy, set_dial_policy
+from privacy import plugin as privacy_plugin
 from speech import plugin as speech_plugin
 from storage.db import make_engine, make_sessionmaker, migrate
 from supervisor import plugin as supervisor_plugin
@@ -40,6 +41,7 @@ PLUGINS = (
     supervisor_plugin,  # /supervisor pages, their CSRF, `ivr users`
     agents_plugin,  # /api/agents, `ivr agents`
     callbacks_plugin,  # the dispatcher; its scheduler only with DISPATCHER=on
+    privacy_plugin,  # `ivr privacy export|erase|retain`
     devphone_plugin,  # /dev-phone when the dev phone is on: a customer's and an agent's phone in the browser
 )
 
