@@ -14,7 +14,9 @@ def test_json_lines_name_the_call_and_the_callback(app, twilio, monkeypatch):
     handler.setFormatter(JsonFormatter())
     requests_log = logging.getLogger("ivr.requests")
     requests_log.addHandler(handler)
-    monkeypatch.setattr(requests_log, "level", logging.DEBUG)
+    level, disabled = requests_log.level, requests_log.disabled
+    requests_log.setLevel(logging.DEBUG)  # as use_json_logs() does (setLevel also clears the level cache)
+    requests_log.disabled = False  # another test's logging.config may have disabled existing loggers
     try:
         call = twilio.call(from_number="+12125550142")
         assert call.heard
@@ -25,6 +27,8 @@ def test_json_lines_name_the_call_and_the_callback(app, twilio, monkeypatch):
         client.get(f"/api/callbacks/{public_id}", headers={"Authorization": f"Bearer {token}"})
     finally:
         requests_log.removeHandler(handler)
+        requests_log.setLevel(level)
+        requests_log.disabled = disabled
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert any(line.get("call_sid") == call.sid and "/voice/" in line["message"] for line in lines), lines
     assert any(line.get("callback_id") == public_id for line in lines), lines
