@@ -72,13 +72,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     from webhooks.voice import voice
 
     app.register_blueprint(voice)
-    from ivr.cli import ivr_cli
+    from ivr.cli import understand_cli
     from speech.cli import speech_cli
     from webhooks.media import init_media
 
     init_media(app)  # /media: Twilio Media Streams carrying spoken answers
     app.cli.add_command(speech_cli)
-    app.cli.add_command(ivr_cli)
+    app.cli.add_command(understand_cli)
     from telephony.cli import devphone_cli
 
     app.cli.add_command(devphone_cli)  # `ivr devphone call`: the IVR through the Twilio emulator
@@ -280,7 +280,9 @@ def install_log_redaction() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def describe_setup(settings: Settings) -> str:
+def describe_setup(settings: Settings, dev_phone=None) -> str:
+    """What the operator reads at start: where to point Twilio, and what is missing. `settings` as the
+    operator set them; `dev_phone` the app's (devphone/wiring.py), which may have made up a webhook token."""
     base = settings.public_base_url or f"http://{settings.host}:{settings.port}"
     lines = [
         f"IVR listening on http://{settings.host}:{settings.port} (database: {settings.database_url})",
@@ -293,8 +295,15 @@ def describe_setup(settings: Settings) -> str:
     ]
     missing = settings.missing_for_twilio()
     if missing:
+        made_up = not settings.twilio_auth_token and dev_phone is not None
+        # As webhooks/security.py answers: no token at all is 503; a token (ours or the dev phone's) that
+        # does not match the signature is 403.
+        token = ("Webhooks are checked with a token the dev phone made up at start: it signs its own, and any "
+                 "other request (unsigned, or signed by Twilio) is refused (403)" if made_up else
+                 "Without TWILIO_AUTH_TOKEN every webhook is refused (503)" if not settings.twilio_auth_token else
+                 "Webhooks not signed with TWILIO_AUTH_TOKEN are refused (403)")
         lines.append(
-            "Not set: " + ", ".join(missing) + ". Without TWILIO_AUTH_TOKEN every webhook is refused (503), "
+            "Not set: " + ", ".join(missing) + f". {token}; "
             "without TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN no callback can be dialled, and without "
             "PUBLIC_BASE_URL the URLs above are only reachable locally (use a tunnel, see README)."
         )
@@ -308,7 +317,7 @@ def main() -> None:
         app = create_app(settings)
     except ConfigError as exc:
         raise SystemExit(f"Configuration problem: {exc}")
-    print(describe_setup(settings), flush=True)
+    print(describe_setup(settings, app.extensions.get("devphone")), flush=True)
     if "devphone" in app.extensions:
         print(app.extensions["devphone"].describe(), flush=True)
     load_speech(app)  # loads the models now and warns once for a language without one

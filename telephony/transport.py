@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,17 @@ class Reply:
     raw: object = None  # the transport's own response object (a Flask test response in-process)
 
 
+class QuietRequestHandler(WSGIRequestHandler):
+    """No access-log line per request (a `GET /media` amid `ivr devphone call`'s output); errors still log."""
+
+    def log_request(self, code="-", size="-") -> None:
+        pass
+
+
 @contextmanager
 def serve(app, host: str = "127.0.0.1", port: int = 0):
     """Serve a WSGI app on a loopback port (a free one unless given) in a background thread; yields http://HOST:PORT."""
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="loopback-server", daemon=True)
     thread.start()
     try:
