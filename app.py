@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     ivr_config = load_ivr_config(settings.ivr_config_path)
+    if dev_phone is not None:  # its "open every team for this demo" switch (routing.hours.DemoHours)
+        ivr_config = dev_phone.demo_hours.wire(ivr_config)
     if twilio_client is None and settings.twilio_account_sid and settings.twilio_auth_token:
         from twilio.rest import Client
 

@@ -139,8 +139,18 @@ def setup():
         "numbers": numbers, "callers": list(CALLER_PRESETS), "customer": line.customer, "agent_id": line.agent_id,
         "skills": agent_phone.skills_view(rt), "agents": agent_phone.list_agents(rt),
         "speech_languages": sorted(rt.speech_languages), "emulates_rest": phone.emulates_rest,
+        "open_every_team": phone.demo_hours.on,
         "supervisor": url_for("supervisor.queue_page") if "supervisor" in current_app.blueprints else None,
     })
+
+
+@devphone.put("/api/demo-hours")
+def demo_hours():
+    """The "open every team for this demo" switch: every skill open at any hour while it is on."""
+    _line()
+    data = body()
+    skills = agent_phone.set_demo_hours(runtime(), dev_phone().demo_hours, data.get("open_every_team"))
+    return jsonify({"open_every_team": dev_phone().demo_hours.on, "skills": skills})
 
 
 # ---- the agent phone --------------------------------------------------------------------------------

@@ -88,6 +88,9 @@ class DevPhone:
         self.client = LazyClient(self._started_client) if emulate_rest else None
         self.runtime = None
         self.lines = Lines()  # the emulator's listener takes their lock on its worker thread
+        from routing.hours import DemoHours
+
+        self.demo_hours = DemoHours()  # "open every team for this demo": create_app wires it into the skills
         self.phones = Phones(self)
         self._started = False
         self._stopping = threading.Event()

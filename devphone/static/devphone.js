@@ -667,6 +667,18 @@
     }
   }
 
+  // "Open every team for this demo": the page keeps the choice and sends it again after a restart.
+  const demoHours = $("#open-every-team");
+  async function sendDemoHours() {
+    try {
+      const answer = await api("PUT", "/demo-hours", { open_every_team: demoHours.checked });
+      showSkills(answer.skills);
+    } catch (error) {
+      trouble(`Could not change the teams' hours: ${error.message}`);
+    }
+  }
+  demoHours.addEventListener("change", sendDemoHours);
+
   function fillSetup(setup, customer, agent) {
     const presets = $("#caller-presets");
     for (const number of setup.callers) presets.append(element("option", { value: number }));
@@ -680,6 +692,7 @@
     const open = setup.skills.find((s) => s.open);
     if (open) demo.value = open.name;
     showSkills(setup.skills);
+    demoHours.checked = Boolean(setup.open_every_team);
     agent.fill(setup.agents, setup.agent_id);
     if (setup.supervisor) $("#supervisor-link").href = setup.supervisor;
   }
