@@ -2,6 +2,8 @@
 microphone, report a prompt spoken. A line acts only on its own calls."""
 from __future__ import annotations
 
+import time
+
 from devphone.lines import E164, Line
 from devphone.refused import Refused
 
@@ -27,6 +29,7 @@ class Phones:
                 raise Refused("The customer phone is already on a call; hang up first.", 409)
             # What the emulator reports about this call before live_call returns is this line's.
             line.placing = (from_number, to_number)
+            line.last_called = time.monotonic()  # it answers for numbers no phone has (lines.owner)
         try:
             sid = self.dev_phone.emulator.live_call(from_number, to_number, client_paces_prompts=True)
         finally:

@@ -417,9 +417,13 @@
         case "ringing":
           this.begin(event.call_sid);
           this.ringPanel.hidden = false;
-          $(".who", this.ringPanel).textContent = `Incoming call from ${event.from}`;
-          this.show("Ringing", "ringing");
-          this.log("", `Ringing: ${event.from} is calling`, "note");
+          // Which number rings: this phone's own, or another one it answers for (a callback to the
+          // number the caller gave).
+          $(".who", this.ringPanel).textContent = event.own_number === false
+            ? `Incoming call from ${event.from} to ${event.to}: not this phone's number; it answers for it`
+            : `Incoming call from ${event.from} to ${event.to || "this phone"}`;
+          this.show(`Ringing: ${event.to || "this phone"}`, "ringing");
+          this.log("", `Ringing ${event.to || "this phone"}: ${event.from} is calling`, "note");
           this.ringer.start();
           break;
         case "busy":
@@ -485,7 +489,7 @@
     restore(call) {
       this.begin(call.call_sid);
       if (call.status === "ringing" && call.direction === "outbound") {
-        this.onEvent({ type: "ringing", call_sid: call.call_sid, from: "the IVR" });
+        this.onEvent({ type: "ringing", call_sid: call.call_sid, from: "the IVR", to: call.to });
         return;
       }
       if (call.status === "in-progress") this.goLive();

@@ -384,3 +384,28 @@ def test_a_call_the_app_places_rings_the_phone_with_that_number(dev_app):
         assert not any(e.get("call_sid") == elsewhere.sid for e in stream.seen)
         assert phone.emulator.calls[elsewhere.sid].status == "ringing"  # nobody's phone here: it rings on
         stream.close()
+
+
+def test_a_callback_to_another_number_rings_the_customer_phone_that_called(dev_app):
+    """Issue 21, item 3: the caller gave another number for the callback; the customer phone that last
+    called the IVR answers for it, and the ringing event says which number rings."""
+    page = Browser(dev_app)
+    runtime = dev_app.extensions["ivr"]
+    hello = '<Response><Say language="en-US">Hello from the app</Say></Response>'
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        nobody = runtime.twilio.calls.create(to="+13125550199", from_="+15005550006", twiml=hello).sid
+        agent = runtime.twilio.calls.create(to="client:devphone-billing", from_="+15005550006", twiml=hello).sid
+        sid = page.post("/calls", {"from": "+12125550142"}).get_json()["call_sid"]
+        stream.until(lambda seen: any(e["type"] == "prompt" for e in seen))
+        assert page.post(f"/calls/{sid}/hang-up").status_code == 204
+        stream.until(lambda seen: any(e["type"] == "ended" and e["call_sid"] == sid for e in seen))
+        other = runtime.twilio.calls.create(to="+14155550123", from_="+15005550006", twiml=hello).sid
+        ringing = stream.until(lambda seen: any(e["type"] == "ringing" and e["call_sid"] == other for e in seen))[-1]
+        assert ringing["phone"] == "customer" and ringing["to"] == "+14155550123" and ringing["own_number"] is False
+        assert page.post(f"/calls/{other}/answer", {"as": "human"}).status_code == 204
+        said = stream.until(lambda seen: any(e["type"] == "prompt" and e["call_sid"] == other for e in seen))[-1]
+        assert said["text"] == "Hello from the app"
+        # Placed before this phone ever called: nobody's here; an agent's address is never the customer's.
+        assert not any(e.get("call_sid") in (nobody, agent) for e in stream.seen)
+        stream.close()
