@@ -39,7 +39,7 @@ sock = Sock()
 
 SESSION_KEY = "devphone_line"
 SID = re.compile(r"^CA[0-9a-f]{32}$")
-EVENT_WAIT_SECONDS = 5.0  # a comment this often: a closed tab is noticed, proxies keep the stream open
+EVENT_WAIT_SECONDS = 5.0  # a beat event this often: a closed tab is noticed, proxies keep the stream open
 AGENT_CHECK_SECONDS = 1.0  # how often the stream looks at its agent's state
 STREAM_SECONDS = 300.0  # then the browser's EventSource reconnects (with Last-Event-ID: nothing is lost)
 MAX_AUDIO_MESSAGE = 1600  # bytes of mu-law per WebSocket message: 200 ms
@@ -195,6 +195,8 @@ def set_line():
         phone.lines.set_customer(line, customer)
     if "agent" in data:
         phone.lines.set_agent(line, agent["id"] if agent else None, agent["address"] if agent else None)
+    # A page back after a restart or a lost connection sends its line again: what rings it meanwhile is its.
+    phone.phones.claim_ringing(line)
     return jsonify({"customer": line.customer, "agent_id": line.agent_id})
 
 
@@ -292,7 +294,7 @@ def events():
                 yield f"event: snapshot\nid: {phone.lines.epoch}.{last}\ndata: {json.dumps(snapshot)}\n\n"
             started = beat = time.monotonic()
             agent = None
-            while time.monotonic() - started < STREAM_SECONDS:
+            while time.monotonic() - started < STREAM_SECONDS and not phone.stopping:
                 # The agent phone's agent as the database has it (the dispatcher and call events move
                 # it): sent when it changes, so the page never polls.
                 now_agent = _agent_of(line)
@@ -302,7 +304,8 @@ def events():
                 batch = phone.lines.events_after(line, last, AGENT_CHECK_SECONDS)
                 if not batch and time.monotonic() - beat >= EVENT_WAIT_SECONDS:
                     beat = time.monotonic()
-                    yield ": still here\n\n"
+                    # An event, not a comment: the page's watchdog sees it, and reconnects without it.
+                    yield "event: beat\ndata: {}\n\n"
                 for event in batch:
                     last = event["id"]
                     yield f"id: {phone.lines.epoch}.{last}\ndata: {json.dumps(event)}\n\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from devphone.lines import E164, Line
+from devphone.lines import E164, CallView, Line
 from devphone.refused import Refused
 
 KEYS = "0123456789*#"
@@ -39,6 +39,26 @@ class Phones:
             if sid not in line.calls:
                 lines.register_placed(line, sid, from_number, to_number)
         return sid
+
+    def claim_ringing(self, line: Line) -> int:
+        """Calls ringing this line's number or agent that no page had (it was away, or the app restarted
+        since it set them up): they ring here now, within their ring time-out. How many."""
+        if self.dev_phone._emulator is None:
+            return 0
+        claimed = 0
+        with self.lines.lock:
+            owned = {sid for other in self.lines.all() for sid in other.calls}
+            for call in list(self.dev_phone.emulator.calls.values()):
+                if call.sid in owned or call.direction == "inbound" or call.status != "ringing":
+                    continue
+                if call.to_number not in (line.customer, line.agent_address) or call.to_number is None:
+                    continue
+                phone = "customer" if call.to_number == line.customer else "agent"
+                line.calls[call.sid] = CallView(call.sid, phone, "outbound", to=call.to_number)
+                self.lines.push(line, {"type": "ringing", "call_sid": call.sid, "phone": phone,
+                                       "from": call.from_number, "to": call.to_number, "own_number": True})
+                claimed += 1
+        return claimed
 
     def press(self, line: Line, sid: str, digit: str) -> None:
         if not isinstance(digit, str) or len(digit) != 1 or digit not in KEYS:

@@ -134,6 +134,11 @@ class DevPhone:
         self.emulator.start_live()
         threading.Thread(target=self._janitor, name="devphone-janitor", daemon=True).start()
 
+    @property
+    def stopping(self) -> bool:
+        """The app is stopping: event streams end (the page reconnects to the next process)."""
+        return self._stopping.is_set()
+
     def stop(self) -> None:
         self._stopping.set()
         if self._emulator is not None:

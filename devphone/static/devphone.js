@@ -701,21 +701,75 @@
     if (setup.supervisor) $("#supervisor-link").href = setup.supervisor;
   }
 
+  // The event stream. A beat comes every 5 s; with none for SILENT_MS, or a stream the browser gave up
+  // on, the page opens a new one. A snapshot after the first one means the app restarted: its phones'
+  // settings (caller's number, agent, teams' hours) are sent again and the page says so.
+  const SILENT_MS = 15000;
+  let snapshots = 0;
+
+  async function resend(phones, snapshot) {
+    const customer = phones.customer.number.value.trim();
+    const agent = phones.agent.agent ? phones.agent.agent.id : null;
+    for (const phone of Object.values(phones)) {
+      if (phone.sid && !snapshot.calls.some((c) => c.call_sid === phone.sid)) phone.end("lost: the app restarted");
+    }
+    try {
+      const line = {};
+      if (E164.test(customer) && customer !== snapshot.customer) line.customer = customer;
+      if (agent !== null && agent !== snapshot.agent_id) line.agent = agent;
+      if (Object.keys(line).length) await api("POST", "/line", line);
+      if (demoHours.checked) await sendDemoHours();
+      const { agents } = await api("GET", "/agents");
+      phones.agent.fill(agents, agent);
+      trouble("Reconnected: the app restarted, so this page sent its phones' settings again.");
+    } catch (error) {
+      trouble(`Reconnected, but could not set the phones up again: ${error.message}`);
+    }
+  }
+
   function listen(phones) {
     const source = new EventSource(`${API}/events?tab=${TAB}`);
-    source.addEventListener("agent", (message) => phones.agent.changed(JSON.parse(message.data)));
+    let heard = Date.now();
+    let lost = false;
+    const reopen = (why) => {
+      clearInterval(watchdog);
+      source.close();
+      trouble(why);
+      setTimeout(() => listen(phones), 1000);
+    };
+    const watchdog = setInterval(() => {
+      if (Date.now() - heard > SILENT_MS) reopen("No word from the app for 15 s; reconnecting…");
+    }, 1000);
+    const alive = () => {
+      heard = Date.now();
+      if (lost) {
+        lost = false;
+        trouble("Reconnected to the app.");
+        setTimeout(() => { if ($("#trouble").textContent === "Reconnected to the app.") trouble(""); }, 4000);
+      }
+    };
+    source.addEventListener("beat", alive);
+    source.addEventListener("agent", (message) => { alive(); phones.agent.changed(JSON.parse(message.data)); });
     source.addEventListener("snapshot", (message) => {
+      heard = Date.now();
+      lost = false;
       const snapshot = JSON.parse(message.data);
+      snapshots += 1;
+      if (snapshots > 1) resend(phones, snapshot);
       for (const call of snapshot.calls) phones[call.phone].restore(call);
     });
-    source.onopen = () => trouble("");
+    source.onopen = () => { heard = Date.now(); };
     source.onerror = () => {
-      if (source.readyState !== EventSource.CLOSED) trouble("Lost the connection to the app; reconnecting…");
+      lost = true;
+      if (source.readyState === EventSource.CLOSED) reopen("Lost the connection to the app; reconnecting…");
+      else trouble("Lost the connection to the app; reconnecting…");
     };
     source.onmessage = (message) => {
+      alive();
       const event = JSON.parse(message.data);
       if (event.type === "tab") {
         if (event.tab !== TAB) {
+          clearInterval(watchdog);
           source.close();
           for (const phone of Object.values(phones)) phone.speaker.stop();
           trouble("This dev phone is now open in another tab or window; reload here to use it here.");

@@ -409,3 +409,38 @@ def test_a_callback_to_another_number_rings_the_customer_phone_that_called(dev_a
         # Placed before this phone ever called: nobody's here; an agent's address is never the customer's.
         assert not any(e.get("call_sid") in (nobody, agent) for e in stream.seen)
         stream.close()
+
+
+def test_after_a_restart_the_page_sends_its_line_again_and_gets_what_rang_meanwhile(make_app, dev_app):
+    """Issue 21, item 4: the app restarts (a new process: its lines are empty). Its event streams end
+    with the old one; the page's new stream gets a snapshot from another epoch, and the page sends its
+    caller's number and agent again (devphone.js `resend`). A callback ringing the demo agent before
+    that is handed to the page then, within its ring time-out, instead of ringing out (which would set
+    the agent offline for a missed offer)."""
+    page = Browser(dev_app)
+    old = dev_app.extensions["devphone"]
+    port = dev_app.extensions["ivr"].settings.port
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        stream.until(lambda seen: seen and seen[0]["type"] == "snapshot")
+        old.stop()  # the process ends: its event streams end too, so the browser reconnects
+        stream.thread.join(timeout=10)
+        assert not stream.thread.is_alive()
+    restarted = make_app(**DEVELOPMENT, port=port)
+    phone = restarted.extensions["devphone"]
+    runtime = restarted.extensions["ivr"]
+    with served(restarted) as base:
+        reborn = Browser(restarted)
+        stream = EventStream(base, reborn)
+        snapshot = stream.until(lambda seen: seen and seen[0]["type"] == "snapshot")[0]
+        assert snapshot["customer"] is None and snapshot["agent_id"] is None  # a new process knows nothing
+        hello = '<Response><Say language="en-US">Hello from the app</Say></Response>'
+        sid = runtime.twilio.calls.create(to="+12125550142", from_="+15005550006", twiml=hello).sid
+        time.sleep(1.0)
+        assert not any(e.get("call_sid") == sid for e in stream.drain())  # nobody's number yet
+        assert reborn.post("/line", {"customer": "+12125550142"}).status_code == 200  # the page's resend
+        ringing = stream.until(lambda seen: any(e["type"] == "ringing" and e["call_sid"] == sid for e in seen))[-1]
+        assert ringing["phone"] == "customer" and ringing["to"] == "+12125550142"
+        assert reborn.post(f"/calls/{sid}/answer", {"as": "human"}).status_code == 204
+        stream.close()
+    assert phone.emulator.calls[sid].status in ("in-progress", "completed")
