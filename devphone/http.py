@@ -211,6 +211,12 @@ def place_call():
     return jsonify({"call_sid": sid}), 201
 
 
+@devphone.post("/api/texts")
+def text():
+    """The customer phone sends a text message to the app's number (a signed SMS webhook)."""
+    return jsonify({"replies": dev_phone().phones.text(_line(), body().get("body"))}), 201
+
+
 @devphone.post("/api/calls/<sid>/keys")
 def press(sid: str):
     dev_phone().phones.press(_line(), _sid(sid), body().get("key"))

@@ -60,6 +60,30 @@ class Phones:
                 claimed += 1
         return claimed
 
+    def text(self, line: Line, body: str) -> list[str]:
+        """The customer phone texts the app's number: Twilio's signed Messaging webhook (POST
+        /webhooks/sms) through the emulator; the reply's messages, as the phone would receive them."""
+        from xml.etree import ElementTree
+
+        from telephony.emulator import new_sid
+
+        if not isinstance(body, str) or not body.strip() or len(body) > 1600 or any(ord(c) < 32 for c in body):
+            raise Refused("A text is 1 to 1600 characters without control characters.")
+        if not line.customer:
+            raise Refused("Set the caller's number first: a text comes from it.", 409)
+        emulator = self.dev_phone.emulator
+        reply = emulator.post("/webhooks/sms", {
+            "AccountSid": emulator.account_sid, "ApiVersion": "2010-04-01", "MessageSid": new_sid("SM"),
+            "SmsSid": "", "From": line.customer, "To": emulator.number, "Body": body.strip(), "NumMedia": "0"},
+            expect_ok=False)
+        if reply.status_code >= 400:
+            raise Refused(f"The app refused the text ({reply.status_code}).", 502)
+        messages = [m.text or "" for m in ElementTree.fromstring(reply.get_data(as_text=True)).iter("Message")]
+        with self.lines.lock:
+            for message in messages:
+                self.lines.push(line, {"type": "message", "phone": "customer", "body": message})
+        return messages
+
     def press(self, line: Line, sid: str, digit: str) -> None:
         if not isinstance(digit, str) or len(digit) != 1 or digit not in KEYS:
             raise Refused("A key is one of 0-9, * and #.")

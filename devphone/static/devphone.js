@@ -511,6 +511,22 @@
       this.callButton.addEventListener("click", () => this.call());
       this.number.addEventListener("change", () => this.saveNumber());
       $(".say", root).addEventListener("submit", (event) => { event.preventDefault(); this.say(); });
+      $(".text", root).addEventListener("submit", (event) => { event.preventDefault(); this.text(); });
+    }
+
+    async text() {
+      // A text message from the caller's number: the reply comes back on the event stream ("message").
+      const input = $(".text input", this.root);
+      const body = input.value.trim();
+      if (!body) return;
+      await this.saveNumber();
+      this.log("Texted", body, "you");
+      input.value = "";
+      try {
+        await api("POST", "/texts", { body });
+      } catch (error) {
+        this.note(error.message);
+      }
     }
 
     async saveNumber() {

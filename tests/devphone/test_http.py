@@ -444,3 +444,29 @@ def test_after_a_restart_the_page_sends_its_line_again_and_gets_what_rang_meanwh
         assert reborn.post(f"/calls/{sid}/answer", {"as": "human"}).status_code == 204
         stream.close()
     assert phone.emulator.calls[sid].status in ("in-progress", "completed")
+
+
+def test_a_text_from_the_customer_phone_is_a_signed_sms_webhook_and_its_reply_shows(dev_app):
+    """Issue 21, item 6 (SMS): the text box sends Twilio's Messaging webhook through the emulator,
+    signed with the app's token, to /webhooks/sms; CALL ME books a callback and the reply is shown."""
+    from storage.models import QueueEntry
+
+    page = Browser(dev_app)
+    runtime = dev_app.extensions["ivr"]
+    assert page.post("/texts", {"body": "CALL ME"}).status_code == 409  # no caller's number yet
+    assert page.post("/line", {"customer": "+12125550142"}).status_code == 200
+    for bad in ({"body": ""}, {"body": "x" * 1601}, {"body": 5}):
+        assert page.post("/texts", bad).status_code == 400
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        sent = page.post("/texts", {"body": "CALL ME"})
+        assert sent.status_code == 201, sent.get_data(as_text=True)
+        [reply] = sent.get_json()["replies"]
+        shown = stream.until(lambda seen: any(e["type"] == "message" for e in seen))[-1]
+        assert shown["body"] == reply and shown["phone"] == "customer"
+        stream.close()
+    with transaction(runtime.sessions) as session:
+        entry = session.scalars(select(QueueEntry)).one()
+        assert entry.channel == "sms" and entry.phone_number == "+12125550142"
+    assert any(url.endswith("/webhooks/sms") and status == 200 for url, _, status in
+               dev_app.extensions["devphone"].emulator.requests)
