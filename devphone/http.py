@@ -217,6 +217,13 @@ def text():
     return jsonify({"replies": dev_phone().phones.text(_line(), body().get("body"))}), 201
 
 
+@devphone.post("/api/chat")
+def chat():
+    """The chat hand-over demo: a chat bot asks the real chat API for a callback to the customer."""
+    answer = dev_phone().phones.chat(_line(), body().get("text"))
+    return jsonify(answer), 201 if "message" in answer else 422  # the API's refusal, passed on
+
+
 @devphone.post("/api/calls/<sid>/keys")
 def press(sid: str):
     dev_phone().phones.press(_line(), _sid(sid), body().get("key"))
@@ -395,5 +402,9 @@ def _ended(phone: DevPhone, line: Line, sid: str) -> bool:
 def install(app, dev_phone_: DevPhone) -> None:
     """Register /dev-phone on an app whose dev phone is on (when it is off nothing is registered: 404)."""
     dev_phone_.runtime = app.extensions["ivr"]
+    # The chat hand-over demo is a chat integration of its own (webhooks/chat.py), with a made-up secret.
+    from devphone.phones import CHAT_INTEGRATION
+
+    app.config["CHAT_SECRETS"] = {**(app.config.get("CHAT_SECRETS") or {}), CHAT_INTEGRATION: dev_phone_.chat_secret}
     app.extensions["devphone"] = dev_phone_
     app.register_blueprint(devphone)

@@ -10,6 +10,7 @@ from devphone.refused import Refused
 KEYS = "0123456789*#"
 ANSWERS = {"human": "human", "voicemail": "machine_end_beep"}  # how the page's Answer buttons pick up
 MAX_SAY_CHARS = 300
+CHAT_INTEGRATION = "devphone"  # the chat API integration the page's chat hand-over signs as
 
 
 class Phones:
@@ -83,6 +84,40 @@ class Phones:
             for message in messages:
                 self.lines.push(line, {"type": "message", "phone": "customer", "body": message})
         return messages
+
+    def chat(self, line: Line, text: str) -> dict:
+        """A chat bot hands the customer's conversation over to a callback: the real chat API (POST
+        /webhooks/chat/callback, signed as the "devphone" integration with the secret made up at start)
+        over HTTP to this app. The API's answer (201/200 with the entry and its message, or a problem)."""
+        import json
+        import secrets
+        import urllib.error
+        import urllib.request
+
+        from webhooks.chat import signature
+
+        if not isinstance(text, str) or not text.strip() or len(text) > 500 or any(ord(c) < 32 for c in text):
+            raise Refused("What the customer wrote in the chat: 1 to 500 characters without control characters.")
+        if not line.customer:
+            raise Refused("Set the caller's number first: the callback goes to it.", 409)
+        body = json.dumps({"phone": line.customer, "reason": text.strip(),
+                           "transcript": [{"from": "customer", "text": text.strip()}]}).encode()
+        timestamp, nonce = str(int(self.dev_phone.clock.now().timestamp())), secrets.token_hex(12)
+        request = urllib.request.Request(
+            self.dev_phone.local_base + "/webhooks/chat/callback", data=body, method="POST", headers={
+                "Content-Type": "application/json", "X-Chat-Integration": CHAT_INTEGRATION,
+                "X-Chat-Timestamp": timestamp, "X-Chat-Nonce": nonce,
+                "X-Chat-Signature": signature(self.dev_phone.chat_secret, timestamp, nonce, body)})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.load(response)
+        except urllib.error.HTTPError as refused:
+            answer = json.load(refused)
+        if answer.get("message"):
+            with self.lines.lock:
+                self.lines.push(line, {"type": "message", "phone": "customer", "body": answer["message"],
+                                       "channel": "chat"})
+        return answer
 
     def press(self, line: Line, sid: str, digit: str) -> None:
         if not isinstance(digit, str) or len(digit) != 1 or digit not in KEYS:

@@ -90,6 +90,7 @@ class DevPhone:
         self.lines = Lines()  # the emulator's listener takes their lock on its worker thread
         from routing.hours import DemoHours
 
+        self.chat_secret = secrets.token_hex(20)  # the page's chat hand-over signs with it; never logged
         self.demo_hours = DemoHours()  # "open every team for this demo": create_app wires it into the skills
         self.phones = Phones(self)
         self._started = False

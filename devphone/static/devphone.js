@@ -479,7 +479,7 @@
           if (event.call_sid === this.sid) this.end(event.status);
           break;
         case "message":
-          this.log("Text message", event.body || "", "ivr");
+          this.log(event.channel === "chat" ? "Chat bot" : "Text message", event.body || "", "ivr");
           break;
         default:
           break;
@@ -511,12 +511,28 @@
       this.callButton.addEventListener("click", () => this.call());
       this.number.addEventListener("change", () => this.saveNumber());
       $(".say", root).addEventListener("submit", (event) => { event.preventDefault(); this.say(); });
-      $(".text", root).addEventListener("submit", (event) => { event.preventDefault(); this.text(); });
+      $("form.text:not(.chat)", root).addEventListener("submit", (event) => { event.preventDefault(); this.text(); });
+      $("form.chat", root).addEventListener("submit", (event) => { event.preventDefault(); this.chat(); });
+    }
+
+    async chat() {
+      // The chat hand-over: the bot asks the chat API for a callback; its message comes on the event stream.
+      const input = $("form.chat input", this.root);
+      const text = input.value.trim();
+      if (!text) return;
+      await this.saveNumber();
+      this.log("Chatted", text, "you");
+      input.value = "";
+      try {
+        await api("POST", "/chat", { text });
+      } catch (error) {
+        this.note(error.message);
+      }
     }
 
     async text() {
       // A text message from the caller's number: the reply comes back on the event stream ("message").
-      const input = $(".text input", this.root);
+      const input = $("form.text:not(.chat) input", this.root);
       const body = input.value.trim();
       if (!body) return;
       await this.saveNumber();

@@ -403,9 +403,12 @@ def test_demo_hours_another_number_and_a_restart(chromium, settings, clock):
         expect(heard(page.locator("#customer"), "Thank you for calling")).to_have_count(1)
         page.locator("#customer .hangup").click()
         expect(page.get_by_test_id("customer-status")).to_contain_text("Call ended")
-        page.locator("#customer .text input").fill("CALL ME")  # item 6: a signed SMS webhook, its reply shown
-        page.locator("#customer .text button").click()
+        page.get_by_test_id("customer-text").locator("input").fill("CALL ME")  # item 6: a signed SMS webhook, its reply shown
+        page.get_by_test_id("customer-text").locator("button").click()
         expect(page.locator("#customer .log li.ivr", has_text="Text message")).to_have_count(1)
+        page.get_by_test_id("customer-chat").locator("input").fill("my internet is down, call me")
+        page.get_by_test_id("customer-chat").locator("button").click()  # the chat API's hand-over
+        expect(page.locator("#customer .log li.ivr", has_text="Chat bot")).to_have_count(1)
         hello = '<Response><Say language="en-US">Hello from the app</Say></Response>'
         first.extensions["ivr"].twilio.calls.create(to="+14155550123", from_="+15005550006", twiml=hello)
         ringing = page.get_by_test_id("customer-ringing")

@@ -470,3 +470,28 @@ def test_a_text_from_the_customer_phone_is_a_signed_sms_webhook_and_its_reply_sh
         assert entry.channel == "sms" and entry.phone_number == "+12125550142"
     assert any(url.endswith("/webhooks/sms") and status == 200 for url, _, status in
                dev_app.extensions["devphone"].emulator.requests)
+
+
+def test_the_chat_hand_over_goes_through_the_real_chat_api(dev_app):
+    """Issue 21, item 6 (chat): the page's hand-over is a signed request to /webhooks/chat/callback
+    (the "devphone" integration, its secret made up at start); the callback is booked for the chat channel."""
+    from storage.models import QueueEntry
+
+    page = Browser(dev_app)
+    runtime = dev_app.extensions["ivr"]
+    assert page.post("/chat", {"text": "call me"}).status_code == 409  # no number to call back yet
+    assert page.post("/line", {"customer": "+12125550142"}).status_code == 200
+    assert page.post("/chat", {"text": ""}).status_code == 400
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        handed = page.post("/chat", {"text": "my internet is down, please call me"})
+        assert handed.status_code == 201, handed.get_data(as_text=True)
+        message = handed.get_json()["message"]
+        shown = stream.until(lambda seen: any(e["type"] == "message" for e in seen))[-1]
+        assert shown["body"] == message
+        stream.close()
+    with transaction(runtime.sessions) as session:
+        entry = session.scalars(select(QueueEntry)).one()
+        assert entry.channel == "chat" and entry.phone_number == "+12125550142"
+    # Unsigned, the same API refuses it: the page went through the signature check.
+    assert dev_app.test_client().post("/webhooks/chat/callback", json={"phone": "+12125550142"}).status_code == 401
