@@ -34,9 +34,11 @@ class QuietRequestHandler(WSGIRequestHandler):
 
 
 @contextmanager
-def serve(app, host: str = "127.0.0.1", port: int = 0):
-    """Serve a WSGI app on a loopback port (a free one unless given) in a background thread; yields http://HOST:PORT."""
-    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+def serve(app, host: str = "127.0.0.1", port: int = 0, *, access_log: bool = True):
+    """Serve a WSGI app on a loopback port (a free one unless given) in a background thread; yields
+    http://HOST:PORT. Without `access_log`, no line per request (the emulator's media streams)."""
+    server = make_server(host, port, app, threaded=True,
+                         request_handler=WSGIRequestHandler if access_log else QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="loopback-server", daemon=True)
     thread.start()
     try:
@@ -95,7 +97,7 @@ class WsgiTransport(Transport):
     def websocket_url(self, public_url: str) -> str:
         with self._lock:
             if self._local_base is None:
-                self._server = serve(self.app)
+                self._server = serve(self.app, access_log=False)  # `ivr devphone call` prints the call
                 self._local_base = self._server.__enter__()
         return _local(public_url, self.public_base, self._local_base)
 
