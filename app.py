@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     ivr_config = load_ivr_config(settings.ivr_config_path)
+    if dev_phone is not None:  # its "open every team for this demo" switch (routing.hours.DemoHours)
+        ivr_config = dev_phone.demo_hours.wire(ivr_config)
     if twilio_client is None and settings.twilio_account_sid and settings.twilio_auth_token:
         from twilio.rest import Client
 
@@ -170,7 +172,9 @@ def install_log_redaction() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def describe_setup(settings: Settings) -> str:
+def describe_setup(settings: Settings, dev_phone=None) -> str:
+    """What the operator reads at start: where to point Twilio, and what is missing. `settings` as the
+    operator set them; `dev_phone` the app's (devphone/wiring.py), which may have made up a webhook token."""
     base = settings.public_base_url or f"http://{settings.host}:{settings.port}"
     lines = [
         f"IVR listening on http://{settings.host}:{settings.port} (database: {settings.database_url})",
@@ -183,8 +187,15 @@ def describe_setup(settings: Settings) -> str:
     ]
     missing = settings.missing_for_twilio()
     if missing:
+        made_up = not settings.twilio_auth_token and dev_phone is not None
+        # As webhooks/security.py answers: no token at all is 503; a token (ours or the dev phone's) that
+        # does not match the signature is 403.
+        token = ("Webhooks are checked with a token the dev phone made up at start: it signs its own, and any "
+                 "other request (unsigned, or signed by Twilio) is refused (403)" if made_up else
+                 "Without TWILIO_AUTH_TOKEN every webhook is refused (503)" if not settings.twilio_auth_token else
+                 "Webhooks not signed with TWILIO_AUTH_TOKEN are refused (403)")
         lines.append(
-            "Not set: " + ", ".join(missing) + ". Without TWILIO_AUTH_TOKEN every webhook is refused (503), "
+            "Not set: " + ", ".join(missing) + f". {token}; "
             "without TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN no callback can be dialled, and without "
             "PUBLIC_BASE_URL the URLs above are only reachable locally (use a tunnel, see README)."
         )
@@ -198,7 +209,7 @@ def main() -> None:
         app = create_app(settings)
     except ConfigError as exc:
         raise SystemExit(f"Configuration problem: {exc}")
-    print(describe_setup(settings), flush=True)
+    print(describe_setup(settings, app.extensions.get("devphone")), flush=True)
     if "devphone" in app.extensions:
         print(app.extensions["devphone"].describe(), flush=True)
     load_speech(app)  # loads the models now and warns once for a language without one

@@ -37,6 +37,9 @@ class Skill:
     callback_mode: str = "agent_first"
     # What callers say when they want this skill, per language: the skill classifier learns from them.
     examples: dict[str, list[str]] = field(default_factory=dict)
+    # The dev phone's "open every team for this demo" switch (routing.hours.DemoHours), wired in by
+    # create_app only while the dev phone is on; routing.hours.is_open reads it. None otherwise.
+    demo_hours: object | None = field(default=None, compare=False, repr=False)
 
     def label_in(self, language: str) -> str:
         return self.label.get(language) or next(iter(self.label.values()), self.name)

@@ -1,6 +1,6 @@
 """The agent phone: agents through agents.services, as the supervisor pages and the API do (a demo
-agent per skill whose phone is this page, available or offline by hand), and the skills the page
-shows as open or not."""
+agent per skill whose phone is this page, available or offline by hand), the skills the page shows
+as open or not, and the page's "open every team for this demo" switch (routing.hours.DemoHours)."""
 from __future__ import annotations
 
 from devphone.refused import Refused
@@ -98,3 +98,15 @@ def skills_view(runtime) -> list[dict]:
                     "open": hours.is_open(skill, now), "timezone": skill.timezone.key,
                     "opens_at": opening.isoformat() if opening else None})
     return out
+
+
+def set_demo_hours(runtime, demo_hours, on) -> list[dict]:
+    """Open every team for this demo (or back to their hours); the dispatcher looks at once."""
+    from callbacks.scheduler import wake_dispatcher
+
+    if not isinstance(on, bool):
+        raise Refused("open_every_team must be true or false.")
+    demo_hours.set(on)
+    if on:
+        wake_dispatcher(runtime)
+    return skills_view(runtime)

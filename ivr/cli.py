@@ -1,4 +1,5 @@
-"""`ivr ivr classify "TEXT"` and `ivr ivr evaluate FILE.tsv`: what the IVR understands from words."""
+"""`ivr understand classify "TEXT"` and `ivr understand evaluate FILE.tsv`: what the IVR understands from
+typed words (in the checkout also `flask --app app understand ...`)."""
 from __future__ import annotations
 
 import json
@@ -9,9 +10,15 @@ import click
 from clock import Clock
 
 
-@click.group("ivr")
-def ivr_cli():
-    """Inspect the IVR's understanding of callers."""
+@click.group("understand")
+def understand_cli():
+    """What the IVR understands from typed words: classify one answer, evaluate a labelled file."""
+
+
+def _step_names() -> list[str]:
+    from ivr.steps import STEPS
+
+    return list(STEPS)
 
 
 def _understanding_and_language(lang: str | None):
@@ -30,9 +37,10 @@ def _understanding_and_language(lang: str | None):
     return config, understanding, lang
 
 
-@ivr_cli.command("classify")
+@understand_cli.command("classify")
 @click.argument("text")
-@click.option("--step", default="menu", show_default=True, help="IVR step: menu, confirm, callback_number, callback_time.")
+@click.option("--step", type=click.Choice(_step_names()), default="menu", show_default=True,
+              help="The IVR question the words answer, by its step name.")
 @click.option("--lang", default=None, help="Caller's language (default: the IVR's default).")
 @click.option("--skill", default=None, help="Skill whose time zone and hours apply (time steps).")
 @click.option("--now", default=None, help="Pretend it is this ISO time (with offset), for time steps.")
@@ -66,7 +74,7 @@ def classify(text: str, step: str, lang: str | None, skill: str | None, now: str
         click.echo(f"-> {result['skill']} (confidence {result['confidence']:.2f})")
 
 
-@ivr_cli.command("evaluate")
+@understand_cli.command("evaluate")
 @click.argument("tsv", type=click.Path(exists=True, dir_okay=False))
 @click.option("--lang", default=None, help="Language of the phrases (default: the IVR's default).")
 @click.option("--misses/--no-misses", default=True, show_default=True, help="List the phrases routed wrongly.")

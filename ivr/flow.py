@@ -27,15 +27,14 @@ from callbacks import services as callbacks
 from phone_numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
 from config import IvrConfig, Skill
-from ivr import answers, steps
+from ivr import answers, spoken, steps
 from ivr.answers import Meaning
 from config import Prompts
 from routing import hours, queue
 from refusals import Refusal
-from storage.models import Call, CallTurn, QueueEntry, SpeechResult
+from storage.models import Call, CallTurn, QueueEntry
 
 CLOSED_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
-LISTEN_SECONDS = 20  # how long the call waits, silent, for a recognised answer once the caller spoke
 
 
 def stream_name(turn: int) -> str:
@@ -120,8 +119,10 @@ class CallFlow:
         step = steps.step(step_name)
         if step is None:
             raise TurnMismatch(f"unknown step {step_name!r}")
-        heard = self._heard(call_sid, step_name, turn, digits)
         listened = self._speech_on(call) and step.expects.listen is not None
+        heard = self._heard(call_sid, step_name, turn, digits, listened)
+        if heard is None:  # the caller began to answer as the question timed out: wait for it (ivr/spoken.py)
+            return self.listen(call_sid, step_name, turn)
         meaning = self._meaning(call, step, heard)
         self._remember(call, step, heard, meaning)
         move = step.leads.get(meaning.kind)
@@ -145,7 +146,7 @@ class CallFlow:
         response = VoiceResponse()
         action = self.links.step(step_name, turn)
         gather = self._gather(step, action, timeout=1)
-        gather.pause(length=LISTEN_SECONDS)
+        gather.pause(length=spoken.LISTEN_SECONDS)
         response.append(gather)
         response.redirect(action, method="POST")
         return str(response)
@@ -266,14 +267,14 @@ class CallFlow:
         if heard.transcript and step.expects.kind == steps.SKILL:
             call.transcript, call.confidence = heard.transcript, heard.confidence
 
-    def _heard(self, call_sid: str, step: str, turn: int, digits: str | None) -> Heard:
-        """Keys pressed on the Gather, or what the media stream stored for this step and turn."""
+    def _heard(self, call_sid: str, step: str, turn: int, digits: str | None, listened: bool) -> Heard | None:
+        """Keys pressed on the Gather, or what the media stream stored for this step and turn (None while
+        the caller is still saying it)."""
         if digits:
             return Heard(digits=digits)
-        result = self.session.scalar(select(SpeechResult).where(
-            SpeechResult.call_sid == call_sid, SpeechResult.step == step, SpeechResult.turn == turn))
-        if result is None:
-            return Heard()
+        result = spoken.result(self.session, call_sid, step, turn, self.clock.now(), claim=listened)
+        if result is None or result == spoken.SPEAKING:
+            return None if result else Heard()
         return Heard(digits=result.digit, transcript=result.transcript, confidence=result.confidence)
 
     # ---- moves (the `leads` of ivr.steps) ------------------------------------------------------

@@ -67,7 +67,8 @@ def _fetch(url: str, timeout: float = 20):
 @click.argument("lang")
 @click.option("--dir", "target_dir", default=DEFAULT_MODEL_DIR, show_default=True, help="Where to unpack it.")
 def download_model(lang: str, target_dir: str):
-    """Download the official small Vosk model for LANG (e.g. en-us, nl, ko)."""
+    """Download the official small Vosk model for LANG, named as the IVR names its languages (en-US,
+    nl-NL); a bare language or Vosk's own spelling (nl, en-us, ko) works too."""
     list_url = os.environ.get("VOSK_MODEL_LIST_URL", MODEL_LIST_URL)
     with _fetch(list_url) as response:
         models = json.load(response)

@@ -1,6 +1,6 @@
 """One decision from one answer: what the caller's words mean at an IVR step, as JSON.
 
-Shared by `ivr speech recognize` (words from audio) and `ivr ivr classify` (words typed),
+Shared by `ivr speech recognize` (words from audio) and `ivr understand classify` (words typed),
 so both print the same decision for the same words.
 """
 from __future__ import annotations
