@@ -94,7 +94,7 @@ class Phones:
         import urllib.error
         import urllib.request
 
-        from webhooks.chat import signature
+        from callbacks.chat_signature import signature
 
         if not isinstance(text, str) or not text.strip() or len(text) > 500 or any(ord(c) < 32 for c in text):
             raise Refused("What the customer wrote in the chat: 1 to 500 characters without control characters.")

@@ -128,7 +128,7 @@ def test_ivr_help_lists_only_our_commands_and_builds_no_app(elsewhere):
     shown = probe("--help", env=env)
     assert shown.returncode == 0, shown.stderr
     listed = re.findall(r"^  ([a-z-]+)  ", shown.stdout.split("Commands:")[1], re.M)
-    assert listed == ["agents", "devphone", "serve", "speech", "understand", "users"], shown.stdout
+    assert listed == ["agents", "devphone", "privacy", "scheduler", "serve", "speech", "understand", "users"], shown.stdout
     for flask_own in ("--env-file", "--app", "--debug", "routes", "shell", "limiter"):
         assert flask_own not in shown.stdout
     assert "LOADED [] HASHED 0" in shown.stdout, shown.stdout

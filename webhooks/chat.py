@@ -12,7 +12,6 @@ sharing a redis see each other's nonces; with the default in-memory storage, onl
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import re
@@ -20,6 +19,7 @@ import re
 from flask import Blueprint, jsonify, request
 
 from callbacks import requests as callback_requests
+from callbacks.chat_signature import signature  # noqa: F401 - the chat channel's signature, verified here
 from callbacks.schemas import MAX_TRANSCRIPT, chat_request_schema, validate
 from refusals import RequestRefused
 from storage.db import transaction
@@ -46,11 +46,6 @@ def parse_secrets(raw: str) -> dict[str, str]:
 
 def init_chat(app) -> None:
     app.config.setdefault("CHAT_SECRETS", parse_secrets(os.environ.get("CHAT_SECRETS", "")))
-
-
-def signature(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.{nonce}.".encode() + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
 
 
 chat.register_error_handler(413, too_large)
