@@ -304,3 +304,37 @@ class Settings:
             "PUBLIC_BASE_URL": self.public_base_url,
         }
         return [name for name, value in needed.items() if not value]
+
+
+def _switch(env, name: str, default: str = "on") -> bool:
+    return (env.get(name) or default).strip().lower() not in ("0", "off", "false", "no")
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    """The callback dispatcher's settings (environment). Per-skill callback_mode lives in the IVR file."""
+
+    calls_per_second: float = 1.0
+    retry_delay_seconds: int = 600
+    max_attempts: int = 3
+    early_window_seconds: int = 60
+    agent_ring_seconds: int = 20
+    # A claim with no call SID after this long is reconciled with Twilio's call list.
+    reconcile_after_seconds: int = 60
+    voicemail_text: str | None = None  # CALLBACK_VOICEMAIL_TEXT; unset: callback_voicemail from the IVR file
+    sms: bool = True
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "DispatchSettings":
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            calls_per_second=float(env.get("DISPATCH_CALLS_PER_SECOND", d.calls_per_second)),
+            retry_delay_seconds=int(env.get("CALLBACK_RETRY_DELAY_SECONDS", d.retry_delay_seconds)),
+            max_attempts=int(env.get("CALLBACK_MAX_ATTEMPTS", d.max_attempts)),
+            early_window_seconds=int(env.get("CALLBACK_EARLY_WINDOW_SECONDS", d.early_window_seconds)),
+            agent_ring_seconds=int(env.get("AGENT_RING_SECONDS", d.agent_ring_seconds)),
+            reconcile_after_seconds=int(env.get("DISPATCH_RECONCILE_AFTER_SECONDS", d.reconcile_after_seconds)),
+            voicemail_text=env.get("CALLBACK_VOICEMAIL_TEXT") or d.voicemail_text,
+            sms=_switch(env, "CALLBACK_SMS"),
+        )

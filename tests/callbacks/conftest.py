@@ -10,7 +10,8 @@ import pytest
 from agents import services as agents
 from callbacks import services as callbacks
 from callbacks.dialing import Dialer, OutboundLinks
-from callbacks.dispatcher import DispatchSettings, Dispatcher
+from callbacks.dispatcher import Dispatcher
+from config import DispatchSettings
 from storage.db import transaction
 from storage.models import QueueEntry
 from tests.conftest import PUBLIC_BASE_URL
