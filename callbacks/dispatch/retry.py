@@ -1,7 +1,9 @@
 """After an attempt that did not connect: back to its place in line, another attempt later, or give up.
 
 - The agent did not take an offer (missed, declined, could not be rung): the entry goes back to its
-  place in line at once; that was not the customer's attempt.
+  place in line at once; that was not the customer's attempt. Customer-first, with the customer
+  already on the line: they are told and called again after the retry delay, and that attempt is
+  not counted either (an attempt counts only when the customer was dialled and not reached).
 - The customer was not reached (no answer, busy, voicemail, the agent left first): another attempt
   after CALLBACK_RETRY_DELAY_SECONDS, rolled into opening hours, and the customer is told when; after
   CALLBACK_MAX_ATTEMPTS attempts the callback has failed.
@@ -55,6 +57,8 @@ class RetryPolicy:
             callbacks.change_state(work.session, entry, "queued", now=work.now, event=event, actor=self.name,
                                    reason=reason)
         elif entry.state == "dialing_customer" and customer_on_line(entry):
-            # Customer-first: the customer is waiting; apologise and call again later.
+            # Customer-first: the customer answered and waits; apologise and call again later. The
+            # miss was ours, so this attempt is not one of the customer's.
+            entry.attempts = max(0, entry.attempts - 1)
             self.talk.tell_and_end(work, entry.dial_call_sid, "callback_no_agent", entry)
             self.retry(work, entry, reason, event=event)

@@ -191,6 +191,33 @@ def test_customer_first_connected(make_dispatcher, runtime, outbound, add_agent,
     assert events(entry_of(pid))[-2:] == ["customer_on_line", "connected"]
 
 
+def test_customer_first_agents_who_miss_the_offer_use_none_of_the_customers_attempts(
+        make_dispatcher, runtime, outbound, add_agent, book, entry_of, clock):
+    config = runtime.ivr_config
+    skills = dict(config.skills)
+    skills["billing"] = replace(skills["billing"], callback_mode="customer_first")
+    dispatcher = make_dispatcher(config=replace(config, skills=skills), max_attempts=2, retry_delay_seconds=120)
+    pid = book(CUSTOMER)
+    agents = [("Ann", AGENT), ("Bob", AGENT2), ("Cy", "+14155550103")]
+    for round_, (name, address) in enumerate(agents, start=1):
+        add_agent(name, address)
+        assert len(dispatcher.run_once().claimed) == 1
+        customer = outbound.to(CUSTOMER, index=round_ - 1).answer()
+        customer.amd("human")  # the customer answered every time
+        if round_ < 3:
+            outbound.to(address).ring_out("no-answer")  # the agent missed the offer
+            assert customer.follow_steering() and "no agent could take your call" in customer.heard_text()
+            entry = entry_of(pid)
+            assert entry.state == "retry_wait" and entry.attempts == 0
+            assert events(entry)[-1] == "agent_missed"
+            clock.advance(120)
+        else:
+            outbound.to(address).answer().press("1")
+    entry = entry_of(pid)
+    assert entry.state == "connected"  # not failed after two agents' misses with max_attempts=2
+    assert entry.attempts == 1 and outbound.count_to(CUSTOMER) == 3
+
+
 def test_two_agents_five_entries_served_in_arrival_order(dispatcher, outbound, add_agent, book, entry_of, clock):
     add_agent("Ann", AGENT)
     add_agent("Bob", AGENT2)
