@@ -21,6 +21,7 @@ from callbacks.dispatch.placing import Claim, Placer
 from callbacks.dispatch.recovery import Recovery
 from callbacks.dispatch.retry import RetryPolicy
 from callbacks.dispatch.serving import Report, Server
+from callbacks.dispatch.slips import Slips
 from callbacks.dispatch.talk import Talk
 from callbacks.dispatch.work import Units
 from clock import Clock
@@ -48,6 +49,7 @@ class Dispatcher:
         self.agent_leg = AgentLeg(units, dialer, talk, retry, self.placer, name)
         self.customer_leg = CustomerLeg(units, dialer, talk, retry, self.placer)
         self.holder_leg = HolderLeg(units, talk)
+        self.slips = Slips(units, clock, config, self.notices)
         self.recovery = Recovery(units, clock, settings, dialer, talk, self.agent_leg, self.customer_leg, name)
         # The serve loop
         self.run_once = self.server.run_once
@@ -66,6 +68,7 @@ class Dispatcher:
         self.holder_bridged = self.holder_leg.bridged
         # Notices, and after a crash
         self.confirm_bookings = self.notices.confirm_bookings
+        self.tell_slips = self.slips.tell
         self.recover = self.recovery.recover
         self.recover_agents = self.recovery.recover_agents
 

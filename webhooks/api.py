@@ -128,6 +128,10 @@ def callback_view(entry: QueueEntry, *, position: int | None, wait: int | None, 
         "scheduled_for_local": local,
         "timezone": zone,
         "requested_at": iso_utc(entry.arrived_at),
+        # The window the customer was last told, and how often a slip gave them a new one.
+        "window": {"from": iso_utc(entry.promised_from), "by": iso_utc(entry.promised_by),
+                   "timezone": entry.promised_zone, "told_at": iso_utc(entry.promised_at),
+                   "moved": int((entry.context or {}).get("windows_moved", 0))} if entry.promised_by else None,
     }
     if token:
         view["status_url"] = f"{public_base()}/api/callbacks/{entry.public_id}?token={token}"
@@ -349,6 +353,13 @@ def openapi_description() -> dict:
                     "scheduled_for_local": {"type": ["string", "null"]},
                     "timezone": {"type": ["string", "null"]},
                     "requested_at": {"type": "string", "format": "date-time"},
+                    "window": {"type": ["object", "null"], "description": "The window the customer was last "
+                               "told (UTC from/by, its timezone, when told, and how many times a slip moved it)",
+                               "properties": {"from": {"type": "string", "format": "date-time"},
+                                              "by": {"type": "string", "format": "date-time"},
+                                              "timezone": {"type": ["string", "null"]},
+                                              "told_at": {"type": ["string", "null"], "format": "date-time"},
+                                              "moved": {"type": "integer"}}},
                     "status_url": {"type": "string", "format": "uri",
                                    "description": "Only in the 201 answer: read (GET) or cancel (DELETE) here"},
                 },

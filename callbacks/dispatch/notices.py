@@ -1,7 +1,9 @@
-"""Messages to customers about their callback: the booking's confirmation, and when we will try again.
+"""Messages to customers about their callback: the booking's confirmation, when we will try again,
+and a new window when the callback slipped out of the one they were told (slips.py).
 
 Each is sent by SMS (when CALLBACK_SMS is on and a messaging number is set) after the commit that
-decided it, and recorded in the entry's audit trail.
+decided it, and recorded in the entry's audit trail. A time told is a window told: it is stored on
+the entry (promised_from/promised_by), which the status link shows.
 """
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from sqlalchemy import select
 
 from callbacks import requests as callback_requests  # the one confirmation wording
 from callbacks import services as callbacks
+from callbacks.promises import window_words
 from callbacks.dialing import Dialer
 from callbacks.dispatch.talk import Talk
 from callbacks.dispatch.work import Units, Work
 from clock import Clock
 from config import DispatchSettings, IvrConfig
 from routing import hours
+from routing.promise import Window, slot_window, store_window, stored_window
 from storage.db import transaction
 from storage.models import QueueEntry, QueueEvent
 
@@ -60,6 +64,27 @@ class Notices:
         body = words.text("sms_retry", when=hours.describe_local(when, zone, work.now, words.language)
                           if zone else when.isoformat())
         self._send(work, entry, "sms_retry", body)
+        told = stored_window(entry)
+        if zone is not None:
+            self._store(work, entry, slot_window(when, told.zone if told else zone.key), "retry")
+
+    def window_moved(self, work: Work, entry: QueueEntry, told: Window, window: Window) -> None:
+        """The callback slipped out of the window its customer was told: tell them `window`, and keep it."""
+        sms = self.can_text(entry)
+        if sms:
+            words = self.talk.words(entry)
+            number, body = entry.phone_number, words.text("sms_window_moved",
+                                                          window=window_words(words, window, work.now))
+            work.after_commit(lambda: self.dialer.text(number, body))
+        context = entry.context or {}
+        entry.context = {**context, "windows_moved": int(context.get("windows_moved", 0)) + 1}
+        self._store(work, entry, window, "slipped", previous_start=told.start.isoformat(),
+                    previous_end=told.end.isoformat(), sms=sms)
+
+    def _store(self, work: Work, entry: QueueEntry, window: Window, reason: str, **details) -> None:
+        store_window(entry, window, work.now)
+        callbacks.record(work.session, entry, "window_told", now=work.now, actor=self.name, reason=reason,
+                         start=window.start.isoformat(), end=window.end.isoformat(), zone=window.zone, **details)
 
     def confirm_bookings(self, window_minutes: int = 15) -> int:
         """SMS to callbacks booked in the last minutes that have not had one (once each)."""
