@@ -122,6 +122,9 @@ class QueueEntry(Base):
         # The dispatcher's due queries (migration 0003).
         Index("ix_queue_entries_state_next", "state", "next_attempt_at"),
         Index("ix_queue_entries_order", "skill", "state", "priority", "arrived_at", "id"),
+        # Merging a number's requests across channels; re-estimating told windows (migration 0006).
+        Index("ix_queue_entries_phone_state", "phone_number", "state"),
+        Index("ix_queue_entries_state_promised", "state", "promised_by"),
     )
 
     @property

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from agents import services as agents
 from callbacks import services as callbacks
@@ -89,3 +90,21 @@ def agent_of(runtime):
             return agent
 
     return get
+
+
+@pytest.fixture
+def hold_while_busy(dispatcher, twilio, add_agent, book, runtime):
+    """A caller who chooses to hold for billing while its only agent (Bob) is being offered a callback:
+    staffed, not free, so the IVR offers the wait. Returns the caller and their entry's public id."""
+    def hold(number: str = "+12125550143", bob: str = "+14155550102"):
+        add_agent("Bob", bob)
+        book("+12125550199", ago=60)
+        assert len(dispatcher.run_once().claimed) == 1
+        caller = twilio.call(from_number=number)
+        caller.press("1")  # billing
+        assert "Press 2 to hold" in caller.last_heard  # nobody free: the wait is offered first
+        caller.press("2")
+        with runtime.sessions() as s:
+            return caller, s.scalar(select(QueueEntry.public_id).where(QueueEntry.call_sid == caller.call_sid))
+
+    return hold

@@ -313,27 +313,9 @@ def test_queued_callbacks_wait_for_opening_hours(dispatcher, add_agent, book, cl
     assert report.next_wake == datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc)  # 08:00 New York
 
 
-def hold_while_busy(dispatcher, twilio, add_agent, book, runtime):
-    """A caller who chooses to hold for billing while its only agent (Bob) is being offered a callback:
-    staffed, not free, so the IVR offers the wait. Returns the caller and their entry's public id."""
-    from sqlalchemy import select
-
-    from storage.models import QueueEntry
-
-    add_agent("Bob", AGENT2)
-    book("+12125550199", ago=60)
-    assert len(dispatcher.run_once().claimed) == 1
-    caller = twilio.call(from_number=CUSTOMER)
-    caller.press("1")  # billing
-    assert "Press 2 to hold" in caller.last_heard  # nobody free: the wait is offered first
-    caller.press("2")
-    with runtime.sessions() as s:
-        return caller, s.scalar(select(QueueEntry.public_id).where(QueueEntry.call_sid == caller.call_sid))
-
-
-def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_agent, entry_of, agent_of, runtime,
-                                             book):
-    caller, pid = hold_while_busy(dispatcher, twilio, add_agent, book, runtime)
+def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_agent, entry_of, agent_of,
+                                             hold_while_busy):
+    caller, pid = hold_while_busy()
     assert caller.queue == "billing"
     ann = add_agent("Ann", AGENT)
     assert len(dispatcher.run_once().claimed) == 1
@@ -436,8 +418,8 @@ def test_priority_first_then_arrival(dispatcher, add_agent, book, runtime):
 
 
 def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
-        dispatcher, outbound, twilio, add_agent, entry_of, agent_of, runtime, book):
-    caller, pid = hold_while_busy(dispatcher, twilio, add_agent, book, runtime)
+        dispatcher, outbound, twilio, add_agent, entry_of, agent_of, hold_while_busy):
+    caller, pid = hold_while_busy()
     ann = add_agent("Ann", AGENT)
     dispatcher.run_once()
     agent = outbound.to(AGENT).answer()
