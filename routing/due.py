@@ -3,7 +3,9 @@
 The dispatcher's picking rule, beside the line order it follows (routing/queue.py):
 - open: live holders without an agent, queued callbacks, scheduled callbacks whose slot is within
   the early window, and retries whose time has come;
-- closed: live holders, and scheduled callbacks whose own (in-hours) slot is within the early window.
+- closed: live holders, scheduled callbacks whose own (in-hours) slot is within the early window, and
+  queued callbacks whose told window has begun (promised before closing, so agents still at work
+  serve them in line order, before holders who arrived later; the others wait for the opening).
 One small indexed query per kind of due entry (each LIMITed), merged: cheap however many callbacks
 wait for later (bench/dispatcher_bench.py).
 """
@@ -35,7 +37,8 @@ def due_entries(s: Session, skill: Skill, now: datetime, limit: int, early_secon
         # (clause, timed): timed clauses are picked by their (state, next_attempt_at) range.
         clauses = [(unoffered_holder, False), (QueueEntry.state == "queued", False), (scheduled, True), (retry, True)]
     else:
-        clauses = [(unoffered_holder, True), (scheduled & (QueueEntry.next_attempt_at > now), True)]
+        promised = (QueueEntry.state == "queued") & (QueueEntry.promised_from <= early)
+        clauses = [(unoffered_holder, True), (scheduled & (QueueEntry.next_attempt_at > now), True), (promised, True)]
     found: list[QueueEntry] = []
     for clause, timed in clauses:
         where = (QueueEntry.skill == skill.name) & clause
@@ -47,7 +50,8 @@ def due_entries(s: Session, skill: Skill, now: datetime, limit: int, early_secon
             rows = s.scalars(query.limit(limit if open_now else limit * 4))
         else:
             rows = _in_line_order(s, where, limit)
-        found.extend(e for e in rows if open_now or e.kind != CALLBACK or hours.is_open(skill, e.next_attempt_at))
+        found.extend(e for e in rows if open_now or e.kind != CALLBACK or e.state == "queued"
+                     or hours.is_open(skill, e.next_attempt_at))
     found.sort(key=order_key)
     return found[:limit]
 
