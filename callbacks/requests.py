@@ -23,6 +23,7 @@ from callbacks.schemas import RequestRefused
 from callbacks.services import CallbackRequest, book_callback, change_state, hash_token, record
 from config import IvrConfig
 from routing import hours, queue
+from routing import slots as routing_slots
 from storage.models import QueueEntry
 from understanding import Understanding
 
@@ -129,9 +130,11 @@ def request_callback(session: Session, config: IvrConfig, body: dict, *, now: da
         scheduled_for = scheduled_time(config, skill, body["preferred_time"], body["timezone"], now)
     elif not hours.is_open(config.skills[skill], now):
         # Closed now: "as soon as possible" means at the next opening, as for callers after hours.
-        scheduled_for = hours.next_opening(config.skills[skill], now)
-        if scheduled_for is None:
+        opening = hours.next_opening(config.skills[skill], now)
+        if opening is None:
             raise RequestRefused(f"the {skill} team takes no callbacks at the moment", field="/skill", code="closed")
+        # Spread over the first slots after the opening that have room, not all at its first minute.
+        scheduled_for = routing_slots.spread_slot(session, config, skill, opening, now) or opening
 
     context = {key: value for key, value in (body.get("context") or {}).items() if value}
     if caller.integration:
@@ -181,9 +184,10 @@ def cancel(session: Session, public_id: str, token: str, *, now: datetime) -> Qu
 
 
 def open_slots(config: IvrConfig, skill_name: str, zone: ZoneInfo, now: datetime, *, days: int = 3,
-               step_minutes: int = 30) -> list[datetime]:
+               step_minutes: int = 30, session: Session | None = None) -> list[datetime]:
     """Bookable times (aware, in `zone`) on the skill's next `days` open days, every `step_minutes`,
-    starting after the booking lead time: what the web button offers as time slots."""
+    starting after the booking lead time: what the web button offers as time slots. With a `session`,
+    slots that staffing cannot serve or that are full are left out (routing/slots.py)."""
     skill = config.skills[skill_name]
     rules = hours.BookingRules(horizon=timedelta(days=config.booking_horizon_days))
     step = timedelta(minutes=step_minutes)
@@ -191,7 +195,7 @@ def open_slots(config: IvrConfig, skill_name: str, zone: ZoneInfo, now: datetime
     # Round up to the next whole step so slots read 14:00, 14:30...
     start = earliest.replace(second=0, microsecond=0)
     start += timedelta(minutes=(-start.minute) % step_minutes)
-    slots: list[datetime] = []
+    found: list[datetime] = []
     seen_days: list = []
     when = start
     while when <= now + rules.horizon:
@@ -201,9 +205,12 @@ def open_slots(config: IvrConfig, skill_name: str, zone: ZoneInfo, now: datetime
                 if len(seen_days) == days:
                     break
                 seen_days.append(day)
-            slots.append(when.astimezone(zone))
+            found.append(when.astimezone(zone))
         when += step
-    return slots
+    if session is not None:
+        free = set(routing_slots.offerable(session, config, skill_name, found, now, width=step_minutes * 60))
+        found = [when for when in found if when in free]
+    return found
 
 
 # Written replies for chat bots and SMS (the voice prompts live in config/ivr.toml).

@@ -234,7 +234,8 @@ def form_data():
     zone_name = request.args.get("timezone", config.skills[skill].timezone.key)
     zone = callback_requests.zone_named(zone_name, field="timezone")
     now = rt.clock.now()
-    slots = callback_requests.open_slots(config, skill, zone, now)
+    with rt.sessions() as session:  # full slots and slots nobody staffs are not offered
+        slots = callback_requests.open_slots(config, skill, zone, now, session=session)
     # Browsers send no Origin on a same-origin GET: such a token belongs to this app's own pages.
     token = form_serializer().dumps({"origin": (origin or request.host_url).rstrip("/")})
     return jsonify({
