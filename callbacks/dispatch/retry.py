@@ -30,8 +30,10 @@ class RetryPolicy:
         self.notices = notices
         self.name = name
 
-    def retry(self, work: Work, entry: QueueEntry, reason: str, event: str = "retry_wait") -> None:
-        """Another attempt after the retry delay (rolled into opening hours), or failed after the last one."""
+    def retry(self, work: Work, entry: QueueEntry, reason: str, event: str = "retry_wait", *,
+              unreached: bool = True) -> None:
+        """Another attempt after the retry delay (rolled into opening hours), or failed after the last one.
+        `unreached`: the customer was not reached, and the retry SMS says so (else they were told on the call)."""
         entry.agent_id = None
         if entry.attempts >= self.settings.max_attempts:
             callbacks.change_state(work.session, entry, "failed", now=work.now, event="failed", actor=self.name,
@@ -44,7 +46,8 @@ class RetryPolicy:
         entry.next_attempt_at = when
         callbacks.change_state(work.session, entry, "retry_wait", now=work.now, event=event, actor=self.name,
                                reason=reason, retry_at=iso(when), attempt=entry.attempts)
-        self.notices.retry_at(work, entry, when)
+        if unreached:
+            self.notices.retry_at(work, entry, when)
 
     def offer_lost(self, work: Work, entry: QueueEntry, event: str, reason: str) -> None:
         """The agent did not take the offer: the entry goes back to its place in line."""
@@ -61,4 +64,4 @@ class RetryPolicy:
             # miss was ours, so this attempt is not one of the customer's.
             entry.attempts = max(0, entry.attempts - 1)
             self.talk.tell_and_end(work, entry.dial_call_sid, "callback_no_agent", entry)
-            self.retry(work, entry, reason, event=event)
+            self.retry(work, entry, reason, event=event, unreached=False)

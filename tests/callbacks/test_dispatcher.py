@@ -192,11 +192,12 @@ def test_customer_first_connected(make_dispatcher, runtime, outbound, add_agent,
 
 
 def test_customer_first_agents_who_miss_the_offer_use_none_of_the_customers_attempts(
-        make_dispatcher, runtime, outbound, add_agent, book, entry_of, clock):
+        make_dispatcher, runtime, outbound, add_agent, book, entry_of, clock, twilio_rest):
     config = runtime.ivr_config
     skills = dict(config.skills)
     skills["billing"] = replace(skills["billing"], callback_mode="customer_first")
     dispatcher = make_dispatcher(config=replace(config, skills=skills), max_attempts=2, retry_delay_seconds=120)
+    dispatcher.dialer.messaging_number = "+15005550007"
     pid = book(CUSTOMER)
     agents = [("Ann", AGENT), ("Bob", AGENT2), ("Cy", "+14155550103")]
     for round_, (name, address) in enumerate(agents, start=1):
@@ -216,6 +217,8 @@ def test_customer_first_agents_who_miss_the_offer_use_none_of_the_customers_atte
     entry = entry_of(pid)
     assert entry.state == "connected"  # not failed after two agents' misses with max_attempts=2
     assert entry.attempts == 1 and outbound.count_to(CUSTOMER) == 3
+    # They heard it on the call each time; no "we could not reach you" text followed.
+    assert not [m for m in twilio_rest.messages if "could not reach you" in m["body"]]
 
 
 def test_two_agents_five_entries_served_in_arrival_order(dispatcher, outbound, add_agent, book, entry_of, clock):
