@@ -73,7 +73,11 @@ def slots(session: Session, config: IvrConfig, skill: Skill | str, starts: list[
 
 def offerable(session: Session, config: IvrConfig, skill: Skill | str, starts: list[datetime], now: datetime, *,
               width: int = SLOT_WIDTH_SECONDS) -> list[datetime]:
-    """The starts whose slot still has room: full slots are not offered."""
+    """The starts whose slot still has room: full slots are not offered. With no agent that has the skill
+    at all, staffing is unknown (agents not entered yet): every start is kept."""
+    skill = config.skills[skill] if isinstance(skill, str) else skill
+    if not _inputs(session, config, skill, now)[1]:
+        return list(starts)
     return [slot.start for slot in slots(session, config, skill, starts, now, width=width) if slot.room > 0]
 
 
