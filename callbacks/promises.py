@@ -49,7 +49,7 @@ def day_words(p: Prompts, when: datetime, zone: ZoneInfo, now: datetime) -> str:
     local = when.astimezone(zone)
     delta = (local.date() - now.astimezone(zone).date()).days
     key = {0: "day_today", 1: "day_tomorrow"}.get(delta, "day_other")
-    return p.fragment(key, weekday=p.fragment("weekday_names").split(",")[local.weekday()], day=local.day,
+    return p.fragment(key, weekday=p.fragment("weekday_names").split(",")[local.weekday()], date=local.day,
                       month=p.fragment("month_names").split(",")[local.month - 1])
 
 
