@@ -120,8 +120,8 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
     today_end = hours.spans[0][1] if hours.spans and hours.spans[0][0] <= now else None
     supply = []
     for agent in agents:
-        mine = counts.get(skill.name, 0) + 1
-        share = mine / sum(counts.get(name, 0) + 1 for name in agent.skills)
+        mine = counts.get(skill.name, 0) + 1  # this line, with the caller asking
+        share = mine / (mine + sum(counts.get(name, 0) for name in agent.skills if name != skill.name))
         if agent.state != "offline":
             supply.append(Supply(share=share, free=agent.state == "available"))
         elif not on and today_end is not None:
