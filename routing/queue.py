@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from storage.models import Agent, QueueEntry
 
 
-
 def line_order():
     return (QueueEntry.priority.desc(), QueueEntry.arrived_at.asc(), QueueEntry.id.asc())
 
