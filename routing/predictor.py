@@ -188,9 +188,10 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
     departures = line.ahead + extra - free + 1
     today_close = hours.spans[0][1]
     if at is None or at > today_close:
-        resume = next((s for s, _ in hours.spans if s >= today_close), None)
-        return Estimate("after_closing", expected_at=at, resume_at=resume or first,
-                        spread_seconds=_spread(departures, handle, capacity, at, now), **base)
+        resume = next((s for s, _ in hours.spans if s >= today_close), None) or first
+        # The spread grows with staffed time only: the night adds no uncertainty.
+        return Estimate("after_closing", expected_at=at, resume_at=resume,
+                        spread_seconds=_spread(departures, handle, capacity, at, resume or now), **base)
     seconds = (at - now).total_seconds() + ring
     return Estimate("wait", seconds=int(round(seconds)), expected_at=at + timedelta(seconds=ring),
                     spread_seconds=_spread(departures, handle, capacity, at, now), **base)
