@@ -48,7 +48,8 @@
       launchAt: "Callback booked: {d} {t}", launchCalling: "We are calling you now",
       window: "We will call you {w}.", connecting: "An agent is being connected; your phone will ring in a moment.",
       launchWindow: "Callback booked: {f}–{b} ({z})", launchConnecting: "Callback: an agent is being connected",
-      again: "Book a new callback",
+      again: "Book a new callback", asapWhen: "We would call you {w}.",
+      asapLater: "Nobody can call you back today. We would call you {w}.",
       codes: {number_emergency: "Emergency numbers cannot be booked; please dial them directly.",
         number_premium: "We cannot call premium-rate or shared-cost numbers.",
         number_invalid: "This is not a valid phone number. Check the country and the number.",
@@ -81,7 +82,8 @@
       launchAt: "Terugbellen geregeld: {d} {t}", launchCalling: "We bellen u nu",
       window: "We bellen u {w}.", connecting: "We verbinden een medewerker; uw telefoon gaat zo over.",
       launchWindow: "Terugbellen geregeld: {f}–{b} ({z})", launchConnecting: "Terugbellen: we verbinden een medewerker",
-      again: "Nieuw terugbelverzoek",
+      again: "Nieuw terugbelverzoek", asapWhen: "We zouden u bellen {w}.",
+      asapLater: "Vandaag kan niemand u meer terugbellen. We zouden u bellen {w}.",
       codes: {number_emergency: "Alarmnummers kunnen we niet terugbellen; bel ze zelf.",
         number_premium: "Betaalde informatienummers kunnen we niet bellen.",
         number_invalid: "Dit is geen geldig telefoonnummer. Controleer het land en het nummer.",
@@ -184,8 +186,9 @@
   var tzNote = el("p", {"class": "cmb-hint"});
   slot.wrap.appendChild(tzNote);
   slot.wrap.hidden = true;
+  var asapNote = el("p", {"class": "cmb-hint cmb-asap-when"});  // when "as soon as possible" would be
   var when = el("fieldset", {"class": "cmb-when"}, [el("legend", {text: T.when}),
-    el("div", {"class": "cmb-radio"}, [asap, el("label", {"for": "cmb-when-asap", text: T.asap})]),
+    el("div", {"class": "cmb-radio"}, [asap, el("label", {"for": "cmb-when-asap", text: T.asap})]), asapNote,
     el("div", {"class": "cmb-radio"}, [later, el("label", {"for": "cmb-when-later", text: T.later})])]);
   var honeypot = el("input", {type: "text", name: "website", tabindex: "-1", autocomplete: "off"});
   var trap = el("div", {"class": "cmb-hp", "aria-hidden": "true"}, [el("label", {text: "Website"}, [honeypot])]);
@@ -238,6 +241,8 @@
     });
     if (!formData.slots.length) { select.appendChild(el("option", {value: "", text: T.noSlots})); }
     tzNote.textContent = fmt(T.tz, {z: formData.timezone});
+    asapNote.textContent = formData.asap_window ? fmt(formData.asap_now ? T.asapWhen : T.asapLater,
+                                                      {w: formData.asap_window}) : "";
   }
 
   function clearErrors() {

@@ -371,3 +371,23 @@ def test_while_only_the_agent_rings_the_widget_does_not_say_we_are_calling(page_
     assert "We are calling you now" not in dialog.inner_text()
     shot(page, "phone-connecting")
     assert page.errors == []
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("", "Nobody can call you back today. We would call you between 14:00 and 14:10 on Monday 30 November, "
+         "Amsterdam time."),
+    ("?lang=nl", "Vandaag kan niemand u meer terugbellen. We zouden u bellen tussen 14:00 en 14:10 op maandag "
+                 "30 november, tijdzone Amsterdam."),
+])
+def test_closed_the_form_says_when_we_would_call_in_the_visitors_zone(page_for, runtime, clock, lang, expected):
+    from datetime import datetime, timezone
+
+    clock.set(datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc))  # Friday 19:00 in New York: closed till Monday
+    page = page_for("/demo" + lang, **PHONE)
+    page.locator(".cmb-launch").click()
+    dialog = page.get_by_role("dialog")
+    with page.expect_response(lambda r: "skill=billing" in r.url):
+        dialog.locator("select[name=skill]").select_option("billing")
+    expect(dialog.locator(".cmb-asap-when")).to_have_text(expected)
+    shot(page, f"phone-closed{'-nl' if lang else ''}")
+    assert page.errors == []
