@@ -49,7 +49,7 @@ def day_words(p: Prompts, when: datetime, zone: ZoneInfo, now: datetime) -> str:
     local = when.astimezone(zone)
     delta = (local.date() - now.astimezone(zone).date()).days
     key = {0: "day_today", 1: "day_tomorrow"}.get(delta, "day_other")
-    return p.fragment(key, weekday=p.fragment("weekday_names").split(",")[local.weekday()], day=local.day,
+    return p.fragment(key, weekday=p.fragment("weekday_names").split(",")[local.weekday()], date=local.day,
                       month=p.fragment("month_names").split(",")[local.month - 1])
 
 
@@ -114,7 +114,7 @@ def promise_callback(session: Session, config: IvrConfig, entry, now: datetime, 
     if window is not None:
         store_window(entry, window, now)
         record(session, entry, "window_told", now=now, start=window.start.isoformat(), end=window.end.isoformat(),
-               zone=window.zone, status=est.status)
+               zone=window.zone, status=est.status, kind="slot" if chosen_slot else "asap")
     if not chosen_slot:
         announce(session, entry, est, now, position=position)
     return Promise(est, window, position)
