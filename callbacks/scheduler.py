@@ -206,6 +206,7 @@ class DispatcherService:
                 self.dispatcher.recover()
             report = self.dispatcher.run_once()
             self.dispatcher.confirm_bookings()
+            self.dispatcher.tell_slips()
             self.schedule_wake(report.next_wake)
         except Exception:  # noqa: BLE001 - the next sweep tries again; never kill the scheduler thread
             log.exception("dispatcher pass failed")

@@ -102,11 +102,9 @@ def skills_view(runtime) -> list[dict]:
 
 def set_demo_hours(runtime, demo_hours, on) -> list[dict]:
     """Open every team for this demo (or back to their hours); the dispatcher looks at once."""
-    from callbacks.scheduler import wake_dispatcher
-
     if not isinstance(on, bool):
         raise Refused("open_every_team must be true or false.")
     demo_hours.set(on)
     if on:
-        wake_dispatcher(runtime)
+        runtime.wake_dispatcher()
     return skills_view(runtime)

@@ -35,7 +35,7 @@ class Steer:
 
 
 def call_now(a: Steer) -> tuple[QueueEntry, str]:
-    entry = services.call_now(a.db, a.public_id, a.version, actor=a.actor, now=a.now)
+    entry = services.call_now(a.db, a.public_id, a.version, actor=a.actor, now=a.now, config=a.config)
     return entry, "Calling now: at the head of the line for the next free agent."
 
 
