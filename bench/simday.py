@@ -47,6 +47,7 @@ from simday_model import (Contact, Scenario, SkillHistory, draw_contacts, load_s
 from storage.db import transaction  # noqa: E402
 from storage.models import Agent, QueueEntry, QueueEvent  # noqa: E402
 from telephony.emulator import Emulator  # noqa: E402
+from telephony.rest import ENDED  # noqa: E402
 from telephony.transport import WsgiTransport  # noqa: E402
 
 SCENARIOS = ROOT / "bench" / "scenarios"
@@ -98,7 +99,6 @@ class Day:
         self.heap: list = []
         self.seq = itertools.count()
         self.sweeps: set[datetime] = set()
-        self.calls_seen = 0
         self.by_sid: dict[str, Contact] = {}
         self.by_number = {c.number: c for c in self.contacts}
         self.claimed_at: dict[int, tuple[datetime, int]] = {}  # agent id -> (claim time, contact n)
@@ -194,12 +194,8 @@ class Day:
         now = self.clock.now()
         if report.claimed:
             self.em.run()  # Twilio places the calls the dispatcher asked for
-            legs = {c.to_number: c for c in itertools.islice(self.em.calls.values(), self.calls_seen, None)
-                    if c.direction != "inbound"}
-            self.calls_seen = len(self.em.calls)
             for claim in report.claimed:
-                first = claim.agent_address if claim.mode != "customer_first" else claim.phone_number
-                leg = legs.get(first)
+                leg = self._new_leg_to(claim.agent_address if claim.mode != "customer_first" else claim.phone_number)
                 if leg is None:
                     continue
                 self.claimed_at[claim.agent_id] = (now, -1)
@@ -208,9 +204,10 @@ class Day:
             self.sweep_at(max(report.next_wake, now))
 
     def _new_leg_to(self, number: str):
-        for c in itertools.islice(self.em.calls.values(), self.calls_seen, None):
+        """The call just placed to `number` (calls are kept in the order they were made)."""
+        for c in reversed(self.em.calls.values()):
             if c.to_number == number and c.direction != "inbound":
-                return c
+                return c if c.status not in ENDED else None
         return None
 
     def agent_picks_up(self, leg, claim) -> None:
@@ -366,6 +363,11 @@ class Day:
     def sample(self) -> None:
         """Once a minute: each skill's backlog (callbacks waiting) and how busy its staff is."""
         now = self.clock.now()
+        # The emulator keeps every call it ever saw and looks at each one after every step; a day's
+        # thousands of ended calls would make each step slower. Calls that ended are forgotten
+        # (their records stay in the REST side, as Twilio keeps them).
+        for sid in [sid for sid, call in self.em.calls.items() if call.status in ENDED]:
+            del self.em.calls[sid]
         with self.rt.sessions() as s:
             staff = {a.id: a.state for a in s.scalars(select(Agent))}
             for plan in self.sc.skills:
@@ -409,7 +411,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip the day with callbacks off")
     args = parser.parse_args(argv)
     files = args.files or [SCENARIOS / f"{name}.toml" for name in SHIPPED]
-    with tempfile.TemporaryDirectory(prefix="simday-") as workdir:
+    memory = "/dev/shm" if os.path.isdir("/dev/shm") else None  # SQLite's fsyncs are not what is measured
+    with tempfile.TemporaryDirectory(prefix="simday-", dir=memory) as workdir:
         for i, path in enumerate(files):
             sub = Path(workdir) / str(i)
             sub.mkdir()
