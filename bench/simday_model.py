@@ -159,9 +159,9 @@ def _pick(rng: random.Random, shares: dict[str, float]) -> str:
 def _handle(rng: random.Random, plan: SkillPlan) -> float:
     if plan.handle_dist == "exponential":
         return rng.expovariate(1 / plan.handle_mean)
-    # lognormal with the given mean and standard deviation
+    # lognormal with the given mean and standard deviation (at least 5 s: a word or two)
     sigma2 = math.log(1 + (plan.handle_sd / plan.handle_mean) ** 2)
-    return rng.lognormvariate(math.log(plan.handle_mean) - sigma2 / 2, math.sqrt(sigma2))
+    return max(5.0, rng.lognormvariate(math.log(plan.handle_mean) - sigma2 / 2, math.sqrt(sigma2)))
 
 
 def draw_contacts(sc: Scenario) -> list[Contact]:
@@ -181,7 +181,7 @@ def draw_contacts(sc: Scenario) -> list[Contact]:
                 continue
             contacts.append(Contact(
                 n=0, skill=plan.name, arrival=t.replace(microsecond=0), channel=_pick(traits, sc.channels),
-                handle=max(5.0, _handle(traits, plan)), patience=traits.expovariate(1 / plan.patience_seconds),
+                handle=_handle(traits, plan), patience=traits.expovariate(1 / plan.patience_seconds),
                 accepts=traits.random() < sc.accept_callback, later=traits.random() < sc.scheduled_share,
                 later_minutes=traits.choice((30, 60, 90, 120, 180)),
                 answers=[_pick(traits, sc.answer) for _ in range(sc.raw["max_attempts"])]))
