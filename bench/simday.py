@@ -153,7 +153,7 @@ class Day:
         self.sweep_at(datetime.fromtimestamp(math.ceil(now.timestamp() / step) * step, now.tzinfo))
 
     def run(self) -> dict:
-        began = real_time.perf_counter()
+        began, cpu = real_time.perf_counter(), real_time.process_time()
         self._register_agents()
         for c in self.contacts:
             # With callbacks off, a web or chat visitor rings in instead.
@@ -172,6 +172,7 @@ class Day:
             self.em.run()
         result = self.results()
         result["wall_seconds"] = round(real_time.perf_counter() - began, 1)
+        result["cpu_seconds"] = round(real_time.process_time() - cpu, 1)
         return result
 
     # ---- agents --------------------------------------------------------------------------------------
