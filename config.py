@@ -54,6 +54,12 @@ class IvrConfig:
     hold_announce_every_seconds: int
     assumed_handle_seconds: int
     booking_horizon_days: int
+    # language -> the IANA zone its listeners hear and read times in ([company] zones)
+    zones: dict[str, ZoneInfo] = field(default_factory=dict)
+
+    def zone_for(self, language: str, skill: Skill) -> ZoneInfo:
+        """The zone a caller of `language` hears times in: the language's own, else the skill's."""
+        return self.zones.get(language) or skill.timezone
 
     def skill_for_digit(self, digit: str) -> Skill | None:
         return next((s for s in self.skills.values() if s.digit == digit), None)
@@ -209,7 +215,20 @@ def parse_ivr_config(raw: dict) -> IvrConfig:
         hold_announce_every_seconds=int(defaults.get("hold_announce_every_seconds", 30)),
         assumed_handle_seconds=int(defaults.get("assumed_handle_seconds", 240)),
         booking_horizon_days=int(defaults.get("booking_horizon_days", 14)),
+        zones=_zones(company.get("zones", {}), languages),
     )
+
+
+def _zones(raw: dict, languages: list[str]) -> dict[str, ZoneInfo]:
+    zones = {}
+    for lang, name in raw.items():
+        if lang not in languages:
+            raise ConfigError(f"[company] zones names {lang}, which is not one of the languages ({', '.join(languages)})")
+        try:
+            zones[lang] = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"[company] zones: unknown time zone {name!r} for {lang}") from exc
+    return zones
 
 
 @lru_cache(maxsize=8)

@@ -110,7 +110,7 @@ def iso_utc(when: datetime | None) -> str | None:
 
 
 def callback_view(entry: QueueEntry, *, position: int | None, wait: int | None, token: str | None,
-                  created: bool) -> dict:
+                  created: bool, window: dict | None = None) -> dict:
     zone = entry.customer_timezone
     local = None
     if entry.scheduled_for and zone:
@@ -128,6 +128,8 @@ def callback_view(entry: QueueEntry, *, position: int | None, wait: int | None, 
         "scheduled_for_local": local,
         "timezone": zone,
         "requested_at": iso_utc(entry.arrived_at),
+        # The window the customer was told (UTC ends, local ends and words in the zone it was told in).
+        "window": {**window, "from": iso_utc(window["from"]), "by": iso_utc(window["by"])} if window else None,
     }
     if token:
         view["status_url"] = f"{public_base()}/api/callbacks/{entry.public_id}?token={token}"
@@ -142,7 +144,8 @@ def book(body: dict, caller: callback_requests.Caller) -> tuple[dict, int]:
             session, rt.ivr_config, body, now=rt.clock.now(), allowed_countries=rt.settings.allowed_countries,
             caller=caller)
         view = callback_view(outcome.entry, position=outcome.position, wait=outcome.estimated_wait_seconds,
-                             token=outcome.status_token, created=outcome.created)
+                             token=outcome.status_token, created=outcome.created,
+                             window=callback_requests.window_view(rt.ivr_config, outcome.entry, rt.clock.now()))
     return view, (201 if outcome.created else 200)
 
 
@@ -193,7 +196,8 @@ def callback_status(public_id: str):
     with transaction(rt.sessions) as session:
         entry = callback_requests.find_by_token(session, public_id, token_arg())
         position, wait = callback_requests.place_in_line(session, rt.ivr_config, entry, rt.clock.now())
-        view = callback_view(entry, position=position, wait=wait, token=None, created=False)
+        view = callback_view(entry, position=position, wait=wait, token=None, created=False,
+                             window=callback_requests.window_view(rt.ivr_config, entry, rt.clock.now()))
     return jsonify(view)
 
 
@@ -349,6 +353,11 @@ def openapi_description() -> dict:
                     "scheduled_for_local": {"type": ["string", "null"]},
                     "timezone": {"type": ["string", "null"]},
                     "requested_at": {"type": "string", "format": "date-time"},
+                    "window": {"type": ["object", "null"], "description": "The window the customer was told",
+                               "properties": {"from": {"type": "string", "format": "date-time"},
+                                              "by": {"type": "string", "format": "date-time"},
+                                              "from_local": {"type": "string"}, "by_local": {"type": "string"},
+                                              "timezone": {"type": "string"}, "text": {"type": "string"}}},
                     "status_url": {"type": "string", "format": "uri",
                                    "description": "Only in the 201 answer: read (GET) or cancel (DELETE) here"},
                 },

@@ -123,7 +123,8 @@ def chat_callback():
             session, rt.ivr_config, request_body, now=now, allowed_countries=rt.settings.allowed_countries,
             caller=callback_requests.Caller(channel="chat", integration=integration))
         view = callback_view(outcome.entry, position=outcome.position, wait=outcome.estimated_wait_seconds,
-                             token=outcome.status_token, created=outcome.created)
+                             token=outcome.status_token, created=outcome.created,
+                             window=callback_requests.window_view(rt.ivr_config, outcome.entry, now))
         view["message"] = callback_requests.confirmation(rt.ivr_config, outcome, now)
     response = jsonify(view)
     response.status_code = 201 if outcome.created else 200

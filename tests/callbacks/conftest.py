@@ -46,9 +46,13 @@ def outbound(twilio, twilio_rest):
 @pytest.fixture
 def add_agent(runtime, clock):
     def add(name: str, address: str, skills=("billing",), state="available", wrap_up=0):
+        """A new agent; state "on_call" means staffed but busy (on a call the test does not follow)."""
         with transaction(runtime.sessions) as s:
-            return agents.add_agent(s, name=name, address=address, skills=list(skills), now=clock.now(),
-                                    state=state, wrap_up_seconds=wrap_up).id
+            agent = agents.add_agent(s, name=name, address=address, skills=list(skills), now=clock.now(),
+                                     state="available" if state == "on_call" else state, wrap_up_seconds=wrap_up)
+            if state == "on_call":
+                agents.set_state(s, agent, "on_call", clock.now(), actor="twilio", reason="busy elsewhere")
+            return agent.id
 
     return add
 

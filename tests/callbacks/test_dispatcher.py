@@ -291,9 +291,10 @@ def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_
 
     from storage.models import QueueEntry
 
+    add_agent("Bob", "+12125550177", state="on_call")  # staffed, but busy: the wait is offered first
     caller = twilio.call(from_number=CUSTOMER)
     caller.press("1")  # billing
-    assert "Press 2 to hold" in caller.last_heard  # nobody free yet: the wait is offered first
+    assert "Press 2 to hold" in caller.last_heard
     caller.press("2")
     assert caller.queue == "billing"
     with runtime.sessions() as s:
@@ -404,6 +405,7 @@ def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
 
     from storage.models import QueueEntry
 
+    add_agent("Bob", "+12125550177", state="on_call")
     caller = twilio.call(from_number=CUSTOMER)
     caller.press("1")
     assert "Press 2 to hold" in caller.last_heard

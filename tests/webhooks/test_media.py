@@ -249,7 +249,9 @@ def test_a_stream_lasts_at_most_its_wall_clock_cap(twilio, runtime, ws_url, monk
         assert time.monotonic() - started < 3.5
 
 
-def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(twilio, runtime, ws_url, monkeypatch):
+def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(twilio, runtime, ws_url, monkeypatch,
+                                                                     busy_agent):
+    busy_agent("billing")
     monkeypatch.setattr(media_module.streams, "limit", 1)
     sid, token = ring(twilio)
     with connect(ws_url) as ws:
@@ -267,7 +269,8 @@ def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(twilio, ru
     assert "wait is about" in reply.get_data(as_text=True)
 
 
-def test_a_recognizer_that_cannot_be_built_leaves_the_keys(twilio, runtime, ws_url, monkeypatch):
+def test_a_recognizer_that_cannot_be_built_leaves_the_keys(twilio, runtime, ws_url, monkeypatch, busy_agent):
+    busy_agent("billing")
     def broken(*args):
         raise RuntimeError("model folder vanished")
 
