@@ -67,7 +67,7 @@ def window_of(entry: QueueEntry, told_at: datetime, told: int | None):
     start, end = getattr(entry, "promised_from", None), getattr(entry, "promised_by", None)
     if start is not None and end is not None:
         return start, end, "stored"
-    if told is None:
+    if told is None or told_at is None:
         return None
     return told_at, told_at + timedelta(seconds=told + 300), "stand-in"
 
@@ -282,30 +282,41 @@ class Day:
     # ---- customers -----------------------------------------------------------------------------------
 
     def phone_arrives(self, c: Contact) -> None:
-        """A caller rings the IVR, picks the skill on the keypad, and holds or takes the callback offered."""
-        digit = self.config.skills[c.skill].digit
+        """A caller rings the IVR, picks the skill on the keypad, and answers what the IVR asks: holds or
+        takes the callback offered (on this number, as soon as possible or at a later time today)."""
         call = self.em.call(from_number=c.number)
         c.sid = call.sid
         self.by_sid[call.sid] = c
-        call.press(digit)
-        if call.queue is None and not call.ended and "Press 2 to hold" in call.last_heard:
-            if c.accepts:
-                call.press("1")  # call me back
-                call.press("1")  # on this number
-                if c.later and (slot := self._slot(c)) is not None:
-                    call.press("2")
-                    call.press("1")  # today
-                    call.press(slot.strftime("%H%M"))
-                else:
-                    call.press("1")  # as soon as it is my turn
-                c.fate = "callback"
-            else:
-                call.press("2")  # hold
+        call.press(self.config.skills[c.skill].digit)
+        slot = self._slot(c) if c.later else None
+        for _ in range(8):
+            if call.ended or call.queue is not None:
+                break
+            key = self._answer(call.last_heard, c, slot)
+            if key is None:
+                raise RuntimeError(f"the simulated caller does not know what to press after {call.last_heard!r}")
+            call.press(key)
         if call.queue is not None:
             c.fate = "holding"
             self.at(c.arrival + timedelta(seconds=c.patience), self.abandon, call, c)
         self._record_announcements(c, call_sid=call.sid)
         self.dirty()
+
+    @staticmethod
+    def _answer(heard: str, c: Contact, slot: datetime | None) -> str | None:
+        """The key a caller presses after the IVR's last prompt (the shipped en-US wording)."""
+        if "Press 2 to hold" in heard or "Press 2 to end the call" in heard:  # a wait, or nobody now
+            c.fate = "callback" if c.accepts else ("holding" if "hold" in heard else "declined")
+            return "1" if c.accepts else "2"
+        if "Press 1 for yes" in heard:  # on the number ending in ...
+            return "1"
+        if "2 to choose a later time" in heard:
+            return "2" if slot is not None else "1"
+        if "Press 1 for today" in heard:
+            return "1"
+        if "four digits" in heard:
+            return slot.strftime("%H%M")
+        return None
 
     def web_arrives(self, c: Contact) -> None:
         body = {"phone": c.number, "skill": c.skill, "name": f"Visitor {c.n}", "reason": "simulated day"}

@@ -30,7 +30,7 @@ def callback_figures(day, entries: list[QueueEntry]) -> dict:
     from simday import NOTICE_EVENTS, window_of
 
     end_of_day = day.clock.now()
-    kept = asap = slipped = noticed = scheduled = on_time = 0
+    kept = asap = slipped = noticed = scheduled = on_time = next_day = 0
     widths, waits, kinds = [], [], set()
     for e in entries:
         if e.kind != "callback":
@@ -42,12 +42,15 @@ def callback_figures(day, entries: list[QueueEntry]) -> dict:
             scheduled += 1
             first = next((ev.at for ev in e.events if ev.event in ("dialing_agent", "dialing_customer")), None)
             on_time += first is not None and abs((first - e.scheduled_for).total_seconds()) <= ON_TIME_SECONDS
-            window = window_of(e, e.scheduled_for, 0) if getattr(e, "promised_by", None) else None
+            window = window_of(e, e.scheduled_for, None)
         else:
+            told_at, seconds = _told(e)
+            window = window_of(e, told_at, seconds)
+            if window is not None and window[0] >= end_of_day:
+                next_day += 1  # told a window after the simulated day: neither kept nor broken here
+                continue
             asap += 1
             waits.append((e.connected_at - e.arrived_at).total_seconds() if e.connected_at else math.inf)
-            told_at, seconds = _told(e)
-            window = window_of(e, told_at, seconds) if told_at else None
             if window is not None:
                 start, end, kind = window
                 kinds.add(kind)
@@ -60,6 +63,7 @@ def callback_figures(day, entries: list[QueueEntry]) -> dict:
                 noticed += any(ev.event in NOTICE_EVENTS and ev.at < end for ev in e.events)
     return {
         "asap_callbacks": asap,
+        "asap_told_after_the_day": next_day,
         "asap_kept": _share(kept, asap),
         "window": "/".join(sorted(kinds)) or None,
         "window_width_p50_s": percentile(widths, 50),
