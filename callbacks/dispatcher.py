@@ -819,7 +819,8 @@ class Dispatcher:
                     return False
                 entry.context = {**entry.context, "sms_confirmed": True}  # at most once, even on a crash
                 position, wait = callback_requests.place_in_line(s, self.config, entry, now)
-                outcome = callback_requests.Outcome(entry, True, None, position, wait)
+                outcome = callback_requests.Outcome(entry, True, None, position, wait,
+                                                    callback_requests.ensure_window(s, self.config, entry, now))
                 body = callback_requests.confirmation(self.config, outcome, now)
                 callbacks.record(s, entry, "sms_confirmation", now=now, actor=self.name)
                 number = entry.phone_number

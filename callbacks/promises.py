@@ -114,7 +114,7 @@ def promise_callback(session: Session, config: IvrConfig, entry, now: datetime, 
     if window is not None:
         store_window(entry, window, now)
         record(session, entry, "window_told", now=now, start=window.start.isoformat(), end=window.end.isoformat(),
-               zone=window.zone, status=est.status)
+               zone=window.zone, status=est.status, kind="slot" if chosen_slot else "asap")
     if not chosen_slot:
         announce(session, entry, est, now, position=position)
     return Promise(est, window, position)

@@ -48,6 +48,18 @@ def estimate(session: Session, skill: Skill | str, now: datetime, *, config: Ivr
     return predict(line, supply, handle, hours, now, callback=callback or (entry is not None and entry.kind == "callback"))
 
 
+def line_estimates(session: Session, skill: Skill, now: datetime, *, config: IvrConfig,
+                   in_line: int) -> tuple[Estimate, list[Estimate]]:
+    """For the supervisor page: the estimate for a new arrival, and one per place 1..in_line, reading
+    the inputs once (callbacks falling due later are counted for every place)."""
+    hours = opening_spans(skill, now)
+    supply = agent_supply(session, skill, now, hours, line_counts(session, now))
+    handle = handle_time(session, skill.name, config.assumed_handle_seconds)
+    due = line_before(session, skill.name, now, None).due
+    places = [predict(Line(ahead=p, due=due), supply, handle, hours, now) for p in range(in_line + 1)]
+    return places[-1], places[:-1]
+
+
 def opening_spans(skill: Skill, now: datetime) -> Hours:
     """The skill's opening spans (UTC) that end after now, within the predictor's horizon."""
     spans = []
@@ -108,8 +120,8 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
     today_end = hours.spans[0][1] if hours.spans and hours.spans[0][0] <= now else None
     supply = []
     for agent in agents:
-        mine = counts.get(skill.name, 0) + 1
-        share = mine / sum(counts.get(name, 0) + 1 for name in agent.skills)
+        mine = counts.get(skill.name, 0) + 1  # this line, with the caller asking
+        share = mine / (mine + sum(counts.get(name, 0) for name in agent.skills if name != skill.name))
         if agent.state != "offline":
             supply.append(Supply(share=share, free=agent.state == "available"))
         elif not on and today_end is not None:

@@ -24,7 +24,8 @@ of everyone ahead), made honest about what the step formula ignored:
   * free    = agents with the skill free now take the first `free` entries at once;
   * capacity(t) = the sum of the shares of agents on the skill at time t, 0 outside opening hours
               and outside an agent's shift; an agent with several skills counts as the share of their
-              lines' work that is this skill's ((n_skill + 1) / sum over their skills of (n_k + 1));
+              lines' work that is this skill's: (n + 1) / (n + 1 + the entries in their other lines),
+              n = this line's length, + 1 for the caller asking (nothing else waiting: all of them);
   * handle  = the agent-seconds one entry really takes (ring, whisper, talk, the customer's ring and
               answering-machine check, failed attempts, wrap-up), measured from the audit trail;
   * wait    = the T at which the integral of capacity(t) / handle from now reaches ahead - free + 1,
@@ -187,9 +188,10 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
     departures = line.ahead + extra - free + 1
     today_close = hours.spans[0][1]
     if at is None or at > today_close:
-        resume = next((s for s, _ in hours.spans if s >= today_close), None)
-        return Estimate("after_closing", expected_at=at, resume_at=resume or first,
-                        spread_seconds=_spread(departures, handle, capacity, at, now), **base)
+        resume = next((s for s, _ in hours.spans if s >= today_close), None) or first
+        # The spread grows with staffed time only: the night adds no uncertainty.
+        return Estimate("after_closing", expected_at=at, resume_at=resume,
+                        spread_seconds=_spread(departures, handle, capacity, at, resume or now), **base)
     seconds = (at - now).total_seconds() + ring
     return Estimate("wait", seconds=int(round(seconds)), expected_at=at + timedelta(seconds=ring),
                     spread_seconds=_spread(departures, handle, capacity, at, now), **base)

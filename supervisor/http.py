@@ -352,7 +352,7 @@ def act(public_id: str, action: str):
         with services.steering(), transaction(rt.sessions) as db:
             now = rt.clock.now()
             if action == "call-now":
-                entry = services.call_now(db, public_id, version, actor=actor, now=now)
+                entry = services.call_now(db, public_id, version, actor=actor, now=now, config=rt.ivr_config)
                 message = "Calling now: at the head of the line for the next free agent."
             elif action == "reschedule":
                 when = _parse_local(form.get("when", ""), form.get("zone") or "UTC")

@@ -90,13 +90,21 @@ def head_priority(session: Session, skill: str, exclude_id: int | None = None) -
     return max(int(top or 0) + 1, 1)
 
 
-def call_now(session: Session, public_id: str, version: int | None, *, actor: str, now: datetime) -> QueueEntry:
-    """Due now, at the head of the line: the next free agent with the skill gets it."""
+def call_now(session: Session, public_id: str, version: int | None, *, actor: str, now: datetime,
+             config: IvrConfig | None = None) -> QueueEntry:
+    """Due now, at the head of the line: the next free agent with the skill gets it. Refused, saying
+    why, while the skill is closed (nobody could take it)."""
     entry = load(session, public_id, version)
     if entry.state not in STEERABLE and entry.state != "holding":
         if entry.state in ("dialing_agent", "dialing_customer"):
             raise TransitionRefused("this callback is being dialled right now")
         raise _closed(entry, "call now")
+    skill = config.skills.get(entry.skill) if config is not None else None
+    if skill is not None and not hours.is_open(skill, now):
+        opening = hours.next_opening(skill, now)
+        when = opening.astimezone(skill.timezone).strftime("%a %d %b %H:%M %Z") if opening else "no set time"
+        raise TransitionRefused(f"the {skill.name} team is closed now, so nobody can take this call; it opens "
+                                f"{when}, and the callback keeps its place until then")
     previous_priority = entry.priority
     entry.priority = max(entry.priority, head_priority(session, entry.skill, exclude_id=entry.id))
     detail = {"priority_from": previous_priority, "priority_to": entry.priority}

@@ -235,6 +235,8 @@ def form_data():
     zone = callback_requests.zone_named(zone_name, field="timezone")
     now = rt.clock.now()
     slots = callback_requests.open_slots(config, skill, zone, now)
+    with rt.sessions() as session:
+        preview = callback_requests.asap_preview(session, config, skill, language, zone, now)
     # Browsers send no Origin on a same-origin GET: such a token belongs to this app's own pages.
     token = form_serializer().dumps({"origin": (origin or request.host_url).rstrip("/")})
     return jsonify({
@@ -247,6 +249,7 @@ def form_data():
         "countries": dialling_codes(rt.settings.allowed_countries),
         "timezone": zone.key,
         "open_now": bool(slots) and callback_requests.hours.is_open(config.skills[skill], now),
+        **preview,
         "slots": [{"value": s.strftime("%Y-%m-%dT%H:%M"), "date": s.strftime("%Y-%m-%d"),
                    "time": s.strftime("%H:%M")} for s in slots],
     })
@@ -369,6 +372,9 @@ def openapi_description() -> dict:
                     "form_token": {"type": "string"}, "expires_in": {"type": "integer"},
                     "language": {"type": "string"}, "languages": {"type": "array", "items": {"type": "string"}},
                     "skill": {"type": "string"}, "timezone": {"type": "string"}, "open_now": {"type": "boolean"},
+                    "asap_now": {"type": "boolean", "description": "a staffed agent can call back today"},
+                    "asap_window": {"type": ["string", "null"],
+                                    "description": "the window an ASAP callback booked now would be told"},
                     "skills": {"type": "array", "items": {"type": "object", "properties": {
                         "name": {"type": "string"}, "label": {"type": "string"}}}},
                     "countries": {"type": "array", "items": {"type": "object", "properties": {

@@ -328,7 +328,9 @@ def test_sms_confirmation_once_and_a_note_before_a_retry(dispatcher, outbound, t
     assert dispatcher.confirm_bookings() == 2
     assert dispatcher.confirm_bookings() == 0  # once per callback
     texts = {m["to"]: m["body"] for m in twilio_rest.messages}
-    assert texts[CUSTOMER].startswith("Booked: we will call you on the number ending in 0143 in about")
+    # Nobody staffed yet: the window is tomorrow's opening, with the date and zone; no minutes quoted.
+    assert texts[CUSTOMER].startswith("Booked: we will call you on the number ending in 0143 between 08:00 and "
+                                      "08:10 tomorrow, Wednesday 25 November, New York time.")
     assert texts[CUSTOMER].endswith("You are number 2 in line.")
     add_agent("Ann", AGENT)
     add_agent("Bob", AGENT2)

@@ -182,6 +182,8 @@ def test_a_call_a_callback_and_both_phones_connected_in_one_tab(chromium, fresh_
     expect(customer.locator(".log li", has_text="the prompt stops")).to_be_visible()
     offer = heard(customer, "call you back").last
     expect(offer).to_be_visible()  # the callback is offered, for technical support
+    # Nobody is signed in yet: no wait is told, only when we would call back.
+    expect(heard(customer, "Nobody on our technical support team can take your call right now")).to_be_visible()
     page.get_by_test_id("customer-mic").click()
     expect(page.get_by_test_id("customer-mic")).to_have_attribute("aria-pressed", "false")
     shot(page, "spoken")
@@ -199,10 +201,8 @@ def test_a_call_a_callback_and_both_phones_connected_in_one_tab(chromium, fresh_
     expect(heard(customer, "Please key the number")).to_be_visible()
     key(customer, "2125550142#")
     expect(heard(customer, "You entered 2 1 2, 5 5 5, 0 1 4 2")).to_be_visible()
-    key(customer, "1")
-    expect(heard(customer, "as soon as it is your turn")).to_be_visible()
-    key(customer, "1")
-    expect(heard(customer, "Thank you. We will call you back in about")).to_be_visible()
+    key(customer, "1")  # the number is right: booked in line, told the window (no "when?": nobody is on today)
+    expect(heard(customer, "Thank you. We will call you back between")).to_be_visible()
     expect(page.get_by_test_id("customer-status")).to_have_text("Call ended (completed)")  # after the goodbye
 
     # A supervisor, at another desk, sees the callback in line, with what the caller said.
@@ -330,8 +330,15 @@ def keypad_checkout(settings, clock):
     app.extensions["ivr"].engine.dispose()
 
 
-def test_prompts_are_spoken_in_the_says_language_and_a_key_in_a_gather_stops_them(chromium, keypad_checkout):
+def test_prompts_are_spoken_in_the_says_language_and_a_key_in_a_gather_stops_them(chromium, keypad_checkout, clock):
+    from agents import services as agents
+    from storage.db import transaction
+
     app, base = keypad_checkout
+    with transaction(app.extensions["ivr"].sessions) as s:  # support is staffed, its one agent busy: a wait
+        busy = agents.add_agent(s, name="Busy", address="+12125550177", skills=["support"], now=clock.now(),
+                                state="available", wrap_up_seconds=0)
+        agents.set_state(s, busy, "on_call", clock.now(), actor="twilio", reason="on another call")
     context = chromium.new_context(viewport=DESKTOP)
     context.add_init_script(FAKE_VOICES)
     page = watch(context.new_page())

@@ -433,3 +433,22 @@ def test_hostile_input_is_escaped_on_the_supervisor_pages(app, client, runtime, 
         html = page.get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(" in html
+
+
+def test_status_link_tells_no_wait_after_closing_but_the_window(client, runtime, clock, busy_agent):
+    from datetime import datetime, timezone
+
+    busy_agent("billing")
+    clock.set(datetime(2026, 11, 24, 22, 50, tzinfo=timezone.utc))  # 17:50 in New York, billing closes at 18:00
+    booked = client.post("/api/callbacks", json={"phone": NUMBER, "skill": "billing", "language": "nl-NL",
+                                                 "timezone": "Europe/Amsterdam"}).get_json()
+    assert booked["estimated_wait_seconds"] == 255  # one busy agent: still today
+    assert booked["window"]["text"] == "tussen 23:50 en 00:10 vandaag, dinsdag 24 november, tijdzone Amsterdam"
+    clock.set(datetime(2026, 11, 24, 23, 30, tzinfo=timezone.utc))  # closed, still queued
+    status = client.get(path_of(booked["status_url"])).get_json()
+    assert status["state"] == "queued" and status["position"] == 1
+    assert status["estimated_wait_seconds"] is None  # no minutes quoted all night
+    # The window told stays what it was; its words now say the date (it is Wednesday in Amsterdam).
+    assert {k: v for k, v in status["window"].items() if k != "text"} == \
+        {k: v for k, v in booked["window"].items() if k != "text"}
+    assert status["window"]["text"] == "tussen 23:50 en 00:10 op dinsdag 24 november, tijdzone Amsterdam"

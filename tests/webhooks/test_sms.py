@@ -123,3 +123,14 @@ def test_texts_are_limited_per_texter_not_per_twilio_address(app, twilio, runtim
     # Other texters, all relayed from the same Twilio address, still get through.
     for n in range(3):
         assert "Booked" in reply_of(text(twilio, "CALL ME", from_number=f"+1212555015{n}"))
+
+
+def test_bel_mij_at_night_is_told_the_mornings_window_in_amsterdam_time(twilio, runtime, clock):
+    from datetime import datetime, timezone
+
+    clock.set(datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc))  # 22:00 in New York: everything is closed
+    answer = reply_of(text(twilio, "BEL MIJ", from_number="+31201234567"))
+    # The general team opens at 08:00 in New York, 14:00 in Amsterdam; a Dutch texter reads Amsterdam time.
+    assert answer == ("Geboekt: we bellen u op het nummer dat eindigt op 4567 tussen 14:00 en 14:10 vandaag, "
+                      "woensdag 25 november, tijdzone Amsterdam.")
+    assert "minu" not in answer
