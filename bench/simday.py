@@ -274,6 +274,7 @@ class Day:
         if claimed is not None and n >= 0:
             contact = self.contacts[n]
             plan = self.plans[contact.skill]
+            self.history[contact.skill].talks.append(contact.handle)
             self.history[contact.skill].handles.append(
                 (self.clock.now() - claimed).total_seconds() + plan.wrap_seconds)
         self.sweep_at(self.clock.now() + timedelta(seconds=self.plans[self.contacts[n].skill].wrap_seconds)
@@ -363,10 +364,8 @@ class Day:
             pos = queue.position(s, entry, now) if queue.is_in_line(entry, now) else 1
             head = queue.line(s, entry.skill, now, limit=1)
             oldest = (now - head[0].arrived_at).total_seconds() if head else 0.0
-            step = queue.wait_for_position(pos, staff, queue.average_handle_seconds(
-                s, entry.skill, self.config.assumed_handle_seconds))
         plan = self.plans[c.skill]
-        row = {"n": c.n, "skill": c.skill, "at": now, "ours": seconds, "step_formula": step,
+        row = {"n": c.n, "skill": c.skill, "at": now, "ours": seconds,
                "staffed": staff.staffed, "free": staff.free, "position": pos}
         row.update(others(self.history[c.skill], now, pos, staff.staffed, staff.free, oldest,
                           plan.arrival_rate(now), plan.handle_mean + plan.wrap_seconds))

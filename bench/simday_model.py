@@ -218,6 +218,7 @@ class SkillHistory:
     last_wait: float = 0.0                                 # LES: the last to enter service
     recent: deque = field(default_factory=deque)          # (connected_at, wait) for flex_5min
     handles: deque = field(default_factory=lambda: deque(maxlen=50))  # agent time per contact
+    talks: deque = field(default_factory=lambda: deque(maxlen=20))    # connected -> hung up
 
     def connected(self, when: datetime, wait: float) -> None:
         self.ewma = (3 * self.ewma + wait) / 4
@@ -238,7 +239,10 @@ def others(hist: SkillHistory, now: datetime, position: int, staffed: int, free:
     """Every other predictor for a contact at `position` (1 = next) announced at `now`."""
     aht = hist.aht(fallback_aht)
     ahead = max(0, position - free)
+    # The product's estimate before issue 17 (routing/queue.py then): talk time of the last 20, or 240 s.
+    talk = sum(hist.talks) / len(hist.talks) if len(hist.talks) >= 3 else 240.0
     return {
+        "step_formula": 0.0 if ahead == 0 else math.ceil(ahead / max(staffed, 1)) * talk,
         "asterisk_ewma": hist.ewma,
         "flex_5min": hist.flex(now),
         "queue_aht": (0.0 if ahead == 0 else ahead * aht / staffed) if staffed else None,
