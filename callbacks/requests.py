@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from callbacks import promises, schemas
 from phone_numbers import NumberRefused, normalise
 from refusals import RequestRefused
-from callbacks.services import CallbackRequest, book_callback, change_state, hash_token, record
+from callbacks.services import CallbackRequest, book_callback, change_state, hash_token
 from config import IvrConfig, Prompts
 from routing import hours, queue
 from routing import slots as routing_slots
