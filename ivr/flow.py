@@ -27,7 +27,7 @@ from callbacks import services as callbacks
 from callbacks.numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
 from config import IvrConfig, Skill
-from ivr import answers, steps
+from ivr import answers, callback_times, steps
 from ivr.answers import Meaning
 from config import Prompts
 from routing import hours, queue
@@ -339,16 +339,6 @@ class CallFlow:
         call.scratch = {**call.scratch, "callback_number": call.scratch["entered_number"]}
         return self._after_number(call)
 
-    def _book_asap(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._book(call, scheduled_for=None)
-
-    def _ask_day(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._ask(call, "callback_pick_day")
-
-    def _ask_time(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        call.scratch = {**call.scratch, "day_offset": meaning.value}
-        return self._ask(call, "callback_pick_time")
-
     def _book_at(self, call: Call, meaning: Meaning) -> VoiceResponse:
         skill = self.config.skills[call.skill]
         rules = hours.BookingRules(horizon=timedelta(days=self.config.booking_horizon_days))
@@ -521,6 +511,8 @@ class CallFlow:
             values["wait"] = p.wait(self._estimate(self._entry(call)))
         elif step.name == "callback_number_confirm":
             values["last_digits"] = last_digits(call.scratch["caller_number"])
+        elif step.name == "callback_time_confirm":
+            return callback_times.read_back(self, call, p)
         elif step.name == "callback_number_readback":
             values["digits"] = spoken_number(call.scratch["entered_number"],
                                              home_region(call.from_number, call.to_number))
@@ -587,11 +579,9 @@ MOVES: dict[str, Callable[[CallFlow, Call, Meaning], VoiceResponse]] = {
     "read_back_number": CallFlow._read_back_number,
     "number_refused": CallFlow._number_refused,
     "use_entered_number": CallFlow._use_entered_number,
-    "book_asap": CallFlow._book_asap,
-    "ask_day": CallFlow._ask_day,
-    "ask_time": CallFlow._ask_time,
     "book_at": CallFlow._book_at,
     "time_refused": CallFlow._time_refused,
+    **callback_times.MOVES,
 }
 
 

@@ -95,8 +95,9 @@ class Understanding:
         return spoken_digits(text, lang)
 
     def callback_time(self, text: str, lang: str, now: datetime, zone: ZoneInfo,
-                      hours: Mapping[int, tuple[time, time]], horizon: timedelta = timedelta(days=14)) -> CallbackTime:
-        return parse_callback_time(text, lang, now, zone, hours, horizon)
+                      hours: Mapping[int, tuple[time, time]], horizon: timedelta = timedelta(days=14),
+                      day_offset: int = 0) -> CallbackTime:
+        return parse_callback_time(text, lang, now, zone, hours, horizon, day_offset)
 
     def wants_asap(self, text: str, lang: str) -> bool:
         return answers.wants_asap(text, lang)

@@ -55,6 +55,20 @@ NO_WORDS = {
     "nl": {"nee", "neen", "niet", "fout", "onjuist", "nooit", "klopt niet"},
     "ko": {"아니요", "아니", "아니오"},
 }
+# Yes-words that are politeness as much as assent: "no please" is no, "please" alone is yes.
+WEAK_YES_WORDS = {"en": {"please"}, "nl": {"graag"}}
+# Phrases that say yes although they hold a no-word: "no problem", "geen probleem".
+YES_DESPITE_NO = {"en": ["no problem", "not a problem", "why not"], "nl": ["geen probleem", "waarom niet"]}
+# What callers say at a yes/no question that is neither: asking to hear it again, thinking aloud,
+# not knowing. The yes/no speech model listens for these too (speech.grammar), so such words come out
+# as themselves instead of as the nearest yes or no; understanding reads them as neither.
+NEITHER_PHRASES = {
+    "en": ["what was that", "what did you say", "can you say that again", "say that again", "repeat that",
+           "can you repeat that", "sorry", "pardon", "excuse me", "what", "i don't know", "i'm not sure",
+           "maybe", "hang on", "wait a moment", "one moment", "hold on", "hello", "um", "hmm"],
+    "nl": ["wat zei u", "wat zegt u", "kunt u dat herhalen", "nog een keer", "herhaal", "sorry", "pardon",
+           "wat", "weet ik niet", "ik weet het niet", "misschien", "momentje", "wacht even", "hallo", "eh"],
+}
 
 # --- numbers --------------------------------------------------------------------
 
