@@ -156,11 +156,11 @@ def _contradictory(ws: list[object], lang: str, today: date, clock, part: str | 
     said with it ("morning at nine p m", "three a m in the afternoon", "morning at fifteen")."""
     if len(_days_said(ws, lang, today)) > 1:
         return True
-    if clock is None or part is None:
+    if part is None:
         return False
-    hour, _, meridiem = clock
+    hour, _, meridiem = clock if clock is not None else (None, None, "pm" if "pm" in ws else "am" if "am" in ws else None)
     if part == "morning":
-        return meridiem == "pm" or 13 <= hour <= 23
+        return meridiem == "pm" or hour is not None and 13 <= hour <= 23
     if part in ("afternoon", "evening"):
         return meridiem == "am"
     return False

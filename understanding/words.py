@@ -216,3 +216,20 @@ def _join_letters(said: list[str], whole_words: set[str]) -> list[str]:
         if w:
             out.append(w)
     return out
+
+
+# --- what a free-form recogniser is told to expect ------------------------------------------------
+
+# A one-line prompt per kind of answer for Whisper (speech.whisper_engine): example answers written the
+# way it writes them. Digits are spaced one by one ("5 5 5"): with "555" in the prompt it collapsed
+# repeated digits more often. The skill prompt is built from the operator's menu labels.
+ANSWER_HINTS = {
+    "en": {"yes_no": "Yes. No. Yes, please. No, thanks. Sorry, what was that?",
+           "time": "As soon as possible. Tomorrow at 3 pm. Friday morning. Half past two.",
+           "digits": "4 1 5, 5 5 5, 0 1 2 3. Double 5. Oh 6.",
+           "skill": "{labels}. I have a question about my bill. My internet is not working. An agent, please."},
+    "nl": {"yes_no": "Ja. Nee. Ja, graag. Nee, dank u. Sorry, wat zei u?",
+           "time": "Zo snel mogelijk. Morgen om 3 uur. Vrijdagochtend. Half drie.",
+           "digits": "0 6, 1 2 3, 4 5 6, 7 8. Dubbel 5.",
+           "skill": "{labels}. Ik heb een vraag over mijn rekening. Mijn internet werkt niet."},
+}
