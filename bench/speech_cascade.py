@@ -87,7 +87,8 @@ def combinations():
             "cascade: Whisper when unsure, prefer Whisper": ("unsure", "second"),
             "cascade: Whisper always, prefer PocketSphinx": ("always", "first"),
             "cascade: Whisper always, prefer Whisper": ("always", "second"),
-            "cascade: Whisper always, digits merged": ("always", "merge")}
+            "cascade: Whisper always, digits merged": ("always", "merge"),
+            "cascade: Whisper always, its words whenever it heard any": ("always", "heard")}
 
 
 def report(rows) -> None:

@@ -88,8 +88,8 @@ def from_words(step: steps.Step, text: str, confidence: float | None, ctx: Answe
         if guess.skill is None:
             return Meaning("none")
         return Meaning("unsure" if guess.needs_confirmation else "skill", guess.skill)
-    spoken_key = u.digits(text, lang)
-    if kind in (steps.YES_NO, steps.CHOICE) and len(spoken_key) == 1 and spoken_key in step.expects.keys:
+    spoken_key = u.spoken_key(text, lang)  # "one", "press two": only a key said alone counts as that key
+    if kind in (steps.YES_NO, steps.CHOICE) and spoken_key in step.expects.keys:
         return from_keys(step, spoken_key, ctx)
     if kind == steps.YES_NO:
         answer = u.yes_no(text, lang)
@@ -97,7 +97,8 @@ def from_words(step: steps.Step, text: str, confidence: float | None, ctx: Answe
             return Meaning("yes")  # "call me back as soon as you can" at the wait offer
         return UNCLEAR if answer is None else Meaning("yes" if answer else "no")
     if kind == steps.NUMBER:
-        return _number(spoken_key, ctx) if spoken_key else UNCLEAR
+        digits = u.digits(text, lang)
+        return _number(digits, ctx) if digits else UNCLEAR
     if kind in (steps.CHOICE, steps.TIME):
         return _spoken_time(step, text, confidence, ctx)
     return UNCLEAR

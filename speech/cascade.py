@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 # against 100% for 0.60 always, which 32 calls on two cores cannot afford.
 POLICY = {"skill": "unsure", "yes_no": "always", "digits": "always", "time": "always"}
 # Whose words stand when both engines give decisive answers that differ ("merge": digit by digit).
-PICK = {"skill": "second", "yes_no": "second", "digits": "merge", "time": "second"}
+PICK = {"skill": "second", "yes_no": "heard", "digits": "merge", "time": "second"}
 MAX_QUEUED = 4  # answers waiting per Whisper worker beyond which the first pass stands (capacity)
 SECOND_PASS_TIMEOUT = 4.0  # seconds the caller may wait for Whisper, then the first pass stands
 ENDINGS = (SPEECH, "max_duration", "stalled", "max_stream_time")

@@ -12,7 +12,7 @@ falls in one of these states:
 | `disagree` | both heard decisive answers, not the same (the engine measured better for the kind wins) |
 | `single` | both engines ran, and only one heard a decisive answer |
 | `alone` | one engine ran (no second pass, or it failed) and heard a decisive answer |
-| `weak` | the words are no decisive answer of the kind (asked again anyway) |
+| `weak`, `alone_weak` | the words are no decisive answer of the kind (asked again anyway), with two passes or one |
 
 The confidence of a state is the share of answers in it that were right on the dev recordings
 (bench/speech_cascade.py, several synthesisers' voices; docs/speech.md, "Confidence"): a histogram
@@ -28,15 +28,15 @@ from understanding.numbers import merge_digit_readings, spoken_digits
 from understanding.times import parse_callback_time
 
 KINDS = ("skill", "yes_no", "digits", "time")
-STATES = ("agree", "disagree", "single", "alone", "weak")
+STATES = ("agree", "disagree", "single", "alone", "weak", "alone_weak")
 
 # Share right per state on the dev recordings, smoothed: (right + 1) / (answers + 2) (bench/speech_cascade.py;
 # docs/speech.md, "Confidence", has the counts). "alone" is PocketSphinx without a second pass.
 CALIBRATION = {
-    "skill": {"agree": 0.97, "disagree": 0.8, "single": 0.92, "alone": 0.9, "weak": 0.25},
-    "yes_no": {"agree": 0.95, "disagree": 0.8, "single": 0.71, "alone": 0.74, "weak": 0.42},
-    "digits": {"agree": 0.8, "disagree": 0.45, "single": 0.33, "alone": 0.29, "weak": 0.25},
-    "time": {"agree": 0.94, "disagree": 0.74, "single": 0.82, "alone": 0.53, "weak": 0.1},
+    "skill": {"agree": 0.97, "disagree": 0.8, "single": 0.92, "alone": 0.9, "weak": 0.25, "alone_weak": 0.25},
+    "yes_no": {"agree": 0.95, "disagree": 0.8, "single": 0.81, "alone": 0.74, "weak": 0.82, "alone_weak": 0.45},
+    "digits": {"agree": 0.8, "disagree": 0.45, "single": 0.33, "alone": 0.29, "weak": 0.25, "alone_weak": 0.25},
+    "time": {"agree": 0.94, "disagree": 0.74, "single": 0.82, "alone": 0.53, "weak": 0.1, "alone_weak": 0.06},
 }
 
 # A fixed frame for comparing times heard by two engines: open every day, all day, in UTC.
@@ -79,17 +79,21 @@ def _state(keys: list) -> str:
         return "agree" if decisive[0] == decisive[1] else "disagree"
     if decisive:
         return "single" if len(keys) == 2 else "alone"
-    return "weak"
+    return "weak" if len(keys) == 2 else "alone_weak"
 
 
 def choose(kind: str, first: str | None, second: str | None, lang: str, understanding=None,
            pick: str = "second") -> tuple[str, int, str]:
     """(the words to act on, 0 when they are `first`'s / 1 when `second` had a hand in them, the state).
 
-    A decisive answer wins over one that is not. When both are decisive and differ, `pick` decides
-    (measured per kind): "first", "second", or "merge" (phone numbers: merge_digit_readings)."""
+    `pick` (measured per kind): "heard" takes `second`'s words whenever it heard any, decisive or not
+    (Whisper's "Sorry, what was that?" over PocketSphinx's "sorry one live yeah"). Otherwise a decisive
+    answer wins over one that is not, and when both are decisive and differ: "first", "second", or
+    "merge" (phone numbers: merge_digit_readings)."""
     keys = [answer_key(kind, t, lang, understanding) if t is not None else None for t in (first, second)]
     answer_state = _state([k for k, t in zip(keys, (first, second)) if t is not None] or [None])
+    if pick == "heard" and (second or "").strip():
+        return second, 1, answer_state
     if keys[0] is not None and keys[1] is not None:
         if answer_state == "disagree" and pick == "merge" and kind == "digits":
             return merge_digit_readings(keys[0], keys[1]), 1, answer_state

@@ -169,3 +169,10 @@ def test_the_read_back_takes_yes_and_no_and_no_corrects_the_time():
     assert words("callback_time_confirm", "no").kind == "no"
     assert confirm.leads["no"] == "correct_time" and confirm.leads["yes"] == "book_confirmed_time"
     assert keys("callback_time_confirm", "2") == answers.Meaning("no")
+
+
+def test_only_a_key_said_alone_counts_as_that_key():
+    assert words("callback_when", "two").kind == "later"  # "press 2 for a later time", said
+    assert words("callback_when", "press one") == answers.Meaning("asap")
+    # What PocketSphinx once heard for "as soon as possible": not the key 2.
+    assert words("callback_when", "two at possible").kind == "unclear"
