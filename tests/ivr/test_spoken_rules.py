@@ -87,16 +87,18 @@ def test_as_soon_as_possible_never_becomes_a_booked_time(phone, rt, voice):
     call = phone.call(US_CALLER)
     to_when(call)
     say(call, "as soon as possible", voice)
-    if ASKED_WHEN in call.last_heard:
-        # Not heard as anything (PocketSphinx alone, or espeak-ng's voice): asked again, nothing booked.
-        assert "Sorry, I did not get that." in call.heard_text() and entries(rt)[0].state == "holding"
-        call.press("1")
-    elif "Is that right?" in call.last_heard:  # heard, but not surely: read back first
+    [entry] = entries(rt)
+    assert entry.scheduled_for is None, (heard(rt), call.heard_text())  # never a time nobody said
+    if "We will call you back in about" in call.last_heard:
+        assert entry.kind == "callback"  # heard as said, by both recognisers
+        return
+    assert entry.state == "holding"  # nothing booked yet: the caller is asked, with keys still working
+    if "Is that right?" in call.last_heard:  # heard, but not surely: read back first
         assert "as soon as it is your turn" in call.last_heard, call.heard_text()
         call.press("1")
-    assert "We will call you back in about" in call.last_heard, call.heard_text()
-    [entry] = entries(rt)
-    assert entry.kind == "callback" and entry.scheduled_for is None
+        assert "We will call you back in about" in call.last_heard
+    # Otherwise (espeak-ng's voice; PocketSphinx alone, which hears "at possible", "am human possible"):
+    # asked again, asked the time, or put through to a person in the same place in line; never booked.
 
 
 @pytest.mark.parametrize("voice", VOICES)
