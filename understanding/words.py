@@ -63,9 +63,10 @@ YES_DESPITE_NO = {"en": ["no problem", "not a problem", "why not"], "nl": ["geen
 # not knowing. The yes/no speech model listens for these too (speech.grammar), so such words come out
 # as themselves instead of as the nearest yes or no; understanding reads them as neither.
 NEITHER_PHRASES = {
+    # Not "i don't know": PocketSphinx then heard a short "no" as "know" (the yes/no tests caught it).
     "en": ["what was that", "what did you say", "can you say that again", "say that again", "repeat that",
-           "can you repeat that", "sorry", "pardon", "excuse me", "what", "i don't know", "i'm not sure",
-           "maybe", "hang on", "wait a moment", "one moment", "hold on", "hello", "um", "hmm"],
+           "can you repeat that", "sorry", "pardon", "excuse me", "what", "hang on", "wait a moment",
+           "one moment", "hold on"],
     "nl": ["wat zei u", "wat zegt u", "kunt u dat herhalen", "nog een keer", "herhaal", "sorry", "pardon",
            "wat", "weet ik niet", "ik weet het niet", "misschien", "momentje", "wacht even", "hallo", "eh"],
 }
