@@ -34,7 +34,7 @@ STATES = ("agree", "disagree", "single", "alone", "weak", "alone_weak")
 # docs/speech.md, "Confidence", has the counts). "alone" is PocketSphinx without a second pass.
 CALIBRATION = {
     "skill": {"agree": 0.97, "disagree": 0.8, "single": 0.92, "alone": 0.9, "weak": 0.25, "alone_weak": 0.25},
-    "yes_no": {"agree": 0.95, "disagree": 0.8, "single": 0.81, "alone": 0.74, "weak": 0.82, "alone_weak": 0.45},
+    "yes_no": {"agree": 0.96, "disagree": 0.8, "single": 0.73, "alone": 0.77, "weak": 0.81, "alone_weak": 0.56},
     "digits": {"agree": 0.8, "disagree": 0.45, "single": 0.33, "alone": 0.29, "weak": 0.25, "alone_weak": 0.25},
     "time": {"agree": 0.94, "disagree": 0.74, "single": 0.82, "alone": 0.53, "weak": 0.1, "alone_weak": 0.06},
 }
