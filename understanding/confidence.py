@@ -92,7 +92,8 @@ def choose(kind: str, first: str | None, second: str | None, lang: str, understa
     "merge" (phone numbers: merge_digit_readings)."""
     keys = [answer_key(kind, t, lang, understanding) if t is not None else None for t in (first, second)]
     answer_state = _state([k for k, t in zip(keys, (first, second)) if t is not None] or [None])
-    if pick == "heard" and (second or "").strip():
+    if pick == "heard" and (second or "").strip() and not answers.wants_agent(first or "", lang):
+        # (Unless the streamed words ask for a person: Whisper, prompted for yes or no, missed "operator".)
         return second, 1, answer_state
     if keys[0] is not None and keys[1] is not None:
         if answer_state == "disagree" and pick == "merge" and kind == "digits":
