@@ -11,7 +11,6 @@ from datetime import datetime
 
 from ivr.answers import Meaning
 from callbacks import promises
-from routing import hours
 
 ASAP = "asap"
 
