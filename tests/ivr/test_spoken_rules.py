@@ -9,6 +9,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
+from callbacks.promises import window_words
+from config import Prompts, load_ivr_config
+from phone_numbers import last_digits
+from routing.promise import Window
 from storage.models import SpeechResult
 
 from telephony.audio import speak
@@ -16,7 +20,21 @@ from tests.ivr.test_phone_flow import US_CALLER, entries, phone, rt  # noqa: F40
 
 VOICES = ["espeak-ng:en-us", "flite:slt", "festival:cmu_us_slt_arctic_hts"]
 NIGHT = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)  # 03:00 in New York: every skill is closed
-ASKED_WHEN = "Press 1 to be called back as soon as it is your turn"
+P = Prompts(load_ivr_config(), "en-US")  # the prompts as the operator's IVR file words them
+ASKED_WHEN = P.text("callback_when")
+# At NIGHT billing opens at 08:00 New York time, today; the first caller in line is called back in its
+# first minutes (the window tests/ivr/test_honest_waits.py checks for the same line).
+OPENING_WINDOW = Window(datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc),
+                        datetime(2026, 11, 25, 13, 10, tzinfo=timezone.utc), "America/New_York")
+# The read-back of a doubtful time (step callback_time_confirm), around the time it names.
+READ_BACK_BEFORE, READ_BACK_AFTER = P.text("callback_time_confirm", when="{when}").split("{when}")
+AFTER_HOURS_OFFER = P.text("after_hours_offer", window=window_words(P, OPENING_WINDOW, NIGHT))
+
+
+@pytest.fixture
+def runtime(rt):
+    """The speech app's runtime, so that tests/conftest.py's busy_agent staffs the app these calls ring."""
+    return rt
 
 
 @pytest.fixture(autouse=True)
@@ -39,8 +57,17 @@ def heard(rt):
         return [(r.step, r.transcript, r.confidence, r.engine) for r in s.scalars(select(SpeechResult))]
 
 
-def to_when(call):
-    call.press("1")  # billing; nobody staffed: the wait offer
+def agreed_asap(entry, now):
+    """What a caller booked "as soon as it is your turn" hears: the window stored on the entry, told."""
+    window = Window(entry.promised_from, entry.promised_by, entry.promised_zone)
+    return P.text("callback_agreed_asap", window=window_words(P, window, now),
+                  last_digits=last_digits(entry.phone_number))
+
+
+def to_when(call, busy_agent):
+    busy_agent("billing")  # staffed but busy: a wait can be told, and the caller asked when
+    call.press("1")  # billing; its agent busy: the wait offer
+    assert "The wait is about" in call.last_heard
     call.press("1")  # call me back
     call.press("1")  # on this number
     assert ASKED_WHEN in call.last_heard
@@ -52,21 +79,21 @@ def test_words_that_are_neither_at_the_after_hours_offer_are_asked_again(phone, 
     clock.set(NIGHT)
     call = phone.call(US_CALLER)
     call.press("1")
-    assert "Press 1 and we will call you back when we open" in call.last_heard
+    assert AFTER_HOURS_OFFER in call.last_heard
     say(call, said, voice)
     assert not call.ended, call.heard_text()  # "no" here would have said goodbye and hung up
-    assert "Sorry, I did not get that." in call.heard_text(), heard(rt)
-    assert "Press 1 and we will call you back when we open" in call.last_heard
+    assert P.text("not_understood") in call.heard_text(), heard(rt)
+    assert AFTER_HOURS_OFFER in call.last_heard
     call.press("1")  # keys still answer the question asked again
-    assert "Shall we call you back on the number ending in" in call.last_heard
+    assert P.text("callback_number_confirm", last_digits=last_digits(US_CALLER)) in call.last_heard
 
 
 @pytest.mark.parametrize("voice", VOICES)
-def test_a_day_alone_asks_for_the_time(phone, rt, voice):
+def test_a_day_alone_asks_for_the_time(phone, rt, voice, busy_agent):
     call = phone.call(US_CALLER)
-    to_when(call)
+    to_when(call, busy_agent)
     say(call, "tomorrow", voice)
-    assert "Enter the time" in call.last_heard, call.heard_text()
+    assert P.text("callback_pick_time") in call.last_heard, call.heard_text()
     assert entries(rt)[0].state == "holding"  # nothing booked at a time nobody said
     call.press("1430")  # on the day said
     [entry] = entries(rt)
@@ -74,61 +101,65 @@ def test_a_day_alone_asks_for_the_time(phone, rt, voice):
 
 
 @pytest.mark.parametrize("voice", VOICES)
-def test_a_contradictory_time_is_asked_again(phone, rt, voice):
+def test_a_contradictory_time_is_asked_again(phone, rt, voice, busy_agent):
     call = phone.call(US_CALLER)
-    to_when(call)
+    to_when(call, busy_agent)
     say(call, "tomorrow morning at nine p m", voice)
     assert [e.state for e in entries(rt)] == ["holding"], call.heard_text()  # never booked
-    assert ASKED_WHEN in call.last_heard or "Enter the time" in call.last_heard, call.heard_text()
+    assert ASKED_WHEN in call.last_heard or P.text("callback_pick_time") in call.last_heard, call.heard_text()
 
 
 @pytest.mark.parametrize("voice", VOICES)
-def test_as_soon_as_possible_never_becomes_a_booked_time(phone, rt, voice):
+def test_as_soon_as_possible_never_becomes_a_booked_time(phone, rt, clock, voice, busy_agent):
     call = phone.call(US_CALLER)
-    to_when(call)
+    to_when(call, busy_agent)
     say(call, "as soon as possible", voice)
     [entry] = entries(rt)
     assert entry.scheduled_for is None, (heard(rt), call.heard_text())  # never a time nobody said
-    if "We will call you back in about" in call.last_heard:
-        assert entry.kind == "callback"  # heard as said, by both recognisers
+    if entry.kind == "callback":  # heard as said, by both recognisers: booked as soon as it is their turn
+        assert agreed_asap(entry, clock.now()) in call.last_heard, call.heard_text()
         return
     assert entry.state == "holding"  # nothing booked yet: the caller is asked, with keys still working
-    if "Is that right?" in call.last_heard:  # heard, but not surely: read back first
-        assert "as soon as it is your turn" in call.last_heard, call.heard_text()
+    if READ_BACK_AFTER in call.last_heard:  # heard, but not surely: read back first, as what was said
+        assert P.text("callback_asap_confirm") in call.last_heard, call.heard_text()
         call.press("1")
-        assert "We will call you back in about" in call.last_heard
+        [entry] = entries(rt)
+        assert entry.kind == "callback" and entry.scheduled_for is None
+        assert agreed_asap(entry, clock.now()) in call.last_heard, call.heard_text()
+        return
     # Otherwise (espeak-ng's voice; PocketSphinx alone, which hears "at possible", "am human possible"):
     # asked again, asked the time, or put through to a person in the same place in line; never booked.
 
 
 @pytest.mark.parametrize("voice", VOICES)
-def test_no_at_the_read_back_lets_the_caller_correct_the_time(phone, rt, voice, monkeypatch):
+def test_no_at_the_read_back_lets_the_caller_correct_the_time(phone, rt, clock, voice, busy_agent, monkeypatch):
     # PocketSphinx alone (Whisper off): a time it alone heard is never sure enough to book unread.
     monkeypatch.setenv("WHISPER_MODEL", "off")
     call = phone.call(US_CALLER)
-    to_when(call)
+    to_when(call, busy_agent)
     say(call, "monday morning", voice)
     # Whatever time it heard ("monday morning", "nineteen morning"), it is read back before booking.
-    assert "I heard" in call.last_heard and "Is that right?" in call.last_heard, (heard(rt), call.heard_text())
+    assert READ_BACK_BEFORE in call.last_heard and READ_BACK_AFTER in call.last_heard, (heard(rt), call.heard_text())
     assert entries(rt)[0].state == "holding"
     call.press("2")  # no
     assert ASKED_WHEN in call.last_heard
     call.press("1")  # as soon as possible, keyed: no read-back
-    assert "We will call you back in about" in call.last_heard
     [entry] = entries(rt)
     assert entry.kind == "callback" and entry.scheduled_for is None
+    assert agreed_asap(entry, clock.now()) in call.last_heard
 
 
 @pytest.mark.parametrize("voice", ["flite:slt", "festival:cmu_us_slt_arctic_hts"])
-def test_a_spoken_number_with_repeated_digits_is_read_back_whole(phone, rt, voice):
+def test_a_spoken_number_with_repeated_digits_is_read_back_whole(phone, rt, voice, busy_agent):
     # (espeak-ng's "five" is heard as "nine" once in a while: that number is read back wrong and the
     # caller presses 2; docs/benchmarks.md has the digit figures.)
+    busy_agent("support")  # staffed but busy: the wait offer, then when to call back
     call = phone.call(US_CALLER)
-    call.press("2")
-    call.press("1")
+    call.press("2")  # support
+    call.press("1")  # call me back
     call.press("2")  # another number
-    assert "key the number" in call.last_heard
+    assert P.text("callback_number_enter") in call.last_heard
     say(call, "four one five five five five zero one two three", voice)
-    assert "4 1 5, 5 5 5, 0 1 2 3" in call.last_heard, call.heard_text()
+    assert P.text("callback_number_readback", digits="4 1 5, 5 5 5, 0 1 2 3") in call.last_heard, call.heard_text()
     call.press("1")
-    assert "as soon as it is your turn" in call.last_heard
+    assert ASKED_WHEN in call.last_heard
