@@ -6,11 +6,13 @@ import logging
 import os
 import re
 import secrets
+import traceback
 
 from flask import Flask, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from callbacks.exceptions import CallbackError
@@ -21,6 +23,8 @@ from devphone.wiring import DevPhone
 from ivr.flow import TurnMismatch, UnknownCall
 from understanding import Understanding
 from storage.db import make_engine, make_sessionmaker, migrate
+from storage.models import MAX_ROW_ID
+from storage.text import TextRefused, has_control
 from webhooks.problems import problem as problem_json
 from webhooks.runtime import Runtime
 
@@ -35,6 +39,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     if dev_phone is not None:  # without credentials: its REST client, made-up webhook token and number
         settings, twilio_client = dev_phone.settings, twilio_client or dev_phone.client
     app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
+    # Before any route is added: an <int:...> that no database column can hold does not match (404).
+    app.url_map.converters["int"] = RowIdConverter
     install_log_redaction()
     # Which numbers and SIP domains callbacks and agents may be dialled at (toll fraud stays out).
     set_dial_policy(DialPolicy.from_names(settings.dial_number_kinds, settings.agent_sip_domains))
@@ -231,11 +237,34 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "frame-ancestors 'none'")
 
 
+class RowIdConverter(IntegerConverter):
+    """<int:...> for row ids: 0 to the largest BIGINT, so a longer number is an unknown page, not an overflow."""
+
+    def __init__(self, url_map, fixed_digits=0, min=0, max=MAX_ROW_ID, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def refuse_control_characters() -> None:
+    """storage.text's rule for every request, before any view: the path and query on one line, form
+    fields as free text (JSON bodies: webhooks.bodies). A 400 that names the field; nothing is done."""
+    fields = [("the URL path", request.path, True)]
+    fields += [(f"query parameter {name!r}", text, True)
+               for name, values in request.args.lists() for text in [name, *values]]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        fields += [(f"form field {name!r}", text, False)
+                   for name, values in request.form.lists() for text in [name, *values]]
+    for field, text, one_line in fields:
+        if has_control(text, one_line=one_line):
+            raise BadRequest(str(TextRefused(field, one_line)))
+
+
 def register_security_headers(app: Flask) -> None:
     @app.before_request
     def refuse_oversized_chunked_body():
         if request.environ.get("ivr.body_too_large"):
             raise RequestEntityTooLarge()
+
+    app.before_request(refuse_control_characters)
 
     @app.after_request
     def security_headers(response):
@@ -257,9 +286,36 @@ def redact(text: str) -> str:
     return _PHONE.sub(lambda m: "[number …" + re.sub(r"\D", "", m.group(0))[-4:] + "]", text)
 
 
+# Control characters (and Unicode's line separators) in what a log line shows: a newline from a request
+# would otherwise start a forged record.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def _exception_text(exc_info) -> str:
+    """A traceback as logging writes it, with every exception's message (and notes) on its own line."""
+    shown = traceback.TracebackException(*exc_info)
+    pending, seen = [shown], set()
+    while pending:
+        part = pending.pop()
+        if part is None or id(part) in seen:
+            continue
+        seen.add(id(part))
+        if isinstance(getattr(part, "_str", None), str):
+            part._str = escape_controls(part._str)
+        if getattr(part, "__notes__", None):
+            part.__notes__ = [escape_controls(str(note)) for note in part.__notes__]
+        pending += [part.__cause__, part.__context__, *(getattr(part, "exceptions", None) or ())]
+    return "".join(shown.format()).rstrip("\n")
+
+
 def install_log_redaction() -> None:
     """Every log record of the process (ours, werkzeug's access log, flask-limiter, twilio, tracebacks)
-    is redacted as it is made, whatever handler later writes it."""
+    is redacted and its control characters escaped as it is made, whatever handler later writes it:
+    one record is one line (a traceback's own lines aside), whatever a request put in it."""
     current = logging.getLogRecordFactory()
     if getattr(current, "redacts", False):
         return
@@ -270,9 +326,9 @@ def install_log_redaction() -> None:
             message = record.getMessage()
         except Exception:  # a broken format string is logged as it is
             return record
-        record.msg, record.args = redact(message), None
+        record.msg, record.args = escape_controls(redact(message)), None
         if record.exc_info and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = redact(_exception_text(record.exc_info))
         return record
 
     factory.redacts = True

@@ -22,7 +22,7 @@ import phonenumbers
 
 from agents.exceptions import AgentError, AgentExists, AgentNotFound, AgentStateRefused
 from callbacks.numbers import NumberRefused, dial_policy, normalise
-from storage.models import AGENT_STATES, Agent
+from storage.models import AGENT_STATES, MAX_ROW_ID, Agent
 
 log = logging.getLogger("ivr.agents")
 
@@ -49,6 +49,7 @@ SIP = re.compile(r"^sip:[A-Za-z0-9._~%+-]+@[A-Za-z0-9.-]+(:[0-9]{1,5})?(;[A-Za-z
 CLIENT = re.compile(r"^client:[A-Za-z0-9_.-]{1,120}$")
 NAME = re.compile(r"^[^\x00-\x1f]{1,120}$")
 MAX_WRAP_UP = 3600
+ROW_ID = re.compile(r"^[0-9]{1,19}$")
 
 
 MAX_ADDRESS = 200  # the agents.address column
@@ -113,8 +114,9 @@ def list_agents(session: Session, skill: str | None = None, state: str | None = 
 
 def get_agent(session: Session, agent_id_or_name: int | str) -> Agent:
     agent = None
-    if isinstance(agent_id_or_name, int) or str(agent_id_or_name).isdigit():
-        agent = session.get(Agent, int(agent_id_or_name))
+    if isinstance(agent_id_or_name, int) or ROW_ID.match(str(agent_id_or_name)):
+        if 0 < int(agent_id_or_name) <= MAX_ROW_ID:  # a longer number is no agent's id (nor any column's)
+            agent = session.get(Agent, int(agent_id_or_name))
     if agent is None:
         agent = session.scalar(select(Agent).where(Agent.name == str(agent_id_or_name)))
     if agent is None:

@@ -45,6 +45,8 @@ class Base(DeclarativeBase):
 
 
 # Entry kinds
+# The largest id a row can have (BIGINT on PostgreSQL, INTEGER on SQLite): a longer number names no row.
+MAX_ROW_ID = 2**63 - 1
 HOLDING = "holding"
 CALLBACK = "callback"
 

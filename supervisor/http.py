@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Flask, Response, current_app, flash, g, jsonify, redirect, render_template,
                    request, session, stream_with_context, url_for)
-from flask_limiter.errors import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from limits import parse_many
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,8 +26,10 @@ from callbacks.scheduler import hang_up_cancelled, wake_dispatcher
 from routing import hours
 from storage.db import transaction
 from storage.models import AGENT_STATES, QueueEvent, User
+from storage.text import has_control
 from supervisor import auth, board, charts, live, metrics, services
-from webhooks.limits import account_key, limiter  # the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
+# the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
+from webhooks.limits import account_key, refund, reserve
 from webhooks.problems import problem
 from webhooks.runtime import runtime
 
@@ -127,6 +129,9 @@ def load_user():
         return login_required(lambda: None)()
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
+        # Where the answer sends the browser back to is checked before anything is written.
+        if request.form.get("back") and _safe_next(request.form["back"]) is None:
+            return _problem(400, "back must be a page of the supervisor site, on one line")
 
 
 @bp.errorhandler(CSRFError)
@@ -205,12 +210,9 @@ def account_limit() -> str:
     return current_app.config["SUPERVISOR_ACCOUNT_LIMIT"]
 
 
-def _failed(response: Response) -> bool:
-    return response.status_code == 401
-
-
 ACCOUNT_LOCKED = ("This account is locked after too many failed sign-ins. Wait {wait} and try again, or ask an "
                   "admin to set a new password.")
+ADDRESS_THROTTLED = "Too many failed sign-ins from your address; wait a few minutes and try again."
 
 
 def _window(limit: str) -> str:
@@ -218,23 +220,27 @@ def _window(limit: str) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-@bp.errorhandler(RateLimitExceeded)
-def sign_in_throttled(exc: RateLimitExceeded):
+def _sign_in_throttled(message: str, retry_after: int):
     """The sign-in form again, saying why and for how long (the per-address or per-account limit)."""
-    flash(exc.description, "error")
-    return render_template("supervisor/login.html", next=None), 429
+    flash(message, "error")
+    return render_template("supervisor/login.html", next=None), 429, {"Retry-After": str(retry_after)}
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"], deduct_when=_failed,
-               error_message="Too many failed sign-ins from your address; wait a few minutes and try again.")
-@limiter.limit(account_limit, key_func=account_key, methods=["POST"], deduct_when=_failed,
-               error_message=lambda: ACCOUNT_LOCKED.format(wait=_window(account_limit())))
 def login():
     if request.method == "GET":
         if g.user is not None:
             return redirect(url_for("supervisor.queue_page"))
         return render_template("supervisor/login.html", next=_safe_next(request.args.get("next")))
+    # Every attempt is counted as a failure before its password is looked at (per address, then per
+    # account), and given back only when it succeeds: guesses sent at once cannot pass the check together.
+    address, account = "sign-in:" + get_remote_address(), account_key()
+    wait = reserve(login_limit(), address)
+    if wait is not None:
+        return _sign_in_throttled(ADDRESS_THROTTLED, wait)
+    wait = reserve(account_limit(), account)
+    if wait is not None:
+        return _sign_in_throttled(ACCOUNT_LOCKED.format(wait=_window(account_limit())), wait)
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     with transaction(runtime().sessions) as db:
@@ -245,6 +251,8 @@ def login():
         flash("That username and password do not match an active account.", "error")
         return render_template("supervisor/login.html", next=_safe_next(request.form.get("next")),
                                username=username), 401
+    refund(login_limit(), address)
+    refund(account_limit(), account)
     session.clear()  # a fresh session (and CSRF token) for the new sign-in
     session["user_id"] = user_id
     session["sv"] = version  # no part of the password hash travels in the cookie
@@ -265,6 +273,8 @@ def logout():
 
 def _safe_next(target: str | None) -> str | None:
     if not target:
+        return None
+    if has_control(target, one_line=True):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/supervisor/") or parts.path.startswith("//"):
@@ -572,7 +582,10 @@ def _period() -> tuple[datetime, datetime, str, str, str]:
             first, last = last, first
         if (last - first).days > 92:
             raise services.SteeringRefused("a period can be at most 92 days")
-        start, end = midnight(first), min(midnight(last + timedelta(days=1)), now)
+        try:
+            start, end = midnight(first), min(midnight(last + timedelta(days=1)), now)
+        except OverflowError:  # the first or last day there is (0001-01-01, 9999-12-31)
+            raise services.SteeringRefused("give dates between the years 1 and 9998") from None
     elif period == "yesterday":
         first = last = today - timedelta(days=1)
         start, end = midnight(first), midnight(today)
