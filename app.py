@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.url_map.converters["int"] = BigIntConverter
     install_log_redaction()
     # Which numbers and SIP domains callbacks and agents may be dialled at (toll fraud stays out).
-    set_dial_policy(DialPolicy.from_names(settings.dial_number_kinds, settings.agent_sip_domains))
+    set_dial_policy(DialPolicy.from_names(settings.dial_number_kinds, settings.agent_sip_domains,
+                                          settings.allowed_countries))
     # X-Forwarded-* only from the proxies the operator says are there: from anyone else they would
     # choose the address limits and logs see, and the host a Twilio signature is checked against.
     if settings.trusted_proxy_hops:

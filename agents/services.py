@@ -59,14 +59,14 @@ def check_address(address: str) -> str:
     """An E.164 number, a SIP URI (sip:user@host) or a Twilio Client identity (client:name).
 
     Agents are dialled like customers, so the same rules keep toll fraud out: a number must be of a
-    kind we dial (no premium, personal, pager, VoIP... ranges; agents may be in any country), and a
+    kind we dial (no premium, personal, pager, VoIP... ranges) in a country of ALLOWED_COUNTRIES, and a
     SIP address must point at a domain the operator lists in AGENT_SIP_DOMAINS."""
     address = (address or "").strip()
     if len(address) > MAX_ADDRESS:
         raise AgentError(f"an agent's address has at most {MAX_ADDRESS} characters")
     if E164.match(address):
         try:
-            return normalise(address, tuple(phonenumbers.SUPPORTED_REGIONS))
+            return normalise(address, dial_policy().countries or tuple(phonenumbers.SUPPORTED_REGIONS))
         except NumberRefused as refused:
             raise AgentError(f"{address} cannot be an agent's number: {refused}") from None
     if SIP.match(address):

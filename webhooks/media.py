@@ -10,7 +10,8 @@ the call is moved to the step's action URL, where the IVR decides, exactly as fo
 Bounds (a stream is a cost we carry for a caller): messages over MAX_MESSAGE_CHARS close the
 socket; a socket that has not sent a valid `start` (a token for its call, not used before) within
 START_TIMEOUT_SECONDS of connecting is closed, whatever else it sent, and holds no stream slot
-meanwhile (at most MAX_WAITING such sockets); a stream lasts at most MAX_STREAM_SECONDS of wall time;
+meanwhile (at most MAX_WAITING such sockets without a valid X-Twilio-Signature, which Twilio sends;
+signed ones are not crowded out by them); a stream lasts at most MAX_STREAM_SECONDS of wall time;
 a token opens one stream, ever; a process holds at most MAX_STREAMS authenticated streams (more get
 HTTP 503 before the upgrade: that call still takes keys).
 The token travels in the `start` message's customParameters, never in a URL, so no access log holds it.
@@ -23,7 +24,7 @@ import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, current_app, g, request
 from flask_sock import Sock
 from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
@@ -70,12 +71,13 @@ class _Streams:
         self.waiting = 0
         self._used: dict[str, float] = {}  # token -> when it expires (time.monotonic())
 
-    def full(self) -> bool:
-        return self.count >= self.limit or self.waiting >= self.waiting_limit
+    def full(self, signed: bool) -> bool:
+        return self.count >= self.limit or (not signed and self.waiting >= self.waiting_limit)
 
-    def wait(self) -> bool:
+    def wait(self, signed: bool) -> bool:
+        """Count a socket waiting for its start; unsigned ones only while fewer than waiting_limit wait."""
         with self._lock:
-            if self.waiting >= self.waiting_limit:
+            if not signed and self.waiting >= self.waiting_limit:
                 return False
             self.waiting += 1
             return True
@@ -129,7 +131,9 @@ def check_stream():
     auth_token = current_app.config.get("TWILIO_AUTH_TOKEN")
     if signature is not None and auth_token and not _signature_ok(auth_token, signature):
         abort(403, description="X-Twilio-Signature does not match this URL.")
-    if streams.full():
+    # Twilio signs its upgrades: sockets without a signature cannot crowd out the ones with one.
+    g.media_signed = signature is not None and bool(auth_token)
+    if streams.full(g.media_signed):
         # The caller still hears the prompt and can answer with keys: nothing is lost but speech.
         abort(503, description="This server is listening to as many calls as it can; keys still work.")
 
@@ -199,7 +203,7 @@ def _authenticated_start(ws, started: float) -> tuple[Start, dict] | None:
     """A start message with a valid, unused token for its call and audio we read, within
     START_TIMEOUT_SECONDS of connecting, and its token's claims; else None. Such sockets hold no
     stream slot meanwhile."""
-    if not streams.wait():
+    if not streams.wait(g.get("media_signed", False)):
         return None
     try:
         start = _await_start(ws, started + START_TIMEOUT_SECONDS)
