@@ -292,7 +292,12 @@ def redact(text: str) -> str:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+# Colours (werkzeug's access log) are dropped rather than shown escaped.
+_COLOURS = re.compile("\x1b\\[[0-9;]{0,12}m")
+
+
 def escape_controls(text: str) -> str:
+    text = _COLOURS.sub("", text)
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
