@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Flask, Response, current_app, flash, g, jsonify, redirect, render_template,
                    request, session, stream_with_context, url_for)
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from limits import parse_many
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,7 +28,7 @@ from storage.models import AGENT_STATES, QueueEvent, User
 from storage.text import has_control
 from supervisor import auth, board, charts, live, metrics, services
 # the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
-from webhooks.limits import account_key, refund, reserve
+from webhooks.limits import refund_sign_in, reserve_sign_in
 from webhooks.problems import problem
 from webhooks.runtime import runtime
 
@@ -202,14 +201,6 @@ def act_url(public_id: str, action: str) -> str:
 
 # ---- sign in / out ----------------------------------------------------------------------------
 
-def login_limit() -> str:
-    return current_app.config["SUPERVISOR_LOGIN_LIMIT"]
-
-
-def account_limit() -> str:
-    return current_app.config["SUPERVISOR_ACCOUNT_LIMIT"]
-
-
 ACCOUNT_LOCKED = ("This account is locked after too many failed sign-ins. Wait {wait} and try again, or ask an "
                   "admin to set a new password.")
 ADDRESS_THROTTLED = "Too many failed sign-ins from your address; wait a few minutes and try again."
@@ -232,15 +223,12 @@ def login():
         if g.user is not None:
             return redirect(url_for("supervisor.queue_page"))
         return render_template("supervisor/login.html", next=_safe_next(request.args.get("next")))
-    # Every attempt is counted as a failure before its password is looked at (per address, then per
-    # account), and given back only when it succeeds: guesses sent at once cannot pass the check together.
-    address, account = "sign-in:" + get_remote_address(), account_key()
-    wait = reserve(login_limit(), address)
-    if wait is not None:
-        return _sign_in_throttled(ADDRESS_THROTTLED, wait)
-    wait = reserve(account_limit(), account)
-    if wait is not None:
-        return _sign_in_throttled(ACCOUNT_LOCKED.format(wait=_window(account_limit())), wait)
+    refused = reserve_sign_in()  # counted as a failure before the password is looked at
+    if refused is not None:
+        limit, wait = refused
+        message = ADDRESS_THROTTLED if limit == "SUPERVISOR_LOGIN_LIMIT" else \
+            ACCOUNT_LOCKED.format(wait=_window(current_app.config[limit]))
+        return _sign_in_throttled(message, wait)
     username = request.form.get("username", "")
     password = request.form.get("password", "")
     with transaction(runtime().sessions) as db:
@@ -251,8 +239,7 @@ def login():
         flash("That username and password do not match an active account.", "error")
         return render_template("supervisor/login.html", next=_safe_next(request.form.get("next")),
                                username=username), 401
-    refund(login_limit(), address)
-    refund(account_limit(), account)
+    refund_sign_in()
     session.clear()  # a fresh session (and CSRF token) for the new sign-in
     session["user_id"] = user_id
     session["sv"] = version  # no part of the password hash travels in the cookie

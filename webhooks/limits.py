@@ -113,6 +113,30 @@ def refund(limit: str, key: str) -> None:
         limiter.limiter.storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
 
 
+SIGN_IN_LIMITS = ("SUPERVISOR_LOGIN_LIMIT", "SUPERVISOR_ACCOUNT_LIMIT")
+
+
+def _sign_in_keys() -> tuple[str, str]:
+    return "sign-in:" + get_remote_address(), account_key()
+
+
+def reserve_sign_in() -> tuple[str, int] | None:
+    """Count this sign-in attempt as a failure before its password is looked at, per address then per
+    account, so guesses sent at once cannot pass the check together. None when it may be evaluated;
+    else the limit that refused it and the seconds until its window ends."""
+    for name, key in zip(SIGN_IN_LIMITS, _sign_in_keys()):
+        wait = reserve(current_app.config[name], key)
+        if wait is not None:
+            return name, wait
+    return None
+
+
+def refund_sign_in() -> None:
+    """A sign-in that succeeded was no failure: give its attempt back to both limits."""
+    for name, key in zip(SIGN_IN_LIMITS, _sign_in_keys()):
+        refund(current_app.config[name], key)
+
+
 def account_key() -> str:
     """One bucket per account name as typed (case and spaces aside), whether or not it exists, so
     the lockout tells nobody which names are real; hashed so no typed text reaches the storage."""
