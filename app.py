@@ -39,8 +39,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     if dev_phone is not None:  # without credentials: its REST client, made-up webhook token and number
         settings, twilio_client = dev_phone.settings, twilio_client or dev_phone.client
     app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
-    # Before any route is added: an <int:...> that no database column can hold does not match (404).
-    app.url_map.converters["int"] = BigIntConverter
+    # Before any route is added: an <int:...> that no id column can hold does not match (404).
+    app.url_map.converters["int"] = RowIntConverter
     install_log_redaction()
     # Which numbers and SIP domains callbacks and agents may be dialled at (toll fraud stays out).
     set_dial_policy(DialPolicy.from_names(settings.dial_number_kinds, settings.agent_sip_domains,
@@ -238,8 +238,9 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "frame-ancestors 'none'")
 
 
-class BigIntConverter(IntegerConverter):
-    """<int:...> for row ids: 0 to the largest BIGINT, so a longer number is an unknown page, not an overflow."""
+class RowIntConverter(IntegerConverter):
+    """<int:...> for row ids: 0 to the largest id a row can have (MAX_ROW_ID), so a larger number is an
+    unknown page (404), not an overflow in the database."""
 
     def __init__(self, url_map, fixed_digits=0, min=0, max=MAX_ROW_ID, signed=False):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

@@ -49,7 +49,7 @@ SIP = re.compile(r"^sip:[A-Za-z0-9._~%+-]+@[A-Za-z0-9.-]+(:[0-9]{1,5})?(;[A-Za-z
 CLIENT = re.compile(r"^client:[A-Za-z0-9_.-]{1,120}$")
 NAME = re.compile(r"^[^\x00-\x1f]{1,120}$")
 MAX_WRAP_UP = 3600
-ROW_ID = re.compile(r"^[0-9]{1,19}$")
+ROW_ID = re.compile(r"^[0-9]{1,12}$")
 
 
 MAX_ADDRESS = 200  # the agents.address column
@@ -115,7 +115,7 @@ def list_agents(session: Session, skill: str | None = None, state: str | None = 
 def get_agent(session: Session, agent_id_or_name: int | str) -> Agent:
     agent = None
     if isinstance(agent_id_or_name, int) or ROW_ID.match(str(agent_id_or_name)):
-        if 0 < int(agent_id_or_name) <= MAX_ROW_ID:  # a longer number is no agent's id (nor any column's)
+        if 0 < int(agent_id_or_name) <= MAX_ROW_ID:  # a larger number is no agent's id
             agent = session.get(Agent, int(agent_id_or_name))
     if agent is None:
         agent = session.scalar(select(Agent).where(Agent.name == str(agent_id_or_name)))

@@ -44,9 +44,10 @@ class Base(DeclarativeBase):
     pass
 
 
+# The largest id a row can have (ids are INTEGER: 32 bits on PostgreSQL): a larger number names no row.
+MAX_ROW_ID = 2**31 - 1
+
 # Entry kinds
-# The largest id a row can have (BIGINT on PostgreSQL, INTEGER on SQLite): a longer number names no row.
-MAX_ROW_ID = 2**63 - 1
 HOLDING = "holding"
 CALLBACK = "callback"
 

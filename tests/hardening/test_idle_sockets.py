@@ -57,7 +57,8 @@ def test_chattering_sockets_are_closed_by_the_deadline_and_hold_no_stream_slot(t
             thread.join(timeout=10)
     finally:
         stop.set()
-    assert len(closed_after) == 6 and max(closed_after) < 1.5 + 1.0, closed_after
+    # Closed at the deadline (give or take the hang-up and a loaded machine), not whenever they liked.
+    assert len(closed_after) == 6 and max(closed_after) < 1.5 + 3.0, closed_after
 
 
 def test_unsigned_sockets_waiting_cannot_crowd_out_twilios(twilio, runtime, ws_url, monkeypatch):

@@ -72,12 +72,13 @@ def test_a_nul_in_an_agent_reference_is_a_400(agents_api, runtime, agent_id, met
     assert rows(runtime) == before
 
 
-def test_an_agent_id_longer_than_any_column_is_not_found(agents_api, sam, runtime, agent_id):
+@pytest.mark.parametrize("huge", [HUGE, str(2**31)])  # 2**31: past PostgreSQL's INTEGER, fine for SQLite's
+def test_an_id_larger_than_any_row_id_is_not_found(agents_api, sam, runtime, agent_id, huge):
     before = rows(runtime)
-    assert agents_api.get(f"/api/agents/{HUGE}").status_code == 404
-    assert agents_api.put(f"/api/agents/{HUGE}/state", json={"state": "available"}).status_code == 404
+    assert agents_api.get(f"/api/agents/{huge}").status_code == 404
+    assert agents_api.put(f"/api/agents/{huge}/state", json={"state": "available"}).status_code == 404
     token = _form_token(sam)
-    for path in (f"/supervisor/agents/{HUGE}", f"/supervisor/agents/{HUGE}/state", f"/supervisor/users/{HUGE}"):
+    for path in (f"/supervisor/agents/{huge}", f"/supervisor/agents/{huge}/state", f"/supervisor/users/{huge}"):
         assert sam.post(path, data={"csrf_token": token, "state": "available"}).status_code == 404, path
     assert rows(runtime) == before
 
