@@ -34,8 +34,9 @@ log = logging.getLogger("ivr")
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, twilio_client=None,
                migrate_schema: bool = True) -> Flask:
     settings = settings or Settings.from_env()
+    clock = clock or Clock()
     # The dev phone (devphone/): in development, Twilio emulated in this process; None when it is off.
-    dev_phone = DevPhone.for_app(settings, twilio_client)
+    dev_phone = DevPhone.for_app(settings, twilio_client, clock)
     if dev_phone is not None:  # without credentials: its REST client, made-up webhook token and number
         settings, twilio_client = dev_phone.settings, twilio_client or dev_phone.client
     app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
         twilio_client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
     app.extensions["ivr"] = Runtime(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock or Clock(),
+        settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock,
         ivr_config=ivr_config, twilio=twilio_client,
         # Barge-in moves live calls with Twilio's REST API: without a client, questions take keys only.
         speech_languages=speech_languages(settings, ivr_config) if twilio_client is not None else frozenset(),

@@ -1,8 +1,8 @@
 """/dev-phone: the page, its JSON API, its event stream and the microphone's WebSocket.
 
 Registered only while the dev phone is on (devphone/wiring.py decides), so when it is off every URL
-here is a plain 404. Thin: check the request, call the DevPhone (or agents.services through
-wiring), answer JSON (problem+json when refused).
+here is a plain 404. Thin: check the request, call the DevPhone's lines and phones (or agents.services
+through agent_phone.py), answer JSON (problem+json when refused).
 
 Same-origin only: every unsafe request is JSON (a cross-site form cannot send it without a CORS
 preflight we never answer), carries the page's CSRF token in X-CSRFToken, and is refused when the
@@ -25,8 +25,10 @@ from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from simple_websocket import ConnectionClosed
 
 from callbacks.schemas import RequestRefused
-from devphone import wiring
-from devphone.wiring import Refused
+from devphone import agent_phone
+from devphone.lines import Line
+from devphone.refused import Refused
+from devphone.wiring import DevPhone
 from webhooks.bodies import parse_json_object
 from webhooks.problems import problem
 from webhooks.runtime import runtime
@@ -46,17 +48,17 @@ MAX_LATE_MESSAGES = 500  # 10 s of frames after the call ended, then the server 
 CALLER_PRESETS = ("+12125550142", "+13125550199", "+31612345678", "+442079460958")
 
 
-def dev_phone() -> wiring.DevPhone:
+def dev_phone() -> DevPhone:
     return current_app.extensions["devphone"]
 
 
-def _line(create: bool = False) -> wiring.Line:
+def _line(create: bool = False) -> Line:
     key = session.get(SESSION_KEY)
     if not isinstance(key, str) or len(key) != 32:
         if not create:
             abort(403, description="Open /dev-phone first: this browser has no dev phone yet.")
         key = session[SESSION_KEY] = secrets.token_hex(16)
-    return dev_phone().line(key)
+    return dev_phone().lines.line(key)
 
 
 def _sid(sid: str) -> str:
@@ -135,7 +137,7 @@ def setup():
                 if n != phone.emulator.number]
     return jsonify({
         "numbers": numbers, "callers": list(CALLER_PRESETS), "customer": line.customer, "agent_id": line.agent_id,
-        "skills": wiring.skills_view(rt), "agents": wiring.list_agents(rt),
+        "skills": agent_phone.skills_view(rt), "agents": agent_phone.list_agents(rt),
         "speech_languages": sorted(rt.speech_languages), "emulates_rest": phone.emulates_rest,
         "supervisor": url_for("supervisor.queue_page") if "supervisor" in current_app.blueprints else None,
     })
@@ -146,13 +148,13 @@ def setup():
 @devphone.get("/api/agents")
 def agents_list():
     _line()
-    return jsonify({"agents": wiring.list_agents(runtime())})
+    return jsonify({"agents": agent_phone.list_agents(runtime())})
 
 
 @devphone.post("/api/agents")
 def demo_agent():
     _line()
-    agent = wiring.add_demo_agent(runtime(), body().get("skill"))
+    agent = agent_phone.add_demo_agent(runtime(), body().get("skill"))
     return jsonify(agent), 201
 
 
@@ -161,7 +163,7 @@ def agent_state(agent_id: int):
     line = _line()
     if line.agent_id != agent_id:
         raise Refused("Pick this agent on the agent phone first.", 409)
-    return jsonify(wiring.set_agent_state(runtime(), agent_id, body().get("state")))
+    return jsonify(agent_phone.set_agent_state(runtime(), agent_id, body().get("state")))
 
 
 @devphone.post("/api/line")
@@ -176,13 +178,13 @@ def set_line():
     customer = data.get("customer")
     agent = None
     if "agent" in data and data["agent"] is not None:
-        agent = wiring.get_agent(runtime(), data["agent"])
+        agent = agent_phone.get_agent(runtime(), data["agent"])
     if customer is not None:
         if not isinstance(customer, str):
             raise Refused("customer must be a phone number such as +12125550142.")
-        phone.set_customer(line, customer)
+        phone.lines.set_customer(line, customer)
     if "agent" in data:
-        phone.set_agent(line, agent["id"] if agent else None, agent["address"] if agent else None)
+        phone.lines.set_agent(line, agent["id"] if agent else None, agent["address"] if agent else None)
     return jsonify({"customer": line.customer, "agent_id": line.agent_id})
 
 
@@ -192,33 +194,33 @@ def set_line():
 def place_call():
     line = _line()
     data = body()
-    sid = dev_phone().call(line, data.get("from") if isinstance(data.get("from"), str) else "",
-                           data.get("to") if isinstance(data.get("to"), str) else dev_phone().emulator.number)
+    sid = dev_phone().phones.call(line, data.get("from") if isinstance(data.get("from"), str) else "",
+                                  data.get("to") if isinstance(data.get("to"), str) else dev_phone().emulator.number)
     return jsonify({"call_sid": sid}), 201
 
 
 @devphone.post("/api/calls/<sid>/keys")
 def press(sid: str):
-    dev_phone().press(_line(), _sid(sid), body().get("key"))
+    dev_phone().phones.press(_line(), _sid(sid), body().get("key"))
     return "", 204
 
 
 @devphone.post("/api/calls/<sid>/prompt-done")
 def prompt_done(sid: str):
-    done = dev_phone().prompt_done(_line(), _sid(sid), body().get("prompt"))
+    done = dev_phone().phones.prompt_done(_line(), _sid(sid), body().get("prompt"))
     return jsonify({"applied": done})
 
 
 @devphone.post("/api/calls/<sid>/answer")
 def answer(sid: str):
-    dev_phone().answer(_line(), _sid(sid), body().get("as", "human"))
+    dev_phone().phones.answer(_line(), _sid(sid), body().get("as", "human"))
     return "", 204
 
 
 @devphone.post("/api/calls/<sid>/hang-up")
 def hang_up(sid: str):
     body()
-    dev_phone().hang_up(_line(), _sid(sid))
+    dev_phone().phones.hang_up(_line(), _sid(sid))
     return "", 204
 
 
@@ -227,7 +229,7 @@ def say(sid: str):
     from telephony.audio import AudioError
 
     try:
-        dev_phone().say(_line(), _sid(sid), body().get("text"))
+        dev_phone().phones.say(_line(), _sid(sid), body().get("text"))
     except (AudioError, OSError, subprocess.SubprocessError) as exc:
         raise Refused(f"Could not synthesise the words: {exc}", 503) from None
     return "", 204
@@ -267,17 +269,17 @@ def events():
     def stream():
         import time
 
-        phone.tune_in(line, tab)
+        phone.lines.tune_in(line, tab)
         try:
             yield "retry: 1000\n\n"
             # Event ids are "<this process>.<n>": after a restart the page gets a fresh snapshot.
             epoch, _, number = raw_last.partition(".")
-            if epoch == phone.epoch and number.isdigit():
+            if epoch == phone.lines.epoch and number.isdigit():
                 last = int(number)
             else:
-                snapshot = phone.snapshot(line)
+                snapshot = phone.lines.snapshot(line)
                 last = snapshot["id"]
-                yield f"event: snapshot\nid: {phone.epoch}.{last}\ndata: {json.dumps(snapshot)}\n\n"
+                yield f"event: snapshot\nid: {phone.lines.epoch}.{last}\ndata: {json.dumps(snapshot)}\n\n"
             started = beat = time.monotonic()
             agent = None
             while time.monotonic() - started < STREAM_SECONDS:
@@ -287,25 +289,25 @@ def events():
                 if now_agent != agent:
                     agent = now_agent
                     yield f"event: agent\ndata: {json.dumps(agent)}\n\n"
-                batch = phone.events_after(line, last, AGENT_CHECK_SECONDS)
+                batch = phone.lines.events_after(line, last, AGENT_CHECK_SECONDS)
                 if not batch and time.monotonic() - beat >= EVENT_WAIT_SECONDS:
                     beat = time.monotonic()
                     yield ": still here\n\n"
                 for event in batch:
                     last = event["id"]
-                    yield f"id: {phone.epoch}.{last}\ndata: {json.dumps(event)}\n\n"
+                    yield f"id: {phone.lines.epoch}.{last}\ndata: {json.dumps(event)}\n\n"
         finally:
-            phone.tune_out(line)
+            phone.lines.tune_out(line)
 
     return Response(stream_with_context(stream()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-def _agent_of(line: wiring.Line) -> dict | None:
+def _agent_of(line: Line) -> dict | None:
     if line.agent_id is None:
         return None
     try:
-        return wiring.get_agent(runtime(), line.agent_id)
+        return agent_phone.get_agent(runtime(), line.agent_id)
     except Refused:  # removed meanwhile
         return None
 
@@ -341,9 +343,9 @@ def _listen(ws, sid: str) -> None:
         ws.close(reason=1008, message="Open /dev-phone first.")
         return
     phone = dev_phone()
-    line = phone.line(key)
+    line = phone.lines.line(key)
     try:
-        phone.audio(line, sid, b"")
+        phone.phones.audio(line, sid, b"")
     except Refused as exc:
         ws.close(reason=1008, message=str(exc)[:120])
         return
@@ -357,23 +359,22 @@ def _listen(ws, sid: str) -> None:
             ws.close(reason=1003, message="Send binary 8 kHz mu-law, at most 200 ms a message.")
             return
         try:
-            phone.audio(line, sid, bytes(message))
+            phone.phones.audio(line, sid, bytes(message))
         except Refused:
             late += 1
     ws.close(reason=1000, message="The call has ended.")
 
 
-def _ended(phone: wiring.DevPhone, line: wiring.Line, sid: str) -> bool:
+def _ended(phone: DevPhone, line: Line, sid: str) -> bool:
     try:
-        phone.audio(line, sid, b"")
+        phone.phones.audio(line, sid, b"")
         return False
     except Refused:
         return True
 
 
-def install(app, dev_phone_: wiring.DevPhone) -> None:
+def install(app, dev_phone_: DevPhone) -> None:
     """Register /dev-phone on an app whose dev phone is on (when it is off nothing is registered: 404)."""
     dev_phone_.runtime = app.extensions["ivr"]
-    dev_phone_.clock = app.extensions["ivr"].clock
     app.extensions["devphone"] = dev_phone_
     app.register_blueprint(devphone)

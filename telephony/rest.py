@@ -5,7 +5,7 @@
 auth) is validated with openapi-core against Twilio's own OpenAPI spec (telephony/spec/, a vendored
 subset); form parameters the operation does not define are refused too (the spec does not say
 additionalProperties: false). The request is then answered like Twilio would, from the emulator's
-state: a created call rings its party (emulator.py), an update moves a live call on, a queue member
+state: a created call rings its party (emulator/rest_side.py), an update moves a live call on, a queue member
 update dequeues that caller; every response body is itself validated against the spec's response schema.
 
 What the API has seen lives in a record store: in memory, or with `state_path` in a JSON file under a
@@ -34,6 +34,8 @@ from urllib.parse import urlencode, urlsplit
 
 from twilio.http import HttpClient
 from twilio.http.response import Response
+
+from clock import Clock
 
 SPEC_PATH = Path(__file__).resolve().parent / "spec" / "twilio_api_v2010_subset.json"
 API_HOST = "https://api.twilio.com"
@@ -132,12 +134,12 @@ def _empty_state() -> dict:
 
 class RestApi(HttpClient):
     def __init__(self, account_sid: str, clock: Callable[[], datetime] | None = None,
-                 state_path: str | Path | None = None, emulator=None):
+                 state_path: str | Path | None = None, network=None):
         super().__init__(logging.getLogger("telephony.rest"), is_async=False)
         self.account_sid = account_sid
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or Clock().now
         self.state_path = Path(state_path) if state_path else None
-        self.emulator = emulator
+        self.network = network  # the emulator's RestSide: what the requests do to calls and queues
         self._state = _empty_state()
         self._lock = threading.RLock()
         self._failures: list[tuple[str, str, int]] = []
@@ -258,8 +260,8 @@ class RestApi(HttpClient):
         if status < 300:
             self._check_response(req, payload, status)
         if created is not None:
-            if self.emulator is not None:
-                self.emulator._rest_call_created(created)
+            if self.network is not None:
+                self.network.call_created(created)
             for hook in list(self.on_create):
                 hook(created)
         return Response(status, json.dumps(payload))
@@ -350,8 +352,8 @@ class RestApi(HttpClient):
             elif wanted == "completed":
                 call["status"] = "canceled" if call["status"] in ("queued", "ringing") else "completed"
                 call["end_time"] = rfc2822(self.clock())
-            if self.emulator is not None:
-                self.emulator._rest_call_updated(sid, form)
+            if self.network is not None:
+                self.network.call_updated(sid, form)
             return 200, self._call_body(call, template, "post", "200"), None
         if key == ("GET", "/Calls.json"):
             found = sorted(state["calls"].values(), key=lambda c: c["seq"])
@@ -376,8 +378,8 @@ class RestApi(HttpClient):
             sid = "SM" + uuid.uuid4().hex
             message = {"sid": sid, "to": form["To"], "from": form.get("From"), "body": form.get("Body")}
             state["messages"].append(message)
-            if self.emulator is not None:
-                self.emulator._rest_message(dict(message))
+            if self.network is not None:
+                self.network.message(dict(message))
             body.update({"sid": sid, "to": form["To"], "from": form.get("From"), "body": form.get("Body"),
                          "account_sid": self.account_sid, "status": "queued",
                          "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"})
@@ -402,7 +404,7 @@ class RestApi(HttpClient):
         return body
 
     def _queues(self, state: dict, template: str, method: str, path: str, form: dict):
-        queues = self.emulator._rest_queues() if self.emulator is not None else []
+        queues = self.network.queues() if self.network is not None else []
         by_sid = {q["sid"]: q for q in queues}
         tail = template.rsplit("/Accounts/{AccountSid}", 1)[-1]
         parts = path.split("/Queues/", 1)[1].split("/") if "/Queues/" in path else []
@@ -431,7 +433,7 @@ class RestApi(HttpClient):
         body = self._member_body(queue, member, index + 1)
         if method == "POST":
             state["members"].setdefault(queue["sid"], []).append({"call_sid": member["call_sid"], "url": form.get("Url")})
-            self.emulator._rest_dequeue(queue["name"], member["call_sid"], form["Url"], form.get("Method", "POST"))
+            self.network.dequeue(queue["name"], member["call_sid"], form["Url"], form.get("Method", "POST"))
         return 200, body, None
 
 

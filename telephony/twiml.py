@@ -40,8 +40,16 @@ class TwiMLError(AssertionError):
     """A document Twilio would refuse (error 12100 and friends)."""
 
 
-def check(xml: str) -> ET.Element:
-    """Parse and check a Voice TwiML document; return its root or raise TwiMLError."""
+def is_verb(tag: str) -> bool:
+    """Whether <tag> is a verb of a voice <Response>."""
+    method, child_cls, _ = _builder(vr.VoiceResponse, tag)
+    return method is not None and child_cls is not None
+
+
+def check(xml: str, *, skip_unknown_verbs: bool = False) -> ET.Element:
+    """Parse and check a Voice TwiML document; return its root or raise TwiMLError. With
+    `skip_unknown_verbs`, a child of <Response> that is no verb at all is let through, as Twilio lets a
+    misspelled verb through with warning 12200 and goes on without it."""
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
@@ -50,14 +58,16 @@ def check(xml: str) -> ET.Element:
         raise TwiMLError(f"root must be <Response>, not <{root.tag}>")
     if root.attrib:
         raise TwiMLError(f"<Response> takes no attributes: {root.attrib}")
-    _check_children(vr.VoiceResponse, root)
+    _check_children(vr.VoiceResponse, root, skip_unknown=skip_unknown_verbs)
     return root
 
 
-def _check_children(parent_cls, element: ET.Element) -> None:
+def _check_children(parent_cls, element: ET.Element, skip_unknown: bool = False) -> None:
     for child in element:
         method, child_cls, allowed = _builder(parent_cls, child.tag)
         if method is None or child_cls is None:
+            if skip_unknown:
+                continue
             raise TwiMLError(f"<{child.tag}> is not allowed inside <{element.tag}>")
         for attribute in child.attrib:
             if attribute not in allowed:

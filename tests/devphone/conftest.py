@@ -75,7 +75,7 @@ class Browser:
         """The dev phone's line for this browser (its session names it)."""
         with self.client.session_transaction() as session:
             key = session["devphone_line"]
-        return self.app.extensions["devphone"].line(key)
+        return self.app.extensions["devphone"].lines.line(key)
 
 
 @pytest.fixture

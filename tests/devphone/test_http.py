@@ -332,8 +332,8 @@ def test_a_reconnecting_page_gets_what_it_missed_and_a_restarted_app_a_snapshot(
     phone = dev_app.extensions["devphone"]
     line = browser_client.line()
     for tab in ("tabone01", "tabtwo02"):  # each page that opens the stream is an event for the line
-        phone.tune_in(line, tab)
-        phone.tune_out(line)
+        phone.lines.tune_in(line, tab)
+        phone.lines.tune_out(line)
     first = line.events[0]["id"]
 
     def opening(last_event_id: str, count: int) -> list[str]:
@@ -345,9 +345,9 @@ def test_a_reconnecting_page_gets_what_it_missed_and_a_restarted_app_a_snapshot(
         finally:
             response.close()
 
-    missed = opening(f"{phone.epoch}.{first}", 3)
+    missed = opening(f"{phone.lines.epoch}.{first}", 3)
     assert missed[0].startswith("retry:")
-    assert '"tab": "tabtwo02"' in missed[1] and missed[1].startswith(f"id: {phone.epoch}.")
+    assert '"tab": "tabtwo02"' in missed[1] and missed[1].startswith(f"id: {phone.lines.epoch}.")
     assert '"tab": "tabthree3"' in missed[2]
     fresh = opening(f"0000dead.{first}", 2)  # numbered by another process: start from a snapshot
     assert fresh[1].startswith("event: snapshot\n") and '"calls": []' in fresh[1]

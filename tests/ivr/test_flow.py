@@ -308,9 +308,9 @@ def test_a_retried_webhook_gets_the_same_answer_and_changes_nothing(twilio, runt
     action = call.pending.action
     call.press("1")
     first_answer = call.documents[-2]
-    replay = twilio.post(action, {**call._params(), "Digits": "1"})
+    replay = twilio.post(action, {**call.params(), "Digits": "1"})
     assert replay.get_data(as_text=True) == first_answer
-    replay = twilio.post(twilio.base_url + "/voice/incoming", call._params())
+    replay = twilio.post(twilio.base_url + "/voice/incoming", call.params())
     assert replay.get_data(as_text=True) == call.documents[0]
     assert len(entries(runtime)) == 1
     with runtime.sessions() as s:

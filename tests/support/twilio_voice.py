@@ -1,4 +1,4 @@
-"""Twilio's voice side for the tests: the product's emulator (telephony/emulator.py), nothing else.
+"""Twilio's voice side for the tests: the product's emulator (telephony/emulator/), nothing else.
 
 `twilio` (tests/conftest.py) is an `Emulator` attached to the test app; a call is a `Call`:
 `call.press("1")`, `call.press("5", barge_in=True)`, `call.wait()`, `call.say(wav=...)`,

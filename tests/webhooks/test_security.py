@@ -138,7 +138,7 @@ def test_missing_or_malformed_call_sid_is_a_400(twilio, runtime, params, message
 
 def test_digits_that_no_keypad_has_are_a_400(twilio, runtime):
     call = twilio.call()
-    response = twilio.post(call.pending.action, {**call._params(), "Digits": "1<script>"}, expect_ok=False)
+    response = twilio.post(call.pending.action, {**call.params(), "Digits": "1<script>"}, expect_ok=False)
     assert response.status_code == 400 and b"Digits" in response.data
     assert count(runtime, QueueEntry) == 0
 
@@ -147,9 +147,9 @@ def test_steps_for_unknown_calls_or_turns_are_refused(twilio, runtime):
     unknown = {**PARAMS, "CallSid": new_sid("CA"), "Digits": "1"}
     assert twilio.post("/voice/step/menu?t=1", unknown, expect_ok=False).status_code == 404
     call = twilio.call()
-    ahead = twilio.post("/voice/step/menu?t=7", {**call._params(), "Digits": "1"}, expect_ok=False)
+    ahead = twilio.post("/voice/step/menu?t=7", {**call.params(), "Digits": "1"}, expect_ok=False)
     assert ahead.status_code == 409
-    missing_turn = twilio.post("/voice/step/menu", {**call._params(), "Digits": "1"}, expect_ok=False)
+    missing_turn = twilio.post("/voice/step/menu", {**call.params(), "Digits": "1"}, expect_ok=False)
     assert missing_turn.status_code == 400
     assert count(runtime, QueueEntry) == 0
 
@@ -164,7 +164,7 @@ def test_late_and_repeated_status_callbacks_are_harmless(twilio, runtime):
     call.press("1")
     call.hang_up()
     for status in ("completed", "in-progress", "completed"):
-        assert twilio.post("/voice/status", {**call._params(), "CallStatus": status}).status_code == 204
+        assert twilio.post("/voice/status", {**call.params(), "CallStatus": status}).status_code == 204
     with runtime.sessions() as s:
         assert s.get(Call, call.call_sid).status == "completed"
         [entry] = s.scalars(select(QueueEntry)).all()

@@ -1,0 +1,10 @@
+"""What a browser asked of the dev phone cannot be done."""
+from __future__ import annotations
+
+
+class Refused(ValueError):
+    """`status` is the HTTP status to answer with (http.py renders it as problem+json)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
