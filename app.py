@@ -1,34 +1,50 @@
 """Application factory. `python app.py` runs the IVR on its embedded default (SQLite in instance/)."""
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
 import secrets
 import traceback
 
-from flask import Flask, request
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
-from werkzeug.routing import IntegerConverter
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from callbacks.exceptions import CallbackError
-from callbacks.numbers import DialPolicy, set_dial_policy
+from agents import plugin as agents_plugin
+from callbacks import plugin as callbacks_plugin
 from clock import Clock
 from config import ConfigError, Settings, load_ivr_config
+from devphone import plugin as devphone_plugin
 from devphone.wiring import DevPhone
-from ivr.flow import TurnMismatch, UnknownCall
-from understanding import Understanding
+from ivr import plugin as ivr_plugin
+from ops import plugin as ops_plugin
+from phone_numbers import DialPolicy, set_dial_policy
+from privacy import plugin as privacy_plugin
+from speech import plugin as speech_plugin
 from storage.db import make_engine, make_sessionmaker, migrate
-from storage.models import MAX_ROW_ID
-from storage.text import TextRefused, has_control
-from webhooks.problems import problem as problem_json
-from webhooks.runtime import Runtime
+from supervisor import plugin as supervisor_plugin
+from telephony import plugin as telephony_plugin
+from understanding import Understanding
+from web import plugin as web_plugin
+from web.runtime import Runtime
+from webhooks import plugin as webhooks_plugin
 
 log = logging.getLogger("ivr")
+
+# The one way a package attaches to the app: its plugin.py's load(app, runtime), in this order.
+PLUGINS = (
+    web_plugin,  # error rendering, bounded bodies, security headers, rate limits
+    ops_plugin,  # /healthz (alive) and /readyz (database, migrations, scheduler leader)
+    webhooks_plugin,  # Twilio's calls and media streams, the calls the dispatcher places, web/chat/SMS/API
+    ivr_plugin,  # `ivr flow ...`
+    speech_plugin,  # `ivr speech ...`
+    telephony_plugin,  # `ivr devphone call`: the IVR through the Twilio emulator
+    supervisor_plugin,  # /supervisor pages, their CSRF, `ivr users`
+    agents_plugin,  # /api/agents, `ivr agents`
+    callbacks_plugin,  # the dispatcher; its scheduler only with DISPATCHER=on
+    privacy_plugin,  # `ivr privacy export|erase|retain`
+    devphone_plugin,  # /dev-phone when the dev phone is on: a customer's and an agent's phone in the browser
+)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, twilio_client=None,
@@ -40,8 +56,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     if dev_phone is not None:  # without credentials: its REST client, made-up webhook token and number
         settings, twilio_client = dev_phone.settings, twilio_client or dev_phone.client
     app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
-    # Before any route is added: an <int:...> that no id column can hold does not match (404).
-    app.url_map.converters["int"] = RowIntConverter
     install_log_redaction()
     # Which numbers and SIP domains callbacks and agents may be dialled at (toll fraud stays out).
     set_dial_policy(DialPolicy.from_names(settings.dial_number_kinds, settings.agent_sip_domains,
@@ -51,65 +65,34 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     if settings.trusted_proxy_hops:
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
-    app.wsgi_app = BoundedBody(app.wsgi_app, MAX_BODY_BYTES)
     secret = settings.secret_key or instance_secret(app.instance_path)
     app.config.update(
         SECRET_KEY=secret,
         TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
         PUBLIC_BASE_URL=settings.public_base_url,
-        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
     )
     if migrate_schema:
         migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     ivr_config = load_ivr_config(settings.ivr_config_path)
+    if dev_phone is not None:  # its "open every team for this demo" switch (routing.hours.DemoHours)
+        ivr_config = dev_phone.demo_hours.wire(ivr_config)
     if twilio_client is None and settings.twilio_account_sid and settings.twilio_auth_token:
         from twilio.rest import Client
 
         twilio_client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
-    app.extensions["ivr"] = Runtime(
+    runtime = app.extensions["ivr"] = Runtime(
         settings=settings, engine=engine, sessions=make_sessionmaker(engine), clock=clock,
         ivr_config=ivr_config, twilio=twilio_client,
         # Barge-in moves live calls with Twilio's REST API: without a client, questions take keys only.
         speech_languages=speech_languages(settings, ivr_config) if twilio_client is not None else frozenset(),
         understanding=Understanding.for_config(ivr_config),
     )
-
-    from webhooks.voice import voice
-
-    app.register_blueprint(voice)
-    from ivr.cli import ivr_cli
-    from speech.cli import speech_cli
-    from webhooks.media import init_media
-
-    init_media(app)  # /media: Twilio Media Streams carrying spoken answers
-    app.cli.add_command(speech_cli)
-    app.cli.add_command(ivr_cli)
-    from telephony.cli import devphone_cli
-
-    app.cli.add_command(devphone_cli)  # `ivr devphone call`: the IVR through the Twilio emulator
-    from webhooks.public import register_public
-
-    register_public(app)  # web/chat/SMS callbacks, the button and its demo page
-    from supervisor.http import init_app as register_supervisor
-
-    register_supervisor(app)  # /supervisor pages, their CSRF, `ivr users`
-    from agents.cli import agents_cli
-    from agents.http import agents_api
-    from callbacks.scheduler import install as install_dispatcher
-    from webhooks.outbound import outbound
-
-    app.register_blueprint(outbound)  # the calls the dispatcher places
-    app.register_blueprint(agents_api)
-    app.cli.add_command(agents_cli)
-    install_dispatcher(app)  # builds the dispatcher; runs its scheduler only with DISPATCHER=on
-    register_errors(app)
-    register_security_headers(app)
     if dev_phone is not None:
-        from devphone.http import install as install_dev_phone
-
-        install_dev_phone(app, dev_phone)  # /dev-phone: a customer's and an agent's phone in the browser
+        runtime.extras["dev_phone"] = dev_phone
+    for plugin in PLUGINS:
+        plugin.load(app, runtime)
     return app
 
 
@@ -156,126 +139,6 @@ def instance_secret(instance_path: str) -> str:
     log.warning("SECRET_KEY is not set: generated one in %s. Set SECRET_KEY (the same on every machine) "
                 "when you run more than one.", path)
     return key
-
-
-def register_errors(app: Flask) -> None:
-    """Every refusal is a 4xx with a sentence a person can act on; JSON for APIs, text for Twilio."""
-
-    def problem(status: int, title: str, detail: str):
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-            return problem_json(status, title, detail)
-        return f"{title}: {detail}\n", status, {"Content-Type": "text/plain; charset=utf-8"}
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        response = app.make_response(problem(exc.code or 500, exc.name, exc.description or exc.name))
-        # Keep what the exception adds, e.g. Allow on a 405 (RFC 9110) or Retry-After.
-        for name, value in exc.get_headers():
-            if name.lower() != "content-type":
-                response.headers[name] = value
-        return response
-
-    @app.errorhandler(UnknownCall)
-    def unknown_call(exc):
-        return problem(404, "Unknown call", str(exc))
-
-    @app.errorhandler(TurnMismatch)
-    def out_of_turn(exc):
-        return problem(409, "Out of turn", str(exc))
-
-    @app.errorhandler(CallbackError)
-    def callback_error(exc: CallbackError):
-        return problem(exc.status, type(exc).__name__, str(exc))
-
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
-    @app.errorhandler(PoolTimeout)
-    def database_unavailable(exc):
-        # Down, restarting, out of disk or out of connections: nothing was stored, so asking again is
-        # safe. Twilio turns a 503 into its fallback URL (README: "When the database is down").
-        cause = getattr(exc, "orig", None) or exc
-        log.error("database unavailable, answered 503: %s", type(cause).__name__)
-        response = app.make_response(problem(503, "Service Unavailable",
-                                             "The database is not reachable just now; try again in a few seconds."))
-        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
-        return response
-
-
-DATABASE_RETRY_AFTER_SECONDS = 5
-MAX_BODY_BYTES = 64 * 1024
-# A chunked body over the limit is read this far (so the client hears the 413), then the connection is dropped.
-DRAIN_BYTES = 16 * 1024 * 1024
-
-
-class BoundedBody:
-    """MAX_CONTENT_LENGTH for bodies sent without a Content-Length (Transfer-Encoding: chunked), which
-    Werkzeug passes through unbounded: read up to the limit, and past it answer 413 like any large body."""
-
-    def __init__(self, wsgi_app, limit: int):
-        self.wsgi_app, self.limit = wsgi_app, limit
-
-    def __call__(self, environ, start_response):
-        if environ.get("CONTENT_LENGTH") or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
-            return self.wsgi_app(environ, start_response)
-        stream = environ["wsgi.input"]
-        body = stream.read(self.limit + 1)
-        if len(body) > self.limit:
-            drained = len(body)
-            while drained < DRAIN_BYTES and (chunk := stream.read(65536)):
-                drained += len(chunk)
-            environ["ivr.body_too_large"] = True
-            body = b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        environ.pop("wsgi.input_terminated", None)
-        environ.pop("HTTP_TRANSFER_ENCODING", None)
-        return self.wsgi_app(environ, start_response)
-
-# Our pages load scripts, styles and data only from this app (no inline script anywhere); inline
-# styles are allowed for the demo page and the figures' legends. Nobody may frame them.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data:; media-src 'self' blob: data:; connect-src 'self'; "
-                           "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
-                           "frame-ancestors 'none'")
-
-
-class RowIntConverter(IntegerConverter):
-    """<int:...> for row ids: 0 to the largest id a row can have (MAX_ROW_ID), so a larger number is an
-    unknown page (404), not an overflow in the database."""
-
-    def __init__(self, url_map, fixed_digits=0, min=0, max=MAX_ROW_ID, signed=False):
-        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
-
-
-def refuse_control_characters() -> None:
-    """storage.text's rule for every request, before any view: the path and query on one line, form
-    fields as free text (JSON bodies: webhooks.bodies). A 400 that names the field; nothing is done."""
-    fields = [("the URL path", request.path, True)]
-    fields += [(f"query parameter {name!r}", text, True)
-               for name, values in request.args.lists() for text in [name, *values]]
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        fields += [(f"form field {name!r}", text, False)
-                   for name, values in request.form.lists() for text in [name, *values]]
-    for field, text, one_line in fields:
-        if has_control(text, one_line=one_line):
-            raise BadRequest(str(TextRefused(field, one_line)))
-
-
-def register_security_headers(app: Flask) -> None:
-    @app.before_request
-    def refuse_oversized_chunked_body():
-        if request.environ.get("ivr.body_too_large"):
-            raise RequestEntityTooLarge()
-
-    app.before_request(refuse_control_characters)
-
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
 
 
 # What logs must not hold: phone numbers (+ and 7-15 digits, however grouped, or a bare run of 9-15
@@ -343,7 +206,9 @@ def install_log_redaction() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def describe_setup(settings: Settings) -> str:
+def describe_setup(settings: Settings, dev_phone=None) -> str:
+    """What the operator reads at start: where to point Twilio, and what is missing. `settings` as the
+    operator set them; `dev_phone` the app's (devphone/wiring.py), which may have made up a webhook token."""
     base = settings.public_base_url or f"http://{settings.host}:{settings.port}"
     lines = [
         f"IVR listening on http://{settings.host}:{settings.port} (database: {settings.database_url})",
@@ -356,8 +221,15 @@ def describe_setup(settings: Settings) -> str:
     ]
     missing = settings.missing_for_twilio()
     if missing:
+        made_up = not settings.twilio_auth_token and dev_phone is not None
+        # As webhooks/security.py answers: no token at all is 503; a token (ours or the dev phone's) that
+        # does not match the signature is 403.
+        token = ("Webhooks are checked with a token the dev phone made up at start: it signs its own, and any "
+                 "other request (unsigned, or signed by Twilio) is refused (403)" if made_up else
+                 "Without TWILIO_AUTH_TOKEN every webhook is refused (503)" if not settings.twilio_auth_token else
+                 "Webhooks not signed with TWILIO_AUTH_TOKEN are refused (403)")
         lines.append(
-            "Not set: " + ", ".join(missing) + ". Without TWILIO_AUTH_TOKEN every webhook is refused (503), "
+            "Not set: " + ", ".join(missing) + f". {token}; "
             "without TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN no callback can be dialled, and without "
             "PUBLIC_BASE_URL the URLs above are only reachable locally (use a tunnel, see README)."
         )
@@ -371,14 +243,14 @@ def main() -> None:
         app = create_app(settings)
     except ConfigError as exc:
         raise SystemExit(f"Configuration problem: {exc}")
-    print(describe_setup(settings), flush=True)
+    print(describe_setup(settings, app.extensions.get("devphone")), flush=True)
     if "devphone" in app.extensions:
         print(app.extensions["devphone"].describe(), flush=True)
     load_speech(app)  # loads the models now and warns once for a language without one
     if os.environ.get("DISPATCHER", "on").lower() not in ("off", "0", "false", "no"):
         from callbacks.scheduler import start_service
 
-        start_service(app)  # one process on the database holds the lease and dials (docs/dispatcher.md)
+        start_service(app.extensions["ivr"])  # one process on the database holds the lease and dials (docs/dispatcher.md)
     app.run(host=settings.host, port=settings.port, threaded=True)
 
 

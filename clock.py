@@ -10,6 +10,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
+from refusals import ReasonedRefusal
+
 
 class Clock:
     def now(self) -> datetime:
@@ -35,12 +37,8 @@ class ManualClock(Clock):
         self._now = when.astimezone(timezone.utc)
 
 
-class TimeRefused(ValueError):
+class TimeRefused(ReasonedRefusal):
     """A callback time that cannot be accepted. `reason` is a stable code (past, closed, horizon, dst_gap, format)."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:

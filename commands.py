@@ -1,13 +1,27 @@
 """The `ivr` command, installed by scripts/install (`pip install -e .`): every command of the app from any
-directory, e.g. `ivr users create ada --role admin`, `ivr agents add ...`, `ivr speech download-model nl`.
+directory, e.g. `ivr users create ada --role admin`, `ivr agents add ...`, `ivr speech download-model nl-NL`.
 
-The same commands as `flask --app app ...` run in the checkout; `ivr serve` starts the server as
-`python app.py` does.
+Only the project's own commands, loaded when used: `ivr --help` imports none of them and builds no app
+(the app is made on first use of a command that needs it, through Flask's ScriptInfo). In the checkout
+the same groups also run as `flask --app app ...`; `ivr serve` starts the server as `python app.py` does.
 """
 from __future__ import annotations
 
+import importlib
+
 import click
-from flask.cli import FlaskGroup, routes_command, shell_command
+
+# name -> (module:attribute, the one-line help `ivr --help` shows without importing the module)
+COMMANDS = {
+    "agents": ("agents.cli:agents_cli", "Manage agents: who they are, their skills and their state."),
+    "devphone": ("telephony.cli:devphone_cli", "Call this app's IVR through the built-in Twilio emulator."),
+    "privacy": ("privacy.cli:privacy_cli", "Export or erase what is held about a number; apply the retention policy."),
+    "scheduler": ("ops.cli:scheduler_command", "Run only the dispatcher's scheduler (the scheduler role of a production set-up)."),
+    "serve": ("commands:serve", "Run the IVR server (dispatcher included), as ./scripts/serve does."),
+    "speech": ("speech.cli:speech_cli", "Offline speech recognition: download a model, recognise a WAV."),
+    "understand": ("ivr.cli:understand_cli", "What the IVR understands from typed words (classify, evaluate)."),
+    "users": ("supervisor.cli:users_cli", "Supervisor and admin accounts for the queue pages."),
+}
 
 
 def _create_app():
@@ -16,15 +30,39 @@ def _create_app():
     return create_app()
 
 
-@click.command("serve", help="Run the IVR server (dispatcher included), as ./scripts/serve does.")
+@click.command("serve", help=COMMANDS["serve"][1])
 def serve():
     from app import main
 
     main()
 
 
-cli = FlaskGroup(name="ivr", create_app=_create_app, add_default_commands=False, add_version_option=False,
-                 load_dotenv=False, help="The callback IVR's commands: users, agents, speech models, the server.")
-cli.add_command(serve)
-cli.add_command(routes_command)
-cli.add_command(shell_command)
+class Commands(click.Group):
+    """The project's command groups, imported only when one is run (or its own --help is asked for)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, _, attribute = COMMANDS[name][0].partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if "obj" not in extra:
+            from flask.cli import ScriptInfo
+
+            # What flask.cli.with_appcontext and AppGroup commands read to build the app, on first use.
+            extra["obj"] = ScriptInfo(create_app=_create_app, set_debug_flag=False, load_dotenv_defaults=False)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+cli = Commands(name="ivr", help="The callback IVR's commands: users, agents, speech models, the server.")
+
+if __name__ == "__main__":
+    cli()

@@ -37,6 +37,9 @@ class Skill:
     callback_mode: str = "agent_first"
     # What callers say when they want this skill, per language: the skill classifier learns from them.
     examples: dict[str, list[str]] = field(default_factory=dict)
+    # The dev phone's "open every team for this demo" switch (routing.hours.DemoHours), wired in by
+    # create_app only while the dev phone is on; routing.hours.is_open reads it. None otherwise.
+    demo_hours: object | None = field(default=None, compare=False, repr=False)
 
     def label_in(self, language: str) -> str:
         return self.label.get(language) or next(iter(self.label.values()), self.name)
@@ -54,6 +57,12 @@ class IvrConfig:
     hold_announce_every_seconds: int
     assumed_handle_seconds: int
     booking_horizon_days: int
+    # language -> the IANA zone its listeners hear and read times in ([company] zones)
+    zones: dict[str, ZoneInfo] = field(default_factory=dict)
+
+    def zone_for(self, language: str, skill: Skill) -> ZoneInfo:
+        """The zone a caller of `language` hears times in: the language's own, else the skill's."""
+        return self.zones.get(language) or skill.timezone
 
     def skill_for_digit(self, digit: str) -> Skill | None:
         return next((s for s in self.skills.values() if s.digit == digit), None)
@@ -209,7 +218,20 @@ def parse_ivr_config(raw: dict) -> IvrConfig:
         hold_announce_every_seconds=int(defaults.get("hold_announce_every_seconds", 30)),
         assumed_handle_seconds=int(defaults.get("assumed_handle_seconds", 240)),
         booking_horizon_days=int(defaults.get("booking_horizon_days", 14)),
+        zones=_zones(company.get("zones", {}), languages),
     )
+
+
+def _zones(raw: dict, languages: list[str]) -> dict[str, ZoneInfo]:
+    zones = {}
+    for lang, name in raw.items():
+        if lang not in languages:
+            raise ConfigError(f"[company] zones names {lang}, which is not one of the languages ({', '.join(languages)})")
+        try:
+            zones[lang] = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"[company] zones: unknown time zone {name!r} for {lang}") from exc
+    return zones
 
 
 @lru_cache(maxsize=8)
@@ -304,3 +326,37 @@ class Settings:
             "PUBLIC_BASE_URL": self.public_base_url,
         }
         return [name for name, value in needed.items() if not value]
+
+
+def _switch(env, name: str, default: str = "on") -> bool:
+    return (env.get(name) or default).strip().lower() not in ("0", "off", "false", "no")
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    """The callback dispatcher's settings (environment). Per-skill callback_mode lives in the IVR file."""
+
+    calls_per_second: float = 1.0
+    retry_delay_seconds: int = 600
+    max_attempts: int = 3
+    early_window_seconds: int = 60
+    agent_ring_seconds: int = 20
+    # A claim with no call SID after this long is reconciled with Twilio's call list.
+    reconcile_after_seconds: int = 60
+    voicemail_text: str | None = None  # CALLBACK_VOICEMAIL_TEXT; unset: callback_voicemail from the IVR file
+    sms: bool = True
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "DispatchSettings":
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            calls_per_second=float(env.get("DISPATCH_CALLS_PER_SECOND", d.calls_per_second)),
+            retry_delay_seconds=int(env.get("CALLBACK_RETRY_DELAY_SECONDS", d.retry_delay_seconds)),
+            max_attempts=int(env.get("CALLBACK_MAX_ATTEMPTS", d.max_attempts)),
+            early_window_seconds=int(env.get("CALLBACK_EARLY_WINDOW_SECONDS", d.early_window_seconds)),
+            agent_ring_seconds=int(env.get("AGENT_RING_SECONDS", d.agent_ring_seconds)),
+            reconcile_after_seconds=int(env.get("DISPATCH_RECONCILE_AFTER_SECONDS", d.reconcile_after_seconds)),
+            voicemail_text=env.get("CALLBACK_VOICEMAIL_TEXT") or d.voicemail_text,
+            sms=_switch(env, "CALLBACK_SMS"),
+        )

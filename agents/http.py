@@ -14,12 +14,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from agents import services as agents
 from agents.exceptions import AgentError
-from callbacks.scheduler import wake_dispatcher
-from callbacks.schemas import RequestRefused
+from refusals import RequestRefused
 from storage.db import transaction
 from storage.models import AGENT_STATES, Agent
-from webhooks.bodies import parse_json_object
-from webhooks.runtime import runtime
+from web.bodies import parse_json_object
+from web.runtime import runtime
 
 agents_api = Blueprint("agents_api", __name__, url_prefix="/api/agents")
 
@@ -114,7 +113,7 @@ def set_state(agent_ref: str):
     except StaleDataError:
         abort(409, description="The agent changed at the same moment; read it again and retry.")
     if result["state"] == "available":
-        wake_dispatcher(rt)
+        rt.wake_dispatcher()
     return jsonify(result)
 
 

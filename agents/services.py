@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 import phonenumbers
 
 from agents.exceptions import AgentError, AgentExists, AgentNotFound, AgentStateRefused
-from callbacks.numbers import NumberRefused, dial_policy, normalise
+from phone_numbers import NumberRefused, dial_policy, normalise
 from storage.models import AGENT_STATES, MAX_ROW_ID, Agent
 
 log = logging.getLogger("ivr.agents")

@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from callbacks.dialing import Dialer, OutboundLinks  # noqa: E402
-from callbacks.dispatcher import DispatchSettings, Dispatcher  # noqa: E402
+from callbacks.dispatcher import Dispatcher  # noqa: E402
 from callbacks.scheduler import DispatcherService  # noqa: E402
 from clock import Clock  # noqa: E402
 from common import rss_mb  # noqa: E402
-from config import load_ivr_config  # noqa: E402
+from config import DispatchSettings, load_ivr_config  # noqa: E402
 from storage.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from storage.models import Agent, QueueEntry  # noqa: E402
 

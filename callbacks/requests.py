@@ -17,12 +17,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callbacks import schemas
-from callbacks.numbers import NumberRefused, normalise
-from callbacks.schemas import RequestRefused
+from callbacks import promises, schemas
+from phone_numbers import NumberRefused, normalise
+from refusals import RequestRefused
 from callbacks.services import CallbackRequest, book_callback, change_state, hash_token, record
-from config import IvrConfig
+from config import IvrConfig, Prompts
 from routing import hours, queue
+from routing import slots as routing_slots
+from routing.promise import Window, stored_window
 from storage.models import QueueEntry
 from understanding import Understanding
 
@@ -51,6 +53,7 @@ class Outcome:
     status_token: str | None
     position: int | None
     estimated_wait_seconds: int | None
+    window: Window | None = None
 
 
 def request_schema(config: IvrConfig) -> dict:
@@ -129,33 +132,39 @@ def request_callback(session: Session, config: IvrConfig, body: dict, *, now: da
         scheduled_for = scheduled_time(config, skill, body["preferred_time"], body["timezone"], now)
     elif not hours.is_open(config.skills[skill], now):
         # Closed now: "as soon as possible" means at the next opening, as for callers after hours.
-        scheduled_for = hours.next_opening(config.skills[skill], now)
-        if scheduled_for is None:
+        opening = hours.next_opening(config.skills[skill], now)
+        if opening is None:
             raise RequestRefused(f"the {skill} team takes no callbacks at the moment", field="/skill", code="closed")
+        # Spread over the first slots after the opening that have room, not all at its first minute.
+        scheduled_for = routing_slots.spread_slot(session, config, skill, opening, now) or opening
 
     context = {key: value for key, value in (body.get("context") or {}).items() if value}
     if caller.integration:
         context["integration"] = caller.integration
+    zone = promises.listener_zone(config, language, config.skills[skill], customer_zone).key
     booking = book_callback(session, CallbackRequest(
         skill=skill, phone_number=number, channel=caller.channel, language=language, arrived_at=now,
-        scheduled_for=scheduled_for, customer_timezone=customer_zone or config.skills[skill].timezone.key,
+        scheduled_for=scheduled_for, customer_timezone=zone,
         caller_name=(body.get("name") or "").strip() or None, reason=(body.get("reason") or "").strip() or None,
         context=context, actor=caller.actor,
     ), now)
     entry = booking.entry
-    position, wait = place_in_line(session, config, entry, now)
-    if booking.created and wait is not None:
-        entry.announced_wait_seconds = wait
-        record(session, entry, "wait_announced", now=now, seconds=wait)
-    return Outcome(entry, booking.created, booking.status_token, position, wait)
+    if not booking.created:
+        position, wait = place_in_line(session, config, entry, now)
+        return Outcome(entry, False, None, position, wait, stored_window(entry))
+    told = promises.promise_callback(session, config, entry, now, zone=zone, chosen_slot=when == "scheduled")
+    wait = told.estimate.seconds if told.estimate.announceable and told.position is not None else None
+    return Outcome(entry, True, booking.status_token, told.position, wait, told.window)
 
 
 def place_in_line(session: Session, config: IvrConfig, entry: QueueEntry, now: datetime) -> tuple[int | None, int | None]:
-    """Position and estimated wait while the entry stands in line now; (None, None) before its time or after."""
+    """Position and estimated wait while the entry stands in line now; (None, None) before its time or after.
+    The wait is None when no staffed agent can meet it (closed, nobody on, past closing): then the window
+    says when we will call."""
     if not queue.is_in_line(entry, now):
         return None, None
-    return (queue.position(session, entry, now),
-            queue.estimated_wait(session, entry, now, config.assumed_handle_seconds))
+    est = promises.estimate_for(session, config, entry, now)
+    return queue.position(session, entry, now), (est.seconds if est.announceable else None)
 
 
 def find_by_token(session: Session, public_id: str, token: str) -> QueueEntry:
@@ -181,9 +190,10 @@ def cancel(session: Session, public_id: str, token: str, *, now: datetime) -> Qu
 
 
 def open_slots(config: IvrConfig, skill_name: str, zone: ZoneInfo, now: datetime, *, days: int = 3,
-               step_minutes: int = 30) -> list[datetime]:
+               step_minutes: int = 30, session: Session | None = None) -> list[datetime]:
     """Bookable times (aware, in `zone`) on the skill's next `days` open days, every `step_minutes`,
-    starting after the booking lead time: what the web button offers as time slots."""
+    starting after the booking lead time: what the web button offers as time slots. With a `session`,
+    slots that staffing cannot serve or that are full are left out (routing/slots.py)."""
     skill = config.skills[skill_name]
     rules = hours.BookingRules(horizon=timedelta(days=config.booking_horizon_days))
     step = timedelta(minutes=step_minutes)
@@ -191,7 +201,7 @@ def open_slots(config: IvrConfig, skill_name: str, zone: ZoneInfo, now: datetime
     # Round up to the next whole step so slots read 14:00, 14:30...
     start = earliest.replace(second=0, microsecond=0)
     start += timedelta(minutes=(-start.minute) % step_minutes)
-    slots: list[datetime] = []
+    found: list[datetime] = []
     seen_days: list = []
     when = start
     while when <= now + rules.horizon:
@@ -201,47 +211,47 @@ def open_slots(config: IvrConfig, skill_name: str, zone: ZoneInfo, now: datetime
                 if len(seen_days) == days:
                     break
                 seen_days.append(day)
-            slots.append(when.astimezone(zone))
+            found.append(when.astimezone(zone))
         when += step
-    return slots
-
-
-# Written replies for chat bots and SMS (the voice prompts live in config/ivr.toml).
-MESSAGES = {
-    "en-US": {
-        "asap": "Booked: we will call you on the number ending in {last4} in about {wait}. You are number "
-                "{position} in line.",
-        "asap_no_position": "Booked: we will call you on the number ending in {last4} as soon as it is your turn.",
-        "scheduled": "Booked: we will call you on the number ending in {last4} {when} ({zone} time).",
-        "existing": "You already have a callback booked; we will call the number ending in {last4}.",
-        "cancelled": "Your callback is cancelled.",
-    },
-    "nl-NL": {
-        "asap": "Geboekt: we bellen u over ongeveer {wait} op het nummer dat eindigt op {last4}. U bent nummer "
-                "{position} in de rij.",
-        "asap_no_position": "Geboekt: we bellen u op het nummer dat eindigt op {last4} zodra u aan de beurt bent.",
-        "scheduled": "Geboekt: we bellen u {when} ({zone}) op het nummer dat eindigt op {last4}.",
-        "existing": "U heeft al een terugbelverzoek; we bellen het nummer dat eindigt op {last4}.",
-        "cancelled": "Uw terugbelverzoek is geannuleerd.",
-    },
-}
+    if session is not None:
+        free = set(routing_slots.offerable(session, config, skill_name, found, now, width=step_minutes * 60))
+        found = [when for when in found if when in free]
+    return found
 
 
 def confirmation(config: IvrConfig, outcome: Outcome, now: datetime) -> str:
-    """One sentence saying what was booked, in the customer's language, for a bot or a text message."""
-    from config import Prompts  # the same minute wording the IVR speaks
-
+    """One sentence saying what was booked, in the customer's language, for a bot or a text message: the
+    same window, date and zone the phone, the button and the status page tell (from the IVR file)."""
     entry = outcome.entry
-    language = entry.language if entry.language in MESSAGES else "en-US"
-    words = MESSAGES[language]
+    p = Prompts(config, entry.language)
     last4 = (entry.phone_number or "")[-4:]
-    if not outcome.created:
-        return words["existing"].format(last4=last4)
-    if entry.scheduled_for is not None and outcome.position is None:
-        zone = zone_named(entry.customer_timezone or config.skills[entry.skill].timezone.key)
-        return words["scheduled"].format(last4=last4, zone=zone.key,
-                                         when=hours.describe_local(entry.scheduled_for, zone, now, language))
-    if outcome.position is None or outcome.estimated_wait_seconds is None:
-        return words["asap_no_position"].format(last4=last4)
-    return words["asap"].format(last4=last4, position=outcome.position,
-                                wait=Prompts(config, language).wait(outcome.estimated_wait_seconds))
+    window = outcome.window or stored_window(entry)
+    if not outcome.created or window is None:
+        return p.text("text_existing", last4=last4)
+    told = promises.window_words(p, window, now)
+    if outcome.position is not None:
+        return p.text("text_booked_asap", last4=last4, window=told, position=outcome.position)
+    return p.text("text_booked_later", last4=last4, window=told)
+
+
+def asap_preview(session: Session, config: IvrConfig, skill: str, language: str, zone: ZoneInfo,
+                 now: datetime) -> dict:
+    """What "as soon as possible" means now, before booking: whether a wait can be met today, and the
+    window a callback booked now would be told (in `zone`, in the visitor's language)."""
+    est = promises.estimate(session, skill, now, config=config, callback=True)
+    window = est.window(now, zone.key)
+    return {"asap_now": est.announceable,
+            "asap_window": promises.window_words(Prompts(config, language), window, now) if window else None}
+
+
+def window_view(config: IvrConfig, entry: QueueEntry, now: datetime) -> dict | None:
+    """The window told, for the API, the button and the status page: UTC ends, local ends in the zone it
+    was told in, and the words (the same the phone and the texts use)."""
+    window = stored_window(entry)
+    if window is None:
+        return None
+    zone = ZoneInfo(window.zone)
+    return {"from": window.start, "by": window.end, "timezone": window.zone,
+            "from_local": window.start.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+            "by_local": window.end.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+            "text": promises.window_words(Prompts(config, entry.language), window, now)}

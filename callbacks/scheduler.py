@@ -106,8 +106,10 @@ class DispatcherService:
     """Lease loop + APScheduler around one Dispatcher."""
 
     def __init__(self, dispatcher, engine, *, holder: str | None = None, lease_ttl: float = 30,
-                 sweep_seconds: float = 5, recover_every: int = 12):
+                 sweep_seconds: float = 5, recover_every: int = 12, wall_clock: Clock | None = None):
         self.dispatcher = dispatcher
+        # APScheduler runs on the wall clock, whatever clock the dispatcher reads (a test's ManualClock).
+        self.wall_clock = wall_clock or Clock()
         self.engine = engine
         self.lease = Lease(dispatcher.sessions, dispatcher.clock, holder or default_holder(), lease_ttl)
         self.sweep_seconds = sweep_seconds
@@ -204,6 +206,7 @@ class DispatcherService:
                 self.dispatcher.recover()
             report = self.dispatcher.run_once()
             self.dispatcher.confirm_bookings()
+            self.dispatcher.tell_slips()
             self.schedule_wake(report.next_wake)
         except Exception:  # noqa: BLE001 - the next sweep tries again; never kill the scheduler thread
             log.exception("dispatcher pass failed")
@@ -214,7 +217,7 @@ class DispatcherService:
             return
         # APScheduler runs on the wall clock; the dispatcher's clock may be a test clock: keep the delta.
         delay = max((when - self.dispatcher.clock.now()).total_seconds(), 0.0)
-        run_at = datetime.now(timezone.utc) + timedelta(seconds=delay)
+        run_at = self.wall_clock.now() + timedelta(seconds=delay)
         # One job per wake-up moment, never the id of the job that may be running right now: APScheduler
         # removes a fired date job by id after submitting it, which could delete a replacement with the
         # same id (a lost wake-up). Extra wake-ups only cost an empty pass.
@@ -235,19 +238,9 @@ def build_dispatcher(runtime):
     return Dispatcher(runtime.sessions, runtime.clock, runtime.ivr_config, dialer, settings)
 
 
-def install(app, start: bool | None = None) -> None:
-    """Build the dispatcher into app.extensions['ivr'].extras; start the scheduler when asked to
-    (DISPATCHER=on, or `start=True` from `python app.py`). Tests drive the dispatcher directly."""
-    runtime = app.extensions["ivr"]
-    runtime.extras["dispatcher"] = build_dispatcher(runtime)
-    if start is None:
-        start = os.environ.get("DISPATCHER", "off").lower() in ("on", "1", "true", "yes")
-    if start:
-        start_service(app)
-
-
-def start_service(app) -> DispatcherService:
-    runtime = app.extensions["ivr"]
+def start_service(runtime) -> DispatcherService:
+    """Run the scheduler around the runtime's dispatcher in this process (once; callbacks/plugin.py
+    builds the dispatcher)."""
     if "dispatcher_service" in runtime.extras:
         return runtime.extras["dispatcher_service"]
     service = DispatcherService(runtime.extras["dispatcher"], runtime.engine,
@@ -255,21 +248,3 @@ def start_service(app) -> DispatcherService:
     service.start()
     runtime.extras["dispatcher_service"] = service
     return service
-
-
-def hang_up_cancelled(runtime, entry_id: int) -> int:
-    """After a cancel is committed (by a supervisor or the customer): end the calls of a callback
-    that was being dialled. Returns how many calls were ended."""
-    dispatcher = runtime.extras.get("dispatcher")
-    return dispatcher.hang_up_cancelled(entry_id) if dispatcher else 0
-
-
-def wake_dispatcher(runtime) -> bool:
-    """Ask the dispatcher for a pass now. False when no scheduler runs in this process: its sweep
-    (DISPATCH_SWEEP_SECONDS) picks the change up instead."""
-    dispatcher = runtime.extras.get("dispatcher")
-    try:
-        return bool(dispatcher and dispatcher.wake())
-    except Exception:  # waking is a courtesy; the dispatcher's own sweep is the guarantee
-        log.exception("could not wake the dispatcher")
-        return False

@@ -12,30 +12,17 @@ from typing import Any, Iterable
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from callbacks.exceptions import CallbackError
+from refusals import RequestRefused
 from storage.text import FREE_TEXT_PATTERN
 
 CHANNELS = ("web", "chat", "sms", "api")
 # Wall-clock time without an offset ("2026-11-25T14:30"); the zone comes from `timezone`.
 LOCAL_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$"
-# Long enough for a real chat, well under the 64 KiB body limit (app.py MAX_CONTENT_LENGTH).
+# Long enough for a real chat, well under the 64 KiB body limit (web/errors.py MAX_BODY_BYTES).
 MAX_TRANSCRIPT = 20_000
 
 # The keys stored in QueueEntry.context for web/chat/SMS/API callbacks (docs/public-api.md).
 CONTEXT_KEYS = ("page_url", "chat_transcript", "customer_reference", "integration")
-
-
-class RequestRefused(CallbackError):
-    """A request we will not book, naming the field at fault (`field`, a JSON pointer) and a stable `code`."""
-
-    status = 422
-
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid", status: int | None = None):
-        super().__init__(message)
-        self.field = field
-        self.code = code
-        if status is not None:
-            self.status = status
 
 
 # No control characters except tab, newline and carriage return (storage.text: the one rule for text).

@@ -70,7 +70,24 @@ def change_state(
     )
     entry.events.append(trail)
     session.flush()
+    if state == "connected":
+        close_other_requests(session, entry, now)
     return trail
+
+
+def close_other_requests(session: Session, served: QueueEntry, now: datetime) -> int:
+    """Merge across channels: the person on `served`'s number is connected now, so their other waiting
+    callbacks (any channel, any skill) are closed, each with a note naming the request that served them."""
+    if not served.phone_number:
+        return 0
+    others = session.scalars(select(QueueEntry).where(
+        QueueEntry.phone_number == served.phone_number, QueueEntry.id != served.id, QueueEntry.kind == CALLBACK,
+        QueueEntry.state.in_(("queued", "scheduled", "retry_wait")))).all()
+    for other in others:
+        change_state(session, other, "cancelled", now=now, event="merged", actor="system",
+                     reason=f"served by the {served.channel} {served.kind} for {served.skill}",
+                     served_by=served.public_id)
+    return len(others)
 
 
 def record(session: Session, entry: QueueEntry, event: str, *, now: datetime, reason: str | None = None,
@@ -109,7 +126,7 @@ def enter_line(session: Session, *, skill: str, call_sid: str, phone_number: str
 @dataclass
 class CallbackRequest:
     skill: str
-    phone_number: str  # E.164, already checked by callbacks.numbers.normalise
+    phone_number: str  # E.164, already checked by phone_numbers.normalise
     channel: str
     language: str
     arrived_at: datetime

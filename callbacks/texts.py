@@ -2,7 +2,7 @@
 
 Understood (case and spacing do not matter):
     CALL ME                      as soon as possible (at opening time when closed)
-    CALL ME 14:30 | AT 2:30PM    today at that time, in the skill's time zone
+    CALL ME 14:30 | AT 2:30PM    today at that time, in the language's zone ([company] zones), else the skill's
     CALL ME TOMORROW 9:00        tomorrow (MORGEN) at that time
     CALL ME about my invoice     other words choose the team, as in the IVR
     BEL MIJ / BEL MIJ MORGEN OM 9:00   the same in Dutch, answered in Dutch
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from callbacks import requests as callback_requests
-from callbacks.schemas import RequestRefused
+from refusals import RequestRefused
 from config import IvrConfig
 from config import Prompts
 
@@ -72,7 +72,7 @@ def request_body(wanted: TextRequest, from_number: str, config: IvrConfig, now: 
     if wanted.reason:
         body["reason"] = wanted.reason[:500]
     if wanted.at is not None:
-        zone = config.skills[skill].timezone
+        zone = config.zone_for(wanted.language, config.skills[skill])  # a texter's times are in their language's zone
         day = now.astimezone(zone).date() + timedelta(days=1 if wanted.tomorrow else 0)
         body.update(when="scheduled", timezone=zone.key,
                     preferred_time=datetime.combine(day, wanted.at).strftime("%Y-%m-%dT%H:%M"))

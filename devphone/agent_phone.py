@@ -1,6 +1,6 @@
 """The agent phone: agents through agents.services, as the supervisor pages and the API do (a demo
-agent per skill whose phone is this page, available or offline by hand), and the skills the page
-shows as open or not."""
+agent per skill whose phone is this page, available or offline by hand), the skills the page shows
+as open or not, and the page's "open every team for this demo" switch (routing.hours.DemoHours)."""
 from __future__ import annotations
 
 from devphone.refused import Refused
@@ -63,7 +63,6 @@ def set_agent_state(runtime, agent_id, state: str) -> dict:
 
     from agents import services as agents
     from agents.exceptions import AgentError, AgentNotFound
-    from callbacks.scheduler import wake_dispatcher
     from storage.db import transaction
 
     if state not in AGENT_STATES_BY_HAND:
@@ -82,7 +81,7 @@ def set_agent_state(runtime, agent_id, state: str) -> dict:
     except AgentError as refused:
         raise Refused(str(refused), 409) from None
     if result["state"] == "available":
-        wake_dispatcher(runtime)
+        runtime.wake_dispatcher()
     return result
 
 
@@ -99,3 +98,13 @@ def skills_view(runtime) -> list[dict]:
                     "open": hours.is_open(skill, now), "timezone": skill.timezone.key,
                     "opens_at": opening.isoformat() if opening else None})
     return out
+
+
+def set_demo_hours(runtime, demo_hours, on) -> list[dict]:
+    """Open every team for this demo (or back to their hours); the dispatcher looks at once."""
+    if not isinstance(on, bool):
+        raise Refused("open_every_team must be true or false.")
+    demo_hours.set(on)
+    if on:
+        runtime.wake_dispatcher()
+    return skills_view(runtime)

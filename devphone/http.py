@@ -24,22 +24,22 @@ from flask_sock import Sock
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from simple_websocket import ConnectionClosed
 
-from callbacks.schemas import RequestRefused
 from devphone import agent_phone
 from devphone.lines import Line
 from devphone.refused import Refused
 from devphone.wiring import DevPhone
-from webhooks.bodies import parse_json_object
-from webhooks.problems import problem
-from webhooks.runtime import runtime
+from refusals import RequestRefused
+from web.bodies import parse_json_object
+from web.errors import answers_json
+from web.runtime import runtime
 
-devphone = Blueprint("devphone", __name__, url_prefix="/dev-phone", template_folder="templates",
-                     static_folder="static", static_url_path="/static")
+devphone = answers_json(Blueprint("devphone", __name__, url_prefix="/dev-phone", template_folder="templates",
+                                  static_folder="static", static_url_path="/static"))
 sock = Sock()
 
 SESSION_KEY = "devphone_line"
 SID = re.compile(r"^CA[0-9a-f]{32}$")
-EVENT_WAIT_SECONDS = 5.0  # a comment this often: a closed tab is noticed, proxies keep the stream open
+EVENT_WAIT_SECONDS = 5.0  # a beat event this often: a closed tab is noticed, proxies keep the stream open
 AGENT_CHECK_SECONDS = 1.0  # how often the stream looks at its agent's state
 STREAM_SECONDS = 300.0  # then the browser's EventSource reconnects (with Last-Event-ID: nothing is lost)
 MAX_AUDIO_MESSAGE = 1600  # bytes of mu-law per WebSocket message: 200 ms
@@ -89,11 +89,6 @@ def guard():
     return None
 
 
-@devphone.errorhandler(Refused)
-def refused(exc: Refused):
-    return problem(exc.status, "Refused", str(exc))
-
-
 def body() -> dict:
     try:
         return parse_json_object(request.get_data(cache=True))
@@ -139,8 +134,18 @@ def setup():
         "numbers": numbers, "callers": list(CALLER_PRESETS), "customer": line.customer, "agent_id": line.agent_id,
         "skills": agent_phone.skills_view(rt), "agents": agent_phone.list_agents(rt),
         "speech_languages": sorted(rt.speech_languages), "emulates_rest": phone.emulates_rest,
+        "open_every_team": phone.demo_hours.on,
         "supervisor": url_for("supervisor.queue_page") if "supervisor" in current_app.blueprints else None,
     })
+
+
+@devphone.put("/api/demo-hours")
+def demo_hours():
+    """The "open every team for this demo" switch: every skill open at any hour while it is on."""
+    _line()
+    data = body()
+    skills = agent_phone.set_demo_hours(runtime(), dev_phone().demo_hours, data.get("open_every_team"))
+    return jsonify({"open_every_team": dev_phone().demo_hours.on, "skills": skills})
 
 
 # ---- the agent phone --------------------------------------------------------------------------------
@@ -185,6 +190,8 @@ def set_line():
         phone.lines.set_customer(line, customer)
     if "agent" in data:
         phone.lines.set_agent(line, agent["id"] if agent else None, agent["address"] if agent else None)
+    # A page back after a restart or a lost connection sends its line again: what rings it meanwhile is its.
+    phone.phones.claim_ringing(line)
     return jsonify({"customer": line.customer, "agent_id": line.agent_id})
 
 
@@ -197,6 +204,19 @@ def place_call():
     sid = dev_phone().phones.call(line, data.get("from") if isinstance(data.get("from"), str) else "",
                                   data.get("to") if isinstance(data.get("to"), str) else dev_phone().emulator.number)
     return jsonify({"call_sid": sid}), 201
+
+
+@devphone.post("/api/texts")
+def text():
+    """The customer phone sends a text message to the app's number (a signed SMS webhook)."""
+    return jsonify({"replies": dev_phone().phones.text(_line(), body().get("body"))}), 201
+
+
+@devphone.post("/api/chat")
+def chat():
+    """The chat hand-over demo: a chat bot asks the real chat API for a callback to the customer."""
+    answer = dev_phone().phones.chat(_line(), body().get("text"))
+    return jsonify(answer), 201 if "message" in answer else 422  # the API's refusal, passed on
 
 
 @devphone.post("/api/calls/<sid>/keys")
@@ -282,7 +302,7 @@ def events():
                 yield f"event: snapshot\nid: {phone.lines.epoch}.{last}\ndata: {json.dumps(snapshot)}\n\n"
             started = beat = time.monotonic()
             agent = None
-            while time.monotonic() - started < STREAM_SECONDS:
+            while time.monotonic() - started < STREAM_SECONDS and not phone.stopping:
                 # The agent phone's agent as the database has it (the dispatcher and call events move
                 # it): sent when it changes, so the page never polls.
                 now_agent = _agent_of(line)
@@ -292,7 +312,8 @@ def events():
                 batch = phone.lines.events_after(line, last, AGENT_CHECK_SECONDS)
                 if not batch and time.monotonic() - beat >= EVENT_WAIT_SECONDS:
                     beat = time.monotonic()
-                    yield ": still here\n\n"
+                    # An event, not a comment: the page's watchdog sees it, and reconnects without it.
+                    yield "event: beat\ndata: {}\n\n"
                 for event in batch:
                     last = event["id"]
                     yield f"id: {phone.lines.epoch}.{last}\ndata: {json.dumps(event)}\n\n"
@@ -373,8 +394,12 @@ def _ended(phone: DevPhone, line: Line, sid: str) -> bool:
         return True
 
 
-def install(app, dev_phone_: DevPhone) -> None:
+def install(app, runtime, dev_phone_: DevPhone) -> None:
     """Register /dev-phone on an app whose dev phone is on (when it is off nothing is registered: 404)."""
-    dev_phone_.runtime = app.extensions["ivr"]
+    dev_phone_.runtime = runtime
+    # The chat hand-over demo is a chat integration of its own (webhooks/chat.py), with a made-up secret.
+    from devphone.phones import CHAT_INTEGRATION
+
+    app.config["CHAT_SECRETS"] = {**(app.config.get("CHAT_SECRETS") or {}), CHAT_INTEGRATION: dev_phone_.chat_secret}
     app.extensions["devphone"] = dev_phone_
     app.register_blueprint(devphone)

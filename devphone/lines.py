@@ -32,6 +32,7 @@ class CallView:
     state: dict = field(default_factory=dict)
     linked: list = field(default_factory=list)
     hung_up_for_nobody: bool = False
+    to: str | None = None  # the number or address it rings (calls the app placed)
 
     @property
     def ended(self) -> bool:
@@ -39,7 +40,8 @@ class CallView:
 
     def summary(self) -> dict:
         return {"call_sid": self.sid, "phone": self.phone, "direction": self.direction, "status": self.status,
-                "language": self.language, "playing": self.playing, "state": self.state, "with": self.linked}
+                "language": self.language, "playing": self.playing, "state": self.state, "with": self.linked,
+                "to": self.to}
 
 
 class Line:
@@ -54,6 +56,7 @@ class Line:
         self.tab: str | None = None
         self.last_seen = time.monotonic()
         self.placing: tuple[str, str] | None = None  # (from, to) of the call being placed just now
+        self.last_called = 0.0  # when its customer phone last called the IVR (monotonic; 0: never)
 
 
 class Lines:
@@ -143,6 +146,13 @@ class Lines:
                 phone = "agent"
             else:
                 continue
-            view = line.calls[sid] = CallView(sid, phone, "outbound")
+            view = line.calls[sid] = CallView(sid, phone, "outbound", to=event["to"])
+            return line, view
+        # Any other number (a callback to the number a caller gave): the customer phone that last called
+        # the IVR answers for it, and says which number is ringing.
+        callers = [line for line in self._lines.values() if line.last_called]
+        if callers and E164.match(event.get("to") or ""):
+            line = max(callers, key=lambda l: l.last_called)
+            view = line.calls[sid] = CallView(sid, "customer", "outbound", to=event["to"])
             return line, view
         return None, None

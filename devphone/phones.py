@@ -2,12 +2,15 @@
 microphone, report a prompt spoken. A line acts only on its own calls."""
 from __future__ import annotations
 
-from devphone.lines import E164, Line
+import time
+
+from devphone.lines import E164, CallView, Line
 from devphone.refused import Refused
 
 KEYS = "0123456789*#"
 ANSWERS = {"human": "human", "voicemail": "machine_end_beep"}  # how the page's Answer buttons pick up
 MAX_SAY_CHARS = 300
+CHAT_INTEGRATION = "devphone"  # the chat API integration the page's chat hand-over signs as
 
 
 class Phones:
@@ -27,6 +30,7 @@ class Phones:
                 raise Refused("The customer phone is already on a call; hang up first.", 409)
             # What the emulator reports about this call before live_call returns is this line's.
             line.placing = (from_number, to_number)
+            line.last_called = time.monotonic()  # it answers for numbers no phone has (lines.owner)
         try:
             sid = self.dev_phone.emulator.live_call(from_number, to_number, client_paces_prompts=True)
         finally:
@@ -36,6 +40,84 @@ class Phones:
             if sid not in line.calls:
                 lines.register_placed(line, sid, from_number, to_number)
         return sid
+
+    def claim_ringing(self, line: Line) -> int:
+        """Calls ringing this line's number or agent that no page had (it was away, or the app restarted
+        since it set them up): they ring here now, within their ring time-out. How many."""
+        if self.dev_phone._emulator is None:
+            return 0
+        claimed = 0
+        with self.lines.lock:
+            owned = {sid for other in self.lines.all() for sid in other.calls}
+            for call in list(self.dev_phone.emulator.calls.values()):
+                if call.sid in owned or call.direction == "inbound" or call.status != "ringing":
+                    continue
+                if call.to_number not in (line.customer, line.agent_address) or call.to_number is None:
+                    continue
+                phone = "customer" if call.to_number == line.customer else "agent"
+                line.calls[call.sid] = CallView(call.sid, phone, "outbound", to=call.to_number)
+                self.lines.push(line, {"type": "ringing", "call_sid": call.sid, "phone": phone,
+                                       "from": call.from_number, "to": call.to_number, "own_number": True})
+                claimed += 1
+        return claimed
+
+    def text(self, line: Line, body: str) -> list[str]:
+        """The customer phone texts the app's number: Twilio's signed Messaging webhook (POST
+        /webhooks/sms) through the emulator; the reply's messages, as the phone would receive them."""
+        from xml.etree import ElementTree
+
+        from telephony.emulator import new_sid
+
+        if not isinstance(body, str) or not body.strip() or len(body) > 1600 or any(ord(c) < 32 for c in body):
+            raise Refused("A text is 1 to 1600 characters without control characters.")
+        if not line.customer:
+            raise Refused("Set the caller's number first: a text comes from it.", 409)
+        emulator = self.dev_phone.emulator
+        reply = emulator.post("/webhooks/sms", {
+            "AccountSid": emulator.account_sid, "ApiVersion": "2010-04-01", "MessageSid": new_sid("SM"),
+            "SmsSid": "", "From": line.customer, "To": emulator.number, "Body": body.strip(), "NumMedia": "0"},
+            expect_ok=False)
+        if reply.status_code >= 400:
+            raise Refused(f"The app refused the text ({reply.status_code}).", 502)
+        messages = [m.text or "" for m in ElementTree.fromstring(reply.get_data(as_text=True)).iter("Message")]
+        with self.lines.lock:
+            for message in messages:
+                self.lines.push(line, {"type": "message", "phone": "customer", "body": message})
+        return messages
+
+    def chat(self, line: Line, text: str) -> dict:
+        """A chat bot hands the customer's conversation over to a callback: the real chat API (POST
+        /webhooks/chat/callback, signed as the "devphone" integration with the secret made up at start)
+        over HTTP to this app. The API's answer (201/200 with the entry and its message, or a problem)."""
+        import json
+        import secrets
+        import urllib.error
+        import urllib.request
+
+        from callbacks.chat_signature import signature
+
+        if not isinstance(text, str) or not text.strip() or len(text) > 500 or any(ord(c) < 32 for c in text):
+            raise Refused("What the customer wrote in the chat: 1 to 500 characters without control characters.")
+        if not line.customer:
+            raise Refused("Set the caller's number first: the callback goes to it.", 409)
+        body = json.dumps({"phone": line.customer, "reason": text.strip(),
+                           "transcript": [{"from": "customer", "text": text.strip()}]}).encode()
+        timestamp, nonce = str(int(self.dev_phone.clock.now().timestamp())), secrets.token_hex(12)
+        request = urllib.request.Request(
+            self.dev_phone.local_base + "/webhooks/chat/callback", data=body, method="POST", headers={
+                "Content-Type": "application/json", "X-Chat-Integration": CHAT_INTEGRATION,
+                "X-Chat-Timestamp": timestamp, "X-Chat-Nonce": nonce,
+                "X-Chat-Signature": signature(self.dev_phone.chat_secret, timestamp, nonce, body)})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answer = json.load(response)
+        except urllib.error.HTTPError as refused:
+            answer = json.load(refused)
+        if answer.get("message"):
+            with self.lines.lock:
+                self.lines.push(line, {"type": "message", "phone": "customer", "body": answer["message"],
+                                       "channel": "chat"})
+        return answer
 
     def press(self, line: Line, sid: str, digit: str) -> None:
         if not isinstance(digit, str) or len(digit) != 1 or digit not in KEYS:

@@ -44,7 +44,8 @@ class EventRelay:
             self.emulator.live_hang_up(view.sid)
             self.lines.push(line, {**base, "type": "busy", "from": event.get("from")})
             return
-        self.lines.push(line, {**base, "type": "ringing", "from": event.get("from"), "to": event.get("to")})
+        self.lines.push(line, {**base, "type": "ringing", "from": event.get("from"), "to": event.get("to"),
+                               "own_number": event.get("to") in (line.customer, line.agent_address)})
 
     def _answered(self, line: Line, view: CallView, call, event: dict, base: dict) -> None:
         view.status = "in-progress"

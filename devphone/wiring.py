@@ -88,6 +88,10 @@ class DevPhone:
         self.client = LazyClient(self._started_client) if emulate_rest else None
         self.runtime = None
         self.lines = Lines()  # the emulator's listener takes their lock on its worker thread
+        from routing.hours import DemoHours
+
+        self.chat_secret = secrets.token_hex(20)  # the page's chat hand-over signs with it; never logged
+        self.demo_hours = DemoHours()  # "open every team for this demo": create_app wires it into the skills
         self.phones = Phones(self)
         self._started = False
         self._stopping = threading.Event()
@@ -130,6 +134,11 @@ class DevPhone:
         self.emulator.subscribe(EventRelay(self.lines, self.emulator, self._stopping).on_event)
         self.emulator.start_live()
         threading.Thread(target=self._janitor, name="devphone-janitor", daemon=True).start()
+
+    @property
+    def stopping(self) -> bool:
+        """The app is stopping: event streams end (the page reconnects to the next process)."""
+        return self._stopping.is_set()
 
     def stop(self) -> None:
         self._stopping.set()

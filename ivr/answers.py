@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from callbacks.numbers import NumberRefused, normalise
+from phone_numbers import NumberRefused, normalise
 from config import IvrConfig, Skill
 from ivr import steps
 from routing import hours

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol
+from typing import Callable, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,27 @@ class CallMover:
         self.links = links
         self._listening: Future | None = None
 
-    def caller_speaking(self, call_sid: str, step: str, turn: int) -> None:
-        """Stop the prompt now; does not wait (the stream keeps being read meanwhile)."""
+    def caller_speaking(self, call_sid: str, step: str, turn: int, first: Callable[[], bool] | None = None) -> None:
+        """Stop the prompt now; does not wait (the stream keeps being read meanwhile). `first` runs
+        before the move, on the same thread (ivr/spoken.py's mark); when it says False the question
+        was decided already and the call is not moved."""
         if self._listening is None:
-            self._listening = _pool.submit(self._update, call_sid, self.links.listen(step, turn))
+            self._listening = _pool.submit(self._listen, call_sid, self.links.listen(step, turn), first)
+
+    @property
+    def moved_to_listen(self) -> bool:
+        """Whether the call was moved to `listen` (it waits in silence for this stream's answer)."""
+        if self._listening is None:
+            return False
+        try:
+            return bool(self._listening.result(timeout=LISTEN_WAIT_SECONDS))
+        except Exception:  # noqa: BLE001 - logged in _update
+            return False
+
+    def _listen(self, call_sid: str, url: str, first: Callable[[], bool] | None) -> bool:
+        if first is not None and not first():
+            return False
+        return self._update(call_sid, url)
 
     def answered(self, call_sid: str, step: str, turn: int) -> bool:
         """The answer is stored: take the call to the step's action URL, where the IVR reads it."""

@@ -1,4 +1,5 @@
-"""`flask ivr classify "TEXT"` and `flask ivr evaluate FILE.tsv`: what the IVR understands from words."""
+"""`ivr understand classify "TEXT"` and `ivr understand evaluate FILE.tsv`: what the IVR understands from
+typed words (in the checkout also `flask --app app understand ...`)."""
 from __future__ import annotations
 
 import json
@@ -6,10 +7,18 @@ from datetime import datetime
 
 import click
 
+from clock import Clock
 
-@click.group("ivr")
-def ivr_cli():
-    """Inspect the IVR's understanding of callers."""
+
+@click.group("understand")
+def understand_cli():
+    """What the IVR understands from typed words: classify one answer, evaluate a labelled file."""
+
+
+def _step_names() -> list[str]:
+    from ivr.steps import STEPS
+
+    return list(STEPS)
 
 
 def _understanding_and_language(lang: str | None):
@@ -28,13 +37,14 @@ def _understanding_and_language(lang: str | None):
     return config, understanding, lang
 
 
-@ivr_cli.command("classify")
+@understand_cli.command("classify")
 @click.argument("text")
-@click.option("--step", default="menu", show_default=True, help="IVR step: menu, confirm, callback_number, callback_time.")
+@click.option("--step", type=click.Choice(_step_names()), default="menu", show_default=True,
+              help="The IVR question the words answer, by its step name.")
 @click.option("--lang", default=None, help="Caller's language (default: the IVR's default).")
 @click.option("--skill", default=None, help="Skill whose time zone and hours apply (time steps).")
 @click.option("--now", default=None, help="Pretend it is this ISO time (with offset), for time steps.")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON decision (as `flask speech recognize` does).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON decision (as `ivr speech recognize` does).")
 def classify(text: str, step: str, lang: str | None, skill: str | None, now: str | None, as_json: bool):
     """What TEXT means at an IVR step. At the menu: the top three skills with their scores."""
     from understanding.decision import context_from_config, decide
@@ -47,7 +57,7 @@ def classify(text: str, step: str, lang: str | None, skill: str | None, now: str
         context = context_from_config(config, skill, lang)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--skill") from None
-    result = decide(step, text, lang, context, now=when)
+    result = decide(step, text, lang, context, now=when or Clock().now())
     result["engine"] = "text"
     if as_json or result["kind"] != "menu":
         click.echo(json.dumps(result, ensure_ascii=False))
@@ -64,7 +74,7 @@ def classify(text: str, step: str, lang: str | None, skill: str | None, now: str
         click.echo(f"-> {result['skill']} (confidence {result['confidence']:.2f})")
 
 
-@ivr_cli.command("evaluate")
+@understand_cli.command("evaluate")
 @click.argument("tsv", type=click.Path(exists=True, dir_okay=False))
 @click.option("--lang", default=None, help="Language of the phrases (default: the IVR's default).")
 @click.option("--misses/--no-misses", default=True, show_default=True, help="List the phrases routed wrongly.")

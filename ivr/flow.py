@@ -23,18 +23,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, Start, Stop, VoiceResponse
 
+from callbacks import promises
 from callbacks import services as callbacks
-from callbacks.numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
+from phone_numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
-from config import IvrConfig, Skill
-from ivr import answers, steps
+from config import IvrConfig, Prompts, Skill
+from ivr import answers, spoken, steps
 from ivr.answers import Meaning
-from config import Prompts
 from routing import hours, queue
-from storage.models import Call, CallTurn, QueueEntry, SpeechResult
+from refusals import Refusal
+from storage.models import Call, CallTurn, QueueEntry
 
 CLOSED_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
-LISTEN_SECONDS = 20  # how long the call waits, silent, for a recognised answer once the caller spoke
 
 
 def stream_name(turn: int) -> str:
@@ -54,12 +54,16 @@ class Links(Protocol):
     def stream_token(self, call_sid: str, step: str, turn: int) -> str: ...
 
 
-class UnknownCall(LookupError):
-    pass
+class UnknownCall(Refusal, LookupError):
+    status = 404
+    code = "unknown_call"
 
 
-class TurnMismatch(ValueError):
+class TurnMismatch(Refusal, ValueError):
     """A request for a turn this call has not reached: not something Twilio would send."""
+
+    status = 409
+    code = "out_of_turn"
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,10 @@ class CallFlow:
         step = steps.step(step_name)
         if step is None:
             raise TurnMismatch(f"unknown step {step_name!r}")
-        heard = self._heard(call_sid, step_name, turn, digits)
         listened = self._speech_on(call) and step.expects.listen is not None
+        heard = self._heard(call_sid, step_name, turn, digits, listened)
+        if heard is None:  # the caller began to answer as the question timed out: wait for it (ivr/spoken.py)
+            return self.listen(call_sid, step_name, turn)
         meaning = self._meaning(call, step, heard)
         self._remember(call, step, heard, meaning)
         move = step.leads.get(meaning.kind)
@@ -139,8 +145,8 @@ class CallFlow:
             return self._replay(call, call.turn - 1)
         response = VoiceResponse()
         action = self.links.step(step_name, turn)
-        gather = self._gather(step, action, timeout=1)
-        gather.pause(length=LISTEN_SECONDS)
+        gather = steps.gather(step, action, timeout=1)
+        gather.pause(length=spoken.LISTEN_SECONDS)
         response.append(gather)
         response.redirect(action, method="POST")
         return str(response)
@@ -159,14 +165,18 @@ class CallFlow:
             return str(response)
         now = self.clock.now()
         pos = queue.position(self.session, entry, now)
-        wait = self._estimate(entry)
-        if entry.announced_wait_seconds is None:
-            entry.announced_wait_seconds = wait
-            callbacks.record(self.session, entry, "wait_announced", now=now, seconds=wait, position=pos)
+        est = promises.estimate_for(self.session, self.config, entry, now)
         gather = Gather(input="dtmf", num_digits=1, timeout=self.config.hold_announce_every_seconds,
                         action=self.links.hold_press(entry.public_id), method="POST")
-        gather.say(p.text("hold_position", position=pos, wait=p.wait(wait)), voice=p.voice, language=p.language)
-        gather.say(p.text("hold_offer"), voice=p.voice, language=p.language)
+        if est.announceable:
+            # Every update told is recorded: the wait error counts them all.
+            promises.announce(self.session, entry, est, now, position=pos)
+            texts = [p.text("hold_position", position=pos, wait=promises.wait_words(p, est.seconds)),
+                     p.text("hold_offer")]
+        else:  # nobody staffed can reach this caller before closing: no wait, but when we would call back
+            texts = [p.text("hold_closing", window=promises.window_words(p, est.window(now, self._zone(call).key), now))]
+        for text in texts:
+            gather.say(text, voice=p.voice, language=p.language)
         response.append(gather)
         response.redirect(self.links.hold_wait(entry.public_id), method="POST")
         return str(response)
@@ -261,14 +271,14 @@ class CallFlow:
         if heard.transcript and step.expects.kind == steps.SKILL:
             call.transcript, call.confidence = heard.transcript, heard.confidence
 
-    def _heard(self, call_sid: str, step: str, turn: int, digits: str | None) -> Heard:
-        """Keys pressed on the Gather, or what the media stream stored for this step and turn."""
+    def _heard(self, call_sid: str, step: str, turn: int, digits: str | None, listened: bool) -> Heard | None:
+        """Keys pressed on the Gather, or what the media stream stored for this step and turn (None while
+        the caller is still saying it)."""
         if digits:
             return Heard(digits=digits)
-        result = self.session.scalar(select(SpeechResult).where(
-            SpeechResult.call_sid == call_sid, SpeechResult.step == step, SpeechResult.turn == turn))
-        if result is None:
-            return Heard()
+        result = spoken.result(self.session, call_sid, step, turn, self.clock.now(), claim=listened)
+        if result is None or result == spoken.SPEAKING:
+            return None if result else Heard()
         return Heard(digits=result.digit, transcript=result.transcript, confidence=result.confidence)
 
     # ---- moves (the `leads` of ivr.steps) ------------------------------------------------------
@@ -303,8 +313,8 @@ class CallFlow:
         skill = self.config.skills.get(call.skill) if call.skill else None
         if skill is None or not hours.is_open(skill, self.clock.now()):
             skill = self.config.fallback_skill
-        if call.step == "after_hours_offer" and not hours.is_open(skill, self.clock.now()):
-            return self._goodbye(call)  # nobody is in; they have heard when we open
+        if call.step == "after_hours_offer":
+            return self._goodbye(call)  # nobody can take the call; they have heard when we call back
         return self._route(call, skill, lead=[p.text("routing_to_general")])
 
     def _callback_at_opening(self, call: Call, meaning: Meaning) -> VoiceResponse:
@@ -378,16 +388,22 @@ class CallFlow:
                 return self._goodbye(call, lead=lead)
             call.scratch = {**call.scratch, "opening": opening.isoformat()}
             lead.append(p.text("after_hours", skill=skill.label_in(call.language),
-                               opening=hours.describe_local(opening, skill.timezone, now, call.language)))
+                               opening=promises.moment_words(p, opening, self._zone(call), now)))
             return self._ask(call, "after_hours_offer", lead=lead)
         entry = callbacks.enter_line(self.session, skill=skill.name, call_sid=call.call_sid,
                                      phone_number=call.from_number, language=call.language,
                                      arrived_at=call.started_at, now=now, transcript=call.transcript,
                                      confidence=call.confidence, context=self._entry_context(call))
         call.entry_id = entry.id
-        wait = self._estimate(entry)
-        if wait > skill.callback_offer_threshold_seconds:
-            self._announce(entry, wait, now)
+        est = promises.estimate_for(self.session, self.config, entry, now)
+        if not est.announceable:
+            # Nobody staffed can meet a wait today: say so, and offer a callback (at the next opening or shift).
+            key = "no_wait_today" if est.status == "after_closing" else "unstaffed"
+            lead.append(p.text(key, skill=skill.label_in(call.language)))
+            return self._ask(call, "after_hours_offer", lead=lead)
+        if est.seconds > skill.callback_offer_threshold_seconds:
+            promises.announce(self.session, entry, est, now)
+            call.scratch = {**call.scratch, "told_wait": est.seconds}
             return self._ask(call, "wait_offer", lead=lead)
         return self._hold(call, lead=lead)
 
@@ -420,19 +436,20 @@ class CallFlow:
         if callbacks.find_open_callback(self.session, call.scratch["callback_number"], call.skill):
             # Already booked for this number and skill: say so now rather than ask when.
             return self._book(call, scheduled_for=None)
-        if call.scratch.get("callback_mode") == "opening":
+        if call.scratch.get("callback_mode") == "opening" and call.scratch.get("opening"):
             return self._book(call, scheduled_for=datetime.fromisoformat(call.scratch["opening"]))
+        if call.scratch.get("callback_mode") == "opening":  # open, but nobody can reach them today: in line
+            return self._book(call, scheduled_for=None)
         return self._ask(call, "callback_when")
 
     def _book(self, call: Call, scheduled_for: datetime | None) -> VoiceResponse:
         """Store the callback (same place in line) and tell the caller what was agreed."""
         p = self._prompts(call)
         now = self.clock.now()
-        skill = self.config.skills[call.skill]
         number = call.scratch["callback_number"]
         request = callbacks.CallbackRequest(
-            skill=skill.name, phone_number=number, channel="phone", language=call.language,
-            arrived_at=call.started_at, scheduled_for=scheduled_for, customer_timezone=skill.timezone.key,
+            skill=call.skill, phone_number=number, channel="phone", language=call.language,
+            arrived_at=call.started_at, scheduled_for=scheduled_for, customer_timezone=self._zone(call).key,
             transcript=call.transcript, confidence=call.confidence, call_sid=call.call_sid, actor="caller",
             context=self._entry_context(call),
         )
@@ -446,13 +463,12 @@ class CallFlow:
         call.entry_id = booking.entry.id
         if not booking.created:
             text = p.text("callback_existing", last_digits=last_digits(booking.entry.phone_number))
-        elif scheduled_for is None:
-            wait = self._estimate(booking.entry)
-            self._announce(booking.entry, wait, now, force=True)
-            text = p.text("callback_agreed_asap", wait=p.wait(wait), last_digits=last_digits(number))
         else:
-            when = hours.describe_local(scheduled_for, skill.timezone, now, call.language)
-            text = p.text("callback_agreed_scheduled", when=when, last_digits=last_digits(number))
+            chosen = scheduled_for is not None and call.scratch.get("callback_mode") != "opening"
+            told = promises.promise_callback(self.session, self.config, booking.entry, now,
+                                             zone=self._zone(call).key, chosen_slot=chosen)
+            key = "callback_agreed_asap" if scheduled_for is None else "callback_agreed_scheduled"
+            text = p.text(key, window=promises.window_words(p, told.window, now), last_digits=last_digits(number))
         response.say(text, voice=p.voice, language=p.language)
         response.hangup()
         return response
@@ -493,22 +509,13 @@ class CallFlow:
             stream = start.stream(name=stream_name(next_turn), url=self.links.stream())
             stream.parameter(name="token", value=self.links.stream_token(call.call_sid, step_name, next_turn))
             response.append(start)
-        gather = self._gather(step, action)
+        gather = steps.gather(step, action)
         for text in (lead or []) + [self._question_text(call, step)]:
             gather.say(text, voice=p.voice, language=p.language)
         response.append(gather)
         # No key and no recognised answer: Gather falls through to here, and the same action hears "nothing".
         response.redirect(action, method="POST")
         return response
-
-    @staticmethod
-    def _gather(step: steps.Step, action: str, timeout: int | None = None) -> Gather:
-        expects = step.expects
-        args = {"input": "dtmf", "num_digits": expects.num_digits, "timeout": timeout or expects.timeout,
-                "action": action, "method": "POST"}
-        if expects.finish_on_key:
-            args["finish_on_key"] = expects.finish_on_key
-        return Gather(**args)
 
     def _question_text(self, call: Call, step: steps.Step) -> str:
         p = self._prompts(call)
@@ -518,7 +525,12 @@ class CallFlow:
         if step.name == "confirm_skill":
             values["skill"] = self.config.skills[call.scratch["candidate_skill"]].label_in(call.language)
         elif step.name == "wait_offer":
-            values["wait"] = p.wait(self._estimate(self._entry(call)))
+            values["wait"] = promises.wait_words(p, call.scratch["told_wait"])
+        elif step.name == "after_hours_offer":
+            now = self.clock.now()
+            window = promises.later_window(self.session, self.config, call.skill, self._entry(call),
+                                           self._zone(call).key, now)
+            values["window"] = promises.window_words(p, window, now)
         elif step.name == "callback_number_confirm":
             values["last_digits"] = last_digits(call.scratch["caller_number"])
         elif step.name == "callback_number_readback":
@@ -560,14 +572,8 @@ class CallFlow:
     def _prompts(self, call: Call) -> Prompts:
         return Prompts(self.config, call.language)
 
-    def _estimate(self, entry: QueueEntry) -> int:
-        return queue.estimated_wait(self.session, entry, self.clock.now(), self.config.assumed_handle_seconds)
-
-    def _announce(self, entry: QueueEntry, wait: int, now: datetime, force: bool = False) -> None:
-        """Remember the first wait we told this person: announced-vs-actual is a published metric."""
-        if entry.announced_wait_seconds is None or force:
-            entry.announced_wait_seconds = wait
-            callbacks.record(self.session, entry, "wait_announced", now=now, seconds=wait)
+    def _zone(self, call: Call):  # the zone this caller hears times in (their language's, else the skill's)
+        return self.config.zone_for(call.language, self.config.skills[call.skill])
 
 
 # Where each answer leads: the move names used in ivr.steps' `leads` and `give_up`.

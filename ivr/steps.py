@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from twilio.twiml.voice_response import Gather
+
 MAX_RETRIES = 2
 
 # What kind of answer a step takes (decides how keys and words are read).
@@ -106,3 +108,13 @@ def listen_kind(name: str) -> str | None:
     """The speech grammar for a step (None: keys only)."""
     found = STEPS.get(name)
     return found.expects.listen if found else None
+
+
+def gather(step: Step, action: str, timeout: int | None = None) -> Gather:
+    """The `<Gather input="dtmf">` that takes a step's keys (its numDigits, finishOnKey and timeout)."""
+    expects = step.expects
+    args = {"input": "dtmf", "num_digits": expects.num_digits, "timeout": timeout or expects.timeout,
+            "action": action, "method": "POST"}
+    if expects.finish_on_key:
+        args["finish_on_key"] = expects.finish_on_key
+    return Gather(**args)

@@ -4,15 +4,45 @@ The DST rule (gap refused as dst_gap, a doubled hour means its first occurrence)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from clock import TimeRefused, local_to_utc, open_during  # noqa: F401 - the rules live in clock
-from config import Skill
+from config import IvrConfig, Skill
+
+
+class DemoHours:
+    """The dev phone's "open every team for this demo" switch: while it is on, every skill wired to it
+    is open at any hour (the IVR routes to agents, the dispatcher dials, bookings are accepted).
+
+    One per app, made by the dev phone (devphone/wiring.py) and wired into the app's skills by
+    `wire` in create_app, only while the dev phone is on: a production app's skills carry none, so
+    nothing can open them outside their hours."""
+
+    def __init__(self) -> None:
+        self._on = threading.Event()
+
+    @property
+    def on(self) -> bool:
+        return self._on.is_set()
+
+    def set(self, on: bool) -> None:
+        if on:
+            self._on.set()
+        else:
+            self._on.clear()
+
+    def wire(self, config: IvrConfig) -> IvrConfig:
+        """`config` with every skill's opening hours subject to this switch."""
+        return replace(config, skills={name: replace(skill, demo_hours=self) for name, skill in config.skills.items()})
 
 
 def is_open(skill: Skill, when: datetime) -> bool:
+    """Whether the skill takes calls at `when`: its hours in its own time zone, or the dev phone's switch."""
+    if isinstance(skill.demo_hours, DemoHours) and skill.demo_hours.on:
+        return True
     return open_during(skill.hours, when.astimezone(skill.timezone))
 
 

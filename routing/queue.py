@@ -1,22 +1,12 @@
-"""A skill's line: live holders and callbacks in one order, and the honest wait estimate.
+"""A skill's line: live holders and callbacks in one order.
 
 Order: higher priority first, then original arrival time, then id (a stable tie-break).
-"In line now" means holding or queued, or a scheduled/retrying callback whose time has come.
-
-estimated_wait (seconds) for the entry at position p (1 = next):
-    staffed   = agents with the skill who are not offline
-    free      = those available now
-    aht       = mean handle time (connected -> closed) of the skill's last 20 connected entries,
-                or the configured assumed_handle_seconds while there are fewer than 3
-    wait      = 0                                     if p <= free
-              = ceil((p - free) / max(staffed, 1)) * aht   otherwise
-Each staffed agent frees up about once per aht, so the caller waits for (p - free) hand-offs
-spread over `staffed` agents. With nobody staffed we still answer as if one agent were on,
-rather than promise nothing.
+"In line now" means holding or queued, or a scheduled/retrying callback whose time has come (opening
+hours are not part of it: the estimate, routing/estimate.py, says when a closed line will be served).
+The wait estimate every channel tells is routing/estimate.py's.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,8 +14,6 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Agent, QueueEntry
-
-RECENT_HANDLES = 20
 
 
 def line_order():
@@ -83,34 +71,3 @@ def staffing(session: Session, skill: str) -> Staffing:
     agents = session.scalars(select(Agent).where(Agent.state != "offline")).all()
     with_skill = [a for a in agents if skill in (a.skills or {})]
     return Staffing(staffed=len(with_skill), free=sum(1 for a in with_skill if a.state == "available"))
-
-
-def average_handle_seconds(session: Session, skill: str, assumed: int) -> float:
-    rows = session.execute(
-        select(QueueEntry.connected_at, QueueEntry.closed_at)
-        .where(
-            QueueEntry.skill == skill,
-            QueueEntry.state == "completed",
-            QueueEntry.connected_at.is_not(None),
-            QueueEntry.closed_at.is_not(None),
-        )
-        .order_by(QueueEntry.closed_at.desc())
-        .limit(RECENT_HANDLES)
-    ).all()
-    if len(rows) < 3:
-        return float(assumed)
-    return sum((closed - connected).total_seconds() for connected, closed in rows) / len(rows)
-
-
-def wait_for_position(pos: int, staff: Staffing, aht: float) -> int:
-    if pos <= staff.free:
-        return 0
-    return int(math.ceil((pos - staff.free) / max(staff.staffed, 1)) * aht)
-
-
-def estimated_wait(session: Session, entry: QueueEntry, now: datetime, assumed_handle_seconds: int) -> int:
-    return wait_for_position(
-        position(session, entry, now),
-        staffing(session, entry.skill),
-        average_handle_seconds(session, entry.skill, assumed_handle_seconds),
-    )

@@ -1,4 +1,4 @@
-"""`flask speech ...`: download a Vosk model, recognise a WAV file like a call would.
+"""`ivr speech ...`: download a Vosk model, recognise a WAV file like a call would.
 
 Plain click (no Flask import); app.py registers the group with app.cli.add_command.
 """
@@ -17,6 +17,7 @@ import zipfile
 
 import click
 
+from clock import Clock
 from speech.vosk_engine import env_key
 
 # The official catalogue of Vosk models, published by the Vosk authors.
@@ -66,7 +67,8 @@ def _fetch(url: str, timeout: float = 20):
 @click.argument("lang")
 @click.option("--dir", "target_dir", default=DEFAULT_MODEL_DIR, show_default=True, help="Where to unpack it.")
 def download_model(lang: str, target_dir: str):
-    """Download the official small Vosk model for LANG (e.g. en-us, nl, ko)."""
+    """Download the official small Vosk model for LANG, named as the IVR names its languages (en-US,
+    nl-NL); a bare language or Vosk's own spelling (nl, en-us, ko) works too."""
     list_url = os.environ.get("VOSK_MODEL_LIST_URL", MODEL_LIST_URL)
     with _fetch(list_url) as response:
         models = json.load(response)
@@ -147,7 +149,8 @@ def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
             break
     outcome = outcome or session.hangup()
     elapsed = time.perf_counter() - started
-    result = decide(step, outcome.transcript, lang, context, asr_confidence=outcome.confidence or 0.0)
+    result = decide(step, outcome.transcript, lang, context, asr_confidence=outcome.confidence or 0.0,
+                    now=Clock().now())
     result.update(engine=engine.name, asr_confidence=outcome.confidence, end=outcome.reason,
                   grammar=grammar is not None, listen=kind if grammar is not None else None,
                   audio_seconds=round(seconds, 3), file_rate=audio.sample_rate, file_encoding=audio.encoding,

@@ -7,6 +7,8 @@ model or grammar) once, the first time a stream needs it. A stream stays on the
 worker it was opened on (its decoder state lives there) and the worker with the
 fewest open streams gets the next one.
 
+The worker's side is speech/pocketsphinx_worker.py, run as its own interpreter.
+
 Per frame the caller's thread only sends 320 bytes down a pipe; `partial` and
 `finish` wait for the worker's answer, and the worker answers them ahead of other
 streams' queued frames. A worker that dies is replaced; streams it
@@ -29,107 +31,12 @@ log = logging.getLogger(__name__)
 
 ENGINE_NAME = "pocketsphinx"
 REPLY_TIMEOUT = 30.0  # seconds; a worker that cannot answer in this time is stuck
-DECODE_SLICE = 5  # frames (100 ms) of one stream's backlog decoded before the pipe is looked at again
-_EMPTY = Hypothesis("", 0.0, ENGINE_NAME, final=True)
-
-
-def _worker_main(conn_in: Connection, conn: Connection) -> None:
-    """A worker process: one stream table; frames are queued per stream, requests answered first.
-
-    Frames are not decoded in the order they arrive: a stream whose result is asked for (`p`,
-    `f`) has its own queued frames decoded at once and is answered, ahead of other streams'
-    backlog. The backlog is decoded a slice per stream at a time whenever the pipe is empty.
-    When every caller speaks at once the worker falls behind; this way a caller who has
-    finished waits for their own words only, not for everyone else's (bench/speech_capacity.py).
-    """
-    import signal
-    from collections import deque
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    from speech.audio import rms_dbfs
-    from speech.pocketsphinx_engine import LocalDecoders, SearchSpec
-    from speech.session import SessionLimits
-
-    decoders = LocalDecoders()
-    streams: dict[int, object] = {}
-    queued: dict[int, deque] = {}  # stream -> frames received, not decoded yet
-    turns: deque = deque()  # streams with queued frames, round robin
-    pausing: set[int] = set()  # streams whose last frame was quiet: their result will be asked for first
-    voice_dbfs = SessionLimits().speech_dbfs
-
-    def decode(sid: int, frames: int | None = None) -> None:
-        """Decode `frames` of the stream's queued frames (all of them when None)."""
-        rec, backlog = streams.get(sid), queued.get(sid)
-        if rec is None or not backlog:
-            return
-        for _ in range(len(backlog) if frames is None else min(frames, len(backlog))):
-            rec.accept(backlog.popleft())
-
-    def forget(sid: int):
-        queued.pop(sid, None)
-        pausing.discard(sid)
-        return streams.pop(sid, None)
-
-    conn.send(("ready",))
-    while True:
-        if turns and not conn_in.poll(0):
-            sid = next((s for s in turns if s in pausing), None)
-            if sid is None:
-                sid = turns.popleft()
-            else:
-                turns.remove(sid)
-            decode(sid, DECODE_SLICE)
-            if queued.get(sid):
-                turns.append(sid)
-            continue
-        try:
-            message = conn_in.recv()
-        except (EOFError, OSError):
-            return  # the parent went away
-        op = message[0]
-        try:
-            if op == "a":
-                backlog = queued.get(message[1])
-                if backlog is not None:
-                    (pausing.add if rms_dbfs(message[2]) < voice_dbfs else pausing.discard)(message[1])
-                    if not backlog:
-                        turns.append(message[1])
-                    backlog.append(message[2])
-            elif op == "o":
-                _, sid, sample_rate, spec = message
-                try:
-                    streams[sid] = decoders.recognizer(sample_rate, SearchSpec(*spec))
-                    queued[sid] = deque()
-                except Exception as exc:  # a broken search: the stream gets no words
-                    conn.send(("r", -sid, ("", 0.0, f"{type(exc).__name__}: {exc}")))
-            elif op in ("p", "f"):
-                _, sid, request = message
-                decode(sid)
-                rec = streams.get(sid)
-                if rec is None:
-                    hyp = _EMPTY
-                elif op == "p":
-                    hyp = rec.partial()
-                else:
-                    hyp = rec.finish()
-                    forget(sid)
-                conn.send(("r", request, (hyp.transcript, hyp.confidence, None)))
-            elif op == "c":
-                rec = forget(message[1])
-                if rec is not None:
-                    rec.close()
-            elif op == "prepare":
-                decoders.prepare([SearchSpec(*spec) for spec in message[2]], message[3])
-                conn.send(("r", message[1], ("", 0.0, None)))
-            elif op == "stop":
-                return
-        except (BrokenPipeError, EOFError, OSError):
-            return
+EMPTY_RESULT = Hypothesis("", 0.0, ENGINE_NAME, final=True)
 
 
 class _Worker:
     def __init__(self, pool: "DecoderPool", index: int):
-        # A fresh interpreter (`python -m speech.pool`), not multiprocessing's spawn: that re-runs
+        # A fresh interpreter (`python -m speech.pocketsphinx_worker`), not multiprocessing's spawn: that re-runs
         # the parent's main script in the child, which breaks servers and scripts without a
         # __main__ guard; and never fork a threaded server. Two pipes carry pickled messages.
         to_child_r, to_child_w = os.pipe()
@@ -138,7 +45,7 @@ class _Worker:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "speech.pool", str(to_child_r), str(to_parent_w)],
+            [sys.executable, "-m", "speech.pocketsphinx_worker", str(to_child_r), str(to_parent_w)],
             pass_fds=(to_child_r, to_parent_w), env=env, cwd=root, stdin=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(to_parent_w)
@@ -217,7 +124,7 @@ class PooledRecognizer:
     def close(self) -> None:
         if self._finished is None:
             self._worker.send(("c", self._sid))
-            self._finished = _EMPTY
+            self._finished = EMPTY_RESULT
             self._pool._closed_stream(self._worker)
 
 
@@ -328,7 +235,3 @@ class DecoderPool:
                 worker.process.wait(5)
             except subprocess.TimeoutExpired:
                 worker.process.kill()
-
-
-if __name__ == "__main__":
-    _worker_main(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))

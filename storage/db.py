@@ -46,8 +46,72 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def migrate(url: str) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
-    command.upgrade(alembic_config(url), "head")
+    """Bring the schema to the newest migration (idempotent), exactly once however many processes
+    start together: under a lock (a file lock beside an SQLite file, a PostgreSQL advisory lock), and
+    only when the schema is not already current, so the workers that waited find nothing to do."""
+    cfg = alembic_config(url)
+    with _migration_lock(url):
+        if not schema_is_current(url):
+            command.upgrade(cfg, "head")
+
+
+# Any fixed number: the PostgreSQL advisory lock that every process migrating this database takes.
+_PG_MIGRATION_LOCK = 0x1C0DE_0022
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if not path or path == ":memory:":
+            yield
+            return
+        import fcntl
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path + ".migrate-lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        return
+    from sqlalchemy import text
+
+    engine = create_engine(url, poolclass=_null_pool())
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_MIGRATION_LOCK})
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+def _null_pool():
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+def schema_is_current(url: str, engine: Engine | None = None) -> bool:
+    """Whether the database's alembic revision is the newest migration's (readiness asks this too)."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    own = engine is None
+    engine = engine or create_engine(url, poolclass=_null_pool())
+    try:
+        with engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
+    finally:
+        if own:
+            engine.dispose()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

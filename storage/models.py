@@ -91,6 +91,13 @@ class QueueEntry(Base):
     customer_timezone: Mapped[str | None] = mapped_column(String(64))
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     announced_wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    # The window the customer was told for a callback (UTC), the IANA zone it was told in, and when it
+    # was told (routing/promise.py). Only a new window the customer hears moves it; a supervisor's
+    # reschedule does not. Kept means connected_at falls inside [promised_from, promised_by].
+    promised_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    promised_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    promised_zone: Mapped[str | None] = mapped_column(String(64))
+    promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dial_call_sid: Mapped[str | None] = mapped_column(String(64))
@@ -118,6 +125,9 @@ class QueueEntry(Base):
         # The dispatcher's due queries (migration 0003).
         Index("ix_queue_entries_state_next", "state", "next_attempt_at"),
         Index("ix_queue_entries_order", "skill", "state", "priority", "arrived_at", "id"),
+        # Merging a number's requests across channels; re-estimating told windows (migration 0006).
+        Index("ix_queue_entries_phone_state", "phone_number", "state"),
+        Index("ix_queue_entries_state_promised", "state", "promised_by"),
     )
 
     @property

@@ -7,8 +7,8 @@ Two strengths:
   are allowed, every other C0 character and DEL are not;
 - one line (a URL path, a query parameter, a redirect target, a name): no control character at all.
 
-app.py applies it to every request's path, query and form before any view runs (400, nothing done);
-webhooks' JSON reader applies it to every string of a JSON body; domain code calls `check()`.
+web/errors.py applies it to every request's path, query and form before any view runs (400, nothing
+done); web's JSON reader (web/bodies.py) applies it to every string of a JSON body; domain code calls `check()`.
 """
 from __future__ import annotations
 

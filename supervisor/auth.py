@@ -5,6 +5,7 @@ plus managing users and agents). Passwords are stored only as argon2id hashes.
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from refusals import Refusal
+
 from storage.models import User
 
 ROLES = ("supervisor", "admin")
@@ -21,11 +24,16 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,80}$")
 MIN_PASSWORD = 10
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-class UserError(ValueError):
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
+    Made on first use, not at import: commands that never sign anyone in do not pay for a hash."""
+    return _hasher.hash("not-a-real-password")
+
+
+class UserError(Refusal, ValueError):
     """A user cannot be created or changed as asked; the message says why."""
 
 
@@ -117,7 +125,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     user = find_user(session, username or "")
     if user is None or not user.active:
         try:
-            _hasher.verify(_DUMMY_HASH, password or "")
+            _hasher.verify(_dummy_hash(), password or "")
         except (VerificationError, InvalidHashError):
             pass
         return None

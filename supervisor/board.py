@@ -3,7 +3,8 @@
 Per skill, in this order:
   connecting  - callbacks being dialled (agent or customer leg)
   in line     - holders and due callbacks in line order (routing.queue.line), with position and
-                estimated time to connect (routing.queue.wait_for_position, the same estimate callers hear)
+                estimated time to connect (routing.estimate, the same estimate callers hear; none when
+                no staffed agent can meet it: closed, nobody on, or past closing)
   later       - scheduled callbacks and retries whose time has not come, by next attempt
   failed      - callbacks that failed (attempts used up, voicemail...) in the last FAILED_DAYS days and
                 that nobody has retried or closed yet
@@ -18,7 +19,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from config import IvrConfig
-from routing import queue
+from routing import estimate, queue
 from storage.models import Agent, QueueEntry, QueueEvent
 
 FAILED_DAYS = 7
@@ -166,8 +167,13 @@ class Row:
 
     @property
     def over_promise(self) -> bool:
-        announced = self.entry.announced_wait_seconds
-        return (self.section == "line" and announced is not None
+        """Past what the person was told: a callback's window has ended (a holder who converted is judged
+        by the window told then, not by the wait told while holding); a holder's wait is exceeded."""
+        e = self.entry
+        if e.kind == "callback" and e.promised_by is not None:
+            return self.section in ("line", "later", "connecting") and self.now > e.promised_by
+        announced = e.announced_wait_seconds
+        return (self.section == "line" and e.kind != "callback" and announced is not None
                 and self.waited_seconds > announced + OVER_PROMISE_SECONDS)
 
     @property
@@ -186,8 +192,9 @@ class SkillBoard:
     rows: list[Row]
     staffed: int
     free: int
-    eta_new_seconds: int
-
+    eta_new_seconds: int | None  # None: no staffed agent can meet a wait (see status, resume_at)
+    status: str = "wait"  # routing.predictor's: now, wait, after_closing, closed, unstaffed
+    resume_at: datetime | None = None  # when we would call back instead
     def section(self, name: str) -> list[Row]:
         return [r for r in self.rows if r.section == name]
 
@@ -249,7 +256,10 @@ def build(session: Session, config: IvrConfig, now: datetime, skill: str | None 
     boards = []
     for name in skills:
         staff = queue.staffing(session, name)
-        aht = queue.average_handle_seconds(session, name, config.assumed_handle_seconds)
+        in_line = sum(1 for e in entries if e.skill == name and queue.is_in_line(e, now)
+                      and e.state not in ("dialing_agent", "dialing_customer"))
+        new, places = (estimate.line_estimates(session, config.skills[name], now, config=config, in_line=in_line)
+                       if name in config.skills else (None, []))
         rows: list[Row] = []
         position = 0
         for entry in (e for e in entries if e.skill == name):
@@ -270,14 +280,17 @@ def build(session: Session, config: IvrConfig, now: datetime, skill: str | None 
             if section == "line":
                 position += 1
                 row.position = position
-                row.eta_seconds = queue.wait_for_position(position, staff, aht)
+                told = places[position - 1] if position <= len(places) else None
+                row.eta_seconds = told.seconds if told is not None and told.announceable else None
             elif section == "later" and entry.next_attempt_at is not None:
                 row.eta_seconds = int((entry.next_attempt_at - now).total_seconds())
             rows.append(row)
         rows.sort(key=_row_order)
         tz = config.skills[name].timezone.key if name in config.skills else "UTC"
         boards.append(SkillBoard(name=name, timezone=tz, rows=rows, staffed=staff.staffed, free=staff.free,
-                                 eta_new_seconds=queue.wait_for_position(position + 1, staff, aht)))
+                                 eta_new_seconds=new.seconds if new is not None and new.announceable else None,
+                                 status=new.status if new is not None else "unstaffed",
+                                 resume_at=new.resume_at if new is not None else None))
     return boards
 
 

@@ -6,7 +6,7 @@ from flask.cli import with_appcontext
 
 from storage.db import transaction
 from supervisor import auth
-from webhooks.runtime import runtime
+from web.runtime import runtime
 
 
 @click.group("users", help="Supervisor and admin accounts for the queue pages.")

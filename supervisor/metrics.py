@@ -59,8 +59,23 @@ class EntryTimeline:
     def requested(self) -> QueueEvent | None:
         return self.first("requested")
 
+    def window_told(self, before: datetime) -> QueueEvent | None:
+        """The last window the customer was told before `before` ("window_told"; a supervisor's reschedule
+        the customer never heard does not move it)."""
+        found = None
+        for event in self.events:
+            if event.at > before:
+                break
+            if event.event == "window_told":
+                found = event
+        return found
+
     def agreed_time(self, before: datetime) -> datetime | None:
-        """The callback time agreed with the customer, if it was a scheduled callback."""
+        """The callback time agreed with the customer, if it was a scheduled callback: the start of the
+        slot window told; for entries told no window, the slot, moved by reschedules as before."""
+        told = self.window_told(before)
+        if told is not None:
+            return datetime.fromisoformat(told.detail["start"]) if told.detail.get("kind") == "slot" else None
         agreed = None
         requested = self.requested
         if requested is not None and requested.state == "scheduled":
@@ -108,6 +123,19 @@ class SkillFigures:
     sl_eligible: int = 0
     sl_met: int = 0
     announce_errors: list[float] = field(default_factory=list)
+    # Every wait told (hold updates too): connected -> actual - told; ended without a person after the
+    # told wait ran out -> at least that much over (counted); ended before it -> unknown (censored).
+    announcements: int = 0
+    announcements_censored: int = 0
+    all_announce_errors: list[float] = field(default_factory=list)
+    # Windows: ASAP windows resolved (connected, or failed) and kept; slots first attempted on time.
+    asap_windows: int = 0
+    asap_kept: int = 0
+    slots: int = 0
+    slots_on_time: int = 0
+    timing: dict[str, int] = field(default_factory=lambda: {"early": 0, "on_time": 0, "late": 0})
+    # First contact to a connected person, callback leg included (chosen later slots left out).
+    reach_seconds: list[float] = field(default_factory=list)
     waits_to_connect: list[float] = field(default_factory=list)
     service_level_seconds: int = SERVICE_LEVEL_SECONDS
 
@@ -142,6 +170,26 @@ class SkillFigures:
     @property
     def announce_error_abs_mean(self) -> float | None:
         return statistics.fmean(abs(x) for x in self.announce_errors) if self.announce_errors else None
+
+    @property
+    def all_announce_error_abs_mean(self) -> float | None:
+        return statistics.fmean(abs(x) for x in self.all_announce_errors) if self.all_announce_errors else None
+
+    @property
+    def asap_kept_rate(self) -> float | None:
+        return _ratio(self.asap_kept, self.asap_windows)
+
+    @property
+    def scheduled_on_time_rate(self) -> float | None:
+        return _ratio(self.slots_on_time, self.slots)
+
+    @property
+    def reach_median(self) -> float | None:
+        return statistics.median(self.reach_seconds) if self.reach_seconds else None
+
+    @property
+    def reach_p90(self) -> float | None:
+        return percentile(self.reach_seconds, 90)
 
     @property
     def histogram(self) -> list[tuple[str, int]]:
@@ -255,7 +303,42 @@ def figures(session: Session, skills: list[str], start: datetime, end: datetime,
             if said is not None:
                 actual = (connected.at - said.at).total_seconds()
                 fig(t, connected.at).announce_errors.append(actual - float(said.detail["seconds"]))
+        _promise_figures(t, connected, fig, inside)
     return out
+
+
+ATTEMPTS = ("agent_offered", "dialing_agent", "dialing_customer")
+UNRESOLVED = ("cancelled",)  # the customer withdrew: the window was neither kept nor broken
+
+
+def _promise_figures(t: EntryTimeline, connected: QueueEvent | None, fig, inside) -> None:
+    """Every announcement's error, the windows kept, slots on time, and the time to reach a person."""
+    ended = connected or next((e for e in t.events if e.state in ("abandoned", "cancelled", "failed")), None)
+    for said in (e for e in t.events if e.event == "wait_announced" and e.detail.get("seconds") is not None):
+        if not inside(said.at) or (connected is not None and said.at > connected.at):
+            continue
+        f = fig(t, said.at)
+        f.announcements += 1
+        told = float(said.detail["seconds"])
+        if ended is not None and (ended is connected or (ended.at - said.at).total_seconds() > told):
+            f.all_announce_errors.append((ended.at - said.at).total_seconds() - told)
+        else:
+            f.announcements_censored += 1
+    window = t.window_told(connected.at if connected is not None else t.events[-1].at)
+    if window is not None and ended is not None and inside(ended.at) and ended.state not in UNRESOLVED:
+        f = fig(t, ended.at)
+        start, end = datetime.fromisoformat(window.detail["start"]), datetime.fromisoformat(window.detail["end"])
+        if connected is not None:
+            f.timing["early" if connected.at < start else ("on_time" if connected.at <= end else "late")] += 1
+        if window.detail.get("kind") == "slot":
+            attempt = next((e for e in t.events if e.event in ATTEMPTS and e.at >= window.at), None)
+            f.slots += 1
+            f.slots_on_time += attempt is not None and abs((attempt.at - start).total_seconds()) <= 60
+        else:
+            f.asap_windows += 1
+            f.asap_kept += connected is not None and start <= connected.at <= end
+    if connected is not None and inside(connected.at) and (window is None or window.detail.get("kind") != "slot"):
+        fig(t, connected.at).reach_seconds.append((connected.at - t.start).total_seconds())
 
 
 def queue_length_series(lines: list[EntryTimeline], skill: str, start: datetime, end: datetime,
@@ -282,7 +365,9 @@ CSV_COLUMNS = (
     "callbacks_connected", "callbacks_failed", "callback_success_rate", "callback_wait_median_s",
     "callback_wait_p90_s", "holders_ended", "abandoned_while_holding", "abandon_rate",
     "service_level", "service_level_target_s", "announced_waits_measured", "announce_error_mean_s",
-    "announce_error_abs_mean_s",
+    "announce_error_abs_mean_s", "announcements_told", "announcements_censored", "all_announce_error_abs_mean_s",
+    "asap_windows", "asap_kept", "slots", "scheduled_on_time", "connected_early", "connected_on_time",
+    "connected_late", "reach_person_median_s", "reach_person_p90_s",
 )
 
 
@@ -300,6 +385,9 @@ def to_csv(rows: list[SkillFigures]) -> str:
             f.callbacks_connected, f.callbacks_failed, num(f.success_rate), num(f.callback_wait_median, 1),
             num(f.callback_wait_p90, 1), f.holders_ended, f.abandoned, num(f.abandon_rate), num(f.service_level),
             f.service_level_seconds, len(f.announce_errors), num(f.announce_error_mean, 1),
-            num(f.announce_error_abs_mean, 1),
+            num(f.announce_error_abs_mean, 1), f.announcements, f.announcements_censored,
+            num(f.all_announce_error_abs_mean, 1), f.asap_windows, num(f.asap_kept_rate), f.slots,
+            num(f.scheduled_on_time_rate), f.timing["early"], f.timing["on_time"], f.timing["late"],
+            num(f.reach_median, 1), num(f.reach_p90, 1),
         ])
     return out.getvalue()

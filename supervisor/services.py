@@ -24,8 +24,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from callbacks import services as callbacks
-from callbacks.exceptions import CallbackError, StaleEntry, TransitionRefused
+from callbacks.exceptions import StaleEntry, TransitionRefused
 from config import IvrConfig
+from refusals import Refusal
 from routing import hours
 from storage.models import CALLBACK, OPEN_STATES, QueueEntry, QueueEvent
 
@@ -38,7 +39,7 @@ MAX_REASON = 300
 STEERABLE = ("queued", "scheduled", "retry_wait", "failed")
 
 
-class SteeringRefused(CallbackError):
+class SteeringRefused(Refusal):
     """The input of an action is unusable (empty reason, unknown skill, bad time); the message says why."""
 
     status = 400
@@ -90,13 +91,21 @@ def head_priority(session: Session, skill: str, exclude_id: int | None = None) -
     return max(int(top or 0) + 1, 1)
 
 
-def call_now(session: Session, public_id: str, version: int | None, *, actor: str, now: datetime) -> QueueEntry:
-    """Due now, at the head of the line: the next free agent with the skill gets it."""
+def call_now(session: Session, public_id: str, version: int | None, *, actor: str, now: datetime,
+             config: IvrConfig | None = None) -> QueueEntry:
+    """Due now, at the head of the line: the next free agent with the skill gets it. Refused, saying
+    why, while the skill is closed (nobody could take it)."""
     entry = load(session, public_id, version)
     if entry.state not in STEERABLE and entry.state != "holding":
         if entry.state in ("dialing_agent", "dialing_customer"):
             raise TransitionRefused("this callback is being dialled right now")
         raise _closed(entry, "call now")
+    skill = config.skills.get(entry.skill) if config is not None else None
+    if skill is not None and not hours.is_open(skill, now):
+        opening = hours.next_opening(skill, now)
+        when = opening.astimezone(skill.timezone).strftime("%a %d %b %H:%M %Z") if opening else "no set time"
+        raise TransitionRefused(f"the {skill.name} team is closed now, so nobody can take this call; it opens "
+                                f"{when}, and the callback keeps its place until then")
     previous_priority = entry.priority
     entry.priority = max(entry.priority, head_priority(session, entry.skill, exclude_id=entry.id))
     detail = {"priority_from": previous_priority, "priority_to": entry.priority}

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,19 @@ class Reply:
     raw: object = None  # the transport's own response object (a Flask test response in-process)
 
 
+class QuietRequestHandler(WSGIRequestHandler):
+    """No access-log line per request (a `GET /media` amid `ivr devphone call`'s output); errors still log."""
+
+    def log_request(self, code="-", size="-") -> None:
+        pass
+
+
 @contextmanager
-def serve(app, host: str = "127.0.0.1", port: int = 0):
-    """Serve a WSGI app on a loopback port (a free one unless given) in a background thread; yields http://HOST:PORT."""
-    server = make_server(host, port, app, threaded=True)
+def serve(app, host: str = "127.0.0.1", port: int = 0, *, access_log: bool = True):
+    """Serve a WSGI app on a loopback port (a free one unless given) in a background thread; yields
+    http://HOST:PORT. Without `access_log`, no line per request (the emulator's media streams)."""
+    server = make_server(host, port, app, threaded=True,
+                         request_handler=WSGIRequestHandler if access_log else QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="loopback-server", daemon=True)
     thread.start()
     try:
@@ -88,7 +97,7 @@ class WsgiTransport(Transport):
     def websocket_url(self, public_url: str) -> str:
         with self._lock:
             if self._local_base is None:
-                self._server = serve(self.app)
+                self._server = serve(self.app, access_log=False)  # `ivr devphone call` prints the call
                 self._local_base = self._server.__enter__()
         return _local(public_url, self.public_base, self._local_base)
 

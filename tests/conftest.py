@@ -115,6 +115,23 @@ def runtime(app):
 
 
 @pytest.fixture
+def busy_agent(runtime, clock):
+    """busy_agent("billing"): an agent staffed on the skill but on a call, through the agents service (a
+    wait can then be told; with nobody staffed none is)."""
+    from agents import services as agents
+    from storage.db import transaction
+
+    def add(*skills: str, name: str = "Busy", address: str = "+12125550177") -> int:
+        with transaction(runtime.sessions) as s:
+            agent = agents.add_agent(s, name=name, address=address, skills=list(skills), now=clock.now(),
+                                     state="available", wrap_up_seconds=0)
+            agents.set_state(s, agent, "on_call", clock.now(), actor="twilio", reason="on another call")
+            return agent.id
+
+    return add
+
+
+@pytest.fixture
 def twilio(app, emulator):
     """The emulator attached to the test app: `twilio.call()` rings the IVR (tests/support/twilio_voice.py)."""
     emulator.attach(WsgiTransport(app, PUBLIC_BASE_URL))

@@ -1,12 +1,12 @@
 """One decision from one answer: what the caller's words mean at an IVR step, as JSON.
 
-Shared by `flask speech recognize` (words from audio) and `flask ivr classify` (words typed),
+Shared by `ivr speech recognize` (words from audio) and `ivr understand classify` (words typed),
 so both print the same decision for the same words.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
@@ -49,7 +49,8 @@ class StepContext:
 def decide(step: str, text: str, lang: str, context: StepContext, asr_confidence: float = 1.0,
            now: datetime | None = None) -> dict:
     """A JSON-ready decision. Always has transcript, step, lang, kind, confidence; plus
-    skill/ranked/needs_confirmation (menu), answer (yes_no), digits, or callback_at/reason/asap (time)."""
+    skill/ranked/needs_confirmation (menu), answer (yes_no), digits, or callback_at/reason/asap (time).
+    A time step reads the time against `now`, which the caller takes from its clock (clock.py)."""
     kind = step_kind(step) or "menu"
     out: dict = {"transcript": text, "step": step, "lang": lang, "kind": kind}
     u = context.understanding or Understanding({})
@@ -66,7 +67,8 @@ def decide(step: str, text: str, lang: str, context: StepContext, asr_confidence
         digits = u.digits(text, lang)
         out.update(digits=digits, confidence=round(asr_confidence if digits else 0.0, 3))
     elif kind == "time":
-        now = now or datetime.now(timezone.utc)
+        if now is None:
+            raise ValueError(f"deciding on a time at step {step} needs now (from the clock)")
         result = u.callback_time(text, lang, now, context.zone, context.hours, context.horizon)
         # "As soon as possible" is an answer too (the caller keeps their turn), not a bad time.
         asap = not result.ok and u.wants_asap(text, lang)

@@ -16,16 +16,16 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import requests as callback_requests
-from callbacks.numbers import dialling_codes
-from callbacks.scheduler import hang_up_cancelled
-from callbacks.schemas import CHANNELS, RequestRefused
+from phone_numbers import dialling_codes
+from callbacks.schemas import CHANNELS
+from refusals import RequestRefused
 from storage.db import transaction
 from storage.models import QueueEntry
-from webhooks.bodies import parse_json_object
-from webhooks.limits import (TOO_MANY, TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_ip, per_number, status_per_ip,
+from web.bodies import parse_json_object
+from web.limits import (TOO_MANY, TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_ip, per_number, status_per_ip,
                              when_accepted)
-from webhooks.problems import problem
-from webhooks.runtime import runtime
+from web.problems import problem
+from web.runtime import runtime
 from webhooks.security import public_base
 
 api = Blueprint("callbacks_api", __name__, url_prefix="/api")
@@ -37,12 +37,6 @@ PUBLIC_ID = r"^[0-9a-f]{32}$"
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
-
-@api.errorhandler(RequestRefused)
-def refused(exc: RequestRefused):
-    titles = {400: "Request refused", 403: "Forbidden", 404: "Not found", 409: "Conflict", 422: "Invalid request"}
-    return problem(exc.status, titles.get(exc.status, "Invalid request"), str(exc), field=exc.field, code=exc.code)
-
 
 @api.errorhandler(RequestEntityTooLarge)
 def too_large(exc):
@@ -98,7 +92,7 @@ def check_browser(body: dict) -> None:
 
 
 def read_json() -> dict:
-    """The body as a JSON object, or a precise 4xx (webhooks/bodies.py says what is refused)."""
+    """The body as a JSON object, or a precise 4xx (web/bodies.py says what is refused)."""
     if not request.mimetype or request.mimetype != "application/json":
         raise RequestRefused("send the body as JSON with Content-Type: application/json", code="media_type",
                              status=415)
@@ -110,7 +104,7 @@ def iso_utc(when: datetime | None) -> str | None:
 
 
 def callback_view(entry: QueueEntry, *, position: int | None, wait: int | None, token: str | None,
-                  created: bool) -> dict:
+                  created: bool, window: dict | None = None) -> dict:
     zone = entry.customer_timezone
     local = None
     if entry.scheduled_for and zone:
@@ -128,6 +122,10 @@ def callback_view(entry: QueueEntry, *, position: int | None, wait: int | None, 
         "scheduled_for_local": local,
         "timezone": zone,
         "requested_at": iso_utc(entry.arrived_at),
+        # The window the customer was told (UTC ends, local ends and words in the zone it was told in).
+        "window": {**window, "from": iso_utc(window["from"]), "by": iso_utc(window["by"]),
+                   "told_at": iso_utc(entry.promised_at),
+                   "moved": int((entry.context or {}).get("windows_moved", 0))} if window else None,
     }
     if token:
         view["status_url"] = f"{public_base()}/api/callbacks/{entry.public_id}?token={token}"
@@ -142,7 +140,8 @@ def book(body: dict, caller: callback_requests.Caller) -> tuple[dict, int]:
             session, rt.ivr_config, body, now=rt.clock.now(), allowed_countries=rt.settings.allowed_countries,
             caller=caller)
         view = callback_view(outcome.entry, position=outcome.position, wait=outcome.estimated_wait_seconds,
-                             token=outcome.status_token, created=outcome.created)
+                             token=outcome.status_token, created=outcome.created,
+                             window=callback_requests.window_view(rt.ivr_config, outcome.entry, rt.clock.now()))
     return view, (201 if outcome.created else 200)
 
 
@@ -193,7 +192,8 @@ def callback_status(public_id: str):
     with transaction(rt.sessions) as session:
         entry = callback_requests.find_by_token(session, public_id, token_arg())
         position, wait = callback_requests.place_in_line(session, rt.ivr_config, entry, rt.clock.now())
-        view = callback_view(entry, position=position, wait=wait, token=None, created=False)
+        view = callback_view(entry, position=position, wait=wait, token=None, created=False,
+                             window=callback_requests.window_view(rt.ivr_config, entry, rt.clock.now()))
     return jsonify(view)
 
 
@@ -205,7 +205,7 @@ def cancel_callback(public_id: str):
     with transaction(rt.sessions) as session:
         entry = callback_requests.cancel(session, public_id, token_arg(), now=rt.clock.now())
         view = callback_view(entry, position=None, wait=None, token=None, created=False)
-    hang_up_cancelled(rt, entry.id)
+    rt.hang_up_cancelled(entry.id)
     return jsonify(view)
 
 
@@ -230,7 +230,9 @@ def form_data():
     zone_name = request.args.get("timezone", config.skills[skill].timezone.key)
     zone = callback_requests.zone_named(zone_name, field="timezone")
     now = rt.clock.now()
-    slots = callback_requests.open_slots(config, skill, zone, now)
+    with rt.sessions() as session:  # full slots are not offered
+        slots = callback_requests.open_slots(config, skill, zone, now, session=session)
+        preview = callback_requests.asap_preview(session, config, skill, language, zone, now)
     # Browsers send no Origin on a same-origin GET: such a token belongs to this app's own pages.
     token = form_serializer().dumps({"origin": (origin or request.host_url).rstrip("/")})
     return jsonify({
@@ -243,6 +245,7 @@ def form_data():
         "countries": dialling_codes(rt.settings.allowed_countries),
         "timezone": zone.key,
         "open_now": bool(slots) and callback_requests.hours.is_open(config.skills[skill], now),
+        **preview,
         "slots": [{"value": s.strftime("%Y-%m-%dT%H:%M"), "date": s.strftime("%Y-%m-%d"),
                    "time": s.strftime("%H:%M")} for s in slots],
     })
@@ -349,6 +352,13 @@ def openapi_description() -> dict:
                     "scheduled_for_local": {"type": ["string", "null"]},
                     "timezone": {"type": ["string", "null"]},
                     "requested_at": {"type": "string", "format": "date-time"},
+                    "window": {"type": ["object", "null"], "description": "The window the customer was told",
+                               "properties": {"from": {"type": "string", "format": "date-time"},
+                                              "by": {"type": "string", "format": "date-time"},
+                                              "from_local": {"type": "string"}, "by_local": {"type": "string"},
+                                              "timezone": {"type": "string"}, "text": {"type": "string"},
+                                              "told_at": {"type": ["string", "null"], "format": "date-time"},
+                                              "moved": {"type": "integer"}}},
                     "status_url": {"type": "string", "format": "uri",
                                    "description": "Only in the 201 answer: read (GET) or cancel (DELETE) here"},
                 },
@@ -360,6 +370,9 @@ def openapi_description() -> dict:
                     "form_token": {"type": "string"}, "expires_in": {"type": "integer"},
                     "language": {"type": "string"}, "languages": {"type": "array", "items": {"type": "string"}},
                     "skill": {"type": "string"}, "timezone": {"type": "string"}, "open_now": {"type": "boolean"},
+                    "asap_now": {"type": "boolean", "description": "a staffed agent can call back today"},
+                    "asap_window": {"type": ["string", "null"],
+                                    "description": "the window an ASAP callback booked now would be told"},
                     "skills": {"type": "array", "items": {"type": "object", "properties": {
                         "name": {"type": "string"}, "label": {"type": "string"}}}},
                     "countries": {"type": "array", "items": {"type": "object", "properties": {

@@ -12,7 +12,6 @@ sharing a redis see each other's nonces; with the default in-memory storage, onl
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import re
@@ -20,14 +19,16 @@ import re
 from flask import Blueprint, jsonify, request
 
 from callbacks import requests as callback_requests
-from callbacks.schemas import MAX_TRANSCRIPT, RequestRefused, chat_request_schema, validate
+from callbacks.chat_signature import signature  # noqa: F401 - the chat channel's signature, verified here
+from callbacks.schemas import MAX_TRANSCRIPT, chat_request_schema, validate
+from refusals import RequestRefused
 from storage.db import transaction
 from webhooks.api import callback_view, read_json, too_large
-from webhooks.limits import TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_number, when_accepted
-from webhooks.problems import problem
-from webhooks.runtime import runtime
+from web.limits import TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_number, when_accepted
+from web.errors import answers_json
+from web.runtime import runtime
 
-chat = Blueprint("chat_webhooks", __name__, url_prefix="/webhooks/chat")
+chat = answers_json(Blueprint("chat_webhooks", __name__, url_prefix="/webhooks/chat"))
 
 REPLAY_WINDOW_SECONDS = 300
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -45,17 +46,6 @@ def parse_secrets(raw: str) -> dict[str, str]:
 
 def init_chat(app) -> None:
     app.config.setdefault("CHAT_SECRETS", parse_secrets(os.environ.get("CHAT_SECRETS", "")))
-
-
-def signature(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.{nonce}.".encode() + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-@chat.errorhandler(RequestRefused)
-def refused(exc: RequestRefused):
-    titles = {400: "Request refused", 401: "Unauthorized", 409: "Conflict", 422: "Invalid request"}
-    return problem(exc.status, titles.get(exc.status, "Invalid request"), str(exc), field=exc.field, code=exc.code)
 
 
 chat.register_error_handler(413, too_large)
@@ -123,7 +113,8 @@ def chat_callback():
             session, rt.ivr_config, request_body, now=now, allowed_countries=rt.settings.allowed_countries,
             caller=callback_requests.Caller(channel="chat", integration=integration))
         view = callback_view(outcome.entry, position=outcome.position, wait=outcome.estimated_wait_seconds,
-                             token=outcome.status_token, created=outcome.created)
+                             token=outcome.status_token, created=outcome.created,
+                             window=callback_requests.window_view(rt.ivr_config, outcome.entry, now))
         view["message"] = callback_requests.confirmation(rt.ivr_config, outcome, now)
     response = jsonify(view)
     response.status_code = 201 if outcome.created else 200

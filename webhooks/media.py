@@ -26,9 +26,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, abort, current_app, g, request
 from flask_sock import Sock
-from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 
+from ivr import spoken
 from ivr.barge_in import CallMover
 from ivr.steps import listen_kind
 from speech.engines import engine_for
@@ -36,8 +36,8 @@ from speech.grammar import grammar_for_config
 from speech.session import SessionLimits, SpeechSession
 from speech.twilio_media import MAX_MESSAGE_CHARS, MULAW_RATE, Connected, MediaFormatError, Start, parse_event
 from storage.db import transaction
-from storage.models import Call, SpeechResult
-from webhooks.runtime import runtime
+from storage.models import Call
+from web.runtime import runtime
 from webhooks.security import STREAM_TOKEN_MAX_AGE, public_base, public_url, read_stream_token
 from webhooks.voice import TwilioLinks
 
@@ -160,20 +160,13 @@ def _recognizer(language: str, step: str, sample_rate: int):
 
 
 def _store(claims: dict, outcome) -> bool:
-    """Store the answer once per call, step and turn. False when it was not stored."""
+    """Store the answer once per call, step and turn (in place of the caller's speaking mark). False
+    when it was not stored."""
     rt = runtime()
-    try:
-        # One INSERT: the foreign key refuses a call that went away meanwhile, the
-        # unique key a second result for the same turn (both end up below).
-        with transaction(rt.sessions) as session:
-            session.add(SpeechResult(
-                call_sid=claims["call_sid"], step=claims["step"], turn=claims["turn"],
-                transcript=outcome.transcript or None, confidence=outcome.confidence if outcome.transcript else None,
-                digit=outcome.digit, engine=outcome.engine, ended_by=outcome.reason, created_at=rt.clock.now()))
+    if spoken.store(rt.sessions, claims["call_sid"], claims["step"], claims["turn"], outcome, rt.clock.now()):
         return True
-    except IntegrityError:
-        log.info("speech result for a %s answer not stored: already there, or the call is gone", claims["step"])
-        return False
+    log.info("speech result for a %s answer not stored: decided already, or the call is gone", claims["step"])
+    return False
 
 
 @sock.route("/media", bp=media)
@@ -238,9 +231,15 @@ def _answer(ws, start: Start, claims: dict, started: float) -> None:
         return
     if recognizer is None:
         return
+    rt = runtime()
+
+    def marked() -> bool:  # on the mover's thread, before its move to `listen` (ivr/spoken.py)
+        return spoken.mark_speaking(rt.sessions, claims["call_sid"], claims["step"], claims["turn"],
+                                    rt.clock.now())
+
     session = SpeechSession(recognizer, FORKED,
                             on_speaking=lambda: mover.caller_speaking(claims["call_sid"], claims["step"],
-                                                                      claims["turn"]))
+                                                                      claims["turn"], first=marked))
     try:
         _run(ws, session, claims, started)
     finally:
@@ -248,7 +247,7 @@ def _answer(ws, start: Start, claims: dict, started: float) -> None:
     outcome = session.outcome
     if outcome is None or outcome.reason in ("hangup", "moved_on"):
         return  # the call ended, or its question was answered some other way
-    if outcome.reason == "stalled" and not outcome.transcript:
+    if outcome.reason == "stalled" and not outcome.transcript and not mover.moved_to_listen:
         return  # frames stopped before anything was said: the Gather's timeout takes over
     if _store(claims, outcome):
         mover.answered(claims["call_sid"], claims["step"], claims["turn"])

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, request
 
 from callbacks.dispatcher import ENDED, HUMAN, MACHINE
 from webhooks import twilio_params
-from webhooks.runtime import runtime
+from web.runtime import runtime
 from webhooks.security import twilio_signed
 
 outbound = Blueprint("outbound", __name__, url_prefix="/outbound")

@@ -15,12 +15,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from callbacks import requests as callback_requests
 from callbacks import texts
-from callbacks.schemas import RequestRefused
+from refusals import RequestRefused
 from storage.db import retry_on_conflict, transaction
 from storage.models import ReceivedText
 from webhooks import twilio_params
-from webhooks.limits import number_in_form, per_number, spend, within
-from webhooks.runtime import runtime
+from web.limits import number_in_form, per_number, spend, within
+from web.runtime import runtime
 from webhooks.security import twilio_signed
 
 sms = Blueprint("sms_webhooks", __name__, url_prefix="/webhooks")

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, request
 from ivr.flow import CallFlow, FlowSettings
 from storage.db import retry_on_conflict, transaction
 from webhooks import twilio_params
-from webhooks.runtime import runtime
+from web.runtime import runtime
 from webhooks.security import public_base, stream_token, twilio_signed
 
 voice = Blueprint("voice", __name__, url_prefix="/voice")

@@ -417,9 +417,13 @@
         case "ringing":
           this.begin(event.call_sid);
           this.ringPanel.hidden = false;
-          $(".who", this.ringPanel).textContent = `Incoming call from ${event.from}`;
-          this.show("Ringing", "ringing");
-          this.log("", `Ringing: ${event.from} is calling`, "note");
+          // Which number rings: this phone's own, or another one it answers for (a callback to the
+          // number the caller gave).
+          $(".who", this.ringPanel).textContent = event.own_number === false
+            ? `Incoming call from ${event.from} to ${event.to}: not this phone's number; it answers for it`
+            : `Incoming call from ${event.from} to ${event.to || "this phone"}`;
+          this.show(`Ringing: ${event.to || "this phone"}`, "ringing");
+          this.log("", `Ringing ${event.to || "this phone"}: ${event.from} is calling`, "note");
           this.ringer.start();
           break;
         case "busy":
@@ -475,7 +479,7 @@
           if (event.call_sid === this.sid) this.end(event.status);
           break;
         case "message":
-          this.log("Text message", event.body || "", "ivr");
+          this.log(event.channel === "chat" ? "Chat bot" : "Text message", event.body || "", "ivr");
           break;
         default:
           break;
@@ -485,7 +489,7 @@
     restore(call) {
       this.begin(call.call_sid);
       if (call.status === "ringing" && call.direction === "outbound") {
-        this.onEvent({ type: "ringing", call_sid: call.call_sid, from: "the IVR" });
+        this.onEvent({ type: "ringing", call_sid: call.call_sid, from: "the IVR", to: call.to });
         return;
       }
       if (call.status === "in-progress") this.goLive();
@@ -507,6 +511,38 @@
       this.callButton.addEventListener("click", () => this.call());
       this.number.addEventListener("change", () => this.saveNumber());
       $(".say", root).addEventListener("submit", (event) => { event.preventDefault(); this.say(); });
+      $("form.text:not(.chat)", root).addEventListener("submit", (event) => { event.preventDefault(); this.text(); });
+      $("form.chat", root).addEventListener("submit", (event) => { event.preventDefault(); this.chat(); });
+    }
+
+    async chat() {
+      // The chat hand-over: the bot asks the chat API for a callback; its message comes on the event stream.
+      const input = $("form.chat input", this.root);
+      const text = input.value.trim();
+      if (!text) return;
+      await this.saveNumber();
+      this.log("Chatted", text, "you");
+      input.value = "";
+      try {
+        await api("POST", "/chat", { text });
+      } catch (error) {
+        this.note(error.message);
+      }
+    }
+
+    async text() {
+      // A text message from the caller's number: the reply comes back on the event stream ("message").
+      const input = $("form.text:not(.chat) input", this.root);
+      const body = input.value.trim();
+      if (!body) return;
+      await this.saveNumber();
+      this.log("Texted", body, "you");
+      input.value = "";
+      try {
+        await api("POST", "/texts", { body });
+      } catch (error) {
+        this.note(error.message);
+      }
     }
 
     async saveNumber() {
@@ -667,6 +703,18 @@
     }
   }
 
+  // "Open every team for this demo": the page keeps the choice and sends it again after a restart.
+  const demoHours = $("#open-every-team");
+  async function sendDemoHours() {
+    try {
+      const answer = await api("PUT", "/demo-hours", { open_every_team: demoHours.checked });
+      showSkills(answer.skills);
+    } catch (error) {
+      trouble(`Could not change the teams' hours: ${error.message}`);
+    }
+  }
+  demoHours.addEventListener("change", sendDemoHours);
+
   function fillSetup(setup, customer, agent) {
     const presets = $("#caller-presets");
     for (const number of setup.callers) presets.append(element("option", { value: number }));
@@ -680,25 +728,80 @@
     const open = setup.skills.find((s) => s.open);
     if (open) demo.value = open.name;
     showSkills(setup.skills);
+    demoHours.checked = Boolean(setup.open_every_team);
     agent.fill(setup.agents, setup.agent_id);
     if (setup.supervisor) $("#supervisor-link").href = setup.supervisor;
   }
 
+  // The event stream. A beat comes every 5 s; with none for SILENT_MS, or a stream the browser gave up
+  // on, the page opens a new one. A snapshot after the first one means the app restarted: its phones'
+  // settings (caller's number, agent, teams' hours) are sent again and the page says so.
+  const SILENT_MS = 15000;
+  let snapshots = 0;
+
+  async function resend(phones, snapshot) {
+    const customer = phones.customer.number.value.trim();
+    const agent = phones.agent.agent ? phones.agent.agent.id : null;
+    for (const phone of Object.values(phones)) {
+      if (phone.sid && !snapshot.calls.some((c) => c.call_sid === phone.sid)) phone.end("lost: the app restarted");
+    }
+    try {
+      const line = {};
+      if (E164.test(customer) && customer !== snapshot.customer) line.customer = customer;
+      if (agent !== null && agent !== snapshot.agent_id) line.agent = agent;
+      if (Object.keys(line).length) await api("POST", "/line", line);
+      if (demoHours.checked) await sendDemoHours();
+      const { agents } = await api("GET", "/agents");
+      phones.agent.fill(agents, agent);
+      trouble("Reconnected: the app restarted, so this page sent its phones' settings again.");
+    } catch (error) {
+      trouble(`Reconnected, but could not set the phones up again: ${error.message}`);
+    }
+  }
+
   function listen(phones) {
     const source = new EventSource(`${API}/events?tab=${TAB}`);
-    source.addEventListener("agent", (message) => phones.agent.changed(JSON.parse(message.data)));
+    let heard = Date.now();
+    let lost = false;
+    const reopen = (why) => {
+      clearInterval(watchdog);
+      source.close();
+      trouble(why);
+      setTimeout(() => listen(phones), 1000);
+    };
+    const watchdog = setInterval(() => {
+      if (Date.now() - heard > SILENT_MS) reopen("No word from the app for 15 s; reconnecting…");
+    }, 1000);
+    const alive = () => {
+      heard = Date.now();
+      if (lost) {
+        lost = false;
+        trouble("Reconnected to the app.");
+        setTimeout(() => { if ($("#trouble").textContent === "Reconnected to the app.") trouble(""); }, 4000);
+      }
+    };
+    source.addEventListener("beat", alive);
+    source.addEventListener("agent", (message) => { alive(); phones.agent.changed(JSON.parse(message.data)); });
     source.addEventListener("snapshot", (message) => {
+      heard = Date.now();
+      lost = false;
       const snapshot = JSON.parse(message.data);
+      snapshots += 1;
+      if (snapshots > 1) resend(phones, snapshot);
       for (const call of snapshot.calls) phones[call.phone].restore(call);
     });
-    source.onopen = () => trouble("");
+    source.onopen = () => { heard = Date.now(); };
     source.onerror = () => {
-      if (source.readyState !== EventSource.CLOSED) trouble("Lost the connection to the app; reconnecting…");
+      lost = true;
+      if (source.readyState === EventSource.CLOSED) reopen("Lost the connection to the app; reconnecting…");
+      else trouble("Lost the connection to the app; reconnecting…");
     };
     source.onmessage = (message) => {
+      alive();
       const event = JSON.parse(message.data);
       if (event.type === "tab") {
         if (event.tab !== TAB) {
+          clearInterval(watchdog);
           source.close();
           for (const phone of Object.values(phones)) phone.speaker.stop();
           trouble("This dev phone is now open in another tab or window; reload here to use it here.");

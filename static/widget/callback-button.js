@@ -46,6 +46,10 @@
       lessMinute: "less than a minute", tz: "Times are in {z}.",
       launchWait: "Callback booked: in about {w}", launchSoon: "Callback booked: within a minute",
       launchAt: "Callback booked: {d} {t}", launchCalling: "We are calling you now",
+      window: "We will call you {w}.", connecting: "An agent is being connected; your phone will ring in a moment.",
+      launchWindow: "Callback booked: {f}–{b} ({z})", launchConnecting: "Callback: an agent is being connected",
+      again: "Book a new callback", asapWhen: "We would call you {w}.",
+      asapLater: "Nobody can call you back today. We would call you {w}.",
       codes: {number_emergency: "Emergency numbers cannot be booked; please dial them directly.",
         number_premium: "We cannot call premium-rate or shared-cost numbers.",
         number_invalid: "This is not a valid phone number. Check the country and the number.",
@@ -76,6 +80,10 @@
       lessMinute: "minder dan een minuut", tz: "Tijden in {z}.",
       launchWait: "Terugbellen geregeld: over ongeveer {w}", launchSoon: "Terugbellen geregeld: binnen een minuut",
       launchAt: "Terugbellen geregeld: {d} {t}", launchCalling: "We bellen u nu",
+      window: "We bellen u {w}.", connecting: "We verbinden een medewerker; uw telefoon gaat zo over.",
+      launchWindow: "Terugbellen geregeld: {f}–{b} ({z})", launchConnecting: "Terugbellen: we verbinden een medewerker",
+      again: "Nieuw terugbelverzoek", asapWhen: "We zouden u bellen {w}.",
+      asapLater: "Vandaag kan niemand u meer terugbellen. We zouden u bellen {w}.",
       codes: {number_emergency: "Alarmnummers kunnen we niet terugbellen; bel ze zelf.",
         number_premium: "Betaalde informatienummers kunnen we niet bellen.",
         number_invalid: "Dit is geen geldig telefoonnummer. Controleer het land en het nummer.",
@@ -178,8 +186,9 @@
   var tzNote = el("p", {"class": "cmb-hint"});
   slot.wrap.appendChild(tzNote);
   slot.wrap.hidden = true;
+  var asapNote = el("p", {"class": "cmb-hint cmb-asap-when"});  // when "as soon as possible" would be
   var when = el("fieldset", {"class": "cmb-when"}, [el("legend", {text: T.when}),
-    el("div", {"class": "cmb-radio"}, [asap, el("label", {"for": "cmb-when-asap", text: T.asap})]),
+    el("div", {"class": "cmb-radio"}, [asap, el("label", {"for": "cmb-when-asap", text: T.asap})]), asapNote,
     el("div", {"class": "cmb-radio"}, [later, el("label", {"for": "cmb-when-later", text: T.later})])]);
   var honeypot = el("input", {type: "text", name: "website", tabindex: "-1", autocomplete: "off"});
   var trap = el("div", {"class": "cmb-hp", "aria-hidden": "true"}, [el("label", {text: "Website"}, [honeypot])]);
@@ -232,6 +241,8 @@
     });
     if (!formData.slots.length) { select.appendChild(el("option", {value: "", text: T.noSlots})); }
     tzNote.textContent = fmt(T.tz, {z: formData.timezone});
+    asapNote.textContent = formData.asap_window ? fmt(formData.asap_now ? T.asapWhen : T.asapLater,
+                                                      {w: formData.asap_window}) : "";
   }
 
   function clearErrors() {
@@ -281,7 +292,9 @@
       if (name.control.value.trim()) { body.name = name.control.value.trim(); }
       if (chosenSkill()) { body.skill = chosenSkill(); }
       if (reason.control.value.trim()) { body.reason = reason.control.value.trim(); }
-      if (later.checked) { body.when = "scheduled"; body.preferred_time = slot.control.value; body.timezone = formData.timezone; }
+      // The visitor's zone always: an ASAP window is told in it too, like a chosen slot.
+      if (formData.timezone) { body.timezone = formData.timezone; }
+      if (later.checked) { body.when = "scheduled"; body.preferred_time = slot.control.value; }
       return api("POST", BASE + "/api/callbacks", body);
     }).then(function (res) {
       if (res.status === 201 || res.status === 200) {
@@ -313,7 +326,14 @@
   function describe(data) {
     if (data.state === "cancelled") { return [T.cancelled]; }
     if (["connected", "completed", "failed"].indexOf(data.state) >= 0) { return [T.done]; }
-    if (data.state === "dialing_agent" || data.state === "dialing_customer") { return [T.calling]; }
+    // Only the agent's phone rings during dialing_agent: the customer is not being called yet.
+    if (data.state === "dialing_agent") { return [T.connecting]; }
+    if (data.state === "dialing_customer") { return [T.calling]; }
+    // The window the customer was told, in the words and zone the phone, chat and SMS use (from the server).
+    if (data.window && data.window.text) {
+      var told = fmt(T.window, {w: data.window.text});
+      return data.position != null ? [fmt(T.position, {n: data.position}), told] : [told];
+    }
     if (data.position != null) {
       return [fmt(T.position, {n: data.position}),
         data.estimated_wait_seconds ? fmt(T.wait, {w: waitText(data.estimated_wait_seconds)}) : T.waitNow];
@@ -329,7 +349,12 @@
     if (!data || ["queued", "scheduled", "retry_wait", "dialing_agent", "dialing_customer"].indexOf(data.state) < 0) {
       return T.launch;
     }
-    if (data.state === "dialing_agent" || data.state === "dialing_customer") { return T.launchCalling; }
+    if (data.state === "dialing_agent") { return T.launchConnecting; }
+    if (data.state === "dialing_customer") { return T.launchCalling; }
+    if (data.window && data.window.from_local) {
+      var zone = data.window.timezone.split("/").pop().replace(/_/g, " ");
+      return fmt(T.launchWindow, {f: data.window.from_local.split("T")[1], b: data.window.by_local.split("T")[1], z: zone});
+    }
     if (data.position != null) {
       return data.estimated_wait_seconds >= 60 ? fmt(T.launchWait, {w: waitText(data.estimated_wait_seconds)})
         : T.launchSoon;
@@ -350,12 +375,13 @@
     resultView.hidden = false;
     while (resultView.firstChild) { resultView.removeChild(resultView.firstChild); }
     if (who) { resultView.appendChild(el("p", {"class": "cmb-thanks", text: T.thanks + ", " + who + "."})); }
-    if (!data.created && !current) { resultView.appendChild(el("p", {"class": "cmb-status", text: T.existing})); }
+    var open = ["queued", "scheduled", "retry_wait", "dialing_agent", "dialing_customer"].indexOf(data.state) >= 0;
+    // "Already booked" only for an open callback found again, never next to "cancelled" or "ended".
+    if (open && !data.created && !current) { resultView.appendChild(el("p", {"class": "cmb-status", text: T.existing})); }
     describe(data).forEach(function (line, i) {
       if (!data.created && !current && line === T.existing) { return; }
       resultView.appendChild(el("p", {"class": i === 0 ? "cmb-status" : "cmb-wait", text: line}));
     });
-    var open = ["queued", "scheduled", "retry_wait", "dialing_agent", "dialing_customer"].indexOf(data.state) >= 0;
     if (open && current) {
       var cancel = el("button", {type: "button", "class": "cmb-cancel", text: T.cancel});
       cancel.addEventListener("click", function () {
@@ -371,7 +397,16 @@
       startPolling();
     } else {
       stopPolling();
-      if (!open) { forget(); current = null; }
+      if (!open) {
+        forget(); current = null;
+        // Cancelled or ended: the form is offered again, no reload needed.
+        var again = el("button", {type: "button", "class": "cmb-again", text: T.again});
+        again.addEventListener("click", function () {
+          resultView.hidden = true; formView.hidden = false; showLauncher(null);
+          (formData ? Promise.resolve() : loadForm()).then(function () { phone.control.focus(); }).catch(function () {});
+        });
+        resultView.appendChild(again);
+      }
     }
   }
   function refresh() {

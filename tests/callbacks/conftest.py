@@ -6,11 +6,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from agents import services as agents
 from callbacks import services as callbacks
 from callbacks.dialing import Dialer, OutboundLinks
-from callbacks.dispatcher import DispatchSettings, Dispatcher
+from callbacks.dispatcher import Dispatcher
+from config import DispatchSettings
 from storage.db import transaction
 from storage.models import QueueEntry
 from tests.conftest import PUBLIC_BASE_URL
@@ -46,9 +48,13 @@ def outbound(twilio, twilio_rest):
 @pytest.fixture
 def add_agent(runtime, clock):
     def add(name: str, address: str, skills=("billing",), state="available", wrap_up=0):
+        """A new agent; state "on_call" means staffed but busy (on a call the test does not follow)."""
         with transaction(runtime.sessions) as s:
-            return agents.add_agent(s, name=name, address=address, skills=list(skills), now=clock.now(),
-                                    state=state, wrap_up_seconds=wrap_up).id
+            agent = agents.add_agent(s, name=name, address=address, skills=list(skills), now=clock.now(),
+                                     state="available" if state == "on_call" else state, wrap_up_seconds=wrap_up)
+            if state == "on_call":
+                agents.set_state(s, agent, "on_call", clock.now(), actor="twilio", reason="busy elsewhere")
+            return agent.id
 
     return add
 
@@ -88,3 +94,21 @@ def agent_of(runtime):
             return agent
 
     return get
+
+
+@pytest.fixture
+def hold_while_busy(dispatcher, twilio, add_agent, book, runtime):
+    """A caller who chooses to hold for billing while its only agent (Bob) is being offered a callback:
+    staffed, not free, so the IVR offers the wait. Returns the caller and their entry's public id."""
+    def hold(number: str = "+12125550143", bob: str = "+14155550102"):
+        add_agent("Bob", bob)
+        book("+12125550199", ago=60)
+        assert len(dispatcher.run_once().claimed) == 1
+        caller = twilio.call(from_number=number)
+        caller.press("1")  # billing
+        assert "Press 2 to hold" in caller.last_heard  # nobody free: the wait is offered first
+        caller.press("2")
+        with runtime.sessions() as s:
+            return caller, s.scalar(select(QueueEntry.public_id).where(QueueEntry.call_sid == caller.call_sid))
+
+    return hold

@@ -191,6 +191,36 @@ def test_customer_first_connected(make_dispatcher, runtime, outbound, add_agent,
     assert events(entry_of(pid))[-2:] == ["customer_on_line", "connected"]
 
 
+def test_customer_first_agents_who_miss_the_offer_use_none_of_the_customers_attempts(
+        make_dispatcher, runtime, outbound, add_agent, book, entry_of, clock, twilio_rest):
+    config = runtime.ivr_config
+    skills = dict(config.skills)
+    skills["billing"] = replace(skills["billing"], callback_mode="customer_first")
+    dispatcher = make_dispatcher(config=replace(config, skills=skills), max_attempts=2, retry_delay_seconds=120)
+    dispatcher.dialer.messaging_number = "+15005550007"
+    pid = book(CUSTOMER)
+    agents = [("Ann", AGENT), ("Bob", AGENT2), ("Cy", "+14155550103")]
+    for round_, (name, address) in enumerate(agents, start=1):
+        add_agent(name, address)
+        assert len(dispatcher.run_once().claimed) == 1
+        customer = outbound.to(CUSTOMER, index=round_ - 1).answer()
+        customer.amd("human")  # the customer answered every time
+        if round_ < 3:
+            outbound.to(address).ring_out("no-answer")  # the agent missed the offer
+            assert customer.follow_steering() and "no agent could take your call" in customer.heard_text()
+            entry = entry_of(pid)
+            assert entry.state == "retry_wait" and entry.attempts == 0
+            assert events(entry)[-1] == "agent_missed"
+            clock.advance(120)
+        else:
+            outbound.to(address).answer().press("1")
+    entry = entry_of(pid)
+    assert entry.state == "connected"  # not failed after two agents' misses with max_attempts=2
+    assert entry.attempts == 1 and outbound.count_to(CUSTOMER) == 3
+    # They heard it on the call each time; no "we could not reach you" text followed.
+    assert not [m for m in twilio_rest.messages if "could not reach you" in m["body"]]
+
+
 def test_two_agents_five_entries_served_in_arrival_order(dispatcher, outbound, add_agent, book, entry_of, clock):
     add_agent("Ann", AGENT)
     add_agent("Bob", AGENT2)
@@ -286,18 +316,10 @@ def test_queued_callbacks_wait_for_opening_hours(dispatcher, add_agent, book, cl
     assert report.next_wake == datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc)  # 08:00 New York
 
 
-def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_agent, entry_of, agent_of, runtime):
-    from sqlalchemy import select
-
-    from storage.models import QueueEntry
-
-    caller = twilio.call(from_number=CUSTOMER)
-    caller.press("1")  # billing
-    assert "Press 2 to hold" in caller.last_heard  # nobody free yet: the wait is offered first
-    caller.press("2")
+def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_agent, entry_of, agent_of,
+                                             hold_while_busy):
+    caller, pid = hold_while_busy()
     assert caller.queue == "billing"
-    with runtime.sessions() as s:
-        pid = s.scalar(select(QueueEntry.public_id).where(QueueEntry.call_sid == caller.call_sid))
     ann = add_agent("Ann", AGENT)
     assert len(dispatcher.run_once().claimed) == 1
     assert dispatcher.run_once().claimed == []  # the holder is offered once, not to every free agent
@@ -327,7 +349,9 @@ def test_sms_confirmation_once_and_a_note_before_a_retry(dispatcher, outbound, t
     assert dispatcher.confirm_bookings() == 2
     assert dispatcher.confirm_bookings() == 0  # once per callback
     texts = {m["to"]: m["body"] for m in twilio_rest.messages}
-    assert texts[CUSTOMER].startswith("Booked: we will call you on the number ending in 0143 in about")
+    # Nobody is on yet: the text tells the window at the next opening (and stores it as told).
+    assert texts[CUSTOMER].startswith("Booked: we will call you on the number ending in 0143 between 08:00 and "
+                                      "08:10 tomorrow")
     assert texts[CUSTOMER].endswith("You are number 2 in line.")
     add_agent("Ann", AGENT)
     add_agent("Bob", AGENT2)
@@ -399,17 +423,8 @@ def test_priority_first_then_arrival(dispatcher, add_agent, book, runtime):
 
 
 def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
-        dispatcher, outbound, twilio, add_agent, entry_of, agent_of, runtime):
-    from sqlalchemy import select
-
-    from storage.models import QueueEntry
-
-    caller = twilio.call(from_number=CUSTOMER)
-    caller.press("1")
-    assert "Press 2 to hold" in caller.last_heard
-    caller.press("2")
-    with runtime.sessions() as s:
-        pid = s.scalar(select(QueueEntry.public_id).where(QueueEntry.call_sid == caller.call_sid))
+        dispatcher, outbound, twilio, add_agent, entry_of, agent_of, hold_while_busy):
+    caller, pid = hold_while_busy()
     ann = add_agent("Ann", AGENT)
     dispatcher.run_once()
     agent = outbound.to(AGENT).answer()
@@ -463,7 +478,6 @@ def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
 
 def test_a_callback_cancelled_while_waiting_has_no_calls_to_end(dispatcher, book, runtime, clock, twilio_rest):
     from callbacks import services as callbacks
-    from callbacks.scheduler import hang_up_cancelled
     from storage.db import transaction
 
     pid = book(CUSTOMER)
@@ -471,7 +485,7 @@ def test_a_callback_cancelled_while_waiting_has_no_calls_to_end(dispatcher, book
         waiting = callbacks.get_entry(s, pid)
         callbacks.change_state(s, waiting, "cancelled", now=clock.now(), actor="customer")
         waiting_id = waiting.id
-    assert hang_up_cancelled(runtime, waiting_id) == 0
+    assert runtime.hang_up_cancelled(waiting_id) == 0
     assert twilio_rest.requests == []
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callbacks import requests as service
-from callbacks.schemas import RequestRefused
+from refusals import RequestRefused
 from storage.db import transaction
 
 AGENT = "+14155550101"
@@ -46,7 +46,7 @@ def test_web_callback_is_dialled_by_the_dispatcher_and_whispered_escaped(
     customer.amd("human")
     entry = entry_of(pid)
     assert entry.channel == "api" and entry.state == "connected"
-    assert [e.event for e in entry.events][:3] == ["requested", "wait_announced", "dialing_agent"]
+    assert [e.event for e in entry.events][:4] == ["requested", "window_told", "wait_announced", "dialing_agent"]
 
 
 # ---- the service on its own ------------------------------------------------------------------------------
@@ -95,7 +95,33 @@ def test_open_slots_follow_hours_lead_time_and_days(runtime, clock):
     assert slots[0] == datetime(2026, 11, 30, 9, 0, tzinfo=zone)
 
 
-def test_confirmation_texts(runtime, clock):
+def test_confirmation_texts(runtime, clock, add_agent):
+    add_agent("Ann", AGENT, skills=("support",), state="on_call")
     outcome = book(runtime, {"phone": CUSTOMER, "language": "nl-NL", "skill": "support"})
+    # A Dutch customer reads the window in Amsterdam time ([company] zones), with the date: 10:00 in New
+    # York is 16:00 in Amsterdam; one busy agent, nobody ahead: about 4 minutes.
     assert service.confirmation(runtime.ivr_config, outcome, clock.now()) == (
-        "Geboekt: we bellen u over ongeveer 4 minuten op het nummer dat eindigt op 0143. U bent nummer 1 in de rij.")
+        "Geboekt: we bellen u op het nummer dat eindigt op 0143 tussen 16:00 en 16:20 vandaag, dinsdag 24 november, "
+        "tijdzone Amsterdam. U bent nummer 1 in de rij.")
+    assert outcome.estimated_wait_seconds == 255  # 240 s of agent time + the customer's ring
+    assert outcome.entry.promised_zone == "Europe/Amsterdam"
+
+
+def test_nobody_staffed_books_no_wait_and_tells_the_next_opening(runtime, clock):
+    outcome = book(runtime, {"phone": CUSTOMER, "language": "en-US", "skill": "support"})
+    assert outcome.estimated_wait_seconds is None and outcome.position == 1
+    # Support opens at 07:00 in New York; nobody is on today, so tomorrow's opening.
+    assert service.confirmation(runtime.ivr_config, outcome, clock.now()) == (
+        "Booked: we will call you on the number ending in 0143 between 07:00 and 07:10 tomorrow, "
+        "Wednesday 25 November, New York time. You are number 1 in line.")
+    assert [e.event for e in outcome.entry.events] == ["requested", "window_told"]  # no wait told
+
+
+def test_asap_while_closed_is_told_the_opening_window_in_the_visitors_zone(runtime, clock):
+    clock.set(datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc))  # Friday 19:00 in New York
+    outcome = book(runtime, {"phone": CUSTOMER, "language": "nl-NL", "skill": "billing",
+                             "timezone": "Europe/Amsterdam"})
+    assert outcome.entry.state == "scheduled" and outcome.estimated_wait_seconds is None
+    assert service.confirmation(runtime.ivr_config, outcome, clock.now()) == (
+        "Geboekt: we bellen u op het nummer dat eindigt op 0143 tussen 14:00 en 14:10 op maandag 30 november, "
+        "tijdzone Amsterdam.")

@@ -101,7 +101,7 @@ def fresh_checkout(settings):
     with transaction(runtime.sessions) as db:
         auth.create_user(db, "sam", PASSWORD, role="supervisor", now=clock.now(), timezone="America/New_York")
     with served(app) as base:
-        service = start_service(app)
+        service = start_service(app.extensions["ivr"])
         yield app, base
         service.stop()
     app.extensions["devphone"].stop()
@@ -182,6 +182,8 @@ def test_a_call_a_callback_and_both_phones_connected_in_one_tab(chromium, fresh_
     expect(customer.locator(".log li", has_text="the prompt stops")).to_be_visible()
     offer = heard(customer, "call you back").last
     expect(offer).to_be_visible()  # the callback is offered, for technical support
+    # Nobody is signed in yet: no wait is told, only when we would call back.
+    expect(heard(customer, "Nobody on our technical support team can take your call right now")).to_be_visible()
     page.get_by_test_id("customer-mic").click()
     expect(page.get_by_test_id("customer-mic")).to_have_attribute("aria-pressed", "false")
     shot(page, "spoken")
@@ -199,10 +201,8 @@ def test_a_call_a_callback_and_both_phones_connected_in_one_tab(chromium, fresh_
     expect(heard(customer, "Please key the number")).to_be_visible()
     key(customer, "2125550142#")
     expect(heard(customer, "You entered 2 1 2, 5 5 5, 0 1 4 2")).to_be_visible()
-    key(customer, "1")
-    expect(heard(customer, "as soon as it is your turn")).to_be_visible()
-    key(customer, "1")
-    expect(heard(customer, "Thank you. We will call you back in about")).to_be_visible()
+    key(customer, "1")  # the number is right: booked in line, told the window (no "when?": nobody is on today)
+    expect(heard(customer, "Thank you. We will call you back between")).to_be_visible()
     expect(page.get_by_test_id("customer-status")).to_have_text("Call ended (completed)")  # after the goodbye
 
     # A supervisor, at another desk, sees the callback in line, with what the caller said.
@@ -330,8 +330,15 @@ def keypad_checkout(settings, clock):
     app.extensions["ivr"].engine.dispose()
 
 
-def test_prompts_are_spoken_in_the_says_language_and_a_key_in_a_gather_stops_them(chromium, keypad_checkout):
+def test_prompts_are_spoken_in_the_says_language_and_a_key_in_a_gather_stops_them(chromium, keypad_checkout, clock):
+    from agents import services as agents
+    from storage.db import transaction
+
     app, base = keypad_checkout
+    with transaction(app.extensions["ivr"].sessions) as s:  # support is staffed, its one agent busy: a wait
+        busy = agents.add_agent(s, name="Busy", address="+12125550177", skills=["support"], now=clock.now(),
+                                state="available", wrap_up_seconds=0)
+        agents.set_state(s, busy, "on_call", clock.now(), actor="twilio", reason="on another call")
     context = chromium.new_context(viewport=DESKTOP)
     context.add_init_script(FAKE_VOICES)
     page = watch(context.new_page())
@@ -373,3 +380,64 @@ def test_prompts_are_spoken_in_the_says_language_and_a_key_in_a_gather_stops_the
     assert server_voice == []  # the browser's voice did it all
     assert page.errors == []
     context.close()
+
+
+def test_demo_hours_another_number_and_a_restart(chromium, settings, clock):
+    """Issue 21, items 1, 3, 4 and 6 (a text message) in chromium, at 1280 and 390 px (test-artifacts/devphone-issue21-*.png):
+    the teams are closed (a Saturday night in New York) until "Open every team for this demo" is ticked;
+    a call the app places to another number rings the customer phone, which says which number rings;
+    the app restarts on the same port and the page reconnects, says so and sets the new process up again."""
+    from dataclasses import replace
+
+    from app import create_app
+    from telephony.transport import serve
+
+    clock.set(datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc))
+    development = replace(settings, **DEVELOPMENT, port=free_port())
+    first = create_app(development, clock=clock)
+    context = chromium.new_context(viewport=DESKTOP)
+    context.add_init_script(FAKE_VOICES)
+    page = watch(context.new_page())
+    with serve(first, port=development.port) as base:
+        page.goto(base + "/dev-phone")
+        expect(page.locator("body[data-ready=true]")).to_be_attached()
+        skills = page.get_by_test_id("skills")
+        expect(skills.locator("li.open")).to_have_count(0)
+        page.get_by_test_id("open-every-team").check()
+        expect(skills.locator("li.closed")).to_have_count(0)
+        assert first.extensions["devphone"].demo_hours.on
+        page.get_by_test_id("customer-call").click()
+        expect(heard(page.locator("#customer"), "Thank you for calling")).to_have_count(1)
+        page.locator("#customer .hangup").click()
+        expect(page.get_by_test_id("customer-status")).to_contain_text("Call ended")
+        page.get_by_test_id("customer-text").locator("input").fill("CALL ME")  # item 6: a signed SMS webhook, its reply shown
+        page.get_by_test_id("customer-text").locator("button").click()
+        expect(page.locator("#customer .log li.ivr", has_text="Text message")).to_have_count(1)
+        page.get_by_test_id("customer-chat").locator("input").fill("my internet is down, call me")
+        page.get_by_test_id("customer-chat").locator("button").click()  # the chat API's hand-over
+        expect(page.locator("#customer .log li.ivr", has_text="Chat bot")).to_have_count(1)
+        hello = '<Response><Say language="en-US">Hello from the app</Say></Response>'
+        first.extensions["ivr"].twilio.calls.create(to="+14155550123", from_="+15005550006", twiml=hello)
+        ringing = page.get_by_test_id("customer-ringing")
+        expect(ringing).to_be_visible()
+        expect(ringing).to_contain_text("to +14155550123: not this phone's number")
+        expect(page.get_by_test_id("customer-status")).to_have_text("Ringing: +14155550123")
+        shot(page, "issue21-another-number")
+        at_phone_width(page, "issue21-another-number")
+        page.locator("#customer .decline").click()
+        first.extensions["devphone"].stop()  # the process ends: its event streams with it
+    expect(page.locator("#trouble")).to_contain_text("reconnecting")
+    second = create_app(development, clock=clock)
+    try:
+        with serve(second, port=development.port):
+            expect(page.locator("#trouble")).to_contain_text("the app restarted", timeout=30_000)
+            phone = second.extensions["devphone"]
+            until(lambda: phone.demo_hours.on and any(line.customer == "+12125550142" for line in phone.lines.all()))
+            expect(page.get_by_test_id("skills").locator("li.closed")).to_have_count(0)
+            shot(page, "issue21-restarted")
+            at_phone_width(page, "issue21-restarted")
+    finally:
+        second.extensions["devphone"].stop()
+        for app in (first, second):
+            app.extensions["ivr"].engine.dispose()
+        context.close()

@@ -384,3 +384,114 @@ def test_a_call_the_app_places_rings_the_phone_with_that_number(dev_app):
         assert not any(e.get("call_sid") == elsewhere.sid for e in stream.seen)
         assert phone.emulator.calls[elsewhere.sid].status == "ringing"  # nobody's phone here: it rings on
         stream.close()
+
+
+def test_a_callback_to_another_number_rings_the_customer_phone_that_called(dev_app):
+    """Issue 21, item 3: the caller gave another number for the callback; the customer phone that last
+    called the IVR answers for it, and the ringing event says which number rings."""
+    page = Browser(dev_app)
+    runtime = dev_app.extensions["ivr"]
+    hello = '<Response><Say language="en-US">Hello from the app</Say></Response>'
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        nobody = runtime.twilio.calls.create(to="+13125550199", from_="+15005550006", twiml=hello).sid
+        agent = runtime.twilio.calls.create(to="client:devphone-billing", from_="+15005550006", twiml=hello).sid
+        sid = page.post("/calls", {"from": "+12125550142"}).get_json()["call_sid"]
+        stream.until(lambda seen: any(e["type"] == "prompt" for e in seen))
+        assert page.post(f"/calls/{sid}/hang-up").status_code == 204
+        stream.until(lambda seen: any(e["type"] == "ended" and e["call_sid"] == sid for e in seen))
+        other = runtime.twilio.calls.create(to="+14155550123", from_="+15005550006", twiml=hello).sid
+        ringing = stream.until(lambda seen: any(e["type"] == "ringing" and e["call_sid"] == other for e in seen))[-1]
+        assert ringing["phone"] == "customer" and ringing["to"] == "+14155550123" and ringing["own_number"] is False
+        assert page.post(f"/calls/{other}/answer", {"as": "human"}).status_code == 204
+        said = stream.until(lambda seen: any(e["type"] == "prompt" and e["call_sid"] == other for e in seen))[-1]
+        assert said["text"] == "Hello from the app"
+        # Placed before this phone ever called: nobody's here; an agent's address is never the customer's.
+        assert not any(e.get("call_sid") in (nobody, agent) for e in stream.seen)
+        stream.close()
+
+
+def test_after_a_restart_the_page_sends_its_line_again_and_gets_what_rang_meanwhile(make_app, dev_app):
+    """Issue 21, item 4: the app restarts (a new process: its lines are empty). Its event streams end
+    with the old one; the page's new stream gets a snapshot from another epoch, and the page sends its
+    caller's number and agent again (devphone.js `resend`). A callback ringing the demo agent before
+    that is handed to the page then, within its ring time-out, instead of ringing out (which would set
+    the agent offline for a missed offer)."""
+    page = Browser(dev_app)
+    old = dev_app.extensions["devphone"]
+    port = dev_app.extensions["ivr"].settings.port
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        stream.until(lambda seen: seen and seen[0]["type"] == "snapshot")
+        old.stop()  # the process ends: its event streams end too, so the browser reconnects
+        stream.thread.join(timeout=10)
+        assert not stream.thread.is_alive()
+    restarted = make_app(**DEVELOPMENT, port=port)
+    phone = restarted.extensions["devphone"]
+    runtime = restarted.extensions["ivr"]
+    with served(restarted) as base:
+        reborn = Browser(restarted)
+        stream = EventStream(base, reborn)
+        snapshot = stream.until(lambda seen: seen and seen[0]["type"] == "snapshot")[0]
+        assert snapshot["customer"] is None and snapshot["agent_id"] is None  # a new process knows nothing
+        hello = '<Response><Say language="en-US">Hello from the app</Say></Response>'
+        sid = runtime.twilio.calls.create(to="+12125550142", from_="+15005550006", twiml=hello).sid
+        time.sleep(1.0)
+        assert not any(e.get("call_sid") == sid for e in stream.drain())  # nobody's number yet
+        assert reborn.post("/line", {"customer": "+12125550142"}).status_code == 200  # the page's resend
+        ringing = stream.until(lambda seen: any(e["type"] == "ringing" and e["call_sid"] == sid for e in seen))[-1]
+        assert ringing["phone"] == "customer" and ringing["to"] == "+12125550142"
+        assert reborn.post(f"/calls/{sid}/answer", {"as": "human"}).status_code == 204
+        stream.close()
+    assert phone.emulator.calls[sid].status in ("in-progress", "completed")
+
+
+def test_a_text_from_the_customer_phone_is_a_signed_sms_webhook_and_its_reply_shows(dev_app):
+    """Issue 21, item 6 (SMS): the text box sends Twilio's Messaging webhook through the emulator,
+    signed with the app's token, to /webhooks/sms; CALL ME books a callback and the reply is shown."""
+    from storage.models import QueueEntry
+
+    page = Browser(dev_app)
+    runtime = dev_app.extensions["ivr"]
+    assert page.post("/texts", {"body": "CALL ME"}).status_code == 409  # no caller's number yet
+    assert page.post("/line", {"customer": "+12125550142"}).status_code == 200
+    for bad in ({"body": ""}, {"body": "x" * 1601}, {"body": 5}):
+        assert page.post("/texts", bad).status_code == 400
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        sent = page.post("/texts", {"body": "CALL ME"})
+        assert sent.status_code == 201, sent.get_data(as_text=True)
+        [reply] = sent.get_json()["replies"]
+        shown = stream.until(lambda seen: any(e["type"] == "message" for e in seen))[-1]
+        assert shown["body"] == reply and shown["phone"] == "customer"
+        stream.close()
+    with transaction(runtime.sessions) as session:
+        entry = session.scalars(select(QueueEntry)).one()
+        assert entry.channel == "sms" and entry.phone_number == "+12125550142"
+    assert any(url.endswith("/webhooks/sms") and status == 200 for url, _, status in
+               dev_app.extensions["devphone"].emulator.requests)
+
+
+def test_the_chat_hand_over_goes_through_the_real_chat_api(dev_app):
+    """Issue 21, item 6 (chat): the page's hand-over is a signed request to /webhooks/chat/callback
+    (the "devphone" integration, its secret made up at start); the callback is booked for the chat channel."""
+    from storage.models import QueueEntry
+
+    page = Browser(dev_app)
+    runtime = dev_app.extensions["ivr"]
+    assert page.post("/chat", {"text": "call me"}).status_code == 409  # no number to call back yet
+    assert page.post("/line", {"customer": "+12125550142"}).status_code == 200
+    assert page.post("/chat", {"text": ""}).status_code == 400
+    with served(dev_app) as base:
+        stream = EventStream(base, page)
+        handed = page.post("/chat", {"text": "my internet is down, please call me"})
+        assert handed.status_code == 201, handed.get_data(as_text=True)
+        message = handed.get_json()["message"]
+        shown = stream.until(lambda seen: any(e["type"] == "message" for e in seen))[-1]
+        assert shown["body"] == message
+        stream.close()
+    with transaction(runtime.sessions) as session:
+        entry = session.scalars(select(QueueEntry)).one()
+        assert entry.channel == "chat" and entry.phone_number == "+12125550142"
+    # Unsigned, the same API refuses it: the page went through the signature check.
+    assert dev_app.test_client().post("/webhooks/chat/callback", json={"phone": "+12125550142"}).status_code == 401

@@ -2,7 +2,7 @@
 CSRF token, the agents API's Bearer token, and Twilio's signature on the webhooks) and not. Odd values
 everywhere a request carries text (path variables, query, form, JSON): NUL and other control
 characters, ids far past any column, dates at the calendar's ends, redirect targets with line breaks.
-Whatever is sent: never a 5xx."""
+Whatever is sent: never a 5xx (but /readyz's 503, its documented "not ready": no scheduler leader here)."""
 from __future__ import annotations
 
 import json
@@ -17,6 +17,8 @@ from tests.conftest import PUBLIC_BASE_URL
 from tests.hardening.conftest import CSRF, sign, sign_in
 
 AGENTS_TOKEN = "agents-token-for-the-sweep"
+# What a route answers by design: ops/http.py's readiness probe is 503 while the app is not ready.
+EXPECTED_5XX = {(503, "ops.readyz")}
 PER_ROUTE = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 # Every name a view reads from a form, a query or a JSON body (and Twilio's), plus whatever Hypothesis makes up.
 FIELDS = ["username", "password", "next", "back", "text", "reason", "when", "zone", "priority", "current", "skill",
@@ -99,7 +101,7 @@ def _sweep(app, world, client, *, signed_in: bool, csrf: str | None = None, me: 
             response = client.open(url, method=method, headers=headers, base_url=PUBLIC_BASE_URL, **kwargs)
             status = response.status_code
             response.close()  # the live queue's event stream is not read to its (never) end
-            assert status < 500, (method, url, kwargs, status)
+            assert status < 500 or (status, rule.endpoint) in EXPECTED_5XX, (method, url, kwargs, status)
             answered.setdefault(rule.endpoint, set()).add(status)
 
         attack()

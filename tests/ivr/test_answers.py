@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from callbacks.numbers import spoken_number
+from phone_numbers import spoken_number
 from config import load_ivr_config
 from ivr import answers, steps
 

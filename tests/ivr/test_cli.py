@@ -2,11 +2,11 @@ import json
 
 from click.testing import CliRunner
 
-from ivr.cli import ivr_cli
+from ivr.cli import understand_cli
 
 
 def run(*args):
-    result = CliRunner().invoke(ivr_cli, list(args))
+    result = CliRunner().invoke(understand_cli, list(args))
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -46,14 +46,14 @@ def test_classify_dutch_and_other_steps():
 
 
 def test_classify_refuses_an_unknown_language_or_skill():
-    result = CliRunner().invoke(ivr_cli, ["classify", "hello", "--lang", "fr-FR"])
+    result = CliRunner().invoke(understand_cli, ["classify", "hello", "--lang", "fr-FR"])
     assert result.exit_code == 2 and "not one of the IVR's languages" in result.output
-    result = CliRunner().invoke(ivr_cli, ["classify", "at three", "--step", "callback_when", "--skill", "nope"])
+    result = CliRunner().invoke(understand_cli, ["classify", "at three", "--step", "callback_when", "--skill", "nope"])
     assert result.exit_code == 2 and "no skill named" in result.output
 
 
 def test_classify_needs_an_aware_now():
-    result = CliRunner().invoke(ivr_cli, ["classify", "at three", "--step", "callback_pick_time",
+    result = CliRunner().invoke(understand_cli, ["classify", "at three", "--step", "callback_pick_time",
                                           "--now", "2026-11-18T10:00:00"])
     assert result.exit_code != 0 and "UTC offset" in result.output
 
@@ -83,9 +83,22 @@ def test_evaluate_prints_accuracy_confusion_and_misses(tmp_path):
 def test_evaluate_refuses_a_bad_file_with_one_line(tmp_path):
     tsv = tmp_path / "bad.tsv"
     tsv.write_text("my bill\tbilling\nno tab here\n", encoding="utf-8")
-    result = CliRunner().invoke(ivr_cli, ["evaluate", str(tsv)])
+    result = CliRunner().invoke(understand_cli, ["evaluate", str(tsv)])
     assert result.exit_code == 1 and "line 2: expected text<TAB>skill" in result.output
     tsv.write_text("my bill\tinvoices\n", encoding="utf-8")
-    result = CliRunner().invoke(ivr_cli, ["evaluate", str(tsv)])
+    result = CliRunner().invoke(understand_cli, ["evaluate", str(tsv)])
     assert result.exit_code == 1 and "unknown skill 'invoices'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_step_is_one_of_the_flows_step_names_and_a_bogus_one_is_refused():
+    """Issue 21, item 12: `--step bogus` was read as the menu; the help listed names the docs never use."""
+    from ivr.steps import STEPS
+
+    result = CliRunner().invoke(understand_cli, ["classify", "my bill", "--step", "bogus"])
+    assert result.exit_code == 2 and "'bogus' is not one of" in result.output
+    helped = CliRunner().invoke(understand_cli, ["classify", "--help"], terminal_width=400)
+    assert all(name in helped.output for name in STEPS), helped.output
+    for stale in ("callback_number,", "callback_time", "flask speech"):
+        assert stale not in helped.output
+    assert understand_cli.name == "understand"

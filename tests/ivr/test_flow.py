@@ -107,6 +107,7 @@ def test_hold_announces_position_and_refreshes_it(twilio, runtime, clock):
 
 
 def test_wait_offer_uses_estimate_and_threshold(twilio, runtime, clock):
+    staff(runtime, clock, "billing", state="on_call")
     # Nobody staffed and nobody ahead: one assumed handle time (240 s) > 60 s threshold.
     call = twilio.call()
     call.press("1")
@@ -138,6 +139,7 @@ def test_caller_hanging_up_at_the_offer_leaves_the_line(twilio, runtime):
 # ---- callbacks ----------------------------------------------------------------------------------
 
 def test_callback_from_the_wait_offer_keeps_arrival_time(twilio, runtime, clock):
+    staff(runtime, clock, "billing", state="on_call")
     arrival = clock.now()
     call = twilio.call()
     clock.advance(seconds=15)
@@ -147,12 +149,18 @@ def test_callback_from_the_wait_offer_keeps_arrival_time(twilio, runtime, clock)
     call.press("1")  # that number
     assert "as soon as it is your turn" in call.last_heard
     call.press("1")
-    assert "We will call you back in about 4 minutes on the number ending in 0142" in call.last_heard
+    # One busy agent, nobody ahead: about 4 minutes, told as a window in the caller's zone, with the date.
+    assert ("We will call you back between 10:00 and 10:20 today, Tuesday 24 November, New York time, "
+            "on the number ending in 0142") in call.last_heard
     assert call.ended
     [entry] = entries(runtime)
     assert entry.kind == "callback" and entry.state == "queued"
     assert entry.phone_number == CALLER and entry.arrived_at == arrival
-    assert [e for e, _ in events(runtime, entry.id)] == ["arrived", "wait_announced", "requested", "wait_announced"]
+    assert [e for e, _ in events(runtime, entry.id)] == ["arrived", "wait_announced", "requested", "window_told",
+                                                         "wait_announced"]
+    assert (entry.promised_from, entry.promised_by) == (datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc),
+                                                        datetime(2026, 11, 24, 15, 20, tzinfo=timezone.utc))
+    assert entry.promised_zone == "America/New_York"
 
 
 def test_callback_from_hold_keeps_the_place_in_line(twilio, runtime, clock):
@@ -180,7 +188,8 @@ def test_callback_from_hold_keeps_the_place_in_line(twilio, runtime, clock):
         assert queue.position(s, line[1], clock.now()) == 2
 
 
-def test_callback_to_another_number(twilio, runtime):
+def test_callback_to_another_number(twilio, runtime, clock):
+    staff(runtime, clock, "billing", state="on_call")
     call = twilio.call()
     call.press("1")
     call.press("1")
@@ -222,6 +231,7 @@ def test_anonymous_caller_is_asked_for_a_number(twilio, runtime):
 
 
 def test_scheduled_callback_tomorrow_at_a_keyed_time(twilio, runtime, clock):
+    staff(runtime, clock, "billing", state="on_call")
     call = twilio.call()
     call.press("1")
     call.press("1")
@@ -229,7 +239,8 @@ def test_scheduled_callback_tomorrow_at_a_keyed_time(twilio, runtime, clock):
     call.press("2")  # a later time
     call.press("2")  # tomorrow
     call.press("1430")
-    assert "We will call you back tomorrow at 14:30" in call.last_heard
+    assert "We will call you back between 14:30 and 14:45 tomorrow, Wednesday 25 November, New York time" \
+        in call.last_heard
     [entry] = entries(runtime)
     assert entry.state == "scheduled"
     # 14:30 in New York on Wednesday 2026-11-25 (EST, UTC-5).
@@ -242,7 +253,8 @@ def test_scheduled_callback_tomorrow_at_a_keyed_time(twilio, runtime, clock):
     ("2", "2300", "closed at that time"),
     ("1", "2599", "not a time of day"),
 ])
-def test_unacceptable_times_are_refused(twilio, runtime, day, keyed, spoken):
+def test_unacceptable_times_are_refused(twilio, runtime, clock, day, keyed, spoken):
+    staff(runtime, clock, "billing", state="on_call")
     call = twilio.call()
     for digit in ("1", "1", "1", "2", day):
         call.press(digit)
@@ -253,6 +265,7 @@ def test_unacceptable_times_are_refused(twilio, runtime, day, keyed, spoken):
 
 
 def test_time_skipped_by_daylight_saving_is_refused(twilio, runtime, clock):
+    staff(runtime, clock, "support", state="on_call")
     # Saturday 2027-03-13, New York: the clocks jump from 02:00 to 03:00 on Sunday the 14th.
     clock.set(datetime(2027, 3, 13, 15, 0, tzinfo=timezone.utc))
     call = twilio.call()
@@ -268,11 +281,12 @@ def test_after_hours_offers_a_callback_at_the_next_opening(twilio, runtime, cloc
     clock.set(datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc))
     call = twilio.call()
     call.press("1")
-    assert "closed right now" in call.heard_text() and "on Monday 30 at 08:00" in call.heard_text()
+    assert "closed right now" in call.heard_text()
+    assert "We open again on Monday 30 November at 08:00, New York time." in call.heard_text()
     assert entries(runtime) == []
     call.press("1")
     call.press("1")
-    assert "We will call you back on Monday 30 at 08:00" in call.last_heard
+    assert "We will call you back between 08:00 and 08:10 on Monday 30 November, New York time" in call.last_heard
     [entry] = entries(runtime)
     assert entry.state == "scheduled"
     assert entry.scheduled_for == datetime(2026, 11, 30, 13, 0, tzinfo=timezone.utc)
@@ -287,7 +301,8 @@ def test_after_hours_caller_may_decline(twilio, runtime, clock):
     assert entries(runtime) == []
 
 
-def test_second_callback_for_the_same_number_and_skill_is_not_doubled(twilio, runtime):
+def test_second_callback_for_the_same_number_and_skill_is_not_doubled(twilio, runtime, clock):
+    staff(runtime, clock, "billing", state="on_call")
     first = twilio.call()
     for digit in ("1", "1", "1", "1"):  # billing, call me back, this number, as soon as possible
         first.press(digit)

@@ -4,13 +4,19 @@ from __future__ import annotations
 import re
 import string
 
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from config import Prompts, load_ivr_config
+from callbacks import promises
 from ivr import steps
+from routing.promise import Window
 from ivr.flow import MOVES
 
 CONFIG = load_ivr_config()
+NOW = datetime(2026, 11, 24, 15, 20, tzinfo=timezone.utc)
 LANGUAGES = CONFIG.languages
 # Placeholders the IVR fills, with values of the shapes it fills them with.
 SAMPLES = {
@@ -19,6 +25,10 @@ SAMPLES = {
     "opening": lambda p: "tomorrow at 08:00", "when": lambda p: "today at 14:30", "n": lambda p: 5,
     "heard": lambda p: p.text("whisper_heard", said="my internet is down"), "who": lambda p: "Pat Jones",
     "said": lambda p: "my router is broken", "company": lambda p: CONFIG.company_name,
+    "window": lambda p: promises.window_words(p, Window(NOW, NOW + timedelta(minutes=15), "America/New_York"), NOW),
+    "last4": lambda p: "0142", "start": lambda p: "10:20", "end": lambda p: "10:35", "time": lambda p: "08:00",
+    "day": lambda p: promises.day_words(p, NOW, ZoneInfo("America/New_York"), NOW), "zone": lambda p: "New York",
+    "weekday": lambda p: "Tuesday", "month": lambda p: "November", "date": lambda p: 24,
 }
 
 
@@ -67,7 +77,8 @@ def test_every_prompt_reads_right_for_every_skill(language):
             assert "{" not in text and "}" not in text, where
             assert "  " not in text and " ," not in text and " ." not in text and "..." not in text, where
             assert text[:1] == text[:1].upper(), where
-            assert text.rstrip()[-1:] in ".?!" or key.startswith(("minutes_", "less_than", "reason_", "whisper_who")), where
+            assert text.rstrip()[-1:] in ".?!" or key.startswith(("minutes_", "less_than", "reason_", "whisper_who", "window", "moment", "day_", "weekday_",
+                           "month_")), where
             # An article before a label that brings its own ("Our an agent team", "Ons een medewerker team").
             assert not re.search(r"\b(our|the|a|an|ons|onze|het|de)\s+(a|an|een)\s", text, re.I), where
             assert not re.search(r"\b(\w+) \1\b", text, re.I), f"repeated word: {where}"

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 
 from callbacks import services
-from routing import queue
+from routing import estimate, queue
 from storage.models import Agent
 
 
@@ -43,24 +43,53 @@ def test_future_callbacks_are_not_in_line_until_due(session, clock):
     assert booking.entry in queue.line(session, "billing", later)
 
 
-@pytest.mark.parametrize("pos,staffed,free,aht,expected", [
-    (1, 2, 1, 300, 0),
-    (2, 2, 1, 300, 300),
-    (5, 2, 0, 300, 900),
-    (3, 0, 0, 240, 720),
-])
-def test_wait_for_position(pos, staffed, free, aht, expected):
-    assert queue.wait_for_position(pos, queue.Staffing(staffed, free), aht) == expected
+def agent(session, clock, name, state, skills):
+    session.add(Agent(name=name, address="client:" + name, skills=skills, state=state,
+                      state_changed_at=clock.now(), wrap_up_seconds=30))
+    session.flush()
 
 
-def test_average_handle_time_from_completed_entries(session, clock):
-    assert queue.average_handle_seconds(session, "billing", 240) == 240
+def test_handle_time_is_what_agents_really_spend(session, clock):
+    assert estimate.handle_time(session, "billing", 240).mean == 240
+    start = clock.now()
     for i, minutes in enumerate((1, 2, 6)):
         e = holder(session, clock, f"CA-{i}")
-        services.change_state(session, e, "connected", now=clock.now())
-        services.change_state(session, e, "completed", now=clock.now() + timedelta(minutes=minutes))
-    assert queue.average_handle_seconds(session, "billing", 240) == 180  # (1+2+6)/3 minutes
-    assert queue.average_handle_seconds(session, "sales", 100) == 100
+        services.record(session, e, "agent_offered", now=start)  # the agent's phone rings, the whisper plays
+        services.change_state(session, e, "connected", now=start + timedelta(seconds=20))
+        services.change_state(session, e, "completed", now=start + timedelta(seconds=20, minutes=minutes))
+    # ring and whisper (20 s) + talk + wrap-up (30 s when the agent is not known), not just the talk
+    assert estimate.handle_time(session, "billing", 240).mean == 20 + 180 + 30
+    assert estimate.handle_time(session, "sales", 100).mean == 100
+
+
+def test_estimate_counts_callbacks_falling_due_before_the_turn(session, clock, runtime):
+    config = runtime.ivr_config
+    agent(session, clock, "a", "on_call", {"billing": 1})
+    now = clock.now()
+    holder(session, clock, "CA-1", 10)
+    alone = estimate.estimate(session, "billing", now, config=config)
+    assert (alone.status, alone.seconds) == ("wait", 480)  # 2 departures of 240 s, one agent
+    services.book_callback(session, services.CallbackRequest(
+        skill="billing", phone_number="+12125550142", channel="web", language="en-US", arrived_at=now,
+        scheduled_for=now + timedelta(seconds=100)), now)
+    # Due in 100 s, long before the new caller's turn, and it arrived first: it is served first.
+    assert estimate.estimate(session, "billing", now, config=config).seconds == 720
+
+
+def test_a_multi_skilled_agent_counts_as_a_share(session, clock, runtime):
+    config = runtime.ivr_config
+    agent(session, clock, "a", "on_call", {"billing": 1, "sales": 1})
+    holder(session, clock, "CA-s", 10, skill="sales")
+    # The sales line is as long as billing's will be: half the agent's work is billing's.
+    assert estimate.estimate(session, "billing", clock.now(), config=config).seconds == 480
+
+
+def test_nobody_staffed_gives_no_wait_but_when_we_call_back(session, clock, runtime):
+    agent(session, clock, "a", "offline", {"billing": 1})
+    e = estimate.estimate(session, "billing", clock.now(), config=runtime.ivr_config)
+    assert e.status == "unstaffed" and not e.announceable and e.seconds is None
+    # Tuesday 10:00 in New York; the offline agent is expected at Wednesday's 08:00 opening (13:00 UTC).
+    assert e.resume_at.isoformat() == "2026-11-25T13:00:00+00:00"
 
 
 def test_staffing_counts_agents_with_the_skill(session, clock):

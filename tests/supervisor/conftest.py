@@ -97,7 +97,8 @@ def chat_handover(app, clock, body: dict) -> dict:
 def dispatcher_for(runtime):
     """The dispatcher as the app builds it, dialling through the fake Twilio REST API."""
     from callbacks.dialing import Dialer, OutboundLinks
-    from callbacks.dispatcher import DispatchSettings, Dispatcher
+    from callbacks.dispatcher import Dispatcher
+    from config import DispatchSettings
     from tests.conftest import PUBLIC_BASE_URL
 
     dialer = Dialer(runtime.twilio, runtime.settings.twilio_number, OutboundLinks(PUBLIC_BASE_URL), runtime.clock,

@@ -80,7 +80,8 @@ def test_twilio_webhooks_are_not_subject_to_the_pages_csrf(twilio, users):
     assert call.heard  # the signed webhook was answered, not refused for a missing CSRF token
 
 
-def test_queue_page_shows_the_line_with_numbers_in_full(sign_in, app, twilio, runtime, clock):
+def test_queue_page_shows_the_line_with_numbers_in_full(sign_in, app, twilio, runtime, clock, busy_agent):
+    busy_agent("billing")
     client = app.test_client()
     booked = client.post("/api/callbacks", json={
         "phone": "+12125550100", "name": "Grace Hopper", "reason": "double charge", "skill": "billing",
@@ -335,3 +336,30 @@ def test_the_sign_in_cookie_is_secure_when_served_over_https(app, users):
     response = client.post("/supervisor/login", data={"username": "sam", "password": PASSWORD, "csrf_token": token})
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+# ---- honest answers on the queue page: no wait nobody can meet, and "Call now" says why it cannot --------
+
+def test_closed_team_shows_no_wait_and_call_now_says_why(sign_in, app, runtime, clock):
+    from datetime import datetime, timezone
+
+    clock.set(datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc))  # Friday 19:00 in New York: billing closed
+    booked = app.test_client().post("/api/callbacks", json={"phone": "+12125550100", "skill": "billing",
+                                                            "channel": "api"}).get_json()
+    sam = sign_in("sam")
+    page = sam.get("/supervisor/").get_data(as_text=True)
+    card = page[page.index('href="#skill-billing"'):page.index("</a>", page.index('href="#skill-billing"'))]
+    assert "no wait told: closed, calls back from Mon 30 Nov 08:00 EST" in card
+    assert "~4m" not in card and "~0s" not in page.split('id="skill-billing"')[1].split("</section>")[0]
+    r = sam.act(booked["id"], "call-now", entry(runtime, booked["id"]).version)
+    assert r.status_code == 409
+    assert "the billing team is closed now" in r.json["detail"] and "Mon 30 Nov 08:00 EST" in r.json["detail"]
+    assert entry(runtime, booked["id"]).state == "scheduled"  # nothing changed
+
+
+def test_unstaffed_open_team_card_tells_no_wait(sign_in, app, runtime, clock):
+    app.test_client().post("/api/callbacks", json={"phone": "+12125550100", "skill": "billing", "channel": "api"})
+    page = sign_in("sam").get("/supervisor/").get_data(as_text=True)
+    card = page[page.index('href="#skill-billing"'):page.index("</a>", page.index('href="#skill-billing"'))]
+    assert "no wait told: nobody staffed, calls back from" in card and "0 / 0" in card
+    assert "Connects in" not in card

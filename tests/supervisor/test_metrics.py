@@ -153,3 +153,57 @@ def test_csv_has_one_row_per_skill_with_the_figures(runtime, day):
     assert [r["skill"] for r in rows] == ["billing", "sales"]
     assert rows[0]["offered"] == "5" and rows[0]["callback_success_rate"] == "0.667"
     assert rows[0]["callback_wait_p90_s"] == "480.0" and rows[0]["announce_error_mean_s"] == "10.0"
+
+
+# ---- promises: windows kept, every wait told, time to reach a person ------------------------------------
+
+def test_windows_kept_slots_on_time_and_time_to_reach_a_person(app, runtime, clock, busy_agent):
+    busy_agent("billing")
+    client = app.test_client()
+    app.config.update(CALLBACK_LIMIT_PER_IP="1000/minute", CALLBACK_LIMIT_PER_NUMBER="1000/minute")
+    asap = client.post("/api/callbacks", json={"phone": "+12125550101", "skill": "billing"}).get_json()
+    late = client.post("/api/callbacks", json={"phone": "+12125550102", "skill": "billing"}).get_json()
+    slot = client.post("/api/callbacks", json={"phone": "+12125550103", "skill": "billing", "when": "scheduled",
+                                               "preferred_time": "2026-11-24T11:00",
+                                               "timezone": "America/New_York"}).get_json()
+    assert asap["window"]["from"] == "2026-11-24T15:00:00Z" and slot["window"]["from"] == "2026-11-24T16:00:00Z"
+    ids = {}
+    with runtime.sessions() as db:
+        for name, view in (("asap", asap), ("late", late), ("slot", slot)):
+            ids[name] = callbacks.get_entry(db, view["id"]).id
+    # A supervisor moves the slot an hour later; the customer was never told, so the window stays.
+    with transaction(runtime.sessions) as db:
+        version = callbacks.get_entry(db, slot["id"]).version
+        services.reschedule(db, slot["id"], version, when=at(120), actor="sam", now=at(1), config=runtime.ivr_config)
+    day = Day(runtime)
+    day.move(ids["asap"], ("dialing_agent", 10), ("dialing_customer", 11), ("connected", 12), ("completed", 20))
+    day.move(ids["late"], ("dialing_agent", 50), ("dialing_customer", 51), ("connected", 52), ("completed", 60))
+    day.move(ids["slot"], ("queued", 120), ("dialing_agent", 120), ("dialing_customer", 121), ("connected", 122))
+    with runtime.sessions() as db:
+        f = metrics.figures(db, ["billing"], T0, at(180))["billing"]
+    assert (f.asap_windows, f.asap_kept) == (2, 1)  # one connected inside its window, one after it
+    assert (f.slots, f.slots_on_time) == (1, 0)  # first attempted an hour after the slot told
+    assert f.timing == {"early": 0, "on_time": 1, "late": 2}
+    # Time to reach a person: request to connection, the callback leg included; the chosen slot is left out.
+    assert sorted(f.reach_seconds) == [12 * 60, 52 * 60]
+    # The slot's callback wait counts from the slot told (16:00), not from the supervisor's 17:00.
+    assert 122 * 60 - 60 * 60 in f.callback_waits
+
+
+def test_every_wait_told_is_measured_not_only_the_connected(runtime):
+    day = Day(runtime)
+    told_then_left_late = day.holder(0)
+    day.announce(told_then_left_late, 0, 60)
+    day.move(told_then_left_late, ("abandoned", 3))  # waited 3 min after being told 1 min: 2 min over
+    told_then_left_early = day.holder(0)
+    day.announce(told_then_left_early, 0, 600)
+    day.move(told_then_left_early, ("abandoned", 2))  # left before the told wait ran out: unknown
+    connected = day.holder(0)
+    day.announce(connected, 0, 300)
+    day.announce(connected, 0.5, 240)  # a hold update, told too
+    day.move(connected, ("connected", 4.5))
+    with runtime.sessions() as db:
+        f = metrics.figures(db, ["billing"], T0, at(60))["billing"]
+    assert (f.announcements, f.announcements_censored) == (4, 1)
+    assert sorted(f.all_announce_errors) == [-30.0, 0.0, 120.0]
+    assert f.announce_errors == [0.0]  # the old figure: only the last one before a connection

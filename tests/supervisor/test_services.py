@@ -209,12 +209,12 @@ def test_closing_a_failed_callback_settles_it(runtime, clock):
 
 
 def test_call_now_wakes_the_dispatcher_when_its_scheduler_runs_here(runtime):
-    from callbacks.scheduler import build_dispatcher, wake_dispatcher
+    from callbacks.scheduler import build_dispatcher
 
     dispatcher = build_dispatcher(runtime)
     runtime.extras["dispatcher"] = dispatcher
     # No scheduler in this process: the dispatcher says so, and its sweep will see the change.
-    assert wake_dispatcher(runtime) is False
+    assert runtime.wake_dispatcher() is False
     woken = []
     dispatcher.on_wake = lambda: woken.append(1)
-    assert wake_dispatcher(runtime) is True and woken == [1]
+    assert runtime.wake_dispatcher() is True and woken == [1]

@@ -74,3 +74,21 @@ def test_in_development_without_a_public_url_or_twilio_token(settings, clock):
         assert app.config.get("PUBLIC_BASE_URL") is None  # as it was before the call
     finally:
         app.extensions["ivr"].engine.dispose()
+
+
+def test_the_loopback_server_writes_no_access_log_lines(caplog):
+    """`ivr devphone call` serves /media on a loopback server: its output is not mixed with werkzeug's
+    `"GET /media HTTP/1.1" 101` lines (issue 21, item 14). Errors would still be logged."""
+    import logging
+    import urllib.request
+
+    from telephony.transport import serve
+
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hi"]
+
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    with serve(hello, access_log=False) as base:  # as WsgiTransport serves the media streams
+        assert urllib.request.urlopen(f"{base}/media?x=1", timeout=10).read() == b"hi"
+    assert not [r for r in caplog.records if r.name == "werkzeug" and "/media" in r.getMessage()], caplog.text

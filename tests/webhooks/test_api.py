@@ -44,7 +44,8 @@ def get_entry(runtime, public_id) -> QueueEntry:
 
 # ---- booked, read, cancelled, duplicate ---------------------------------------------------------------
 
-def test_booking_answers_201_with_position_estimate_and_status_link(client, runtime, clock):
+def test_booking_answers_201_with_position_estimate_and_status_link(client, runtime, clock, busy_agent):
+    busy_agent("billing")
     response = client.post("/api/callbacks", json={
         "phone": "+1 (212) 555-0142", "name": "Ann Smith", "reason": "a question about my invoice",
         "language": "en-US", "channel": "api",
@@ -56,7 +57,13 @@ def test_booking_answers_201_with_position_estimate_and_status_link(client, runt
     assert body["state"] == "queued"
     assert body["skill"] == "billing"  # classified from the reason by the IVR's classifier
     assert body["position"] == 1
-    assert body["estimated_wait_seconds"] == runtime.ivr_config.assumed_handle_seconds  # nobody staffed
+    # One agent on the skill, busy: one assumed handle time, and the customer's phone ringing.
+    assert body["estimated_wait_seconds"] == runtime.ivr_config.assumed_handle_seconds + 15
+    assert body["window"] == {"from": "2026-11-24T15:00:00Z", "by": "2026-11-24T15:20:00Z",
+                              "from_local": "2026-11-24T10:00", "by_local": "2026-11-24T10:20",
+                              "timezone": "America/New_York",
+                              "text": "between 10:00 and 10:20 today, Tuesday 24 November, New York time",
+                              "told_at": "2026-11-24T15:00:00Z", "moved": 0}
     assert body["requested_at"] == "2026-11-24T15:00:00Z"
     token = dict(p.split("=") for p in urlsplit(body["status_url"]).query.split("&"))["token"]
     assert len(token) >= 32
@@ -349,7 +356,8 @@ def test_rate_limit_per_number_and_per_ip(app, client, runtime):
 
 # ---- same queue, same order as phone callers ---------------------------------------------------------------
 
-def test_web_callbacks_join_the_phone_line_in_request_order(twilio, client, runtime, clock):
+def test_web_callbacks_join_the_phone_line_in_request_order(twilio, client, runtime, clock, busy_agent):
+    busy_agent("billing")
     caller = twilio.call(from_number="+12125550100")
     caller.press("1")  # billing
     caller.press("2")  # hold
@@ -427,3 +435,22 @@ def test_hostile_input_is_escaped_on_the_supervisor_pages(app, client, runtime, 
         html = page.get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(" in html
+
+
+def test_status_link_tells_no_wait_after_closing_but_the_window(client, runtime, clock, busy_agent):
+    from datetime import datetime, timezone
+
+    busy_agent("billing")
+    clock.set(datetime(2026, 11, 24, 22, 50, tzinfo=timezone.utc))  # 17:50 in New York, billing closes at 18:00
+    booked = client.post("/api/callbacks", json={"phone": NUMBER, "skill": "billing", "language": "nl-NL",
+                                                 "timezone": "Europe/Amsterdam"}).get_json()
+    assert booked["estimated_wait_seconds"] == 255  # one busy agent: still today
+    assert booked["window"]["text"] == "tussen 23:50 en 00:10 vandaag, dinsdag 24 november, tijdzone Amsterdam"
+    clock.set(datetime(2026, 11, 24, 23, 30, tzinfo=timezone.utc))  # closed, still queued
+    status = client.get(path_of(booked["status_url"])).get_json()
+    assert status["state"] == "queued" and status["position"] == 1
+    assert status["estimated_wait_seconds"] is None  # no minutes quoted all night
+    # The window told stays what it was; its words now say the date (it is Wednesday in Amsterdam).
+    assert {k: v for k, v in status["window"].items() if k != "text"} == \
+        {k: v for k, v in booked["window"].items() if k != "text"}
+    assert status["window"]["text"] == "tussen 23:50 en 00:10 op dinsdag 24 november, tijdzone Amsterdam"

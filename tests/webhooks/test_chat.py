@@ -50,7 +50,8 @@ HANDOVER = {
 }
 
 
-def test_signed_handover_books_and_replies_what_was_booked(client, runtime, clock):
+def test_signed_handover_books_and_replies_what_was_booked(client, runtime, clock, busy_agent):
+    busy_agent("billing")
     response = post(client, clock, HANDOVER)
     assert response.status_code == 201, response.get_json()
     reply = response.get_json()
@@ -58,8 +59,10 @@ def test_signed_handover_books_and_replies_what_was_booked(client, runtime, cloc
     assert reply["skill"] == "billing"  # "factuur" in Dutch, via the IVR classifier
     assert reply["channel"] == "chat"
     assert reply["position"] == 1
-    assert reply["message"] == ("Geboekt: we bellen u over ongeveer 4 minuten op het nummer dat eindigt op 4567. "
-                                "U bent nummer 1 in de rij.")
+    # The window, in Amsterdam time for a Dutch chat, the same words the status page and the phone use.
+    assert reply["message"] == ("Geboekt: we bellen u op het nummer dat eindigt op 4567 tussen 16:00 en 16:20 vandaag, "
+                                "dinsdag 24 november, tijdzone Amsterdam. U bent nummer 1 in de rij.")
+    assert reply["window"]["text"] in reply["message"] and reply["window"]["timezone"] == "Europe/Amsterdam"
     assert reply["status_url"].startswith("https://ivr.example.com/api/callbacks/")
     (entry,) = entries(runtime)
     assert entry.phone_number == "+31201234567"
@@ -77,8 +80,8 @@ def test_scheduled_handover_in_english(client, runtime, clock):
     response = post(client, clock, {"phone": "+12125550142", "skill": "support", "preferred_time": "2026-11-25T09:00",
                                     "timezone": "America/New_York", "transcript": "My internet is down"})
     assert response.status_code == 201
-    assert response.get_json()["message"] == ("Booked: we will call you on the number ending in 0142 tomorrow at "
-                                              "09:00 (America/New_York time).")
+    assert response.get_json()["message"] == ("Booked: we will call you on the number ending in 0142 between 09:00 and "
+                                              "09:15 tomorrow, Wednesday 25 November, New York time.")
 
 
 @pytest.mark.parametrize("tamper", ["body", "secret", "integration", "signature_missing", "nonce_malformed"])

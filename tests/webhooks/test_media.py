@@ -21,7 +21,7 @@ from websockets.sync.client import connect
 from speech.audio import read_wav
 from speech.twilio_media import MAX_MESSAGE_CHARS, pcm16_to_mulaw
 from storage.db import transaction
-from storage.models import SpeechResult
+from storage.models import Call, SpeechResult
 from telephony.emulator import new_sid
 from telephony.transport import WsgiTransport
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
@@ -249,7 +249,9 @@ def test_a_stream_lasts_at_most_its_wall_clock_cap(twilio, runtime, ws_url, monk
         assert time.monotonic() - started < 3.5
 
 
-def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(twilio, runtime, ws_url, monkeypatch):
+def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(twilio, runtime, ws_url, monkeypatch,
+                                                                     busy_agent):
+    busy_agent("billing")
     monkeypatch.setattr(media_module.streams, "limit", 1)
     sid, token = ring(twilio)
     with connect(ws_url) as ws:
@@ -267,7 +269,8 @@ def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(twilio, ru
     assert "wait is about" in reply.get_data(as_text=True)
 
 
-def test_a_recognizer_that_cannot_be_built_leaves_the_keys(twilio, runtime, ws_url, monkeypatch):
+def test_a_recognizer_that_cannot_be_built_leaves_the_keys(twilio, runtime, ws_url, monkeypatch, busy_agent):
+    busy_agent("billing")
     def broken(*args):
         raise RuntimeError("model folder vanished")
 
@@ -304,3 +307,71 @@ def test_no_token_reaches_the_access_log(twilio, ws_url, caplog):
     assert token not in caplog.text
     with transaction(twilio.transport.app.extensions["ivr"].sessions) as session:
         assert session.scalar(select(func.count()).select_from(SpeechResult)) == 0
+
+
+# --- the answer and the question's time-out, racing (issue 21, item 5; ivr/spoken.py) ------------------
+
+def timed_out(twilio, sid, turn=1):
+    """The menu's Gather timing out: Twilio requests its action with no Digits (the fall-through)."""
+    return twilio.post(f"/voice/step/menu?t={turn}", {"AccountSid": twilio.account_sid, "CallSid": sid,
+                                                      "CallStatus": "in-progress", "From": "+12125550142",
+                                                      "To": "+15005550006"}).get_data(as_text=True)
+
+
+def moves(twilio, sid) -> list[str]:
+    return [r["form"]["Url"].split("/voice/")[-1] for r in twilio.rest.requests
+            if r["method"] == "POST" and sid in r["path"]]
+
+
+def until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.02)
+
+
+def test_words_begun_before_the_time_out_are_waited_for_not_lost(twilio, runtime, ws_url, speech_app):
+    """The caller starts to speak; before the move to `listen` reaches Twilio, the Gather times out.
+    That fall-through used to be decided as "nothing" (and the words were then dropped as the stream
+    found the call moved on). Now it waits for the answer, which then decides the question."""
+    sid, token = ring(twilio)
+    no_input = runtime.ivr_config.prompts["en-US"]["no_input"]
+    words = frames(os.path.join(AUDIO, "en", "tts_en_billing.wav"))
+    with connect(ws_url) as ws:
+        ws.send(connected())
+        ws.send(start(sid, token))
+        stream(ws, [SILENCE] * 25 + words[:len(words) // 2])
+        until(lambda: "step/menu/listen?t=1" in moves(twilio, sid))  # speech began: marked, then moved
+        answer = timed_out(twilio, sid)  # the time-out's request, still in flight when the caller spoke
+        assert no_input not in answer and "<Pause" in answer  # waits for the words, in silence
+        with transaction(runtime.sessions) as session:
+            assert session.get(Call, sid).turn == 1  # nothing decided yet
+        stream(ws, words[len(words) // 2:] + [SILENCE] * 150, first_seq=500)
+        assert closed_by_server(ws)
+    [result] = results(runtime)
+    assert result.turn == 1 and result.ended_by == "speech" and result.transcript
+    assert moves(twilio, sid)[-1] == "step/menu?t=1"  # the answer takes the call to the step, which decides
+    decided = timed_out(twilio, sid)
+    assert no_input not in decided
+    with transaction(runtime.sessions) as session:
+        call = session.get(Call, sid)
+        assert call.turn == 2 and call.scratch["path"][0]["said"] == result.transcript
+
+
+def test_words_begun_after_the_time_out_was_decided_do_not_move_the_call(twilio, runtime, ws_url, monkeypatch):
+    """The other order: the question timed out first ("nothing", asked again at turn 2); the stream,
+    not yet aware of it (it looks once a second), then hears the caller. Its move to `listen` for turn
+    1 used to reach Twilio anyway, leaving the caller 20 s in silence before the turn-1 answer replayed.
+    Now the stream finds the turn decided and leaves the call alone."""
+    monkeypatch.setattr(media_module, "TURN_CHECK_SECONDS", 600.0)  # the stream's look comes later
+    sid, token = ring(twilio)
+    no_input = runtime.ivr_config.prompts["en-US"]["no_input"]
+    with connect(ws_url) as ws:
+        ws.send(connected())
+        ws.send(start(sid, token))
+        stream(ws, [SILENCE] * 25)
+        assert no_input in timed_out(twilio, sid)
+        stream(ws, frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150, first_seq=100)
+        assert closed_by_server(ws)
+    assert moves(twilio, sid) == []
+    assert [(r.turn, r.ended_by, r.transcript) for r in results(runtime)] == [(1, "timeout", None)]

@@ -159,7 +159,8 @@ def test_status_callback_with_an_unknown_status_is_a_400(twilio):
     assert response.status_code == 400
 
 
-def test_late_and_repeated_status_callbacks_are_harmless(twilio, runtime):
+def test_late_and_repeated_status_callbacks_are_harmless(twilio, runtime, busy_agent):
+    busy_agent("billing")  # a wait to tell: arrived, wait_announced, abandoned
     call = twilio.call()
     call.press("1")
     call.hang_up()

@@ -36,10 +36,11 @@ def entries(runtime):
         return list(s.scalars(select(QueueEntry).order_by(QueueEntry.id)))
 
 
-def test_call_me_books_asap_to_the_texters_number(twilio, runtime):
+def test_call_me_books_asap_to_the_texters_number(twilio, runtime, busy_agent):
+    busy_agent("general")
     answer = reply_of(text(twilio, "call me"))
-    assert answer == ("Booked: we will call you on the number ending in 0142 in about 4 minutes. "
-                      "You are number 1 in line.")
+    assert answer == ("Booked: we will call you on the number ending in 0142 between 10:00 and 10:20 today, "
+                      "Tuesday 24 November, New York time. You are number 1 in line.")
     (entry,) = entries(runtime)
     assert (entry.channel, entry.phone_number, entry.state, entry.language) == ("sms", TEXTER, "queued", "en-US")
     assert entry.context == {"integration": "twilio-sms"}
@@ -47,22 +48,24 @@ def test_call_me_books_asap_to_the_texters_number(twilio, runtime):
 
 
 def test_bel_mij_with_a_time_tomorrow_in_dutch(twilio, runtime):
-    answer = reply_of(text(twilio, "BEL MIJ morgen om 9:30 over mijn factuur", from_number="+31201234567"))
+    answer = reply_of(text(twilio, "BEL MIJ morgen om 15:30 over mijn factuur", from_number="+31201234567"))
     (entry,) = entries(runtime)
     assert entry.language == "nl-NL"
     assert entry.skill == "billing"
     assert entry.state == "scheduled"
     assert entry.reason == "mijn factuur"
-    # 09:30 in billing's zone (New York) on Wednesday 25 November = 14:30 UTC.
+    # A Dutch texter's 15:30 is Amsterdam time ([company] zones) on Wednesday 25 November = 14:30 UTC
+    # (09:30 for billing in New York), and the reply names the zone and the date.
     assert entry.scheduled_for.isoformat() == "2026-11-25T14:30:00+00:00"
-    assert answer == "Geboekt: we bellen u morgen om 09:30 (America/New_York) op het nummer dat eindigt op 4567."
+    assert answer == ("Geboekt: we bellen u op het nummer dat eindigt op 4567 tussen 15:30 en 15:45 morgen, "
+                      "woensdag 25 november, tijdzone Amsterdam.")
 
 
 def test_call_me_at_a_time_today(twilio, runtime):
     answer = reply_of(text(twilio, "Call me at 2:30pm"))
     (entry,) = entries(runtime)
     assert entry.scheduled_for.isoformat() == "2026-11-24T19:30:00+00:00"
-    assert "today at 14:30" in answer
+    assert "between 14:30 and 14:45 today, Tuesday 24 November, New York time" in answer
 
 
 @pytest.mark.parametrize("body,expected", [
@@ -120,3 +123,14 @@ def test_texts_are_limited_per_texter_not_per_twilio_address(app, twilio, runtim
     # Other texters, all relayed from the same Twilio address, still get through.
     for n in range(3):
         assert "Booked" in reply_of(text(twilio, "CALL ME", from_number=f"+1212555015{n}"))
+
+
+def test_bel_mij_at_night_is_told_the_mornings_window_in_amsterdam_time(twilio, runtime, clock):
+    from datetime import datetime, timezone
+
+    clock.set(datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc))  # 22:00 in New York: everything is closed
+    answer = reply_of(text(twilio, "BEL MIJ", from_number="+31201234567"))
+    # The general team opens at 08:00 in New York, 14:00 in Amsterdam; a Dutch texter reads Amsterdam time.
+    assert answer == ("Geboekt: we bellen u op het nummer dat eindigt op 4567 tussen 14:00 en 14:10 vandaag, "
+                      "woensdag 25 november, tijdzone Amsterdam.")
+    assert "minu" not in answer

@@ -56,7 +56,8 @@ def entries(runtime):
 
 
 @pytest.mark.parametrize("device,options", [("desktop", DESKTOP), ("phone", PHONE)])
-def test_book_see_position_and_cancel(page_for, runtime, device, options):
+def test_book_see_position_and_cancel(page_for, runtime, device, options, busy_agent):
+    busy_agent("billing")
     page = page_for(**options)
     page.get_by_role("button", name="Call me back").click()
     dialog = page.get_by_role("dialog", name="We'll call you back")
@@ -71,7 +72,10 @@ def test_book_see_position_and_cancel(page_for, runtime, device, options):
     status = dialog.locator(".cmb-status")
     status.wait_for()
     assert status.inner_text() == "You are number 1 in line."
-    assert "about 4 minutes" in dialog.locator(".cmb-wait").inner_text()
+    # The window, in the visitor's own zone (the browser's), named, with the date: the words the phone uses.
+    assert dialog.locator(".cmb-wait").inner_text() == (
+        "We will call you between 16:00 and 16:20 today, Tuesday 24 November, Amsterdam time.")
+    expect(page.locator(".cmb-launch")).to_have_text("Callback booked: 16:00–16:20 (Amsterdam)")
     shot(page, f"{device}-booked")
     (entry,) = entries(runtime)
     assert (entry.channel, entry.skill, entry.phone_number, entry.state) == ("web", "billing", "+12125550142", "queued")
@@ -81,7 +85,14 @@ def test_book_see_position_and_cancel(page_for, runtime, device, options):
     dialog.get_by_role("button", name="Cancel my callback").click()
     dialog.get_by_text("Your callback is cancelled.").wait_for()
     shot(page, f"{device}-cancelled")
+    assert "already have a callback" not in dialog.inner_text()
     assert [e.state for e in entries(runtime)] == ["cancelled"]
+    # The form is offered again, without a reload, and books a new callback.
+    dialog.get_by_role("button", name="Book a new callback").click()
+    dialog.get_by_role("button", name="Call me back").click()
+    expect(dialog.locator(".cmb-status")).to_have_text("You are number 1 in line.")
+    shot(page, f"{device}-booked-again")
+    assert [e.state for e in entries(runtime)] == ["cancelled", "queued"]
     assert page.errors == []
 
 
@@ -124,8 +135,8 @@ def test_scheduled_slot_in_dutch(page_for, runtime):
     status = dialog.locator(".cmb-status")
     status.wait_for()
     hour = chosen.split("T")[1]
-    assert status.inner_text().startswith("We bellen u op ") and hour in status.inner_text()
-    assert "Europe/Amsterdam" in status.inner_text()
+    assert status.inner_text().startswith(f"We bellen u tussen {hour} en ")
+    assert status.inner_text().endswith(", tijdzone Amsterdam.")
     shot(page, "phone-scheduled-nl")
     (entry,) = entries(runtime)
     assert (entry.phone_number, entry.state, entry.language, entry.customer_timezone) == (
@@ -150,7 +161,8 @@ def test_hostile_name_is_shown_as_text(page_for, runtime):
 
 
 @pytest.mark.parametrize("device,options", [("desktop", DESKTOP), ("phone", PHONE)])
-def test_booked_callback_survives_a_reload(page_for, runtime, device, options):
+def test_booked_callback_survives_a_reload(page_for, runtime, device, options, busy_agent):
+    busy_agent("billing")
     page = page_for(**options)
     launcher = page.locator(".cmb-launch")
     page.get_by_role("button", name="Call me back").click()
@@ -160,10 +172,10 @@ def test_booked_callback_survives_a_reload(page_for, runtime, device, options):
     dialog.get_by_label("What is it about?").select_option(label="billing")
     dialog.get_by_role("button", name="Call me back").click()
     dialog.locator(".cmb-status").wait_for()
-    expect(launcher).to_have_text("Callback booked: in about 4 minutes")
+    expect(launcher).to_have_text("Callback booked: 16:00–16:20 (Amsterdam)")
     page.reload()
     # The launcher says so before it is opened: booked, and when.
-    expect(launcher).to_have_text("Callback booked: in about 4 minutes")
+    expect(launcher).to_have_text("Callback booked: 16:00–16:20 (Amsterdam)")
     box, width = launcher.bounding_box(), options["viewport"]["width"]
     assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
     shot(page, f"{device}-launcher-booked")
@@ -242,7 +254,8 @@ def test_the_country_names_are_shown_in_full(page_for, runtime, path, options, b
     shot(page, f"{'phone' if width < 500 else 'desktop'}-{width}-form-{'nl' if 'nl' in path else 'en'}")
 
 
-def test_position_updates_live_when_a_phone_caller_ahead_leaves(page_for, twilio, runtime, clock):
+def test_position_updates_live_when_a_phone_caller_ahead_leaves(page_for, twilio, runtime, clock, busy_agent):
+    busy_agent("billing")
     caller = twilio.call(from_number="+12125550100")
     caller.press("1")  # billing
     caller.press("2")  # hold: first in line
@@ -331,4 +344,50 @@ def test_the_country_list_is_the_operators_allowed_countries(page_for, runtime):
     dialog.get_by_role("button", name="Call me back").click()
     dialog.locator(".cmb-status").wait_for()
     assert [e.phone_number for e in entries(runtime)] == ["+46701234567"]
+    assert page.errors == []
+
+
+def test_while_only_the_agent_rings_the_widget_does_not_say_we_are_calling(page_for, runtime, clock, busy_agent):
+    from agents import services as agents
+    from storage.db import transaction
+
+    busy_agent("billing")
+    page = page_for("/demo?refresh=2", **PHONE)
+    page.get_by_role("button", name="Call me back").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Country").select_option("US")
+    dialog.get_by_label("Phone number").fill("212 555 0146")
+    dialog.get_by_label("What is it about?").select_option(label="billing")
+    dialog.get_by_role("button", name="Call me back").click()
+    dialog.locator(".cmb-status").wait_for()
+    with transaction(runtime.sessions) as s:
+        agents.add_agent(s, name="Ann", address="+14155550101", skills=["billing"], now=clock.now(),
+                         state="available", wrap_up_seconds=0)
+    runtime.extras["dispatcher"].run_once()  # agent first: Ann's phone rings, the customer's does not yet
+    assert [e.state for e in entries(runtime)] == ["dialing_agent"]
+    expect(dialog.locator(".cmb-status")).to_have_text(
+        "An agent is being connected; your phone will ring in a moment.", timeout=8000)
+    expect(page.locator(".cmb-launch")).to_have_text("Callback: an agent is being connected")
+    assert "We are calling you now" not in dialog.inner_text()
+    shot(page, "phone-connecting")
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("", "Nobody can call you back today. We would call you between 14:00 and 14:10 on Monday 30 November, "
+         "Amsterdam time."),
+    ("?lang=nl", "Vandaag kan niemand u meer terugbellen. We zouden u bellen tussen 14:00 en 14:10 op maandag "
+                 "30 november, tijdzone Amsterdam."),
+])
+def test_closed_the_form_says_when_we_would_call_in_the_visitors_zone(page_for, runtime, clock, lang, expected):
+    from datetime import datetime, timezone
+
+    clock.set(datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc))  # Friday 19:00 in New York: closed till Monday
+    page = page_for("/demo" + lang, **PHONE)
+    page.locator(".cmb-launch").click()
+    dialog = page.get_by_role("dialog")
+    with page.expect_response(lambda r: "skill=billing" in r.url):
+        dialog.locator("select[name=skill]").select_option("billing")
+    expect(dialog.locator(".cmb-asap-when")).to_have_text(expected)
+    shot(page, f"phone-closed{'-nl' if lang else ''}")
     assert page.errors == []

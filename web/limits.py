@@ -23,9 +23,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
-from callbacks.numbers import NumberRefused, normalise
-from callbacks.schemas import RequestRefused
-from webhooks.bodies import parse_json_object
+from phone_numbers import NumberRefused, normalise
+from refusals import RequestRefused
+from web.bodies import parse_json_object
 
 DEFAULT_LIMITS = {
     "CALLBACK_LIMIT_PER_IP": "20/minute;200/day",

@@ -14,7 +14,7 @@ import math
 import re
 from itertools import accumulate
 
-from callbacks.schemas import RequestRefused
+from refusals import RequestRefused
 from storage.text import has_control
 
 MAX_DEPTH = 32

@@ -11,6 +11,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType, shortnumberinfo
 
 from config import ConfigError
+from refusals import ReasonedRefusal
 
 # phonenumbers' number types by the names operators write in DIAL_NUMBER_KINDS.
 KINDS = {name.lower(): value for name, value in vars(PhoneNumberType).items() if name.isupper()}
@@ -59,12 +60,8 @@ def dial_policy() -> DialPolicy:
     return _policy
 
 
-class NumberRefused(ValueError):
+class NumberRefused(ReasonedRefusal):
     """`reason` is one of: emergency, premium, kind, extension, invalid, country."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 def normalise(raw: str, allowed_countries: tuple[str, ...], default_region: str | None = None) -> str:

@@ -1,6 +1,6 @@
 import pytest
 
-from callbacks.numbers import NumberRefused, last_digits, normalise, spoken_number
+from phone_numbers import NumberRefused, last_digits, normalise, spoken_number
 
 ALLOWED = ("US", "CA", "NL")
 

@@ -1,0 +1,164 @@
+"""The serve loop: free agents meet the next due entries of their skills' lines, and each pair is
+claimed atomically before its first call is placed.
+
+- plan(): one global order (priority, then original arrival); never more entries than free agents.
+- claim(): one transaction moves the entry (queued/scheduled/retry_wait -> dialing_*, or a holder gets
+  agent_id) and the agent (available -> reserved), both through their version column. Whoever
+  commits second finds the version changed and gets nothing: a callback is dialled at most once per
+  claim, even by two processes on one database.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from agents import services as agents
+from callbacks import services as callbacks
+from callbacks.dialing import Dialer, RateLimiter
+from callbacks.dispatch.legs import iso
+from callbacks.dispatch.placing import Claim, Placer
+from clock import Clock
+from config import DispatchSettings, IvrConfig
+from routing import due, hours
+from storage.db import transaction
+from storage.models import HOLDING, Agent, QueueEntry
+
+log = logging.getLogger("ivr.dispatcher")
+
+
+@dataclass
+class Report:
+    claimed: list[Claim] = field(default_factory=list)
+    lost_races: int = 0
+    rate_limited: bool = False
+    next_wake: datetime | None = None
+
+
+class Server:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, config: IvrConfig, settings: DispatchSettings,
+                 dialer: Dialer, limiter: RateLimiter, placer: Placer, name: str):
+        self.sessions = sessions
+        self.clock = clock
+        self.config = config
+        self.settings = settings
+        self.dialer = dialer
+        self.limiter = limiter
+        self.placer = placer
+        self.name = name
+        self._said_idle = False
+
+    def run_once(self) -> Report:
+        report = Report()
+        now = self.clock.now()
+        with transaction(self.sessions) as s:
+            agents.end_wrap_ups(s, now)
+        if not self.dialer.ready:
+            if not self._said_idle:
+                log.warning("dispatcher idle: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_NUMBER to dial")
+                self._said_idle = True
+            report.next_wake = self.next_wake(now)
+            return report
+        for entry_id, agent_id in self.plan(now):
+            if self.limiter.wait_seconds(self.clock.now()) > 0:
+                report.rate_limited = True
+                break
+            claim = self.claim(entry_id, agent_id)
+            if claim is None:
+                report.lost_races += 1
+                continue
+            self.limiter.take(self.clock.now())
+            report.claimed.append(claim)
+            self.placer.place(claim)
+        report.next_wake = self.next_wake(self.clock.now(), rate_limited=report.rate_limited)
+        return report
+
+    def plan(self, now: datetime) -> list[tuple[int, int]]:
+        """(entry id, agent id) pairs: never more entries than free agents, oldest entries first."""
+        with transaction(self.sessions) as s:
+            free = s.scalars(select(Agent).where(Agent.state == "available")).all()
+            if not free:
+                return []
+            candidates: list[QueueEntry] = []
+            for name, skill in self.config.skills.items():
+                ranked = [a for a in free if name in (a.skills or {})]
+                if ranked:
+                    candidates.extend(due.due_entries(s, skill, now, len(ranked), self.settings.early_window_seconds))
+            candidates.sort(key=due.order_key)
+            used: set[int] = set()
+            pairs = []
+            for entry in candidates:
+                agent = next((a for a in agents.available_for_among(free, entry.skill) if a.id not in used), None)
+                if agent is not None:
+                    used.add(agent.id)
+                    pairs.append((entry.id, agent.id))
+            return pairs
+
+    def _mode(self, entry: QueueEntry) -> str:
+        if entry.kind == HOLDING:
+            return "holder"
+        skill = self.config.skills.get(entry.skill)
+        return skill.callback_mode if skill else "agent_first"
+
+    def claim(self, entry_id: int, agent_id: int) -> Claim | None:
+        """Atomically take the entry and reserve the agent, or nothing if someone else moved first."""
+        now = self.clock.now()
+        try:
+            with transaction(self.sessions) as s:
+                entry = s.get(QueueEntry, entry_id)
+                agent = s.get(Agent, agent_id)
+                if entry is None or agent is None or agent.state != "available":
+                    return None
+                waiting = entry.state in ("queued", "scheduled", "retry_wait") or (
+                    entry.state == "holding" and entry.agent_id is None)
+                if not waiting:
+                    return None
+                leg = int((entry.context or {}).get("leg", 0)) + 1
+                mode = self._mode(entry)
+                context = {k: v for k, v in (entry.context or {}).items() if k != "customer_on_line"}
+                entry.context = {**context, "leg": leg, "claimed_at": iso(now), "mode": mode}
+                entry.agent_id = agent.id
+                if mode == "holder":
+                    callbacks.record(s, entry, "agent_offered", now=now, actor=self.name, agent=agent.name, leg=leg)
+                else:
+                    entry.agent_call_sid = None
+                    entry.dial_call_sid = None
+                    if mode == "agent_first":
+                        callbacks.change_state(s, entry, "dialing_agent", now=now, actor=self.name,
+                                               reason=f"{agent.name} is free", agent=agent.name, leg=leg)
+                    else:
+                        entry.attempts += 1
+                        callbacks.change_state(s, entry, "dialing_customer", now=now, actor=self.name,
+                                               reason=f"{agent.name} is free", agent=agent.name, leg=leg,
+                                               attempt=entry.attempts)
+                agents.set_state(s, agent, "reserved", now, actor="dispatcher", reason=f"offer {entry.public_id}",
+                                 entry_id=entry.id)
+                return Claim(entry.id, entry.public_id, leg, mode, agent.id, agent.address, entry.phone_number)
+        except (StaleDataError, OperationalError) as exc:
+            # The other writer won (version changed, or SQLite's write lock went to them).
+            log.info("claim of entry %s by agent %s lost a race: %s", entry_id, agent_id, type(exc).__name__)
+            return None
+
+    def next_wake(self, now: datetime, rate_limited: bool = False) -> datetime | None:
+        """When run_once should next run even if nothing else happens (a due time, a wrap-up end)."""
+        times: list[datetime] = []
+        if rate_limited:
+            times.append(now + timedelta(seconds=max(self.limiter.wait_seconds(now), 0.001)))
+        with transaction(self.sessions) as s:
+            timed = due.next_due(s, now, self.settings.early_window_seconds)
+            if timed:
+                times.append(timed)
+            wrap = agents.next_wrap_up_end(s)
+            if wrap:
+                times.append(max(wrap, now))
+        for skill in self.config.skills.values():
+            if not hours.is_open(skill, now):
+                opening = hours.next_opening(skill, now)
+                if opening:
+                    times.append(opening)
+        return min(times) if times else None

@@ -1,0 +1,88 @@
+"""Re-estimate while a callback waits, and tell the customer when it slips.
+
+A waiting callback (queued, scheduled, retry_wait) carries the window its customer was told
+(promised_from/promised_by). Each pass re-estimates the callbacks whose window has not ended yet,
+earliest end first: the expected connect time is the estimate's (routing/estimate.py), never before
+the entry's own due time, and never sooner than SLIP_GUARD_SECONDS from now (an agent's ring, the
+whisper and the customer's ring take about that long). When it falls after the window's end the
+callback has slipped: the customer is told a new window around the new expected time (notices.py:
+SMS when a messaging number is set; the status link always shows the stored window), and that new
+window is stored, so one slip is told once. A supervisor's reschedule does not touch the window; if
+it makes the callback late, that is a slip like any other and the customer is told.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from callbacks.dispatch.notices import Notices
+from callbacks.dispatch.work import Units, Work
+from callbacks.promises import estimate_for
+from clock import Clock
+from config import IvrConfig
+from routing.predictor import Estimate
+from routing.promise import Window, callback_window, stored_window
+from storage.db import transaction
+from storage.models import CALLBACK, QueueEntry
+
+WAITING = ("queued", "scheduled", "retry_wait")
+SLIP_GUARD_SECONDS = 120
+BATCH = 200  # callbacks re-estimated per pass, those whose window ends first
+
+
+def due_at(entry: QueueEntry, now: datetime) -> datetime:
+    """The earliest the dispatcher will dial this callback: its slot or retry time, else now."""
+    if entry.state in ("scheduled", "retry_wait") and entry.next_attempt_at is not None:
+        return max(now, entry.next_attempt_at)
+    return now
+
+
+def expected_connect(est: Estimate, entry: QueueEntry, now: datetime) -> datetime | None:
+    """When this callback should now be connected (None: nobody is expected to serve it)."""
+    if est.expected_at is not None:
+        expected = est.expected_at
+    elif est.seconds is not None:
+        expected = now + timedelta(seconds=est.seconds)
+    else:
+        return None
+    return max(expected, due_at(entry, now), now + timedelta(seconds=SLIP_GUARD_SECONDS))
+
+
+def new_window(est: Estimate, entry: QueueEntry, told: Window, expected: datetime, now: datetime) -> Window | None:
+    """The window to tell when `expected` falls after the told window: around it (never before the
+    callback's own due time), in the zone the customer was told."""
+    if expected <= told.end:
+        return None
+    earliest = due_at(entry, now)
+    return callback_window(now=now, expected_seconds=(expected - earliest).total_seconds(),
+                           spread_seconds=est.spread_seconds, zone=told.zone, earliest=earliest)
+
+
+class Slips:
+    def __init__(self, units: Units, clock: Clock, config: IvrConfig, notices: Notices):
+        self.units = units
+        self.clock = clock
+        self.config = config
+        self.notices = notices
+
+    def tell(self) -> int:
+        """Re-estimate waiting callbacks; tell each one that slipped its new window. Returns how many."""
+        now = self.clock.now()
+        with transaction(self.units.sessions) as s:
+            ids = s.scalars(select(QueueEntry.id).where(
+                QueueEntry.kind == CALLBACK, QueueEntry.state.in_(WAITING), QueueEntry.promised_by > now,
+            ).order_by(QueueEntry.promised_by).limit(BATCH)).all()
+        return sum(1 for entry_id in ids if self.units.on_entry(entry_id, self._check))
+
+    def _check(self, work: Work, entry: QueueEntry) -> bool:
+        told = stored_window(entry)
+        if entry.state not in WAITING or told is None or told.end <= work.now:
+            return False
+        est = estimate_for(work.session, self.config, entry, work.now)
+        expected = expected_connect(est, entry, work.now)
+        window = new_window(est, entry, told, expected, work.now) if expected is not None else None
+        if window is None:
+            return False
+        self.notices.window_moved(work, entry, told, window)
+        return True

@@ -1,0 +1,1 @@
+"""Running the IVR in production: liveness and readiness (health.py, http.py)."""

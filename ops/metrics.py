@@ -1,0 +1,68 @@
+"""What /metrics exports (Prometheus text format, prometheus-client), per process. No Flask here:
+ops/http.py times the requests and renders the registry.
+
+- ivr_http_request_seconds{route,method}: every request's latency by URL rule (webhooks included).
+- ivr_queue_waiting{skill}, ivr_queue_oldest_wait_seconds{skill}: entries still standing in line.
+- ivr_callbacks{state}: callbacks by state.
+- ivr_dispatch_lag_seconds: how long the most overdue callback has been due (a scheduled callback's
+  time or a retry's time passed, not yet dialled); 0 when nothing is overdue.
+- ivr_media_streams_active: this process's open media streams (speech).
+Database figures are read at scrape time, from the database every process shares.
+"""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import and_, func, or_, select
+
+from storage.models import CALLBACK, WAITING_STATES, QueueEntry
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0)
+
+
+class _DatabaseCollector:
+    def __init__(self, runtime, open_streams):
+        self.runtime = runtime
+        self.open_streams = open_streams
+
+    def collect(self):
+        now = self.runtime.clock.now()
+        waiting = GaugeMetricFamily("ivr_queue_waiting", "Entries standing in line, per skill", labels=["skill"])
+        oldest = GaugeMetricFamily("ivr_queue_oldest_wait_seconds", "Longest wait in line, per skill",
+                                   labels=["skill"])
+        callbacks = GaugeMetricFamily("ivr_callbacks", "Callbacks by state", labels=["state"])
+        with self.runtime.sessions() as s:
+            for skill, count, first in s.execute(
+                    select(QueueEntry.skill, func.count(), func.min(QueueEntry.arrived_at))
+                    .where(QueueEntry.state.in_(WAITING_STATES)).group_by(QueueEntry.skill)):
+                waiting.add_metric([skill], count)
+                oldest.add_metric([skill], max((now - _aware(first)).total_seconds(), 0.0))
+            for state, count in s.execute(select(QueueEntry.state, func.count())
+                                          .where(QueueEntry.kind == CALLBACK).group_by(QueueEntry.state)):
+                callbacks.add_metric([state], count)
+            due = s.execute(select(func.min(func.coalesce(QueueEntry.next_attempt_at, QueueEntry.scheduled_for)))
+                            .where(QueueEntry.kind == CALLBACK, or_(
+                                and_(QueueEntry.state == "retry_wait", QueueEntry.next_attempt_at <= now),
+                                and_(QueueEntry.state == "scheduled", QueueEntry.scheduled_for <= now)))).scalar()
+        lag = GaugeMetricFamily("ivr_dispatch_lag_seconds", "How long the most overdue callback has been due")
+        lag.add_metric([], (now - _aware(due)).total_seconds() if due is not None else 0.0)
+        streams = GaugeMetricFamily("ivr_media_streams_active", "Open media streams in this process")
+        streams.add_metric([], self.open_streams())
+        return [waiting, oldest, callbacks, lag, streams]
+
+
+def _aware(value):
+    """func.min over a UTCDateTime column comes back as the driver gives it (naive UTC on SQLite)."""
+    from datetime import datetime, timezone
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class Metrics:
+    def __init__(self, runtime, open_streams):
+        self.registry = CollectorRegistry()
+        self.latency = Histogram("ivr_http_request_seconds", "Request latency by route", ["route", "method"],
+                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.registry.register(_DatabaseCollector(runtime, open_streams))

@@ -1,0 +1,52 @@
+"""`ivr privacy export --phone ...` (JSON on stdout), `ivr privacy erase --phone ...`,
+`ivr privacy retain` (the retention pass `ivr scheduler` runs every hour)."""
+import json
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from phone_numbers import normalise
+from privacy.policy import Retention
+from privacy.records import OpenCallback, apply_retention, erase, export
+from storage.db import transaction
+
+privacy_cli = AppGroup("privacy", help="Export or erase what is held about a phone number; apply retention.")
+
+
+def _phone(value: str) -> str:
+    """E.164 when it reads as a number; else as given (a holder's From can be sip:... or client:...)."""
+    if not value.strip():
+        raise click.BadParameter("give the number (or the caller's address) to look for")
+    try:
+        return normalise(value, current_app.extensions["ivr"].settings.allowed_countries)
+    except Exception:  # noqa: BLE001 - not a diallable number: looked for exactly as written
+        return value.strip()
+
+
+@privacy_cli.command("export")
+@click.option("--phone", required=True)
+def export_command(phone):
+    rt = current_app.extensions["ivr"]
+    with rt.sessions() as s:
+        click.echo(json.dumps(export(s, _phone(phone)), indent=2, ensure_ascii=False))
+
+
+@privacy_cli.command("erase")
+@click.option("--phone", required=True)
+@click.option("--actor", default="cli", help="Who asked (kept in the erasure's audit event).")
+def erase_command(phone, actor):
+    rt = current_app.extensions["ivr"]
+    try:
+        with transaction(rt.sessions) as s:
+            counts = erase(s, _phone(phone), rt.clock.now(), actor)
+    except OpenCallback:
+        raise click.ClickException("this number has an open callback: cancel it first, then erase") from None
+    click.echo(f"erased: {counts['entries']} queue entries, {counts['calls']} calls")
+
+
+@privacy_cli.command("retain")
+def retain_command():
+    rt = current_app.extensions["ivr"]
+    with transaction(rt.sessions) as s:
+        click.echo(json.dumps(apply_retention(s, rt.clock.now(), Retention.from_env())))

@@ -1,0 +1,106 @@
+"""Export and erase what is held about a phone number, and the scheduled retention pass. Plain
+SQLAlchemy, no Flask; privacy/cli.py and the supervisor's admin action call these."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+
+from storage.models import CLOSED_STATES, Call, CallTurn, QueueEntry, QueueEvent, SpeechResult
+
+ERASED_EVENT = "erased"
+
+
+class OpenCallback(Exception):
+    """The number has a callback still open: cancel it first (erasing it would leave a promise undiallable)."""
+
+
+def _entries(s, phone: str):
+    return list(s.scalars(select(QueueEntry).where(QueueEntry.phone_number == phone).order_by(QueueEntry.id)))
+
+
+def _calls(s, phone: str):
+    return list(s.scalars(select(Call).where(or_(Call.from_number == phone, Call.to_number == phone))
+                          .order_by(Call.started_at)))
+
+
+def _row(obj) -> dict:
+    out = {}
+    for column in obj.__table__.columns:
+        value = getattr(obj, column.key)
+        out[column.name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def export(s, phone: str) -> dict:
+    """Everything held about `phone`, as JSON-ready data."""
+    entries, calls = _entries(s, phone), _calls(s, phone)
+    sids = [c.call_sid for c in calls]
+    return {
+        "phone": phone,
+        "callbacks_and_holds": [dict(_row(e), events=[_row(ev) for ev in e.events]) for e in entries],
+        "calls": [_row(c) for c in calls],
+        "speech_results": [_row(r) for r in s.scalars(select(SpeechResult).where(SpeechResult.call_sid.in_(sids)))],
+        "call_turns": [_row(t) for t in s.scalars(select(CallTurn).where(CallTurn.call_sid.in_(sids)))],
+    }
+
+
+def erase(s, phone: str, now: datetime, actor: str) -> dict:
+    """Remove what is personal about `phone`; each entry keeps its state, times and skill (the
+    aggregates) and gets an "erased" event saying who erased it and when. Returns counts."""
+    entries, calls = _entries(s, phone), _calls(s, phone)
+    if any(e.is_open for e in entries):
+        raise OpenCallback(phone)
+    for entry in entries:
+        _blank_entry(entry)
+        for event in entry.events:
+            event.reason, event.detail = None, {}
+        s.add(QueueEvent(entry_id=entry.id, at=now, event=ERASED_EVENT, state=entry.state,
+                         previous_state=entry.state, actor=actor, detail={}))
+    sids = [c.call_sid for c in calls]
+    for call in calls:
+        call.from_number = call.to_number = call.transcript = None
+        call.scratch = {}
+    if sids:
+        s.execute(update(SpeechResult).where(SpeechResult.call_sid.in_(sids)).values(transcript=None, digit=None))
+        s.execute(delete(CallTurn).where(CallTurn.call_sid.in_(sids)))
+    return {"entries": len(entries), "calls": len(calls)}
+
+
+def _blank_entry(entry: QueueEntry) -> None:
+    entry.phone_number = entry.caller_name = entry.reason = entry.transcript = None
+    entry.customer_timezone = None
+    entry.context = {}
+
+
+def apply_retention(s, now: datetime, retention) -> dict:
+    """The scheduled pass: what has been closed longer than its kind's retention loses it."""
+    closed = QueueEntry.state.in_(CLOSED_STATES)
+
+    def before(kind: str) -> datetime:
+        return now - timedelta(days=retention.days(kind))
+
+    done = {}
+    done["entry_transcripts"] = s.execute(update(QueueEntry).where(
+        closed, QueueEntry.closed_at < before("transcript"), QueueEntry.transcript.is_not(None))
+        .values(transcript=None)).rowcount
+    done["entry_context"] = s.execute(update(QueueEntry).where(
+        closed, QueueEntry.closed_at < before("context"), QueueEntry.reason.is_not(None))
+        .values(reason=None, context={})).rowcount
+    done["entry_numbers"] = s.execute(update(QueueEntry).where(
+        closed, QueueEntry.closed_at < before("number"), QueueEntry.phone_number.is_not(None))
+        .values(phone_number=None, caller_name=None, customer_timezone=None)).rowcount
+    ended_calls = select(Call.call_sid).where(Call.ended_at < before("transcript"))
+    done["speech_results"] = s.execute(update(SpeechResult).where(
+        SpeechResult.call_sid.in_(ended_calls), SpeechResult.transcript.is_not(None))
+        .values(transcript=None)).rowcount
+    done["call_turns"] = s.execute(delete(CallTurn).where(CallTurn.call_sid.in_(ended_calls))).rowcount
+    s.execute(update(Call).where(Call.ended_at < before("transcript")).values(transcript=None, scratch={}))
+    done["call_numbers"] = s.execute(update(Call).where(
+        Call.ended_at < before("number"), Call.from_number.is_not(None))
+        .values(from_number=None, to_number=None)).rowcount
+    old_events = select(QueueEntry.id).where(closed, QueueEntry.closed_at < before("audit"))
+    done["audit"] = s.execute(update(QueueEvent).where(
+        QueueEvent.entry_id.in_(old_events), QueueEvent.reason.is_not(None))
+        .values(reason=None, detail={})).rowcount
+    return done

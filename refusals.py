@@ -1,0 +1,40 @@
+"""The one shape of a refusal: what a person or a program asked that we will not do, and why.
+
+Every domain refusal (a callback, an agent, a number, a time, a call's turn, a supervisor's input)
+derives from `Refusal`, which carries what a caller needs to act on it: the HTTP `status`, a stable
+`code`, the `field` at fault (a JSON pointer, or None) and the message. Domain code raises them
+without knowing about the web; web/errors.py renders any of them, once, as application/problem+json
+for APIs, a small HTML page for browsers, or plain text (Twilio).
+"""
+from __future__ import annotations
+
+
+class Refusal(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
+                 status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class RequestRefused(Refusal):
+    """A request we will not take as it is (a body that is not JSON, a field that is wrong)."""
+
+    status = 422
+
+
+class ReasonedRefusal(Refusal, ValueError):
+    """A value refused for a stable `reason` (also its `code`), e.g. a number or a time."""
+
+    status = 422
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message, code=reason)
+        self.reason = reason

@@ -1,0 +1,90 @@
+"""Which entries of a skill's line may be served now, and when the next one falls due.
+
+The dispatcher's picking rule, beside the line order it follows (routing/queue.py):
+- open: live holders without an agent, queued callbacks, scheduled callbacks whose slot is within
+  the early window, and retries whose time has come;
+- closed: live holders, scheduled callbacks whose own (in-hours) slot is within the early window, and
+  queued callbacks whose told window has begun (promised before closing, so agents still at work
+  serve them in line order, before holders who arrived later; the others wait for the opening).
+One small indexed query per kind of due entry (each LIMITed), merged: cheap however many callbacks
+wait for later (bench/dispatcher_bench.py).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from config import Skill
+from routing import hours
+from storage.models import CALLBACK, QueueEntry
+
+
+def order_key(entry: QueueEntry) -> tuple:
+    """routing.queue.line_order() for loaded entries: priority (desc), arrival, id."""
+    return (-entry.priority, entry.arrived_at, entry.id)
+
+
+def due_entries(s: Session, skill: Skill, now: datetime, limit: int, early_seconds: int) -> list[QueueEntry]:
+    """Up to `limit` entries of `skill` that may be served now, in line order."""
+    early = now + timedelta(seconds=early_seconds)
+    open_now = hours.is_open(skill, now)
+    unoffered_holder = (QueueEntry.state == "holding") & QueueEntry.agent_id.is_(None)
+    scheduled = (QueueEntry.state == "scheduled") & (QueueEntry.next_attempt_at <= early)
+    retry = (QueueEntry.state == "retry_wait") & (QueueEntry.next_attempt_at <= now)
+    if open_now:
+        # (clause, timed): timed clauses are picked by their (state, next_attempt_at) range.
+        clauses = [(unoffered_holder, False), (QueueEntry.state == "queued", False), (scheduled, True), (retry, True)]
+    else:
+        promised = (QueueEntry.state == "queued") & (QueueEntry.promised_from <= early)
+        clauses = [(unoffered_holder, True), (scheduled & (QueueEntry.next_attempt_at > now), True), (promised, True)]
+    found: list[QueueEntry] = []
+    for clause, timed in clauses:
+        where = (QueueEntry.skill == skill.name) & clause
+        if timed:
+            # Let the range pick the few that are due, then sort those (an expression in ORDER BY keeps
+            # the planner off the line-order index, which would walk every callback booked for later).
+            query = select(QueueEntry).where(where).order_by(
+                QueueEntry.priority * -1, QueueEntry.arrived_at, QueueEntry.id)
+            rows = s.scalars(query.limit(limit if open_now else limit * 4))
+        else:
+            rows = _in_line_order(s, where, limit)
+        found.extend(e for e in rows if open_now or e.kind != CALLBACK or e.state == "queued"
+                     or hours.is_open(skill, e.next_attempt_at))
+    found.sort(key=order_key)
+    return found[:limit]
+
+
+def _in_line_order(s: Session, where, limit: int) -> list[QueueEntry]:
+    """The first `limit` rows matching `where` by priority (desc), arrival, id, one priority level
+    at a time: each step walks the (skill, state, priority, arrived_at, id) index in order, so
+    the cost does not grow with the length of the line (one index cannot serve DESC then ASC)."""
+    rows: list[QueueEntry] = []
+    ceiling = None
+    while len(rows) < limit:
+        level = where if ceiling is None else where & (QueueEntry.priority < ceiling)
+        top = s.scalar(select(func.max(QueueEntry.priority)).where(level))
+        if top is None:
+            break
+        rows.extend(s.scalars(select(QueueEntry).where(level, QueueEntry.priority == top)
+                              .order_by(QueueEntry.arrived_at, QueueEntry.id).limit(limit - len(rows))))
+        ceiling = top
+    return rows
+
+
+def next_due(s: Session, now: datetime, early_seconds: int) -> datetime | None:
+    """The next moment a timed entry becomes due: a scheduled slot (minus the early window) or a retry."""
+    early = timedelta(seconds=early_seconds)
+    times = []
+    scheduled = s.scalar(select(QueueEntry.next_attempt_at).where(
+        QueueEntry.state == "scheduled", QueueEntry.next_attempt_at > now + early
+    ).order_by(QueueEntry.next_attempt_at).limit(1))
+    if scheduled:
+        times.append(scheduled - early)
+    retry = s.scalar(select(QueueEntry.next_attempt_at).where(
+        QueueEntry.state == "retry_wait", QueueEntry.next_attempt_at > now
+    ).order_by(QueueEntry.next_attempt_at).limit(1))
+    if retry:
+        times.append(retry)
+    return min(times) if times else None

@@ -1,0 +1,171 @@
+"""The one wait estimate every channel tells (IVR, button, chat, SMS, status page, supervisor cards)
+and the simulated day (bench/simday.py) scores:
+
+    estimate(session, skill, now, *, config, entry=None, supply=None, callback=False) -> Estimate
+
+`skill` is a config.Skill (or its name); `entry` a waiting QueueEntry to estimate for (its own place),
+or None for a new arrival at the back of the line; `supply` replaces the staffing read from the agents
+table (a list of routing.predictor.Supply, e.g. known shifts); `callback` adds the customer's ring.
+Estimate.status is "now", "wait", "after_closing", "closed" or "unstaffed"; only the first two may be
+told as a wait (Estimate.announceable), otherwise say when we will call back (Estimate.resume_at).
+Estimate.window(now, zone) is the callback window to tell. The predictor and its rules: routing/predictor.py.
+
+This module reads the inputs: the line (routing/queue.py's order), the agents and their other lines,
+the agent-seconds recent entries really took (from the audit trail), and the skill's opening hours.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from clock import TimeRefused, local_to_utc
+from config import IvrConfig, Skill
+from routing import queue
+from routing.predictor import HORIZON, Estimate, Handle, Hours, Line, Supply, predict
+from storage.models import Agent, QueueEntry, QueueEvent
+
+RECENT_HANDLES = 20
+# Events that put an agent on an entry (a claim), and states that end the agent's part in it.
+CLAIMS = ("agent_offered", "dialing_agent")
+RELEASES = ("queued", "retry_wait", "scheduled", "completed", "failed", "cancelled", "abandoned")
+# The customer's phone rings this long, on average, before a callback is answered (until measured).
+CUSTOMER_RING_SECONDS = 15.0
+
+
+def estimate(session: Session, skill: Skill | str, now: datetime, *, config: IvrConfig,
+             entry: QueueEntry | None = None, supply: list[Supply] | None = None,
+             callback: bool = False) -> Estimate:
+    if isinstance(skill, str):
+        skill = config.skills[skill]
+    hours = opening_spans(skill, now)
+    counts = line_counts(session, now)
+    line = line_before(session, skill.name, now, entry)
+    if supply is None:
+        supply = agent_supply(session, skill, now, hours, counts)
+    handle = handle_time(session, skill.name, config.assumed_handle_seconds)
+    return predict(line, supply, handle, hours, now, callback=callback or (entry is not None and entry.kind == "callback"))
+
+
+def line_estimates(session: Session, skill: Skill, now: datetime, *, config: IvrConfig,
+                   in_line: int) -> tuple[Estimate, list[Estimate]]:
+    """For the supervisor page: the estimate for a new arrival, and one per place 1..in_line, reading
+    the inputs once (callbacks falling due later are counted for every place)."""
+    hours = opening_spans(skill, now)
+    supply = agent_supply(session, skill, now, hours, line_counts(session, now))
+    handle = handle_time(session, skill.name, config.assumed_handle_seconds)
+    due = line_before(session, skill.name, now, None).due
+    places = [predict(Line(ahead=p, due=due), supply, handle, hours, now) for p in range(in_line + 1)]
+    return places[-1], places[:-1]
+
+
+def opening_spans(skill: Skill, now: datetime) -> Hours:
+    """The skill's opening spans (UTC) that end after now, within the predictor's horizon."""
+    spans = []
+    today = now.astimezone(skill.timezone).date()
+    for days in range(-1, HORIZON.days + 1):
+        day = today + timedelta(days=days)
+        span = skill.hours.get(day.weekday())
+        if not span:
+            continue
+        start, end = (_local(day, at, skill) for at in span)
+        if end > now:
+            spans.append((start, end))
+    return Hours(spans=tuple(spans))
+
+
+def _local(day, at, skill: Skill) -> datetime:
+    try:
+        return local_to_utc(day, at, skill.timezone)
+    except TimeRefused:
+        # Inside a DST gap: the first valid minute after it.
+        return datetime.combine(day, at).replace(tzinfo=skill.timezone).astimezone(timezone.utc)
+
+
+def line_counts(session: Session, now: datetime) -> dict[str, int]:
+    """How many entries stand in each skill's line now."""
+    rows = session.execute(select(QueueEntry.skill, func.count()).where(queue.in_line_now(now))
+                           .group_by(QueueEntry.skill)).all()
+    return {skill: int(n) for skill, n in rows}
+
+
+def line_before(session: Session, skill: str, now: datetime, entry: QueueEntry | None) -> Line:
+    """Who is served before `entry` (or before a new arrival): in line now, and callbacks falling due later."""
+    if entry is not None and queue.is_in_line(entry, now):
+        ahead = queue.position(session, entry, now) - 1
+    else:
+        ahead = int(session.scalar(select(func.count()).select_from(QueueEntry).where(
+            QueueEntry.skill == skill, queue.in_line_now(now),
+            *([QueueEntry.id != entry.id] if entry is not None else []))) or 0)
+    later = select(QueueEntry.next_attempt_at).where(
+        QueueEntry.skill == skill, QueueEntry.state.in_(("scheduled", "retry_wait")),
+        QueueEntry.next_attempt_at > now)
+    if entry is not None:
+        later = later.where(QueueEntry.id != entry.id, or_(
+            QueueEntry.priority > entry.priority,
+            and_(QueueEntry.priority == entry.priority, QueueEntry.arrived_at <= entry.arrived_at)))
+    due = tuple(at for at in session.scalars(later) if at is not None and at < now + HORIZON)
+    return Line(ahead=ahead, due=due)
+
+
+def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
+                 counts: dict[str, int]) -> list[Supply]:
+    """Agents with the skill, each as the share of their work this skill's line takes.
+
+    Logged-in agents stay until today's closing and are expected again at later openings; when nobody
+    is logged in, every agent with the skill is expected from the next opening that is not today's."""
+    agents = [a for a in session.scalars(select(Agent)) if skill.name in (a.skills or {})]
+    on = [a for a in agents if a.state != "offline"]
+    today_end = hours.spans[0][1] if hours.spans and hours.spans[0][0] <= now else None
+    supply = []
+    for agent in agents:
+        mine = counts.get(skill.name, 0) + 1  # this line, with the caller asking
+        share = mine / (mine + sum(counts.get(name, 0) for name in agent.skills if name != skill.name))
+        if agent.state != "offline":
+            supply.append(Supply(share=share, free=agent.state == "available"))
+        elif not on and today_end is not None:
+            supply.append(Supply(share=share, on_from=today_end))
+        elif not on:
+            supply.append(Supply(share=share))
+    return supply
+
+
+def handle_time(session: Session, skill: str, assumed: int) -> Handle:
+    """Agent-seconds per entry over the skill's last RECENT_HANDLES completed entries: every claim of an
+    agent (ring, whisper, customer ring, answering machine, talk), failed attempts included, plus the
+    agent's wrap-up. With fewer than 3 completed entries: the configured assumed_handle_seconds."""
+    rows = session.execute(
+        select(QueueEntry.id, QueueEntry.closed_at, func.coalesce(Agent.wrap_up_seconds, 30))
+        .outerjoin(Agent, Agent.id == QueueEntry.agent_id)
+        .where(QueueEntry.skill == skill, QueueEntry.state == "completed", QueueEntry.connected_at.is_not(None),
+               QueueEntry.closed_at.is_not(None))
+        .order_by(QueueEntry.closed_at.desc()).limit(RECENT_HANDLES)).all()
+    if len(rows) < 3:
+        return Handle(mean=float(assumed), sd=float(assumed), customer_ring=CUSTOMER_RING_SECONDS)
+    wraps = {entry_id: wrap for entry_id, _closed, wrap in rows}
+    closed = {entry_id: closed_at for entry_id, closed_at, _wrap in rows}
+    events = session.execute(select(QueueEvent.entry_id, QueueEvent.at, QueueEvent.event, QueueEvent.state)
+                             .where(QueueEvent.entry_id.in_(list(wraps))).order_by(QueueEvent.entry_id, QueueEvent.id))
+    trail: dict[int, list[tuple[datetime, str, str]]] = {}
+    for entry_id, at, event, state in events:
+        trail.setdefault(entry_id, []).append((at, event, state))
+    samples = [agent_seconds(trail.get(entry_id, []), closed[entry_id]) + wraps[entry_id] for entry_id in wraps]
+    mean = sum(samples) / len(samples)
+    sd = (sum((x - mean) ** 2 for x in samples) / (len(samples) - 1)) ** 0.5
+    return Handle(mean=mean, sd=sd, customer_ring=CUSTOMER_RING_SECONDS)
+
+
+def agent_seconds(trail: list[tuple[datetime, str, str]], closed_at: datetime) -> float:
+    """Seconds an agent spent on one entry, from its audit trail [(at, event, state), ...]: each claim
+    until the entry went back to waiting or ended."""
+    total, started = 0.0, None
+    for at, event, state in trail:
+        if started is None and (event in CLAIMS or (event == "dialing_customer" and state == "dialing_customer")):
+            started = at
+        elif started is not None and state in RELEASES:
+            total += (at - started).total_seconds()
+            started = None
+    if started is not None:
+        total += (closed_at - started).total_seconds()
+    return total

@@ -1,0 +1,208 @@
+"""The wait predictor, pure (no database, no clock): predict(line, supply, handle, hours, now) -> Estimate.
+routing/estimate.py reads its inputs from the database; see there for the entry point every channel uses.
+
+    estimate(session, skill, now, *, config, entry=None, supply=None) -> Estimate
+
+`skill` is a config.Skill or its name; `entry` is a waiting QueueEntry to estimate for (its own place),
+or None for a new arrival at the back of the line. `supply` overrides the staffing read from the agents
+table (a list of Supply, e.g. known shifts). The Estimate says one of:
+    status "now"            an agent is free for this caller: seconds == 0
+    status "wait"           a wait we can meet today: seconds, spread_seconds, expected_at
+    status "after_closing"  the wait would pass closing: no wait is told; resume_at = the next opening,
+                            expected_at = when a callback would be reached then (or None)
+    status "closed"         closed now: resume_at = the next opening
+    status "unstaffed"      open, but no agent with the skill is on: resume_at = the next opening
+                            on which staffing is expected (None if no agent has the skill at all)
+Only "now" and "wait" may be told as a wait (Estimate.announceable); otherwise say when we will call back.
+
+The predictor itself is pure: predict(line, supply, handle, hours, now) -> Estimate, tested on fixed
+vectors. It is the queue-length predictor (Ibrahim & Whitt's QL: a new caller waits for the departures
+of everyone ahead), made honest about what the step formula ignored:
+  * ahead   = everyone standing in line before this caller now (holders, queued callbacks, scheduled
+              callbacks and retries already due), plus scheduled callbacks and retries that fall due
+              before the caller's turn comes (they cut in by their earlier arrival): solved as a fixed point;
+  * free    = agents with the skill free now take the first `free` entries at once;
+  * capacity(t) = the sum of the shares of agents on the skill at time t, 0 outside opening hours
+              and outside an agent's shift; an agent with several skills counts as the share of their
+              lines' work that is this skill's: (n + 1) / (n + 1 + the entries in their other lines),
+              n = this line's length, + 1 for the caller asking (nothing else waiting: all of them);
+  * handle  = the agent-seconds one entry really takes (ring, whisper, talk, the customer's ring and
+              answering-machine check, failed attempts, wrap-up), measured from the audit trail;
+  * wait    = the T at which the integral of capacity(t) / handle from now reaches ahead - free + 1,
+              plus the customer's ring for a callback; spread = handle * sqrt(departures) / capacity
+              plus 10% of the wait (the window is built from it, routing/promise.py).
+Staffing: agents logged in now are assumed to stay until the skill closes today; on later days, the
+agents who are on now (or, when nobody is, every agent with the skill) are expected at the opening.
+A known shift list (Supply with on_from / on_until) replaces that assumption.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from routing.promise import Window, callback_window
+
+# How far ahead the predictor looks for staffed time.
+HORIZON = timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class Supply:
+    """One agent's part in a skill: `share` of their time, free now or not, on between on_from and on_until
+    (None: already on / no known end). Times are aware UTC."""
+
+    share: float
+    free: bool = False
+    on_from: datetime | None = None
+    on_until: datetime | None = None
+
+    def on_at(self, when: datetime) -> bool:
+        return (self.on_from is None or self.on_from <= when) and (self.on_until is None or when < self.on_until)
+
+
+@dataclass(frozen=True)
+class Line:
+    """What stands before the caller: `ahead` entries in line now, and the times at which scheduled
+    callbacks and retries that will be served before the caller fall due."""
+
+    ahead: int
+    due: tuple[datetime, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hours:
+    """Opening spans (UTC, in order) from now on, within the horizon. The first one contains now when open."""
+
+    spans: tuple[tuple[datetime, datetime], ...]
+
+    def open_at(self, when: datetime) -> bool:
+        return any(start <= when < end for start, end in self.spans)
+
+
+@dataclass(frozen=True)
+class Handle:
+    """Agent-seconds per entry (mean, and its standard deviation), and the customer's ring before a
+    callback is answered."""
+
+    mean: float
+    sd: float = 0.0
+    customer_ring: float = 0.0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    status: str
+    seconds: int | None = None
+    spread_seconds: int = 0
+    expected_at: datetime | None = None
+    resume_at: datetime | None = None
+    ahead: int = 0
+    staffed: float = 0.0
+    free: int = 0
+    handle_seconds: float = 0.0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def announceable(self) -> bool:
+        """Whether a wait may be told at all: only when a staffed agent can meet it today."""
+        return self.status in ("now", "wait")
+
+    def window(self, now: datetime, zone: str) -> Window | None:
+        """The callback window to tell, in `zone`: around the expected time, or from the opening."""
+        if self.announceable:
+            return callback_window(now=now, expected_seconds=self.seconds or 0, spread_seconds=self.spread_seconds,
+                                   zone=zone)
+        if self.expected_at is not None and self.resume_at is not None:
+            return callback_window(now=now, expected_seconds=(self.expected_at - self.resume_at).total_seconds(),
+                                   spread_seconds=self.spread_seconds, zone=zone, earliest=self.resume_at)
+        if self.resume_at is not None:
+            return callback_window(now=now, expected_seconds=0, spread_seconds=0, zone=zone, earliest=self.resume_at)
+        return None
+
+
+def _segments(hours: Hours, supply: Sequence[Supply], now: datetime):
+    """(start, end, capacity) pieces from now on, where capacity is constant (0 pieces left out)."""
+    for span_start, span_end in hours.spans:
+        start = max(span_start, now)
+        if start >= span_end:
+            continue
+        cuts = {start, span_end}
+        for s in supply:
+            for at in (s.on_from, s.on_until):
+                if at is not None and start < at < span_end:
+                    cuts.add(at)
+        points = sorted(cuts)
+        for a, b in zip(points, points[1:]):
+            capacity = sum(s.share for s in supply if s.on_at(a))
+            if capacity > 0:
+                yield a, b, capacity
+
+
+def _time_for(departures: float, hours: Hours, supply: Sequence[Supply], handle: float, now: datetime):
+    """When `departures` entries will have been served from now on, and the capacity then (None: never)."""
+    need = departures * handle  # agent-seconds
+    for start, end, capacity in _segments(hours, supply, now):
+        room = (end - start).total_seconds() * capacity
+        if room >= need:
+            return start + timedelta(seconds=need / capacity), capacity
+        need -= room
+    return None, 0.0
+
+
+def _first_staffed(hours: Hours, supply: Sequence[Supply], now: datetime) -> datetime | None:
+    return next((start for start, _end, _cap in _segments(hours, supply, now)), None)
+
+
+def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, now: datetime,
+            callback: bool = False) -> Estimate:
+    """The pure predictor (see the module's docstring). `callback`: add the customer's ring."""
+    staffed_now = sum(s.share for s in supply if s.on_at(now)) if hours.open_at(now) else 0.0
+    free = sum(1 for s in supply if s.free and s.on_at(now)) if hours.open_at(now) else 0
+    base = dict(ahead=line.ahead, staffed=round(staffed_now, 3), free=free, handle_seconds=round(handle.mean, 1))
+    first = _first_staffed(hours, supply, now)
+    if not hours.open_at(now) or staffed_now <= 0:
+        status = "closed" if not hours.open_at(now) else "unstaffed"
+        # When will a callback booked now be reached: after everything ahead, from the next staffed time.
+        if first is None:
+            return Estimate(status, resume_at=next((s for s, _ in hours.spans if s > now), None), **base)
+        at, capacity = _time_for(line.ahead + len(line.due) + 1, hours, supply, handle.mean, first)
+        spread = _spread(line.ahead + len(line.due) + 1, handle, capacity, at, first)
+        return Estimate(status, spread_seconds=spread, expected_at=at, resume_at=first, **base)
+    ring = handle.customer_ring if callback else 0.0
+    if line.ahead < free:
+        return Estimate("now", seconds=int(round(ring)), expected_at=now + timedelta(seconds=ring),
+                        spread_seconds=int(round(ring / 2)), **base)
+    # Departures needed before this caller's turn; due callbacks falling before it are added until stable.
+    due = sorted(line.due)
+    extra = 0
+    at, capacity = None, 0.0
+    for _ in range(len(due) + 1):
+        departures = line.ahead + extra - free + 1
+        at, capacity = _time_for(departures, hours, supply, handle.mean, now)
+        later = sum(1 for d in due if at is None or d < at)
+        if later == extra:
+            break
+        extra = later
+    departures = line.ahead + extra - free + 1
+    today_close = hours.spans[0][1]
+    if at is None or at > today_close:
+        resume = next((s for s, _ in hours.spans if s >= today_close), None) or first
+        # The spread grows with staffed time only: the night adds no uncertainty.
+        return Estimate("after_closing", expected_at=at, resume_at=resume,
+                        spread_seconds=_spread(departures, handle, capacity, at, resume or now), **base)
+    seconds = (at - now).total_seconds() + ring
+    return Estimate("wait", seconds=int(round(seconds)), expected_at=at + timedelta(seconds=ring),
+                    spread_seconds=_spread(departures, handle, capacity, at, now), **base)
+
+
+def _spread(departures: float, handle: Handle, capacity: float, at: datetime | None, since: datetime) -> int:
+    """Standard deviation of the wait: `departures` services at `capacity` agents (each with the handle
+    time's own spread, never below the exponential's), plus 10% of the wait for staffing and load drift."""
+    if at is None or capacity <= 0:
+        return 0
+    cv = max(1.0, handle.sd / handle.mean) if handle.mean > 0 else 1.0
+    service = handle.mean * cv * math.sqrt(max(departures, 0.0)) / capacity
+    return int(round(service + 0.1 * (at - since).total_seconds()))
+

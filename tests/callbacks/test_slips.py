@@ -1,0 +1,121 @@
+"""Re-estimates while a callback waits: a callback that slips out of the window its customer was told
+gets a new window, once per slip, before the old one ends (SMS and the status link), recorded in the
+audit trail. Through the production paths: the caller books by phone (signed webhooks), the
+dispatcher keeps an agent busy through the emulator, time from a ManualClock."""
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from supervisor import services as steering
+from storage.db import transaction
+
+AGENT = "+14155550101"
+CALLER = "+12125550142"
+OTHER = "+12125550199"
+MESSAGING = "+15005550007"
+
+
+def busy_agent(dispatcher, outbound, add_agent, book):
+    """Bob is staffed and talking to another customer (a callback the dispatcher connected)."""
+    add_agent("Bob", AGENT)
+    book(OTHER, ago=60)
+    dispatcher.run_once()
+    outbound.to(AGENT).answer().press("1")
+    outbound.to(OTHER).answer().amd("human")
+
+
+def book_by_phone(twilio, entry_of, runtime):
+    from sqlalchemy import select
+
+    from storage.models import QueueEntry
+
+    call = twilio.call(from_number=CALLER)
+    call.press("1")  # billing
+    call.press("1")  # call me back
+    call.press("1")  # on this number
+    call.press("1")  # as soon as possible
+    assert "We will call you back between" in call.last_heard
+    with runtime.sessions() as s:
+        pid = s.scalar(select(QueueEntry.public_id).where(QueueEntry.phone_number == CALLER))
+    return pid, call.last_heard
+
+
+def told(entry):
+    return [e for e in entry.events if e.event == "window_told"]
+
+
+def test_a_slipping_callback_is_told_a_new_window_once_before_the_old_one_ends(
+        dispatcher, outbound, twilio, twilio_rest, add_agent, book, entry_of, runtime, clock):
+    dispatcher.dialer.messaging_number = MESSAGING
+    busy_agent(dispatcher, outbound, add_agent, book)
+    pid, heard = book_by_phone(twilio, entry_of, runtime)
+    entry = entry_of(pid)
+    first_from, first_by = entry.promised_from, entry.promised_by
+    assert first_by is not None and len(told(entry)) == 1
+    assert dispatcher.tell_slips() == 0  # on time: nothing to tell
+    texts = len(twilio_rest.messages)
+
+    # Bob's conversation goes on; close to the end of the window the callback cannot make it any more.
+    clock.advance((first_by - clock.now()).total_seconds() - 60)
+    assert dispatcher.tell_slips() == 1
+    entry = entry_of(pid)
+    assert clock.now() < first_by  # told before the old window ended
+    assert entry.promised_from >= first_from and entry.promised_by > first_by
+    notice = told(entry)[-1]
+    assert notice.reason == "slipped" and notice.detail["sms"] is True
+    assert notice.detail["previous_end"] == first_by.isoformat()
+    [sms] = twilio_rest.messages[texts:]
+    assert sms["to"] == CALLER
+    assert sms["body"].startswith("Example Company: we are running later than we told you. "
+                                  "We will now call you back between ")
+    assert entry.promised_by.astimezone(ZoneInfo(entry.promised_zone)).strftime(" and %H:%M ") in sms["body"]
+
+    assert dispatcher.tell_slips() == 0  # once per slip
+    assert len(twilio_rest.messages) == texts + 1
+
+
+def test_a_supervisors_reschedule_keeps_the_window_told_and_a_slip_it_causes_is_told(
+        dispatcher, outbound, twilio, twilio_rest, add_agent, book, entry_of, runtime, clock):
+    busy_agent(dispatcher, outbound, add_agent, book)  # no messaging number: the status link only
+    pid, _ = book_by_phone(twilio, entry_of, runtime)
+    before = entry_of(pid)
+    later = before.promised_by + timedelta(hours=2)
+    with transaction(runtime.sessions) as s:
+        steering.reschedule(s, pid, before.version, when=later, actor="sam", now=clock.now(), config=runtime.ivr_config)
+    entry = entry_of(pid)
+    assert (entry.promised_from, entry.promised_by) == (before.promised_from, before.promised_by)
+    assert entry.next_attempt_at == later
+
+    assert dispatcher.tell_slips() == 1  # now late by the supervisor's move: the customer hears of it
+    entry = entry_of(pid)
+    assert entry.promised_from >= later and entry.promised_by > later
+    notice = told(entry)[-1]
+    assert notice.reason == "slipped" and notice.detail["sms"] is False
+    assert not [m for m in twilio_rest.messages if m["to"] == CALLER]
+
+
+def test_the_status_link_shows_the_window_told_and_when_it_moved(
+        app, dispatcher, outbound, twilio_rest, add_agent, entry_of, runtime, clock):
+    from agents import services as agents
+
+    dispatcher.dialer.messaging_number = MESSAGING
+    client = app.test_client()
+    ann = add_agent("Ann", AGENT)
+    booked = client.post("/api/callbacks", json={"phone": CALLER, "skill": "billing", "channel": "api"}).get_json()
+    status = booked["status_url"].split("/api/", 1)[1]
+    dispatcher.run_once()
+    outbound.to(AGENT).answer().press("1")
+    outbound.to(CALLER).ring_out("busy")  # not reached: "we will try again today at 10:10" by SMS
+    view = client.get("/api/" + status).get_json()
+    retry_at = entry_of(booked["id"]).next_attempt_at
+    assert view["window"]["from"] == retry_at.isoformat().replace("+00:00", "Z") and view["window"]["moved"] == 0
+    assert view["window"]["timezone"] == "America/New_York"
+
+    with transaction(runtime.sessions) as s:  # Ann signs off for the day; nobody else is on
+        agents.set_state(s, s.get(agents.Agent, ann), "offline", clock.now(), actor="Ann")
+    clock.advance((retry_at - clock.now()).total_seconds() + 60)
+    assert dispatcher.tell_slips() == 1
+    view = client.get("/api/" + status).get_json()
+    assert view["window"]["moved"] == 1 and view["window"]["from"] > retry_at.isoformat()
+    assert "We will now call you back between" in twilio_rest.messages[-1]["body"]

@@ -1,0 +1,117 @@
+"""The IVR never tells a wait that no staffed agent can meet, tells callbacks as a window with day, date and
+zone in the caller's zone, and records every wait it tells: through the signed webhooks (the emulator)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import Agent, QueueEntry, QueueEvent
+
+DUTCH_LINE = "+31201234567"
+
+
+def staff(runtime, clock, skill, state="on_call", name="Ann"):
+    with runtime.sessions() as s:
+        s.add(Agent(name=name, address="+12125550100", skills={skill: 5}, state=state,
+                    state_changed_at=clock.now(), wrap_up_seconds=30))
+        s.commit()
+
+
+def entries(runtime):
+    with runtime.sessions() as s:
+        return list(s.scalars(select(QueueEntry).order_by(QueueEntry.id)))
+
+
+def told(runtime, entry_id):
+    with runtime.sessions() as s:
+        return [e.detail for e in s.scalars(select(QueueEvent).where(
+            QueueEvent.entry_id == entry_id, QueueEvent.event == "wait_announced").order_by(QueueEvent.id))]
+
+
+@pytest.mark.parametrize("to_number,nobody,offer", [
+    (None, "Nobody on our billing team can take your call right now.",
+     "Press 1 and we will call you back between 08:00 and 08:10 tomorrow, Wednesday 25 November, New York time."),
+    (DUTCH_LINE, "Er is nu niemand van ons team facturen die u kan helpen.",
+     # The Dutch line hears Amsterdam time: 08:00 in New York is 14:00 in Amsterdam.
+     "Druk 1 en we bellen u terug tussen 14:00 en 14:10 morgen, woensdag 25 november, tijdzone Amsterdam."),
+])
+def test_nobody_staffed_hears_no_wait_but_when_we_call_back(twilio, runtime, to_number, nobody, offer):
+    call = twilio.call(**({"to_number": to_number} if to_number else {}))
+    call.press("1")
+    assert nobody in call.heard_text() and offer in call.last_heard
+    assert "about" not in call.heard_text() and "ongeveer" not in call.heard_text()
+    call.press("1")  # call me back
+    call.press("1")  # on this number
+    assert call.ended and ("between 08:00 and 08:10" in call.last_heard or "tussen 14:00 en 14:10" in call.last_heard)
+    [entry] = entries(runtime)
+    assert entry.kind == "callback" and entry.state == "queued"  # keeps its place for the morning
+    assert entry.promised_from == datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc)
+    assert told(runtime, entry.id) == []  # no wait was told
+
+
+def test_every_hold_update_is_recorded(twilio, runtime, clock):
+    staff(runtime, clock, "support")
+    call = twilio.call()
+    call.press("2")  # support: one busy agent, the wait offer
+    call.press("2")  # hold
+    for _ in range(2):
+        clock.advance(30)
+        call.wait()  # the hold Gather times out: Twilio fetches the waitUrl again, a new update is told
+    [entry] = entries(runtime)
+    updates = told(runtime, entry.id)
+    assert len(updates) == 4  # the offer, the first hold announcement and two refreshes
+    assert all(u["status"] == "wait" and u["seconds"] > 0 for u in updates)
+    assert [u.get("position") for u in updates[1:]] == [1, 1, 1]
+
+
+def test_a_wait_that_would_pass_closing_is_not_told(twilio, runtime, clock):
+    clock.set(datetime(2026, 11, 24, 22, 57, tzinfo=timezone.utc))  # 17:57 in New York; billing closes at 18:00
+    staff(runtime, clock, "billing")
+    call = twilio.call()
+    call.press("1")
+    assert "Nobody on our billing team can take your call before we close today." in call.heard_text()
+    assert "The wait is" not in call.heard_text()
+    assert "between 08:00 and 08:15 tomorrow, Wednesday 25 November, New York time" in call.last_heard
+
+
+def test_a_holder_pressing_1_after_closing_hears_tomorrows_window(twilio, runtime, clock):
+    clock.set(datetime(2026, 11, 24, 22, 50, tzinfo=timezone.utc))  # 17:50 in New York
+    staff(runtime, clock, "billing")
+    call = twilio.call()
+    call.press("1")
+    assert "The wait is about 4 minutes" in call.last_heard
+    call.press("2")  # hold
+    clock.set(datetime(2026, 11, 24, 23, 1, tzinfo=timezone.utc))  # closed now, still holding
+    call.wait()
+    # One agent, this caller first in the morning's line: about 4 minutes after the opening.
+    assert ("We cannot reach you before we close. Press 1 and we will call you back between 08:00 and 08:15 "
+            "tomorrow, Wednesday 25 November, New York time.") in call.last_heard
+    call.press("1")  # while holding: call me back (hold_done -> the callback questions)
+    call.press("1")  # this number
+    call.press("1")  # as soon as possible
+    assert call.ended
+    assert "We will call you back between 08:00 and 08:15 tomorrow, Wednesday 25 November, New York time" \
+        in call.last_heard
+    assert "minute" not in call.last_heard
+    [entry] = entries(runtime)
+    assert entry.kind == "callback" and entry.promised_by == datetime(2026, 11, 25, 13, 15, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("to_number,expected", [
+    (None, "We open again on Monday 15 March at 08:00, New York time."),
+    # New York has moved its clocks (14 March), Amsterdam not yet (28 March): 12:00 UTC is 13:00 there,
+    # and it is already Sunday in Amsterdam, so Monday is tomorrow.
+    (DUTCH_LINE, "We zijn weer open morgen, maandag 15 maart om 13:00, tijdzone Amsterdam."),
+])
+def test_after_hours_across_the_dst_change_in_the_listeners_zone(twilio, runtime, clock, to_number, expected):
+    clock.set(datetime(2027, 3, 13, 23, 0, tzinfo=timezone.utc))  # Saturday evening in New York, EST
+    call = twilio.call(**({"to_number": to_number} if to_number else {}))
+    call.press("1")
+    assert expected in call.heard_text()
+    call.press("1")
+    call.press("1")
+    [entry] = entries(runtime)
+    assert entry.scheduled_for == datetime(2027, 3, 15, 12, 0, tzinfo=timezone.utc)  # 08:00 EDT
+    assert entry.promised_from == entry.scheduled_for

@@ -1,0 +1,44 @@
+"""`ivr scheduler`, the scheduler role: it takes the lease, and on SIGTERM stops and releases it at once."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import create_engine, select
+
+from storage.models import DispatcherLease
+
+
+def test_sigterm_releases_the_lease(settings, tmp_path):
+    env = dict(os.environ, DATABASE_URL=settings.database_url, SECRET_KEY="s", SPEECH_ENABLED="off",
+               TWILIO_ACCOUNT_SID=settings.twilio_account_sid, TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
+               TWILIO_NUMBER=settings.twilio_number, PUBLIC_BASE_URL=settings.public_base_url, DISPATCHER="off")
+    env.pop("DEV_PHONE", None)
+    err = open(tmp_path / "scheduler.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "scheduler"], env=env,
+                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                            stdout=subprocess.DEVNULL, stderr=err)
+    engine = create_engine(settings.database_url)
+    try:
+        lease = None
+        deadline = time.monotonic() + 60
+        while lease is None and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            try:
+                with engine.connect() as connection:
+                    lease = connection.execute(select(DispatcherLease.expires_at)).scalar()
+            except Exception:  # the table is not there until the process has migrated
+                pass
+        assert lease is not None and lease > datetime.now(timezone.utc)  # the wall clock: another process
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        with engine.connect() as connection:
+            assert connection.execute(select(DispatcherLease.expires_at)).scalar() <= datetime.now(timezone.utc)
+        err.seek(0)
+        assert "lease released" in err.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        engine.dispose()

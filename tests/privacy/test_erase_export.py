@@ -1,0 +1,69 @@
+"""`ivr privacy export/erase/retain` on data made the way production makes it: a callback booked and
+cancelled through the API, a call through the signed webhooks."""
+import json
+from urllib.parse import parse_qs, urlparse
+
+from sqlalchemy import select
+
+from storage.models import Call, QueueEntry, QueueEvent
+
+NUMBER = "+12125550100"
+
+
+def book_and_cancel(app) -> str:
+    client = app.test_client()
+    booked = client.post("/api/callbacks", json={"phone": NUMBER, "name": "Grace Hopper", "reason": "double charge",
+                                                 "skill": "billing", "channel": "api"})
+    assert booked.status_code == 201, booked.get_json()
+    token = parse_qs(urlparse(booked.get_json()["status_url"]).query)["token"][0]
+    public_id = booked.get_json()["id"]
+    assert client.post(f"/api/callbacks/{public_id}/cancel?token={token}").status_code == 200
+    return public_id
+
+
+def test_export_then_erase_a_number(app, runtime, twilio):
+    public_id = book_and_cancel(app)
+    call = twilio.call(from_number=NUMBER)
+    assert call.heard
+    cli = app.test_cli_runner()
+    exported = cli.invoke(args=["privacy", "export", "--phone", "+1 (212) 555-0100"])
+    assert exported.exit_code == 0, exported.output
+    held = json.loads(exported.output)
+    assert [e["public_id"] for e in held["callbacks_and_holds"]] == [public_id]
+    assert held["callbacks_and_holds"][0]["caller_name"] == "Grace Hopper"
+    assert [c["call_sid"] for c in held["calls"]] == [call.sid]
+
+    erased = cli.invoke(args=["privacy", "erase", "--phone", NUMBER, "--actor", "dpo"])
+    assert erased.exit_code == 0, erased.output
+    with runtime.sessions() as s:
+        entry = s.scalars(select(QueueEntry).where(QueueEntry.public_id == public_id)).one()
+        assert (entry.phone_number, entry.caller_name, entry.reason) == (None, None, None)
+        assert entry.state == "cancelled" and entry.skill == "billing"  # the aggregates survive
+        events = s.scalars(select(QueueEvent).where(QueueEvent.entry_id == entry.id)).all()
+        assert [(e.event, e.actor) for e in events][-1] == ("erased", "dpo")
+        assert s.get(Call, call.sid).from_number is None
+    again = json.loads(cli.invoke(args=["privacy", "export", "--phone", NUMBER]).output)
+    assert again["callbacks_and_holds"] == [] and again["calls"] == []
+
+
+def test_an_open_callback_is_not_erased(app, runtime):
+    client = app.test_client()
+    assert client.post("/api/callbacks", json={"phone": NUMBER, "skill": "billing"}).status_code == 201
+    refused = app.test_cli_runner().invoke(args=["privacy", "erase", "--phone", NUMBER])
+    assert refused.exit_code != 0 and "cancel it first" in refused.output
+    with runtime.sessions() as s:
+        assert s.scalars(select(QueueEntry.phone_number)).one() == NUMBER
+
+
+def test_retention_clears_what_closed_long_ago(app, runtime, clock):
+    public_id = book_and_cancel(app)
+    cli = app.test_cli_runner()
+    assert json.loads(cli.invoke(args=["privacy", "retain"]).output)["entry_numbers"] == 0
+    clock.advance(days=31)
+    done = json.loads(cli.invoke(args=["privacy", "retain"]).output)
+    assert done["entry_context"] == 1 and done["entry_numbers"] == 0
+    clock.advance(days=60)
+    assert json.loads(cli.invoke(args=["privacy", "retain"]).output)["entry_numbers"] == 1
+    with runtime.sessions() as s:
+        entry = s.scalars(select(QueueEntry).where(QueueEntry.public_id == public_id)).one()
+        assert entry.phone_number is None and entry.state == "cancelled"

@@ -1,0 +1,90 @@
+"""The pure predictor on fixed vectors (no database): routing/predictor.py."""
+from datetime import datetime, timedelta, timezone
+
+from routing.predictor import Handle, Hours, Line, Supply, predict
+
+NOW = datetime(2027, 3, 2, 14, 0, tzinfo=timezone.utc)
+OPEN = Hours(spans=((NOW - timedelta(hours=6), NOW + timedelta(hours=4)),
+                    (NOW + timedelta(hours=18), NOW + timedelta(hours=28))))
+AHT = Handle(mean=240.0, sd=120.0)
+
+
+def busy(n, share=1.0):
+    return [Supply(share=share) for _ in range(n)]
+
+
+def test_a_free_agent_means_no_wait():
+    e = predict(Line(ahead=0), busy(1) + [Supply(share=1.0, free=True)], AHT, OPEN, NOW)
+    assert (e.status, e.seconds, e.announceable) == ("now", 0, True)
+
+
+def test_queue_length_over_capacity_not_steps():
+    # 10 busy agents, 4 ahead: the new caller waits for 5 departures at 10 per 240 s = 120 s
+    e = predict(Line(ahead=4), busy(10), AHT, OPEN, NOW)
+    assert (e.status, e.seconds) == ("wait", 120)
+    # one ahead more is 24 s more, not a whole handle time
+    assert predict(Line(ahead=5), busy(10), AHT, OPEN, NOW).seconds == 144
+
+
+def test_free_agents_take_the_first_ones_at_once():
+    e = predict(Line(ahead=3), busy(8) + [Supply(share=1.0, free=True)] * 2, AHT, OPEN, NOW)
+    assert e.seconds == 48  # 3 - 2 + 1 = 2 departures at 10 / 240 s
+
+
+def test_multi_skill_agents_count_as_their_share():
+    full = predict(Line(ahead=1), busy(2), AHT, OPEN, NOW).seconds
+    half = predict(Line(ahead=1), busy(2, share=0.5), AHT, OPEN, NOW).seconds
+    assert half == 2 * full == 480
+
+
+def test_scheduled_callbacks_falling_due_before_the_turn_are_counted():
+    plain = predict(Line(ahead=3), busy(1), AHT, OPEN, NOW).seconds  # 960 s
+    soon = (NOW + timedelta(seconds=100), NOW + timedelta(seconds=200))
+    late = (NOW + timedelta(hours=2),)
+    assert predict(Line(ahead=3, due=soon + late), busy(1), AHT, OPEN, NOW).seconds == plain + 2 * 240
+
+
+def test_nobody_staffed_announces_no_wait_and_names_the_next_opening():
+    e = predict(Line(ahead=2), [Supply(share=1.0, on_from=NOW + timedelta(hours=18))], AHT, OPEN, NOW)
+    assert e.status == "unstaffed" and not e.announceable and e.seconds is None
+    assert e.resume_at == NOW + timedelta(hours=18)
+    assert e.expected_at == NOW + timedelta(hours=18, seconds=3 * 240)
+    nobody = predict(Line(ahead=0), [], AHT, OPEN, NOW)
+    assert nobody.status == "unstaffed" and nobody.expected_at is None and nobody.window(NOW, "UTC") is not None
+
+
+def test_a_wait_past_closing_is_not_told():
+    # 1 agent, 70 ahead: 71 * 240 s is past the closing in 4 h
+    e = predict(Line(ahead=70), busy(1), AHT, OPEN, NOW)
+    assert e.status == "after_closing" and not e.announceable
+    assert e.resume_at == NOW + timedelta(hours=18)
+    assert e.expected_at > e.resume_at
+    w = e.window(NOW, "Europe/Amsterdam")
+    assert w.start >= e.resume_at
+
+
+def test_closed_now_gives_the_opening_and_a_window_after_it():
+    night = NOW + timedelta(hours=6)
+    e = predict(Line(ahead=0), busy(2), AHT, OPEN, night)
+    assert e.status == "closed" and e.resume_at == NOW + timedelta(hours=18)
+    w = e.window(night, "UTC")
+    assert w.start == e.resume_at and w.end > w.start
+
+
+def test_a_shift_ending_slows_the_line():
+    leaving = [Supply(share=1.0, on_until=NOW + timedelta(seconds=240))] + busy(1)
+    # 4 departures: 2 agents for 240 s (2 departures), then 1 agent for 2 more (480 s)
+    assert predict(Line(ahead=3), leaving, AHT, OPEN, NOW).seconds == 720
+
+
+def test_spread_grows_with_the_wait_and_the_window_holds_the_expectation():
+    short = predict(Line(ahead=1), busy(5), AHT, OPEN, NOW)
+    long = predict(Line(ahead=20), busy(5), AHT, OPEN, NOW)
+    assert long.spread_seconds > short.spread_seconds > 0
+    w = long.window(NOW, "UTC")
+    assert w.start <= NOW + timedelta(seconds=long.seconds) <= w.end
+
+
+def test_a_callback_adds_the_customers_ring():
+    ring = Handle(mean=240.0, sd=120.0, customer_ring=15.0)
+    assert predict(Line(ahead=4), busy(10), ring, OPEN, NOW, callback=True).seconds == 135

@@ -1,0 +1,8 @@
+"""The shared web parts on the app: error rendering, bounded bodies, security headers, rate limits."""
+from web import errors
+from web.limits import init_limits
+
+
+def load(app, runtime) -> None:
+    errors.install(app)  # refusals rendered once, bodies bounded, security headers
+    init_limits(app)  # the one rate limiter (the callback channels' and sign-in's quotas)
