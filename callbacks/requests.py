@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from callbacks import promises, schemas
 from phone_numbers import NumberRefused, normalise
 from refusals import RequestRefused
-from callbacks.services import CallbackRequest, book_callback, change_state, hash_token, record
+from callbacks.services import CallbackRequest, book_callback, change_state, hash_token
 from config import IvrConfig, Prompts
 from routing import hours, queue
 from routing import slots as routing_slots
@@ -232,6 +232,17 @@ def confirmation(config: IvrConfig, outcome: Outcome, now: datetime) -> str:
     if outcome.position is not None:
         return p.text("text_booked_asap", last4=last4, window=told, position=outcome.position)
     return p.text("text_booked_later", last4=last4, window=told)
+
+
+def ensure_window(session: Session, config: IvrConfig, entry: QueueEntry, now: datetime) -> Window | None:
+    """The window stored on a callback, or one worked out, stored and recorded now for a callback booked
+    without one (so every callback confirmed has its window)."""
+    window = stored_window(entry)
+    if window is None and entry.skill in config.skills:
+        zone = entry.customer_timezone or promises.listener_zone(config, entry.language, config.skills[entry.skill]).key
+        window = promises.promise_callback(session, config, entry, now, zone=zone,
+                                           chosen_slot=entry.state == "scheduled").window
+    return window
 
 
 def asap_preview(session: Session, config: IvrConfig, skill: str, language: str, zone: ZoneInfo,

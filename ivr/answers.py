@@ -13,6 +13,7 @@ from phone_numbers import NumberRefused, normalise
 from config import IvrConfig, Skill
 from ivr import steps
 from routing import hours
+from understanding.answers import confirm_below
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ def from_words(step: steps.Step, text: str, confidence: float | None, ctx: Answe
         if guess.skill is None:
             return Meaning("none")
         return Meaning("unsure" if guess.needs_confirmation else "skill", guess.skill)
-    spoken_key = u.digits(text, lang)
-    if kind in (steps.YES_NO, steps.CHOICE) and len(spoken_key) == 1 and spoken_key in step.expects.keys:
+    spoken_key = u.spoken_key(text, lang)  # "one", "press two": only a key said alone counts as that key
+    if kind in (steps.YES_NO, steps.CHOICE) and spoken_key in step.expects.keys:
         return from_keys(step, spoken_key, ctx)
     if kind == steps.YES_NO:
         answer = u.yes_no(text, lang)
@@ -96,19 +97,32 @@ def from_words(step: steps.Step, text: str, confidence: float | None, ctx: Answe
             return Meaning("yes")  # "call me back as soon as you can" at the wait offer
         return UNCLEAR if answer is None else Meaning("yes" if answer else "no")
     if kind == steps.NUMBER:
-        return _number(spoken_key, ctx) if spoken_key else UNCLEAR
+        digits = u.digits(text, lang)
+        return _number(digits, ctx) if digits else UNCLEAR
     if kind in (steps.CHOICE, steps.TIME):
-        if "asap" in step.leads and u.wants_asap(text, lang):
-            return Meaning("asap")
-        if ctx.skill is None:
-            return UNCLEAR
-        result = u.callback_time(text, lang, ctx.now, ctx.skill.timezone, ctx.skill.hours,
-                                 timedelta(days=ctx.config.booking_horizon_days))
-        if result.when is not None:
-            return Meaning("time", result.when)
-        # "format": no time in the words at all; ask again rather than refuse a time.
-        return UNCLEAR if result.reason in (None, "format") else Meaning("refused", result.reason)
+        return _spoken_time(step, text, confidence, ctx)
     return UNCLEAR
+
+
+def _spoken_time(step: steps.Step, text: str, confidence: float | None, ctx: AnswerContext) -> Meaning:
+    """A time, a day or "as soon as possible", said. One heard with low confidence is "unsure" (read
+    back before it is booked); a day alone is "day" (the time is asked next); words that contradict
+    each other ("morning at nine p m") or hold no time are unclear (asked again)."""
+    u, lang = ctx.understanding, ctx.language
+    sure = confidence is None or confidence >= confirm_below("time")
+    if "asap" in step.leads and u.wants_asap(text, lang):
+        return Meaning("asap") if sure else Meaning("unsure", "asap")
+    if ctx.skill is None:
+        return UNCLEAR
+    result = u.callback_time(text, lang, ctx.now, ctx.skill.timezone, ctx.skill.hours,
+                             timedelta(days=ctx.config.booking_horizon_days), day_offset=ctx.day_offset)
+    if result.when is not None:
+        return Meaning("time", result.when) if sure else Meaning("unsure", result.when)
+    if result.reason == "day_only" and "day" in step.leads:
+        return Meaning("day", (result.day - ctx.now.astimezone(ctx.skill.timezone).date()).days)
+    # "format": no time in the words at all; ask again rather than refuse a time.
+    return UNCLEAR if result.reason in (None, "format", "contradictory", "day_only") \
+        else Meaning("refused", result.reason)
 
 
 def _number(digits: str, ctx: AnswerContext) -> Meaning:

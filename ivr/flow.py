@@ -28,7 +28,7 @@ from callbacks import services as callbacks
 from phone_numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
 from config import IvrConfig, Prompts, Skill
-from ivr import answers, spoken, steps
+from ivr import answers, callback_times, spoken, steps
 from ivr.answers import Meaning
 from routing import hours, queue
 from refusals import Refusal
@@ -349,16 +349,6 @@ class CallFlow:
         call.scratch = {**call.scratch, "callback_number": call.scratch["entered_number"]}
         return self._after_number(call)
 
-    def _book_asap(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._book(call, scheduled_for=None)
-
-    def _ask_day(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._ask(call, "callback_pick_day")
-
-    def _ask_time(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        call.scratch = {**call.scratch, "day_offset": meaning.value}
-        return self._ask(call, "callback_pick_time")
-
     def _book_at(self, call: Call, meaning: Meaning) -> VoiceResponse:
         skill = self.config.skills[call.skill]
         rules = hours.BookingRules(horizon=timedelta(days=self.config.booking_horizon_days))
@@ -533,6 +523,8 @@ class CallFlow:
             values["window"] = promises.window_words(p, window, now)
         elif step.name == "callback_number_confirm":
             values["last_digits"] = last_digits(call.scratch["caller_number"])
+        elif step.name == "callback_time_confirm":
+            return callback_times.read_back(self, call, p)
         elif step.name == "callback_number_readback":
             values["digits"] = spoken_number(call.scratch["entered_number"],
                                              home_region(call.from_number, call.to_number))
@@ -593,11 +585,9 @@ MOVES: dict[str, Callable[[CallFlow, Call, Meaning], VoiceResponse]] = {
     "read_back_number": CallFlow._read_back_number,
     "number_refused": CallFlow._number_refused,
     "use_entered_number": CallFlow._use_entered_number,
-    "book_asap": CallFlow._book_asap,
-    "ask_day": CallFlow._ask_day,
-    "ask_time": CallFlow._ask_time,
     "book_at": CallFlow._book_at,
     "time_refused": CallFlow._time_refused,
+    **callback_times.MOVES,
 }
 
 

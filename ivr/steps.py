@@ -6,7 +6,7 @@ stop and let the timeout submit what they keyed). Speech, where the caller's lan
 is recognised on a forked media stream with the grammar for the step's `listen` kind. Either way the
 answer is first turned into a *meaning* (`ivr.answers`), and the step's `leads` pick the move.
 
-Meanings: "skill", "unsure" (a doubtful skill), "none" (none of the skills), "language", "yes", "no",
+Meanings: "skill", "unsure" (a doubtful skill, time or "as soon as possible": confirmed first), "none" (none of the skills), "language", "yes", "no",
 "asap", "later", "day", "time", "number", "refused" (a number or time we cannot use), "agent" (the
 caller asked for a person: "0" or "agent" at any question), "nothing" (no answer), "unclear".
 "nothing" and "unclear" ask again; after MAX_RETRIES the step's `give_up` move runs, which always
@@ -85,17 +85,23 @@ STEPS: Mapping[str, Step] = MappingProxyType({step.name: step for step in [
          give_up="to_person"),
     Step("callback_when", "callback_when",
          Expects(CHOICE, keys=_keys(k1="asap", k2="later"), listen="time"),
-         leads={"asap": "book_asap", "later": "ask_day", "time": "book_at", "refused": "time_refused",
-                "agent": "to_person"},
+         leads={"asap": "book_asap", "later": "ask_day", "day": "ask_time", "time": "book_at",
+                "unsure": "confirm_time", "refused": "time_refused", "agent": "to_person"},
          give_up="to_person"),
     Step("callback_pick_day", "callback_pick_day",
          Expects(CHOICE, keys=_keys(k1="day", k2="day", k3="day"), listen="time"),
-         leads={"day": "ask_time", "time": "book_at", "asap": "book_asap", "refused": "time_refused",
-                "agent": "to_person"},
+         leads={"day": "ask_time", "time": "book_at", "asap": "book_asap", "unsure": "confirm_time",
+                "refused": "time_refused", "agent": "to_person"},
          give_up="to_person"),
     Step("callback_pick_time", "callback_pick_time",
          Expects(TIME, num_digits=4, timeout=8, listen="time"),
-         leads={"time": "book_at", "asap": "book_asap", "refused": "time_refused", "agent": "to_person"},
+         leads={"time": "book_at", "asap": "book_asap", "day": "ask_time", "unsure": "confirm_time",
+                "refused": "time_refused", "agent": "to_person"},
+         give_up="to_person"),
+    # A spoken time or "as soon as possible" heard with low confidence, read back before it is booked:
+    # "no" asks when again, so the caller can correct it.
+    Step("callback_time_confirm", "callback_time_confirm", _YES_NO,
+         leads={"yes": "book_confirmed_time", "no": "correct_time", "agent": "to_person"},
          give_up="to_person"),
 ]})
 

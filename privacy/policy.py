@@ -23,6 +23,7 @@ PERSONAL = {
     "queue_entries.phone_number": "number",
     "queue_entries.caller_name": "number",
     "queue_entries.customer_timezone": "number",
+    "queue_entries.promised_zone": "number",  # the zone the window was told in: the customer's, like the above
     "queue_entries.reason": "context",
     "queue_entries.context": "context",
     "queue_entries.transcript": "transcript",
@@ -52,7 +53,8 @@ NOT_PERSONAL = {
     "queue_entries": {"id", "public_id", "skill", "kind", "channel", "state", "priority", "arrived_at", "call_sid",
                       "language", "confidence", "scheduled_for", "announced_wait_seconds", "attempts",
                       "next_attempt_at", "dial_call_sid", "agent_id", "agent_call_sid", "connected_at", "closed_at",
-                      "status_token_hash", "created_at", "updated_at", "version"},
+                      "status_token_hash", "created_at", "updated_at", "version", "promised_from", "promised_by",
+                      "promised_at"},
     "calls": {"call_sid", "language", "step", "turn", "retries", "skill", "confidence", "status", "started_at",
               "ended_at", "entry_id"},
     "queue_events": {"id", "entry_id", "at", "event", "state", "previous_state", "actor"},

@@ -39,9 +39,14 @@ class DemoHours:
         return replace(config, skills={name: replace(skill, demo_hours=self) for name, skill in config.skills.items()})
 
 
+def open_for_demo(skill: Skill) -> bool:
+    """Whether the dev phone's switch has opened this skill around the clock."""
+    return isinstance(skill.demo_hours, DemoHours) and skill.demo_hours.on
+
+
 def is_open(skill: Skill, when: datetime) -> bool:
     """Whether the skill takes calls at `when`: its hours in its own time zone, or the dev phone's switch."""
-    if isinstance(skill.demo_hours, DemoHours) and skill.demo_hours.on:
+    if open_for_demo(skill):
         return True
     return open_during(skill.hours, when.astimezone(skill.timezone))
 

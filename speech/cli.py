@@ -68,7 +68,11 @@ def _fetch(url: str, timeout: float = 20):
 @click.option("--dir", "target_dir", default=DEFAULT_MODEL_DIR, show_default=True, help="Where to unpack it.")
 def download_model(lang: str, target_dir: str):
     """Download the official small Vosk model for LANG, named as the IVR names its languages (en-US,
-    nl-NL); a bare language or Vosk's own spelling (nl, en-us, ko) works too."""
+    nl-NL); a bare language or Vosk's own spelling (nl, en-us, ko) works too; or a Whisper model
+    converted for faster-whisper: whisper:NAME (tiny.en, base.en, small.en, ...)."""
+    if lang.startswith("whisper:"):
+        _download_whisper(lang.split(":", 1)[1], None if target_dir == DEFAULT_MODEL_DIR else target_dir)
+        return
     list_url = os.environ.get("VOSK_MODEL_LIST_URL", MODEL_LIST_URL)
     with _fetch(list_url) as response:
         models = json.load(response)
@@ -91,6 +95,30 @@ def download_model(lang: str, target_dir: str):
             os.unlink(tmp.name)
     click.echo(f"{folder}")
     click.echo(f"set {env_key(_caller_language(lang))}={folder}", err=True)
+
+
+def _download_whisper(name: str, target_dir: str | None) -> None:
+    """Fetch Systran's CTranslate2 conversion of Whisper NAME into WHISPER_MODEL_DIR/NAME (where this
+    machine may download; the packaged tiny.en needs none of this)."""
+    from speech.whisper_engine import NAMES, is_model, model_dir
+
+    if name not in NAMES:
+        raise click.ClickException(f"unknown Whisper model {name!r}; one of {', '.join(NAMES)}")
+    folder = os.path.join(target_dir or model_dir(), name)
+    if not is_model(folder):
+        try:
+            from huggingface_hub import snapshot_download
+        except ImportError:
+            raise click.ClickException("downloading a Whisper model needs faster-whisper (pip install "
+                                       "faster-whisper); or copy a model folder over and set WHISPER_MODEL") from None
+        click.echo(f"downloading faster-whisper-{name} ...", err=True)
+        try:
+            snapshot_download(f"Systran/faster-whisper-{name}", local_dir=folder)
+        except Exception as exc:  # no network, or the hub refused
+            raise click.ClickException(f"cannot download faster-whisper-{name}: {exc}. Without internet, copy a "
+                                       "model folder over and set WHISPER_MODEL to it.") from None
+    click.echo(folder)
+    click.echo(f"set WHISPER_MODEL={name} (or {folder})", err=True)
 
 
 def _caller_language(lang: str) -> str:

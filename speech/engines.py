@@ -56,6 +56,32 @@ def engine_for(language: str, env: Mapping[str, str] | None = None,
         return _engines[key]
 
 
+_second: dict[tuple, object] = {}
+
+
+def second_pass_for(language: str, env: Mapping[str, str] | None = None):
+    """The shared Whisper engine for a second pass over `language`'s held answers (speech/cascade.py),
+    or None: faster-whisper or a model missing, WHISPER_MODEL=off, or an English-only model (".en",
+    the packaged tiny.en) for another language. Its worker starts on first use, in the background."""
+    from speech import whisper_engine
+
+    env = os.environ if env is None else env
+    path = whisper_engine.model_path(env)
+    if path is None or (whisper_engine.english_only(path) and not language.lower().startswith("en")):
+        return None
+    workers = env.get("WHISPER_WORKERS", "").strip()
+    key = (path, workers)
+    with _lock:
+        if key not in _second:
+            try:
+                _second[key] = whisper_engine.WhisperEngine(path, language,
+                                                            workers=int(workers) if workers.isdigit() else 1)
+            except EngineUnavailable as exc:
+                log.warning("no second pass: %s", exc)
+                _second[key] = None
+        return _second[key]
+
+
 def speech_configured(language: str, env: Mapping[str, str] | None = None,
                       default_language: str = "en-US") -> bool:
     """Whether an engine is set up for `language`, without loading it: a Vosk model folder, or the
@@ -85,3 +111,5 @@ def prepare_for_calls(config, streams: int = 32, env: Mapping[str, str] | None =
         prepare = getattr(engine, "prepare", None)
         if prepare is not None:
             prepare([grammar_for_config(kind, language, config) for kind in ANSWER_KINDS], streams)
+        if engine is not None:
+            second_pass_for(language, env)  # its worker loads the model meanwhile

@@ -5,7 +5,7 @@ A question's answer is of one kind (the IVR's step table names it):
 | kind | listens for |
 | --- | --- |
 | `skill` | what callers say about why they call: the operator's examples per skill (config/ivr.toml) |
-| `yes_no` | yes/no words (understanding.words) |
+| `yes_no` | yes/no words, and words that are neither (understanding.words) |
 | `digits` | digit words, "oh", "double", "triple", "plus": a phone number |
 | `time` | day, part-of-day and clock words |
 | `key` | nothing: that question takes keys only |
@@ -22,8 +22,8 @@ from typing import Mapping, Sequence
 
 from understanding.decision import STEP_KINDS, step_kind  # noqa: F401 - the step kinds live in understanding
 from understanding.times import time_vocabulary
-from understanding.words import (AGENT_PHRASES, CARRIER_PHRASES, DIGIT_WORDS, NO_WORDS, PLUS_WORDS, REPEAT_WORDS,
-                                 YES_WORDS, base_language)
+from understanding.words import (AGENT_PHRASES, CARRIER_PHRASES, DIGIT_WORDS, NEITHER_PHRASES, NO_WORDS, PLUS_WORDS,
+                                 REPEAT_WORDS, YES_DESPITE_NO, YES_WORDS, base_language)
 
 
 # How many phrases one answer may string together: a phone number is many digits,
@@ -73,7 +73,10 @@ def _phrases(kind: str | None, lang: str, skill_phrases: Mapping[str, Sequence[s
     if kind == "menu":
         return _unique([p for ps in (skill_phrases or {}).values() for p in ps])
     if kind == "yes_no":
-        return _unique(sorted(YES_WORDS.get(base, set())) + sorted(NO_WORDS.get(base, set())) + agent)
+        # With the words that are neither ("what was that", "say that again"): without them every
+        # sound at a yes/no question had to come out as yes- and no-words ("right affirmative no").
+        return _unique(sorted(YES_WORDS.get(base, set())) + sorted(NO_WORDS.get(base, set())) + agent
+                       + YES_DESPITE_NO.get(base, []) + NEITHER_PHRASES.get(base, []))
     if kind == "digits":
         return _unique(digits + sorted(REPEAT_WORDS.get(base, {})) + sorted(PLUS_WORDS.get(base, set())) + agent_among_digits)
     if kind == "time":

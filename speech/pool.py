@@ -41,11 +41,11 @@ class _Worker:
         # __main__ guard; and never fork a threaded server. Two pipes carry pickled messages.
         to_child_r, to_child_w = os.pipe()
         to_parent_r, to_parent_w = os.pipe()
-        env = dict(os.environ)
+        env = {**os.environ, **pool.worker_env}
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "speech.pocketsphinx_worker", str(to_child_r), str(to_parent_w)],
+            [sys.executable, "-m", pool.worker_module, str(to_child_r), str(to_parent_w)],
             pass_fds=(to_child_r, to_parent_w), env=env, cwd=root, stdin=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(to_parent_w)
@@ -129,7 +129,13 @@ class PooledRecognizer:
 
 
 class DecoderPool:
-    def __init__(self, size: int):
+    """`size` worker processes running `python -m <worker_module>` (PocketSphinx decoders by default;
+    speech.whisper_engine runs its model in one the same way), with `worker_env` added to their
+    environment."""
+
+    def __init__(self, size: int, worker_module: str = "speech.pocketsphinx_worker", worker_env: dict | None = None):
+        self.worker_module = worker_module
+        self.worker_env = dict(worker_env or {})
         self.closed = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -186,6 +192,25 @@ class DecoderPool:
     def _ask(self, worker: _Worker, op: str, sid: int) -> tuple[str, float]:
         reply = self._await_reply(self._send_request(worker, lambda request: (op, sid, request)), REPLY_TIMEOUT)
         return (reply[0], reply[1]) if reply else ("", 0.0)
+
+    def ask_any(self, message, timeout: float):
+        """Send `message(request_id)` to the least busy ready worker and wait for its reply: None when no
+        worker is ready, it died meanwhile, or it did not answer within `timeout` seconds."""
+        with self._lock:
+            live = [w for w in self._workers if w.alive and w.ready.is_set()]
+            worker = min(live, key=lambda w: w.open_streams) if live else None
+            if worker is None:
+                return None
+            worker.open_streams += 1
+        try:
+            return self._await_reply(self._send_request(worker, message), timeout)
+        finally:
+            self._closed_stream(worker)
+
+    def in_flight(self) -> int:
+        """Requests and streams the workers hold now."""
+        with self._lock:
+            return sum(w.open_streams for w in self._workers if w.alive)
 
     def _reply(self, request: int, value) -> None:
         if request < 0:  # the worker could not open stream -request

@@ -60,7 +60,8 @@ class SpeechOutcome:
 
 class SpeechSession:
     def __init__(self, recognizer: Recognizer | None, limits: SessionLimits = SessionLimits(),
-                 clock: Callable[[], float] = time.monotonic, on_speaking: Callable[[], None] | None = None):
+                 clock: Callable[[], float] = time.monotonic, on_speaking: Callable[[], None] | None = None,
+                 keep_audio: bool = False):
         # recognizer None: a DTMF-only stream (no model for this language).
         self._recognizer = recognizer
         self.limits = limits
@@ -80,6 +81,14 @@ class SpeechSession:
         self._held_seconds = 0.0
         self._on_speaking = on_speaking  # called once, when the caller has spoken for `barge_in` s
         self.outcome: SpeechOutcome | None = None
+        # What the recognizer was fed (the answer, from `preroll` before the voice), for a second pass
+        # over the held utterance (speech/cascade.py); kept only when asked for.
+        self._kept: list[bytes] | None = [] if keep_audio else None
+
+    @property
+    def utterance(self) -> bytes:
+        """The audio the recognizer heard (empty unless made with keep_audio=True)."""
+        return b"".join(self._kept or [])
 
     @property
     def done(self) -> bool:
@@ -120,8 +129,8 @@ class SpeechSession:
             self._hold_back(pcm16, seconds)
         elif self._recognizer is not None:
             for held in self._take_held():
-                self._recognizer.accept(held)
-            hyp = self._recognizer.accept(pcm16)
+                self._feed(held)
+            hyp = self._feed(pcm16)
             if hyp.final and not hyp.empty:
                 # The engine found the end of an utterance with words in it: done.
                 self._best = hyp
@@ -140,6 +149,11 @@ class SpeechSession:
         if self._voiced > 0 and self.audio_seconds - self._speech_start >= self.limits.max_duration:
             return self._end(MAX_DURATION)
         return None
+
+    def _feed(self, pcm16: bytes) -> Hypothesis:
+        if self._kept is not None:
+            self._kept.append(pcm16)
+        return self._recognizer.accept(pcm16)
 
     def _hold_back(self, pcm16: bytes, seconds: float) -> None:
         self._held.append(pcm16)

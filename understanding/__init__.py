@@ -95,8 +95,9 @@ class Understanding:
         return spoken_digits(text, lang)
 
     def callback_time(self, text: str, lang: str, now: datetime, zone: ZoneInfo,
-                      hours: Mapping[int, tuple[time, time]], horizon: timedelta = timedelta(days=14)) -> CallbackTime:
-        return parse_callback_time(text, lang, now, zone, hours, horizon)
+                      hours: Mapping[int, tuple[time, time]], horizon: timedelta = timedelta(days=14),
+                      day_offset: int = 0) -> CallbackTime:
+        return parse_callback_time(text, lang, now, zone, hours, horizon, day_offset)
 
     def wants_asap(self, text: str, lang: str) -> bool:
         return answers.wants_asap(text, lang)
@@ -104,19 +105,22 @@ class Understanding:
     def wants_agent(self, text: str, lang: str) -> bool:
         return answers.wants_agent(text, lang)
 
-    def _spoken_menu_digit(self, text: str, lang: str) -> str | None:
-        """The skill whose menu digit is said as a word: "two", "press three", "druk twee"."""
-        if not self._digits:
-            return None
+    @staticmethod
+    def spoken_key(text: str, lang: str) -> str | None:
+        """A key said as a word, and nothing else: "two", "press three", "druk twee" -> the digit.
+        None for anything more ("two at possible" is not a key)."""
         base = base_language(lang)
         said = words(text)
         if not said or len(said) > 3:
             return None
         digit_words, fillers = DIGIT_WORDS.get(base, {}), KEY_WORDS.get(base, set())
         keys = [str(digit_words[w]) if w in digit_words else w for w in said if w not in fillers]
-        if len(keys) != 1:
-            return None
-        return next((s for s, d in self._digits.items() if d == keys[0]), None)
+        return keys[0] if len(keys) == 1 and keys[0].isdigit() and len(keys[0]) == 1 else None
+
+    def _spoken_menu_digit(self, text: str, lang: str) -> str | None:
+        """The skill whose menu digit is said as a word: "two", "press three", "druk twee"."""
+        key = self.spoken_key(text, lang) if self._digits else None
+        return next((s for s, d in self._digits.items() if d == key), None) if key else None
 
     @staticmethod
     def _language(lang: str, table: Mapping[str, object]) -> str | None:

@@ -74,6 +74,7 @@ def decide(step: str, text: str, lang: str, context: StepContext, asr_confidence
         asap = not result.ok and u.wants_asap(text, lang)
         out.update(callback_at=result.when.isoformat() if result.when else None,
                    reason=None if asap else result.reason, asap=asap,
+                   day=result.day.isoformat() if result.day else None,  # a day alone: the time is asked next
                    confidence=round(asr_confidence if result.ok or asap else 0.0, 3))
     if kind != "menu":
         out["wants_agent"] = u.wants_agent(text, lang)

@@ -6,6 +6,7 @@ typed "06-123 456" -> "06123456", a leading "plus" -> "+".
 """
 from __future__ import annotations
 
+import difflib
 import re
 
 from understanding.words import (DIGIT_WORDS, HUNDRED_WORDS, NUMBER_WORDS, PLUS_WORDS, REPEAT_WORDS, TENS_WORDS,
@@ -125,3 +126,33 @@ def number_tokens(ws: list[str], lang: str) -> list[object]:
         else:
             out.append(w)
     return out
+
+
+def merge_digit_readings(streamed: str, held: str) -> str:
+    """One phone number from two recognisers' digits: `streamed` (PocketSphinx: keeps the count of
+    repeated digits, swaps similar-sounding ones) and `held` (Whisper: right digits, but "5 5 5" often
+    comes out as "5 5", now and then "5 5 5 5"). Where they differ, Whisper's digits stand, except in a
+    run of one digit, where PocketSphinx's count stands. Measured on the dev
+    recordings: bench/speech_cascade.py."""
+    if not streamed or not held:
+        return streamed or held
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(None, streamed, held, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out.append(streamed[i1:i2])
+        elif op == "delete":  # only PocketSphinx heard these: kept where they lengthen a run
+            if _repeats_neighbour(streamed, i1, i2):
+                out.append(streamed[i1:i2])
+        elif op == "insert":  # only Whisper heard these: dropped where they only lengthen a run
+            if not _repeats_neighbour(held, j1, j2):
+                out.append(held[j1:j2])
+        else:
+            out.append(held[j1:j2])
+    return "".join(out)
+
+
+def _repeats_neighbour(digits: str, start: int, end: int) -> bool:
+    """Whether digits[start:end] are all the digit just before or just after them."""
+    around = (digits[start - 1:start], digits[end:end + 1])
+    return all(c in around for c in digits[start:end])

@@ -1,7 +1,8 @@
 """Callback times said or typed: "tomorrow at three", "in an hour", "Monday morning", "morgen om half vier".
 
 Pure functions (no Flask, no database). Reasons a time cannot be used: past, closed, horizon,
-dst_gap, format. A local time in the spring-forward gap is refused (dst_gap) and one that happens
+dst_gap, format, day_only (a day without a time of day: ask for the time, never pick one), and
+contradictory ("morning at nine p m", "today ... tomorrow": ask again). A local time in the spring-forward gap is refused (dst_gap) and one that happens
 twice means its first occurrence (the rule in clock.py).
 """
 from __future__ import annotations
@@ -24,6 +25,8 @@ class CallbackTime:
 
     when: datetime | None
     reason: str | None = None
+    # With reason "day_only": the day said, without a time of day (the caller is asked for the time).
+    day: date | None = None
 
     @property
     def ok(self) -> bool:
@@ -134,6 +137,35 @@ def _day(ws: list[object], lang: str, today: date) -> tuple[date | None, str | N
     return None, None
 
 
+def _days_said(ws: list[object], lang: str, today: date) -> set[date]:
+    """Every day the words name, each on its own ("today ... tomorrow" names two)."""
+    days = set()
+    for i in range(len(ws)):
+        if lang == "nl" and ws[i] == "morgen" and i and ws[i - 1] == "s":
+            continue  # 's morgen: in the morning
+        day, _ = _day(ws[i:i + 3] if ws[i:i + 3] == ["day", "after", "tomorrow"] else ws[i:i + 1], lang, today)
+        if day is not None:
+            days.add(day)
+    if "day after tomorrow" in " ".join(str(w) for w in ws):
+        days.discard(today + timedelta(days=1))  # its "tomorrow" is not a day of its own
+    return days
+
+
+def _contradictory(ws: list[object], lang: str, today: date, clock, part: str | None) -> bool:
+    """Words that cannot all be meant: two different days, or a clock time outside the part of day
+    said with it ("morning at nine p m", "three a m in the afternoon", "morning at fifteen")."""
+    if len(_days_said(ws, lang, today)) > 1:
+        return True
+    if part is None:
+        return False
+    hour, _, meridiem = clock if clock is not None else (None, None, "pm" if "pm" in ws else "am" if "am" in ws else None)
+    if part == "morning":
+        return meridiem == "pm" or hour is not None and 13 <= hour <= 23
+    if part in ("afternoon", "evening"):
+        return meridiem == "am"
+    return False
+
+
 def _day_part(ws: list[object], lang: str) -> str | None:
     table = DAY_PART_WORDS[lang]
     for i, w in enumerate(ws):
@@ -213,11 +245,13 @@ def _to_utc(day: date, at: time, zone: ZoneInfo) -> datetime | None:
 
 def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
                         hours: Mapping[int, tuple[time, time]],
-                        horizon: timedelta = timedelta(days=14)) -> CallbackTime:
+                        horizon: timedelta = timedelta(days=14), day_offset: int = 0) -> CallbackTime:
     """Resolve "tomorrow at three", "in an hour", "Monday morning", "morgen om half vier"...
 
     `now` is aware; `zone` and `hours` ({weekday: (open, close)}, Monday = 0) are the
-    skill's. The result is in UTC, or carries the reason it cannot be booked.
+    skill's. The result is in UTC, or carries the reason it cannot be booked. A time said
+    without a day is on the day `day_offset` days from today (the day the caller picked before).
+    A day alone ("tomorrow", "Friday") is not a time: reason "day_only", with the day.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -236,7 +270,15 @@ def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
     clock = _clock(ws, lang)
     if day is None and clock is None and part is None:
         return CallbackTime(None, "format")
-    day = day or local_now.date()
+    if _contradictory(ws, lang, local_now.date(), clock, part):
+        return CallbackTime(None, "contradictory")
+    if clock is None and part is None:
+        # A day alone: the caller has not said when on it. Refuse a day we cannot call on at all.
+        span = hours.get(day.weekday())
+        if not span or (day == local_now.date() and local_now.time() >= span[1]):
+            return CallbackTime(None, "closed" if not span else "past")
+        return CallbackTime(None, "day_only", day=day)
+    day = day or local_now.date() + timedelta(days=day_offset)
 
     if clock is not None:
         options = _candidates(*clock, part)

@@ -55,6 +55,21 @@ NO_WORDS = {
     "nl": {"nee", "neen", "niet", "fout", "onjuist", "nooit", "klopt niet"},
     "ko": {"아니요", "아니", "아니오"},
 }
+# Yes-words that are politeness as much as assent: "no please" is no, "please" alone is yes.
+WEAK_YES_WORDS = {"en": {"please"}, "nl": {"graag"}}
+# Phrases that say yes although they hold a no-word: "no problem", "geen probleem".
+YES_DESPITE_NO = {"en": ["no problem", "not a problem", "why not"], "nl": ["geen probleem", "waarom niet"]}
+# What callers say at a yes/no question that is neither: asking to hear it again, thinking aloud,
+# not knowing. The yes/no speech model listens for these too (speech.grammar), so such words come out
+# as themselves instead of as the nearest yes or no; understanding reads them as neither.
+NEITHER_PHRASES = {
+    # Not "i don't know": PocketSphinx then heard a short "no" as "know" (the yes/no tests caught it).
+    "en": ["what was that", "what did you say", "can you say that again", "say that again", "repeat that",
+           "can you repeat that", "sorry", "pardon", "excuse me", "what", "hang on", "wait a moment",
+           "one moment", "hold on"],
+    "nl": ["wat zei u", "wat zegt u", "kunt u dat herhalen", "nog een keer", "herhaal", "sorry", "pardon",
+           "wat", "weet ik niet", "ik weet het niet", "misschien", "momentje", "wacht even", "hallo", "eh"],
+}
 
 # --- numbers --------------------------------------------------------------------
 
@@ -202,3 +217,20 @@ def _join_letters(said: list[str], whole_words: set[str]) -> list[str]:
         if w:
             out.append(w)
     return out
+
+
+# --- what a free-form recogniser is told to expect ------------------------------------------------
+
+# A one-line prompt per kind of answer for Whisper (speech.whisper_engine): example answers written the
+# way it writes them. Digits are spaced one by one ("5 5 5"): with "555" in the prompt it collapsed
+# repeated digits more often. The skill prompt is built from the operator's menu labels.
+ANSWER_HINTS = {
+    "en": {"yes_no": "Yes. No. Yes, please. No, thanks. Sorry, what was that?",
+           "time": "As soon as possible. Tomorrow at 3 pm. Friday morning. Half past two.",
+           "digits": "4 1 5, 5 5 5, 0 1 2 3. Double 5. Oh 6.",
+           "skill": "{labels}. I have a question about my bill. My internet is not working. An agent, please."},
+    "nl": {"yes_no": "Ja. Nee. Ja, graag. Nee, dank u. Sorry, wat zei u?",
+           "time": "Zo snel mogelijk. Morgen om 3 uur. Vrijdagochtend. Half drie.",
+           "digits": "0 6, 1 2 3, 4 5 6, 7 8. Dubbel 5.",
+           "skill": "{labels}. Ik heb een vraag over mijn rekening. Mijn internet werkt niet."},
+}

@@ -31,7 +31,8 @@ from twilio.request_validator import RequestValidator
 from ivr import spoken
 from ivr.barge_in import CallMover
 from ivr.steps import listen_kind
-from speech.engines import engine_for
+from speech.cascade import Cascade
+from speech.engines import engine_for, second_pass_for
 from speech.grammar import grammar_for_config
 from speech.session import SessionLimits, SpeechSession
 from speech.twilio_media import MAX_MESSAGE_CHARS, MULAW_RATE, Connected, MediaFormatError, Start, parse_event
@@ -159,6 +160,18 @@ def _recognizer(language: str, step: str, sample_rate: int):
     return engine.recognizer(sample_rate, grammar_for_config(kind, language, config))
 
 
+def _second_pass(outcome, utterance: bytes, language: str, step: str):
+    """The answer with the cascade's words and calibrated confidence (speech/cascade.py): Whisper hears
+    the held answer too where that was measured to help; without Whisper the first pass stands."""
+    rt = runtime()
+    cascade = Cascade(second_pass_for(language), rt.understanding, rt.ivr_config)
+    try:
+        return cascade.decide(outcome, utterance, listen_kind(step), language)
+    except Exception:  # never lose the caller's answer to the second pass
+        log.exception("second pass failed: the first pass stands")
+        return outcome
+
+
 def _store(claims: dict, outcome) -> bool:
     """Store the answer once per call, step and turn (in place of the caller's speaking mark). False
     when it was not stored."""
@@ -239,7 +252,8 @@ def _answer(ws, start: Start, claims: dict, started: float) -> None:
 
     session = SpeechSession(recognizer, FORKED,
                             on_speaking=lambda: mover.caller_speaking(claims["call_sid"], claims["step"],
-                                                                      claims["turn"], first=marked))
+                                                                      claims["turn"], first=marked),
+                            keep_audio=True)
     try:
         _run(ws, session, claims, started)
     finally:
@@ -247,8 +261,9 @@ def _answer(ws, start: Start, claims: dict, started: float) -> None:
     outcome = session.outcome
     if outcome is None or outcome.reason in ("hangup", "moved_on"):
         return  # the call ended, or its question was answered some other way
-    if outcome.reason == "stalled" and not outcome.transcript and not mover.moved_to_listen:
+    if outcome.reason == "stalled" and not session.utterance and not mover.moved_to_listen:
         return  # frames stopped before anything was said: the Gather's timeout takes over
+    outcome = _second_pass(outcome, session.utterance, language, claims["step"])
     if _store(claims, outcome):
         mover.answered(claims["call_sid"], claims["step"], claims["turn"])
 

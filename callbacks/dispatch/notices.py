@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from callbacks import requests as callback_requests  # the one confirmation wording
 from callbacks import services as callbacks
-from callbacks.promises import promise_callback, window_words
+from callbacks.promises import window_words
 from callbacks.dialing import Dialer
 from callbacks.dispatch.talk import Talk
 from callbacks.dispatch.work import Units, Work
@@ -106,11 +106,8 @@ class Notices:
             return False
         entry.context = {**entry.context, "sms_confirmed": True}  # at most once, even on a crash
         position, wait = callback_requests.place_in_line(work.session, self.config, entry, work.now)
-        window = stored_window(entry)
-        if window is None:  # never told one (booked without a channel that tells): this text tells it
-            zone = self.zone_of(entry)
-            window = promise_callback(work.session, self.config, entry, work.now, zone=zone.key if zone else "UTC",
-                                      chosen_slot=entry.scheduled_for is not None).window
+        # A callback booked without a channel that tells a window gets one here, stored and recorded.
+        window = callback_requests.ensure_window(work.session, self.config, entry, work.now)
         outcome = callback_requests.Outcome(entry, True, None, position, wait, window)
         self._send(work, entry, "sms_confirmation", callback_requests.confirmation(self.config, outcome, work.now))
         return True

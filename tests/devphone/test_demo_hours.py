@@ -35,6 +35,14 @@ def test_the_switch_opens_every_team_for_the_ivr_and_the_page(dev_app, clock):
     assert all(s["open"] and s["opens_at"] is None for s in switched.get_json()["skills"])
     assert page.get("/setup").get_json()["open_every_team"] is True
     assert all(hours.is_open(skill, SATURDAY_NIGHT) for skill in runtime.ivr_config.skills.values())
+    # Someone is on (busy on a call), so a wait can be told: with nobody staffed none is.
+    from agents import services as agents
+    from storage.db import transaction
+
+    with transaction(runtime.sessions) as s:
+        agent = agents.add_agent(s, name="Busy", address="+12125550177", skills=["billing"],
+                                 now=SATURDAY_NIGHT, state="available", wrap_up_seconds=0)
+        agents.set_state(s, agent, "on_call", SATURDAY_NIGHT, actor="twilio", reason="on another call")
     # The IVR, the dispatcher and booking rules all ask routing.hours: the caller is put through now.
     opened = caller(dev_app).call("+12125550142")
     opened.press("1")

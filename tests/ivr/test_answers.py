@@ -116,3 +116,63 @@ def test_a_doubtful_or_unknown_need_is_confirmed_or_goes_to_a_person():
     assert words("menu", "none of those").kind in ("none", "skill")
     if words("menu", "none of those").kind == "skill":
         assert words("menu", "none of those").value == "general"
+
+
+# ---- answers mean what was said (issue 19) -------------------------------------------------------
+
+@pytest.mark.parametrize("step", ["after_hours_offer", "confirm_skill", "wait_offer", "callback_number_confirm",
+                                  "callback_number_readback", "callback_time_confirm"])
+@pytest.mark.parametrize("said", ["what was that", "can you say that again", "right affirmative no"])
+def test_words_that_are_neither_yes_nor_no_are_asked_again(step, said):
+    # Never "no" (after hours, "no" ends the call with goodbye), never "yes".
+    assert words(step, said).kind == "unclear"
+    assert "unclear" not in steps.STEPS[step].leads  # unclear is always asked again (then a person)
+
+
+@pytest.mark.parametrize("step", ["callback_when", "callback_pick_day", "callback_pick_time"])
+def test_a_day_alone_asks_for_the_time(step):
+    meaning = words(step, "tomorrow")
+    assert meaning == answers.Meaning("day", 1)
+    assert steps.STEPS[step].leads["day"] == "ask_time"
+    assert words(step, "friday") == answers.Meaning("day", 3)  # NOW is a Tuesday
+
+
+@pytest.mark.parametrize("said", ["tomorrow morning at nine p m", "today at three tomorrow"])
+def test_a_contradictory_time_is_asked_again(said):
+    assert words("callback_when", said).kind == "unclear"
+
+
+def test_a_time_said_after_picking_a_day_is_on_that_day():
+    context = answers.AnswerContext(config=CONFIG, understanding=WORDS, language="en-US",
+                                    skill=CONFIG.skills["billing"], now=NOW, home_region="US",
+                                    allowed_countries=ALLOWED, day_offset=1)
+    meaning = answers.from_words(steps.STEPS["callback_pick_time"], "at three p m", 0.95, context)
+    assert meaning == answers.Meaning("time", datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize("said,value", [
+    ("as soon as possible", "asap"),
+    ("tomorrow at three p m", datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)),
+])
+def test_a_time_heard_with_low_confidence_is_confirmed_not_booked(said, value):
+    assert words("callback_when", said, confidence=0.3) == answers.Meaning("unsure", value)
+    assert steps.STEPS["callback_when"].leads["unsure"] == "confirm_time"
+    sure = words("callback_when", said, confidence=0.95)
+    assert sure.kind == ("asap" if value == "asap" else "time")
+    # Keys are never doubtful.
+    assert keys("callback_when", "1") == answers.Meaning("asap")
+
+
+def test_the_read_back_takes_yes_and_no_and_no_corrects_the_time():
+    confirm = steps.STEPS["callback_time_confirm"]
+    assert words("callback_time_confirm", "yes that's right").kind == "yes"
+    assert words("callback_time_confirm", "no").kind == "no"
+    assert confirm.leads["no"] == "correct_time" and confirm.leads["yes"] == "book_confirmed_time"
+    assert keys("callback_time_confirm", "2") == answers.Meaning("no")
+
+
+def test_only_a_key_said_alone_counts_as_that_key():
+    assert words("callback_when", "two").kind == "later"  # "press 2 for a later time", said
+    assert words("callback_when", "press one") == answers.Meaning("asap")
+    # What PocketSphinx once heard for "as soon as possible": not the key 2.
+    assert words("callback_when", "two at possible").kind == "unclear"

@@ -64,7 +64,6 @@ def test_spoken_phone_numbers():
     ("in twenty minutes", datetime(2026, 11, 18, 10, 20)),
     ("in two hours", datetime(2026, 11, 18, 12, 0)),
     ("Monday morning", datetime(2026, 11, 23, 8, 0)),
-    ("Wednesday", datetime(2026, 11, 25, 8, 0)),  # said on a Wednesday: next week's
     ("day after tomorrow in the afternoon", datetime(2026, 11, 20, 12, 0)),
     ("this afternoon", datetime(2026, 11, 18, 12, 0)),
     ("at four", datetime(2026, 11, 18, 16, 0)),
@@ -145,3 +144,62 @@ def test_as_soon_as_possible_is_recognised():
     assert wants_asap("zo snel mogelijk", "nl-NL")
     assert not wants_asap("tomorrow at three", "en-US")
     assert not wants_asap("snowball", "en-US")
+
+
+@pytest.mark.parametrize("text", ["what was that", "can you say that again", "sorry what", "right affirmative no",
+                                  "yes no", "no that's right yes"])
+def test_words_that_are_neither_or_both_are_neither(text):
+    # Asked again, never taken as yes or no: "no" at an offer ends the call.
+    assert yes_no(text, "en-US") is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("no problem", True), ("no please", False), ("please", True), ("not correct", False),
+    ("wat zei u", None), ("geen probleem", True), ("nee graag", False), ("ja nee", None),
+])
+def test_yes_no_edges(text, expected):
+    lang = "nl-NL" if text in ("wat zei u", "geen probleem", "nee graag", "ja nee") else "en-US"
+    assert yes_no(text, lang) is expected
+
+
+@pytest.mark.parametrize("text, lang, day", [
+    ("tomorrow", "en-US", datetime(2026, 11, 19).date()),
+    ("Wednesday", "en-US", datetime(2026, 11, 25).date()),  # said on a Wednesday: next week's
+    ("tomorrow am real", "en-US", datetime(2026, 11, 19).date()),  # what "tomorrow at three" was once heard as
+    ("morgen", "nl-NL", datetime(2026, 11, 19).date()),
+])
+def test_a_day_alone_is_not_a_time(text, lang, day):
+    result = parse_callback_time(text, lang, NOW, NY, WEEKDAYS_8_TO_18)
+    assert (result.when, result.reason, result.day) == (None, "day_only", day)
+
+
+def test_a_day_alone_we_cannot_call_on_is_refused_at_once():
+    assert reason("Saturday") == "closed"
+    late = datetime(2026, 11, 18, 23, 30, tzinfo=timezone.utc)  # 18:30 in New York, closed since 18:00
+    assert reason("today", now=late) == "past"
+
+
+@pytest.mark.parametrize("text", ["tomorrow morning at nine p m", "three a m in the afternoon",
+                                  "today at three tomorrow", "tomorrow morning at fifteen", "morgen vandaag om drie"])
+def test_contradictory_times_are_asked_again(text):
+    assert reason(text, "nl-NL" if "morgen" in text else "en-US") == "contradictory"
+
+
+def test_a_time_without_a_day_is_on_the_day_picked_before():
+    result = parse_callback_time("at three", "en-US", NOW, NY, WEEKDAYS_8_TO_18, day_offset=1)
+    assert result.when.astimezone(NY).replace(tzinfo=None) == datetime(2026, 11, 19, 15, 0)
+    # A day said with it still wins.
+    result = parse_callback_time("friday at three", "en-US", NOW, NY, WEEKDAYS_8_TO_18, day_offset=1)
+    assert result.when.astimezone(NY).replace(tzinfo=None) == datetime(2026, 11, 20, 15, 0)
+
+
+@pytest.mark.parametrize("text, digits", [
+    ("four one five five five five oh one two three", "4155550123"),
+    ("four one five double five five oh one two three", "4155550123"),
+    ("four one five triple five oh one two three", "4155550123"),
+    ("four one five, five-five-five, zero one two three", "4155550123"),
+    ("415-555-0123", "4155550123"),
+    ("double 5 5", "555"),
+])
+def test_spoken_numbers_keep_repeated_digits(text, digits):
+    assert spoken_digits(text, "en-US") == digits

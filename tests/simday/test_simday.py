@@ -1,0 +1,119 @@
+"""Short simulated days (bench/simday.py) that keep the simulation honest: the real IVR, services and
+dispatcher on a virtual clock must behave as queueing theory says in cases with a known answer."""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import simday  # noqa: E402
+from simday_model import erlang_c_wait, load_scenario  # noqa: E402
+from storage.models import QueueEntry  # noqa: E402
+
+HEADER = """
+name = "{name}"
+date = "2027-03-02"
+zone = "America/New_York"
+seed = {seed}
+channels = {channels}
+accept_callback = {accept}
+answer = {{ human = 1.0 }}
+agent_answer_seconds = 0
+sweep_seconds = 1
+drain_minutes = 30
+"""
+SKILL = """
+[[skills]]
+name = "billing"
+open = "08:00"
+close = "{close}"
+arrivals_per_hour = [{rate}]
+handle_seconds = {{ mean = {handle}, dist = "exponential" }}
+wrap_seconds = 0
+patience_seconds = 1000000000
+agents = [{agents}]
+"""
+
+
+def run_day(tmp_path, *, name, rate, agents, close, channels='{ phone = 1.0 }', accept=0.0, handle=60, seed=1):
+    path = tmp_path / f"{name}.toml"
+    shifts = f'{{ count = {agents}, from = "08:00", to = "{close}" }}' if agents else ""
+    path.write_text(HEADER.format(name=name, seed=seed, channels=channels, accept=accept)
+                    + SKILL.format(close=close, rate=rate, handle=handle, agents=shifts))
+    day = simday.Day(load_scenario(path), str(tmp_path))
+    result = day.run()
+    with day.rt.sessions() as s:
+        entries = list(s.scalars(select(QueueEntry).options(selectinload(QueueEntry.events))))
+        s.expunge_all()
+    return day, result, entries
+
+
+def test_zero_load_connects_every_callback_at_once(tmp_path):
+    """Many free agents and a trickle of web requests: each callback is dialled at the next sweep and
+    connected after the agent's leg, the customer's ring and answering-machine detection."""
+    day, result, entries = run_day(tmp_path, name="zero", rate=20, agents=10, close="09:00",
+                                   channels="{ web = 1.0 }")
+    callbacks = [e for e in entries if e.kind == "callback"]
+    assert len(callbacks) == len(day.contacts) >= 10
+    sc = day.sc
+    at_once = sc.sweep_seconds + sc.agent_answer_seconds + sc.customer_ring_seconds + sc.amd_seconds
+    waits = [(e.connected_at - e.arrived_at).total_seconds() for e in callbacks if e.connected_at]
+    assert len(waits) == len(callbacks) and max(waits) <= at_once
+    assert result["callbacks_not_connected"] == 0 and result["asap_kept"] == 1.0
+    assert result["abandon_rate"] == 0.0
+
+
+def test_no_agents_connects_nobody_and_tells_no_wait(tmp_path):
+    day, result, entries = run_day(tmp_path, name="nobody", rate=30, agents=0, close="09:00",
+                                   channels="{ phone = 0.5, web = 0.5 }", accept=1.0)
+    assert len(entries) == len(day.contacts) >= 10
+    assert all(e.connected_at is None for e in entries)
+    assert not any(ev.event == "dialing_agent" for e in entries for ev in e.events)
+    # Nobody is staffed all day: any number of minutes told would be a promise nobody can keep.
+    assert result["waits_told_with_nobody_staffed"] == 0
+    assert [ev.detail for e in entries for ev in e.events if ev.event == "wait_announced"] == []
+
+
+def test_mmc_waits_match_queueing_theory(tmp_path):
+    """M/M/2 (exponential handle times of 60 s, 84 callers an hour, load 0.7, nobody hangs up, FIFO).
+    Given what a caller finds on arriving (b agents busy, q callers waiting), the wait is exactly
+    Erlang-distributed: 0 while b + q < c, else the time for k = b + q - c + 1 completions at rate c*mu,
+    mean k / (c*mu), variance k / (c*mu)^2. The callers' mean wait minus that conditional mean must
+    lie within 4 standard errors (plus the 1 s sweep of the dispatcher); the day's mean wait is also
+    compared with Erlang C's steady-state mean."""
+    c, rate, mu = 2, 84, 1 / 60
+    day, result, entries = run_day(tmp_path, name="mmc", rate=rate, agents=c, close="10:00", seed=3)
+    # Callers told just before closing that nobody can take them today, who then end the call, are
+    # not in the queue (and not in M/M/c).
+    declined = {c.number for c in day.contacts if c.fate == "declined"}
+    assert len(declined) <= 5
+    holders = sorted((e for e in entries if e.kind == "holding" and e.phone_number not in declined),
+                     key=lambda e: e.arrived_at)
+    assert len(holders) == len(day.contacts) - len(declined) >= 120
+    assert all(e.connected_at is not None and e.closed_at is not None for e in holders)
+    residuals, variance = [], 0.0
+    for e in holders:
+        t = e.arrived_at
+        busy = sum(1 for o in holders if o is not e and o.connected_at <= t < o.closed_at)
+        waiting = sum(1 for o in holders if o.arrived_at < t < o.connected_at)
+        k = busy + waiting - c + 1
+        expected = k / (c * mu) if k > 0 else 0.0
+        variance += k / (c * mu) ** 2 if k > 0 else 0.0
+        residuals.append((e.connected_at - t).total_seconds() - expected)
+    n = len(residuals)
+    standard_error = math.sqrt(variance) / n
+    mean_residual = sum(residuals) / n
+    assert -4 * standard_error <= mean_residual <= 4 * standard_error + day.sc.sweep_seconds, \
+        (mean_residual, standard_error)
+    mean_wait = sum((e.connected_at - e.arrived_at).total_seconds() for e in holders) / n
+    steady = erlang_c_wait(rate / 3600, 1 / mu, c)
+    assert steady == pytest.approx(57.65, abs=0.01)
+    assert 0.5 * steady <= mean_wait <= 1.6 * steady, mean_wait
+    assert result["utilisation"] == pytest.approx(rate / 3600 / (c * mu), abs=0.15)
