@@ -5,6 +5,7 @@ import logging
 import os
 import re
 import secrets
+import traceback
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -57,7 +58,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
     install_log_redaction()
     # Which numbers and SIP domains callbacks and agents may be dialled at (toll fraud stays out).
-    set_dial_policy(DialPolicy.from_names(settings.dial_number_kinds, settings.agent_sip_domains))
+    set_dial_policy(DialPolicy.from_names(settings.dial_number_kinds, settings.agent_sip_domains,
+                                          settings.allowed_countries))
     # X-Forwarded-* only from the proxies the operator says are there: from anyone else they would
     # choose the address limits and logs see, and the host a Twilio signature is checked against.
     if settings.trusted_proxy_hops:
@@ -150,9 +152,41 @@ def redact(text: str) -> str:
     return _PHONE.sub(lambda m: "[number …" + re.sub(r"\D", "", m.group(0))[-4:] + "]", text)
 
 
+# Control characters (and Unicode's line separators) in what a log line shows: a newline from a request
+# would otherwise start a forged record.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+# Colours (werkzeug's access log) are dropped rather than shown escaped.
+_COLOURS = re.compile("\x1b\\[[0-9;]{0,12}m")
+
+
+def escape_controls(text: str) -> str:
+    text = _COLOURS.sub("", text)
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def _exception_text(exc_info) -> str:
+    """A traceback as logging writes it, with every exception's message (and notes) on its own line."""
+    shown = traceback.TracebackException(*exc_info)
+    pending, seen = [shown], set()
+    while pending:
+        part = pending.pop()
+        if part is None or id(part) in seen:
+            continue
+        seen.add(id(part))
+        if isinstance(getattr(part, "_str", None), str):
+            part._str = escape_controls(part._str)
+        if getattr(part, "__notes__", None):
+            part.__notes__ = [escape_controls(str(note)) for note in part.__notes__]
+        pending += [part.__cause__, part.__context__, *(getattr(part, "exceptions", None) or ())]
+    return "".join(shown.format()).rstrip("\n")
+
+
 def install_log_redaction() -> None:
     """Every log record of the process (ours, werkzeug's access log, flask-limiter, twilio, tracebacks)
-    is redacted as it is made, whatever handler later writes it."""
+    is redacted and its control characters escaped as it is made, whatever handler later writes it:
+    one record is one line (a traceback's own lines aside), whatever a request put in it."""
     current = logging.getLogRecordFactory()
     if getattr(current, "redacts", False):
         return
@@ -163,9 +197,9 @@ def install_log_redaction() -> None:
             message = record.getMessage()
         except Exception:  # a broken format string is logged as it is
             return record
-        record.msg, record.args = redact(message), None
+        record.msg, record.args = escape_controls(redact(message)), None
         if record.exc_info and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = redact(_exception_text(record.exc_info))
         return record
 
     factory.redacts = True

@@ -25,19 +25,27 @@ REFUSAL_REASONS = {
 }
 
 
+# Ranges phonenumbers reads as mobile that only machines answer (SIMs in meters, cars, alarms): never
+# dialled, whatever DIAL_NUMBER_KINDS says. NL: 097 (ACM's numbering plan, 12-digit M2M numbers).
+MACHINE_TO_MACHINE = ("+3197",)
+
+
 @dataclass(frozen=True)
 class DialPolicy:
     """What we agree to dial, set once per process from the operator's settings (app.create_app)."""
 
     kinds: frozenset[int]
     sip_domains: tuple[str, ...] = ()
+    # ALLOWED_COUNTRIES: agents' numbers too (empty: any country, only before the app sets the policy).
+    countries: tuple[str, ...] = ()
 
     @classmethod
-    def from_names(cls, kinds, sip_domains=()) -> "DialPolicy":
+    def from_names(cls, kinds, sip_domains=(), countries=()) -> "DialPolicy":
         unknown = sorted(set(kinds) - set(KINDS))
         if unknown:
             raise ConfigError(f"DIAL_NUMBER_KINDS: unknown kind {', '.join(unknown)}; use {', '.join(sorted(KINDS))}")
-        return cls(frozenset(KINDS[k] for k in kinds), tuple(d.lower().rstrip(".") for d in sip_domains))
+        return cls(frozenset(KINDS[k] for k in kinds), tuple(d.lower().rstrip(".") for d in sip_domains),
+                   tuple(countries))
 
 
 _policy = DialPolicy.from_names(DEFAULT_KINDS)
@@ -81,7 +89,11 @@ def normalise(raw: str, allowed_countries: tuple[str, ...], default_region: str 
         name = {"personal_number": "personal", "voip": "VoIP", "uan": "UAN"}.get(name, name.replace("_", " "))
         raise NumberRefused(REFUSAL_REASONS.get(kind, "kind"),
                             f"this is a {name} number, which we do not call; give a landline or mobile number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if e164.startswith(MACHINE_TO_MACHINE):
+        raise NumberRefused("kind", "this is a machine-to-machine number, which no person answers; give a "
+                                    "landline or mobile number")
+    return e164
 
 
 def _parse(text: str, digits: str, default_region: str | None) -> phonenumbers.PhoneNumber | None:

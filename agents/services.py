@@ -22,7 +22,7 @@ import phonenumbers
 
 from agents.exceptions import AgentError, AgentExists, AgentNotFound, AgentStateRefused
 from phone_numbers import NumberRefused, dial_policy, normalise
-from storage.models import AGENT_STATES, Agent
+from storage.models import AGENT_STATES, MAX_ROW_ID, Agent
 
 log = logging.getLogger("ivr.agents")
 
@@ -49,6 +49,7 @@ SIP = re.compile(r"^sip:[A-Za-z0-9._~%+-]+@[A-Za-z0-9.-]+(:[0-9]{1,5})?(;[A-Za-z
 CLIENT = re.compile(r"^client:[A-Za-z0-9_.-]{1,120}$")
 NAME = re.compile(r"^[^\x00-\x1f]{1,120}$")
 MAX_WRAP_UP = 3600
+ROW_ID = re.compile(r"^[0-9]{1,12}$")
 
 
 MAX_ADDRESS = 200  # the agents.address column
@@ -58,14 +59,14 @@ def check_address(address: str) -> str:
     """An E.164 number, a SIP URI (sip:user@host) or a Twilio Client identity (client:name).
 
     Agents are dialled like customers, so the same rules keep toll fraud out: a number must be of a
-    kind we dial (no premium, personal, pager, VoIP... ranges; agents may be in any country), and a
+    kind we dial (no premium, personal, pager, VoIP... ranges) in a country of ALLOWED_COUNTRIES, and a
     SIP address must point at a domain the operator lists in AGENT_SIP_DOMAINS."""
     address = (address or "").strip()
     if len(address) > MAX_ADDRESS:
         raise AgentError(f"an agent's address has at most {MAX_ADDRESS} characters")
     if E164.match(address):
         try:
-            return normalise(address, tuple(phonenumbers.SUPPORTED_REGIONS))
+            return normalise(address, dial_policy().countries or tuple(phonenumbers.SUPPORTED_REGIONS))
         except NumberRefused as refused:
             raise AgentError(f"{address} cannot be an agent's number: {refused}") from None
     if SIP.match(address):
@@ -113,8 +114,9 @@ def list_agents(session: Session, skill: str | None = None, state: str | None = 
 
 def get_agent(session: Session, agent_id_or_name: int | str) -> Agent:
     agent = None
-    if isinstance(agent_id_or_name, int) or str(agent_id_or_name).isdigit():
-        agent = session.get(Agent, int(agent_id_or_name))
+    if isinstance(agent_id_or_name, int) or ROW_ID.match(str(agent_id_or_name)):
+        if 0 < int(agent_id_or_name) <= MAX_ROW_ID:  # a larger number is no agent's id
+            agent = session.get(Agent, int(agent_id_or_name))
     if agent is None:
         agent = session.scalar(select(Agent).where(Agent.name == str(agent_id_or_name)))
     if agent is None:

@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from refusals import RequestRefused
+from storage.text import FREE_TEXT_PATTERN
 
 CHANNELS = ("web", "chat", "sms", "api")
 # Wall-clock time without an offset ("2026-11-25T14:30"); the zone comes from `timezone`.
@@ -24,9 +25,8 @@ MAX_TRANSCRIPT = 20_000
 CONTEXT_KEYS = ("page_url", "chat_transcript", "customer_reference", "integration")
 
 
-# No control characters except tab, newline and carriage return: PostgreSQL refuses NUL in text, and
-# the rest only ever hide things from the agent reading them.
-PRINTABLE = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+# No control characters except tab, newline and carriage return (storage.text: the one rule for text).
+PRINTABLE = FREE_TEXT_PATTERN
 
 
 def _text(max_length: int, *, min_length: int = 0, description: str = "") -> dict:

@@ -44,6 +44,9 @@ class Base(DeclarativeBase):
     pass
 
 
+# The largest id a row can have (ids are INTEGER: 32 bits on PostgreSQL): a larger number names no row.
+MAX_ROW_ID = 2**31 - 1
+
 # Entry kinds
 HOLDING = "holding"
 CALLBACK = "callback"

@@ -3,7 +3,8 @@ checked before anything uses it, so hostile JSON is a precise 4xx, never a 500.
 
 Refused: not JSON / not UTF-8 (400), nesting deeper than MAX_DEPTH (400), numbers longer than
 MAX_NUMBER_CHARS or NaN/Infinity (400), text with lone surrogates such as "\\ud800" (400, no
-database can store them), anything but an object at the top (422). The size is bounded before
+database can store them) or with control characters other than tab and line breaks (400, the rule of
+storage.text), anything but an object at the top (422). The size is bounded before
 this by MAX_CONTENT_LENGTH (413).
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from itertools import accumulate
 
 from refusals import RequestRefused
+from storage.text import has_control
 
 MAX_DEPTH = 32
 MAX_NUMBER_CHARS = 32
@@ -53,6 +55,9 @@ def _check_text(value, path: str = "") -> None:
             raise RequestRefused(f"{path or 'the body'} contains a lone surrogate (an escaped \\ud800-\\udfff "
                                  "that is not half of a pair); send real text", field=path or "/",
                                  code="malformed_json", status=400) from None
+        if has_control(value):
+            raise RequestRefused(f"{path or 'a key'} contains control characters (such as \\u0000)",
+                                 field=path or "/", code="format", status=400)
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_text(key, path + "/")

@@ -8,17 +8,24 @@ import logging
 from flask import Blueprint, Flask, Response, make_response, render_template, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import IntegerConverter
 
 from refusals import Refusal
+from storage.models import MAX_ROW_ID
+from storage.text import TextRefused, has_control
 from web.problems import problem
 
 log = logging.getLogger("ivr")
 
 
 def install(app: Flask) -> None:
-    """Error handlers, the chunked-body bound and the security headers, on `app`."""
+    """The row-id converter, error handlers, the chunked-body bound, the control-character rule and the
+    security headers, on `app`."""
+    # Before any route is added (web's plugin loads first): an <int:...> that no id column can hold
+    # does not match (404).
+    app.url_map.converters["int"] = RowIntConverter
     app.wsgi_app = BoundedBody(app.wsgi_app, MAX_BODY_BYTES)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     register_errors(app)
@@ -119,11 +126,35 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "frame-ancestors 'none'")
 
 
+class RowIntConverter(IntegerConverter):
+    """<int:...> for row ids: 0 to the largest id a row can have (MAX_ROW_ID), so a larger number is an
+    unknown page (404), not an overflow in the database."""
+
+    def __init__(self, url_map, fixed_digits=0, min=0, max=MAX_ROW_ID, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def refuse_control_characters() -> None:
+    """storage.text's rule for every request, before any view: the path and query on one line, form
+    fields as free text (JSON bodies: web.bodies). A 400 that names the field; nothing is done."""
+    fields = [("the URL path", request.path, True)]
+    fields += [(f"query parameter {name!r}", text, True)
+               for name, values in request.args.lists() for text in [name, *values]]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        fields += [(f"form field {name!r}", text, False)
+                   for name, values in request.form.lists() for text in [name, *values]]
+    for field, text, one_line in fields:
+        if has_control(text, one_line=one_line):
+            raise BadRequest(str(TextRefused(field, one_line)))
+
+
 def register_security_headers(app: Flask) -> None:
     @app.before_request
     def refuse_oversized_chunked_body():
         if request.environ.get("ivr.body_too_large"):
             raise RequestEntityTooLarge()
+
+    app.before_request(refuse_control_characters)
 
     @app.after_request
     def security_headers(response):

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -44,7 +45,29 @@ def init_limits(app: Flask) -> None:
     for name, default in DEFAULT_LIMITS.items():
         app.config.setdefault(name, os.environ.get(name) or default)
     app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI") or "memory://")
+    # reserve()/refund() count in fixed windows (flask-limiter's default, set here so nobody changes it).
+    app.config["RATELIMIT_STRATEGY"] = "fixed-window"
+    # after_request hooks run last-registered first: these two bracket flask-limiter's, which writes its
+    # own Retry-After (the window's end) on every response that a limit counted.
+    app.after_request(_retry_after_for_429_only)
     limiter.init_app(app)
+    app.after_request(_note_retry_after)
+
+
+def _note_retry_after(response: Response) -> Response:
+    g.retry_after = response.headers.get("Retry-After")
+    return response
+
+
+def _retry_after_for_429_only(response: Response) -> Response:
+    """A 503's Retry-After stays what the app said (5 s); a 201 or 422 gets none from the limiter."""
+    if response.status_code != 429:
+        own = g.pop("retry_after", None)
+        if own is None:
+            response.headers.pop("Retry-After", None)
+        else:
+            response.headers["Retry-After"] = own
+    return response
 
 
 def per_ip() -> str:
@@ -72,6 +95,46 @@ def within(limit: str, key: str) -> bool:
 def spend(limit: str, key: str) -> None:
     for item in parse_many(limit):
         limiter.limiter.hit(item, key)
+
+
+def reserve(limit: str, key: str) -> int | None:
+    """Spend one of `limit` for `key` before the work it guards, atomically (one increment in the limiter's
+    storage, shared by every process with RATELIMIT_STORAGE_URI): a burst sent at once cannot all pass a
+    check together. None when it may go ahead; else the seconds until the spent window ends."""
+    for item in parse_many(limit):
+        if not limiter.limiter.hit(item, key):
+            return max(1, int(limiter.limiter.get_window_stats(item, key).reset_time - time.time()) + 1)
+    return None
+
+
+def refund(limit: str, key: str) -> None:
+    """Give back what reserve() spent, for work that turned out not to count (a sign-in that succeeded)."""
+    for item in parse_many(limit):
+        limiter.limiter.storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
+
+
+SIGN_IN_LIMITS = ("SUPERVISOR_LOGIN_LIMIT", "SUPERVISOR_ACCOUNT_LIMIT")
+
+
+def _sign_in_keys() -> tuple[str, str]:
+    return "sign-in:" + get_remote_address(), account_key()
+
+
+def reserve_sign_in() -> tuple[str, int] | None:
+    """Count this sign-in attempt as a failure before its password is looked at, per address then per
+    account, so guesses sent at once cannot pass the check together. None when it may be evaluated;
+    else the limit that refused it and the seconds until its window ends."""
+    for name, key in zip(SIGN_IN_LIMITS, _sign_in_keys()):
+        wait = reserve(current_app.config[name], key)
+        if wait is not None:
+            return name, wait
+    return None
+
+
+def refund_sign_in() -> None:
+    """A sign-in that succeeded was no failure: give its attempt back to both limits."""
+    for name, key in zip(SIGN_IN_LIMITS, _sign_in_keys()):
+        refund(current_app.config[name], key)
 
 
 def account_key() -> str:

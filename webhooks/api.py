@@ -267,7 +267,7 @@ def openapi_description() -> dict:
     callback_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Callback"}}}
 
     def errors(*codes: int) -> dict:
-        words = {400: "Malformed body or automated request", 403: "Origin or form token refused",
+        words = {400: "Malformed request (control characters, not JSON) or automated request", 403: "Origin or form token refused",
                  404: "No callback matches this link", 409: "The callback is finished and cannot change",
                  413: "Body too large", 415: "Body is not JSON", 422: "A field is invalid (see `field`)",
                  429: "Too many requests; see Retry-After"}
@@ -307,16 +307,16 @@ def openapi_description() -> dict:
                 "parameters": [id_param, token_param],
                 "get": {"operationId": "getCallback", "summary": "State, position and estimated wait",
                         "responses": {"200": {"description": "The callback", "content": callback_ref},
-                                      **errors(404, 429)}},
+                                      **errors(400, 404, 429)}},
                 "delete": {"operationId": "cancelCallback", "summary": "Cancel the callback",
                            "responses": {"200": {"description": "Cancelled", "content": callback_ref},
-                                         **errors(404, 409, 429)}},
+                                         **errors(400, 404, 409, 429)}},
             },
             "/api/callbacks/{public_id}/cancel": {
                 "parameters": [id_param, token_param],
                 "post": {"operationId": "cancelCallbackPost", "summary": "Cancel (for clients that cannot DELETE)",
                          "responses": {"200": {"description": "Cancelled", "content": callback_ref},
-                                       **errors(404, 409, 429)}},
+                                       **errors(400, 404, 409, 429)}},
             },
             "/api/callback-form": {
                 "get": {
@@ -328,7 +328,7 @@ def openapi_description() -> dict:
                         {"name": "timezone", "in": "query", "schema": {"type": "string", "maxLength": 64}},
                     ],
                     "responses": {"200": {"description": "Form data", "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/Form"}}}}, **errors(403, 422, 429)},
+                        "schema": {"$ref": "#/components/schemas/Form"}}}}, **errors(400, 403, 422, 429)},
                 },
             },
         },

@@ -8,8 +8,12 @@ call on is ivr/barge_in.py. When the caller starts to speak, the call is moved t
 the call is moved to the step's action URL, where the IVR decides, exactly as for keys.
 
 Bounds (a stream is a cost we carry for a caller): messages over MAX_MESSAGE_CHARS close the
-socket; a stream lasts at most MAX_STREAM_SECONDS of wall time; a token opens one stream; a process
-holds at most MAX_STREAMS (more get HTTP 503 before the upgrade: that call still takes keys).
+socket; a socket that has not sent a valid `start` (a token for its call, not used before) within
+START_TIMEOUT_SECONDS of connecting is closed, whatever else it sent, and holds no stream slot
+meanwhile (at most MAX_WAITING such sockets without a valid X-Twilio-Signature, which Twilio sends;
+signed ones are not crowded out by them); a stream lasts at most MAX_STREAM_SECONDS of wall time;
+a token opens one stream, ever; a process holds at most MAX_STREAMS authenticated streams (more get
+HTTP 503 before the upgrade: that call still takes keys).
 The token travels in the `start` message's customParameters, never in a URL, so no access log holds it.
 """
 from __future__ import annotations
@@ -18,10 +22,9 @@ import logging
 import socket
 import threading
 import time
-from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, current_app, g, request
 from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 
@@ -36,7 +39,7 @@ from speech.twilio_media import MAX_MESSAGE_CHARS, MULAW_RATE, Connected, MediaF
 from storage.db import transaction
 from storage.models import Call
 from web.runtime import runtime
-from webhooks.security import public_base, public_url, read_stream_token
+from webhooks.security import STREAM_TOKEN_MAX_AGE, public_base, public_url, read_stream_token
 from webhooks.voice import TwilioLinks
 
 log = logging.getLogger(__name__)
@@ -46,10 +49,11 @@ sock = Sock()
 
 RECEIVE_POLL_SECONDS = 0.25  # how often a quiet socket checks its timers
 MAX_BAD_FRAMES = 20  # a peer that keeps sending garbage is not Twilio
-START_TIMEOUT_SECONDS = 5.0  # Twilio sends start right after connected
+START_TIMEOUT_SECONDS = 5.0  # from connect to a valid start, whatever arrives: Twilio sends start at once
 MAX_STREAM_SECONDS = 120.0  # wall time: one question's prompt and answer fit well inside
 TURN_CHECK_SECONDS = 1.0  # how often a stream checks the call is still at its question
 MAX_STREAMS = 64  # per process; see docs/benchmarks.md for what one stream costs
+MAX_WAITING = 64  # sockets not yet authenticated, per process: each is gone within START_TIMEOUT_SECONDS
 
 # Forked streams listen through the prompt: only the Gather's timeout decides "nothing said".
 # Frames come every 20 ms; a second without any means the line (or the peer) stopped sending.
@@ -57,13 +61,31 @@ FORKED = SessionLimits(no_speech_timeout=None, stall_timeout=1.0)
 
 
 class _Streams:
-    """This process's open streams, and the tokens in use (one stream per token)."""
+    """This process's sockets: those still to show a valid start (`waiting`, at most MAX_WAITING, each
+    for START_TIMEOUT_SECONDS), the authenticated streams (`count`, at most `limit`), and the tokens
+    already used (each opens one stream, ever: kept until it has expired anyway)."""
 
-    def __init__(self, limit: int):
-        self.limit = limit
+    def __init__(self, limit: int, waiting_limit: int):
+        self.limit, self.waiting_limit = limit, waiting_limit
         self._lock = threading.Lock()
         self.count = 0
-        self._tokens: set[str] = set()
+        self.waiting = 0
+        self._used: dict[str, float] = {}  # token -> when it expires (time.monotonic())
+
+    def full(self, signed: bool) -> bool:
+        return self.count >= self.limit or (not signed and self.waiting >= self.waiting_limit)
+
+    def wait(self, signed: bool) -> bool:
+        """Count a socket waiting for its start; unsigned ones only while fewer than waiting_limit wait."""
+        with self._lock:
+            if not signed and self.waiting >= self.waiting_limit:
+                return False
+            self.waiting += 1
+            return True
+
+    def done_waiting(self) -> None:
+        with self._lock:
+            self.waiting -= 1
 
     def reserve(self) -> bool:
         with self._lock:
@@ -76,20 +98,19 @@ class _Streams:
         with self._lock:
             self.count -= 1
 
-    @contextmanager
-    def token(self, token: str):
+    def use_token(self, token: str) -> bool:
+        """True the first time `token` is used; False ever after (until it could not be read anyway)."""
+        now = time.monotonic()
         with self._lock:
-            taken = token in self._tokens
-            self._tokens.add(token)
-        try:
-            yield not taken
-        finally:
-            if not taken:
-                with self._lock:
-                    self._tokens.discard(token)
+            for old in [t for t, expires in self._used.items() if expires <= now]:
+                del self._used[old]
+            if token in self._used:
+                return False
+            self._used[token] = now + STREAM_TOKEN_MAX_AGE + 1
+            return True
 
 
-streams = _Streams(MAX_STREAMS)
+streams = _Streams(MAX_STREAMS, MAX_WAITING)
 
 
 def _signature_ok(auth_token: str, signature: str) -> bool:
@@ -111,7 +132,9 @@ def check_stream():
     auth_token = current_app.config.get("TWILIO_AUTH_TOKEN")
     if signature is not None and auth_token and not _signature_ok(auth_token, signature):
         abort(403, description="X-Twilio-Signature does not match this URL.")
-    if streams.count >= streams.limit:
+    # Twilio signs its upgrades: sockets without a signature cannot crowd out the ones with one.
+    g.media_signed = signature is not None and bool(auth_token)
+    if streams.full(g.media_signed):
         # The caller still hears the prompt and can answer with keys: nothing is lost but speech.
         abort(503, description="This server is listening to as many calls as it can; keys still work.")
 
@@ -161,74 +184,99 @@ def _store(claims: dict, outcome) -> bool:
 
 @sock.route("/media", bp=media)
 def media_stream(ws):
-    if not streams.reserve():
-        _hang_up(ws)
-        return
     try:
         _listen(ws)
     finally:
-        streams.release()
         _hang_up(ws)
 
 
 def _listen(ws) -> None:
     started = time.monotonic()
-    start = _await_start(ws)
-    if start is None:
+    authenticated = _authenticated_start(ws, started)
+    if authenticated is None:
         return
-    claims = read_stream_token(start.custom_parameters.get("token", ""))
+    start, claims = authenticated
+    if not streams.reserve():
+        log.warning("media stream refused: this process listens to as many streams as it can")
+        return
+    try:
+        _answer(ws, start, claims, started)
+    finally:
+        streams.release()
+
+
+def _authenticated_start(ws, started: float) -> tuple[Start, dict] | None:
+    """A start message with a valid, unused token for its call and audio we read, within
+    START_TIMEOUT_SECONDS of connecting, and its token's claims; else None. Such sockets hold no
+    stream slot meanwhile."""
+    if not streams.wait(g.get("media_signed", False)):
+        return None
+    try:
+        start = _await_start(ws, started + START_TIMEOUT_SECONDS)
+    finally:
+        streams.done_waiting()
+    if start is None:
+        return None
+    token = start.custom_parameters.get("token", "")
+    claims = read_stream_token(token)
     if not claims or start.call_sid != claims.get("call_sid"):
         log.warning("media stream refused: its token is missing, forged, expired or for another call")
-        return
+        return None
     if start.encoding != "audio/x-mulaw" or start.sample_rate != MULAW_RATE or start.channels != 1:
         log.warning("media stream refused: unsupported audio %s %s Hz x%s", start.encoding, start.sample_rate,
                     start.channels)
+        return None
+    if not streams.use_token(token):
+        log.warning("media stream refused: its token has already opened a stream")
+        return None
+    return start, claims
+
+
+def _answer(ws, start: Start, claims: dict, started: float) -> None:
+    language = _waiting_call(claims)
+    if language is None:
+        return  # the call has moved on, or is gone
+    mover = CallMover(runtime().twilio, TwilioLinks(public_base()))
+    try:
+        recognizer = _recognizer(language, claims["step"], start.sample_rate)
+    except Exception:  # a broken model or grammar must not cost the caller the call: keys still work
+        log.exception("media stream: no recognizer for a %s answer; keys only", claims["step"])
         return
-    with streams.token(start.custom_parameters["token"]) as first:
-        if not first:
-            log.warning("media stream refused: its token is already streaming")
-            return
-        language = _waiting_call(claims)
-        if language is None:
-            return  # the call has moved on, or is gone
-        mover = CallMover(runtime().twilio, TwilioLinks(public_base()))
-        try:
-            recognizer = _recognizer(language, claims["step"], start.sample_rate)
-        except Exception:  # a broken model or grammar must not cost the caller the call: keys still work
-            log.exception("media stream: no recognizer for a %s answer; keys only", claims["step"])
-            return
-        if recognizer is None:
-            return
-        rt = runtime()
+    if recognizer is None:
+        return
+    rt = runtime()
 
-        def marked() -> bool:  # on the mover's thread, before its move to `listen` (ivr/spoken.py)
-            return spoken.mark_speaking(rt.sessions, claims["call_sid"], claims["step"], claims["turn"],
-                                        rt.clock.now())
+    def marked() -> bool:  # on the mover's thread, before its move to `listen` (ivr/spoken.py)
+        return spoken.mark_speaking(rt.sessions, claims["call_sid"], claims["step"], claims["turn"],
+                                    rt.clock.now())
 
-        session = SpeechSession(recognizer, FORKED,
-                                on_speaking=lambda: mover.caller_speaking(claims["call_sid"], claims["step"],
-                                                                          claims["turn"], first=marked),
-                                keep_audio=True)
-        try:
-            _run(ws, session, claims, started)
-        finally:
-            session.close()  # frees the recognizer whatever happened
-        outcome = session.outcome
-        if outcome is None or outcome.reason in ("hangup", "moved_on"):
-            return  # the call ended, or its question was answered some other way
-        if outcome.reason == "stalled" and not session.utterance and not mover.moved_to_listen:
-            return  # frames stopped before anything was said: the Gather's timeout takes over
-        outcome = _second_pass(outcome, session.utterance, language, claims["step"])
-        if _store(claims, outcome):
-            mover.answered(claims["call_sid"], claims["step"], claims["turn"])
+    session = SpeechSession(recognizer, FORKED,
+                            on_speaking=lambda: mover.caller_speaking(claims["call_sid"], claims["step"],
+                                                                      claims["turn"], first=marked),
+                            keep_audio=True)
+    try:
+        _run(ws, session, claims, started)
+    finally:
+        session.close()  # frees the recognizer whatever happened
+    outcome = session.outcome
+    if outcome is None or outcome.reason in ("hangup", "moved_on"):
+        return  # the call ended, or its question was answered some other way
+    if outcome.reason == "stalled" and not session.utterance and not mover.moved_to_listen:
+        return  # frames stopped before anything was said: the Gather's timeout takes over
+    outcome = _second_pass(outcome, session.utterance, language, claims["step"])
+    if _store(claims, outcome):
+        mover.answered(claims["call_sid"], claims["step"], claims["turn"])
 
 
-def _await_start(ws) -> Start | None:
-    waited, bad = 0.0, 0
-    while waited < START_TIMEOUT_SECONDS and ws.connected:
-        message = ws.receive(timeout=RECEIVE_POLL_SECONDS)
+def _await_start(ws, deadline: float) -> Start | None:
+    """The start message, if it comes before `deadline` (time.monotonic()) after nothing but `connected`."""
+    bad = 0
+    while ws.connected:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        message = ws.receive(timeout=min(RECEIVE_POLL_SECONDS, left))
         if message is None:
-            waited += RECEIVE_POLL_SECONDS
             continue
         try:
             event = parse_event(message)

@@ -5,6 +5,8 @@ import re
 
 from flask import Response, abort, request
 
+from storage.text import has_control
+
 CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 DIGITS = re.compile(r"^[0-9*#]{0,32}$")
@@ -33,14 +35,13 @@ def message_sid() -> str:
 # stored as sent, in columns of this width.
 ADDRESS_FIELDS = ("From", "To", "Caller", "Called")
 MAX_ADDRESS = 255
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_addresses() -> None:
     """400 for an address no phone network sends (too long for its column, or control characters)."""
     for name in ADDRESS_FIELDS:
         value = request.form.get(name)
-        if value is not None and (len(value) > MAX_ADDRESS or CONTROL.search(value)):
+        if value is not None and (len(value) > MAX_ADDRESS or has_control(value, one_line=True)):
             abort(400, description=f"{name} is longer than {MAX_ADDRESS} characters or holds control characters.")
 
 

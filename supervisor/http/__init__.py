@@ -28,6 +28,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from refusals import Refusal
 from storage.models import QueueEvent, User
+from storage.text import has_control
 from supervisor import board
 from web.errors import render_refusal
 from web.problems import problem
@@ -113,6 +114,9 @@ def load_user():
         return login_required(lambda: None)()
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
+        # Where the answer sends the browser back to is checked before anything is written.
+        if request.form.get("back") and safe_next(request.form["back"]) is None:
+            return refuse_json(400, "back must be a page of the supervisor site, on one line")
 
 
 @bp.errorhandler(CSRFError)
@@ -221,6 +225,8 @@ def referrer_path() -> str | None:
 
 def safe_next(target: str | None) -> str | None:
     if not target:
+        return None
+    if has_control(target, one_line=True):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/supervisor/") or parts.path.startswith("//"):

@@ -30,7 +30,10 @@ def _period() -> tuple[datetime, datetime, str, str, str]:
             first, last = last, first
         if (last - first).days > 92:
             raise services.SteeringRefused("a period can be at most 92 days")
-        start, end = midnight(first), min(midnight(last + timedelta(days=1)), now)
+        try:
+            start, end = midnight(first), min(midnight(last + timedelta(days=1)), now)
+        except OverflowError:  # the first or last day there is (0001-01-01, 9999-12-31)
+            raise services.SteeringRefused("give dates between the years 1 and 9998") from None
     elif period == "yesterday":
         first = last = today - timedelta(days=1)
         start, end = midnight(first), midnight(today)

@@ -58,3 +58,27 @@ def test_what_the_dispatcher_logs_about_a_failed_text_has_no_number(app, caplog)
         dialing.log.warning("SMS to %s failed: %s", "+31612345678", "Twilio said no")
     logged = everything_logged(caplog)
     assert "612345678" not in logged and "…5678" in logged
+
+
+def test_an_agents_api_token_holder_cannot_forge_log_lines(app, caplog, monkeypatch):
+    """Round two, finding 4: a `reason` or `actor` with a newline wrote a forged record. Every record now
+    escapes control characters in its message and in its exceptions' messages: one record, one line."""
+    monkeypatch.setenv("AGENTS_API_TOKEN", "agents-token")
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer agents-token"
+    agent = client.post("/api/agents", json={"name": "Ann", "address": "+12125550199", "skills": ["billing"]})
+    forged = "\n2026-12-05 09:00:00 INFO ivr: agent Ann: admin signed in\r"
+    with caplog.at_level(logging.INFO):
+        response = client.put(f"/api/agents/{agent.get_json()['id']}/state",
+                              json={"state": "available", "reason": "lunch" + forged, "actor": "bot" + forged})
+        assert response.status_code == 200
+        try:
+            raise ValueError("bad input" + forged)
+        except ValueError:
+            logging.getLogger("ivr.test").exception("while handling %s", "x\x1b[2J")
+    lines = [r for r in caplog.records if "agent Ann: offline -> available" in r.getMessage()]
+    assert len(lines) == 1 and "\n" not in lines[0].getMessage() and "\r" not in lines[0].getMessage()
+    assert "lunch\\n2026-12-05" in lines[0].getMessage()
+    written = logging.Formatter().format(caplog.records[-1])
+    assert "ValueError: bad input\\n2026-12-05" in written and "\x1b" not in written
+    assert not [line for line in everything_logged(caplog).splitlines() if line.startswith("2026-12-05")]
