@@ -94,8 +94,22 @@ def staff(runtime, clock, name: str, skills: dict, state: str = "offline") -> No
         agents.add_agent(db, name=name, address="+14155550100", skills=skills, now=clock.now(), state=state)
 
 
-def test_the_queue_fills_live_and_each_action_works(page_for, live_app, twilio, runtime, clock):
+BUSY_ADDRESS = "+14155550111"  # not a customer's number in these tests
+
+
+def sign_off(runtime, clock, agent_id: int) -> None:
+    """A busy agent's call ends (its leg's status callback) and they sign off: through the agents service."""
+    with transaction(runtime.sessions) as db:
+        agent = agents.get_agent(db, agent_id)
+        agents.on_call_status(db, agent, agent.call_sid, "completed", clock.now())
+        agents.set_state(db, agent, "offline", clock.now(), actor="agent", reason="end of shift")
+        assert agent.state == "offline"
+
+
+def test_the_queue_fills_live_and_each_action_works(page_for, live_app, twilio, runtime, clock, busy_agent):
     staff(runtime, clock, "Ann Lee", {"billing": 7, "support": 4})
+    # Billing is staffed (its one agent on another call), so a wait can be told and a caller can hold.
+    busy = busy_agent("billing", name="Bo Busy", address=BUSY_ADDRESS)
     page = page_for("sam")
     page.evaluate("window.__notReloaded = true")
 
@@ -161,8 +175,9 @@ def test_the_queue_fills_live_and_each_action_works(page_for, live_app, twilio, 
     grace.get_by_role("button", name="Cancel entry").click()
     expect(row(page, "Grace Hopper")).to_have_count(0)
     trail = [(e.event, e.actor) for e in entry(runtime, pid).events]
-    assert trail[:2] == [("requested", "customer"), ("wait_announced", "system")]  # the API's part
-    assert trail[2:] == [("priority", "sam"), ("note", "sam"), ("rescheduled", "sam"), ("call_now", "sam"),
+    # The API's part: the window the customer was told for the callback, and the wait behind it.
+    assert trail[:3] == [("requested", "customer"), ("window_told", "system"), ("wait_announced", "system")]
+    assert trail[3:] == [("priority", "sam"), ("note", "sam"), ("rescheduled", "sam"), ("call_now", "sam"),
                          ("moved", "sam"), ("cancelled", "sam")]
 
     # A callback fails (the dispatcher's doing): it stands out and can be retried or closed.
@@ -184,6 +199,8 @@ def test_the_queue_fills_live_and_each_action_works(page_for, live_app, twilio, 
     row(page, "Ada Byron").get_by_role("button", name="Close").click()
     expect(row(page, "Ada Byron")).to_have_count(0)
     expect(page.locator(".summary")).not_to_contain_text("need attention")
+    expect(page.locator(".skill-card.trouble")).to_have_count(0)  # billing's busy agent is still signed in
+    sign_off(runtime, clock, busy)  # ...until the shift ends: the line stands out as nobody's
     expect(page.locator(".skill-card.trouble")).to_contain_text("nobody staffed for 2 waiting")
 
     # Agents panel: Ann is offline; set her available.
@@ -237,7 +254,8 @@ def test_two_supervisors_on_one_entry(page_for, live_app, runtime):
     expect(row(kim, "Grace Hopper")).to_have_count(0)  # and Kim's page follows live
 
 
-def test_figures_page_shows_charts(page_for, live_app, twilio, clock):
+def test_figures_page_shows_charts(page_for, live_app, twilio, clock, busy_agent):
+    busy_agent("billing", address=BUSY_ADDRESS)  # staffed: the caller is told a wait and holds
     call = twilio.call(from_number="+12125550142")
     call.press("1")
     call.press("2")
@@ -300,10 +318,11 @@ def test_the_queue_can_be_steered_from_the_keyboard(page_for, live_app, runtime)
 WIDTHS = {"phone": 360, "small-tablet": 800, "tablet": 1024, "desktop": 1280}
 
 
-def fill_the_queue(app, live_app, twilio, runtime, clock) -> dict:
+def fill_the_queue(app, live_app, twilio, runtime, clock, busy_agent) -> dict:
     """A busy line, every entry made by the request that makes it in production."""
     made = {}
     staff(runtime, clock, "Ann Lee", {"sales": 5}, state="available")
+    busy_agent("billing", name="Bo Busy", address=BUSY_ADDRESS)  # billing staffed, on a call: callers can hold
     # Sales: a web callback the dispatcher takes at once (its row is "connecting", with its internals).
     made["connecting"] = api_request(live_app, {
         "phone": "+12125550120", "name": "Connie Nect", "skill": "sales", "channel": "api",
@@ -347,8 +366,9 @@ def assert_fits(page, width: int) -> None:
         assert w >= 24 and h >= 24, (width, label, w, h)  # big enough to hit with a finger
 
 @pytest.mark.parametrize("name,width", list(WIDTHS.items()))
-def test_every_action_is_reachable_from_phone_to_desktop(page_for, app, live_app, twilio, runtime, clock, name, width):
-    fill_the_queue(app, live_app, twilio, runtime, clock)
+def test_every_action_is_reachable_from_phone_to_desktop(page_for, app, live_app, twilio, runtime, clock, busy_agent,
+                                                        name, width):
+    fill_the_queue(app, live_app, twilio, runtime, clock, busy_agent)
     page = page_for("sam", viewport={"width": width, "height": 900})
     grace = row(page, "Grace Hopper")
     expect(grace).to_be_visible()
@@ -375,7 +395,9 @@ def test_every_action_is_reachable_from_phone_to_desktop(page_for, app, live_app
     assert page.errors == []
 
 
-def test_scheduled_callbacks_count_down_to_their_time_and_waits_count_up(page_for, live_app, runtime, clock):
+def test_scheduled_callbacks_count_down_to_their_time_and_waits_count_up(page_for, live_app, runtime, clock,
+                                                                         busy_agent):
+    busy_agent("billing", address=BUSY_ADDRESS)  # staffed: a callback past its time is late, not just unreachable
     api_request(live_app, {"phone": "+12125550177", "name": "Grace Hopper", "skill": "billing", "channel": "api"})
     api_request(live_app, {"phone": "+12125550199", "name": "Sam Later", "skill": "billing", "channel": "api",
                            "when": "scheduled", "preferred_time": "2026-11-24T12:26",
@@ -401,8 +423,8 @@ def test_scheduled_callbacks_count_down_to_their_time_and_waits_count_up(page_fo
 
 
 def test_the_entry_page_says_what_the_customer_said_and_keeps_internals_behind_details(
-        page_for, app, live_app, twilio, runtime, clock):
-    made = fill_the_queue(app, live_app, twilio, runtime, clock)
+        page_for, app, live_app, twilio, runtime, clock, busy_agent):
+    made = fill_the_queue(app, live_app, twilio, runtime, clock, busy_agent)
     page = page_for("sam")
     connie = row(page, "Connie Nect")
     expect(connie).to_contain_text("Page shop.example.com/fibre?ref=mail")

@@ -138,6 +138,18 @@
     setTimeout(function () { if (pending && !busy()) refresh(); }, 0);
   });
 
+  // A More… panel someone opens (click, or Enter/Space on its summary) is brought on screen: a row low
+  // on the page would otherwise open its fields below the fold. Panels a live refresh re-opens stay put.
+  document.addEventListener("click", function (event) {
+    var summary = event.target.closest && event.target.closest("details.more > summary");
+    if (!summary) return;
+    var details = summary.parentElement;
+    details.addEventListener("toggle", function () {
+      var panel = details.open && details.querySelector(".panel");
+      if (panel) panel.scrollIntoView({block: "nearest"});
+    }, {once: true});
+  });
+
   // ---- actions -------------------------------------------------------------------------------
   document.addEventListener("submit", function (event) {
     var form = event.target;
