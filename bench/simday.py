@@ -57,7 +57,6 @@ BASE = "https://ivr.example.com"
 NUMBER = "+15005550006"
 BUSY = ("reserved", "on_call", "wrap_up")
 # Audit events that tell a waiting customer a new window (issue 17); none exist before the promise work.
-NOTICE_EVENTS = ("window_moved", "promise_moved", "slip_notice", "window_notice", "rewindowed")
 CUSTOMER_RING_OUT_SECONDS = 25
 
 
@@ -162,6 +161,7 @@ class Day:
         t = self.sc.start
         while t < self.sc.end:
             self.at(t, self.sample)
+            self.sweep_at(t)  # the scheduler's sweep also runs when nothing changed: slips are found by it
             t += timedelta(minutes=1)
         while self.heap:
             when, _, action, args = heapq.heappop(self.heap)
@@ -191,7 +191,10 @@ class Day:
 
     def sweep(self) -> None:
         self.sweeps.discard(self.clock.now())
+        # What the scheduler's pass does (callbacks/scheduler.py): serve, confirm bookings, tell slips.
         report = self.dispatcher.run_once()
+        self.dispatcher.confirm_bookings()
+        self.dispatcher.tell_slips()
         now = self.clock.now()
         if report.claimed:
             self.em.run()  # Twilio places the calls the dispatcher asked for

@@ -3,6 +3,7 @@ trail) and the announcements bench/simday.py noted, and its chart. Definitions: 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -26,8 +27,39 @@ def _told(entry: QueueEntry):
     return told[-1].at, (told[-1].detail or {}).get("seconds", entry.announced_wait_seconds)
 
 
+def _windows_told(entry: QueueEntry) -> list[tuple]:
+    """(told at, start, end, reason) of every window the customer was told, in order (window_told events)."""
+    out = []
+    for ev in entry.events:
+        detail = ev.detail or {}
+        if ev.event == "window_told" and detail.get("start") and detail.get("end"):
+            out.append((ev.at, datetime.fromisoformat(detail["start"]), datetime.fromisoformat(detail["end"]), ev.reason))
+    return sorted(out, key=lambda w: w[0])
+
+
+def _slips(entry: QueueEntry, window, end_of_day) -> tuple[int, int]:
+    """(windows slipped, of those told a new window before they ended). Each window told is one promise: it
+    slipped when the callback was not connected inside it and either a new window was told because of that
+    (reason "slipped": noticed if told before the old one ended), or no new one came (never noticed)."""
+    told = _windows_told(entry)
+    if not told and window is not None:
+        told = [(None, window[0], window[1], None)]
+    slipped = noticed = 0
+    for i, (_at, _start, end, _reason) in enumerate(told):
+        later = told[i + 1] if i + 1 < len(told) else None
+        if later is not None:
+            if later[3] == "slipped":
+                slipped += 1
+                noticed += later[0] < end
+            continue
+        if (entry.connected_at is None and end < end_of_day) or (entry.connected_at is not None
+                                                                  and entry.connected_at > end):
+            slipped += 1
+    return slipped, noticed
+
+
 def callback_figures(day, entries: list[QueueEntry]) -> dict:
-    from simday import NOTICE_EVENTS, window_of
+    from simday import window_of
 
     end_of_day = day.clock.now()
     kept = asap = slipped = noticed = scheduled = on_time = next_day = 0
@@ -56,11 +88,9 @@ def callback_figures(day, entries: list[QueueEntry]) -> dict:
                 kinds.add(kind)
                 widths.append((end - start).total_seconds())
                 kept += e.connected_at is not None and start <= e.connected_at <= end
-        if window is not None:
-            start, end, _ = window
-            if (e.connected_at is None and end < end_of_day) or (e.connected_at is not None and e.connected_at > end):
-                slipped += 1
-                noticed += any(ev.event in NOTICE_EVENTS and ev.at < end for ev in e.events)
+        s, n = _slips(e, window, end_of_day)
+        slipped += s
+        noticed += n
     return {
         "asap_callbacks": asap,
         "asap_told_after_the_day": next_day,

@@ -65,7 +65,8 @@ def test_any_words_at_any_step_have_a_meaning(step, language, text, confidence):
 
 def test_hold_urls_take_only_a_place_in_line(twilio):
     call = twilio.call()
-    for bad in ["%00abc", "x" * 300, "0" * 31 + "g", "../wait"]:
+    # A control character anywhere in a path is a 400 (storage/text.py, the one rule); other non-ids a 404.
+    for bad, status in [("%00abc", 400), ("x" * 300, 404), ("0" * 31 + "g", 404), ("../wait", 404)]:
         for action in ("wait", "press"):
             reply = twilio.post(f"/voice/hold/{bad}/{action}", {**call.params(), "Digits": "1"}, expect_ok=False)
-            assert reply.status_code == 404, (bad, action, reply.get_data(as_text=True))
+            assert reply.status_code == status, (bad, action, reply.get_data(as_text=True))
