@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from callbacks import services
 from callbacks.exceptions import TransitionRefused
@@ -53,7 +54,7 @@ def test_the_database_itself_refuses_a_second_open_callback(runtime, clock):
                                                                  "created_at", "updated_at", "open_key")},
                            public_id="x" * 32)
         b.add(raced)
-        with pytest.raises(Exception):
+        with pytest.raises(IntegrityError, match="open_key"):
             b.commit()
         b.rollback()
 

@@ -38,7 +38,11 @@ def test_when_off_every_dev_phone_url_is_a_plain_404(make_app, changes):
     assert "devphone" not in app.extensions
     # Twilio stays what the operator configured (or nothing): no made-up token, no emulated REST client.
     assert app.config["TWILIO_AUTH_TOKEN"] == changes.get("twilio_auth_token", "test-auth-token-0123456789abcdef")
-    assert app.extensions["ivr"].twilio is None or "twilio_auth_token" not in changes
+    twilio = app.extensions["ivr"].twilio
+    if changes.get("twilio_auth_token", "set") is None:
+        assert twilio is None  # no credentials: no client at all
+    else:  # Twilio's own REST client with the operator's credentials, not the emulator's
+        assert type(twilio).__module__ == "twilio.rest" and twilio.password == app.config["TWILIO_AUTH_TOKEN"]
 
 
 def test_in_production_it_is_on_only_when_asked_for(make_app):

@@ -4,6 +4,7 @@ callbacks, answering-machine detection, REST updates of live calls, retries."""
 from __future__ import annotations
 
 import pytest
+from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from telephony.emulator import WebhookError
@@ -320,8 +321,9 @@ def test_a_rest_update_moves_the_call_on_from_a_gather(emulator, fx):
     assert fx.form_of("/moved")["CallSid"] == call.sid
     emulator.client().calls(call.sid).update(twiml="<Response><Say>Inline</Say><Hangup/></Response>")
     assert call.follow_steering() and call.last_heard == "Inline" and call.ended
-    with pytest.raises(Exception):
+    with pytest.raises(TwilioRestException) as refused:
         emulator.client().calls(call.sid).update(url=BASE + "/moved")  # an ended call cannot be moved
+    assert refused.value.status == 400 and "not in-progress" in refused.value.msg
 
 
 def test_a_rest_update_ending_the_call_hangs_up_a_queued_caller(emulator, fx):
