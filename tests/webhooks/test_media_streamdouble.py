@@ -1,0 +1,34 @@
+"""/media driven by a Media Streams client we did not write: the third-party simulator `streamdouble` (PyPI),
+as the `<Start><Stream>` fork the IVR asks for (fork=True: caller audio in, nothing back).
+
+The call is made through the signed /voice/incoming webhook and the stream token read from the TwiML, as in
+test_media.py; streamdouble then sends its own `connected`, `start`, `media` and `stop` frames and checks the
+app's side of the protocol.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+
+from streamdouble.protocol import StreamIdentity
+from streamdouble.session import Session, SessionConfig
+
+from tests.speech.conftest import AUDIO
+from tests.webhooks.test_media import SILENCE, frames, results, ring, runtime, twilio, ws_url  # noqa: F401
+
+
+def test_a_spoken_answer_streamed_by_streamdouble_as_a_fork_is_heard_once(twilio, runtime, ws_url):
+    sid, token = ring(twilio)
+    caller = [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150
+    config = SessionConfig(fork=True, tracks=["inbound"], strict_fork=True, custom_parameters={"token": token},
+                           response_timeout_s=30, quiet_period_s=0.5)
+    identity = StreamIdentity(call_sid=sid, account_sid=twilio.account_sid)
+    result = asyncio.run(Session(ws_url, caller, config=config, identity=identity).run())
+
+    assert result.violations == [], result.violations  # the app kept to the protocol, as a fork
+    assert not result.audio_received  # a fork has no channel back: the app sent nothing
+    [heard] = results(runtime)
+    assert (heard.call_sid, heard.step, heard.turn, heard.ended_by) == (sid, "menu", 1, "speech")
+    assert "a question about my" in heard.transcript.lower(), heard.transcript  # the words arrived in order
+    updates = [r["form"]["Url"] for r in twilio.rest.requests if r["method"] == "POST" and sid in r["path"]]
+    assert [u.split("/voice/")[-1] for u in updates] == ["step/menu/listen?t=1", "step/menu?t=1"]
