@@ -25,7 +25,9 @@ def _camel(name: str) -> str:
 
 @lru_cache(maxsize=None)
 def _builder(parent_cls, tag: str):
-    method = getattr(parent_cls, _snake(tag), None)
+    # twilio-python's method names: say_as for <say-as>, amazon_effect for <amazon:effect>, break_ for <break>.
+    name = re.sub(r"[-:]", "_", _snake(tag))
+    method = getattr(parent_cls, name, None) or getattr(parent_cls, name + "_", None)
     if method is None:
         return None, None, frozenset()
     source = inspect.getsource(method)
@@ -34,6 +36,9 @@ def _builder(parent_cls, tag: str):
     allowed = frozenset(_camel(name) for name in inspect.signature(method).parameters
                         if name not in {"self", "kwargs"})
     return method, child_cls, allowed
+
+
+_XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 
 
 class TwiMLError(AssertionError):
@@ -70,7 +75,10 @@ def _check_children(parent_cls, element: ET.Element, skip_unknown: bool = False)
                 continue
             raise TwiMLError(f"<{child.tag}> is not allowed inside <{element.tag}>")
         for attribute in child.attrib:
-            if attribute not in allowed:
+            name = attribute
+            if child_cls.__name__.startswith("Ssml"):  # SSML inside <Say>: xml:lang, interpret-as as written
+                name = _camel(re.sub(r"[-:]", "_", attribute.replace(_XML_NS, "xml:")))
+            if name not in allowed:
                 raise TwiMLError(f"<{child.tag}> has no attribute {attribute!r} (allowed: {sorted(allowed)})")
         needs_body = child.tag in {"Say", "Play", "Redirect"} or (child.tag == "Enqueue" and "workflowSid" not in child.attrib)
         if needs_body and not (child.text or "").strip():
