@@ -156,19 +156,27 @@ def test_slips_change_one_letter_of_the_longest_word():
 
 
 # --- how well it generalises ------------------------------------------------------------------
-# Figures measured when this was written (docs/understanding.md): held-out 95.2% en-US, 100% nl-NL;
-# dev2 (written blind, used for tuning) 96.9% en-US, 95.9% nl-NL; dev and dev2 with slips 97.1% both;
-# 5-fold cross-validation on the shipped examples about 82% en-US and 81% nl-NL. The floors sit a
-# little below, so a change that makes understanding worse fails here.
+# dev and dev2 are the tuning sets (looked at while choosing features and thresholds). The floors are measured
+# on heldout only, which shares no line with them and holds no near-copy (word overlap >= 0.8) of an example
+# or a tuning line (checked below). Measured when the sets were cut so (docs/understanding.md):
+# held-out en-US 100 of 105 (95.2%), nl-NL 97 of 97 (100%); with two slips per line, seed 7: en-US 193 of 210
+# (91.9%), nl-NL 186 of 194 (95.9%). Each floor allows the stated number of misses more than measured, no more.
 
-@pytest.mark.parametrize("name, lang, floor", [("heldout", "en-US", 0.93), ("heldout", "nl-NL", 0.96),
-                                               ("dev2", "en-US", 0.94), ("dev2", "nl-NL", 0.93)])
-def test_phrasings_that_are_not_examples(u, name, lang, floor):
-    with open(FIXTURES / f"{name}.{lang}.tsv", encoding="utf-8") as fh:
-        pairs = read_labelled(fh, list(CONFIG.skills))
-    assert len(pairs) >= 90
+def heldout(lang):
+    with open(FIXTURES / f"heldout.{lang}.tsv", encoding="utf-8") as fh:
+        return read_labelled(fh, list(CONFIG.skills))
+
+
+def allowing(measured_misses, spare, total):
+    return (total - measured_misses - spare) / total
+
+
+@pytest.mark.parametrize("lang, size, misses, spare", [("en-US", 105, 5, 2), ("nl-NL", 97, 0, 2)])
+def test_held_out_phrasings(u, lang, size, misses, spare):
+    pairs = heldout(lang)
+    assert len(pairs) == size  # the set is the one the margin was measured on
     result = evaluate(u, pairs, lang, CONFIG.fallback_skill.name)
-    assert result.accuracy >= floor, [(m.text, m.wanted, m.got) for m in result.misses]
+    assert result.accuracy >= allowing(misses, spare, size), [(m.text, m.wanted, m.got) for m in result.misses]
 
 
 def with_slips(text, rng):
@@ -186,18 +194,14 @@ def with_slips(text, rng):
     return " ".join(said)
 
 
-@pytest.mark.parametrize("lang, floor", [("en-US", 0.94), ("nl-NL", 0.94)])
-def test_phrasings_with_slips(u, lang, floor):
+@pytest.mark.parametrize("lang, misses, spare", [("en-US", 17, 4), ("nl-NL", 8, 4)])
+def test_held_out_phrasings_with_slips(u, lang, misses, spare):
     import random
 
     rng = random.Random(7)
-    pairs = []
-    for name in ("dev", "dev2"):
-        with open(FIXTURES / f"{name}.{lang}.tsv", encoding="utf-8") as fh:
-            pairs += [(with_slips(text, rng), skill) for text, skill in read_labelled(fh, list(CONFIG.skills))
-                      for _ in range(2)]
+    pairs = [(with_slips(text, rng), skill) for text, skill in heldout(lang) for _ in range(2)]
     result = evaluate(u, pairs, lang, CONFIG.fallback_skill.name)
-    assert result.accuracy >= floor, [(m.text, m.wanted, m.got) for m in result.misses]
+    assert result.accuracy >= allowing(misses, spare, len(pairs)), [(m.text, m.wanted, m.got) for m in result.misses]
 
 
 @pytest.mark.parametrize("lang, floor", [("en-US", 0.78), ("nl-NL", 0.77)])
@@ -207,18 +211,36 @@ def test_cross_validation_on_the_shipped_examples(lang, floor):
     assert scores[0] >= floor
 
 
-@pytest.mark.parametrize("name", ["heldout", "dev", "dev2"])
-def test_held_out_and_development_phrasings_are_not_training_examples(name):
+def _key(text):
     import re
 
-    def key(t):
-        return " ".join(re.findall(r"\w+", t.lower().replace("'", "")))
+    return " ".join(re.findall(r"\w+", text.lower().replace("'", "")))
 
+
+def _overlap(a, b):
+    a, b = set(a.split()), set(b.split())
+    return len(a & b) / len(a | b)
+
+
+@pytest.mark.parametrize("name", ["heldout", "dev", "dev2"])
+def test_held_out_and_development_phrasings_are_not_training_examples(name):
     for lang in CONFIG.languages:
-        taught = {key(t) for s in CONFIG.skills.values() for t in training_texts(s, lang)}
+        taught = {_key(t) for s in CONFIG.skills.values() for t in training_texts(s, lang)}
         with open(FIXTURES / f"{name}.{lang}.tsv", encoding="utf-8") as fh:
-            leaked = [t for t, _ in read_labelled(fh) if key(t) in taught]
+            leaked = [t for t, _ in read_labelled(fh) if _key(t) in taught]
         assert leaked == []
+
+
+@pytest.mark.parametrize("lang", ["en-US", "nl-NL"])
+def test_held_out_phrasings_are_no_near_copies_of_examples_or_tuning_lines(lang):
+    # "ik wil een nieuwe telefoon" next to the example "ik wil een nieuwe telefoon kopen" shares 5 of 6 words.
+    seen = [_key(t) for s in CONFIG.skills.values() for t in training_texts(s, lang)]
+    for name in ("dev", "dev2"):
+        with open(FIXTURES / f"{name}.{lang}.tsv", encoding="utf-8") as fh:
+            seen += [_key(t) for t, _ in read_labelled(fh)]
+    near = [(t, max(seen, key=lambda e: _overlap(_key(t), e))) for t, _ in heldout(lang)
+            if max(_overlap(_key(t), e) for e in seen) >= 0.8]
+    assert near == []
 
 
 # --- examples in the operator's file ------------------------------------------------------------
