@@ -410,13 +410,10 @@ def test_status_callbacks_out_of_order_change_nothing_twice(dispatcher, outbound
     assert agent_of(ann).state == "available"
 
 
-def test_priority_first_then_arrival(dispatcher, add_agent, book, runtime):
-    from callbacks import services as callbacks
-    from storage.db import transaction
-
+def test_priority_first_then_arrival(dispatcher, add_agent, book, entry_of, supervisor):
     first, second, urgent = book("+12125550191", ago=300), book("+12125550192", ago=200), book("+12125550193")
-    with transaction(runtime.sessions) as s:
-        callbacks.get_entry(s, urgent).priority = 5
+    response = supervisor.act(urgent, "priority", entry_of(urgent).version, priority="5")  # the supervisor page
+    assert response.status_code == 200 and entry_of(urgent).priority == 5, response.get_data(as_text=True)
     add_agent("Ann", AGENT)
     add_agent("Bob", AGENT2)
     assert [c.public_id for c in dispatcher.run_once().claimed] == [urgent, first]
@@ -441,12 +438,10 @@ def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
 @pytest.mark.parametrize("who", ["customer", "supervisor"])
 @pytest.mark.parametrize("while_", ["agent_ringing", "customer_ringing"])
 def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
-        app, dispatcher, outbound, twilio_rest, add_agent, entry_of, agent_of, runtime, clock, while_, who):
+        app, dispatcher, outbound, twilio_rest, add_agent, entry_of, agent_of, runtime, clock, while_, who, request):
     """Cancelled through the production routes: the customer's status link, or the supervisor page."""
     from callbacks import services as callbacks
     from storage.db import transaction
-    from supervisor import auth
-    from tests.supervisor.conftest import Signed
 
     ann = add_agent("Ann", AGENT)
     with transaction(runtime.sessions) as s:
@@ -462,12 +457,8 @@ def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
     if who == "customer":
         response = app.test_client().delete(f"/api/callbacks/{pid}?token={token}")
     else:
-        from tests.supervisor.conftest import PASSWORD
-
-        with transaction(runtime.sessions) as s:
-            auth.create_user(s, "sam", PASSWORD, role="supervisor", now=clock.now())
-        response = Signed(app.test_client(), "sam").act(pid, "cancel", entry_of(pid).version,
-                                                        reason="customer called in")
+        response = request.getfixturevalue("supervisor").act(pid, "cancel", entry_of(pid).version,
+                                                             reason="customer called in")
     assert response.status_code == 200, response.get_data(as_text=True)
     for call in twilio_rest.calls:
         assert "completed" in [u.get("Status") for u in call["updates"]], call["to"]
@@ -476,28 +467,22 @@ def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
     assert entry_of(pid).state == "cancelled"
 
 
-def test_a_callback_cancelled_while_waiting_has_no_calls_to_end(dispatcher, book, runtime, clock, twilio_rest):
-    from callbacks import services as callbacks
-    from storage.db import transaction
-
+def test_a_callback_cancelled_while_waiting_has_no_calls_to_end(dispatcher, book, runtime, entry_of, supervisor,
+                                                                  twilio_rest):
     pid = book(CUSTOMER)
-    with transaction(runtime.sessions) as s:
-        waiting = callbacks.get_entry(s, pid)
-        callbacks.change_state(s, waiting, "cancelled", now=clock.now(), actor="customer")
-        waiting_id = waiting.id
-    assert runtime.hang_up_cancelled(waiting_id) == 0
+    response = supervisor.act(pid, "cancel", entry_of(pid).version, reason="customer called in")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert entry_of(pid).state == "cancelled"
+    assert runtime.hang_up_cancelled(entry_of(pid).id) == 0
     assert twilio_rest.requests == []
 
 
-def test_a_texter_is_not_confirmed_twice(dispatcher, twilio_rest, runtime, clock):
+def test_a_texter_is_not_confirmed_twice(dispatcher, twilio, twilio_rest, runtime, entry_of):
     """The SMS webhook already answered the texter with the confirmation; no second text follows."""
-    from callbacks import services as callbacks
-    from storage.db import transaction
+    from tests.webhooks.test_sms import reply_of, text
 
     dispatcher.dialer.messaging_number = "+15005550007"
-    with transaction(runtime.sessions) as s:
-        callbacks.book_callback(s, callbacks.CallbackRequest(
-            skill="billing", phone_number=CUSTOMER, channel="sms", language="en-US", arrived_at=clock.now()),
-            clock.now())
+    answer = reply_of(text(twilio, "call me about my bill", from_number=CUSTOMER))  # signed, as Twilio sends it
+    assert answer.startswith("Booked: we will call you on the number ending in 0143"), answer
     assert dispatcher.confirm_bookings() == 0
     assert twilio_rest.messages == []
