@@ -1,0 +1,52 @@
+"""Settings read from the environment, as an operator sets them: the variables exported, the app built by
+create_app() with no arguments (as scripts/serve and gunicorn build it), then requests and the dispatcher the
+app would run show each setting took effect."""
+from __future__ import annotations
+
+from app import create_app
+from callbacks.scheduler import build_dispatcher
+from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
+
+SHOP = "https://shop.example.com"
+
+
+def test_settings_exported_by_the_operator_reach_the_running_app(monkeypatch, database_url):
+    environment = {
+        "DATABASE_URL": database_url, "PUBLIC_BASE_URL": PUBLIC_BASE_URL, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_NUMBER": "+15005550006", "SECRET_KEY": "operator-secret-key",
+        "SPEECH_ENABLED": "0", "DEV_PHONE": "off",
+        "TWILIO_MESSAGING_NUMBER": "+15005550007",
+        "CHAT_SECRETS": "shopbot:" + "s" * 32,
+        "CALLBACK_WIDGET_ORIGINS": SHOP + ", https://other.example.com/",
+        "DISPATCH_CALLS_PER_SECOND": "3", "CALLBACK_MAX_ATTEMPTS": "5", "CALLBACK_RETRY_DELAY_SECONDS": "90",
+        "CALLBACK_EARLY_WINDOW_SECONDS": "45",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    app = create_app()
+    client = app.test_client()
+
+    # CALLBACK_WIDGET_ORIGINS: the shop's page gets a form token, a page elsewhere is refused.
+    assert client.get("/api/callback-form", headers={"Origin": SHOP}).status_code == 200
+    assert client.get("/api/callback-form", headers={"Origin": "https://other.example.com"}).status_code == 200
+    refused = client.get("/api/callback-form", headers={"Origin": "https://evil.example.com"})
+    assert refused.status_code == 403 and refused.get_json()["code"] == "origin_not_allowed"
+
+    # CHAT_SECRETS: chat webhooks are on (an unsigned request is refused as unsigned, not as "disabled").
+    unsigned = client.post("/webhooks/chat/callback", json={"text": "call me"})
+    assert unsigned.status_code == 401, unsigned.get_data(as_text=True)
+
+    # DISPATCH_*/CALLBACK_* and TWILIO_MESSAGING_NUMBER: the dispatcher the scheduler would run.
+    dispatcher = build_dispatcher(app.extensions["ivr"])
+    assert dispatcher.dialer.messaging_number == "+15005550007"
+    assert (dispatcher.settings.calls_per_second, dispatcher.settings.max_attempts,
+            dispatcher.settings.retry_delay_seconds, dispatcher.settings.early_window_seconds) == (3, 5, 90, 45)
+
+
+def test_without_chat_secrets_chat_webhooks_are_off(monkeypatch, database_url):
+    for name, value in {"DATABASE_URL": database_url, "PUBLIC_BASE_URL": PUBLIC_BASE_URL, "SECRET_KEY": "k",
+                        "SPEECH_ENABLED": "0", "DEV_PHONE": "off"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CHAT_SECRETS", raising=False)
+    response = create_app().test_client().post("/webhooks/chat/callback", json={"text": "call me"})
+    assert response.status_code == 503 and response.get_json()["code"] == "disabled"
