@@ -50,3 +50,34 @@ def test_without_chat_secrets_chat_webhooks_are_off(monkeypatch, database_url):
     monkeypatch.delenv("CHAT_SECRETS", raising=False)
     response = create_app().test_client().post("/webhooks/chat/callback", json={"text": "call me"})
     assert response.status_code == 503 and response.get_json()["code"] == "disabled"
+
+
+def test_without_secret_key_one_is_generated_once_and_kept(tmp_path):
+    import os
+    import stat
+
+    from app import instance_secret
+
+    instance = tmp_path / "instance"
+    key = instance_secret(str(instance))
+    assert len(key) == 64 and int(key, 16) >= 0  # 32 random bytes, hex
+    path = instance / "secret_key"
+    assert path.read_text() == key and stat.S_IMODE(os.stat(path).st_mode) == 0o600  # readable by its owner only
+    assert instance_secret(str(instance)) == key  # the next start reads it: sessions and stream tokens survive
+
+
+def test_every_url_the_start_up_message_prints_is_served(app, settings):
+    import re
+
+    from app import describe_setup
+
+    text = describe_setup(settings)
+    urls = re.findall(r"(GET|POST)? ?(https?://\S+?)(?=[\s,]|$)", text)
+    printed = {url.removeprefix(PUBLIC_BASE_URL).rstrip(".") for _, url in urls if url.startswith(PUBLIC_BASE_URL)}
+    assert printed == {"/voice/incoming", "/voice/status", "/webhooks/sms", "/supervisor/", "/demo"}, text
+    client = app.test_client()
+    for path in ("/voice/incoming", "/voice/status", "/webhooks/sms"):  # Twilio's webhooks: they ask for a signature
+        assert client.post(path, data={}, base_url=PUBLIC_BASE_URL).status_code == 403, path
+    signing_in = client.get("/supervisor/", base_url=PUBLIC_BASE_URL, headers={"Accept": "text/html"})
+    assert signing_in.status_code == 302 and "/supervisor/login" in signing_in.headers["Location"]
+    assert client.get("/demo", base_url=PUBLIC_BASE_URL).status_code == 200
