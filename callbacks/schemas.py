@@ -153,6 +153,16 @@ def _explain(error: ValidationError) -> RequestRefused:
     return RequestRefused(f"{name}: {error.message}", field=field)
 
 
+def chat_message_schema() -> dict:
+    """The body a chat bot posts to /webhooks/chat/message: one text from a customer, answered as an SMS is."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["phone", "text"],
+        "properties": {"phone": _text(32, min_length=1), "text": _text(1600, min_length=1)},
+    }
+
+
 def validate(body: Any, schema: dict) -> dict:
     """`body` if it matches `schema`; else RequestRefused about the first (shallowest) problem."""
     errors = sorted(Draft202012Validator(schema).iter_errors(body),

@@ -53,13 +53,15 @@ def _plain(words: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", (words or "").upper()))
 
 
-def keyword(config: IvrConfig, body: str) -> tuple[str, str] | None:
-    """(which keyword, language) if the whole text is one of the IVR file's keywords, else None."""
+def keyword(config: IvrConfig, body: str) -> tuple[str, list[str]] | None:
+    """(which keyword, the languages whose keyword it is) if the whole text is one of the IVR file's
+    keywords, else None. A word shared by languages (STATUS) names them all."""
     said = _plain(body)
-    for language, table in config.prompts.items():
-        for key in KEYWORDS:
-            if said and said == _plain(table.get(key, "")):
-                return key, language
+    for key in KEYWORDS:
+        languages = [language for language, table in config.prompts.items()
+                     if said and said == _plain(table.get(key, ""))]
+        if languages:
+            return key, languages
     return None
 
 
@@ -67,7 +69,7 @@ def language_of(config: IvrConfig, body: str) -> str:
     """The language a text is written in, as far as its keyword tells; else the IVR file's default."""
     found = keyword(config, body)
     if found:
-        return found[1]
+        return found[1][0]
     try:
         wanted = texts.parse_text(body)
     except RequestRefused:
@@ -81,8 +83,10 @@ def answer(session: Session, config: IvrConfig, text: TextIn, *, now: datetime,
     request that cannot be booked (the adapter answers with `texts.refusal`)."""
     found = keyword(config, text.body)
     if found is not None:
-        key, language = found
+        key, languages = found
         waiting = _waiting(session, text.sender, allowed_countries)
+        # A word several languages share is answered in the language the texter booked in.
+        language = waiting[0].language if waiting and waiting[0].language in languages else languages[0]
         if key == "text_keyword_cancel":
             return _cancel(session, config, waiting, language, text.channel, now)
         return _status(session, config, waiting, language, now)
