@@ -2,7 +2,7 @@
 
 SMS (webhooks/sms.py, Twilio's form and TwiML) and chat (webhooks/chat.py, a signed JSON message) are
 adapters: each turns its request into a `TextIn` and renders the reply string `answer` returns. A new
-channel (WhatsApp, ...) adds an adapter and a name in `TEXT_CHANNELS`; what a text means stays here.
+channel (WhatsApp, ...) adds an adapter and a `Channel` in callbacks/channels.py; what a text means stays here.
 
 What a text can ask (keywords from the operator's IVR file, per language, case and spacing ignored):
     CALL ME ... / BEL MIJ ...     book a callback to the sender's number (callbacks/texts.py reads the words)
@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callbacks import promises
+from callbacks import channels, promises
 from callbacks import requests as callback_requests
 from callbacks import texts
 from callbacks.services import change_state
@@ -28,8 +28,8 @@ from phone_numbers import NumberRefused, last_digits, normalise
 from refusals import RequestRefused
 from storage.models import CALLBACK, QueueEntry
 
-# Channels a text can come in by, with the integration name their callbacks are recorded under.
-TEXT_CHANNELS = {"sms": "twilio-sms", "chat": None}
+# Channels a text can come in by (callbacks/channels.py declares them and their default integration).
+TEXT_CHANNELS = channels.TEXTS
 # A texter's callback that can still be cancelled or asked about by text.
 WAITING = ("queued", "scheduled")
 KEYWORDS = ("text_keyword_cancel", "text_keyword_status")
@@ -46,7 +46,7 @@ class TextIn:
 
     def caller(self) -> callback_requests.Caller:
         return callback_requests.Caller(channel=self.channel,
-                                        integration=self.integration or TEXT_CHANNELS[self.channel])
+                                        integration=self.integration or TEXT_CHANNELS[self.channel].integration)
 
 
 def _plain(words: str) -> str:
