@@ -12,10 +12,11 @@ from typing import Any, Iterable
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from callbacks import channels
 from refusals import RequestRefused
 from storage.text import FREE_TEXT_PATTERN
 
-CHANNELS = ("web", "chat", "sms", "api")
+CHANNELS = channels.REQUESTED  # callbacks/channels.py declares them
 # Wall-clock time without an offset ("2026-11-25T14:30"); the zone comes from `timezone`.
 LOCAL_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$"
 # Long enough for a real chat, well under the 64 KiB body limit (web/errors.py MAX_BODY_BYTES).
@@ -151,6 +152,16 @@ def _explain(error: ValidationError) -> RequestRefused:
         return RequestRefused(f"{name} must be text or a list of {{from, text}} messages", field=field,
                               code="wrong_type")
     return RequestRefused(f"{name}: {error.message}", field=field)
+
+
+def chat_message_schema() -> dict:
+    """The body a chat bot posts to /webhooks/chat/message: one text from a customer, answered as an SMS is."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["phone", "text"],
+        "properties": {"phone": _text(32, min_length=1), "text": _text(1600, min_length=1)},
+    }
 
 
 def validate(body: Any, schema: dict) -> dict:

@@ -16,9 +16,9 @@ class Series:
     points: list[tuple[datetime, int]]
 
 
-def line_chart(series: list[Series], zone: ZoneInfo, *, width: int = 720, height: int = 220,
+def line_chart(series: list[Series], zone: ZoneInfo, *, width: int = 520, height: int = 230,
                title: str = "") -> Markup:
-    pad_l, pad_r, pad_t, pad_b = 40, 12, 12, 28
+    pad_l, pad_r, pad_t, pad_b = 48, 14, 14, 34
     all_points = [p for s in series for p in s.points]
     if not all_points:
         return Markup('<p class="muted">No data for this period.</p>')
@@ -62,11 +62,11 @@ def line_chart(series: list[Series], zone: ZoneInfo, *, width: int = 720, height
     return Markup("".join(parts) + f'<div class="legend">{legend}</div>')
 
 
-def histogram_chart(buckets: list[tuple[str, int]], *, width: int = 720, height: int = 200,
+def histogram_chart(buckets: list[tuple[str, int]], *, width: int = 520, height: int = 220,
                     title: str = "") -> Markup:
     if not any(count for _, count in buckets):
         return Markup('<p class="muted">No connections in this period.</p>')
-    pad_l, pad_b, pad_t = 32, 30, 16
+    pad_l, pad_b, pad_t = 32, 36, 22
     top = max(count for _, count in buckets)
     slot = (width - pad_l) / len(buckets)
     plot_h = height - pad_b - pad_t

@@ -16,14 +16,20 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from clock import ManualClock
-from config import Settings
+from config import DEFAULT_IVR_CONFIG, Settings
 from telephony.emulator import Emulator
 from telephony.transport import WsgiTransport
+from tests.support import ivr_file as ivr_files
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_BASE_URL = "https://ivr.example.com"
 # Tuesday 2026-11-24 10:00 in New York: every default skill is open.
 OPEN_HOURS = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "ivr(*edits): this test's own IVR file, the shipped one with `edits` "
+                                       "applied (tests/support/ivr_file.py)")
 
 
 def _postgres_database(base_url: str):
@@ -59,9 +65,23 @@ def clock():
 
 
 @pytest.fixture
-def settings(database_url):
+def ivr_file(request, tmp_path):
+    """The IVR file this test's app loads: the shipped one, or a copy changed by the test's
+    @pytest.mark.ivr(edit, ...) (tests/support/ivr_file.py: calendar, skill, any function of the parsed file)."""
+    marker = request.node.get_closest_marker("ivr")
+    if marker is None:
+        return DEFAULT_IVR_CONFIG
+    raw = ivr_files.shipped()
+    for edit in marker.args:
+        edit(raw)
+    return ivr_files.write(raw, tmp_path / "ivr.toml")
+
+
+@pytest.fixture
+def settings(database_url, ivr_file):
     return Settings(
         database_url=database_url,
+        ivr_config_path=str(ivr_file),
         public_base_url=PUBLIC_BASE_URL,
         twilio_account_sid="AC" + "0" * 32,
         twilio_auth_token=AUTH_TOKEN,

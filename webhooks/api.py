@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import requests as callback_requests
 from phone_numbers import dialling_codes
-from callbacks.schemas import CHANNELS
+from callbacks import channels
 from refusals import RequestRefused
 from storage.db import transaction
 from storage.models import QueueEntry
@@ -169,7 +169,7 @@ def cors(response: Response) -> Response:
 def create_callback():
     body = read_json()
     check_browser(body)
-    channel = body.get("channel") if body.get("channel") in CHANNELS else "api"
+    channel = body.get("channel") if body.get("channel") in channels.REQUESTED else "api"
     view, status = book(body, callback_requests.Caller(channel=channel))
     response = jsonify(view)
     response.status_code = status
@@ -344,7 +344,7 @@ def openapi_description() -> dict:
                     "created": {"type": "boolean"},
                     "state": {"type": "string", "enum": states},
                     "skill": {"type": "string"},
-                    "channel": {"type": "string", "enum": list(CHANNELS) + ["phone"]},
+                    "channel": {"type": "string", "enum": list(channels.BY_NAME)},
                     "language": {"type": "string"},
                     "position": {**nullable_int, "description": "1 = next; null while scheduled or being called"},
                     "estimated_wait_seconds": nullable_int,

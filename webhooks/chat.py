@@ -1,4 +1,6 @@
-"""Chat bots hand a conversation over to a callback: POST /webhooks/chat/callback.
+"""Chat bots hand a conversation over to a callback: POST /webhooks/chat/callback. They may also pass on
+one text from a customer (CALL ME, the cancel or status keyword): POST /webhooks/chat/message with
+{"phone", "text"} is answered {"reply": ...}, as an SMS would be (the chat adapter of callbacks/text_channel.py).
 
 Each integration has its own shared secret (CHAT_SECRETS="botname:secret,other:secret2", from the
 environment only). A request carries four headers:
@@ -19,8 +21,9 @@ import re
 from flask import Blueprint, jsonify, request
 
 from callbacks import requests as callback_requests
+from callbacks import text_channel, texts
 from callbacks.chat_signature import signature  # noqa: F401 - the chat channel's signature, verified here
-from callbacks.schemas import MAX_TRANSCRIPT, chat_request_schema, validate
+from callbacks.schemas import MAX_TRANSCRIPT, chat_message_schema, chat_request_schema, validate
 from refusals import RequestRefused
 from storage.db import transaction
 from webhooks.api import callback_view, read_json, too_large
@@ -119,3 +122,20 @@ def chat_callback():
     response = jsonify(view)
     response.status_code = 201 if outcome.created else 200
     return response
+
+
+@chat.post("/message")
+@limiter.limit(per_number, key_func=number_in_json, error_message=TOO_MANY_FOR_NUMBER,
+               deduct_when=when_accepted)
+def chat_message():
+    integration = verify()
+    rt = runtime()
+    body = validate(read_json(), chat_message_schema())
+    text = text_channel.TextIn(channel="chat", sender=body["phone"], body=body["text"], integration=integration)
+    try:
+        with transaction(rt.sessions) as session:
+            reply = text_channel.answer(session, rt.ivr_config, text, now=rt.clock.now(),
+                                        allowed_countries=rt.settings.allowed_countries)
+    except RequestRefused as refused:  # nothing of a refused request is kept; the texter is told why
+        reply = texts.refusal(rt.ivr_config, text_channel.language_of(rt.ivr_config, text.body), refused)
+    return jsonify({"reply": reply})

@@ -1,7 +1,8 @@
-"""Twilio Messaging webhook: a texter sends CALL ME / BEL MIJ and is called back on that number.
+"""Twilio Messaging webhook: a texter sends CALL ME / BEL MIJ and is called back on that number, or cancels
+or asks after that callback with a keyword.
 
-What a text means is decided in callbacks/texts.py. Point the number's "A message comes in" webhook
-at POST /webhooks/sms (signed by Twilio, checked like the voice webhooks).
+This is the SMS adapter of callbacks/text_channel.py, which decides what a text means. Point the
+number's "A message comes in" webhook at POST /webhooks/sms (signed by Twilio, checked like the voice webhooks).
 
 Every text is answered with TwiML (Twilio only delivers a reply to a 2xx), refusals and "too many"
 included. Each MessageSid is answered once: its row is claimed first and holds the reply, stored in
@@ -13,8 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from callbacks import requests as callback_requests
-from callbacks import texts
+from callbacks import text_channel, texts
 from refusals import RequestRefused
 from storage.db import retry_on_conflict, transaction
 from storage.models import ReceivedText
@@ -71,12 +71,13 @@ def answer_text(sid: str) -> str:
     return received.reply
 
 
+def _text_in() -> text_channel.TextIn:
+    """The SMS adapter: Twilio's form as the text channel's one shape."""
+    return text_channel.TextIn(channel="sms", sender=request.form.get("From", ""), body=request.form.get("Body", ""))
+
+
 def _language() -> str:
-    try:
-        wanted = texts.parse_text(request.form.get("Body", ""))
-    except RequestRefused:
-        wanted = None
-    return wanted.language if wanted else runtime().ivr_config.default_language
+    return text_channel.language_of(runtime().ivr_config, request.form.get("Body", ""))
 
 
 def _too_many() -> str:
@@ -85,13 +86,7 @@ def _too_many() -> str:
 
 
 def _booked(session, now) -> str:
-    """Book what the text asks for in `session`; the confirmation, or HELP for any other text."""
+    """Do what the text asks in `session` (book, cancel, status); the reply, or HELP for any other text."""
     rt = runtime()
-    wanted = texts.parse_text(request.form.get("Body", ""))
-    if wanted is None:
-        return texts.HELP
-    body = texts.request_body(wanted, request.form.get("From", ""), rt.ivr_config, now)
-    outcome = callback_requests.request_callback(
-        session, rt.ivr_config, body, now=now, allowed_countries=rt.settings.allowed_countries,
-        caller=callback_requests.Caller(channel="sms", integration="twilio-sms"))
-    return callback_requests.confirmation(rt.ivr_config, outcome, now)
+    return text_channel.answer(session, rt.ivr_config, _text_in(), now=now,
+                               allowed_countries=rt.settings.allowed_countries)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from callbacks import channels
 from callbacks import requests as callback_requests  # the one confirmation wording
 from callbacks import services as callbacks
 from callbacks.promises import window_words
@@ -102,7 +103,7 @@ class Notices:
     def _confirm(self, work: Work, entry: QueueEntry) -> bool:
         # A texter was already answered by the SMS webhook with the same confirmation.
         if (entry.context or {}).get("sms_confirmed") or not entry.phone_number or \
-                entry.channel == "sms" or entry.state not in ("queued", "scheduled"):
+                entry.channel == channels.SMS or entry.state not in ("queued", "scheduled"):
             return False
         entry.context = {**entry.context, "sms_confirmed": True}  # at most once, even on a crash
         position, wait = callback_requests.place_in_line(work.session, self.config, entry, work.now)

@@ -97,20 +97,14 @@ class Recovery:
         agent_sid, dial_sid = claim.agent_call_sid, claim.dial_call_sid
         # 1. A leg we expect but whose SID was never stored: find it in Twilio's records, or release.
         if (claim.state == "dialing_agent" or claim.kind == HOLDING) and not agent_sid and claim.agent_address:
-            found = self.dialer.find_call(claim.agent_address, claim.claimed_at)
-            if found is not None:
-                store_sid(self.units, claim.entry_id, claim.leg, agent_call_sid=found.sid)
-                agent_sid = found.sid
-            elif now - claim.claimed_at >= self.grace:
-                self._release_unplaced(claim, "the agent was never called (recovered after a restart)")
+            agent_sid = self._find_or_release(claim, now, claim.agent_address, claim.claimed_at, "agent_call_sid",
+                                              "the agent was never called (recovered after a restart)")
+            if agent_sid is None:
                 return 1
         if claim.state == "dialing_customer" and not dial_sid and claim.phone_number:
-            found = self.dialer.find_call(claim.phone_number, claim.claimed_at)
-            if found is not None:
-                store_sid(self.units, claim.entry_id, claim.leg, dial_call_sid=found.sid)
-                dial_sid = found.sid
-            elif now - claim.updated_at >= self.grace:
-                self._release_unplaced(claim, "the customer was never called (recovered after a restart)")
+            dial_sid = self._find_or_release(claim, now, claim.phone_number, claim.updated_at, "dial_call_sid",
+                                             "the customer was never called (recovered after a restart)")
+            if dial_sid is None:
                 return 1
         # 2. Legs that ended while nobody listened: apply their last status (handlers are idempotent).
         touched = 0
@@ -123,6 +117,19 @@ class Recovery:
                 handler(claim.public_id, claim.leg, sid, status or "failed")
                 touched = 1
         return touched
+
+    def _find_or_release(self, claim: InFlight, now: datetime, address: str, since: datetime, column: str,
+                         reason: str) -> str | None:
+        """The SID of the call placed to ``address`` since the claim, stored on the entry; or, once the grace
+        has passed with no such call, the claim released (None). Within the grace: "" (not found yet)."""
+        found = self.dialer.find_call(address, claim.claimed_at)
+        if found is not None:
+            store_sid(self.units, claim.entry_id, claim.leg, **{column: found.sid})
+            return found.sid
+        if now - since >= self.grace:
+            self._release_unplaced(claim, reason)
+            return None
+        return ""
 
     def _release_unplaced(self, claim: InFlight, reason: str) -> None:
         def release(work: Work, entry: QueueEntry):

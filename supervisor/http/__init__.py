@@ -26,6 +26,7 @@ from flask import (Blueprint, Response, flash, g, jsonify, redirect, request, se
                    url_for)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from callbacks import channels
 from refusals import Refusal
 from storage.models import QueueEvent, User
 from storage.text import has_control
@@ -82,7 +83,7 @@ csrf = CSRFProtect()
 
 SESSION_HOURS = 12
 PUBLIC_ENDPOINTS = ("supervisor.login", "supervisor.static")
-CHANNELS = {"phone": "Phone", "web": "Web", "chat": "Chat", "sms": "SMS", "api": "API"}
+CHANNELS = channels.LABELS
 
 
 def favicon():

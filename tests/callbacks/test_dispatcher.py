@@ -2,17 +2,21 @@
 REST API faked and checked against its OpenAPI spec, time from a ManualClock."""
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from tests.support.ivr_file import skill
 
 from routing import hours
 
 AGENT = "+14155550101"
 AGENT2 = "+14155550102"
 CUSTOMER = "+12125550143"
+
+
+CUSTOMER_FIRST = pytest.mark.ivr(skill("billing", callback_mode="customer_first"))
 
 
 def events(entry) -> list[str]:
@@ -151,12 +155,10 @@ def test_customer_hangs_up_during_the_greeting(dispatcher, outbound, add_agent, 
     assert agent.follow_steering() and "could not be reached" in agent.heard_text()
 
 
+@CUSTOMER_FIRST
 def test_customer_first_customer_hangs_up_during_the_agent_whisper(
         make_dispatcher, runtime, outbound, twilio, add_agent, book, entry_of, agent_of):
-    config = runtime.ivr_config
-    skills = dict(config.skills)
-    skills["billing"] = replace(skills["billing"], callback_mode="customer_first")
-    dispatcher = make_dispatcher(config=replace(config, skills=skills))
+    dispatcher = make_dispatcher()
     ann = add_agent("Ann", AGENT)
     pid = book(CUSTOMER, reason="router")
     dispatcher.run_once()
@@ -176,11 +178,9 @@ def test_customer_first_customer_hangs_up_during_the_agent_whisper(
     assert agent_of(ann).state == "available"
 
 
+@CUSTOMER_FIRST
 def test_customer_first_connected(make_dispatcher, runtime, outbound, add_agent, book, entry_of):
-    config = runtime.ivr_config
-    skills = dict(config.skills)
-    skills["billing"] = replace(skills["billing"], callback_mode="customer_first")
-    dispatcher = make_dispatcher(config=replace(config, skills=skills))
+    dispatcher = make_dispatcher()
     add_agent("Ann", AGENT)
     pid = book(CUSTOMER)
     dispatcher.run_once()
@@ -191,12 +191,10 @@ def test_customer_first_connected(make_dispatcher, runtime, outbound, add_agent,
     assert events(entry_of(pid))[-2:] == ["customer_on_line", "connected"]
 
 
+@CUSTOMER_FIRST
 def test_customer_first_agents_who_miss_the_offer_use_none_of_the_customers_attempts(
         make_dispatcher, runtime, outbound, add_agent, book, entry_of, clock, twilio_rest):
-    config = runtime.ivr_config
-    skills = dict(config.skills)
-    skills["billing"] = replace(skills["billing"], callback_mode="customer_first")
-    dispatcher = make_dispatcher(config=replace(config, skills=skills), max_attempts=2, retry_delay_seconds=120)
+    dispatcher = make_dispatcher(max_attempts=2, retry_delay_seconds=120)
     dispatcher.dialer.messaging_number = "+15005550007"
     pid = book(CUSTOMER)
     agents = [("Ann", AGENT), ("Bob", AGENT2), ("Cy", "+14155550103")]

@@ -3,8 +3,9 @@ wake-up missed while no process ran is run by the next leader (real BackgroundSc
 from __future__ import annotations
 
 import time as real_time
-from dataclasses import replace
-from datetime import time, timedelta
+from datetime import timedelta
+
+import pytest
 
 from sqlalchemy import text
 
@@ -12,6 +13,7 @@ from callbacks.dialing import Dialer, OutboundLinks
 from callbacks.dispatcher import DispatchSettings, Dispatcher
 from callbacks.scheduler import Lease, DispatcherService
 from tests.conftest import PUBLIC_BASE_URL
+from tests.support.ivr_file import ALWAYS_OPEN, calendar
 
 
 def test_one_lease_holder_at_a_time(runtime, clock):
@@ -38,12 +40,11 @@ def _wait_for(predicate, seconds=60.0):
     return False
 
 
+@pytest.mark.ivr(calendar(hours=ALWAYS_OPEN))
 def test_a_wake_up_missed_while_down_runs_once_under_the_next_leader(runtime, twilio_rest, add_agent, book, clock):
     # The dispatcher reads the injected clock: the callback falls due when the test moves that clock, never
     # because the machine was slow. APScheduler itself runs on the wall clock (the wake-up keeps the delta).
-    always_open = {day: (time(0, 0), time(23, 59, 59)) for day in range(7)}
-    config = replace(runtime.ivr_config, skills={
-        name: replace(skill, hours=always_open) for name, skill in runtime.ivr_config.skills.items()})
+    config = runtime.ivr_config
 
     def dispatcher():
         dialer = Dialer(runtime.twilio, "+15005550006", OutboundLinks(PUBLIC_BASE_URL), clock)

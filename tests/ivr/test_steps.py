@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 24, 15, 20, tzinfo=timezone.utc)
 LANGUAGES = CONFIG.languages
 # Placeholders the IVR fills, with values of the shapes it fills them with.
 SAMPLES = {
-    "wait": lambda p: p.wait(300), "position": lambda p: 3, "last_digits": lambda p: "0142",
+    "wait": lambda p: p.wait(300), "cancel": lambda p: p.table["text_keyword_cancel"], "position": lambda p: 3, "last_digits": lambda p: "0142",
     "digits": lambda p: "0 6, 1 2 3, 4 5 6, 7 8", "reason": lambda p: p.reason("past"),
     "opening": lambda p: "tomorrow at 08:00", "when": lambda p: "today at 14:30", "n": lambda p: 5,
     "heard": lambda p: p.text("whisper_heard", said="my internet is down"), "who": lambda p: "Pat Jones",
@@ -78,7 +78,7 @@ def test_every_prompt_reads_right_for_every_skill(language):
             assert "  " not in text and " ," not in text and " ." not in text and "..." not in text, where
             assert text[:1] == text[:1].upper(), where
             assert text.rstrip()[-1:] in ".?!" or key.startswith(("minutes_", "less_than", "reason_", "whisper_who", "window", "moment", "day_", "weekday_",
-                           "month_")), where
+                           "month_", "text_keyword_")), where  # keywords are words, not sentences
             # An article before a label that brings its own ("Our an agent team", "Ons een medewerker team").
             assert not re.search(r"\b(our|the|a|an|ons|onze|het|de)\s+(a|an|een)\s", text, re.I), where
             assert not re.search(r"\b(\w+) \1\b", text, re.I), f"repeated word: {where}"
@@ -89,3 +89,15 @@ def test_fragments_keep_their_case_inside_a_sentence():
     who = p.fragment("whisper_who_number", digits="0 1 4 2")
     assert p.text("whisper_callback", who=who, skill="billing", heard="").startswith(
         "Callback for the number ending in 0 1 4 2, billing.")
+
+
+def test_understanding_knows_every_step_the_flow_declares():
+    # ivr/steps.py STEPS is the source of step names; understanding's STEP_KINDS (read by `ivr understand
+    # classify --step` and the grammars) must give each the kind of answer the step listens for.
+    from ivr.steps import STEPS
+    from understanding.decision import step_kind
+
+    listen_as = {"skill": "menu", "yes_no": "yes_no", "digits": "digits", "time": "time"}
+    wrong = {name: (step_kind(name), s.expects.listen) for name, s in STEPS.items()
+             if step_kind(name) != listen_as.get(s.expects.listen)}
+    assert wrong == {}

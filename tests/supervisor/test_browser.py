@@ -269,6 +269,19 @@ def test_figures_page_shows_charts(page_for, live_app, twilio, clock, busy_agent
     expect(billing).to_contain_text("100%")  # the one holder who left hung up
     expect(page.locator("svg.chart").first).to_be_visible()
     shot(page, "figures")
+    # Every column fits, from a laptop to a phone: nothing cut off, nothing hidden in a sideways scroll;
+    # on a phone each skill is a card of labelled figures, and the charts' labels stay readable.
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for wrap in page.locator(".table-wrap").all():
+            assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), width
+        last = billing.locator("td").last
+        assert last.evaluate("el => el.getBoundingClientRect().right <= document.documentElement.clientWidth"), width
+        axis = page.locator("svg.chart text.axis").first.evaluate("el => el.getBoundingClientRect().height")
+        assert axis >= 11, (width, axis)  # at least 11 px tall on screen
+        shot(page, f"figures-{width}")
+    expect(billing.locator("td[data-label='Wait error ± / abs']")).to_be_visible()
+    page.set_viewport_size(LAPTOP["viewport"])
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
     assert download.value.suggested_filename.endswith(".csv")
@@ -416,7 +429,7 @@ def test_scheduled_callbacks_count_down_to_their_time_and_waits_count_up(page_fo
     clock.advance(2 * 3600 + 30 * 60)  # 12:30, four minutes past the agreed 12:26
     page.clock.fast_forward("02:09:00")
     expect(later).to_have_class(__import__("re").compile(r"\bsec-line\b"))
-    expect(later.locator("td.time")).to_contain_text(__import__("re").compile(r"late 4m 0\ds"))
+    expect(later.locator("td.time")).to_contain_text(__import__("re").compile(r"late by 4m 0\ds"))
     expect(later).to_contain_text("past the agreed time")
     shot(page, "queue-late")
     assert page.errors == []

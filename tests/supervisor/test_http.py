@@ -365,3 +365,12 @@ def test_unstaffed_open_team_card_tells_no_wait(sign_in, app, runtime, clock):
     card = page[page.index('href="#skill-billing"'):page.index("</a>", page.index('href="#skill-billing"'))]
     assert "no wait told: nobody staffed, calls back from" in card and "0 / 0" in card
     assert "Connects in" not in card
+
+
+def test_a_nameless_caller_is_named_alike_on_the_queue_and_the_entry_page(sign_in, runtime, clock):
+    pid = book(runtime, clock)  # booked without a name
+    sam = sign_in("sam")
+    queue = sam.get("/supervisor/").get_data(as_text=True)
+    page = sam.get(f"/supervisor/entries/{pid}").get_data(as_text=True)
+    assert "name not given" in queue and "name not given" in page
+    assert "Unknown name" not in page
