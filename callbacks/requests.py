@@ -167,6 +167,14 @@ def place_in_line(session: Session, config: IvrConfig, entry: QueueEntry, now: d
     return queue.position(session, entry, now), (est.seconds if est.announceable else None)
 
 
+def find_by_public_id(session: Session, public_id: str) -> QueueEntry:
+    """The callback with this public id (one an Idempotency-Key answered with); 404 once it is gone."""
+    entry = session.scalar(select(QueueEntry).where(QueueEntry.public_id == public_id))
+    if entry is None:
+        raise RequestRefused("the callback this key booked is gone", code="not_found", status=404)
+    return entry
+
+
 def find_by_token(session: Session, public_id: str, token: str) -> QueueEntry:
     """The callback behind a status link. A wrong token looks exactly like an unknown id."""
     entry = None

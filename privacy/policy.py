@@ -48,6 +48,11 @@ PERSONAL = {
 NOT_PERSONAL = {
     "agents": {"id", "skills", "state", "state_changed_at", "wrap_up_seconds", "entry_id", "call_sid", "version"},
     "dispatcher_leases": {"name", "holder", "expires_at", "acquired_at"},
+    # Keys hashed (an address or number is in the limiter's key), gone within a day.
+    "rate_counters": {"key", "count", "expires_at"},
+    # The body's hash is keyed with the client's key; rows expire after IDEMPOTENCY_KEY_HOURS.
+    "idempotency_keys": {"key_hash", "body_hash", "status", "entry_public_id", "sealed_token", "created_at",
+                         "expires_at"},
     "received_texts": {"message_sid", "received_at"},
     "users": {"id", "role", "active", "created_at", "session_version"},
     "queue_entries": {"id", "public_id", "skill", "kind", "channel", "state", "priority", "arrived_at", "call_sid",

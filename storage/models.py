@@ -267,3 +267,31 @@ class User(Base):
     # Carried in the sign-in cookie; signing out or a new password moves it on, so every earlier
     # cookie of this user stops working at once.
     session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+
+
+class RateCounter(Base):
+    """One counter of the rate limiter's shared storage (storage/counters.py): the sign-in and callback
+    limits, chat nonces and media tokens, shared by every process on this database. `expires_at` is
+    seconds since the epoch on the limiter's own clock (the `limits` library counts windows with it)."""
+
+    __tablename__ = "rate_counters"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the limiter's key
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
+
+
+class IdempotencyKey(Base):
+    """A POST /api/callbacks sent with an Idempotency-Key: the key and body as hashes (the body's keyed with
+    the key), the first answer's status and callback, and its status token sealed with the key, so only a
+    client holding the key can have the link back (callbacks/idempotency.py)."""
+
+    __tablename__ = "idempotency_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[int] = mapped_column(Integer, nullable=False)
+    entry_public_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    sealed_token: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

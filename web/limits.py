@@ -1,9 +1,9 @@
 """Rate limits for the public callback entry points (web button, API, chat, SMS) and sign-in.
 
 A callback form that dials any number it is given is a harassment and toll-fraud tool unless it is
-throttled, so requests are counted per client IP and per phone number. Counts live in memory by
-default (one process); set RATELIMIT_STORAGE_URI (e.g. redis://host:6379) when several processes
-serve the app, so they share one count. Limits are flask-limiter strings ("10/minute;100/day"),
+throttled, so requests are counted per client IP and per phone number. Counts live on the app's own
+database by default (RATELIMIT_STORAGE_URI=database://, storage/counters.py), so every process on that
+database shares them; memory:// keeps them per process, redis://host:6379 in a Redis. Limits are flask-limiter strings ("10/minute;100/day"),
 overridable from the environment: CALLBACK_LIMIT_PER_IP, CALLBACK_LIMIT_PER_NUMBER,
 CALLBACK_LIMIT_STATUS_PER_IP, SUPERVISOR_LOGIN_LIMIT, SUPERVISOR_ACCOUNT_LIMIT.
 
@@ -22,9 +22,11 @@ from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+from sqlalchemy.engine import Engine
 
 from phone_numbers import NumberRefused, normalise
 from refusals import RequestRefused
+from storage.counters import storage_uri
 from web.bodies import parse_json_object
 
 DEFAULT_LIMITS = {
@@ -41,10 +43,12 @@ TOO_MANY_FOR_NUMBER = "too many callback requests for this phone number; please 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 
-def init_limits(app: Flask) -> None:
+def init_limits(app: Flask, engine: Engine) -> None:
     for name, default in DEFAULT_LIMITS.items():
         app.config.setdefault(name, os.environ.get(name) or default)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI") or "memory://")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("RATELIMIT_STORAGE_URI") or "database://")
+    if app.config["RATELIMIT_STORAGE_URI"].rstrip("/") == "database:":
+        app.config["RATELIMIT_STORAGE_URI"] = storage_uri(engine)  # this app's database
     # reserve()/refund() count in fixed windows (flask-limiter's default, set here so nobody changes it).
     app.config["RATELIMIT_STRATEGY"] = "fixed-window"
     # after_request hooks run last-registered first: these two bracket flask-limiter's, which writes its

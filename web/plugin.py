@@ -5,4 +5,4 @@ from web.limits import init_limits
 
 def load(app, runtime) -> None:
     errors.install(app)  # refusals rendered once, bodies bounded, security headers
-    init_limits(app)  # the one rate limiter (the callback channels' and sign-in's quotas)
+    init_limits(app, runtime.engine)  # the one rate limiter (the callback channels' and sign-in's quotas)

@@ -15,11 +15,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from callbacks import idempotency
 from callbacks import requests as callback_requests
 from phone_numbers import dialling_codes
 from callbacks import channels
 from refusals import RequestRefused
-from storage.db import transaction
+from storage.db import retry_on_conflict, transaction
 from storage.models import QueueEntry
 from web.bodies import parse_json_object
 from web.limits import (TOO_MANY, TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_ip, per_number, status_per_ip,
@@ -132,17 +133,32 @@ def callback_view(entry: QueueEntry, *, position: int | None, wait: int | None, 
     return view
 
 
-def book(body: dict, caller: callback_requests.Caller) -> tuple[dict, int]:
-    """Book through the domain service in one transaction; (view, 201|200)."""
+@retry_on_conflict
+def book(body: dict, caller: callback_requests.Caller, key: str | None = None) -> tuple[dict, int, bool]:
+    """Book through the domain service in one transaction; (view, 201|200, replayed). With an
+    Idempotency-Key seen before (and the same body), the first answer again (callbacks/idempotency.py)."""
     rt = runtime()
+    now = rt.clock.now()
     with transaction(rt.sessions) as session:
+        first = idempotency.claim(session, key, body, now) if key else None
+        if isinstance(first, idempotency.FirstAnswer):
+            entry = callback_requests.find_by_public_id(session, first.public_id)
+            position, wait = callback_requests.place_in_line(session, rt.ivr_config, entry, now)
+            view = callback_view(entry, position=position, wait=wait, token=first.status_token,
+                                 created=first.status == 201,
+                                 window=callback_requests.window_view(rt.ivr_config, entry, now))
+            return view, first.status, True
         outcome = callback_requests.request_callback(
-            session, rt.ivr_config, body, now=rt.clock.now(), allowed_countries=rt.settings.allowed_countries,
+            session, rt.ivr_config, body, now=now, allowed_countries=rt.settings.allowed_countries,
             caller=caller)
+        status = 201 if outcome.created else 200
         view = callback_view(outcome.entry, position=outcome.position, wait=outcome.estimated_wait_seconds,
                              token=outcome.status_token, created=outcome.created,
-                             window=callback_requests.window_view(rt.ivr_config, outcome.entry, rt.clock.now()))
-    return view, (201 if outcome.created else 200)
+                             window=callback_requests.window_view(rt.ivr_config, outcome.entry, now))
+        if first is not None:
+            idempotency.record(key, first, idempotency.FirstAnswer(status, outcome.entry.public_id,
+                                                                   outcome.status_token))
+    return view, status, False
 
 
 # ---- CORS for the embedded button -------------------------------------------------------------------
@@ -170,9 +186,12 @@ def create_callback():
     body = read_json()
     check_browser(body)
     channel = body.get("channel") if body.get("channel") in channels.REQUESTED else "api"
-    view, status = book(body, callback_requests.Caller(channel=channel))
+    key = idempotency.checked_key(request.headers.get("Idempotency-Key"))
+    view, status, replayed = book(body, callback_requests.Caller(channel=channel), key)
     response = jsonify(view)
     response.status_code = status
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     if status == 201:
         response.headers["Location"] = view["status_url"]
     return response
@@ -291,6 +310,10 @@ def openapi_description() -> dict:
                 "post": {
                     "operationId": "requestCallback",
                     "summary": "Book a callback (or get the open one this number already has for the skill)",
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                    "description": "16-128 of A-Z a-z 0-9 _.:- chosen at random; the same key "
+                                                   "and body within 24 hours answers the first answer again",
+                                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{16,128}$"}}],
                     "requestBody": {"required": True, "content": {
                         "application/json": {"schema": {"$ref": "#/components/schemas/CallbackRequest"}}}},
                     "responses": {

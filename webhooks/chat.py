@@ -9,8 +9,8 @@ environment only). A request carries four headers:
     X-Chat-Nonce:       8-64 random characters [A-Za-z0-9_-], never reused
     X-Chat-Signature:   sha256=<hex HMAC-SHA256(secret, "<timestamp>.<nonce>." + raw body)>
 A timestamp more than 5 minutes from our clock, or a nonce seen before, is refused as a replay.
-Nonces are remembered in the rate limiter's storage (RATELIMIT_STORAGE_URI), so several processes
-sharing a redis see each other's nonces; with the default in-memory storage, only within one process.
+Nonces are remembered in the rate limiter's storage (RATELIMIT_STORAGE_URI: the app's database by default),
+so every process sharing it sees each other's nonces; with memory://, only within one process.
 """
 from __future__ import annotations
 

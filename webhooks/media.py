@@ -11,13 +11,14 @@ Bounds (a stream is a cost we carry for a caller): messages over MAX_MESSAGE_CHA
 socket; a socket that has not sent a valid `start` (a token for its call, not used before) within
 START_TIMEOUT_SECONDS of connecting is closed, whatever else it sent, and holds no stream slot
 meanwhile (at most MAX_WAITING such sockets without a valid X-Twilio-Signature, which Twilio sends;
-signed ones are not crowded out by them); a stream lasts at most MAX_STREAM_SECONDS of wall time;
-a token opens one stream, ever; a process holds at most MAX_STREAMS authenticated streams (more get
+signed ones are not crowded out by them); a stream lasts at most MAX_STREAM_SECONDS on the app's clock;
+a token opens one stream, ever, on any process (kept in the rate limiter's shared storage); a process holds at most MAX_STREAMS authenticated streams (more get
 HTTP 503 before the upgrade: that call still takes keys).
 The token travels in the `start` message's customParameters, never in a URL, so no access log holds it.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import threading
@@ -38,6 +39,7 @@ from speech.session import SessionLimits, SpeechSession
 from speech.twilio_media import MAX_MESSAGE_CHARS, MULAW_RATE, Connected, MediaFormatError, Start, parse_event
 from storage.db import transaction
 from storage.models import Call
+from web.limits import limiter
 from web.runtime import runtime
 from webhooks.security import STREAM_TOKEN_MAX_AGE, public_base, public_url, read_stream_token
 from webhooks.voice import TwilioLinks
@@ -50,7 +52,7 @@ sock = Sock()
 RECEIVE_POLL_SECONDS = 0.25  # how often a quiet socket checks its timers
 MAX_BAD_FRAMES = 20  # a peer that keeps sending garbage is not Twilio
 START_TIMEOUT_SECONDS = 5.0  # from connect to a valid start, whatever arrives: Twilio sends start at once
-MAX_STREAM_SECONDS = 120.0  # wall time: one question's prompt and answer fit well inside
+MAX_STREAM_SECONDS = 120.0  # the app's clock: one question's prompt and answer fit well inside
 TURN_CHECK_SECONDS = 1.0  # how often a stream checks the call is still at its question
 MAX_STREAMS = 64  # per process; see docs/benchmarks.md for what one stream costs
 MAX_WAITING = 64  # sockets not yet authenticated, per process: each is gone within START_TIMEOUT_SECONDS
@@ -63,14 +65,14 @@ FORKED = SessionLimits(no_speech_timeout=None, stall_timeout=1.0)
 class _Streams:
     """This process's sockets: those still to show a valid start (`waiting`, at most MAX_WAITING, each
     for START_TIMEOUT_SECONDS), the authenticated streams (`count`, at most `limit`), and the tokens
-    already used (each opens one stream, ever: kept until it has expired anyway)."""
+    already used (each opens one stream, ever: kept in the rate limiter's storage, shared by every process
+    on the database, until it has expired anyway)."""
 
     def __init__(self, limit: int, waiting_limit: int):
         self.limit, self.waiting_limit = limit, waiting_limit
         self._lock = threading.Lock()
         self.count = 0
         self.waiting = 0
-        self._used: dict[str, float] = {}  # token -> when it expires (time.monotonic())
 
     def full(self, signed: bool) -> bool:
         return self.count >= self.limit or (not signed and self.waiting >= self.waiting_limit)
@@ -99,15 +101,10 @@ class _Streams:
             self.count -= 1
 
     def use_token(self, token: str) -> bool:
-        """True the first time `token` is used; False ever after (until it could not be read anyway)."""
-        now = time.monotonic()
-        with self._lock:
-            for old in [t for t, expires in self._used.items() if expires <= now]:
-                del self._used[old]
-            if token in self._used:
-                return False
-            self._used[token] = now + STREAM_TOKEN_MAX_AGE + 1
-            return True
+        """True the first time `token` is used, on any process; False ever after (until it could not be read
+        anyway). One atomic increment in the limiter's storage, so two processes cannot both take it."""
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        return limiter.storage.incr(f"media-token:{digest}", STREAM_TOKEN_MAX_AGE + 1) == 1
 
 
 streams = _Streams(MAX_STREAMS, MAX_WAITING)
@@ -200,7 +197,7 @@ def _listen(ws) -> None:
         log.warning("media stream refused: this process listens to as many streams as it can")
         return
     try:
-        _answer(ws, start, claims, started)
+        _answer(ws, start, claims)
     finally:
         streams.release()
 
@@ -232,7 +229,7 @@ def _authenticated_start(ws, started: float) -> tuple[Start, dict] | None:
     return start, claims
 
 
-def _answer(ws, start: Start, claims: dict, started: float) -> None:
+def _answer(ws, start: Start, claims: dict) -> None:
     language = _waiting_call(claims)
     if language is None:
         return  # the call has moved on, or is gone
@@ -255,7 +252,7 @@ def _answer(ws, start: Start, claims: dict, started: float) -> None:
                                                                       claims["turn"], first=marked),
                             keep_audio=True)
     try:
-        _run(ws, session, claims, started)
+        _run(ws, session, claims)
     finally:
         session.close()  # frees the recognizer whatever happened
     outcome = session.outcome
@@ -292,12 +289,14 @@ def _await_start(ws, deadline: float) -> Start | None:
     return None
 
 
-def _run(ws, session: SpeechSession, claims: dict, started: float) -> None:
+def _run(ws, session: SpeechSession, claims: dict) -> None:
     bad_frames = 0
+    clock = runtime().clock  # the stream's age on the app's clock (the injected one in tests)
+    began = clock.now()
     checked = time.monotonic()
     while not session.done:
         now = time.monotonic()
-        if now - started >= MAX_STREAM_SECONDS:
+        if (clock.now() - began).total_seconds() >= MAX_STREAM_SECONDS:
             session.end("max_stream_time")
             return
         if now - checked >= TURN_CHECK_SECONDS:

@@ -15,7 +15,7 @@ from functools import wraps
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, current_app, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from twilio.request_validator import RequestValidator
 
 from webhooks import twilio_params
@@ -113,8 +113,15 @@ STREAM_TOKEN_SALT = "media-stream"
 STREAM_TOKEN_MAX_AGE = 60
 
 
+class _ClockSigner(TimestampSigner):
+    """Stamps and ages tokens on the app's injected clock (clock.py), the one "now" of the app."""
+
+    def get_timestamp(self) -> int:
+        return int(current_app.extensions["ivr"].clock.now().timestamp())
+
+
 def _stream_serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=STREAM_TOKEN_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=STREAM_TOKEN_SALT, signer=_ClockSigner)
 
 
 def stream_token(call_sid: str, step: str, turn: int) -> str:

@@ -7,7 +7,6 @@ import logging
 
 import requests
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 
 NUMBER = "+12125550142"
 
@@ -27,19 +26,34 @@ def test_a_limit_breach_logs_no_phone_number(app, caplog):
     assert "2125550142" not in logged and "212) 555-0142" not in logged
 
 
-def test_a_database_error_logs_neither_its_parameters_nor_the_numbers_in_it(runtime, caplog):
-    log = logging.getLogger("ivr.test")
+def _refuse_new_queue_entries(runtime) -> None:
+    """The database itself refuses every new queue entry (a trigger): the app fails for real, mid-booking,
+    with the caller's number among the statement's parameters."""
+    with runtime.engine.begin() as conn:
+        if runtime.engine.dialect.name == "sqlite":
+            conn.execute(text("CREATE TRIGGER no_entries BEFORE INSERT ON queue_entries "
+                              "BEGIN SELECT RAISE(ABORT, 'entries refused by the test'); END"))
+        else:
+            conn.execute(text("CREATE FUNCTION no_entries() RETURNS trigger AS $$ BEGIN "
+                              "RAISE EXCEPTION 'entries refused by the test'; END $$ LANGUAGE plpgsql"))
+            conn.execute(text("CREATE TRIGGER no_entries BEFORE INSERT ON queue_entries "
+                              "FOR EACH ROW EXECUTE FUNCTION no_entries()"))
+
+
+def test_the_apps_own_failure_log_holds_neither_parameters_nor_the_number(app, runtime, caplog):
+    """Not a line the test writes: the app's booking fails in the database and the app logs it."""
+    app.config.update(CALLBACK_LIMIT_PER_NUMBER="1000/hour", CALLBACK_LIMIT_PER_IP="1000/minute",
+                      PROPAGATE_EXCEPTIONS=False)  # as in production: Flask answers 500 and logs it
+    _refuse_new_queue_entries(runtime)
     with caplog.at_level(logging.INFO):
-        try:
-            with runtime.engine.begin() as conn:
-                for _ in range(2):  # the same primary key twice
-                    conn.execute(text("INSERT INTO received_texts (message_sid, reply, received_at) "
-                                      "VALUES ('SM1', :reply, '2026-01-01 00:00:00')"), {"reply": f"call {NUMBER}"})
-        except IntegrityError:
-            log.exception("could not store a text from %s", NUMBER)
+        response = app.test_client().post("/api/callbacks", json={"phone": NUMBER, "name": "Ann Smith"})
+    assert response.status_code == 500
+    failures = [r for r in caplog.records if r.exc_info or r.exc_text]
+    assert failures, "the app logged its failure with the exception"
     logged = everything_logged(caplog)
-    assert "IntegrityError" in logged and "parameters hidden" in logged
-    assert "2125550142" not in logged
+    assert "entries refused by the test" in logged and "INSERT INTO queue_entries" in logged
+    assert "parameters hidden" in logged
+    assert "2125550142" not in logged and "Ann Smith" not in logged
 
 
 def test_the_access_log_holds_no_status_link_token(live_app, caplog):

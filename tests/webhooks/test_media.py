@@ -138,10 +138,8 @@ def test_a_question_answered_with_keys_ends_its_stream(twilio, runtime, ws_url):
         twilio.post("/voice/step/menu?t=1", {"AccountSid": twilio.account_sid, "CallSid": sid,
                                              "CallStatus": "in-progress", "Digits": "2",
                                              "From": "+12125550142", "To": "+15005550006"})
-        started = time.monotonic()
         stream(ws, [SILENCE] * 100)
-        assert closed_by_server(ws, timeout=5)
-        assert time.monotonic() - started < 3  # the stream notices within a second or so
+        assert closed_by_server(ws, timeout=60)  # how soon it notices is bench/'s business, not a test's
     assert results(runtime) == []
 
 
@@ -161,14 +159,39 @@ def test_missing_forged_expired_or_foreign_tokens_are_refused(twilio, runtime, w
             ws.send(start(sid, bad))
             stream(ws, frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")))
             assert closed_by_server(ws)
-    real_reader = media_module.read_stream_token
-    monkeypatch.setattr(media_module, "read_stream_token", lambda t: real_reader(t, max_age=-1))
-    with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, good))
-        assert closed_by_server(ws)
     assert results(runtime) == []
     assert not [r for r in twilio.rest.requests if r["method"] == "POST" and "/Calls/" in r["path"]]
+
+
+def wait_for(condition, what: str):
+    """Until `condition()` holds: a wait on the event, with a deadline only to stop a hung test."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def test_a_stream_token_lives_exactly_its_lifetime_on_the_apps_clock(twilio, runtime, ws_url, clock, caplog):
+    import logging
+
+    from webhooks.security import STREAM_TOKEN_MAX_AGE
+
+    caplog.set_level(logging.WARNING, logger=media_module.log.name)
+    sid, token = ring(twilio)
+    late_sid, late_token = ring(twilio, caller="+12125550143")
+    clock.advance(STREAM_TOKEN_MAX_AGE)  # its whole lifetime gone by: still good
+    with connect(ws_url) as ws:
+        ws.send(connected())
+        ws.send(start(sid, token))
+        stream(ws, [SILENCE] * 3)
+        wait_for(lambda: media_module.streams.count == 1, "the stream was accepted and listens")
+    clock.advance(1)  # one second more: expired
+    with connect(ws_url) as ws:
+        ws.send(connected())
+        ws.send(start(late_sid, late_token))
+        assert closed_by_server(ws, timeout=60)
+    assert [r.getMessage() for r in caplog.records if "refused" in r.getMessage()] == [
+        "media stream refused: its token is missing, forged, expired or for another call"]
 
 
 def test_a_token_streams_once(twilio, runtime, ws_url):
@@ -232,21 +255,34 @@ def test_an_oversized_message_closes_the_socket(twilio, runtime, ws_url):
     assert results(runtime) == []
 
 
-def test_a_stream_lasts_at_most_its_wall_clock_cap(twilio, runtime, ws_url, monkeypatch):
-    monkeypatch.setattr(media_module, "MAX_STREAM_SECONDS", 1.0)
+def test_a_stream_lasts_at_most_its_cap_on_the_apps_clock(twilio, runtime, ws_url, clock):
     sid, token = ring(twilio)
     with connect(ws_url) as ws:
         ws.send(connected())
         ws.send(start(sid, token))
-        started = time.monotonic()
-        for n in range(10):  # a trickle: one frame now and then, never enough audio to end anything
-            try:
-                ws.send(media(SILENCE, n))
-            except ConnectionClosed:
-                break
-            time.sleep(0.3)
-        assert closed_by_server(ws, timeout=3)
-        assert time.monotonic() - started < 3.5
+        stop = threading.Event()
+
+        def trickle():  # a frame now and then (so it never stalls), never enough audio to end anything
+            n = 0
+            while not stop.wait(0.2):
+                try:
+                    ws.send(media(SILENCE, n))
+                except ConnectionClosed:
+                    return
+                n += 1
+
+        sender = threading.Thread(target=trickle)
+        sender.start()
+        try:
+            wait_for(lambda: media_module.streams.count == 1, "the stream was accepted and listens")
+            clock.advance(media_module.MAX_STREAM_SECONDS - 1)
+            stop.wait(1.0)  # a few more frames on the app's clock just short of the cap
+            assert media_module.streams.count == 1
+            clock.advance(1)  # the cap reached
+            assert closed_by_server(ws, timeout=60)
+        finally:
+            stop.set()
+            sender.join()
 
 
 def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(twilio, runtime, ws_url, monkeypatch,
@@ -258,10 +294,7 @@ def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(twilio, ru
         ws.send(connected())
         ws.send(start(sid, token))
         stream(ws, [SILENCE] * 5)
-        for _ in range(50):
-            if media_module.streams.count == 1:
-                break
-            time.sleep(0.02)
+        wait_for(lambda: media_module.streams.count == 1, "the first stream holds the one slot")
         assert refused(ws_url) == 503
     reply = twilio.post("/voice/step/menu?t=1", {"AccountSid": twilio.account_sid, "CallSid": sid,
                                                  "CallStatus": "in-progress", "Digits": "1",
@@ -298,13 +331,18 @@ def test_the_connection_threads_end_with_the_stream(twilio, runtime, ws_url):
 def test_no_token_reaches_the_access_log(twilio, ws_url, caplog):
     import logging
 
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)
     sid, token = ring(twilio)
     with connect(ws_url) as ws:
         ws.send(connected())
         ws.send(start(sid, token))
-    time.sleep(0.2)
-    assert token not in caplog.text
+        with connect(ws_url) as again:  # the same token again: refused, and the app logs why
+            again.send(connected())
+            again.send(start(sid, token))
+            assert closed_by_server(again, timeout=60)
+    # What the stream logged is in what was captured (so a token in it would be seen), and no token.
+    assert "media stream refused: its token has already opened a stream" in caplog.text
+    assert token not in caplog.text and token[:20] not in caplog.text
     with transaction(twilio.transport.app.extensions["ivr"].sessions) as session:
         assert session.scalar(select(func.count()).select_from(SpeechResult)) == 0
 
