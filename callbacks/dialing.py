@@ -7,7 +7,6 @@ call whose SID we never stored (the process died right after calls.create) can s
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,34 +41,6 @@ class OutboundLinks:
 
     def customer(self, public_id: str, leg: int, what: str) -> str:
         return self._leg("customer", public_id, leg, what)
-
-
-class RateLimiter:
-    """Twilio accepts `per_second` new calls per second per account; beyond that calls wait in its queue.
-
-    Calls are spaced evenly on the injected clock: `take(now)` answers how long to wait before a call
-    may be created (0 = go now, and the slot is taken).
-    """
-
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next: datetime | None = None
-        self._lock = threading.Lock()
-
-    def wait_seconds(self, now: datetime) -> float:
-        with self._lock:
-            if self.interval == 0 or self._next is None or now >= self._next:
-                return 0.0
-            return (self._next - now).total_seconds()
-
-    def take(self, now: datetime) -> float:
-        with self._lock:
-            if self.interval == 0:
-                return 0.0
-            if self._next is not None and now < self._next:
-                return (self._next - now).total_seconds()
-            self._next = now + timedelta(seconds=self.interval)
-            return 0.0
 
 
 @dataclass

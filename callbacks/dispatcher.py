@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks.dialing import ENDED, Dialer, RateLimiter
+from callbacks.dialing import ENDED, Dialer
 from callbacks.dispatch.agent_leg import AgentLeg
 from callbacks.dispatch.customer_leg import CustomerLeg
 from callbacks.dispatch.holder_leg import HolderLeg
 from callbacks.dispatch.legs import HUMAN, MACHINE
 from callbacks.dispatch.notices import Notices
+from callbacks.dispatch.pacing import SharedPacer
 from callbacks.dispatch.placing import Claim, Placer
 from callbacks.dispatch.recovery import Recovery
 from callbacks.dispatch.retry import RetryPolicy
@@ -38,13 +39,14 @@ class Dispatcher:
         self.config = config
         self.dialer = dialer
         self.settings = settings = settings or DispatchSettings()
-        self.limiter = RateLimiter(settings.calls_per_second)
+        # One calls-per-second budget per Twilio account, for every process and every leg.
+        self.limiter = SharedPacer(sessions, settings.calls_per_second, getattr(dialer.client, "account_sid", None))
         self.name = name
         units = Units(sessions, clock)
         talk = Talk(config, settings, dialer)
         self.notices = Notices(units, clock, config, settings, dialer, talk, name)
         retry = RetryPolicy(config, settings, talk, self.notices, name)
-        self.placer = Placer(units, dialer, talk, retry, name)
+        self.placer = Placer(units, dialer, talk, retry, name, self.limiter)
         self.server = Server(sessions, clock, config, settings, dialer, self.limiter, self.placer, name)
         self.agent_leg = AgentLeg(units, dialer, talk, retry, self.placer, name)
         self.customer_leg = CustomerLeg(units, dialer, talk, retry, self.placer)

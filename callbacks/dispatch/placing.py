@@ -34,12 +34,17 @@ class Claim:
 
 
 class Placer:
-    def __init__(self, units: Units, dialer: Dialer, talk: Talk, retry: RetryPolicy, name: str):
+    def __init__(self, units: Units, dialer: Dialer, talk: Talk, retry: RetryPolicy, name: str, pacer=None):
         self.units = units
         self.dialer = dialer
         self.talk = talk
         self.retry = retry
         self.name = name
+        self.pacer = pacer  # callbacks/dispatch/pacing.SharedPacer: second legs spend the shared budget too
+
+    def _paced(self) -> None:
+        if self.pacer is not None:
+            self.pacer.reserve(self.units.clock.now())
 
     def place(self, claim: Claim) -> None:
         """The first call of a claim."""
@@ -80,6 +85,7 @@ class Placer:
 
     def ring_agent(self, entry_id: int, public_id: str, address: str, leg: int, agent_id: int) -> None:
         """Customer-first: the customer is on the line; ring the reserved agent."""
+        self._paced()
         try:
             placed = self.dialer.call_agent(address, public_id, leg)
         except DialFailed as error:
@@ -98,6 +104,7 @@ class Placer:
 
     def dial_customer(self, entry_id: int, public_id: str, number: str, leg: int) -> None:
         """Agent-first: the agent accepted; ring the customer."""
+        self._paced()
         try:
             placed = self.dialer.call_customer(number, public_id, leg)
         except DialFailed as error:

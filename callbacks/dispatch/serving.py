@@ -20,8 +20,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from agents import services as agents
 from callbacks import services as callbacks
-from callbacks.dialing import Dialer, RateLimiter
+from callbacks.dialing import Dialer
 from callbacks.dispatch.legs import iso
+from callbacks.dispatch.pacing import SharedPacer
 from callbacks.dispatch.placing import Claim, Placer
 from clock import Clock
 from config import DispatchSettings, IvrConfig
@@ -42,7 +43,7 @@ class Report:
 
 class Server:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, config: IvrConfig, settings: DispatchSettings,
-                 dialer: Dialer, limiter: RateLimiter, placer: Placer, name: str):
+                 dialer: Dialer, limiter: SharedPacer, placer: Placer, name: str):
         self.sessions = sessions
         self.clock = clock
         self.config = config
@@ -65,14 +66,15 @@ class Server:
             report.next_wake = self.next_wake(now)
             return report
         for entry_id, agent_id in self.plan(now):
-            if self.limiter.wait_seconds(self.clock.now()) > 0:
+            # The slot is spent before the claim (shared by every process: callbacks/dispatch/pacing.py);
+            # a lost race wastes one slot, never places an extra call.
+            if self.limiter.take(self.clock.now()) > 0:
                 report.rate_limited = True
                 break
             claim = self.claim(entry_id, agent_id)
             if claim is None:
                 report.lost_races += 1
                 continue
-            self.limiter.take(self.clock.now())
             report.claimed.append(claim)
             self.placer.place(claim)
         report.next_wake = self.next_wake(self.clock.now(), rate_limited=report.rate_limited)
