@@ -17,6 +17,7 @@ from callbacks.dispatch.customer_leg import CustomerLeg
 from callbacks.dispatch.holder_leg import HolderLeg
 from callbacks.dispatch.legs import HUMAN, MACHINE
 from callbacks.dispatch.notices import Notices
+from callbacks.dispatch.outage import DialHealth
 from callbacks.dispatch.pacing import SharedPacer
 from callbacks.dispatch.placing import Claim, Placer
 from callbacks.dispatch.recovery import Recovery
@@ -46,8 +47,9 @@ class Dispatcher:
         talk = Talk(config, settings, dialer)
         self.notices = Notices(units, clock, config, settings, dialer, talk, name)
         retry = RetryPolicy(config, settings, talk, self.notices, name)
-        self.placer = Placer(units, dialer, talk, retry, name, self.limiter)
-        self.server = Server(sessions, clock, config, settings, dialer, self.limiter, self.placer, name)
+        self.health = DialHealth(sessions)  # Twilio away or refusing our credentials: back off
+        self.placer = Placer(units, dialer, talk, retry, name, self.limiter, self.health)
+        self.server = Server(sessions, clock, config, settings, dialer, self.limiter, self.placer, name, self.health)
         self.agent_leg = AgentLeg(units, dialer, talk, retry, self.placer, name)
         self.customer_leg = CustomerLeg(units, dialer, talk, retry, self.placer)
         self.holder_leg = HolderLeg(units, talk)
