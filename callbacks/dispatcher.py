@@ -25,6 +25,7 @@ from callbacks.dispatch.retry import RetryPolicy
 from callbacks.dispatch.serving import Report, Server
 from callbacks.dispatch.slips import Slips
 from callbacks.dispatch.talk import Talk
+from callbacks.dispatch import wakeup
 from callbacks.dispatch.work import Units
 from clock import Clock
 from config import DispatchSettings, IvrConfig
@@ -80,10 +81,11 @@ class Dispatcher:
         return self.holder_leg.dial_done(dial_status)
 
     def wake(self) -> bool:
-        """Ask for a pass soon (an agent became available, a callback was booked). False: no scheduler
-        runs in this process; its next sweep will see the change."""
+        """Ask for a pass soon (an agent became available, a callback was booked): directly when the
+        scheduler runs in this process, else by NOTIFY on PostgreSQL (callbacks/dispatch/wakeup.py).
+        False: nobody can be told; the scheduler's next sweep will see the change."""
         hook = getattr(self, "on_wake", None)
         if callable(hook):
             hook()
             return True
-        return False
+        return wakeup.notify(self.sessions.kw.get("bind"))
