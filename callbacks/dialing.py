@@ -7,7 +7,6 @@ call whose SID we never stored (the process died right after calls.create) can s
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,11 +20,18 @@ ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
 class DialFailed(RuntimeError):
-    """Twilio refused or could not be reached; `permanent` when retrying the same request cannot help."""
+    """Twilio refused or could not be reached; `permanent` when retrying the same request cannot help.
+    `outage` names a failure of the account rather than of this call ("credentials": Twilio refused our
+    account SID or token; "unreachable": no answer from Twilio at all): callbacks/dispatch/outage.py."""
 
-    def __init__(self, message: str, permanent: bool = False):
+    def __init__(self, message: str, permanent: bool = False, outage: str | None = None):
         super().__init__(message)
         self.permanent = permanent
+        self.outage = outage
+
+
+def _refused_credentials(exc: TwilioRestException) -> bool:
+    return exc.status in (401, 403) or exc.code == 20003
 
 
 class OutboundLinks:
@@ -42,34 +48,6 @@ class OutboundLinks:
 
     def customer(self, public_id: str, leg: int, what: str) -> str:
         return self._leg("customer", public_id, leg, what)
-
-
-class RateLimiter:
-    """Twilio accepts `per_second` new calls per second per account; beyond that calls wait in its queue.
-
-    Calls are spaced evenly on the injected clock: `take(now)` answers how long to wait before a call
-    may be created (0 = go now, and the slot is taken).
-    """
-
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next: datetime | None = None
-        self._lock = threading.Lock()
-
-    def wait_seconds(self, now: datetime) -> float:
-        with self._lock:
-            if self.interval == 0 or self._next is None or now >= self._next:
-                return 0.0
-            return (self._next - now).total_seconds()
-
-    def take(self, now: datetime) -> float:
-        with self._lock:
-            if self.interval == 0:
-                return 0.0
-            if self._next is not None and now < self._next:
-                return (self._next - now).total_seconds()
-            self._next = now + timedelta(seconds=self.interval)
-            return 0.0
 
 
 @dataclass
@@ -98,12 +76,28 @@ class Dialer:
         try:
             call = self.client.calls.create(from_=self.from_number, **kwargs)
         except TwilioRestException as exc:
+            if _refused_credentials(exc):
+                raise DialFailed(f"Twilio refused our credentials: {exc.msg}", outage="credentials") from exc
             # 4xx: the request itself is wrong (bad number, unverified caller id); 5xx/429: try later.
             permanent = 400 <= (exc.status or 500) < 500 and exc.status != 429
             raise DialFailed(f"Twilio refused the call to {kwargs.get('to')}: {exc.msg}", permanent) from exc
         except (TwilioException, OSError) as exc:
-            raise DialFailed(f"Twilio could not be reached: {exc}") from exc
+            raise DialFailed(f"Twilio could not be reached: {exc}", outage="unreachable") from exc
         return PlacedCall(call.sid, call.status)
+
+    def probe(self) -> None:
+        """Ask Twilio something harmless (the latest call of the account): raises DialFailed with
+        `outage` while Twilio is unreachable or refuses our credentials."""
+        try:
+            self.client.calls.list(limit=1)
+        except TwilioException as exc:
+            # A list page that is not 200 comes as TwilioException("Unable to fetch page", response).
+            response = exc.args[1] if len(exc.args) > 1 else None
+            if getattr(response, "status_code", None) in (401, 403):
+                raise DialFailed("Twilio refused our credentials", outage="credentials") from exc
+            raise DialFailed(f"Twilio could not be reached: {exc.args[0]}", outage="unreachable") from exc
+        except OSError as exc:
+            raise DialFailed(f"Twilio could not be reached: {exc}", outage="unreachable") from exc
 
     def call_agent(self, address: str, public_id: str, leg: int) -> PlacedCall:
         """Ring the agent; when they answer, Twilio fetches the whisper."""

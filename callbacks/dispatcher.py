@@ -11,18 +11,21 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from callbacks.dialing import ENDED, Dialer, RateLimiter
+from callbacks.dialing import ENDED, Dialer
 from callbacks.dispatch.agent_leg import AgentLeg
 from callbacks.dispatch.customer_leg import CustomerLeg
 from callbacks.dispatch.holder_leg import HolderLeg
 from callbacks.dispatch.legs import HUMAN, MACHINE
 from callbacks.dispatch.notices import Notices
+from callbacks.dispatch.outage import DialHealth
+from callbacks.dispatch.pacing import SharedPacer
 from callbacks.dispatch.placing import Claim, Placer
 from callbacks.dispatch.recovery import Recovery
 from callbacks.dispatch.retry import RetryPolicy
 from callbacks.dispatch.serving import Report, Server
 from callbacks.dispatch.slips import Slips
 from callbacks.dispatch.talk import Talk
+from callbacks.dispatch import wakeup
 from callbacks.dispatch.work import Units
 from clock import Clock
 from config import DispatchSettings, IvrConfig
@@ -38,14 +41,16 @@ class Dispatcher:
         self.config = config
         self.dialer = dialer
         self.settings = settings = settings or DispatchSettings()
-        self.limiter = RateLimiter(settings.calls_per_second)
+        # One calls-per-second budget per Twilio account, for every process and every leg.
+        self.limiter = SharedPacer(sessions, settings.calls_per_second, getattr(dialer.client, "account_sid", None))
         self.name = name
         units = Units(sessions, clock)
         talk = Talk(config, settings, dialer)
         self.notices = Notices(units, clock, config, settings, dialer, talk, name)
         retry = RetryPolicy(config, settings, talk, self.notices, name)
-        self.placer = Placer(units, dialer, talk, retry, name)
-        self.server = Server(sessions, clock, config, settings, dialer, self.limiter, self.placer, name)
+        self.health = DialHealth(sessions)  # Twilio away or refusing our credentials: back off
+        self.placer = Placer(units, dialer, talk, retry, name, self.limiter, self.health)
+        self.server = Server(sessions, clock, config, settings, dialer, self.limiter, self.placer, name, self.health)
         self.agent_leg = AgentLeg(units, dialer, talk, retry, self.placer, name)
         self.customer_leg = CustomerLeg(units, dialer, talk, retry, self.placer)
         self.holder_leg = HolderLeg(units, talk)
@@ -76,10 +81,11 @@ class Dispatcher:
         return self.holder_leg.dial_done(dial_status)
 
     def wake(self) -> bool:
-        """Ask for a pass soon (an agent became available, a callback was booked). False: no scheduler
-        runs in this process; its next sweep will see the change."""
+        """Ask for a pass soon (an agent became available, a callback was booked): directly when the
+        scheduler runs in this process, else by NOTIFY on PostgreSQL (callbacks/dispatch/wakeup.py).
+        False: nobody can be told; the scheduler's next sweep will see the change."""
         hook = getattr(self, "on_wake", None)
         if callable(hook):
             hook()
             return True
-        return False
+        return wakeup.notify(self.sessions.kw.get("bind"))

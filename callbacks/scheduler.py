@@ -28,6 +28,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from callbacks.dispatch import wakeup
 from clock import Clock
 from storage.db import transaction
 from storage.models import DispatcherLease
@@ -120,6 +121,7 @@ class DispatcherService:
         self._ticks = 0
         self._tick_lock = threading.Lock()
         self._again = False
+        self.listener: wakeup.Listener | None = None
 
     @property
     def is_leader(self) -> bool:
@@ -131,10 +133,15 @@ class DispatcherService:
         self.dispatcher.on_wake = lambda: self.schedule_wake(self.dispatcher.clock.now())
         self._thread = threading.Thread(target=self._lease_loop, name="dispatcher-lease", daemon=True)
         self._thread.start()
+        if wakeup.can_notify(self.engine):  # other processes' wake-ups (PostgreSQL NOTIFY)
+            self.listener = wakeup.Listener(self.engine, self.dispatcher.on_wake)
+            self.listener.start()
 
     def stop(self) -> None:
         global _active
         self._stop.set()
+        if self.listener is not None:
+            self.listener.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._stop_scheduler()

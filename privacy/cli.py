@@ -6,22 +6,18 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from phone_numbers import normalise
 from privacy.policy import Retention
-from privacy.records import OpenCallback, apply_retention, erase, export
+from privacy.records import OpenCallback, apply_retention, erase, export, phone_key
 from storage.db import transaction
 
 privacy_cli = AppGroup("privacy", help="Export or erase what is held about a phone number; apply retention.")
 
 
 def _phone(value: str) -> str:
-    """E.164 when it reads as a number; else as given (a holder's From can be sip:... or client:...)."""
-    if not value.strip():
-        raise click.BadParameter("give the number (or the caller's address) to look for")
     try:
-        return normalise(value, current_app.extensions["ivr"].settings.allowed_countries)
-    except Exception:  # noqa: BLE001 - not a diallable number: looked for exactly as written
-        return value.strip()
+        return phone_key(value, current_app.extensions["ivr"].settings.allowed_countries)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @privacy_cli.command("export")

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 
+from phone_numbers import normalise
 from storage.models import CLOSED_STATES, Call, CallTurn, QueueEntry, QueueEvent, SpeechResult
 
 ERASED_EVENT = "erased"
@@ -13,6 +14,17 @@ ERASED_EVENT = "erased"
 
 class OpenCallback(Exception):
     """The number has a callback still open: cancel it first (erasing it would leave a promise undiallable)."""
+
+
+def phone_key(value: str, allowed_countries) -> str:
+    """What to look for: E.164 when it reads as a number; else as given (a holder's From can be sip:...
+    or client:...). ValueError when nothing was given."""
+    if not (value or "").strip():
+        raise ValueError("give the number (or the caller's address) to look for")
+    try:
+        return normalise(value, allowed_countries)
+    except Exception:  # noqa: BLE001 - not a diallable number: looked for exactly as written
+        return value.strip()
 
 
 def _entries(s, phone: str):

@@ -242,7 +242,10 @@ AGENT_STATES = ("offline", "available", "reserved", "on_call", "wrap_up")
 
 
 class DispatcherLease(Base):
-    """Which process may run the scheduler: one row per lease name, taken over only once it expires."""
+    """Which process may run the scheduler: one row per lease name, taken over only once it expires.
+    Two more kinds of row share the table: "pace:<account sid>" (the account's next free call slot,
+    callbacks/dispatch/pacing.py) and "dialling" (Twilio away since acquired_at, next try at
+    expires_at, why in holder: callbacks/dispatch/outage.py)."""
 
     __tablename__ = "dispatcher_leases"
 

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Agent, QueueEvent
+from callbacks.dispatch.outage import NAME as DIALLING
+from storage.models import Agent, DispatcherLease, QueueEvent
 
 log = logging.getLogger("ivr.supervisor")
 
@@ -31,7 +32,10 @@ def marker(session: Session) -> str:
     agents, versions, changed = session.execute(
         select(func.count(Agent.id), func.coalesce(func.sum(Agent.version), 0), func.max(Agent.state_changed_at))
     ).one()
-    return f"{last_event}.{agents}.{versions}.{changed.timestamp() if changed else 0:.0f}"
+    # Dialling failing or working again (callbacks/dispatch/outage.py) changes the page too.
+    dialling = session.get(DispatcherLease, DIALLING)
+    failing = f"{dialling.holder}{dialling.expires_at.timestamp():.0f}" if dialling is not None else ""
+    return f"{last_event}.{agents}.{versions}.{changed.timestamp() if changed else 0:.0f}{failing}"
 
 
 def current_marker(sessions: sessionmaker[Session]) -> str:

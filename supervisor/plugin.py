@@ -1,6 +1,6 @@
 """The supervisor's pages on the app: /supervisor, their CSRF (this blueprint only), `ivr users`."""
 from supervisor.cli import users_cli
-from supervisor.http import agents, bp, csrf, entries, favicon, figures, queue, signin, users  # noqa: F401 (routes)
+from supervisor.http import agents, bp, csrf, entries, favicon, figures, privacy, queue, signin, users  # noqa: F401 (routes)
 
 
 def load(app, runtime) -> None:

@@ -143,6 +143,7 @@ class RestApi(HttpClient):
         self._state = _empty_state()
         self._lock = threading.RLock()
         self._failures: list[tuple[str, str, int]] = []
+        self.outage: str | None = None  # "credentials" | "unreachable": every request fails (fail_all)
         self.on_create: list[Callable[[dict], None]] = []
         spec()  # load (and fail on a missing spec) now, not in the middle of a call
 
@@ -222,6 +223,13 @@ class RestApi(HttpClient):
         """The next matching request gets an error answer (e.g. 500, 429 or 400)."""
         self._failures.append((method.upper(), path_contains, status))
 
+    def fail_all(self, how: str | None) -> None:
+        """Every request fails until fail_all(None): "credentials" answers 401 (Twilio's 20003,
+        "Authenticate"), "unreachable" raises a refused connection as the HTTP client would."""
+        if how not in (None, "credentials", "unreachable"):
+            raise ValueError(f"unknown outage {how!r}")
+        self.outage = how
+
     # ---- the HttpClient interface -------------------------------------------------------------------
 
     def request(self, method, uri, params=None, data=None, headers=None, auth=None, timeout=None,
@@ -248,6 +256,13 @@ class RestApi(HttpClient):
             raise SpecViolation(f"{method} {path} {form or query} violates Twilio's spec: {details}")
         self._check_known_params(template, method, form)
         record = {"method": method, "path": path, "template": template, "form": form, "query": query}
+        if self.outage is not None:
+            with self.locked() as state:
+                state["requests"].append({**record, "failed": self.outage})
+            if self.outage == "unreachable":
+                raise ConnectionRefusedError(111, "Connection refused (api.twilio.com)")
+            return Response(401, json.dumps({"code": 20003, "message": "Authenticate", "status": 401,
+                                             "more_info": "https://www.twilio.com/docs/errors/20003"}))
         for index, (f_method, f_path, f_status) in enumerate(self._failures):
             if f_method == method and f_path in path:
                 del self._failures[index]

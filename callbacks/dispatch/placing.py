@@ -14,6 +14,7 @@ from agents import services as agents
 from callbacks import services as callbacks
 from callbacks.dialing import DialFailed, Dialer
 from callbacks.dispatch.legs import leg_of, store_sid
+from callbacks.dispatch.outage import DialHealth
 from callbacks.dispatch.retry import RetryPolicy
 from callbacks.dispatch.talk import Talk
 from callbacks.dispatch.work import Units, Work
@@ -34,15 +35,30 @@ class Claim:
 
 
 class Placer:
-    def __init__(self, units: Units, dialer: Dialer, talk: Talk, retry: RetryPolicy, name: str):
+    def __init__(self, units: Units, dialer: Dialer, talk: Talk, retry: RetryPolicy, name: str, pacer=None,
+                 health: DialHealth | None = None):
         self.units = units
         self.dialer = dialer
         self.talk = talk
         self.retry = retry
         self.name = name
+        self.pacer = pacer  # callbacks/dispatch/pacing.SharedPacer: second legs spend the shared budget too
+        self.health = health  # callbacks/dispatch/outage.DialHealth: Twilio away or refusing our credentials
 
-    def place(self, claim: Claim) -> None:
-        """The first call of a claim."""
+    def _outage(self, exc: DialFailed) -> bool:
+        """Record an account-wide failure (logged once, by DialHealth); True when it was one."""
+        if exc.outage and self.health is not None:
+            self.health.failed(exc.outage, self.units.clock.now())
+            return True
+        return False
+
+    def _paced(self) -> None:
+        if self.pacer is not None:
+            self.pacer.reserve(self.units.clock.now())
+
+    def place(self, claim: Claim) -> bool:
+        """The first call of a claim. False when Twilio is away or refuses our credentials: the entry
+        goes back to its line without spending an attempt and the agent is free again."""
         try:
             if claim.mode == "customer_first":
                 placed = self.dialer.call_customer(claim.phone_number, claim.public_id, claim.leg)
@@ -51,9 +67,13 @@ class Placer:
                 placed = self.dialer.call_agent(claim.agent_address, claim.public_id, claim.leg)
                 store_sid(self.units, claim.entry_id, claim.leg, agent_call_sid=placed.sid, agent_id=claim.agent_id)
         except DialFailed as exc:
-            log.warning("placing %s for %s failed: %s", claim.mode, claim.public_id, exc)
+            outage = self._outage(exc)
+            if not outage:
+                log.warning("placing %s for %s failed: %s", claim.mode, claim.public_id, exc)
             error = exc  # `exc` is unbound when the except block ends; the closure keeps `error`
             self.units.on_entry(claim.entry_id, lambda work, entry: self._placing_failed(work, entry, claim, error))
+            return not outage
+        return True
 
     def _placing_failed(self, work: Work, entry: QueueEntry, claim: Claim, exc: DialFailed) -> None:
         s, now = work.session, work.now
@@ -80,10 +100,12 @@ class Placer:
 
     def ring_agent(self, entry_id: int, public_id: str, address: str, leg: int, agent_id: int) -> None:
         """Customer-first: the customer is on the line; ring the reserved agent."""
+        self._paced()
         try:
             placed = self.dialer.call_agent(address, public_id, leg)
         except DialFailed as error:
             exc = error  # kept for the closure below: `error` is unbound when the except block ends
+            self._outage(exc)
 
             def failed(work: Work, entry: QueueEntry):
                 agent = work.session.get(Agent, agent_id)
@@ -98,10 +120,12 @@ class Placer:
 
     def dial_customer(self, entry_id: int, public_id: str, number: str, leg: int) -> None:
         """Agent-first: the agent accepted; ring the customer."""
+        self._paced()
         try:
             placed = self.dialer.call_customer(number, public_id, leg)
         except DialFailed as error:
             exc = error  # kept for the closure below: `error` is unbound when the except block ends
+            self._outage(exc)
 
             def failed(work: Work, entry: QueueEntry):
                 if leg_of(entry) != leg or entry.state != "dialing_customer":

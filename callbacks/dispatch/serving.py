@@ -20,8 +20,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from agents import services as agents
 from callbacks import services as callbacks
-from callbacks.dialing import Dialer, RateLimiter
+from callbacks.dialing import DialFailed, Dialer
 from callbacks.dispatch.legs import iso
+from callbacks.dispatch.outage import DialHealth
+from callbacks.dispatch.pacing import SharedPacer
 from callbacks.dispatch.placing import Claim, Placer
 from clock import Clock
 from config import DispatchSettings, IvrConfig
@@ -38,11 +40,12 @@ class Report:
     lost_races: int = 0
     rate_limited: bool = False
     next_wake: datetime | None = None
+    dialling_failing: str | None = None  # callbacks/dispatch/outage.py: why nothing is dialled now
 
 
 class Server:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, config: IvrConfig, settings: DispatchSettings,
-                 dialer: Dialer, limiter: RateLimiter, placer: Placer, name: str):
+                 dialer: Dialer, limiter: SharedPacer, placer: Placer, name: str, health: DialHealth):
         self.sessions = sessions
         self.clock = clock
         self.config = config
@@ -51,6 +54,7 @@ class Server:
         self.limiter = limiter
         self.placer = placer
         self.name = name
+        self.health = health
         self._said_idle = False
 
     def run_once(self) -> Report:
@@ -64,19 +68,44 @@ class Server:
                 self._said_idle = True
             report.next_wake = self.next_wake(now)
             return report
+        if not self._dialling_works(now, report):
+            return report
         for entry_id, agent_id in self.plan(now):
-            if self.limiter.wait_seconds(self.clock.now()) > 0:
+            # The slot is spent before the claim (shared by every process: callbacks/dispatch/pacing.py);
+            # a lost race wastes one slot, never places an extra call.
+            if self.limiter.take(self.clock.now()) > 0:
                 report.rate_limited = True
                 break
             claim = self.claim(entry_id, agent_id)
             if claim is None:
                 report.lost_races += 1
                 continue
-            self.limiter.take(self.clock.now())
             report.claimed.append(claim)
-            self.placer.place(claim)
+            if not self.placer.place(claim):
+                report.dialling_failing = "outage"  # Twilio is away: claim nothing more (the next try backs off)
+                break
         report.next_wake = self.next_wake(self.clock.now(), rate_limited=report.rate_limited)
         return report
+
+    def _dialling_works(self, now: datetime, report: Report) -> bool:
+        """False while Twilio is unreachable or refuses our credentials (outage.py): nothing is claimed,
+        so no agent is reserved for a call that cannot be placed; at the next try a probe decides."""
+        outage = self.health.current()
+        if outage is None:
+            return True
+        if now >= outage.next_try:
+            try:
+                self.dialer.probe()
+            except DialFailed as exc:
+                self.health.failed(exc.outage or "unreachable", now)
+                outage = self.health.current() or outage
+            else:
+                self.health.restored(now)
+                return True
+        report.dialling_failing = outage.reason
+        wake = self.next_wake(now)
+        report.next_wake = min(wake, outage.next_try) if wake else outage.next_try
+        return False
 
     def plan(self, now: datetime) -> list[tuple[int, int]]:
         """(entry id, agent id) pairs: never more entries than free agents, oldest entries first."""

@@ -11,6 +11,7 @@ are untouched. One module per area, all on this package's blueprint (supervisor/
 - agents.py: the agents page and its changes.
 - figures.py: the figures page and its CSV.
 - users.py: accounts (admin) and my own settings.
+- privacy.py: the admin's erase action for a number.
 
 This module: the blueprint, who may see what, how an answer or a refusal is given (a flash and a
 redirect for a form, JSON for the page's scripts), and the template filters.

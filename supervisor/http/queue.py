@@ -4,11 +4,23 @@ from __future__ import annotations
 from flask import Response, render_template, request, stream_with_context
 
 from agents import services as agents
+from callbacks.dispatch import outage as dial_outage
 from callbacks.services import get_entry
+from config import Prompts
 from storage.models import AGENT_STATES
 from supervisor import board, live
-from supervisor.http import bp, login_required, skill_param
+from supervisor.http import bp, local_filter, login_required, skill_param
 from web.runtime import runtime
+
+
+def _dialling_notice(outage: dial_outage.Outage | None, config) -> str | None:
+    """In words, why nothing is dialled (the operator's wording, config/ivr.toml), or None."""
+    if outage is None:
+        return None
+    zone = (config.zones.get(config.default_language) or config.fallback_skill.timezone).key
+    return Prompts(config, config.default_language).text(
+        f"supervisor_dialling_{outage.reason}", since=local_filter(outage.since, zone),
+        next_try=local_filter(outage.next_try, zone))
 
 
 def _board_context(skill: str | None) -> dict:
@@ -18,8 +30,10 @@ def _board_context(skill: str | None) -> dict:
         boards = board.build(db, rt.ivr_config, now, skill=skill)
         agent_list = agents.list_agents(db)
         mark = live.marker(db)
+        outage = dial_outage.read(db)
         db.expunge_all()
     return {"boards": boards, "agents": agent_list, "marker": mark, "skill": skill,
+            "dialling_notice": _dialling_notice(outage, rt.ivr_config),
             "skills": list(rt.ivr_config.skills), "agent_states": AGENT_STATES, "now": now,
             "row_limit": board.ROWS_PER_SECTION,
             "server_now_ms": int(now.timestamp() * 1000)}

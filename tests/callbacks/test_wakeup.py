@@ -1,0 +1,66 @@
+"""Waking the dispatcher from another process (issue 22): on PostgreSQL a web process's wake-up reaches
+the scheduler through NOTIFY, so an agent a supervisor makes available is offered a callback at once,
+not at the next sweep (here an hour away). On SQLite the wake-up says nobody could be told, and the
+sweep is the way (polling)."""
+from __future__ import annotations
+
+import time as real_time
+from dataclasses import replace
+from datetime import time
+
+from callbacks.dialing import Dialer, OutboundLinks
+from callbacks.dispatcher import DispatchSettings, Dispatcher
+from callbacks.scheduler import DispatcherService
+from clock import Clock
+from tests.conftest import PUBLIC_BASE_URL
+from tests.supervisor.conftest import PASSWORD, Signed
+
+
+def _wait_for(predicate, seconds=10.0):
+    deadline = real_time.monotonic() + seconds
+    while real_time.monotonic() < deadline:
+        if predicate():
+            return True
+        real_time.sleep(0.05)
+    return False
+
+
+def test_a_supervisor_makes_an_agent_available_and_the_scheduler_elsewhere_is_woken(
+        app, runtime, twilio_rest, add_agent, book, entry_of, make_dispatcher):
+    from supervisor import auth
+    from storage.db import transaction
+
+    wall = Clock()
+    always_open = {day: (time(0, 0), time(23, 59, 59)) for day in range(7)}
+    config = replace(runtime.ivr_config, skills={
+        name: replace(skill, hours=always_open) for name, skill in runtime.ivr_config.skills.items()})
+    make_dispatcher()  # the web process's dispatcher: no scheduler runs beside it
+    # The scheduler's process: its own dispatcher on the same database, sweeping only once an hour.
+    scheduler_side = Dispatcher(runtime.sessions, wall, config,
+                                Dialer(runtime.twilio, "+15005550006", OutboundLinks(PUBLIC_BASE_URL), wall),
+                                DispatchSettings(calls_per_second=0, early_window_seconds=0))
+    agent_id = add_agent("Ann", "+14155550101", state="offline")
+    pid = book("+12125550170")
+    service = DispatcherService(scheduler_side, runtime.engine, holder="scheduler", lease_ttl=30,
+                                sweep_seconds=3600)
+    service.start()
+    try:
+        assert _wait_for(lambda: service.is_leader)
+        postgres = runtime.engine.dialect.name == "postgresql"
+        if postgres:
+            assert _wait_for(service.listener.listening.is_set)
+        assert entry_of(pid).state == "queued"  # the first pass found nobody available
+
+        with transaction(runtime.sessions) as db:
+            auth.create_user(db, "sam", PASSWORD, role="supervisor", now=wall.now(), timezone="UTC")
+        sam = Signed(app.test_client(), "sam")
+        assert sam.post(f"/supervisor/agents/{agent_id}/state", {"state": "available"}).status_code == 200
+
+        if postgres:  # NOTIFY reached the scheduler: the callback is dialled without waiting for the sweep
+            assert _wait_for(lambda: entry_of(pid).state == "dialing_agent", seconds=5)
+        else:  # SQLite: nobody could be told; the sweep (polling) will find it
+            assert runtime.wake_dispatcher() is False
+            real_time.sleep(1)
+            assert entry_of(pid).state == "queued"
+    finally:
+        service.stop()
