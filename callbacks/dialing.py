@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from clock import Clock
+from instruments import twilio_error
 
 log = logging.getLogger("ivr.dialing")
 
@@ -98,10 +99,12 @@ class Dialer:
         try:
             call = self.client.calls.create(from_=self.from_number, **kwargs)
         except TwilioRestException as exc:
+            twilio_error(exc)
             # 4xx: the request itself is wrong (bad number, unverified caller id); 5xx/429: try later.
             permanent = 400 <= (exc.status or 500) < 500 and exc.status != 429
             raise DialFailed(f"Twilio refused the call to {kwargs.get('to')}: {exc.msg}", permanent) from exc
         except (TwilioException, OSError) as exc:
+            twilio_error(exc)
             raise DialFailed(f"Twilio could not be reached: {exc}") from exc
         return PlacedCall(call.sid, call.status)
 
@@ -130,6 +133,7 @@ class Dialer:
             self.client.calls(call_sid).update(twiml=twiml)
             return True
         except TwilioRestException as exc:
+            twilio_error(exc)
             log.info("could not steer call %s: %s", call_sid, exc.msg)
             return False
 
@@ -138,6 +142,7 @@ class Dialer:
             self.client.calls(call_sid).update(status="canceled" if ringing else "completed")
             return True
         except TwilioRestException as exc:
+            twilio_error(exc)
             log.info("could not end call %s: %s", call_sid, exc.msg)
             return False
 
@@ -169,5 +174,6 @@ class Dialer:
             self.client.messages.create(to=to, from_=self.messaging_number, body=body)
             return True
         except (TwilioException, OSError) as exc:
+            twilio_error(exc)
             log.warning("SMS to %s failed: %s", to, exc)
             return False
