@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from clock import Clock
+from instruments import twilio_error
 
 log = logging.getLogger("ivr.dialing")
 
@@ -76,12 +77,14 @@ class Dialer:
         try:
             call = self.client.calls.create(from_=self.from_number, **kwargs)
         except TwilioRestException as exc:
+            twilio_error(exc)
             if _refused_credentials(exc):
                 raise DialFailed(f"Twilio refused our credentials: {exc.msg}", outage="credentials") from exc
             # 4xx: the request itself is wrong (bad number, unverified caller id); 5xx/429: try later.
             permanent = 400 <= (exc.status or 500) < 500 and exc.status != 429
             raise DialFailed(f"Twilio refused the call to {kwargs.get('to')}: {exc.msg}", permanent) from exc
         except (TwilioException, OSError) as exc:
+            twilio_error(exc)
             raise DialFailed(f"Twilio could not be reached: {exc}", outage="unreachable") from exc
         return PlacedCall(call.sid, call.status)
 
@@ -124,6 +127,7 @@ class Dialer:
             self.client.calls(call_sid).update(twiml=twiml)
             return True
         except TwilioRestException as exc:
+            twilio_error(exc)
             log.info("could not steer call %s: %s", call_sid, exc.msg)
             return False
 
@@ -132,6 +136,7 @@ class Dialer:
             self.client.calls(call_sid).update(status="canceled" if ringing else "completed")
             return True
         except TwilioRestException as exc:
+            twilio_error(exc)
             log.info("could not end call %s: %s", call_sid, exc.msg)
             return False
 
@@ -163,5 +168,6 @@ class Dialer:
             self.client.messages.create(to=to, from_=self.messaging_number, body=body)
             return True
         except (TwilioException, OSError) as exc:
+            twilio_error(exc)
             log.warning("SMS to %s failed: %s", to, exc)
             return False

@@ -103,8 +103,7 @@ class CallFlow:
         call = Call(call_sid=call_sid, from_number=from_number, to_number=to_number,
                     language=self.config.language_for_number(to_number), step="menu", turn=0, retries=0,
                     scratch={"path": []}, status="in-progress", started_at=now)
-        self.session.add(call)
-        self.session.flush()
+        self.session.add(call)  # written with its first turn, in one flush (_answer)
         p = self._prompts(call)
         # The greeting is inside the menu's Gather: a caller who knows what they want need not wait.
         return self._answer(call, 0, self._ask(call, "menu", lead=[p.text("greeting")]))

@@ -2,8 +2,11 @@
 gunicorn with gunicorn.conf.py and DISPATCHER=off; this process runs no web server, only the
 dispatcher's lease loop and APScheduler. SIGTERM (or SIGINT) stops it gracefully: the pass in progress
 finishes, the scheduler stops and the lease is released at once, so a standby takes over without
-waiting for it to expire. While it leads, it runs the privacy retention pass every hour."""
+waiting for it to expire. While it leads, it runs the privacy retention pass every hour.
+With METRICS_PORT set it serves /metrics (the same figures as the web role's, with this process's
+dispatcher passes and Twilio errors) on 127.0.0.1:METRICS_PORT, or METRICS_ADDR:METRICS_PORT."""
 import logging
+import os
 import signal
 import threading
 
@@ -35,6 +38,11 @@ def scheduler_command():
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
     rt = current_app.extensions["ivr"]
+    if os.environ.get("METRICS_PORT"):
+        from prometheus_client import start_http_server
+
+        start_http_server(int(os.environ["METRICS_PORT"]), os.environ.get("METRICS_ADDR", "127.0.0.1"),
+                          registry=rt.extras["metrics"].registry)
     service = start_service(rt)
     click.echo(f"scheduler running as {service.lease.holder}", err=True)
     while not stop.wait(RETENTION_EVERY_SECONDS):

@@ -7,6 +7,10 @@ ops/http.py times the requests and renders the registry.
 - ivr_dispatch_lag_seconds: how long the most overdue callback has been due (a scheduled callback's
   time or a retry's time passed, not yet dialled); 0 when nothing is overdue.
 - ivr_media_streams_active: this process's open media streams (speech).
+- ivr_callbacks_promised, ivr_callbacks_kept, ivr_callbacks_late: callbacks told a window (promised);
+  connected inside it (kept); connected after it, or still open with the window over (late).
+- The process-wide instruments of instruments.py: recognition latency per engine, Twilio REST
+  errors by code, dispatcher pass duration.
 Database figures are read at scrape time, from the database every process shares.
 """
 from __future__ import annotations
@@ -15,7 +19,8 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import and_, func, or_, select
 
-from storage.models import CALLBACK, WAITING_STATES, QueueEntry
+import instruments
+from storage.models import CALLBACK, OPEN_STATES, WAITING_STATES, QueueEntry
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0)
 
@@ -44,11 +49,32 @@ class _DatabaseCollector:
                             .where(QueueEntry.kind == CALLBACK, or_(
                                 and_(QueueEntry.state == "retry_wait", QueueEntry.next_attempt_at <= now),
                                 and_(QueueEntry.state == "scheduled", QueueEntry.scheduled_for <= now)))).scalar()
+            promises = self._promises(s, now)
         lag = GaugeMetricFamily("ivr_dispatch_lag_seconds", "How long the most overdue callback has been due")
         lag.add_metric([], (now - _aware(due)).total_seconds() if due is not None else 0.0)
         streams = GaugeMetricFamily("ivr_media_streams_active", "Open media streams in this process")
         streams.add_metric([], self.open_streams())
-        return [waiting, oldest, callbacks, lag, streams]
+        return [waiting, oldest, callbacks, lag, streams, *promises]
+
+    @staticmethod
+    def _promises(s, now):
+        told = QueueEntry.promised_by.is_not(None)
+        kept = and_(QueueEntry.connected_at >= QueueEntry.promised_from,
+                    QueueEntry.connected_at <= QueueEntry.promised_by)
+        late = or_(QueueEntry.connected_at > QueueEntry.promised_by,
+                   and_(QueueEntry.connected_at.is_(None), QueueEntry.state.in_(OPEN_STATES),
+                        QueueEntry.promised_by < now))
+        promised, kept_, late_ = s.execute(
+            select(func.count(), func.count().filter(kept), func.count().filter(late))
+            .where(QueueEntry.kind == CALLBACK, told)).one()
+        out = []
+        for name, value, doc in (("promised", promised, "Callbacks told a window"),
+                                 ("kept", kept_, "Callbacks connected inside the window told"),
+                                 ("late", late_, "Callbacks connected after the window told, or open past it")):
+            family = GaugeMetricFamily(f"ivr_callbacks_{name}", doc)
+            family.add_metric([], value)
+            out.append(family)
+        return out
 
 
 def _aware(value):
@@ -66,3 +92,5 @@ class Metrics:
         self.latency = Histogram("ivr_http_request_seconds", "Request latency by route", ["route", "method"],
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
         self.registry.register(_DatabaseCollector(runtime, open_streams))
+        for instrument in instruments.ALL:
+            self.registry.register(instrument)

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from instruments import recognition_seconds
 from speech.abc import Hypothesis, Recognizer
 from speech.audio import rms_dbfs
 from speech.twilio_media import Dtmf, Media, Stop, mulaw_to_pcm16
@@ -130,9 +131,11 @@ class SpeechSession:
         elif self._recognizer is not None:
             for held in self._take_held():
                 self._feed(held)
+            began = time.perf_counter()
             hyp = self._feed(pcm16)
             if hyp.final and not hyp.empty:
                 # The engine found the end of an utterance with words in it: done.
+                recognition_seconds.labels(hyp.engine).observe(time.perf_counter() - began)
                 self._best = hyp
                 return self._end(SPEECH)
         quiet = self.audio_seconds - self._last_voice
@@ -204,7 +207,12 @@ class SpeechSession:
     def _end(self, reason: str) -> SpeechOutcome:
         hyp = self._best
         if self._recognizer is not None:
-            final = self._recognizer.finish() if hyp is None else None
+            final = None
+            if hyp is None:
+                began = time.perf_counter()
+                final = self._recognizer.finish()
+                if final is not None:
+                    recognition_seconds.labels(final.engine or "unknown").observe(time.perf_counter() - began)
             if final is not None and not final.empty:
                 hyp = final
             self._discard()

@@ -27,6 +27,7 @@ from callbacks.dispatch.pacing import SharedPacer
 from callbacks.dispatch.placing import Claim, Placer
 from clock import Clock
 from config import DispatchSettings, IvrConfig
+from instruments import dispatch_pass_seconds
 from routing import due, hours
 from storage.db import transaction
 from storage.models import HOLDING, Agent, QueueEntry
@@ -58,6 +59,10 @@ class Server:
         self._said_idle = False
 
     def run_once(self) -> Report:
+        with dispatch_pass_seconds.time():
+            return self._pass()
+
+    def _pass(self) -> Report:
         report = Report()
         now = self.clock.now()
         with transaction(self.sessions) as s:

@@ -1,12 +1,17 @@
-"""`ivr scheduler`, the scheduler role: it takes the lease, and on SIGTERM stops and releases it at once."""
+"""`ivr scheduler`, the scheduler role: it takes the lease, serves its metrics with METRICS_PORT, and on
+SIGTERM stops and releases it at once."""
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import datetime, timezone
 
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, select
+
+from ops.workers import free_port
 
 from storage.models import DispatcherLease
 from callbacks.scheduler import LEASE_NAME
@@ -15,7 +20,8 @@ from callbacks.scheduler import LEASE_NAME
 def test_sigterm_releases_the_lease(settings, tmp_path):
     env = dict(os.environ, DATABASE_URL=settings.database_url, SECRET_KEY="s", SPEECH_ENABLED="off",
                TWILIO_ACCOUNT_SID=settings.twilio_account_sid, TWILIO_AUTH_TOKEN=settings.twilio_auth_token,
-               TWILIO_NUMBER=settings.twilio_number, PUBLIC_BASE_URL=settings.public_base_url, DISPATCHER="off")
+               TWILIO_NUMBER=settings.twilio_number, PUBLIC_BASE_URL=settings.public_base_url, DISPATCHER="off",
+               METRICS_PORT=str(free_port()))
     env.pop("DEV_PHONE", None)
     err = open(tmp_path / "scheduler.log", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "scheduler"], env=env,
@@ -33,6 +39,14 @@ def test_sigterm_releases_the_lease(settings, tmp_path):
             except Exception:  # the table is not there until the process has migrated
                 pass
         assert lease is not None and lease > datetime.now(timezone.utc)  # the wall clock: another process
+        passes = 0.0
+        while not passes and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with urllib.request.urlopen(f"http://127.0.0.1:{env['METRICS_PORT']}/metrics", timeout=5) as answer:
+                families = text_string_to_metric_families(answer.read().decode())
+                passes = sum(s.value for f in families for s in f.samples
+                             if s.name == "ivr_dispatch_pass_seconds_count")
+        assert passes >= 1  # the leader's dispatcher passes are timed where it runs
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         with engine.connect() as connection:

@@ -413,3 +413,22 @@ def test_words_begun_after_the_time_out_was_decided_do_not_move_the_call(twilio,
         assert closed_by_server(ws)
     assert moves(twilio, sid) == []
     assert [(r.turn, r.ended_by, r.transcript) for r in results(runtime)] == [(1, "timeout", None)]
+
+
+def test_recognition_latency_shows_on_metrics_per_engine(twilio, runtime, ws_url, speech_app):
+    from tests.ops.test_metrics import LOCAL, samples
+
+    def recognitions() -> dict:
+        got = samples(speech_app.test_client().get("/metrics", environ_base=LOCAL))
+        return {labels: value for (name, labels), value in got.items() if name == "ivr_recognition_seconds_count"}
+
+    before = recognitions()
+    sid, token = ring(twilio)
+    with connect(ws_url) as ws:
+        ws.send(connected())
+        ws.send(start(sid, token))
+        stream(ws, [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
+        assert closed_by_server(ws)
+    [result] = results(runtime)
+    engine = (("engine", result.engine),)
+    assert recognitions()[engine] - before.get(engine, 0) == 1
