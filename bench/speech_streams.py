@@ -104,10 +104,11 @@ def prepare(app, lang: str, n: int, threshold: float) -> list[tuple]:
     return jobs
 
 
-def drive(base: str, jobs: list[tuple], end_silence: float) -> list[dict]:
+def drive(base: str, jobs: list[tuple], end_silence: float, delays: list[float] | None = None) -> list[dict]:
     """Twilio's side: one thread per call, in a process of its own (as Twilio is not on our
     machine's GIL). Returns when each call sent its last speech frame and completed the
-    endpoint silence, on the system-wide monotonic clock."""
+    endpoint silence, on the system-wide monotonic clock. `delays`: when each stream starts
+    (seconds from now); by default spread over the first second."""
     import base64
 
     from websockets.exceptions import ConnectionClosed
@@ -147,7 +148,8 @@ def drive(base: str, jobs: list[tuple], end_silence: float) -> list[dict]:
         with lock:
             out.append({"sid": sid, "speech_end": sent_speech_end, "endpoint": sent_endpoint})
 
-    run_threads([threading.Thread(target=caller, args=(*job, random.uniform(0, 1.0))) for job in jobs])
+    delays = delays if delays is not None else [random.uniform(0, 1.0) for _ in jobs]
+    run_threads([threading.Thread(target=caller, args=(*job, delay)) for job, delay in zip(jobs, delays)])
     return out
 
 

@@ -16,6 +16,8 @@ def confirm_below(kind: str) -> float:
 
 
 NEGATORS = {"en": {"not", "isnt", "aint"}, "nl": {"niet", "geen"}}
+# Words that negate the yes-phrase before them ("dat klopt niet"); English negates before ("not right").
+POST_NEGATORS = {"nl": {"niet"}}
 
 
 def yes_no(text: str, lang: str) -> bool | None:
@@ -40,6 +42,9 @@ def yes_no(text: str, lang: str) -> bool | None:
             continue
         if pair in no_words:
             no, i = True, i + 2
+            continue
+        if pair in yes_words and i + 2 < len(ws) and ws[i + 2] in POST_NEGATORS.get(lang, set()):
+            no, i = True, i + 3  # "dat klopt niet": Dutch negates after the verb
             continue
         if ws[i] in negators and pair is not None and ws[i + 1] in yes_words:
             no, i = True, i + 2  # "not right", "niet goed"

@@ -44,6 +44,12 @@ def staff(rt, clock, skill, state="available"):
         s.commit()
 
 
+def heard(rt):
+    """What the IVR heard, answer by answer (for failure messages)."""
+    with rt.sessions() as s:
+        return [(r.transcript, r.confidence) for r in s.scalars(select(SpeechResult).order_by(SpeechResult.id))]
+
+
 def played(call):
     """Let prompts outside a Gather play out (keys pressed meanwhile would be lost)."""
     while not call.ended and call.pending is None and call.describe_wait() == "Segment":
@@ -128,22 +134,43 @@ def test_a_key_interrupts_the_greeting(phone, rt, clock):
 
 
 def test_speaking_over_the_menu_stops_it_and_routes(phone, rt, clock):
+    # The caller says "there is a wrong charge on my invoice" over the menu: the prompt stops and the
+    # call goes to billing. (Not a phrasing of Whisper's menu prompt, the operator's examples or the
+    # understanding sets.)
     staff(rt, clock, "billing")
     call = phone.call(US_CALLER)
-    assert call.say(text="I have a question about my bill", barge_in=True)
+    assert call.say(text="there is a wrong charge on my invoice", barge_in=True)
     with rt.sessions() as s:
         [result] = s.scalars(select(SpeechResult)).all()
         [stored] = s.scalars(select(Call)).all()
         path = stored.scratch["path"]
-    assert result.transcript
     assert call.updates_applied >= 2  # listen (the prompt stops), then the answer's step
-    # Routed as the words that were heard mean (how well words are heard is measured in tests/speech).
-    guess = rt.understanding.skill(result.transcript, "en-US", result.confidence)
-    if guess.needs_confirmation:
-        assert "is that right" in call.last_heard
-    else:
-        assert [e.skill for e in entries(rt)] == [guess.skill or "general"], call.heard_text()
+    assert "is that right" not in call.heard_text(), (result.transcript, result.confidence, path)
+    assert "Please hold for billing." in played(call).heard_text(), (result.transcript, result.confidence, path)
+    assert [e.skill for e in entries(rt)] == ["billing"]
     assert path[0]["step"] == "menu" and path[0]["said"] == result.transcript and path[0]["need"]
+
+
+# Measured with the shipped engines (espeak-ng en-us on the phone line): PocketSphinx and Whisper hear
+# "pay my internet" as "my internet", a sure support request, so the confirmation is never asked.
+# Issue 19's targets are not met yet; strict, so the test fails the day it starts passing.
+@pytest.mark.xfail(strict=True, reason="'pay my internet' is heard as 'my internet' (issue 19)")
+@pytest.mark.parametrize("answer,skill", [("1", "billing"), ("2", None)])
+def test_a_doubtful_spoken_request_is_confirmed_first(phone, rt, clock, answer, skill):
+    # "Pay my internet" could be billing or support (the classifier: billing, 0.55): the IVR asks
+    # "Billing, is that right?" and routes only on the caller's yes (1); a no (2) asks the menu
+    # question again and books nothing.
+    staff(rt, clock, "billing")
+    call = phone.call(US_CALLER)
+    assert call.say(text="pay my internet")
+    assert call.last_heard.startswith("Billing, is that right?"), (heard(rt), call.heard_text())
+    assert entries(rt) == []
+    call.press(answer)
+    if skill:
+        assert "Please hold for billing." in played(call).heard_text()
+        assert [e.skill for e in entries(rt)] == ["billing"]
+    else:
+        assert "Tell me in a few words" in call.last_heard and entries(rt) == [], call.heard_text()
 
 
 # ---- no dead ends -----------------------------------------------------------------------------------
@@ -198,25 +225,41 @@ def test_a_holder_who_asks_for_a_callback_then_fails_keeps_the_place(phone, rt, 
 
 # ---- spoken answers -----------------------------------------------------------------------------------
 
+# Measured with the shipped engines: this number is heard as "eight four two" (refused, asked again).
+# The same test passed while its number was the one in Whisper's digits prompt: issue 19 is not met.
+@pytest.mark.xfail(strict=True, reason="spoken digits are misheard (issue 19): 'eight four two'")
 def test_spoken_number_with_double_is_read_back_in_groups(phone, rt, clock):
+    # The caller says "six four six, double two seven, nine oh eight one": the IVR reads back
+    # 4 1 5, 5 5 5, 0 1 2 3 (the "double" kept) and books that number on the caller's 1.
     staff(rt, clock, "support", state="on_call")
     call = phone.call(US_CALLER)
     to_number_step(call)
-    assert call.say(text="four one five, double five five, oh one two three")
-    with rt.sessions() as s:
-        said = [r.transcript for r in s.scalars(select(SpeechResult))]
-    assert said and said[-1]
-    # What was heard is read back grouped, or refused with its reason (how well digits are heard is
-    # measured in tests/speech; "double five" itself is read in tests/ivr/test_answers.py).
-    digits = rt.understanding.digits(said[-1], "en-US")
-    try:
-        number = normalise(digits, ("US", "CA", "NL", "BE", "DE", "GB"), default_region="US")
-    except NumberRefused:
-        assert "Sorry, we cannot call" in call.heard_text(), (said, call.heard_text())
-        return
-    assert spoken_number(number, "US") in call.last_heard, (said, call.heard_text())
+    assert call.say(text="six four six, double two seven, nine oh eight one")
+    assert "6 4 6, 2 2 7, 9 0 8 1. Press 1 if that is right" in call.last_heard, (heard(rt), call.heard_text())
     call.press("1")
     assert "as soon as it is your turn" in call.last_heard
+    call.press("1")
+    [entry] = entries(rt)
+    assert entry.phone_number == "+16462279081"
+
+
+def test_no_said_at_the_read_back_asks_for_the_number_again(phone, rt, clock):
+    # The caller keys a number, hears it read back and says "no, that is wrong": nothing is booked,
+    # the number is asked again, and the number keyed next is the one called back.
+    staff(rt, clock, "support", state="on_call")
+    call = phone.call(US_CALLER)
+    to_number_step(call)
+    call.press("6462279018#")
+    assert "6 4 6, 2 2 7, 9 0 1 8. Press 1 if that is right" in call.last_heard
+    assert call.say(text="no, that is wrong")
+    assert "key the number" in call.last_heard, (heard(rt), call.heard_text())
+    assert all(e.kind != "callback" for e in entries(rt))
+    call.press("6462279081#")
+    assert "6 4 6, 2 2 7, 9 0 8 1. Press 1 if that is right" in call.last_heard
+    call.press("1")
+    call.press("1")
+    [entry] = entries(rt)
+    assert entry.kind == "callback" and entry.phone_number == "+16462279081"
 
 
 def test_saying_agent_at_a_callback_question_reaches_a_person(phone, rt):

@@ -149,7 +149,11 @@ def test_no_at_the_read_back_lets_the_caller_correct_the_time(phone, rt, clock, 
     assert agreed_asap(entry, clock.now()) in call.last_heard
 
 
-@pytest.mark.parametrize("voice", ["flite:slt", "festival:cmu_us_slt_arctic_hts"])
+@pytest.mark.parametrize("voice", [
+    # Measured 2026-12-05: misheard in Flite's voice (tests/speech/test_cascade.py has what is heard); the
+    # test passed in both voices only while its number was the one in Whisper's digits prompt.
+    pytest.param("flite:slt", marks=pytest.mark.xfail(strict=True, reason="digits misheard (issue 19)")),
+    "festival:cmu_us_slt_arctic_hts"])
 def test_a_spoken_number_with_repeated_digits_is_read_back_whole(phone, rt, voice, busy_agent):
     # (espeak-ng's "five" is heard as "nine" once in a while: that number is read back wrong and the
     # caller presses 2; docs/benchmarks.md has the digit figures.)
@@ -159,7 +163,7 @@ def test_a_spoken_number_with_repeated_digits_is_read_back_whole(phone, rt, voic
     call.press("1")  # call me back
     call.press("2")  # another number
     assert P.text("callback_number_enter") in call.last_heard
-    say(call, "four one five five five five zero one two three", voice)
-    assert P.text("callback_number_readback", digits="4 1 5, 5 5 5, 0 1 2 3") in call.last_heard, call.heard_text()
+    say(call, "six four six two two two seven nine eight one", voice)  # not the number in Whisper's prompt
+    assert P.text("callback_number_readback", digits="6 4 6, 2 2 2, 7 9 8 1") in call.last_heard, call.heard_text()
     call.press("1")
     assert ASKED_WHEN in call.last_heard

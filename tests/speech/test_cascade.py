@@ -85,14 +85,19 @@ def test_a_looping_transcript_is_no_answer(whisper):
     assert heard is not None and len(heard.transcript.split()) <= 20
 
 
-@pytest.mark.parametrize("voice", ["flite:slt", "festival:cmu_us_slt_arctic_hts"])
+@pytest.mark.parametrize("voice", [
+    # Measured 2026-12-05: in Flite's voice PocketSphinx hears "eight four two two double nine eight one"
+    # and the merge gives 64627981 (issue 19's numbers target is not met). Strict: fails once it passes.
+    pytest.param("flite:slt", marks=pytest.mark.xfail(strict=True, reason="digits misheard (issue 19)")),
+    "festival:cmu_us_slt_arctic_hts"])
 def test_repeated_digits_are_kept(en_engine, whisper, voice):
     # Whisper alone wrote "5 5" or "5 5 5 5" for "five five five"; PocketSphinx keeps the count. (In
     # espeak-ng's voice PocketSphinx also hears "nine" for one "five": that number is read back wrong and
     # the caller says no; docs/benchmarks.md.)
-    outcome, audio = first_pass(en_engine, "digits", "four one five five five five zero one two three", voice)
+    # Not the number in Whisper's digits prompt (understanding.words.ANSWER_HINTS).
+    outcome, audio = first_pass(en_engine, "digits", "six four six two two two seven nine eight one", voice)
     decided = Cascade(whisper).decide(outcome, audio, "digits", "en-US")
-    assert answer_key("digits", decided.transcript, "en-US") == "4155550123", (outcome.transcript, decided.transcript)
+    assert answer_key("digits", decided.transcript, "en-US") == "6462227981", (outcome.transcript, decided.transcript)
 
 
 def test_without_whisper_the_first_pass_stands_with_its_own_confidence(en_engine):

@@ -6,13 +6,9 @@ engine's recognizer for the kind of answer (speech.grammar.grammar_for_config, w
 webhooks/media.py builds); the transcript is read by understanding, as the IVR reads it.
 The phrasings are not copies of the operator's examples (spoken_requests.en-US.tsv).
 
-Floors sit a little below what was measured (docs/benchmarks.md) and fail when
-recognition breaks. The natural-request floor is the one the previous set-up (fixed
-cepstral mean, no noise floor, bounded phrase grammar) does not meet: it routed 0.37 of
-these recordings right (0.34 with today's classifier), this one 0.55-0.61 (docs/speech.md, "Why
-short answers were misheard"). On the short answers the old phrase grammar scored 0.64 against
-0.36-0.50 now, by hearing "human" for almost anything, which happens to be right for the five
-"a person" answers; that floor only guards against recognition breaking altogether.
+Floors are what was measured less a stated margin (MARGIN recordings), counted in recordings, not
+rounded shares. The short answers are also held to a balanced score (the mean of each skill's share
+right), which the old phrase grammar's "human for almost anything" (0.64 plain, 0.25 balanced) fails.
 """
 from __future__ import annotations
 
@@ -63,41 +59,59 @@ def understanding(config):
     return Understanding.for_config(config)
 
 
-def skill_accuracy(en_engine, config, understanding, items, voices=VOICES):
+def skill_results(en_engine, config, understanding, items, voices=VOICES):
+    """Per skill, (right, heard) over every phrasing in every voice; and the misses."""
     from speech.grammar import grammar_for_config
 
     grammar = grammar_for_config("skill", "en-US", config)
-    misses, total = [], 0
+    per_skill, misses = {}, []
     for text, skill in items:
         for voice in voices:
             outcome = hear(en_engine, grammar, phone_recording(text, voice))
             guess = understanding.skill(outcome.transcript, "en-US", outcome.confidence)
-            total += 1
+            right, total = per_skill.get(skill, (0, 0))
+            per_skill[skill] = (right + (guess.skill == skill), total + 1)
             if guess.skill != skill:
                 misses.append(f"{text!r} ({voice}): heard {outcome.transcript!r} -> {guess.skill}")
-    return 1 - len(misses) / total, misses
+    return per_skill, misses
 
 
-# Floors per synthesiser, a little below what was measured: espeak-ng's formant voices are the hardest
-# for the acoustic model, Flite's the easiest (docs/benchmarks.md has every voice).
+def balanced(per_skill) -> float:
+    """The mean over skills of the share of each skill's recordings routed right: hearing one word
+    ("human") for everything scores 1/4 however many "a person" answers the set holds."""
+    return sum(right / total for right, total in per_skill.values()) / len(per_skill)
+
+
+# Measured with the shipped PocketSphinx set-up (2026-12-05; every voice in docs/benchmarks.md), and the
+# floors: MARGIN recordings more missed than measured (per synthesiser: 22 short, 38 natural recordings).
+# These phrasings served to develop PocketSphinx's front end and language models (docs/speech.md), so
+# they are not a held-out measure of accuracy: the floors catch recognition breaking, not prove a target.
 SYNTHESISERS = {"espeak-ng": ["espeak-ng:en-us", "espeak-ng:en-gb"], "flite": ["flite:slt", "flite:rms"]}
-SHORT_FLOOR = {"espeak-ng": 0.3, "flite": 0.65}  # measured 0.36-0.55 and 0.77
-NATURAL_FLOOR = {"espeak-ng": 0.5, "flite": 0.65}  # measured 0.55-0.61 and 0.74-0.8
+MARGIN = 2
+SHORT_MEASURED = {"espeak-ng": (10, 22, 0.44), "flite": (19, 22, 0.89)}  # right, recordings, balanced score
+NATURAL_MEASURED = {"espeak-ng": (20, 38), "flite": (25, 38)}
+# The old phrase grammar's way of scoring 0.64 on short answers: "human" heard for all, balanced 0.25.
+SHORT_BALANCED_FLOOR = {"espeak-ng": 0.35, "flite": 0.75}
 
 
 @pytest.mark.parametrize("synthesiser", sorted(SYNTHESISERS))
 def test_short_answers_reach_their_skill(en_engine, config, understanding, synthesiser):
     # Single skill words and short phrases: the answers the old set-up got wrong.
-    accuracy, misses = skill_accuracy(en_engine, config, understanding, requests(short=True),
+    per_skill, misses = skill_results(en_engine, config, understanding, requests(short=True),
                                       SYNTHESISERS[synthesiser])
-    assert accuracy >= SHORT_FLOOR[synthesiser], misses
+    right, total, _ = SHORT_MEASURED[synthesiser]
+    assert sum(t for _, t in per_skill.values()) == total
+    assert sum(r for r, _ in per_skill.values()) >= right - MARGIN, misses
+    assert balanced(per_skill) >= SHORT_BALANCED_FLOOR[synthesiser], (per_skill, misses)
 
 
 @pytest.mark.parametrize("synthesiser", sorted(SYNTHESISERS))
 def test_natural_requests_reach_their_skill(en_engine, config, understanding, synthesiser):
     items = requests(short=False)[::2]  # every other phrasing: the whole set runs in the bench
-    accuracy, misses = skill_accuracy(en_engine, config, understanding, items, SYNTHESISERS[synthesiser])
-    assert accuracy >= NATURAL_FLOOR[synthesiser], misses
+    per_skill, misses = skill_results(en_engine, config, understanding, items, SYNTHESISERS[synthesiser])
+    right, total = NATURAL_MEASURED[synthesiser]
+    assert sum(t for _, t in per_skill.values()) == total
+    assert sum(r for r, _ in per_skill.values()) >= right - MARGIN, misses
 
 
 YES_NO = [("yes", True), ("yes please", True), ("yeah that's right", True), ("sure", True),
@@ -111,7 +125,8 @@ def test_yes_and_no(en_engine, understanding):
     heard = [(text, voice, understanding.yes_no(hear(en_engine, grammar, phone_recording(text, voice)).transcript,
                                                 "en-US"), meaning) for text, meaning in YES_NO for voice in VOICES]
     right = sum(got == meaning for _, _, got, meaning in heard)
-    assert right / len(heard) >= 0.75, [h for h in heard if h[2] != h[3]]  # measured 0.88 (four voices)
+    # Measured 29/32 (2026-12-05); the floor allows MARGIN more misses.
+    assert right >= 29 - MARGIN, [h for h in heard if h[2] != h[3]]
 
 
 def test_leading_quiet_does_not_change_what_is_heard(en_engine):

@@ -38,6 +38,7 @@ def test_yes_no_english(text, expected):
 
 @pytest.mark.parametrize("text, expected", [
     ("ja", True), ("ja hoor dat klopt", True), ("nee", False), ("klopt niet", False), ("misschien", None),
+    ("nee, dat klopt niet", False), ("dat klopt niet", False), ("ja dat klopt", True),
 ])
 def test_yes_no_dutch(text, expected):
     assert yes_no(text, "nl-NL") is expected
