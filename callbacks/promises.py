@@ -108,7 +108,8 @@ def promise_callback(session: Session, config: IvrConfig, entry, now: datetime, 
         window = slot_window(entry.scheduled_for, zone)
     else:
         window = est.window(now, zone)
-        if window is None and entry.scheduled_for is not None:
+        if entry.scheduled_for is not None and (window is None or window.start < entry.scheduled_for):
+            # Booked for a later slot (e.g. spread after the opening): its window starts at that slot.
             window = slot_window(entry.scheduled_for, zone)
     position = queue.position(session, entry, now) if queue.is_in_line(entry, now) else None
     if window is not None:

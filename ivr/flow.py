@@ -28,7 +28,7 @@ from callbacks import services as callbacks
 from phone_numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
 from config import IvrConfig, Prompts, Skill
-from ivr import answers, callback_times, spoken, steps
+from ivr import after_hours, answers, callback_times, spoken, steps
 from ivr.answers import Meaning
 from routing import hours, queue
 from refusals import Refusal
@@ -313,8 +313,6 @@ class CallFlow:
         skill = self.config.skills.get(call.skill) if call.skill else None
         if skill is None or not hours.is_open(skill, self.clock.now()):
             skill = self.config.fallback_skill
-        if call.step == "after_hours_offer":
-            return self._goodbye(call)  # nobody can take the call; they have heard when we call back
         return self._route(call, skill, lead=[p.text("routing_to_general")])
 
     def _callback_at_opening(self, call: Call, meaning: Meaning) -> VoiceResponse:
@@ -427,7 +425,7 @@ class CallFlow:
             # Already booked for this number and skill: say so now rather than ask when.
             return self._book(call, scheduled_for=None)
         if call.scratch.get("callback_mode") == "opening" and call.scratch.get("opening"):
-            return self._book(call, scheduled_for=datetime.fromisoformat(call.scratch["opening"]))
+            return self._book(call, scheduled_for=after_hours.opening_slot(self, call))
         if call.scratch.get("callback_mode") == "opening":  # open, but nobody can reach them today: in line
             return self._book(call, scheduled_for=None)
         return self._ask(call, "callback_when")
@@ -517,10 +515,7 @@ class CallFlow:
         elif step.name == "wait_offer":
             values["wait"] = promises.wait_words(p, call.scratch["told_wait"])
         elif step.name == "after_hours_offer":
-            now = self.clock.now()
-            window = promises.later_window(self.session, self.config, call.skill, self._entry(call),
-                                           self._zone(call).key, now)
-            values["window"] = promises.window_words(p, window, now)
+            values["window"] = after_hours.offer_window_words(self, call, p)
         elif step.name == "callback_number_confirm":
             values["last_digits"] = last_digits(call.scratch["caller_number"])
         elif step.name == "callback_time_confirm":
@@ -588,6 +583,7 @@ MOVES: dict[str, Callable[[CallFlow, Call, Meaning], VoiceResponse]] = {
     "book_at": CallFlow._book_at,
     "time_refused": CallFlow._time_refused,
     **callback_times.MOVES,
+    **after_hours.MOVES,
 }
 
 
