@@ -28,7 +28,7 @@ from callbacks import services as callbacks
 from phone_numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
 from config import IvrConfig, Prompts, Skill
-from ivr import after_hours, answers, callback_times, spoken, steps
+from ivr import after_hours, answers, callback_times, returning, spoken, steps
 from ivr.answers import Meaning
 from routing import hours, queue
 from refusals import Refusal
@@ -106,8 +106,10 @@ class CallFlow:
         self.session.add(call)
         self.session.flush()
         p = self._prompts(call)
-        # The greeting is inside the menu's Gather: a caller who knows what they want need not wait.
-        return self._answer(call, 0, self._ask(call, "menu", lead=[p.text("greeting")]))
+        # The greeting is inside the first Gather: a caller who knows what they want need not wait. A caller
+        # whose callback is still waiting hears it first (ivr/returning.py).
+        lead = [p.text("greeting")]
+        return self._answer(call, 0, returning.greet(self, call, lead) or self._ask(call, "menu", lead=lead))
 
     def step(self, call_sid: str, step_name: str, turn: int, digits: str | None) -> str:
         """The answer to a question: Gather's keys, its time-out fall-through, or a recognised answer."""
@@ -520,6 +522,8 @@ class CallFlow:
             values["last_digits"] = last_digits(call.scratch["caller_number"])
         elif step.name == "callback_time_confirm":
             return callback_times.read_back(self, call, p)
+        elif step.name == "open_callback":
+            return returning.question(self, call, p)
         elif step.name == "callback_number_readback":
             values["digits"] = spoken_number(call.scratch["entered_number"],
                                              home_region(call.from_number, call.to_number))
@@ -584,6 +588,7 @@ MOVES: dict[str, Callable[[CallFlow, Call, Meaning], VoiceResponse]] = {
     "time_refused": CallFlow._time_refused,
     **callback_times.MOVES,
     **after_hours.MOVES,
+    **returning.MOVES,
 }
 
 

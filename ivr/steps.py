@@ -64,6 +64,10 @@ STEPS: Mapping[str, Step] = MappingProxyType({step.name: step for step in [
          leads={"skill": "route", "unsure": "confirm_skill", "none": "to_person", "language": "switch_language",
                 "agent": "to_person"},
          give_up="to_person"),
+    # A caller whose callback is still waiting: keep it (1, yes) or cancel it (2, no); ivr/returning.py.
+    Step("open_callback", "open_callback", _YES_NO,
+         leads={"yes": "keep_callback", "no": "cancel_callback", "agent": "to_person"},
+         give_up="ask_menu_again"),
     Step("confirm_skill", "confirm_skill", _YES_NO,
          leads={"yes": "route_candidate", "no": "ask_menu_again", "agent": "to_person"},
          give_up="route_candidate"),
