@@ -2,7 +2,9 @@
 slots it may move to, the move, and booking again after a cancel. Thin: callbacks/waiting.py decides."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request
+import os
+
+from flask import Blueprint, current_app, jsonify, render_template
 
 from callbacks import requests as callback_requests
 from callbacks import waiting
@@ -12,6 +14,12 @@ from web.runtime import runtime
 from webhooks.api import callback_view, read_json, token_arg
 
 page = Blueprint("waiting_page", __name__)
+REFRESH_SECONDS = 10  # how often the page reads the status API (WAITING_PAGE_REFRESH_SECONDS)
+
+
+def refresh_seconds() -> float:
+    value = current_app.config.get("WAITING_PAGE_REFRESH_SECONDS") or os.environ.get("WAITING_PAGE_REFRESH_SECONDS")
+    return max(1.0, float(value or REFRESH_SECONDS))
 
 
 def _view(session, entry, *, token=None, created=False):
@@ -31,7 +39,8 @@ def waiting_page(public_id: str):
         entry = callback_requests.find_by_token(session, public_id, token)
         language, told = entry.language, waiting.told_us(entry)
     return render_template("waiting.html", words=waiting.page_words(rt.ivr_config, language),
-                           lang=language.split("-")[0], public_id=public_id, token=token, told_us=told)
+                           lang=language.split("-")[0], public_id=public_id, token=token, told_us=told,
+                           refresh_ms=int(refresh_seconds() * 1000))
 
 
 @page.get("/api/callbacks/<public_id>/slots")

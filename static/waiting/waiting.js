@@ -3,8 +3,8 @@
    (the operator's IVR file, in the customer's language). */
 (function () {
   "use strict";
-  var POLL_MS = 10000;
   var root = document.getElementById("wait");
+  var POLL_MS = parseInt(root.getAttribute("data-refresh-ms"), 10) || 10000;
   var W = JSON.parse(document.getElementById("wait-words").textContent);
   var id = root.getAttribute("data-id");
   var token = root.getAttribute("data-token");
@@ -15,6 +15,7 @@
   var moveBtn = $("wait-move"), cancelBtn = $("wait-cancel"), againBtn = $("wait-again"), slotList = $("wait-slots");
   var OPEN = {queued: 1, scheduled: 1, retry_wait: 1};
   var timer = null;
+  var moved = false;  // after a move the window line says so (polls keep it)
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
@@ -46,7 +47,7 @@
     state.setAttribute("data-state", s);
     var told = data.window && OPEN[s];
     windowLine.hidden = !told;
-    if (told) { windowLine.textContent = fill(W.waiting_window, {window: data.window.text}); }
+    if (told) { windowLine.textContent = fill(moved ? W.waiting_moved : W.waiting_window, {window: data.window.text}); }
     moveBtn.hidden = cancelBtn.hidden = !OPEN[s];
     againBtn.hidden = s !== "cancelled";
     if (!OPEN[s]) { slotList.hidden = true; }
@@ -103,8 +104,8 @@
       if (res.status !== 200) { button.disabled = false; failed(res); return; }
       slotList.hidden = true;
       alertBox.hidden = true;
+      moved = true;
       show(res.data);
-      if (res.data.window) { windowLine.textContent = fill(W.waiting_moved, {window: res.data.window.text}); }
     }, failed);
   }
 
