@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from callbacks.services import record
 from config import IvrConfig, Prompts, Skill
 from routing import queue
-from routing.estimate import estimate
+from routing.estimate import estimate, opening_spans
 from routing.predictor import Estimate
-from routing.promise import Window, slot_window, store_window
+from routing.promise import MIN_WIDTH_SECONDS, Window, slot_window, store_window
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,27 @@ def estimate_for(session: Session, config: IvrConfig, entry, now: datetime) -> E
     return estimate(session, entry.skill, now, config=config, entry=entry)
 
 
+def within_hours(config: IvrConfig, skill: str, window: Window | None, now: datetime) -> Window | None:
+    """A window told never runs past closing: it ends at closing when at least MIN_WIDTH_SECONDS of it are
+    left before then; otherwise (at closing) it is the next opening's window."""
+    if window is None or skill not in config.skills:
+        return window
+    spans = opening_spans(config.skills[skill], now).spans
+    for index, (start, end) in enumerate(spans):
+        if not start <= window.start < end or window.end <= end:
+            continue
+        if (end - window.start).total_seconds() >= MIN_WIDTH_SECONDS:
+            return Window(window.start, end, window.zone)
+        later = [s for s, _ in spans[index + 1:] if s >= end]
+        return slot_window(later[0], window.zone, MIN_WIDTH_SECONDS) if later else window
+    return window
+
+
 def later_window(session: Session, config: IvrConfig, skill: str, entry, zone: str, now: datetime) -> Window:
     """When a callback booked now would come, for someone nobody can take today (or at all now)."""
     est = (estimate_for(session, config, entry, now) if entry is not None
            else estimate(session, skill, now, config=config, callback=True))
-    return est.window(now, zone)
+    return within_hours(config, skill, est.window(now, zone), now)
 
 
 def promise_callback(session: Session, config: IvrConfig, entry, now: datetime, *, zone: str,
@@ -107,8 +123,9 @@ def promise_callback(session: Session, config: IvrConfig, entry, now: datetime, 
     if chosen_slot and entry.scheduled_for is not None:
         window = slot_window(entry.scheduled_for, zone)
     else:
-        window = est.window(now, zone)
-        if window is None and entry.scheduled_for is not None:
+        window = within_hours(config, entry.skill, est.window(now, zone), now)
+        if entry.scheduled_for is not None and (window is None or window.start < entry.scheduled_for):
+            # Booked for a later slot (e.g. spread after the opening): its window starts at that slot.
             window = slot_window(entry.scheduled_for, zone)
     position = queue.position(session, entry, now) if queue.is_in_line(entry, now) else None
     if window is not None:

@@ -258,7 +258,7 @@ def asap_preview(session: Session, config: IvrConfig, skill: str, language: str,
     """What "as soon as possible" means now, before booking: whether a wait can be met today, and the
     window a callback booked now would be told (in `zone`, in the visitor's language)."""
     est = promises.estimate(session, skill, now, config=config, callback=True)
-    window = est.window(now, zone.key)
+    window = promises.within_hours(config, skill, est.window(now, zone.key), now)
     return {"asap_now": est.announceable,
             "asap_window": promises.window_words(Prompts(config, language), window, now) if window else None}
 

@@ -28,7 +28,7 @@ from callbacks import services as callbacks
 from phone_numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
 from config import IvrConfig, Prompts, Skill
-from ivr import answers, callback_times, spoken, steps
+from ivr import after_hours, answers, callback_times, returning, spoken, steps
 from ivr.answers import Meaning
 from routing import hours, queue
 from refusals import Refusal
@@ -105,8 +105,10 @@ class CallFlow:
                     scratch={"path": []}, status="in-progress", started_at=now)
         self.session.add(call)  # written with its first turn, in one flush (_answer)
         p = self._prompts(call)
-        # The greeting is inside the menu's Gather: a caller who knows what they want need not wait.
-        return self._answer(call, 0, self._ask(call, "menu", lead=[p.text("greeting")]))
+        # The greeting is inside the first Gather: a caller who knows what they want need not wait. A caller
+        # whose callback is still waiting hears it first (ivr/returning.py).
+        lead = [p.text("greeting")]
+        return self._answer(call, 0, returning.greet(self, call, lead) or self._ask(call, "menu", lead=lead))
 
     def step(self, call_sid: str, step_name: str, turn: int, digits: str | None) -> str:
         """The answer to a question: Gather's keys, its time-out fall-through, or a recognised answer."""
@@ -312,8 +314,6 @@ class CallFlow:
         skill = self.config.skills.get(call.skill) if call.skill else None
         if skill is None or not hours.is_open(skill, self.clock.now()):
             skill = self.config.fallback_skill
-        if call.step == "after_hours_offer":
-            return self._goodbye(call)  # nobody can take the call; they have heard when we call back
         return self._route(call, skill, lead=[p.text("routing_to_general")])
 
     def _callback_at_opening(self, call: Call, meaning: Meaning) -> VoiceResponse:
@@ -426,7 +426,7 @@ class CallFlow:
             # Already booked for this number and skill: say so now rather than ask when.
             return self._book(call, scheduled_for=None)
         if call.scratch.get("callback_mode") == "opening" and call.scratch.get("opening"):
-            return self._book(call, scheduled_for=datetime.fromisoformat(call.scratch["opening"]))
+            return self._book(call, scheduled_for=after_hours.opening_slot(self, call))
         if call.scratch.get("callback_mode") == "opening":  # open, but nobody can reach them today: in line
             return self._book(call, scheduled_for=None)
         return self._ask(call, "callback_when")
@@ -516,14 +516,13 @@ class CallFlow:
         elif step.name == "wait_offer":
             values["wait"] = promises.wait_words(p, call.scratch["told_wait"])
         elif step.name == "after_hours_offer":
-            now = self.clock.now()
-            window = promises.later_window(self.session, self.config, call.skill, self._entry(call),
-                                           self._zone(call).key, now)
-            values["window"] = promises.window_words(p, window, now)
+            values["window"] = after_hours.offer_window_words(self, call, p)
         elif step.name == "callback_number_confirm":
             values["last_digits"] = last_digits(call.scratch["caller_number"])
         elif step.name == "callback_time_confirm":
             return callback_times.read_back(self, call, p)
+        elif step.name == "open_callback":
+            return returning.question(self, call, p)
         elif step.name == "callback_number_readback":
             values["digits"] = spoken_number(call.scratch["entered_number"],
                                              home_region(call.from_number, call.to_number))
@@ -587,6 +586,8 @@ MOVES: dict[str, Callable[[CallFlow, Call, Meaning], VoiceResponse]] = {
     "book_at": CallFlow._book_at,
     "time_refused": CallFlow._time_refused,
     **callback_times.MOVES,
+    **after_hours.MOVES,
+    **returning.MOVES,
 }
 
 

@@ -91,7 +91,7 @@ def spread_slot(session: Session, config: IvrConfig, skill: Skill | str, earlies
     step = timedelta(seconds=width)
     for span_start, span_end in hours.spans:
         start = max(span_start, earliest)
-        while start < span_end and start < now + HORIZON:
+        while start + step <= span_end and start < now + HORIZON:  # a slot never runs past closing
             if capacity(supply, handle, hours, start, width) > booked(session, skill.name, start, start + step):
                 return start
             start += step

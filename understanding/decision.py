@@ -17,6 +17,7 @@ STEP_KINDS = {
     "menu": "menu", "skill": "menu", "main_menu": "menu",
     "confirm": "yes_no", "confirm_skill": "yes_no", "yes_no": "yes_no", "callback_number_confirm": "yes_no",
     "callback_offer": "yes_no", "wait_offer": "yes_no", "after_hours_offer": "yes_no",
+    "open_callback": "yes_no",
     "callback_number_readback": "yes_no", "callback_time_confirm": "yes_no",
     "callback_number": "digits", "callback_number_enter": "digits", "phone_number": "digits", "digits": "digits",
     "callback_time": "time", "callback_when": "time", "callback_pick_day": "time", "callback_pick_time": "time",

@@ -17,6 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import idempotency
 from callbacks import requests as callback_requests
+from callbacks.waiting import waiting_path
 from phone_numbers import dialling_codes
 from callbacks import channels
 from refusals import RequestRefused
@@ -130,6 +131,7 @@ def callback_view(entry: QueueEntry, *, position: int | None, wait: int | None, 
     }
     if token:
         view["status_url"] = f"{public_base()}/api/callbacks/{entry.public_id}?token={token}"
+        view["waiting_url"] = public_base() + waiting_path(entry.public_id, token)
     return view
 
 
@@ -384,6 +386,9 @@ def openapi_description() -> dict:
                                               "moved": {"type": "integer"}}},
                     "status_url": {"type": "string", "format": "uri",
                                    "description": "Only in the 201 answer: read (GET) or cancel (DELETE) here"},
+                    "waiting_url": {"type": "string", "format": "uri",
+                                    "description": "Only in the 201 answer: the customer's waiting page (place, "
+                                                   "window, cancel, move to a later slot)"},
                 },
             },
             "Form": {

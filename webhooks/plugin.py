@@ -1,5 +1,5 @@
 """Twilio's and the public channels' endpoints: calls, media streams, the calls the dispatcher
-places, the callback API, chat and SMS webhooks, and /demo (the "Call me back" button in place)."""
+places, the callback API, chat and SMS webhooks, the waiting page, and /demo (the "Call me back" button in place)."""
 from webhooks.api import api, init_api
 from webhooks.chat import chat, init_chat
 from webhooks.media import init_media
@@ -7,11 +7,12 @@ from webhooks.outbound import outbound
 from webhooks.public import demo
 from webhooks.sms import sms
 from webhooks.voice import voice
+from webhooks.waiting import page as waiting_page
 
 
 def load(app, runtime) -> None:
     init_media(app)  # /media: Twilio Media Streams carrying spoken answers
     init_api(app)
     init_chat(app)
-    for blueprint in (voice, outbound, api, chat, sms, demo):
+    for blueprint in (voice, outbound, api, chat, sms, demo, waiting_page):
         app.register_blueprint(blueprint)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from callbacks import channels
 from callbacks import requests as callback_requests  # the one confirmation wording
 from callbacks import services as callbacks
+from callbacks import waiting
 from callbacks.promises import window_words
 from callbacks.dialing import Dialer
 from callbacks.dispatch.talk import Talk
@@ -110,5 +111,10 @@ class Notices:
         # A callback booked without a channel that tells a window gets one here, stored and recorded.
         window = callback_requests.ensure_window(work.session, self.config, entry, work.now)
         outcome = callback_requests.Outcome(entry, True, None, position, wait, window)
-        self._send(work, entry, "sms_confirmation", callback_requests.confirmation(self.config, outcome, work.now))
+        body = callback_requests.confirmation(self.config, outcome, work.now)
+        # A phone caller never saw a link at booking: this text brings them their waiting page.
+        link = waiting.link_for_phone(entry, self.dialer.links.base)
+        if link:
+            body += " " + self.talk.words(entry).text("text_waiting_link", url=link)
+        self._send(work, entry, "sms_confirmation", body, waiting_link=bool(link))
         return True

@@ -26,7 +26,7 @@ SAMPLES = {
     "heard": lambda p: p.text("whisper_heard", said="my internet is down"), "who": lambda p: "Pat Jones",
     "said": lambda p: "my router is broken", "company": lambda p: CONFIG.company_name,
     "window": lambda p: promises.window_words(p, Window(NOW, NOW + timedelta(minutes=15), "America/New_York"), NOW),
-    "last4": lambda p: "0142", "start": lambda p: "10:20", "end": lambda p: "10:35", "time": lambda p: "08:00",
+    "url": lambda p: "https://example.org/wait/0f3c?token=abc", "last4": lambda p: "0142", "start": lambda p: "10:20", "end": lambda p: "10:35", "time": lambda p: "08:00",
     "day": lambda p: promises.day_words(p, NOW, ZoneInfo("America/New_York"), NOW), "zone": lambda p: "New York",
     "weekday": lambda p: "Tuesday", "month": lambda p: "November", "date": lambda p: 24,
 }
@@ -59,6 +59,11 @@ def test_prompt_tables_have_the_same_keys_in_every_language():
         assert step.prompt in keys[CONFIG.default_language]
 
 
+# Not sentences: the waiting page's title, heading and buttons, and the SMS line that ends with the page's link.
+LABELS = ("waiting_title", "waiting_told_us", "waiting_cancel", "waiting_move", "waiting_move_pick", "waiting_again",
+          "text_waiting_link")
+
+
 def _placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
@@ -77,8 +82,8 @@ def test_every_prompt_reads_right_for_every_skill(language):
             assert "{" not in text and "}" not in text, where
             assert "  " not in text and " ," not in text and " ." not in text and "..." not in text, where
             assert text[:1] == text[:1].upper(), where
-            assert text.rstrip()[-1:] in ".?!" or key.startswith(("minutes_", "less_than", "reason_", "whisper_who", "window", "moment", "day_", "weekday_",
-                           "month_", "text_keyword_")), where  # keywords are words, not sentences
+            assert text.rstrip()[-1:] in ".?!" or key in LABELS or key.startswith(("minutes_", "less_than", "reason_", "whisper_who", "window", "moment", "day_", "weekday_",
+                           "month_", "text_keyword_")), where  # keywords and page labels are words, not sentences
             # An article before a label that brings its own ("Our an agent team", "Ons een medewerker team").
             assert not re.search(r"\b(our|the|a|an|ons|onze|het|de)\s+(a|an|een)\s", text, re.I), where
             assert not re.search(r"\b(\w+) \1\b", text, re.I), f"repeated word: {where}"

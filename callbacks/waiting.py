@@ -1,0 +1,120 @@
+"""The waiting page every requester gets (webhooks/waiting.py renders it; the page reads the status API).
+
+- waiting_path(): where it lives, /wait/<public id>?token=<status token> (the token is the key).
+- link_for_phone(): a phone caller's booking never showed them a token, so the SMS that confirms it
+  issues one (stored hashed, as at booking) and carries the page's link.
+- later_slots() / move(): a later slot the customer may move to: only slots with room (routing/slots.py,
+  through callbacks.requests.open_slots), after the window they were told. The new window is told.
+- again(): after a cancel, the same number, skill and language booked again, as soon as possible.
+- page_words(): the page's wording, from the operator's IVR file, in the customer's language.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from callbacks import promises
+from callbacks import requests as callback_requests
+from callbacks.services import change_state, hash_token
+from config import IvrConfig, Prompts
+from refusals import RequestRefused
+from routing.promise import stored_window
+from storage.models import QueueEntry
+
+MOVABLE = ("queued", "scheduled", "retry_wait")
+PAGE_KEYS = ("waiting_title", "waiting_place", "waiting_window", "waiting_told_us", "waiting_scheduled",
+             "waiting_calling", "waiting_connected", "waiting_done", "waiting_cancel", "waiting_cancelled",
+             "waiting_move", "waiting_move_none", "waiting_move_pick", "waiting_moved", "waiting_again",
+             "waiting_failed", "waiting_live")
+
+
+def waiting_path(public_id: str, token: str) -> str:
+    return f"/wait/{public_id}?token={token}"
+
+
+def link_for_phone(entry: QueueEntry, base: str) -> str | None:
+    """A fresh status token for a phone caller's callback (none was ever shown), and the page's link."""
+    if entry.channel != "phone" or not entry.public_id:
+        return None
+    token = secrets.token_urlsafe(24)
+    entry.status_token_hash = hash_token(token)
+    return base.rstrip("/") + waiting_path(entry.public_id, token)
+
+
+def zone_of(config: IvrConfig, entry: QueueEntry) -> ZoneInfo:
+    told = stored_window(entry)
+    if told is not None:
+        return ZoneInfo(told.zone)
+    return promises.listener_zone(config, entry.language, config.skills[entry.skill], entry.customer_timezone)
+
+
+def later_slots(session: Session, config: IvrConfig, entry: QueueEntry, now: datetime) -> list[datetime]:
+    """Slots (aware, in the customer's zone) after the window told that still have room."""
+    if entry.state not in MOVABLE or entry.skill not in config.skills:
+        return []
+    told = stored_window(entry)
+    after = max(filter(None, [told.end if told else None, entry.scheduled_for, now]))
+    found = callback_requests.open_slots(config, entry.skill, zone_of(config, entry), now, session=session)
+    return [slot for slot in found if slot >= after]
+
+
+def move(session: Session, config: IvrConfig, public_id: str, token: str, local: str, now: datetime) -> QueueEntry:
+    """The customer moves their callback to a later slot offered on the page (local time in their zone)."""
+    entry = callback_requests.find_by_token(session, public_id, token)
+    if entry.state not in MOVABLE:
+        raise RequestRefused(f"a callback that is {entry.state} cannot be moved", field=None, code="not_movable",
+                             status=409)
+    try:
+        wanted = datetime.fromisoformat(local or "")
+    except ValueError:
+        raise RequestRefused(f"{local!r} is not a date and time", field="/slot", code="format") from None
+    zone = zone_of(config, entry)
+    wanted = wanted.replace(tzinfo=zone) if wanted.tzinfo is None else wanted
+    slot = next((s for s in later_slots(session, config, entry, now) if s == wanted), None)
+    if slot is None:
+        raise RequestRefused("that time is not offered (full, closed or not later than your window); pick one "
+                             "of the slots shown", field="/slot", code="slot_unavailable", status=409)
+    previous = entry.scheduled_for
+    entry.scheduled_for = slot
+    entry.next_attempt_at = slot
+    change_state(session, entry, "scheduled", now=now, event="rescheduled", actor="customer",
+                 reason="moved by the customer", channel="waiting-page", scheduled_for=slot.isoformat(),
+                 previous_scheduled_for=previous.isoformat() if previous else None)
+    promises.promise_callback(session, config, entry, now, zone=zone.key, chosen_slot=True)
+    return entry
+
+
+def again(session: Session, config: IvrConfig, public_id: str, token: str, *, now: datetime,
+          allowed_countries: tuple[str, ...]) -> callback_requests.Outcome:
+    """After a cancel: book the same number, skill and language again, as soon as possible."""
+    entry = callback_requests.find_by_token(session, public_id, token)
+    if entry.state != "cancelled":
+        raise RequestRefused("this callback is not cancelled; it is still the one we will call", field=None,
+                             code="not_cancelled", status=409)
+    body = {"phone": entry.phone_number, "skill": entry.skill, "language": entry.language, "when": "asap"}
+    if entry.customer_timezone:
+        body["timezone"] = entry.customer_timezone
+    caller = callback_requests.Caller(channel=entry.channel, actor="customer")
+    return callback_requests.request_callback(session, config, body, now=now, allowed_countries=allowed_countries,
+                                              caller=caller)
+
+
+def told_us(entry: QueueEntry) -> str | None:
+    """What the customer told us: the reason they typed, or what they said on the phone."""
+    return entry.reason or entry.transcript
+
+
+def page_words(config: IvrConfig, language: str) -> dict[str, str]:
+    """The page's wording as the operator wrote it ({position}, {window}, {time} are filled in on the page)."""
+    p = Prompts(config, language)
+    return {key: p.table[key].replace("{company}", config.company_name) for key in PAGE_KEYS}
+
+
+def slot_view(config: IvrConfig, entry: QueueEntry, slots: list[datetime], now: datetime) -> list[dict]:
+    """Slots as the page offers them: the value to send back, and the words (day, date, time, zone)."""
+    p = Prompts(config, entry.language)
+    return [{"value": slot.strftime("%Y-%m-%dT%H:%M"), "label": promises.moment_words(p, slot, slot.tzinfo, now)}
+            for slot in slots]

@@ -1,0 +1,42 @@
+"""Moves of the after-hours offer (also asked when nobody staffed can take the call today).
+
+- A request for a person ("0" or "agent") never ends the call: nobody is in, so the caller hears that
+  and is offered the callback again.
+- A callback booked for "when you open" is spread like the web's (routing/slots.spread_slot): the
+  night's callbacks fill the first slots after the opening that have room, each told its own window.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from callbacks import promises
+from ivr.answers import Meaning
+from routing import slots
+from routing.promise import slot_window
+
+
+def nobody_in(flow, call, meaning: Meaning):
+    """"0" or "agent" at the after-hours offer: say nobody is in, and offer the callback again."""
+    return flow._ask(call, "after_hours_offer", lead=[flow._prompts(call).text("nobody_in")])
+
+
+def opening_slot(flow, call) -> datetime:
+    """The slot a callback "at opening" is booked for: the first one from the opening with room."""
+    opening = datetime.fromisoformat(call.scratch["opening"])
+    return slots.spread_slot(flow.session, flow.config, call.skill, opening, flow.clock.now()) or opening
+
+
+def offer_window_words(flow, call, p) -> str:
+    """The window the offer tells: the one a callback booked now would be told (its spread slot's,
+    when the opening's first slots are full), in this caller's zone."""
+    now = flow.clock.now()
+    zone = flow._zone(call).key
+    window = promises.later_window(flow.session, flow.config, call.skill, flow._entry(call), zone, now)
+    if call.scratch.get("opening"):
+        slot = opening_slot(flow, call)
+        if window is None or window.start < slot:
+            window = slot_window(slot, zone)
+    return promises.window_words(p, window, now)
+
+
+MOVES = {"nobody_in": nobody_in}

@@ -1,0 +1,75 @@
+"""A caller who rings while a callback to their number is still waiting: they hear it first (its window,
+in the zone it was told in) and keep it or cancel it, before anything else.
+
+- keep ("1" / "yes"): the callback stays as it is; goodbye.
+- cancel ("2" / "no"): it is cancelled (audit trail: by the caller, by phone), then the menu, so they can
+  be helped now. A caller who holds instead and is answered has their callback closed with a note by
+  the merge across channels (callbacks.services.close_other_requests).
+- "0" or "agent": a person (the callback's team); the merge closes the callback once they are answered.
+Only callbacks waiting for their turn are offered (one being dialled right now is left alone).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from callbacks import promises
+from callbacks.requests import ensure_window
+from callbacks.services import change_state
+from ivr.answers import Meaning
+from phone_numbers import NumberRefused, normalise
+from storage.models import CALLBACK, QueueEntry
+
+WAITING = ("queued", "scheduled", "retry_wait")
+
+
+def open_callback(flow, call) -> QueueEntry | None:
+    """The caller's number's waiting callback (the earliest booked), if any."""
+    try:
+        number = normalise(call.from_number or "", flow.settings.allowed_countries)
+    except NumberRefused:
+        return None
+    return flow.session.scalar(select(QueueEntry).where(
+        QueueEntry.phone_number == number, QueueEntry.kind == CALLBACK, QueueEntry.state.in_(WAITING),
+        QueueEntry.skill.in_(list(flow.config.skills))).order_by(QueueEntry.arrived_at, QueueEntry.id).limit(1))
+
+
+def greet(flow, call, lead: list[str]):
+    """The first question for a caller with a waiting callback (None: they have none; the menu comes)."""
+    entry = open_callback(flow, call)
+    if entry is None:
+        return None
+    call.skill = entry.skill
+    call.scratch = {**call.scratch, "open_callback": entry.public_id}
+    return flow._ask(call, "open_callback", lead=lead)
+
+
+def _entry(flow, call) -> QueueEntry | None:
+    public_id = call.scratch.get("open_callback")
+    return flow.session.scalar(select(QueueEntry).where(QueueEntry.public_id == public_id)) if public_id else None
+
+
+def _window_words(flow, call, p) -> str:
+    entry = _entry(flow, call)
+    now = flow.clock.now()
+    return promises.window_words(p, ensure_window(flow.session, flow.config, entry, now), now)
+
+
+def question(flow, call, p) -> str:
+    return p.text("open_callback", window=_window_words(flow, call, p))
+
+
+def keep(flow, call, meaning: Meaning):
+    p = flow._prompts(call)
+    return flow._goodbye(call, lead=[p.text("callback_kept", window=_window_words(flow, call, p))])
+
+
+def cancel(flow, call, meaning: Meaning):
+    entry = _entry(flow, call)
+    if entry is not None and entry.state in WAITING:
+        change_state(flow.session, entry, "cancelled", now=flow.clock.now(), reason="cancelled by the caller",
+                     actor="caller", channel="phone", call_sid=call.call_sid)
+    call.skill = None
+    return flow._ask(call, "menu", lead=[flow._prompts(call).text("callback_cancelled")])
+
+
+MOVES = {"keep_callback": keep, "cancel_callback": cancel}

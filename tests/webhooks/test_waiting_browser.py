@@ -1,0 +1,167 @@
+"""The waiting page in a real browser (Debian chromium via Playwright), at phone and desktop widths, in
+both languages, across closing time and a daylight-saving change (the app's ManualClock).
+
+Callbacks are booked through the public API (and by phone through the emulator); the page is opened at the
+link the booking gave. Screenshots go to test-artifacts/ (gitignored) for a person to look at.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from config import Prompts
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+DEVICES = [("phone", PHONE), ("desktop", DESKTOP)]
+LANGUAGES = {"en-US": ("+12125550142", "America/New_York"), "nl-NL": ("+31201234567", "Europe/Amsterdam")}
+
+
+@pytest.fixture(autouse=True)
+def generous_limits(app):
+    app.config.update(CALLBACK_LIMIT_PER_IP="1000/minute", CALLBACK_LIMIT_PER_NUMBER="1000/minute",
+                      CALLBACK_LIMIT_STATUS_PER_IP="1000/minute", WAITING_PAGE_REFRESH_SECONDS=1)
+
+
+@pytest.fixture
+def open_page(browser, live_app):
+    contexts = []
+
+    def open_(path: str, language: str, **options):
+        context = browser.new_context(locale=language, timezone_id=LANGUAGES[language][1], **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("response", lambda r: r.status >= 400 and "/move" not in r.url and errors.append(f"{r.status} {r.url}"))
+        page.errors = errors
+        page.goto(live_app + path)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"waiting-{name}.png"), full_page=True)
+
+
+def book(app, language: str, **extra) -> dict:
+    number, zone = LANGUAGES[language]
+    answer = app.test_client().post("/api/callbacks", json={
+        "phone": number, "skill": "billing", "channel": "api", "language": language, "timezone": zone,
+        "reason": "De factuur is dubbel" if language == "nl-NL" else "The invoice is charged twice", **extra})
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize("device,options", DEVICES)
+def test_place_window_move_cancel_and_book_again(app, runtime, open_page, busy_agent, device, options, language):
+    busy_agent("billing")
+    p = Prompts(runtime.ivr_config, language)
+    booked = book(app, language)
+    page = open_page(path_of(booked["waiting_url"]), language, **options)
+    state = page.locator("#wait-state")
+    expect(state).to_have_text(p.fragment("waiting_place", position=1))
+    window = page.locator("#wait-window")
+    expect(window).to_have_text(p.fragment("waiting_window", window=booked["window"]["text"]))
+    zone_word = "Amsterdam" if language == "nl-NL" else "New York"
+    assert zone_word in window.inner_text()
+    expect(page.locator(".wait-told blockquote")).to_have_text(booked_reason(language))
+    assert page.locator("html").get_attribute("lang") == language.split("-")[0]
+    shot(page, f"{device}-{language}-waiting")
+    # Fits the width: nothing scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.get_by_role("button", name=p.fragment("waiting_move")).click()
+    slots = page.locator("#wait-slots li")
+    expect(slots.first).to_be_visible()
+    label = slots.nth(1).locator("span").inner_text()
+    assert zone_word in label
+    shot(page, f"{device}-{language}-slots")
+    slots.nth(1).get_by_role("button").click()
+    expect(window).to_contain_text(p.table["waiting_moved"].split("{")[0])
+    moved = app.test_client().get(f"/api/callbacks/{booked['id']}?{urlsplit(booked['waiting_url']).query}").get_json()
+    assert moved["state"] == "scheduled" and moved["window"]["text"] in window.inner_text()
+    expect(state).to_have_text(p.fragment("waiting_scheduled"))
+
+    page.get_by_role("button", name=p.fragment("waiting_cancel")).click()
+    expect(state).to_have_text(p.fragment("waiting_cancelled"))
+    expect(window).to_be_hidden()
+    again = page.get_by_role("button", name=p.fragment("waiting_again"))
+    expect(again).to_be_visible()
+    shot(page, f"{device}-{language}-cancelled")
+    again.click()
+    page.wait_for_url(lambda url: booked["id"] not in url)
+    expect(state).to_have_text(p.fragment("waiting_place", position=1))
+    assert page.errors == []
+
+
+def booked_reason(language: str) -> str:
+    return "De factuur is dubbel" if language == "nl-NL" else "The invoice is charged twice"
+
+
+def test_the_page_follows_the_callback_live(app, runtime, open_page, busy_agent):
+    busy_agent("billing")
+    booked = book(app, "en-US")
+    page = open_page(path_of(booked["waiting_url"]), "en-US", **PHONE)
+    expect(page.locator("#wait-state")).to_have_text("You are number 1 in line.")
+    # Cancelled elsewhere (the status link's API, as the web button would): the open page follows.
+    query = urlsplit(booked["waiting_url"]).query
+    assert app.test_client().delete(f"/api/callbacks/{booked['id']}?{query}").status_code == 200
+    expect(page.locator("#wait-state")).to_have_text(Prompts(runtime.ivr_config, "en-US").fragment("waiting_cancelled"))
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize("device,options", DEVICES)
+def test_booked_at_closing_time_the_page_tells_the_next_openings_window(app, runtime, clock, open_page, busy_agent,
+                                                                        device, options, language):
+    busy_agent("billing")
+    clock.set(datetime(2026, 11, 24, 22, 55, tzinfo=timezone.utc))  # 17:55 in New York: billing closes at 18:00
+    booked = book(app, language)
+    page = open_page(path_of(booked["waiting_url"]), language, **options)
+    window = page.locator("#wait-window")
+    expect(window).to_be_visible()
+    text = window.inner_text()
+    zone = runtime.ivr_config.skills["billing"].timezone
+    start = datetime.fromisoformat(booked["window"]["from"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(booked["window"]["by"].replace("Z", "+00:00"))
+    assert start.astimezone(zone).strftime("%Y-%m-%d %H:%M") == "2026-11-25 08:00"  # never past closing
+    assert end.astimezone(zone).hour >= 8
+    told = "14:00" if language == "nl-NL" else "08:00"  # Amsterdam is six hours ahead of New York
+    assert told in text and ("morgen" if language == "nl-NL" else "tomorrow") in text, text
+    shot(page, f"{device}-{language}-closing")
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_across_a_daylight_saving_change_the_window_keeps_its_clock_time(app, runtime, clock, open_page, busy_agent,
+                                                                         language):
+    busy_agent("billing")
+    # Friday 30 October 2026, 19:00 in New York (closed). New York leaves summer time on Sunday 1 November,
+    # Amsterdam left it on 25 October: Monday's 08:00 New York is 14:00 Amsterdam (five hours apart on Friday).
+    clock.set(datetime(2026, 10, 30, 23, 0, tzinfo=timezone.utc))
+    booked = book(app, language)
+    start = datetime.fromisoformat(booked["window"]["from"].replace("Z", "+00:00"))
+    assert start == datetime(2026, 11, 2, 13, 0, tzinfo=timezone.utc)  # 08:00 EST, after the change
+    page = open_page(path_of(booked["waiting_url"]), language, **PHONE)
+    expect(page.locator("#wait-window")).to_be_visible()  # the first read of the status API has come back
+    text = page.locator("#wait-window").inner_text()
+    if language == "nl-NL":
+        assert "14:00" in text and "maandag 2 november" in text and "Amsterdam" in text, text
+    else:
+        assert "08:00" in text and "Monday 2 November" in text and "New York" in text, text
+    shot(page, f"phone-{language}-dst")
