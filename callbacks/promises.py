@@ -81,6 +81,8 @@ def announce(session: Session, entry, est: Estimate, now: datetime, *, position:
     if entry.announced_wait_seconds is None:
         entry.announced_wait_seconds = est.seconds
     detail = {"seconds": est.seconds, "status": est.status}
+    if est.model_seconds is not None:
+        detail["model_seconds"] = est.model_seconds  # the model's own wait, for routing.estimate.calibration
     if position is not None:
         detail["position"] = position
     if channel:
