@@ -90,8 +90,8 @@ def announce(session: Session, entry, est: Estimate, now: datetime, *, position:
     record(session, entry, "wait_announced", now=now, **detail)
 
 
-def estimate_for(session: Session, config: IvrConfig, entry, now: datetime) -> Estimate:
-    return estimate(session, entry.skill, now, config=config, entry=entry)
+def estimate_for(session: Session, config: IvrConfig, entry, now: datetime, shared: dict | None = None) -> Estimate:
+    return estimate(session, entry.skill, now, config=config, entry=entry, shared=shared)
 
 
 def later_window(session: Session, config: IvrConfig, skill: str, entry, zone: str, now: datetime) -> Window:

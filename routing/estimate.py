@@ -41,17 +41,25 @@ CUSTOMER_RING_SECONDS = 15.0
 
 def estimate(session: Session, skill: Skill | str, now: datetime, *, config: IvrConfig,
              entry: QueueEntry | None = None, supply: list[Supply] | None = None,
-             callback: bool = False) -> Estimate:
+             callback: bool = False, shared: dict | None = None) -> Estimate:
+    """`shared`: a dict kept by a caller that estimates many entries at one moment (the slip pass): the
+    skill's hours, staffing, handle time and calibration are read once per skill into it."""
     if isinstance(skill, str):
         skill = config.skills[skill]
-    hours = opening_spans(skill, now)
-    counts = line_counts(session, now)
+    key = skill.name
+    if shared is None or key not in shared:
+        hours = opening_spans(skill, now)
+        found = agent_supply(session, skill, now, hours, line_counts(session, now))
+        inputs = (hours, found, handle_time(session, skill.name, config.assumed_handle_seconds),
+                  calibration(session, skill.name, now))
+        if shared is not None:
+            shared[key] = inputs
+    else:
+        inputs = shared[key]
+    hours, found, handle, scale = inputs
     line = line_before(session, skill.name, now, entry)
-    if supply is None:
-        supply = agent_supply(session, skill, now, hours, counts)
-    handle = handle_time(session, skill.name, config.assumed_handle_seconds)
-    return predict(line, supply, handle, hours, now, callback=callback or (entry is not None and entry.kind == "callback"),
-                   scale=calibration(session, skill.name, now))
+    return predict(line, found if supply is None else supply, handle, hours, now,
+                   callback=callback or (entry is not None and entry.kind == "callback"), scale=scale)
 
 
 def calibration(session: Session, skill: str, now: datetime) -> float:

@@ -79,9 +79,10 @@ class Slips:
             ids = s.scalars(select(QueueEntry.id).where(
                 QueueEntry.kind == CALLBACK, QueueEntry.state.in_(WAITING + DIALING), QueueEntry.promised_by > now,
             ).order_by(QueueEntry.promised_by).limit(BATCH)).all()
-        return sum(1 for entry_id in ids if self.units.on_entry(entry_id, self._check))
+        shared: dict = {}  # each skill's inputs, read once per pass (routing.estimate.estimate)
+        return sum(1 for entry_id in ids if self.units.on_entry(entry_id, lambda w, e: self._check(w, e, shared)))
 
-    def _check(self, work: Work, entry: QueueEntry) -> bool:
+    def _check(self, work: Work, entry: QueueEntry, shared: dict | None = None) -> bool:
         told = stored_window(entry)
         if entry.state not in WAITING + DIALING or told is None or told.end <= work.now:
             return False
@@ -94,7 +95,7 @@ class Slips:
             est = Estimate("wait", seconds=int((expected - work.now).total_seconds()),
                            spread_seconds=CONNECT_SECONDS // 2)
         else:
-            est = estimate_for(work.session, self.config, entry, work.now)
+            est = estimate_for(work.session, self.config, entry, work.now, shared)
             expected = expected_connect(est, entry, work.now)
         window = new_window(est, entry, told, expected, work.now) if expected is not None else None
         if window is None:
