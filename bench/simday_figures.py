@@ -62,7 +62,7 @@ def callback_figures(day, entries: list[QueueEntry]) -> dict:
     from simday import window_of
 
     end_of_day = day.clock.now()
-    kept = asap = slipped = noticed = scheduled = on_time = next_day = 0
+    kept = kept_first = asap = slipped = noticed = scheduled = on_time = next_day = 0
     widths, waits, kinds = [], [], set()
     for e in entries:
         if e.kind != "callback":
@@ -88,6 +88,9 @@ def callback_figures(day, entries: list[QueueEntry]) -> dict:
                 kinds.add(kind)
                 widths.append((end - start).total_seconds())
                 kept += e.connected_at is not None and start <= e.connected_at <= end
+                told = _windows_told(e)
+                first = (told[0][1], told[0][2]) if told else (start, end)
+                kept_first += e.connected_at is not None and first[0] <= e.connected_at <= first[1]
         s, n = _slips(e, window, end_of_day)
         slipped += s
         noticed += n
@@ -95,6 +98,7 @@ def callback_figures(day, entries: list[QueueEntry]) -> dict:
         "asap_callbacks": asap,
         "asap_told_after_the_day": next_day,
         "asap_kept": _share(kept, asap),
+        "asap_kept_first_window": _share(kept_first, asap),
         "window": "/".join(sorted(kinds)) or None,
         "window_width_p50_s": percentile(widths, 50),
         "scheduled_callbacks": scheduled,

@@ -81,6 +81,8 @@ def announce(session: Session, entry, est: Estimate, now: datetime, *, position:
     if entry.announced_wait_seconds is None:
         entry.announced_wait_seconds = est.seconds
     detail = {"seconds": est.seconds, "status": est.status}
+    if est.model_seconds is not None:
+        detail["model_seconds"] = est.model_seconds  # the model's own wait, for routing.estimate.calibration
     if position is not None:
         detail["position"] = position
     if channel:
@@ -88,8 +90,8 @@ def announce(session: Session, entry, est: Estimate, now: datetime, *, position:
     record(session, entry, "wait_announced", now=now, **detail)
 
 
-def estimate_for(session: Session, config: IvrConfig, entry, now: datetime) -> Estimate:
-    return estimate(session, entry.skill, now, config=config, entry=entry)
+def estimate_for(session: Session, config: IvrConfig, entry, now: datetime, shared: dict | None = None) -> Estimate:
+    return estimate(session, entry.skill, now, config=config, entry=entry, shared=shared)
 
 
 def within_hours(config: IvrConfig, skill: str, window: Window | None, now: datetime) -> Window | None:

@@ -73,6 +73,15 @@ def _in_line_order(s: Session, where, limit: int) -> list[QueueEntry]:
     return rows
 
 
+def coming_due(s: Session, skill: Skill, now: datetime, early_seconds: int, ahead_seconds: int) -> int:
+    """How many scheduled callbacks of `skill` fall due (their slot minus the early window) after now and
+    within `ahead_seconds`: the dispatcher keeps that many free agents for them (a slot is kept)."""
+    early = now + timedelta(seconds=early_seconds)
+    return int(s.scalar(select(func.count()).select_from(QueueEntry).where(
+        QueueEntry.skill == skill.name, QueueEntry.state == "scheduled", QueueEntry.next_attempt_at > early,
+        QueueEntry.next_attempt_at <= early + timedelta(seconds=ahead_seconds))) or 0)
+
+
 def next_due(s: Session, now: datetime, early_seconds: int) -> datetime | None:
     """The next moment a timed entry becomes due: a scheduled slot (minus the early window) or a retry."""
     early = timedelta(seconds=early_seconds)

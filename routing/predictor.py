@@ -31,6 +31,10 @@ of everyone ahead), made honest about what the step formula ignored:
   * wait    = the T at which the integral of capacity(t) / handle from now reaches ahead - free + 1,
               plus the customer's ring for a callback; spread = handle * sqrt(departures) / capacity
               plus 10% of the wait (the window is built from it, routing/promise.py).
+  * scale   = calibration from the delay history (calibrated()): the waits had over the waits the model
+              gave, lately; what the line model misses (callers who join ahead later, agents kept for
+              slots, converted callers' windows) shows there. The wait told is the model's times the scale;
+              Estimate.model_seconds keeps the model's own, recorded with each announcement.
 Staffing: agents logged in now are assumed to stay until the skill closes today; on later days, the
 agents who are on now (or, when nobody is, every agent with the skill) are expected at the opening.
 A known shift list (Supply with on_from / on_until) replaces that assumption.
@@ -102,6 +106,7 @@ class Estimate:
     staffed: float = 0.0
     free: int = 0
     handle_seconds: float = 0.0
+    model_seconds: int | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -155,9 +160,24 @@ def _first_staffed(hours: Hours, supply: Sequence[Supply], now: datetime) -> dat
     return next((start for start, _end, _cap in _segments(hours, supply, now)), None)
 
 
+SCALE_BOUNDS = (0.5, 3.0)
+MIN_CALIBRATION = 5
+
+
+def calibrated(pairs: Sequence[tuple[float, float]]) -> float:
+    """The scale from (model's wait, wait had) pairs: sum(had) / sum(model), within SCALE_BOUNDS; 1.0 with
+    fewer than MIN_CALIBRATION pairs or no model wait above 0."""
+    model = sum(m for m, _ in pairs)
+    if len(pairs) < MIN_CALIBRATION or model <= 0:
+        return 1.0
+    low, high = SCALE_BOUNDS
+    return min(high, max(low, sum(max(0.0, had) for _, had in pairs) / model))
+
+
 def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, now: datetime,
-            callback: bool = False) -> Estimate:
-    """The pure predictor (see the module's docstring). `callback`: add the customer's ring."""
+            callback: bool = False, scale: float = 1.0) -> Estimate:
+    """The pure predictor (see the module's docstring). `callback`: add the customer's ring; `scale`: the
+    calibration (calibrated()) applied to the wait for an agent."""
     staffed_now = sum(s.share for s in supply if s.on_at(now)) if hours.open_at(now) else 0.0
     free = sum(1 for s in supply if s.free and s.on_at(now)) if hours.open_at(now) else 0
     base = dict(ahead=line.ahead, staffed=round(staffed_now, 3), free=free, handle_seconds=round(handle.mean, 1))
@@ -187,14 +207,19 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
         extra = later
     departures = line.ahead + extra - free + 1
     today_close = hours.spans[0][1]
-    if at is None or at > today_close:
+    scaled = None if at is None else now + (at - now) * scale
+    if at is None or at > today_close or scaled > today_close:
         resume = next((s for s, _ in hours.spans if s >= today_close), None) or first
         # The spread grows with staffed time only: the night adds no uncertainty.
-        return Estimate("after_closing", expected_at=at, resume_at=resume,
+        # Only the model's own time past closing says when it would come then (a scaled one does not).
+        after = at if at is None or at > today_close else None
+        return Estimate("after_closing", expected_at=after, resume_at=resume,
                         spread_seconds=_spread(departures, handle, capacity, at, resume or now), **base)
-    seconds = (at - now).total_seconds() + ring
-    return Estimate("wait", seconds=int(round(seconds)), expected_at=at + timedelta(seconds=ring),
-                    spread_seconds=_spread(departures, handle, capacity, at, now), **base)
+    model = (at - now).total_seconds()
+    seconds = (scaled - now).total_seconds() + ring
+    return Estimate("wait", seconds=int(round(seconds)), expected_at=scaled + timedelta(seconds=ring),
+                    spread_seconds=_spread(departures, handle, capacity, scaled, now),
+                    model_seconds=int(round(model + ring)), **base)
 
 
 def _spread(departures: float, handle: Handle, capacity: float, at: datetime | None, since: datetime) -> int:

@@ -58,14 +58,14 @@ class Notices:
         return skill.timezone if skill else None
 
     def retry_at(self, work: Work, entry: QueueEntry, when: datetime) -> None:
-        """We will try again at `when`: say so, in the customer's zone and language."""
-        if not self.can_text(entry):
-            return
+        """We will try again at `when`: say so by SMS, in the customer's zone and language, and store the
+        retry's window (the status page shows it) whether or not an SMS could be sent."""
         zone = self.zone_of(entry)
-        words = self.talk.words(entry)
-        body = words.text("sms_retry", when=hours.describe_local(when, zone, work.now, words.language)
-                          if zone else when.isoformat())
-        self._send(work, entry, "sms_retry", body)
+        if self.can_text(entry):
+            words = self.talk.words(entry)
+            body = words.text("sms_retry", when=hours.describe_local(when, zone, work.now, words.language)
+                              if zone else when.isoformat())
+            self._send(work, entry, "sms_retry", body)
         told = stored_window(entry)
         if zone is not None:
             self._store(work, entry, slot_window(when, told.zone if told else zone.key), "retry")

@@ -2,6 +2,9 @@
 claimed atomically before its first call is placed.
 
 - plan(): one global order (priority, then original arrival); never more entries than free agents.
+  A scheduled callback whose slot comes within RESERVE_SECONDS (after the early window) keeps one free
+  agent of its skill for it: an agent who frees up shortly before the slot waits for it instead of
+  taking a holder, so the slot is dialled on time even when every agent is busy with the line.
 - claim(): one transaction moves the entry (queued/scheduled/retry_wait -> dialing_*, or a holder gets
   agent_id) and the agent (available -> reserved), both through their version column. Whoever
   commits second finds the version changed and gets nothing: a callback is dialled at most once per
@@ -33,6 +36,7 @@ from storage.db import transaction
 from storage.models import HOLDING, Agent, QueueEntry
 
 log = logging.getLogger("ivr.dispatcher")
+RESERVE_SECONDS = 240
 
 
 @dataclass
@@ -118,20 +122,37 @@ class Server:
             free = s.scalars(select(Agent).where(Agent.state == "available")).all()
             if not free:
                 return []
+            early = self.settings.early_window_seconds
             candidates: list[QueueEntry] = []
+            keep: dict[str, int] = {}
             for name, skill in self.config.skills.items():
                 ranked = [a for a in free if name in (a.skills or {})]
                 if ranked:
-                    candidates.extend(due.due_entries(s, skill, now, len(ranked), self.settings.early_window_seconds))
+                    candidates.extend(due.due_entries(s, skill, now, len(ranked), early))
+                    if hours.is_open(skill, now):
+                        keep[name] = due.coming_due(s, skill, now, early, RESERVE_SECONDS)
             candidates.sort(key=due.order_key)
             used: set[int] = set()
             pairs = []
             for entry in candidates:
-                agent = next((a for a in agents.available_for_among(free, entry.skill) if a.id not in used), None)
+                slot = entry.state == "scheduled"
+                agent = next((a for a in agents.available_for_among(free, entry.skill)
+                              if a.id not in used and (slot or self._spare(a, free, used, keep))), None)
                 if agent is not None:
                     used.add(agent.id)
                     pairs.append((entry.id, agent.id))
             return pairs
+
+    @staticmethod
+    def _spare(agent: Agent, free: list[Agent], used: set[int], keep: dict[str, int]) -> bool:
+        """Whether `agent` may take a line entry and still leave, for each of their skills, as many free
+        agents as scheduled callbacks of that skill are coming due."""
+        for name in agent.skills or {}:
+            if keep.get(name):
+                left = sum(1 for a in free if a.id not in used and a.id != agent.id and name in (a.skills or {}))
+                if left < keep[name]:
+                    return False
+        return True
 
     def _mode(self, entry: QueueEntry) -> str:
         if entry.kind == HOLDING:

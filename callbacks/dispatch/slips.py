@@ -8,7 +8,9 @@ whisper and the customer's ring take about that long). When it falls after the w
 callback has slipped: the customer is told a new window around the new expected time (notices.py:
 SMS when a messaging number is set; the status link always shows the stored window), and that new
 window is stored, so one slip is told once. A supervisor's reschedule does not touch the window; if
-it makes the callback late, that is a slip like any other and the customer is told.
+it makes the callback late, that is a slip like any other and the customer is told. A callback being
+dialled counts as connected CONNECT_SECONDS after its claim: claimed too close to its window's end, it is
+told the new window before the old one ends (whatever the call then brings).
 """
 from __future__ import annotations
 
@@ -27,7 +29,11 @@ from storage.db import transaction
 from storage.models import CALLBACK, QueueEntry
 
 WAITING = ("queued", "scheduled", "retry_wait")
+DIALING = ("dialing_agent", "dialing_customer")
 SLIP_GUARD_SECONDS = 120
+# A callback being dialled connects about this long after its claim (agent's ring, whisper, customer's
+# ring, answering-machine check); one claimed too close to its window's end is told a new window too.
+CONNECT_SECONDS = 60
 BATCH = 200  # callbacks re-estimated per pass, those whose window ends first
 
 
@@ -71,16 +77,26 @@ class Slips:
         now = self.clock.now()
         with transaction(self.units.sessions) as s:
             ids = s.scalars(select(QueueEntry.id).where(
-                QueueEntry.kind == CALLBACK, QueueEntry.state.in_(WAITING), QueueEntry.promised_by > now,
+                QueueEntry.kind == CALLBACK, QueueEntry.state.in_(WAITING + DIALING), QueueEntry.promised_by > now,
             ).order_by(QueueEntry.promised_by).limit(BATCH)).all()
-        return sum(1 for entry_id in ids if self.units.on_entry(entry_id, self._check))
+        shared: dict = {}  # each skill's inputs, read once per pass (routing.estimate.estimate)
+        return sum(1 for entry_id in ids if self.units.on_entry(entry_id, lambda w, e: self._check(w, e, shared)))
 
-    def _check(self, work: Work, entry: QueueEntry) -> bool:
+    def _check(self, work: Work, entry: QueueEntry, shared: dict | None = None) -> bool:
         told = stored_window(entry)
-        if entry.state not in WAITING or told is None or told.end <= work.now:
+        if entry.state not in WAITING + DIALING or told is None or told.end <= work.now:
             return False
-        est = estimate_for(work.session, self.config, entry, work.now)
-        expected = expected_connect(est, entry, work.now)
+        if entry.state in DIALING:
+            if entry.connected_at is not None:
+                return False
+            stamp = (entry.context or {}).get("claimed_at")
+            claimed = datetime.fromisoformat(stamp) if stamp else work.now
+            expected = max(work.now, claimed + timedelta(seconds=CONNECT_SECONDS))
+            est = Estimate("wait", seconds=int((expected - work.now).total_seconds()),
+                           spread_seconds=CONNECT_SECONDS // 2)
+        else:
+            est = estimate_for(work.session, self.config, entry, work.now, shared)
+            expected = expected_connect(est, entry, work.now)
         window = new_window(est, entry, told, expected, work.now) if expected is not None else None
         if window is None:
             return False

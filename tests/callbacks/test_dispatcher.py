@@ -78,7 +78,8 @@ def test_answering_machine_gets_a_voicemail_and_the_callback_is_retried(
     assert agent.follow_steering()
     assert "answering machine" in agent.heard_text()
     entry = entry_of(pid)
-    assert entry.state == "retry_wait" and events(entry)[-1] == "voicemail"
+    assert entry.state == "retry_wait" and events(entry)[-2:] == ["voicemail", "window_told"]
+    assert entry.promised_from == entry.next_attempt_at  # the retry's window, shown on the status page
     assert entry.next_attempt_at == clock.now() + timedelta(seconds=600)
     assert customer.ended and agent.ended  # both were told, then hung up
     assert agent_of(agent_id).state == "available"
@@ -151,7 +152,8 @@ def test_customer_hangs_up_during_the_greeting(dispatcher, outbound, add_agent, 
     assert customer.heard == ["This is Example Company calling you back as promised."]  # cut short
     customer.amd("human")  # the verdict arrives after the hang-up: too late to connect anyone
     entry = entry_of(pid)
-    assert entry.state == "retry_wait" and events(entry)[-1] == "customer_hung_up"
+    assert entry.state == "retry_wait" and events(entry)[-2:] == ["customer_hung_up", "window_told"]
+    assert entry.promised_from == entry.next_attempt_at  # the retry's window, shown on the status page
     assert agent.follow_steering() and "could not be reached" in agent.heard_text()
 
 
@@ -174,7 +176,8 @@ def test_customer_first_customer_hangs_up_during_the_agent_whisper(
     late = twilio.post(accept_url, accept)  # the agent's key had crossed the hang-up on the way
     assert "no longer waiting" in late.get_data(as_text=True)  # the key that crossed the hang-up
     entry = entry_of(pid)
-    assert entry.state == "retry_wait" and events(entry)[-1] == "customer_hung_up"
+    assert entry.state == "retry_wait" and events(entry)[-2:] == ["customer_hung_up", "window_told"]
+    assert entry.promised_from == entry.next_attempt_at  # the retry's window, shown on the status page
     assert agent_of(ann).state == "available"
 
 

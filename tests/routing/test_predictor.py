@@ -1,7 +1,7 @@
 """The pure predictor on fixed vectors (no database): routing/predictor.py."""
 from datetime import datetime, timedelta, timezone
 
-from routing.predictor import Handle, Hours, Line, Supply, predict
+from routing.predictor import Handle, Hours, Line, Supply, calibrated, predict
 
 NOW = datetime(2027, 3, 2, 14, 0, tzinfo=timezone.utc)
 OPEN = Hours(spans=((NOW - timedelta(hours=6), NOW + timedelta(hours=4)),
@@ -88,3 +88,27 @@ def test_spread_grows_with_the_wait_and_the_window_holds_the_expectation():
 def test_a_callback_adds_the_customers_ring():
     ring = Handle(mean=240.0, sd=120.0, customer_ring=15.0)
     assert predict(Line(ahead=4), busy(10), ring, OPEN, NOW, callback=True).seconds == 135
+
+
+def test_calibration_is_the_waits_had_over_the_models_within_bounds():
+    assert calibrated([(100.0, 150.0)] * 5) == 1.5
+    assert calibrated([(100.0, 150.0)] * 4) == 1.0  # too few to trust
+    assert calibrated([(100.0, 1000.0)] * 5) == 3.0 and calibrated([(100.0, 0.0)] * 5) == 0.5
+    assert calibrated([(0.0, 50.0)] * 6) == 1.0  # the model said nothing to scale
+
+
+def test_a_scale_stretches_the_wait_and_keeps_the_models_own():
+    # 10 busy agents, 4 ahead: the model says 120 s; a scale of 1.5 tells 180 s (the ring is not scaled)
+    ring = Handle(mean=240.0, sd=120.0, customer_ring=15.0)
+    e = predict(Line(ahead=4), busy(10), ring, OPEN, NOW, callback=True, scale=1.5)
+    assert (e.status, e.seconds, e.model_seconds) == ("wait", 195, 135)
+    assert e.expected_at == NOW + timedelta(seconds=195)
+    # the model's wait 2 h 20 min fits before closing (4 h); scaled by 2 it does not: no wait is told
+    assert predict(Line(ahead=349), busy(10), AHT, OPEN, NOW).seconds == 350 * 24
+    late = predict(Line(ahead=349), busy(10), AHT, OPEN, NOW, scale=2.0)
+    assert (late.status, late.seconds, late.announceable) == ("after_closing", None, False)
+
+
+def test_a_free_agent_is_not_scaled():
+    e = predict(Line(ahead=0), [Supply(share=1.0, free=True)], AHT, OPEN, NOW, scale=2.0)
+    assert (e.status, e.seconds) == ("now", 0)
