@@ -42,7 +42,8 @@ class Dispatcher:
         self.dialer = dialer
         self.settings = settings = settings or DispatchSettings()
         # One calls-per-second budget per Twilio account, for every process and every leg.
-        self.limiter = SharedPacer(sessions, settings.calls_per_second, getattr(dialer.client, "account_sid", None))
+        self.limiter = SharedPacer(sessions, settings.calls_per_second,
+                                   lambda: getattr(dialer.client, "account_sid", None))
         self.name = name
         units = Units(sessions, clock)
         talk = Talk(config, settings, dialer)

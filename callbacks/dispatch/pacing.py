@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -31,10 +32,19 @@ PREFIX = "pace:"
 
 
 class SharedPacer:
-    def __init__(self, sessions: sessionmaker[Session], per_second: float, account: str | None):
+    def __init__(self, sessions: sessionmaker[Session], per_second: float, account: Callable[[], str | None]):
         self.sessions = sessions
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self.name = (PREFIX + (account or "default"))[:40]
+        self._account = account
+        self._name: str | None = None
+
+    @property
+    def name(self) -> str:
+        # Read on first use: asking the Twilio client for its account at start-up would start the dev
+        # phone's emulator before anything needs it.
+        if self._name is None:
+            self._name = (PREFIX + (self._account() or "default"))[:40]
+        return self._name
 
     def _next(self, s: Session) -> datetime | None:
         return s.scalar(select(DispatcherLease.expires_at).where(DispatcherLease.name == self.name))

@@ -200,7 +200,7 @@ def test_a_call_a_callback_and_both_phones_connected_in_one_tab(chromium, fresh_
     customer.get_by_role("button", name="Say").click()
     expect(heard(customer, "Please key the number")).to_be_visible()
     key(customer, "2125550142#")
-    expect(heard(customer, "You entered 2 1 2, 5 5 5, 0 1 4 2")).to_be_visible()
+    expect(heard(customer, "The number is 2 1 2, 5 5 5, 0 1 4 2")).to_be_visible()
     key(customer, "1")  # the number is right: booked in line, told the window (no "when?": nobody is on today)
     expect(heard(customer, "Thank you. We will call you back between")).to_be_visible()
     expect(page.get_by_test_id("customer-status")).to_have_text("Call ended (completed)")  # after the goodbye

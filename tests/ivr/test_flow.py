@@ -196,7 +196,7 @@ def test_callback_to_another_number(twilio, runtime, clock):
     call.press("2")  # another number
     assert "key the number" in call.last_heard
     call.press("13125550199#")
-    assert "You entered 3 1 2, 5 5 5, 0 1 9 9" in call.last_heard  # a US number, read nationally
+    assert "The number is 3 1 2, 5 5 5, 0 1 9 9" in call.last_heard  # a US number, read nationally
     call.press("1")
     call.press("1")
     assert "ending in 0199" in call.last_heard

@@ -446,7 +446,7 @@ def test_status_link_tells_no_wait_after_closing_but_the_window(client, runtime,
     booked = client.post("/api/callbacks", json={"phone": NUMBER, "skill": "billing", "language": "nl-NL",
                                                  "timezone": "Europe/Amsterdam"}).get_json()
     assert booked["estimated_wait_seconds"] == 255  # one busy agent: still today
-    assert booked["window"]["text"] == "tussen 23:50 en 00:10 vandaag, dinsdag 24 november, tijdzone Amsterdam"
+    assert booked["window"]["text"] == "tussen 23:50 en 00:00 vandaag, dinsdag 24 november, tijdzone Amsterdam"
     clock.set(datetime(2026, 11, 24, 23, 30, tzinfo=timezone.utc))  # closed, still queued
     status = client.get(path_of(booked["status_url"])).get_json()
     assert status["state"] == "queued" and status["position"] == 1
@@ -454,4 +454,4 @@ def test_status_link_tells_no_wait_after_closing_but_the_window(client, runtime,
     # The window told stays what it was; its words now say the date (it is Wednesday in Amsterdam).
     assert {k: v for k, v in status["window"].items() if k != "text"} == \
         {k: v for k, v in booked["window"].items() if k != "text"}
-    assert status["window"]["text"] == "tussen 23:50 en 00:10 op dinsdag 24 november, tijdzone Amsterdam"
+    assert status["window"]["text"] == "tussen 23:50 en 00:00 op dinsdag 24 november, tijdzone Amsterdam"

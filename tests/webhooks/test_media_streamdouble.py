@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from streamdouble.protocol import StreamIdentity
 from streamdouble.session import Session, SessionConfig
@@ -23,7 +24,9 @@ def test_a_spoken_answer_streamed_by_streamdouble_as_a_fork_is_heard_once(twilio
     config = SessionConfig(fork=True, tracks=["inbound"], strict_fork=True, custom_parameters={"token": token},
                            response_timeout_s=30, quiet_period_s=0.5)
     identity = StreamIdentity(call_sid=sid, account_sid=twilio.account_sid)
-    result = asyncio.run(Session(ws_url, caller, config=config, identity=identity).run())
+    # Its own thread, with its own event loop: an earlier test (Playwright) may leave a loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(asyncio.run, Session(ws_url, caller, config=config, identity=identity).run()).result()
 
     assert result.violations == [], result.violations  # the app kept to the protocol, as a fork
     assert not result.audio_received  # a fork has no channel back: the app sent nothing
