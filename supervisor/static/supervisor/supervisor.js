@@ -106,6 +106,11 @@
           var d = board.querySelector('details[data-keep="' + key + '"]');
           if (d) d.open = true;
         });
+        // a panel opened just before this swap replaced it is still brought on screen
+        if (justOpened && Date.now() - justOpened.at < 2000) {
+          var fresh = board.querySelector('details[open][data-keep="' + justOpened.key + '"] .panel');
+          if (fresh) fresh.scrollIntoView({block: "nearest"});
+        }
         if (focusedKey && focusedAction) {
           var f = board.querySelector('[data-entry="' + focusedKey + '"] form[data-action="' + focusedAction + '"] button');
           if (f) f.focus({preventScroll: true});
@@ -140,10 +145,12 @@
 
   // A More… panel someone opens (click, or Enter/Space on its summary) is brought on screen: a row low
   // on the page would otherwise open its fields below the fold. Panels a live refresh re-opens stay put.
+  var justOpened = null;
   document.addEventListener("click", function (event) {
     var summary = event.target.closest && event.target.closest("details.more > summary");
     if (!summary) return;
     var details = summary.parentElement;
+    justOpened = details.open ? null : {key: details.dataset.keep, at: Date.now()};
     details.addEventListener("toggle", function () {
       var panel = details.open && details.querySelector(".panel");
       if (panel) panel.scrollIntoView({block: "nearest"});
