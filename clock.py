@@ -50,7 +50,29 @@ def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
     return local.astimezone(timezone.utc)
 
 
+class Hours(dict):
+    """A skill's opening hours: weekly spans {weekday: (open, close)} in its local time (Monday = 0),
+    and the dates it is closed all day whatever the weekday says (`closed`: date -> the holiday's name,
+    from the IVR file's [[closed]] tables)."""
+
+    def __init__(self, weekly: Mapping[int, tuple[time, time]] = (), closed: Mapping[date, str] | None = None):
+        super().__init__(weekly)
+        self.closed: dict[date, str] = dict(closed or {})
+
+    def __eq__(self, other) -> bool:
+        return dict.__eq__(self, other) is True and getattr(other, "closed", self.closed) == self.closed
+
+    __hash__ = None  # a dict: not hashable
+
+
+def span_on(hours: Mapping[int, tuple[time, time]], day: date) -> tuple[time, time] | None:
+    """The (open, close) span of a local day, or None when closed: no hours that weekday, or a holiday."""
+    if day in getattr(hours, "closed", {}):
+        return None
+    return hours.get(day.weekday())
+
+
 def open_during(hours: Mapping[int, tuple[time, time]], local: datetime) -> bool:
-    """Whether a local time falls inside weekly hours ({weekday: (open, close)}, Monday = 0)."""
-    span = hours.get(local.weekday())
+    """Whether a local time falls inside the hours (weekly spans, holidays closed)."""
+    span = span_on(hours, local.date())
     return bool(span) and span[0] <= local.time() < span[1]

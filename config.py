@@ -8,11 +8,13 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
-from datetime import time
+from dataclasses import dataclass, field, replace
+from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from clock import Hours
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_IVR_CONFIG = ROOT / "config" / "ivr.toml"
@@ -28,8 +30,9 @@ class Skill:
     name: str
     digit: str
     timezone: ZoneInfo
-    # weekday index (0 = Monday) -> (open, close) in the skill's local time
-    hours: dict[int, tuple[time, time]]
+    # weekday index (0 = Monday) -> (open, close) in the skill's local time, and the dates it is closed
+    # all day (clock.Hours; routing.hours reads both)
+    hours: Hours
     label: dict[str, str]
     phrases: dict[str, list[str]]
     callback_offer_threshold_seconds: int
@@ -108,6 +111,33 @@ class Prompts:
 
     def reason(self, code: str) -> str:
         return self.table.get(f"reason_{code}", self.table["reason_invalid"])
+
+
+def parse_closed(raw, skill_names) -> dict[str, dict[date, str]]:
+    """The [[closed]] tables (date, name, optional skills: every skill when left out) as
+    {skill: {date: name}}, refusing what makes no sense."""
+    if not isinstance(raw, list):
+        raise ConfigError("closed must be [[closed]] tables: date = 2026-12-25, name = \"Christmas Day\"")
+    closed: dict[str, dict[date, str]] = {name: {} for name in skill_names}
+    for entry in raw:
+        day, name = entry.get("date"), entry.get("name")
+        if isinstance(day, str):
+            try:
+                day = date.fromisoformat(day)
+            except ValueError:
+                pass
+        if not isinstance(day, date) or hasattr(day, "hour"):
+            raise ConfigError(f"closed: date must be a day such as 2026-12-25, not {entry.get('date')!r}")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"closed on {day.isoformat()}: give the day a name (name = \"Christmas Day\")")
+        chosen = entry.get("skills", list(skill_names))
+        unknown = [s for s in chosen if s not in closed] if isinstance(chosen, list) else [chosen]
+        if unknown:
+            raise ConfigError(f"closed on {day.isoformat()}: unknown skill {unknown[0]!r} "
+                              f"(skills: {', '.join(skill_names)})")
+        for skill_name in chosen:
+            closed[skill_name][day] = name.strip()
+    return closed
 
 
 def parse_hours(raw: dict, skill_name: str = "hours") -> dict[int, tuple[time, time]]:
@@ -195,6 +225,8 @@ def parse_ivr_config(raw: dict) -> IvrConfig:
         )
     if not skills:
         raise ConfigError("the IVR configuration defines no [[skills]]")
+    closed = parse_closed(raw.get("closed", []), list(skills))
+    skills = {name: replace(skill, hours=Hours(skill.hours, closed[name])) for name, skill in skills.items()}
     validate_examples(skills.values(), languages)
     digits = [s.digit for s in skills.values()]
     if len(set(digits)) != len(digits):

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from clock import TimeRefused, local_to_utc
+from clock import TimeRefused, local_to_utc, span_on
 from config import IvrConfig, Skill
 from routing import queue
 from routing.hours import open_for_demo
@@ -106,7 +106,7 @@ def opening_spans(skill: Skill, now: datetime) -> Hours:
     today = now.astimezone(skill.timezone).date()
     for days in range(-1, HORIZON.days + 1):
         day = today + timedelta(days=days)
-        span = skill.hours.get(day.weekday())
+        span = span_on(skill.hours, day)
         if not span:
             continue
         start, end = (_local(day, at, skill) for at in span)

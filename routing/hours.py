@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from clock import TimeRefused, local_to_utc, open_during  # noqa: F401 - the rules live in clock
+from clock import TimeRefused, local_to_utc, open_during, span_on  # noqa: F401 - the rules live in clock
 from config import IvrConfig, Skill
 
 
@@ -58,7 +58,7 @@ def next_opening(skill: Skill, after: datetime) -> datetime | None:
     local = after.astimezone(skill.timezone)
     for days in range(0, 15):
         day = local.date() + timedelta(days=days)
-        span = skill.hours.get(day.weekday())
+        span = span_on(skill.hours, day)
         if not span:
             continue
         try:

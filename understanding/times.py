@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
-from clock import TimeRefused, local_to_utc, open_during
+from clock import TimeRefused, local_to_utc, open_during, span_on
 from understanding.numbers import number_tokens
 from understanding.words import ASAP_PHRASES, NUMBER_WORDS, TENS_WORDS, base_language, words
 
@@ -274,7 +274,7 @@ def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
         return CallbackTime(None, "contradictory")
     if clock is None and part is None:
         # A day alone: the caller has not said when on it. Refuse a day we cannot call on at all.
-        span = hours.get(day.weekday())
+        span = span_on(hours, day)
         if not span or (day == local_now.date() and local_now.time() >= span[1]):
             return CallbackTime(None, "closed" if not span else "past")
         return CallbackTime(None, "day_only", day=day)
@@ -290,7 +290,7 @@ def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
 
     # A day and/or part of day without a clock time: the first bookable minute in it.
     start, end = DAY_PARTS[part] if part else (time(0), time(23, 59))
-    span = hours.get(day.weekday())
+    span = span_on(hours, day)
     if not span:
         return CallbackTime(None, "closed")
     earliest_local = max(start, span[0])

@@ -2,6 +2,7 @@
 
     @pytest.mark.ivr(calendar(hours=ALWAYS_OPEN))                    every skill open around the clock
     @pytest.mark.ivr(calendar(hours={"mon": "09:00-17:00"}, zone="Europe/Amsterdam", skills=["billing"]))
+    @pytest.mark.ivr(calendar(closed={"2026-11-26": "Thanksgiving"}))   a holiday ([[closed]] in the file)
     @pytest.mark.ivr(skill("billing", callback_mode="customer_first"))
     @pytest.mark.ivr(lambda raw: raw["prompts"]["en-US"].update(greeting="Hi."))   any edit (a lambda or an Edit)
 
@@ -17,10 +18,10 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 
 from config import DEFAULT_IVR_CONFIG, WEEKDAYS
-
 
 
 class Edit:
@@ -46,6 +47,8 @@ def _value(v) -> str:
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         return repr(v)
+    if isinstance(v, date):  # a TOML local date (the [[closed]] days)
+        return v.isoformat()
     if isinstance(v, str):
         return json.dumps(v, ensure_ascii=False)  # a JSON string is a TOML basic string
     if isinstance(v, dict):
@@ -74,15 +77,20 @@ def _skills(raw: dict, names: Iterable[str] | None) -> list[dict]:
 
 
 def calendar(*, hours: dict[str, str] | None = None, zone: str | None = None,
-             skills: Iterable[str] | None = None) -> Edit:
+             skills: Iterable[str] | None = None, closed: dict[str, str] | None = None) -> Edit:
     """The skills' (all, or those named) opening hours ({"mon": "08:00-18:00", ...}, days left out are
-    closed) and time zone."""
+    closed) and time zone. `closed` ({"2026-11-26": "Thanksgiving"}) replaces the file's [[closed]] days
+    with these holidays, for the skills named (all when none are)."""
     def edit(raw: dict) -> None:
-        for s in _skills(raw, skills):
+        chosen = _skills(raw, skills)
+        for s in chosen:
             if hours is not None:
                 s["hours"] = dict(hours)
             if zone is not None:
                 s["timezone"] = zone
+        if closed is not None:
+            names = [s["name"] for s in chosen]
+            raw["closed"] = [{"date": day, "name": name, "skills": names} for day, name in closed.items()]
     return Edit(edit)
 
 
