@@ -24,6 +24,19 @@ class Refusal(Exception):
             self.status = status
 
 
+class NotFound(Refusal):
+    """The thing asked about does not exist (or is not yours to see)."""
+
+    status = 404
+    code = "not_found"
+
+
+class StateRefused(Refusal):
+    """The thing is not in a state that allows this change; `code` names the domain's reason."""
+
+    status = 409
+
+
 class RequestRefused(Refusal):
     """A request we will not take as it is (a body that is not JSON, a field that is wrong)."""
 

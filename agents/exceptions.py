@@ -1,14 +1,13 @@
 """What can go wrong with an agent, in words a supervisor can act on (web/errors.py renders them as 4xx)."""
-from refusals import Refusal
+from refusals import NotFound, Refusal, StateRefused
 
 
 class AgentError(Refusal):
     status = 400
 
 
-class AgentNotFound(AgentError):
-    status = 404
-    code = "not_found"
+class AgentNotFound(NotFound, AgentError):
+    pass
 
 
 class AgentExists(AgentError):
@@ -16,8 +15,7 @@ class AgentExists(AgentError):
     code = "exists"
 
 
-class AgentStateRefused(AgentError):
+class AgentStateRefused(StateRefused, AgentError):
     """The agent is not in a state that allows this change (e.g. taking an agent offline mid-call)."""
 
-    status = 409
     code = "state_refused"

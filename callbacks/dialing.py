@@ -57,17 +57,16 @@ class PlacedCall:
     status: str
 
 
+@dataclass(eq=False)
 class Dialer:
     """The Twilio REST calls the dispatcher makes. `client` is a twilio.rest.Client."""
 
-    def __init__(self, client, from_number: str | None, links: OutboundLinks, clock: Clock,
-                 messaging_number: str | None = None, ring_seconds: int = 20):
-        self.client = client
-        self.from_number = from_number
-        self.links = links
-        self.clock = clock
-        self.messaging_number = messaging_number
-        self.ring_seconds = ring_seconds
+    client: object
+    from_number: str | None
+    links: OutboundLinks
+    clock: Clock
+    messaging_number: str | None = None
+    ring_seconds: int = 20
 
     @property
     def ready(self) -> bool:

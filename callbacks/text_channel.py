@@ -8,7 +8,7 @@ What a text can ask (keywords from the operator's IVR file, per language, case a
     CALL ME ... / BEL MIJ ...     book a callback to the sender's number (callbacks/texts.py reads the words)
     text_keyword_cancel           cancel the sender's open callback(s)
     text_keyword_status           where the sender's open callback stands (its window and place in line)
-Anything else is answered with HELP.
+Anything else is answered with texts.help_text.
 """
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def answer(session: Session, config: IvrConfig, text: TextIn, *, now: datetime,
         return _status(session, config, waiting, language, now)
     wanted = texts.parse_text(text.body)
     if wanted is None:
-        return texts.HELP
+        return texts.help_text(config)
     body = texts.request_body(wanted, text.sender, config, now)
     outcome = callback_requests.request_callback(session, config, body, now=now,
                                                  allowed_countries=allowed_countries, caller=text.caller())

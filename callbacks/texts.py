@@ -6,7 +6,7 @@ Understood (case and spacing do not matter):
     CALL ME TOMORROW 9:00        tomorrow (MORGEN) at that time
     CALL ME about my invoice     other words choose the team, as in the IVR
     BEL MIJ / BEL MIJ MORGEN OM 9:00   the same in Dutch, answered in Dutch
-Anything else gets HELP, in both languages. Typed shorthand ("2:30PM", "14.15") is read here;
+Anything else gets `help_text`, in every language. Typed shorthand ("2:30PM", "14.15") is read here;
 spoken times go through understanding.times.
 """
 from __future__ import annotations
@@ -24,8 +24,6 @@ KEYWORD = re.compile(r"^\s*(CALL\s*ME|BEL\s*MIJ)\b(.*)$", re.IGNORECASE | re.DOT
 CLOCK = re.compile(r"\b(\d{1,2})(?:[:.hH](\d{2}))?\s*(AM|PM)?\b", re.IGNORECASE)
 TOMORROW = {"TOMORROW", "MORGEN"}
 FILLER = {"AT", "OM", "TODAY", "VANDAAG", "PLEASE", "AUB", "ALSTUBLIEFT", "GRAAG", "ABOUT", "OVER", "FOR", "VOOR"}
-HELP = ("To get a call back, text CALL ME (or CALL ME 14:30, or CALL ME TOMORROW 9:00). "
-        "Wilt u teruggebeld worden? Sms BEL MIJ (of BEL MIJ 14:30, of BEL MIJ MORGEN 9:00).")
 
 
 @dataclass(frozen=True)
@@ -34,6 +32,12 @@ class TextRequest:
     at: time | None
     tomorrow: bool
     reason: str | None
+
+
+def help_text(config: IvrConfig) -> str:
+    """The reply to a text that asks for nothing we know: how to ask, in every language of the IVR file
+    (we cannot tell the texter's language), `text_help` in config/ivr.toml."""
+    return " ".join(Prompts(config, language).text("text_help") for language in config.languages)
 
 
 def parse_text(body: str) -> TextRequest | None:

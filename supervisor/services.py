@@ -153,12 +153,18 @@ def reschedule(session: Session, public_id: str, version: int | None, *, when: d
     return entry
 
 
+def _required(text: str | None, limit: int, why: str) -> str:
+    """`text` cleaned and cut to `limit`, refused with `why` when nothing is left."""
+    cleaned = _text(text, limit)
+    if not cleaned:
+        raise SteeringRefused(why)
+    return cleaned
+
+
 def cancel(session: Session, public_id: str, version: int | None, *, reason: str, actor: str,
            now: datetime) -> QueueEntry:
     entry = load(session, public_id, version)
-    reason = _text(reason, MAX_REASON)
-    if not reason:
-        raise SteeringRefused("say why the entry is cancelled (the reason goes into its audit trail)")
+    reason = _required(reason, MAX_REASON, "say why the entry is cancelled (the reason goes into its audit trail)")
     if not entry.is_open:
         raise _closed(entry, "cancel")
     callbacks.change_state(session, entry, "cancelled", now=now, event="cancelled", actor=actor, reason=reason)
@@ -211,9 +217,7 @@ def add_note(session: Session, public_id: str, version: int | None, *, text: str
              now: datetime) -> QueueEntry:
     """A note for the agent and the other supervisors; it changes nothing else."""
     entry = load(session, public_id, version)
-    text = _text(text, MAX_NOTE)
-    if not text:
-        raise SteeringRefused("the note is empty")
+    text = _required(text, MAX_NOTE, "the note is empty")
     callbacks.record(session, entry, "note", now=now, actor=actor, reason=text)
     return entry
 

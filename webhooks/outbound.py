@@ -51,14 +51,6 @@ def agent_accept(public_id: str, leg: int):
     return twilio_params.twiml(d.agent_accept(public_id, leg, sid, digits, d.dialer.links))
 
 
-@outbound.post("/agent/<public_id>/<int:leg>/status")
-@twilio_signed
-def agent_status(public_id: str, leg: int):
-    sid = _checked(public_id)
-    dispatcher().agent_status(public_id, leg, sid, twilio_params.call_status())
-    return Response("", status=204)
-
-
 @outbound.post("/agent/<public_id>/<int:leg>/done")
 @twilio_signed
 def agent_done(public_id: str, leg: int):
@@ -84,11 +76,13 @@ def customer_amd(public_id: str, leg: int):
     return Response("", status=204)
 
 
-@outbound.post("/customer/<public_id>/<int:leg>/status")
+@outbound.post("/<any(agent, customer):side>/<public_id>/<int:leg>/status")
 @twilio_signed
-def customer_status(public_id: str, leg: int):
+def leg_status(side: str, public_id: str, leg: int):
+    """Twilio's status callback for the agent's or the customer's leg."""
     sid = _checked(public_id)
-    dispatcher().customer_status(public_id, leg, sid, twilio_params.call_status())
+    d = dispatcher()
+    (d.agent_status if side == "agent" else d.customer_status)(public_id, leg, sid, twilio_params.call_status())
     return Response("", status=204)
 
 

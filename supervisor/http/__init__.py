@@ -28,6 +28,7 @@ from flask import (Blueprint, Response, flash, g, jsonify, redirect, request, se
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from callbacks import channels
+from config import Prompts
 from refusals import Refusal
 from storage.models import QueueEvent, User
 from storage.text import has_control
@@ -118,12 +119,12 @@ def load_user():
         csrf.protect()
         # Where the answer sends the browser back to is checked before anything is written.
         if request.form.get("back") and safe_next(request.form["back"]) is None:
-            return refuse_json(400, "back must be a page of the supervisor site, on one line")
+            return refuse_json(400, wording().fragment("supervisor_back_refused"))
 
 
 @bp.errorhandler(CSRFError)
 def csrf_refused(exc: CSRFError):
-    message = "This form has expired or did not come from this site. Reload the page and try again."
+    message = wording().text("supervisor_form_expired")
     if wants_json():
         return refuse_json(400, message)
     flash(message, "error")
@@ -197,6 +198,12 @@ def refused(exc: Refusal):
 
 
 # ---- answers ------------------------------------------------------------------------------------
+
+def wording() -> Prompts:
+    """The supervisor pages' wording (config/ivr.toml, supervisor_*), in the IVR file's default language."""
+    config = runtime().ivr_config
+    return Prompts(config, config.default_language)
+
 
 def wants_json() -> bool:
     return request.headers.get("X-Requested-With") == "fetch" or request.accept_mimetypes.best == "application/json"

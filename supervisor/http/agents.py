@@ -8,7 +8,7 @@ from agents import services as agents
 from agents.exceptions import AgentError
 from storage.db import transaction
 from storage.models import AGENT_STATES
-from supervisor.http import answer, bp, login_required, role_required
+from supervisor.http import answer, bp, login_required, role_required, wording
 from web.runtime import runtime
 
 
@@ -36,15 +36,15 @@ def agent_state(agent_id: int):
             except ValueError:
                 shown = None
             if shown is not None and shown != agent.version and agent.state != request.form.get("shown_state"):
-                return answer(409, f"{agent.name} is now {agent.state.replace('_', ' ')} (changed since your "
-                                    "page showed them); check and try again.")
+                return answer(409, wording().text("supervisor_agent_changed_since", name=agent.name,
+                                                  state=agent.state.replace("_", " ")))
             agents.set_state(db, agent, state, rt.clock.now(), actor=g.user.username, reason="supervisor page")
             name = agent.name
     except StaleDataError:
-        return answer(409, "That agent changed at the same moment; the page shows the latest state.")
+        return answer(409, wording().text("supervisor_agent_raced"))
     if state == "available":
         rt.wake_dispatcher()
-    return answer(200, f"{name} is now {state.replace('_', ' ')}.")
+    return answer(200, wording().text("supervisor_agent_state", name=name, state=state.replace("_", " ")))
 
 
 @bp.post("/agents")
@@ -58,7 +58,7 @@ def agent_add():
                                  wrap_up_seconds=_int(form.get("wrap_up_seconds"), 30),
                                  known_skills=set(rt.ivr_config.skills))
         name = agent.name
-    return answer(200, f"Agent {name} added (offline until set available).")
+    return answer(200, wording().text("supervisor_agent_added", name=name))
 
 
 @bp.post("/agents/<int:agent_id>")
@@ -72,16 +72,16 @@ def agent_update(agent_id: int):
             if form.get("remove"):
                 name = agent.name
                 agents.remove_agent(db, agent)
-                message = f"Agent {name} removed."
+                message = wording().text("supervisor_agent_removed", name=name)
             else:
                 agents.update_agent(db, agent, now=rt.clock.now(), name=form.get("name") or None,
                                     address=form.get("address") or None,
                                     skills=_parse_skills(form["skills"]) if form.get("skills") else None,
                                     wrap_up_seconds=_int(form.get("wrap_up_seconds"), None),
                                     known_skills=set(rt.ivr_config.skills))
-                message = f"Agent {agent.name} saved."
+                message = wording().text("supervisor_agent_saved", name=agent.name)
     except StaleDataError:
-        return answer(409, "That agent changed at the same moment; reload and try again.")
+        return answer(409, wording().text("supervisor_agent_raced_reload"))
     return answer(200, message)
 
 

@@ -17,7 +17,7 @@ from routing import hours
 from storage.db import transaction
 from storage.models import QueueEntry
 from supervisor import services
-from supervisor.http import answer, bp, local_filter, login_required, refuse_json
+from supervisor.http import answer, bp, local_filter, login_required, refuse_json, wording
 from web.runtime import Runtime, runtime
 
 
@@ -36,45 +36,46 @@ class Steer:
 
 def call_now(a: Steer) -> tuple[QueueEntry, str]:
     entry = services.call_now(a.db, a.public_id, a.version, actor=a.actor, now=a.now, config=a.config)
-    return entry, "Calling now: at the head of the line for the next free agent."
+    return entry, wording().text("supervisor_calling_now")
 
 
 def reschedule(a: Steer) -> tuple[QueueEntry, str]:
     when = _parse_local(a.form.get("when", ""), a.form.get("zone") or "UTC")
     entry = services.reschedule(a.db, a.public_id, a.version, when=when, actor=a.actor, now=a.now, config=a.config,
                                 reason=a.form.get("reason"))
-    return entry, f"Rescheduled to {local_filter(when, entry.customer_timezone or a.form.get('zone'))}."
+    return entry, wording().text("supervisor_rescheduled",
+                                  when=local_filter(when, entry.customer_timezone or a.form.get("zone")))
 
 
 def cancel(a: Steer) -> tuple[QueueEntry, str]:
     entry = services.cancel(a.db, a.public_id, a.version, reason=a.form.get("reason", ""), actor=a.actor, now=a.now)
-    return entry, "Cancelled."
+    return entry, wording().text("supervisor_cancelled")
 
 
 def priority(a: Steer) -> tuple[QueueEntry, str]:
     entry = services.set_priority(a.db, a.public_id, a.version, priority=_priority(a.form), actor=a.actor, now=a.now)
-    return entry, f"Priority is now {entry.priority}."
+    return entry, wording().text("supervisor_priority", priority=entry.priority)
 
 
 def move(a: Steer) -> tuple[QueueEntry, str]:
     entry = services.move_skill(a.db, a.public_id, a.version, skill=a.form.get("skill", ""), actor=a.actor,
                                 now=a.now, config=a.config)
-    return entry, f"Moved to {entry.skill}."
+    return entry, wording().text("supervisor_moved", skill=entry.skill)
 
 
 def note(a: Steer) -> tuple[QueueEntry, str]:
     entry = services.add_note(a.db, a.public_id, a.version, text=a.form.get("text", ""), actor=a.actor, now=a.now)
-    return entry, "Note added."
+    return entry, wording().text("supervisor_note_added")
 
 
 def retry(a: Steer) -> tuple[QueueEntry, str]:
     entry = services.retry_failed(a.db, a.public_id, a.version, actor=a.actor, now=a.now)
-    return entry, "Back in line for another try."
+    return entry, wording().text("supervisor_back_in_line")
 
 
 def close(a: Steer) -> tuple[QueueEntry, str]:
     entry = services.close_failed(a.db, a.public_id, a.version, actor=a.actor, now=a.now, reason=a.form.get("reason"))
-    return entry, "Closed."
+    return entry, wording().text("supervisor_closed")
 
 
 ACTIONS: dict[str, Callable[[Steer], tuple[QueueEntry, str]]] = {
@@ -100,7 +101,7 @@ AFTERWARDS: dict[str, Callable[[Runtime, QueueEntry], None]] = {"call-now": _wak
 def act(public_id: str, action: str):
     handler = ACTIONS.get(action)
     if handler is None:
-        return refuse_json(404, f"unknown action {action!r}")
+        return refuse_json(404, wording().fragment("supervisor_unknown_action", action=repr(action)))
     rt = runtime()
     try:
         version = int(request.form.get("version", ""))
@@ -112,7 +113,7 @@ def act(public_id: str, action: str):
                                            rt.ivr_config))
             new_version = entry.version
     except TimeRefused as refused:
-        return answer(400, f"Cannot use that time: {refused}")
+        return answer(400, wording().text("supervisor_time_refused", reason=refused))
     if action in AFTERWARDS:
         AFTERWARDS[action](rt, entry)
     return answer(200, message, version=new_version)

@@ -12,7 +12,7 @@ from flask import g, request
 
 from privacy.records import OpenCallback, erase, phone_key
 from storage.db import transaction
-from supervisor.http import answer, bp, role_required
+from supervisor.http import answer, bp, role_required, wording
 from web.runtime import runtime
 
 log = logging.getLogger("ivr.privacy")
@@ -25,13 +25,13 @@ def privacy_erase():
     try:
         phone = phone_key(request.form.get("phone", ""), rt.settings.allowed_countries)
     except ValueError as exc:
-        return answer(400, f"Nothing erased: {exc}.")
+        return answer(400, wording().text("supervisor_erase_refused", reason=exc))
     if request.form.get("confirm") != "yes":
-        return answer(400, "Nothing erased: tick the box to confirm that this cannot be undone.")
+        return answer(400, wording().text("supervisor_erase_unconfirmed"))
     try:
         with transaction(rt.sessions) as db:
             counts = erase(db, phone, rt.clock.now(), actor=g.user.username)
     except OpenCallback:
-        return answer(409, "Nothing erased: this number has an open callback; cancel it first.")
+        return answer(409, wording().text("supervisor_erase_open_callback"))
     log.info("privacy erase by %s: %d queue entries, %d calls", g.user.username, counts["entries"], counts["calls"])
-    return answer(200, f"Erased: {counts['entries']} queue entries and {counts['calls']} calls.", **counts)
+    return answer(200, wording().text("supervisor_erased", **counts), **counts)

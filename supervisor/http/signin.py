@@ -6,20 +6,16 @@ from limits import parse_many
 
 from storage.db import transaction
 from supervisor import auth
-from supervisor.http import bp, login_required, safe_next
+from supervisor.http import bp, login_required, safe_next, wording
 # the app's one rate limiter (memory, or RATELIMIT_STORAGE_URI)
 from web.limits import refund_sign_in, reserve_sign_in
 from web.runtime import runtime
 
 
-ACCOUNT_LOCKED = ("This account is locked after too many failed sign-ins. Wait {wait} and try again, or ask an "
-                  "admin to set a new password.")
-ADDRESS_THROTTLED = "Too many failed sign-ins from your address; wait a few minutes and try again."
-
-
 def _window(limit: str) -> str:
     minutes = max(1, max(item.get_expiry() for item in parse_many(limit)) // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return wording().text("supervisor_minutes_one") if minutes == 1 else \
+        wording().fragment("supervisor_minutes_many", n=minutes)
 
 
 def _sign_in_throttled(message: str, retry_after: int):
@@ -37,8 +33,8 @@ def login():
     refused = reserve_sign_in()  # counted as a failure before the password is looked at
     if refused is not None:
         limit, wait = refused
-        message = ADDRESS_THROTTLED if limit == "SUPERVISOR_LOGIN_LIMIT" else \
-            ACCOUNT_LOCKED.format(wait=_window(current_app.config[limit]))
+        message = wording().text("supervisor_address_throttled") if limit == "SUPERVISOR_LOGIN_LIMIT" else \
+            wording().text("supervisor_account_locked", wait=_window(current_app.config[limit]))
         return _sign_in_throttled(message, wait)
     username = request.form.get("username", "")
     password = request.form.get("password", "")
@@ -47,7 +43,7 @@ def login():
         if user is not None:
             user_id, version = user.id, user.session_version
     if user is None:
-        flash("That username and password do not match an active account.", "error")
+        flash(wording().text("supervisor_sign_in_failed"), "error")
         return render_template("supervisor/login.html", next=safe_next(request.form.get("next")),
                                username=username), 401
     refund_sign_in()
@@ -65,5 +61,5 @@ def logout():
     with transaction(runtime().sessions) as db:
         auth.end_sessions(db, g.user.id)
     session.clear()
-    flash("You are signed out.", "info")
+    flash(wording().text("supervisor_signed_out"), "info")
     return redirect(url_for("supervisor.login"))

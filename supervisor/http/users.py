@@ -6,7 +6,7 @@ from flask import g, render_template, request
 from storage.db import transaction
 from storage.models import User
 from supervisor import auth
-from supervisor.http import answer, bp, login_required, role_required
+from supervisor.http import answer, bp, login_required, role_required, wording
 from web.runtime import runtime
 
 
@@ -30,8 +30,8 @@ def user_add():
                                     timezone=form.get("timezone") or "UTC")
             name = user.username
     except auth.UserError as exc:
-        return answer(400, f"Cannot add that user: {exc}.")
-    return answer(200, f"User {name} added.")
+        return answer(400, wording().text("supervisor_user_not_added", reason=exc))
+    return answer(200, wording().text("supervisor_user_added", name=name))
 
 
 @bp.post("/users/<int:user_id>")
@@ -50,8 +50,8 @@ def user_update(user_id: int):
                                     timezone=form.get("timezone") or None)
             name = user.username
     except auth.UserError as exc:
-        return answer(400, f"Not saved: {exc}.")
-    return answer(200, f"User {name} saved.")
+        return answer(400, wording().text("supervisor_not_saved", reason=exc))
+    return answer(200, wording().text("supervisor_user_saved", name=name))
 
 
 @bp.post("/me")
@@ -61,5 +61,5 @@ def my_settings():
         with transaction(runtime().sessions) as db:
             auth.update_user(db, g.user.id, timezone=request.form.get("timezone") or None)
     except auth.UserError as exc:
-        return answer(400, f"Not saved: {exc}.")
-    return answer(200, "Your time zone is saved.")
+        return answer(400, wording().text("supervisor_not_saved", reason=exc))
+    return answer(200, wording().text("supervisor_zone_saved"))
