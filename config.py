@@ -110,7 +110,8 @@ class Prompts:
         return self.table["minutes_many"].format(n=minutes)
 
     def reason(self, code: str) -> str:
-        return self.table.get(f"reason_{code}", self.table["reason_invalid"])
+        """Why a number or time is refused, in words: one of refusals.REASONS (an unknown code is a bug)."""
+        return self.table[f"reason_{code}"]
 
 
 def parse_closed(raw, skill_names) -> dict[str, dict[date, str]]:

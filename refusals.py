@@ -43,11 +43,19 @@ class RequestRefused(Refusal):
     status = 422
 
 
+# Why a number or a time is refused: declared once here. Each is told to a person as `reason_<code>` in
+# config/ivr.toml (both languages; config.Prompts.reason), and the API's problem `code` carries it.
+REASONS = ("emergency", "premium", "invalid", "country", "kind", "extension",  # numbers
+           "past", "closed", "horizon", "format", "dst_gap")  # times
+
+
 class ReasonedRefusal(Refusal, ValueError):
-    """A value refused for a stable `reason` (also its `code`), e.g. a number or a time."""
+    """A value refused for a stable `reason` (also its `code`), one of REASONS, e.g. a number or a time."""
 
     status = 422
 
     def __init__(self, reason: str, message: str):
+        if reason not in REASONS:
+            raise ValueError(f"{reason!r} is not one of refusals.REASONS; declare it there with its wording")
         super().__init__(message, code=reason)
         self.reason = reason

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from callbacks import requests as callback_requests
-from refusals import RequestRefused
+from refusals import REASONS, RequestRefused
 from config import IvrConfig
 from config import Prompts
 
@@ -86,6 +86,8 @@ def request_body(wanted: TextRequest, from_number: str, config: IvrConfig, now: 
 def refusal(config, language: str, refused: RequestRefused) -> str:
     p = Prompts(config, language)
     code = refused.code.removeprefix("number_")
+    if code not in REASONS:  # the request's shape (missing, wrong_type): no reason a texter can act on
+        return str(refused)
     if refused.field == "/phone":
         return p.text("callback_number_invalid", reason=p.reason(code))
     if refused.field == "/preferred_time":

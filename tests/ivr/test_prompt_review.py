@@ -58,3 +58,16 @@ def test_text_keywords_are_ours_not_twilios():
         for key in ("text_keyword_cancel", "text_keyword_status"):
             word = PROMPTS[language][key].strip().upper()
             assert word and word not in TWILIO_KEPT, (language, key, word)
+
+
+def test_every_refusal_reason_is_declared_once_and_worded():
+    """refusals.REASONS is the one list: each has its wording, and no code raises an undeclared one."""
+    from refusals import REASONS
+
+    assert sorted(k.removeprefix("reason_") for k in PROMPTS["en-US"] if k.startswith("reason_")) == sorted(REASONS)
+    raised = set()
+    for path in ROOT.rglob("*.py"):
+        if path.parts[len(ROOT.parts)] in ("tests", "bench", "migrations", ".git"):
+            continue
+        raised |= set(re.findall(r"""(?:Number|Time)Refused\(\s*["']([a-z_]+)["']""", path.read_text(encoding="utf-8")))
+    assert len(raised) >= 8 and sorted(raised - set(REASONS)) == []
