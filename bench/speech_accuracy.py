@@ -126,7 +126,7 @@ def main() -> int:
     logging.disable(logging.WARNING)
     from config import load_ivr_config
     from speech import pocketsphinx_engine as ps
-    from speech.grammar import Grammar, grammar_for_config, phrases_for_step
+    from speech.grammar import Grammar, grammar_for_config, phrases_for
     from understanding import Understanding
 
     if args.front_end in ("fixed-cmn", "old"):
@@ -145,7 +145,7 @@ def main() -> int:
     for kind in args.kinds:
         grammar = grammar_for_config(kind, "en-US", config)
         if args.listen == "phrases":  # a bounded JSGF of phrases, no language model
-            grammar = phrases_for_step("menu", "en-US", config.phrases_by_skill("en-US")) if kind == "skill" \
+            grammar = phrases_for("skill", "en-US", config.phrases_by_skill("en-US")) if kind == "skill" \
                 else Grammar(list(grammar), grammar.max_phrases, kind)
         right = defaultdict(int)
         total = defaultdict(int)

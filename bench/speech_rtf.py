@@ -23,7 +23,8 @@ sys.path.insert(0, ROOT)
 
 from understanding.decision import StepContext, decide  # noqa: E402
 from speech.audio import read_wav  # noqa: E402
-from speech.grammar import phrases_for_step  # noqa: E402
+from speech.grammar import phrases_for  # noqa: E402
+from ivr.steps import listen_kind  # noqa: E402
 
 AUDIO = os.path.join(ROOT, "tests", "fixtures", "audio")
 KO_MENU = {"support": ["기술 지원"], "general": ["상담원"], "billing": ["요금"]}
@@ -73,9 +74,9 @@ def run() -> list[dict]:
         right = 0
         for name, (step, expected) in KO_EXPECTED.items():
             audio = read_wav(os.path.join(AUDIO, "ko", name))
-            phrases = phrases_for_step(step, "ko-KR", KO_MENU) if mode == "grammar" else None
+            phrases = phrases_for(listen_kind(step), "ko-KR", KO_MENU) if mode == "grammar" else None
             text, used = feed(ko.recognizer(audio.sample_rate, phrases), audio.pcm16, audio.sample_rate)
-            decision = decide(step, text, "ko-KR", ko_context)
+            decision = decide(listen_kind(step), text, "ko-KR", ko_context)
             right += (decision.get("skill") or decision.get("answer")) == expected
             cpu += used
             audio_s += audio.seconds
@@ -93,9 +94,9 @@ def run() -> list[dict]:
         for name, expected in expected_tts.items():
             step = "confirm_skill" if expected in ("yes", "no") else "menu"
             audio = read_wav(os.path.join(AUDIO, "en", name))
-            phrases = phrases_for_step(step, "en-US", context.phrases_by_skill) if mode == "grammar" else None
+            phrases = phrases_for(listen_kind(step), "en-US", context.phrases_by_skill) if mode == "grammar" else None
             text, used = feed(en.recognizer(audio.sample_rate, phrases), audio.pcm16, audio.sample_rate)
-            decision = decide(step, text, "en-US", context)
+            decision = decide(listen_kind(step), text, "en-US", context)
             right += (decision.get("skill") or decision.get("answer")) == expected
             cpu += used
             audio_s += audio.seconds
@@ -123,9 +124,9 @@ def run() -> list[dict]:
     if digits_file in manifest["en"]:
         audio = read_wav(os.path.join(AUDIO, "en", digits_file))
         for mode in ("grammar", "free-form"):
-            phrases = phrases_for_step("callback_number_enter", "en-US") if mode == "grammar" else None
+            phrases = phrases_for(listen_kind("callback_number_enter"), "en-US") if mode == "grammar" else None
             text, used = feed(en.recognizer(audio.sample_rate, phrases), audio.pcm16, audio.sample_rate)
-            decision = decide("callback_number_enter", text, "en-US", context)
+            decision = decide(listen_kind("callback_number_enter"), text, "en-US", context, step="callback_number_enter")
             rows.append({"engine": "pocketsphinx (en-us in wheel)", "mode": mode + " (phone number step)",
                          "set": "TIDIGITS recording, a person, phone band", "rtf": used / audio.seconds,
                          "right": int(decision["digits"] == "29340"), "of": 1})

@@ -47,6 +47,7 @@ def _understanding_and_language(lang: str | None):
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON decision (as `ivr speech recognize` does).")
 def classify(text: str, step: str, lang: str | None, skill: str | None, now: str | None, as_json: bool):
     """What TEXT means at an IVR step. At the menu: the top three skills with their scores."""
+    from ivr.steps import listen_kind
     from understanding.decision import context_from_config, decide
 
     config, _, lang = _understanding_and_language(lang)
@@ -57,7 +58,7 @@ def classify(text: str, step: str, lang: str | None, skill: str | None, now: str
         context = context_from_config(config, skill, lang)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--skill") from None
-    result = decide(step, text, lang, context, now=when or Clock().now())
+    result = decide(listen_kind(step), text, lang, context, now=when or Clock().now(), step=step)
     result["engine"] = "text"
     if as_json or result["kind"] != "menu":
         click.echo(json.dumps(result, ensure_ascii=False))

@@ -146,7 +146,8 @@ def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
     from speech.session import SessionLimits, SpeechSession
     from speech.twilio_media import MULAW_RATE
 
-    from understanding.decision import StepContext, decide, step_kind
+    from ivr.steps import listen_kind
+    from understanding.decision import StepContext, decide
 
     context = context or StepContext()
     if phrases:
@@ -159,7 +160,7 @@ def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
     engine = engine_for(lang, dict(os.environ, SPEECH_WORKERS="0"))
     if engine is None:
         raise click.ClickException(f"no speech engine for {lang} (see the warning above)")
-    kind = kind or _answer_kind(step_kind(step))
+    kind = kind or listen_kind(step) or "skill"
     grammar = None
     if not free_form:
         examples = phrases or (context.understanding.examples(lang) if context.understanding else None)
@@ -177,8 +178,8 @@ def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
             break
     outcome = outcome or session.hangup()
     elapsed = time.perf_counter() - started
-    result = decide(step, outcome.transcript, lang, context, asr_confidence=outcome.confidence or 0.0,
-                    now=Clock().now())
+    result = decide(kind, outcome.transcript, lang, context, asr_confidence=outcome.confidence or 0.0,
+                    now=Clock().now(), step=step)
     result.update(engine=engine.name, asr_confidence=outcome.confidence, end=outcome.reason,
                   grammar=grammar is not None, listen=kind if grammar is not None else None,
                   audio_seconds=round(seconds, 3), file_rate=audio.sample_rate, file_encoding=audio.encoding,
@@ -186,16 +187,12 @@ def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
     return result
 
 
-def _answer_kind(step_kind: str | None) -> str:
-    """understanding's step kinds name the skill question "menu"; grammars call it "skill"."""
-    return "skill" if step_kind in (None, "menu") else step_kind
-
-
 @speech_cli.command("recognize")
 @click.argument("wav", type=click.Path(exists=True, dir_okay=False))
 @click.option("--step", default="menu", show_default=True, help="IVR step whose grammar to use.")
-@click.option("--kind", type=click.Choice(["skill", "yes_no", "digits", "time"]), default=None,
-              help="Answer kind to listen for (default: the step's).")
+@click.option("--kind", default=None,
+              help="Answer kind to listen for: skill, yes_no, digits or time (understanding.decision.ANSWER_KINDS; "
+                   "default: the step's).")
 @click.option("--lang", default=None, help="Caller's language (default: the IVR's default).")
 @click.option("--skill", default=None, help="Skill whose time zone and hours apply (time steps).")
 @click.option("--free-form", is_flag=True, help="No grammar: recognise any words.")
@@ -206,8 +203,10 @@ def recognize(wav: str, step: str, kind: str | None, lang: str | None, skill: st
     """Recognise WAV (any sample rate and bit depth, mono or stereo) and print one JSON decision,
     with the top skills and their scores for a skill question."""
     from config import load_ivr_config
-    from understanding.decision import context_from_config
+    from understanding.decision import ANSWER_KINDS, context_from_config
 
+    if kind is not None and kind not in ANSWER_KINDS:
+        raise click.BadParameter(f"{kind!r} is not one of {', '.join(ANSWER_KINDS)}", param_hint="--kind")
     config = load_ivr_config()
     lang = lang or config.default_language
     context = context_from_config(config, skill, lang)

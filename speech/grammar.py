@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Mapping, Sequence
 
-from understanding.decision import STEP_KINDS, step_kind  # noqa: F401 - the step kinds live in understanding
+from understanding.decision import ANSWER_KINDS as HEARD_KINDS
 from understanding.times import time_vocabulary
 from understanding.words import (AGENT_PHRASES, CARRIER_PHRASES, DIGIT_WORDS, NEITHER_PHRASES, NO_WORDS, PLUS_WORDS,
                                  REPEAT_WORDS, YES_DESPITE_NO, YES_WORDS, base_language)
@@ -29,8 +29,8 @@ from understanding.words import (AGENT_PHRASES, CARRIER_PHRASES, DIGIT_WORDS, NE
 # How many phrases one answer may string together: a phone number is many digits,
 # a time a few words; elsewhere a short answer. (PocketSphinx uses this bound;
 # with an open loop breaths and pauses came out as extra short words.)
-MAX_PHRASES = {"menu": 3, "skill": 3, "yes_no": 3, "digits": 20, "time": 8}
-ANSWER_KINDS = ("skill", "yes_no", "digits", "time", "key")
+MAX_PHRASES = {"skill": 3, "yes_no": 3, "digits": 20, "time": 8}
+ANSWER_KINDS = (*HEARD_KINDS, "key")  # understanding's kinds, and a question that takes keys only
 
 
 class Grammar(list):
@@ -50,15 +50,15 @@ def normalise_phrase(phrase: str) -> str:
     return " ".join(re.sub(r"[^\w' ]+", " ", phrase.lower()).split())
 
 
-def phrases_for_step(step: str, lang: str,
-                     skill_phrases: Mapping[str, Sequence[str]] | None = None) -> list[str] | None:
-    """The grammar for `step` in `lang`, or None for free-form recognition.
+def phrases_for(kind: str | None, lang: str,
+                skill_phrases: Mapping[str, Sequence[str]] | None = None) -> list[str] | None:
+    """A bounded phrase grammar for an answer of `kind` (ivr.steps.listen_kind of a step) in `lang`, or
+    None for free-form recognition.
 
-    `skill_phrases` ({skill: phrases}) feeds the menu step. Digit words are left
+    `skill_phrases` ({skill: phrases}) feeds the menu's `skill`. Digit words are left
     out of menu and yes/no grammars: callers key digits, and short words like
     "one" and "oh" in a grammar come out as breaths and clicks.
     """
-    kind = step_kind(step)
     phrases = _phrases(kind, lang, skill_phrases)
     return Grammar(phrases, MAX_PHRASES[kind]) if phrases else None
 
@@ -70,7 +70,7 @@ def _phrases(kind: str | None, lang: str, skill_phrases: Mapping[str, Sequence[s
     agent = list(AGENT_PHRASES.get(base, []))
     # Among digits only the long single words: "real person" taught the model to hear "three" as "real".
     agent_among_digits = [p for p in agent if " " not in p and len(p) >= 5 and p != "human"]
-    if kind == "menu":
+    if kind == "skill":
         return _unique([p for ps in (skill_phrases or {}).values() for p in ps])
     if kind == "yes_no":
         # With the words that are neither ("what was that", "say that again"): without them every

@@ -12,21 +12,10 @@ from zoneinfo import ZoneInfo
 
 from understanding import Understanding
 
-# IVR step names (as the call flow names them) -> the kind of answer expected.
-STEP_KINDS = {
-    "menu": "menu", "skill": "menu", "main_menu": "menu",
-    "confirm": "yes_no", "confirm_skill": "yes_no", "yes_no": "yes_no", "callback_number_confirm": "yes_no",
-    "callback_offer": "yes_no", "wait_offer": "yes_no", "after_hours_offer": "yes_no",
-    "open_callback": "yes_no",
-    "callback_number_readback": "yes_no", "callback_time_confirm": "yes_no",
-    "callback_number": "digits", "callback_number_enter": "digits", "phone_number": "digits", "digits": "digits",
-    "callback_time": "time", "callback_when": "time", "callback_pick_day": "time", "callback_pick_time": "time",
-    "time": "time",
-}
-
-
-def step_kind(step: str) -> str | None:
-    return STEP_KINDS.get(step)
+# The kinds of answer a question listens for, declared once: ivr/steps.py gives each step one
+# (`Expects.listen`, looked up with ivr.steps.listen_kind), speech/grammar.py builds a grammar per kind,
+# and `decide` reads words per kind. Step names live only in ivr/steps.py.
+ANSWER_KINDS = ("skill", "yes_no", "digits", "time")
 
 
 @dataclass(frozen=True)
@@ -47,12 +36,16 @@ class StepContext:
                        understanding=Understanding({lang: phrases_by_skill}))
 
 
-def decide(step: str, text: str, lang: str, context: StepContext, asr_confidence: float = 1.0,
-           now: datetime | None = None) -> dict:
-    """A JSON-ready decision. Always has transcript, step, lang, kind, confidence; plus
-    skill/ranked/needs_confirmation (menu), answer (yes_no), digits, or callback_at/reason/asap (time).
+def decide(listen: str | None, text: str, lang: str, context: StepContext, asr_confidence: float = 1.0,
+           now: datetime | None = None, *, step: str | None = None) -> dict:
+    """A JSON-ready decision on words heard for an answer of kind `listen` (one of ANSWER_KINDS; None, a
+    question that takes keys only, is read as the menu's). Always has transcript, step (`step`, the
+    question's name, for the record), lang, kind, confidence; plus skill/ranked/needs_confirmation (menu),
+    answer (yes_no), digits, or callback_at/reason/asap (time).
     A time step reads the time against `now`, which the caller takes from its clock (clock.py)."""
-    kind = step_kind(step) or "menu"
+    if listen is not None and listen not in ANSWER_KINDS:
+        raise ValueError(f"unknown answer kind {listen!r}; one of {', '.join(ANSWER_KINDS)}")
+    kind = "menu" if listen in (None, "skill") else listen
     out: dict = {"transcript": text, "step": step, "lang": lang, "kind": kind}
     u = context.understanding or Understanding({})
     if kind == "menu":
@@ -105,4 +98,4 @@ def grammar_phrases(skill, lang: str) -> list[str]:
     return phrases + ([label] if label and label not in phrases else [])
 
 
-__all__ = ["STEP_KINDS", "StepContext", "context_from_config", "decide", "grammar_phrases", "step_kind"]
+__all__ = ["ANSWER_KINDS", "StepContext", "context_from_config", "decide", "grammar_phrases"]

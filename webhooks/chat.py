@@ -97,9 +97,12 @@ def transcript_text(transcript) -> str | None:
 
 
 # No per-IP limit: one bot server speaks for all its customers. Counted per customer number instead.
+per_customer = limiter.limit(per_number, key_func=number_in_json, error_message=TOO_MANY_FOR_NUMBER,
+                             deduct_when=when_accepted)
+
+
 @chat.post("/callback")
-@limiter.limit(per_number, key_func=number_in_json, error_message=TOO_MANY_FOR_NUMBER,
-               deduct_when=when_accepted)
+@per_customer
 def chat_callback():
     integration = verify()
     rt = runtime()
@@ -125,8 +128,7 @@ def chat_callback():
 
 
 @chat.post("/message")
-@limiter.limit(per_number, key_func=number_in_json, error_message=TOO_MANY_FOR_NUMBER,
-               deduct_when=when_accepted)
+@per_customer
 def chat_message():
     integration = verify()
     rt = runtime()

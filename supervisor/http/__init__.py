@@ -119,7 +119,7 @@ def load_user():
         csrf.protect()
         # Where the answer sends the browser back to is checked before anything is written.
         if request.form.get("back") and safe_next(request.form["back"]) is None:
-            return refuse_json(400, wording().fragment("supervisor_back_refused"))
+            return refuse_json(400, wording().text("supervisor_back_refused"))
 
 
 @bp.errorhandler(CSRFError)

@@ -101,7 +101,7 @@ AFTERWARDS: dict[str, Callable[[Runtime, QueueEntry], None]] = {"call-now": _wak
 def act(public_id: str, action: str):
     handler = ACTIONS.get(action)
     if handler is None:
-        return refuse_json(404, wording().fragment("supervisor_unknown_action", action=repr(action)))
+        return refuse_json(404, wording().text("supervisor_unknown_action", action=repr(action)))
     rt = runtime()
     try:
         version = int(request.form.get("version", ""))

@@ -14,8 +14,8 @@ from web.runtime import runtime
 
 def _window(limit: str) -> str:
     minutes = max(1, max(item.get_expiry() for item in parse_many(limit)) // 60)
-    return wording().text("supervisor_minutes_one") if minutes == 1 else \
-        wording().fragment("supervisor_minutes_many", n=minutes)
+    return wording().fragment("minutes_exact_one") if minutes == 1 else \
+        wording().fragment("minutes_exact_many", n=minutes)
 
 
 def _sign_in_throttled(message: str, retry_after: int):

@@ -30,6 +30,8 @@ SAMPLES = {
     "day": lambda p: promises.day_words(p, NOW, ZoneInfo("America/New_York"), NOW), "zone": lambda p: "New York",
     "weekday": lambda p: "Tuesday", "month": lambda p: "November", "date": lambda p: 24,
     "since": lambda p: "10:02", "next_try": lambda p: "10:07",
+    "name": lambda p: "Pat Jones", "state": lambda p: "available", "entries": lambda p: 2, "calls": lambda p: 3,
+    "action": lambda p: "'call-now'", "priority": lambda p: 4,
 }
 
 
@@ -97,13 +99,12 @@ def test_fragments_keep_their_case_inside_a_sentence():
         "Callback for the number ending in 0 1 4 2, billing.")
 
 
-def test_understanding_knows_every_step_the_flow_declares():
-    # ivr/steps.py STEPS is the source of step names; understanding's STEP_KINDS (read by `ivr understand
-    # classify --step` and the grammars) must give each the kind of answer the step listens for.
+def test_every_step_listens_for_an_answer_kind_understanding_declares():
+    # ivr/steps.py STEPS is the one list of step names; understanding.decision.ANSWER_KINDS the one list of
+    # answer kinds (read by `decide`, the grammars and `ivr understand classify --step`).
+    import understanding.decision
     from ivr.steps import STEPS
-    from understanding.decision import step_kind
 
-    listen_as = {"skill": "menu", "yes_no": "yes_no", "digits": "digits", "time": "time"}
-    wrong = {name: (step_kind(name), s.expects.listen) for name, s in STEPS.items()
-             if step_kind(name) != listen_as.get(s.expects.listen)}
-    assert wrong == {}
+    assert not hasattr(understanding.decision, "STEP_KINDS")
+    listens = {name: s.expects.listen for name, s in STEPS.items()}
+    assert {k for k in listens.values() if k is not None} == set(understanding.decision.ANSWER_KINDS)
