@@ -33,8 +33,6 @@ NUMBER_MESSAGES = {
     "emergency": "emergency numbers cannot be booked for a callback; dial them directly",
     "premium": "premium-rate, shared-cost and service numbers cannot be called back",
 }
-TIME_FIELDS = {"past": "/preferred_time", "horizon": "/preferred_time", "closed": "/preferred_time",
-               "dst_gap": "/preferred_time", "format": "/preferred_time"}
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ def scheduled_time(config: IvrConfig, skill_name: str, local: str, zone_name: st
             opening = hours.next_opening(skill, when)
             if opening is not None:
                 message += f"; the next opening is {opening.astimezone(zone).strftime('%Y-%m-%d %H:%M')} {zone.key}"
-        raise RequestRefused(message, field=TIME_FIELDS.get(refused.reason, "/preferred_time"),
+        raise RequestRefused(message, field="/preferred_time",
                              code=refused.reason) from None
 
 

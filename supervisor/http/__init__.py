@@ -155,6 +155,15 @@ def duration_filter(seconds) -> str:
     return f"{sign}{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
+@bp.app_template_filter("asked_label")
+def asked_label_filter(step: str) -> str:
+    """What an IVR step asked, in the supervisor's words (asked_<step> in config/ivr.toml); a step the
+    file has no label for (an old call's) by its name."""
+    key = f"asked_{step}"
+    words = wording()
+    return words.text(key) if key in words.table else step.replace("_", " ").capitalize()
+
+
 @bp.app_template_filter("pct")
 def pct_filter(value) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"

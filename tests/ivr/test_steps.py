@@ -86,7 +86,7 @@ def test_every_prompt_reads_right_for_every_skill(language):
             assert "  " not in text and " ," not in text and " ." not in text and "..." not in text, where
             assert text[:1] == text[:1].upper(), where
             assert text.rstrip()[-1:] in ".?!" or key in LABELS or key.startswith(("minutes_", "less_than", "reason_", "whisper_who", "window", "moment", "day_", "weekday_",
-                           "month_", "text_keyword_")), where  # keywords and page labels are words, not sentences
+                           "month_", "text_keyword_", "asked_")), where  # keywords and page labels are words, not sentences
             # An article before a label that brings its own ("Our an agent team", "Ons een medewerker team").
             assert not re.search(r"\b(our|the|a|an|ons|onze|het|de)\s+(a|an|een)\s", text, re.I), where
             assert not re.search(r"\b(\w+) \1\b", text, re.I), f"repeated word: {where}"
