@@ -7,6 +7,9 @@
   through callbacks.requests.open_slots), after the window they were told. The new window is told.
 - again(): after a cancel, the same number, skill and language booked again, as soon as possible.
 - page_words(): the page's wording, from the operator's IVR file, in the customer's language.
+- button_words(): every word the web button shows (the `button_*` prompts), for GET /api/callback-button/words.
+- closed_now(): "Our billing team is closed right now. We open again on Monday ... at 08:00, New York time.",
+  the phone's after-hours sentence, for the button and the text replies while the skill is closed.
 """
 from __future__ import annotations
 
@@ -21,9 +24,11 @@ from callbacks import requests as callback_requests
 from callbacks.services import change_state, hash_token
 from config import IvrConfig, Prompts
 from refusals import RequestRefused
+from routing import hours
 from routing.promise import stored_window
 from storage.models import QueueEntry
 
+BUTTON = "button_"  # the prefix of the web button's prompts in the IVR file
 MOVABLE = ("queued", "scheduled", "retry_wait")
 PAGE_KEYS = ("waiting_title", "waiting_place", "waiting_window", "waiting_told_us", "waiting_scheduled",
              "waiting_calling", "waiting_connected", "waiting_done", "waiting_cancel", "waiting_cancelled",
@@ -111,6 +116,25 @@ def page_words(config: IvrConfig, language: str) -> dict[str, str]:
     """The page's wording as the operator wrote it ({position}, {window}, {time} are filled in on the page)."""
     p = Prompts(config, language)
     return {key: p.table[key].replace("{company}", config.company_name) for key in PAGE_KEYS}
+
+
+def button_words(config: IvrConfig, language: str) -> dict[str, str]:
+    """The web button's wording as the operator wrote it, keyed without the `button_` prefix."""
+    table = Prompts(config, language).table
+    return {key[len(BUTTON):]: value.replace("{company}", config.company_name)
+            for key, value in table.items() if key.startswith(BUTTON) and isinstance(value, str)}
+
+
+def closed_now(config: IvrConfig, skill_name: str, language: str, zone: ZoneInfo, now: datetime) -> str | None:
+    """While the skill is closed: that it is, and when it opens (day, date, time and zone, in `zone`), in the
+    words the phone says them; None while it is open (or when it never opens)."""
+    skill = config.skills[skill_name]
+    opening = None if hours.is_open(skill, now) else hours.next_opening(skill, now)
+    if opening is None:
+        return None
+    p = Prompts(config, language)
+    return p.text("after_hours", skill=skill.label_in(p.language),
+                  opening=promises.moment_words(p, opening, zone, now))
 
 
 def slot_view(config: IvrConfig, entry: QueueEntry, slots: list[datetime], now: datetime) -> list[dict]:

@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import idempotency
 from callbacks import requests as callback_requests
-from callbacks.waiting import waiting_path
+from callbacks.waiting import closed_now, waiting_path
 from phone_numbers import dialling_codes
 from callbacks import channels
 from refusals import RequestRefused
@@ -266,6 +266,8 @@ def form_data():
         "countries": dialling_codes(rt.settings.allowed_countries),
         "timezone": zone.key,
         "open_now": bool(slots) and callback_requests.hours.is_open(config.skills[skill], now),
+        # While the team is closed: that it is, and when it opens, in the visitor's zone (as the phone says it).
+        "closed_text": closed_now(config, skill, language, zone, now),
         **preview,
         "slots": [{"value": s.strftime("%Y-%m-%dT%H:%M"), "date": s.strftime("%Y-%m-%d"),
                    "time": s.strftime("%H:%M")} for s in slots],
@@ -399,6 +401,8 @@ def openapi_description() -> dict:
                     "language": {"type": "string"}, "languages": {"type": "array", "items": {"type": "string"}},
                     "skill": {"type": "string"}, "timezone": {"type": "string"}, "open_now": {"type": "boolean"},
                     "asap_now": {"type": "boolean", "description": "a staffed agent can call back today"},
+                    "closed_text": {"type": ["string", "null"],
+                                    "description": "while the team is closed: that it is and when it opens"},
                     "asap_window": {"type": ["string", "null"],
                                     "description": "the window an ASAP callback booked now would be told"},
                     "skills": {"type": "array", "items": {"type": "object", "properties": {

@@ -1,0 +1,125 @@
+"""The "Call me back" button around closing time and across daylight-saving changes, in a real browser
+(Debian chromium via Playwright), in both languages, at phone (390 px) and desktop widths, with the app's
+ManualClock. What the button says must be what the phone and the waiting page say: closed now, when we
+open, and the window with its date and zone, in the visitor's own zone.
+
+Screenshots go to test-artifacts/ (gitignored) for a person to look at.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from storage.models import QueueEntry
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+UTC = timezone.utc
+
+
+@pytest.fixture(autouse=True)
+def generous_limits(app):
+    app.config.update(CALLBACK_LIMIT_PER_IP="1000/minute", CALLBACK_LIMIT_PER_NUMBER="1000/minute",
+                      CALLBACK_LIMIT_STATUS_PER_IP="1000/minute")
+
+
+@pytest.fixture
+def page_for(browser, live_app):
+    contexts = []
+
+    def open_page(path, zone, **options):
+        context = browser.new_context(timezone_id=zone, locale="en-US", **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("response", lambda r: r.status >= 400 and "favicon" not in r.url and errors.append(f"{r.status} {r.url}"))
+        page.errors = errors
+        page.goto(live_app + path)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"widget-hours-{name}.png"))
+
+
+def entries(runtime):
+    with runtime.sessions() as s:
+        return list(s.scalars(select(QueueEntry).order_by(QueueEntry.id)))
+
+
+def book(page, number, lang):
+    """Open the button, pick billing, type the number and book as soon as possible; the dialog."""
+    nl = lang == "nl"
+    page.locator(".cmb-launch").click()
+    dialog = page.get_by_role("dialog")
+    with page.expect_response(lambda r: "skill=billing" in r.url):
+        dialog.locator("select[name=skill]").select_option("billing")
+    dialog.locator("select[name=country]").select_option("US")
+    dialog.get_by_label("Telefoonnummer" if nl else "Phone number").fill(number)
+    return dialog
+
+
+# Friday 18:30 in New York, after closing (18:00), the weekend before a clock change: till Monday 08:00.
+CASES = [
+    # US clocks go forward on Sunday 14 March 2027, Europe's stay: Monday 08:00 New York is 13:00 in Amsterdam
+    # (not the usual 14:00).
+    ("us-dst", datetime(2027, 3, 12, 23, 30, tzinfo=UTC), "America/New_York", "",
+     "Our billing team is closed right now. We open again on Monday 15 March at 08:00, New York time. "
+     "We would call you between 08:00 and 08:10 on Monday 15 March, New York time.",
+     "Callback booked: Mon, Mar 15 08:00–08:10 (New York)"),
+    ("us-dst", datetime(2027, 3, 12, 23, 30, tzinfo=UTC), "Europe/Amsterdam", "?lang=nl",
+     "Ons team facturen is nu gesloten. We zijn weer open op maandag 15 maart om 13:00, tijdzone Amsterdam. "
+     "We zouden u bellen tussen 13:00 en 13:10 op maandag 15 maart, tijdzone Amsterdam.",
+     "Terugbellen geregeld: ma 15 mrt 13:00–13:10 (Amsterdam)"),
+    # Europe's clocks go forward on Sunday 28 March 2027: Monday 08:00 New York is 14:00 in Amsterdam again.
+    ("eu-dst", datetime(2027, 3, 26, 22, 30, tzinfo=UTC), "Europe/Amsterdam", "",
+     "Our billing team is closed right now. We open again on Monday 29 March at 14:00, Amsterdam time. "
+     "We would call you between 14:00 and 14:10 on Monday 29 March, Amsterdam time.",
+     "Callback booked: Mon, Mar 29 14:00–14:10 (Amsterdam)"),
+    ("eu-dst", datetime(2027, 3, 26, 22, 30, tzinfo=UTC), "America/New_York", "?lang=nl",
+     "Ons team facturen is nu gesloten. We zijn weer open op maandag 29 maart om 08:00, tijdzone New York. "
+     "We zouden u bellen tussen 08:00 en 08:10 op maandag 29 maart, tijdzone New York.",
+     "Terugbellen geregeld: ma 29 mrt 08:00–08:10 (New York)"),
+]
+
+
+@pytest.mark.parametrize("device,options", [("phone", PHONE), ("desktop", DESKTOP)])
+@pytest.mark.parametrize("case,now,zone,lang,closed,launcher", CASES, ids=[f"{c[0]}-{c[2]}" for c in CASES])
+def test_closed_over_a_clock_change_the_button_says_when_we_open_and_call(
+        page_for, runtime, clock, device, options, case, now, zone, lang, closed, launcher):
+    clock.set(now)
+    page = page_for("/demo" + lang, zone, **options)
+    dialog = book(page, "212 555 0150", "nl" if lang else "en")
+    expect(dialog.locator(".cmb-asap-when")).to_have_text(closed)
+    shot(page, f"{device}-{case}-{zone.split('/')[1].lower()}-form")
+    dialog.locator(".cmb-submit").click()
+    dialog.locator(".cmb-status").wait_for()
+    (entry,) = entries(runtime)
+    # The window told is the one the form announced: the first minutes after the opening.
+    assert (entry.channel, entry.promised_zone) == ("web", zone)
+    # "We would call you between ..." / "We zouden u bellen tussen ...": the same window, now promised.
+    window = closed.split(". ")[-1].split(" ", 4)[-1]
+    expect(dialog.locator(".cmb-result")).to_contain_text(window.rstrip("."))
+    expect(page.locator(".cmb-launch")).to_have_text(launcher)
+    follow = dialog.locator(".cmb-follow a")
+    expect(follow).to_be_visible()
+    shot(page, f"{device}-{case}-{zone.split('/')[1].lower()}-booked")
+    # The waiting page behind the link tells the same window, in the same words.
+    with page.context.expect_page() as opened:
+        follow.click()
+    waiting = opened.value
+    expect(waiting.locator("body")).to_contain_text(window.rstrip("."))
+    waiting.close()
+    assert page.errors == []
