@@ -123,3 +123,44 @@ def test_closed_over_a_clock_change_the_button_says_when_we_open_and_call(
     expect(waiting.locator("body")).to_contain_text(window.rstrip("."))
     waiting.close()
     assert page.errors == []
+
+
+@pytest.mark.parametrize("lang,zone,before,after", [
+    ("", "America/New_York",
+     "Nobody can call you back today. We would call you between 08:00 and 08:15 tomorrow, Wednesday 25 November, "
+     "New York time.",
+     "Our billing team is closed right now. We open again tomorrow, Wednesday 25 November at 08:00, New York time. "
+     "We would call you between 08:00 and 08:15 tomorrow, Wednesday 25 November, New York time."),
+    ("?lang=nl", "Europe/Amsterdam",
+     "Vandaag kan niemand u meer terugbellen. We zouden u bellen tussen 14:00 en 14:15 morgen, woensdag "
+     "25 november, tijdzone Amsterdam.",
+     # 18:30 in New York is already Wednesday in Amsterdam: "today" is the visitor's day, not the team's.
+     "Ons team facturen is nu gesloten. We zijn weer open vandaag, woensdag 25 november om 14:00, tijdzone Amsterdam. "
+     "We zouden u bellen tussen 14:00 en 14:15 vandaag, woensdag 25 november, tijdzone Amsterdam."),
+])
+def test_across_closing_the_form_offered_again_after_a_cancel_says_we_are_closed_now(
+        page_for, runtime, clock, busy_agent, lang, zone, before, after):
+    """Two minutes before closing with the only agent busy, nobody can call back today; the visitor books, cancels
+    after closing and is offered the form again, without a reload, which now says we are closed."""
+    busy_agent("billing")
+    clock.set(datetime(2026, 11, 24, 22, 58, tzinfo=UTC))  # Tuesday 17:58 in New York
+    page = page_for("/demo" + lang, zone, **PHONE)
+    dialog = book(page, "212 555 0151", "nl" if lang else "en")
+    expect(dialog.locator(".cmb-asap-when")).to_have_text(before)
+    dialog.locator(".cmb-submit").click()
+    dialog.locator(".cmb-status").wait_for()
+    shot(page, f"phone-closing-booked{'-nl' if lang else ''}")
+    clock.set(datetime(2026, 11, 24, 23, 30, tzinfo=UTC))  # 18:30: closed
+    dialog.locator(".cmb-cancel").click()
+    expect(dialog.locator(".cmb-status")).to_have_text(
+        "Uw terugbelverzoek is geannuleerd." if lang else "Your callback is cancelled.")
+    assert [e.state for e in entries(runtime)] == ["cancelled"]
+    with page.expect_response(lambda r: "/api/callback-form" in r.url):
+        dialog.locator(".cmb-again").click()
+    expect(dialog.locator(".cmb-asap-when")).to_have_text(after)
+    expect(page.locator(".cmb-launch")).to_have_text("Bel mij terug" if lang else "Call me back")
+    shot(page, f"phone-closed-again{'-nl' if lang else ''}")
+    dialog.locator(".cmb-submit").click()
+    dialog.locator(".cmb-status").wait_for()
+    assert [e.state for e in entries(runtime)] == ["cancelled", "scheduled"]
+    assert page.errors == []
