@@ -3,6 +3,8 @@
 - waiting_path(): where it lives, /wait/<public id>?token=<status token> (the token is the key).
 - link_for_phone(): a phone caller's booking never showed them a token, so the SMS that confirms it
   issues one (stored hashed, as at booking) and carries the page's link.
+- link_for_texter(): a texter who asks STATUS gets a link of their own, beside any link already given (the
+  web button's, the chat's), which keeps working.
 - later_slots() / move(): a later slot the customer may move to: only slots with room (routing/slots.py,
   through callbacks.requests.open_slots), after the window they were told. The new window is told.
 - again(): after a cancel, the same number, skill and language booked again, as soon as possible.
@@ -28,6 +30,8 @@ from routing import hours
 from routing.promise import stored_window
 from storage.models import QueueEntry
 
+LINK_HASHES = "link_hashes"  # in an entry's context: hashes of further links given by text
+EXTRA_LINKS = 3
 BUTTON = "button_"  # the prefix of the web button's prompts in the IVR file
 MOVABLE = ("queued", "scheduled", "retry_wait")
 PAGE_KEYS = ("waiting_title", "waiting_place", "waiting_window", "waiting_told_us", "waiting_scheduled",
@@ -46,6 +50,20 @@ def link_for_phone(entry: QueueEntry, base: str) -> str | None:
         return None
     token = secrets.token_urlsafe(24)
     entry.status_token_hash = hash_token(token)
+    return base.rstrip("/") + waiting_path(entry.public_id, token)
+
+
+def link_for_texter(entry: QueueEntry, base: str) -> str | None:
+    """A fresh link to the entry's waiting page for the number that texted; earlier links stay valid (their
+    hashes are kept, the last few, in the entry's context; callbacks.requests.find_by_token accepts them)."""
+    if not entry.public_id:
+        return None
+    token = secrets.token_urlsafe(24)
+    if entry.status_token_hash is None:
+        entry.status_token_hash = hash_token(token)
+    else:
+        kept = list((entry.context or {}).get(LINK_HASHES, []))[-(EXTRA_LINKS - 1):]
+        entry.context = {**(entry.context or {}), LINK_HASHES: [*kept, hash_token(token)]}
     return base.rstrip("/") + waiting_path(entry.public_id, token)
 
 
