@@ -38,7 +38,9 @@
     var s = data.state;
     var line;
     if (s === "cancelled") { line = W.waiting_cancelled; }
-    else if (s === "dialing_agent" || s === "dialing_customer") { line = W.waiting_calling; }
+    // Agent first: while only the agent's phone rings, the customer is not being called yet.
+    else if (s === "dialing_agent") { line = W.waiting_connecting; }
+    else if (s === "dialing_customer") { line = W.waiting_calling; }
     else if (s === "connected") { line = W.waiting_connected; }
     else if (!OPEN[s]) { line = W.waiting_done; }
     else if (data.position) { line = fill(W.waiting_place, {position: data.position}); }
