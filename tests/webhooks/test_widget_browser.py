@@ -27,8 +27,8 @@ def generous_limits(app):
 def page_for(browser, live_app):
     contexts = []
 
-    def open_page(path="/demo", **options):
-        context = browser.new_context(timezone_id="Europe/Amsterdam", locale="en-US", **options)
+    def open_page(path="/demo", zone="Europe/Amsterdam", **options):
+        context = browser.new_context(timezone_id=zone, locale="en-US", **options)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)

@@ -8,55 +8,20 @@ Screenshots go to test-artifacts/ (gitignored) for a person to look at.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from storage.models import QueueEntry
+# The button's page, its limits and the database as test_widget_browser.py opens and reads them.
+from tests.webhooks.test_widget_browser import (ARTIFACTS, DESKTOP, PHONE, entries, generous_limits,  # noqa: F401
+                                                page_for)
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 UTC = timezone.utc
-
-
-@pytest.fixture(autouse=True)
-def generous_limits(app):
-    app.config.update(CALLBACK_LIMIT_PER_IP="1000/minute", CALLBACK_LIMIT_PER_NUMBER="1000/minute",
-                      CALLBACK_LIMIT_STATUS_PER_IP="1000/minute")
-
-
-@pytest.fixture
-def page_for(browser, live_app):
-    contexts = []
-
-    def open_page(path, zone, **options):
-        context = browser.new_context(timezone_id=zone, locale="en-US", **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("response", lambda r: r.status >= 400 and "favicon" not in r.url and errors.append(f"{r.status} {r.url}"))
-        page.errors = errors
-        page.goto(live_app + path)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"widget-hours-{name}.png"))
-
-
-def entries(runtime):
-    with runtime.sessions() as s:
-        return list(s.scalars(select(QueueEntry).order_by(QueueEntry.id)))
 
 
 def book(page, number, lang):
@@ -100,7 +65,7 @@ CASES = [
 def test_closed_over_a_clock_change_the_button_says_when_we_open_and_call(
         page_for, runtime, clock, device, options, case, now, zone, lang, closed, launcher):
     clock.set(now)
-    page = page_for("/demo" + lang, zone, **options)
+    page = page_for("/demo" + lang, zone=zone, **options)
     dialog = book(page, "212 555 0150", "nl" if lang else "en")
     expect(dialog.locator(".cmb-asap-when")).to_have_text(closed)
     shot(page, f"{device}-{case}-{zone.split('/')[1].lower()}-form")
@@ -144,7 +109,7 @@ def test_across_closing_the_form_offered_again_after_a_cancel_says_we_are_closed
     after closing and is offered the form again, without a reload, which now says we are closed."""
     busy_agent("billing")
     clock.set(datetime(2026, 11, 24, 22, 58, tzinfo=UTC))  # Tuesday 17:58 in New York
-    page = page_for("/demo" + lang, zone, **PHONE)
+    page = page_for("/demo" + lang, zone=zone, **PHONE)
     dialog = book(page, "212 555 0151", "nl" if lang else "en")
     expect(dialog.locator(".cmb-asap-when")).to_have_text(before)
     dialog.locator(".cmb-submit").click()
