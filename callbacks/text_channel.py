@@ -113,8 +113,7 @@ def booked(config: IvrConfig, outcome: callback_requests.Outcome, now: datetime,
 
 def _with_hours_and_link(config: IvrConfig, entry: QueueEntry, language: str, said: str, now: datetime,
                          link: str | None) -> str:
-    closed = waiting.closed_now(config, entry.skill, language, waiting.zone_of(config, entry), now) \
-        if entry.skill in config.skills else None
+    closed = waiting.closed_for(config, entry, language, now=now)
     parts = [closed, said, Prompts(config, language).text("text_waiting_link", url=link) if link else None]
     return " ".join(part for part in parts if part)
 

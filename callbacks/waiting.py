@@ -155,6 +155,13 @@ def closed_now(config: IvrConfig, skill_name: str, language: str, zone: ZoneInfo
                   opening=promises.moment_words(p, opening, zone, now))
 
 
+def closed_for(config: IvrConfig, entry: QueueEntry, language: str | None = None, *, now: datetime) -> str | None:
+    """closed_now() for a callback still to be made, in its customer's zone (the window's) and language."""
+    if entry.state not in MOVABLE or entry.skill not in config.skills:
+        return None
+    return closed_now(config, entry.skill, language or entry.language, zone_of(config, entry), now)
+
+
 def slot_view(config: IvrConfig, entry: QueueEntry, slots: list[datetime], now: datetime) -> list[dict]:
     """Slots as the page offers them: the value to send back, and the words (day, date, time, zone)."""
     p = Prompts(config, entry.language)
