@@ -236,9 +236,11 @@ def confirmation(config: IvrConfig, outcome: Outcome, now: datetime) -> str:
     p = Prompts(config, entry.language)
     last4 = (entry.phone_number or "")[-4:]
     window = outcome.window or stored_window(entry)
-    if not outcome.created or window is None:
+    if window is None:
         return p.text("text_existing", last4=last4)
     told = promises.window_words(p, window, now)
+    if not outcome.created:  # found again: the window it was told, never a bare "we will call you"
+        return p.text("text_existing_window", last4=last4, window=told)
     if outcome.position is not None:
         return p.text("text_booked_asap", last4=last4, window=told, position=outcome.position)
     return p.text("text_booked_later", last4=last4, window=told)

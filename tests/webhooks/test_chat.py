@@ -75,7 +75,9 @@ def test_signed_handover_books_and_replies_what_was_booked(client, runtime, cloc
 
     again = post(client, clock, {**HANDOVER, "transcript": "second chat"})
     assert again.status_code == 200
-    assert again.get_json()["message"] == "U heeft al een terugbelverzoek; we bellen het nummer dat eindigt op 4567."
+    assert again.get_json()["message"] == ("U heeft al een terugbelverzoek: we bellen u op het nummer dat eindigt op "
+                                           "4567 tussen 16:00 en 16:20 vandaag, dinsdag 24 november, tijdzone "
+                                           "Amsterdam.")
     assert len(entries(runtime)) == 1
 
 
