@@ -178,8 +178,10 @@ def find_by_token(session: Session, public_id: str, token: str) -> QueueEntry:
     entry = None
     if PUBLIC_ID.fullmatch(public_id or ""):  # anything else cannot be ours (and NUL upsets PostgreSQL)
         entry = session.scalar(select(QueueEntry).where(QueueEntry.public_id == public_id))
-    if (entry is None or not entry.status_token_hash or not token
-            or not hmac.compare_digest(entry.status_token_hash, hash_token(token))):
+    given = hash_token(token) if token else ""
+    # The link given at booking, or one given later by text (callbacks.waiting.link_for_texter).
+    known = [entry.status_token_hash, *(entry.context or {}).get("link_hashes", [])] if entry is not None else []
+    if not given or not any(known_hash and hmac.compare_digest(known_hash, given) for known_hash in known):
         raise RequestRefused("no callback matches this link; it may have been mistyped", field=None,
                              code="not_found", status=404)
     return entry
@@ -232,9 +234,11 @@ def confirmation(config: IvrConfig, outcome: Outcome, now: datetime) -> str:
     p = Prompts(config, entry.language)
     last4 = (entry.phone_number or "")[-4:]
     window = outcome.window or stored_window(entry)
-    if not outcome.created or window is None:
+    if window is None:
         return p.text("text_existing", last4=last4)
     told = promises.window_words(p, window, now)
+    if not outcome.created:  # found again: the window it was told, never a bare "we will call you"
+        return p.text("text_existing_window", last4=last4, window=told)
     if outcome.position is not None:
         return p.text("text_booked_asap", last4=last4, window=told, position=outcome.position)
     return p.text("text_booked_later", last4=last4, window=told)

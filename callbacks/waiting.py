@@ -3,10 +3,15 @@
 - waiting_path(): where it lives, /wait/<public id>?token=<status token> (the token is the key).
 - link_for_phone(): a phone caller's booking never showed them a token, so the SMS that confirms it
   issues one (stored hashed, as at booking) and carries the page's link.
+- link_for_texter(): a texter who asks STATUS gets a link of their own, beside any link already given (the
+  web button's, the chat's), which keeps working.
 - later_slots() / move(): a later slot the customer may move to: only slots with room (routing/slots.py,
   through callbacks.requests.open_slots), after the window they were told. The new window is told.
 - again(): after a cancel, the same number, skill and language booked again, as soon as possible.
 - page_words(): the page's wording, from the operator's IVR file, in the customer's language.
+- button_words(): every word the web button shows (the `button_*` prompts), for GET /api/callback-button/words.
+- closed_now(): "Our billing team is closed right now. We open again on Monday ... at 08:00, New York time.",
+  the phone's after-hours sentence, for the button and the text replies while the skill is closed.
 """
 from __future__ import annotations
 
@@ -21,13 +26,17 @@ from callbacks import requests as callback_requests
 from callbacks.services import change_state, hash_token
 from config import IvrConfig, Prompts
 from refusals import RequestRefused
+from routing import hours
 from routing.promise import stored_window
 from storage.models import QueueEntry
 
+LINK_HASHES = "link_hashes"  # in an entry's context: hashes of further links given by text
+EXTRA_LINKS = 3
+BUTTON = "button_"  # the prefix of the web button's prompts in the IVR file
 MOVABLE = ("queued", "scheduled", "retry_wait")
 PAGE_KEYS = ("waiting_title", "waiting_place", "waiting_window", "waiting_told_us", "waiting_scheduled",
-             "waiting_calling", "waiting_connected", "waiting_done", "waiting_cancel", "waiting_cancelled",
-             "waiting_move", "waiting_move_none", "waiting_move_pick", "waiting_moved", "waiting_again",
+             "waiting_calling", "waiting_connecting", "waiting_connected", "waiting_done", "waiting_cancel",
+             "waiting_cancelled", "waiting_move", "waiting_move_none", "waiting_move_pick", "waiting_moved", "waiting_again",
              "waiting_failed", "waiting_live")
 
 
@@ -41,6 +50,20 @@ def link_for_phone(entry: QueueEntry, base: str) -> str | None:
         return None
     token = secrets.token_urlsafe(24)
     entry.status_token_hash = hash_token(token)
+    return base.rstrip("/") + waiting_path(entry.public_id, token)
+
+
+def link_for_texter(entry: QueueEntry, base: str) -> str | None:
+    """A fresh link to the entry's waiting page for the number that texted; earlier links stay valid (their
+    hashes are kept, the last few, in the entry's context; callbacks.requests.find_by_token accepts them)."""
+    if not entry.public_id:
+        return None
+    token = secrets.token_urlsafe(24)
+    if entry.status_token_hash is None:
+        entry.status_token_hash = hash_token(token)
+    else:
+        kept = list((entry.context or {}).get(LINK_HASHES, []))[-(EXTRA_LINKS - 1):]
+        entry.context = {**(entry.context or {}), LINK_HASHES: [*kept, hash_token(token)]}
     return base.rstrip("/") + waiting_path(entry.public_id, token)
 
 
@@ -111,6 +134,32 @@ def page_words(config: IvrConfig, language: str) -> dict[str, str]:
     """The page's wording as the operator wrote it ({position}, {window}, {time} are filled in on the page)."""
     p = Prompts(config, language)
     return {key: p.table[key].replace("{company}", config.company_name) for key in PAGE_KEYS}
+
+
+def button_words(config: IvrConfig, language: str) -> dict[str, str]:
+    """The web button's wording as the operator wrote it, keyed without the `button_` prefix."""
+    table = Prompts(config, language).table
+    return {key[len(BUTTON):]: value.replace("{company}", config.company_name)
+            for key, value in table.items() if key.startswith(BUTTON) and isinstance(value, str)}
+
+
+def closed_now(config: IvrConfig, skill_name: str, language: str, zone: ZoneInfo, now: datetime) -> str | None:
+    """While the skill is closed: that it is, and when it opens (day, date, time and zone, in `zone`), in the
+    words the phone says them; None while it is open (or when it never opens)."""
+    skill = config.skills[skill_name]
+    opening = None if hours.is_open(skill, now) else hours.next_opening(skill, now)
+    if opening is None:
+        return None
+    p = Prompts(config, language)
+    return p.text("after_hours", skill=skill.label_in(p.language),
+                  opening=promises.moment_words(p, opening, zone, now))
+
+
+def closed_for(config: IvrConfig, entry: QueueEntry, language: str | None = None, *, now: datetime) -> str | None:
+    """closed_now() for a callback still to be made, in its customer's zone (the window's) and language."""
+    if entry.state not in MOVABLE or entry.skill not in config.skills:
+        return None
+    return closed_now(config, entry.skill, language or entry.language, zone_of(config, entry), now)
 
 
 def slot_view(config: IvrConfig, entry: QueueEntry, slots: list[datetime], now: datetime) -> list[dict]:

@@ -28,7 +28,7 @@ ROWS_PER_SECTION = 40
 # Waiting this much longer than we told the person is trouble worth a colour.
 OVER_PROMISE_SECONDS = 60
 # Never shown, not even under "details": the customer's own key to their status link.
-SECRET_CONTEXT = {"status_token"}
+SECRET_CONTEXT = {"status_token", "link_hashes"}  # link_hashes: callbacks.waiting.link_for_texter
 # The customer's own context, shown in people's words (the template says them); every other key is the
 # dispatcher's or the IVR's bookkeeping (leg, claimed_at, mode, queue_sid...), shown only under "details".
 PEOPLE_CONTEXT = {"ivr_path", "ivr_heard", "chat_transcript", "sms_text", "page_url", "customer_reference",

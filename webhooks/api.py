@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import idempotency
 from callbacks import requests as callback_requests
-from callbacks.waiting import waiting_path
+from callbacks.waiting import closed_for, closed_now, waiting_path
 from phone_numbers import dialling_codes
 from callbacks import channels
 from refusals import RequestRefused
@@ -215,6 +215,8 @@ def callback_status(public_id: str):
         position, wait = callback_requests.place_in_line(session, rt.ivr_config, entry, rt.clock.now())
         view = callback_view(entry, position=position, wait=wait, token=None, created=False,
                              window=callback_requests.window_view(rt.ivr_config, entry, rt.clock.now()))
+        # While the team is closed: that it is, and when it opens (the button and the waiting page show it).
+        view["closed_text"] = closed_for(rt.ivr_config, entry, now=rt.clock.now())
     return jsonify(view)
 
 
@@ -266,6 +268,8 @@ def form_data():
         "countries": dialling_codes(rt.settings.allowed_countries),
         "timezone": zone.key,
         "open_now": bool(slots) and callback_requests.hours.is_open(config.skills[skill], now),
+        # While the team is closed: that it is, and when it opens, in the visitor's zone (as the phone says it).
+        "closed_text": closed_now(config, skill, language, zone, now),
         **preview,
         "slots": [{"value": s.strftime("%Y-%m-%dT%H:%M"), "date": s.strftime("%Y-%m-%d"),
                    "time": s.strftime("%H:%M")} for s in slots],
@@ -386,6 +390,9 @@ def openapi_description() -> dict:
                                               "moved": {"type": "integer"}}},
                     "status_url": {"type": "string", "format": "uri",
                                    "description": "Only in the 201 answer: read (GET) or cancel (DELETE) here"},
+                    "closed_text": {"type": ["string", "null"],
+                                    "description": "Only when read (GET): while the team is closed, that it is "
+                                                   "and when it opens"},
                     "waiting_url": {"type": "string", "format": "uri",
                                     "description": "Only in the 201 answer: the customer's waiting page (place, "
                                                    "window, cancel, move to a later slot)"},
@@ -399,6 +406,8 @@ def openapi_description() -> dict:
                     "language": {"type": "string"}, "languages": {"type": "array", "items": {"type": "string"}},
                     "skill": {"type": "string"}, "timezone": {"type": "string"}, "open_now": {"type": "boolean"},
                     "asap_now": {"type": "boolean", "description": "a staffed agent can call back today"},
+                    "closed_text": {"type": ["string", "null"],
+                                    "description": "while the team is closed: that it is and when it opens"},
                     "asap_window": {"type": ["string", "null"],
                                     "description": "the window an ASAP callback booked now would be told"},
                     "skills": {"type": "array", "items": {"type": "object", "properties": {

@@ -27,6 +27,7 @@ from callbacks.schemas import MAX_TRANSCRIPT, chat_message_schema, chat_request_
 from refusals import RequestRefused
 from storage.db import transaction
 from webhooks.api import callback_view, read_json, too_large
+from webhooks.security import public_base
 from web.limits import TOO_MANY_FOR_NUMBER, limiter, number_in_json, per_number, when_accepted
 from web.errors import answers_json
 from web.runtime import runtime
@@ -121,7 +122,7 @@ def chat_callback():
         view = callback_view(outcome.entry, position=outcome.position, wait=outcome.estimated_wait_seconds,
                              token=outcome.status_token, created=outcome.created,
                              window=callback_requests.window_view(rt.ivr_config, outcome.entry, now))
-        view["message"] = callback_requests.confirmation(rt.ivr_config, outcome, now)
+        view["message"] = text_channel.booked(rt.ivr_config, outcome, now, view.get("waiting_url"))
     response = jsonify(view)
     response.status_code = 201 if outcome.created else 200
     return response
@@ -137,7 +138,7 @@ def chat_message():
     try:
         with transaction(rt.sessions) as session:
             reply = text_channel.answer(session, rt.ivr_config, text, now=rt.clock.now(),
-                                        allowed_countries=rt.settings.allowed_countries)
+                                        allowed_countries=rt.settings.allowed_countries, base=public_base())
     except RequestRefused as refused:  # nothing of a refused request is kept; the texter is told why
         reply = texts.refusal(rt.ivr_config, text_channel.language_of(rt.ivr_config, text.body), refused)
     return jsonify({"reply": reply})

@@ -8,11 +8,12 @@ from webhooks.public import demo
 from webhooks.sms import sms
 from webhooks.voice import voice
 from webhooks.waiting import page as waiting_page
+from webhooks.widget import widget
 
 
 def load(app, runtime) -> None:
     init_media(app)  # /media: Twilio Media Streams carrying spoken answers
     init_api(app)
     init_chat(app)
-    for blueprint in (voice, outbound, api, chat, sms, demo, waiting_page):
+    for blueprint in (voice, outbound, api, chat, sms, demo, waiting_page, widget):
         app.register_blueprint(blueprint)

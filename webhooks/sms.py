@@ -21,7 +21,7 @@ from storage.models import ReceivedText
 from webhooks import twilio_params
 from web.limits import number_in_form, per_number, spend, within
 from web.runtime import runtime
-from webhooks.security import twilio_signed
+from webhooks.security import public_base, twilio_signed
 
 sms = Blueprint("sms_webhooks", __name__, url_prefix="/webhooks")
 
@@ -86,7 +86,7 @@ def _too_many() -> str:
 
 
 def _booked(session, now) -> str:
-    """Do what the text asks in `session` (book, cancel, status); the reply, or HELP for any other text."""
+    """Do what the text asks in `session` (book, cancel, status); the reply, or the help text for any other text."""
     rt = runtime()
     return text_channel.answer(session, rt.ivr_config, _text_in(), now=now,
-                               allowed_countries=rt.settings.allowed_countries)
+                               allowed_countries=rt.settings.allowed_countries, base=public_base())

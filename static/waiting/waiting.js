@@ -11,7 +11,7 @@
   var q = "?token=" + encodeURIComponent(token);
   var base = "/api/callbacks/" + id;
   var $ = function (name) { return document.getElementById(name); };
-  var state = $("wait-state"), windowLine = $("wait-window"), alertBox = $("wait-alert");
+  var state = $("wait-state"), windowLine = $("wait-window"), alertBox = $("wait-alert"), closedLine = $("wait-closed");
   var moveBtn = $("wait-move"), cancelBtn = $("wait-cancel"), againBtn = $("wait-again"), slotList = $("wait-slots");
   var OPEN = {queued: 1, scheduled: 1, retry_wait: 1};
   var timer = null;
@@ -38,7 +38,9 @@
     var s = data.state;
     var line;
     if (s === "cancelled") { line = W.waiting_cancelled; }
-    else if (s === "dialing_agent" || s === "dialing_customer") { line = W.waiting_calling; }
+    // Agent first: while only the agent's phone rings, the customer is not being called yet.
+    else if (s === "dialing_agent") { line = W.waiting_connecting; }
+    else if (s === "dialing_customer") { line = W.waiting_calling; }
     else if (s === "connected") { line = W.waiting_connected; }
     else if (!OPEN[s]) { line = W.waiting_done; }
     else if (data.position) { line = fill(W.waiting_place, {position: data.position}); }
@@ -48,6 +50,9 @@
     var told = data.window && OPEN[s];
     windowLine.hidden = !told;
     if (told) { windowLine.textContent = fill(moved ? W.waiting_moved : W.waiting_window, {window: data.window.text}); }
+    // While the team is closed: that it is, and when it opens (the server's words, in the customer's zone).
+    closedLine.hidden = !(data.closed_text && OPEN[s]);
+    closedLine.textContent = data.closed_text || "";
     moveBtn.hidden = cancelBtn.hidden = !OPEN[s];
     againBtn.hidden = s !== "cancelled";
     if (!OPEN[s]) { slotList.hidden = true; }

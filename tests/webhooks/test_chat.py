@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from storage.models import QueueEntry
 from webhooks.chat import parse_secrets, signature
+from tests.support.waiting_links import split_link
 
 SECRET = "s3cret-for-helpbot"
 URL = "/webhooks/chat/callback"
@@ -60,9 +61,11 @@ def test_signed_handover_books_and_replies_what_was_booked(client, runtime, cloc
     assert reply["channel"] == "chat"
     assert reply["position"] == 1
     # The window, in Amsterdam time for a Dutch chat, the same words the status page and the phone use.
-    assert reply["message"] == ("Geboekt: we bellen u op het nummer dat eindigt op 4567 tussen 16:00 en 16:20 vandaag, "
-                                "dinsdag 24 november, tijdzone Amsterdam. U bent nummer 1 in de rij.")
-    assert reply["window"]["text"] in reply["message"] and reply["window"]["timezone"] == "Europe/Amsterdam"
+    message, link = split_link(reply["message"])
+    assert reply["waiting_url"] == "https://ivr.example.com" + link
+    assert message == ("Geboekt: we bellen u op het nummer dat eindigt op 4567 tussen 16:00 en 16:20 vandaag, "
+                       "dinsdag 24 november, tijdzone Amsterdam. U bent nummer 1 in de rij.")
+    assert reply["window"]["text"] in message and reply["window"]["timezone"] == "Europe/Amsterdam"
     assert reply["status_url"].startswith("https://ivr.example.com/api/callbacks/")
     (entry,) = entries(runtime)
     assert entry.phone_number == "+31201234567"
@@ -72,7 +75,9 @@ def test_signed_handover_books_and_replies_what_was_booked(client, runtime, cloc
 
     again = post(client, clock, {**HANDOVER, "transcript": "second chat"})
     assert again.status_code == 200
-    assert again.get_json()["message"] == "U heeft al een terugbelverzoek; we bellen het nummer dat eindigt op 4567."
+    assert again.get_json()["message"] == ("U heeft al een terugbelverzoek: we bellen u op het nummer dat eindigt op "
+                                           "4567 tussen 16:00 en 16:20 vandaag, dinsdag 24 november, tijdzone "
+                                           "Amsterdam.")
     assert len(entries(runtime)) == 1
 
 
@@ -80,8 +85,8 @@ def test_scheduled_handover_in_english(client, runtime, clock):
     response = post(client, clock, {"phone": "+12125550142", "skill": "support", "preferred_time": "2026-11-25T09:00",
                                     "timezone": "America/New_York", "transcript": "My internet is down"})
     assert response.status_code == 201
-    assert response.get_json()["message"] == ("Booked: we will call you on the number ending in 0142 between 09:00 and "
-                                              "09:15 tomorrow, Wednesday 25 November, New York time.")
+    assert split_link(response.get_json()["message"])[0] == ("Booked: we will call you on the number ending in 0142 "
+                                                             "between 09:00 and 09:15 tomorrow, Wednesday 25 November, New York time.")
 
 
 @pytest.mark.parametrize("tamper", ["body", "secret", "integration", "signature_missing", "nonce_malformed"])

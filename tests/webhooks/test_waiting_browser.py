@@ -6,6 +6,7 @@ link the booking gave. Screenshots go to test-artifacts/ (gitignored) for a pers
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -127,6 +128,25 @@ def test_the_page_follows_the_callback_live(app, runtime, open_page, busy_agent)
 
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
+def test_while_only_the_agent_rings_the_page_does_not_say_we_are_calling(app, runtime, clock, open_page, language):
+    from agents import services as agents
+    from storage.db import transaction
+
+    booked = book(app, language)
+    page = open_page(path_of(booked["waiting_url"]), language, **PHONE)
+    p = Prompts(runtime.ivr_config, language)
+    expect(page.locator("#wait-state")).to_have_text(p.fragment("waiting_place", position=1))
+    with transaction(runtime.sessions) as s:
+        agents.add_agent(s, name="Ann", address="+14155550101", skills=["billing"], now=clock.now(),
+                         state="available", wrap_up_seconds=0)
+    runtime.extras["dispatcher"].run_once()  # agent first: Ann's phone rings, the customer's does not yet
+    expect(page.locator("#wait-state")).to_have_text(p.fragment("waiting_connecting"))
+    assert p.fragment("waiting_calling") not in page.locator("main").inner_text()
+    shot(page, f"phone-{language}-connecting")
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
 @pytest.mark.parametrize("device,options", DEVICES)
 def test_booked_at_closing_time_the_page_tells_the_next_openings_window(app, runtime, clock, open_page, busy_agent,
                                                                         device, options, language):
@@ -144,6 +164,19 @@ def test_booked_at_closing_time_the_page_tells_the_next_openings_window(app, run
     assert end.astimezone(zone).hour >= 8
     told = "14:00" if language == "nl-NL" else "08:00"  # Amsterdam is six hours ahead of New York
     assert told in text and ("morgen" if language == "nl-NL" else "tomorrow") in text, text
+    closed = page.locator("#wait-closed")
+    expect(closed).to_be_hidden()  # still open: nothing to say about opening hours
+    clock.set(datetime(2026, 11, 24, 23, 30, tzinfo=timezone.utc))  # 18:30: closed; the page follows by itself
+    expect(closed).to_have_text({
+        "en-US": "Our billing team is closed right now. We open again tomorrow, Wednesday 25 November at 08:00, "
+                 "New York time.",
+        # 18:30 in New York is already Wednesday in Amsterdam.
+        "nl-NL": "Ons team facturen is nu gesloten. We zijn weer open vandaag, woensdag 25 november om 14:00, "
+                 "tijdzone Amsterdam."}[language])
+    # The same window as before closing, same times and date (in Amsterdam its day is now "today").
+    clock_times = re.compile(r"\d\d:\d\d|\b25\b")
+    assert clock_times.findall(window.inner_text()) == clock_times.findall(text)
+    assert clock_times.findall(text)[0] == told and "25" in clock_times.findall(text)
     shot(page, f"{device}-{language}-closing")
 
 
