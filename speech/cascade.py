@@ -21,7 +21,7 @@ or no is asked again) instead of acting on one recogniser's words. The caller ne
 from __future__ import annotations
 
 import logging
-import time
+import os
 from dataclasses import replace
 from typing import Mapping
 
@@ -41,9 +41,23 @@ PICK = {"skill": "second", "yes_no": "heard", "digits": "merge", "time": "second
 SECOND_PASS_TIMEOUT = 4.0  # seconds the caller may wait for Whisper, then the first pass stands
 # A live answer (/media) is stored at most this long after the caller's last voice (the end-of-speech
 # pause included): 0.8 s end of speech -> next prompt, less what storing it and moving the call take.
-ANSWER_DEADLINE = 0.75
+ANSWER_DEADLINE = 0.75  # SPEECH_ANSWER_DEADLINE overrides it: more waits for Whisper, asks again less
 DOUBT_MARGIN = 0.01  # how far below the confirmation threshold a doubtful answer's confidence is held
 ENDINGS = (SPEECH, "max_duration", "stalled", "max_stream_time")
+
+
+def answer_deadline(env: Mapping[str, str] | None = None) -> float:
+    """Seconds from the caller's last voice to a live answer's deadline: SPEECH_ANSWER_DEADLINE, else
+    ANSWER_DEADLINE."""
+    value = (os.environ if env is None else env).get("SPEECH_ANSWER_DEADLINE", "").strip()
+    try:
+        seconds = float(value) if value else ANSWER_DEADLINE
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 60:
+        log.warning("SPEECH_ANSWER_DEADLINE must be seconds between 0 and 60; using %s", ANSWER_DEADLINE)
+        return ANSWER_DEADLINE
+    return seconds
 
 
 def hint(kind: str | None, language: str, labels: str = "") -> str:
@@ -79,7 +93,8 @@ class Cascade:
     def decide(self, outcome: SpeechOutcome, audio: bytes, kind: str | None, language: str,
                sample_rate: int = 8000, deadline: float | None = None) -> SpeechOutcome:
         """The answer to store: `outcome` (the first pass) with the cascade's words and confidence.
-        `deadline` (time.monotonic()): when the answer must be ready; by default `timeout` from now."""
+        `deadline` (time.monotonic()): when a live answer must be ready (admission, see above); without
+        one (a recording: `ivr speech recognize`, the benches) Whisper is waited for up to `timeout`."""
         if kind is None or outcome.reason not in ENDINGS or not audio:
             return outcome
         first = outcome.transcript or ""
@@ -87,8 +102,7 @@ class Cascade:
         wanted = self.wants_second_pass(kind, first, language)
         if wanted:
             heard = self.second.transcribe(audio, sample_rate, hint(kind, language, menu_labels(self.config, language)),
-                                           timeout=self.timeout,
-                                           deadline=time.monotonic() + self.timeout if deadline is None else deadline)
+                                           timeout=self.timeout, deadline=deadline)
             if heard is None:
                 log.info("no second pass in time (busy, slow or dead worker): the first pass stands, doubtful")
             else:

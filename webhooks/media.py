@@ -32,7 +32,7 @@ from twilio.request_validator import RequestValidator
 from ivr import spoken
 from ivr.barge_in import CallMover
 from ivr.steps import listen_kind
-from speech.cascade import ANSWER_DEADLINE, Cascade
+from speech.cascade import Cascade, answer_deadline
 from speech.engines import engine_for, second_pass_for
 from speech.grammar import grammar_for_config
 from speech.session import SessionLimits, SpeechSession
@@ -159,13 +159,13 @@ def _recognizer(language: str, step: str, sample_rate: int):
 
 def _second_pass(outcome, utterance: bytes, language: str, step: str, voice_ended: float):
     """The answer with the cascade's words and calibrated confidence (speech/cascade.py): Whisper hears
-    the held answer too where that was measured to help, if it can by ANSWER_DEADLINE after the caller's
+    the held answer too where that was measured to help, if it can by answer_deadline() after the caller's
     last voice (`voice_ended`, time.monotonic()); else the first pass stands, doubtful."""
     rt = runtime()
     cascade = Cascade(second_pass_for(language), rt.understanding, rt.ivr_config)
     try:
         return cascade.decide(outcome, utterance, listen_kind(step), language,
-                              deadline=voice_ended + ANSWER_DEADLINE)
+                              deadline=voice_ended + answer_deadline())
     except Exception:  # never lose the caller's answer to the second pass
         log.exception("second pass failed: the first pass stands")
         return outcome

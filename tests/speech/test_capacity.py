@@ -45,5 +45,14 @@ def test_a_busy_whisper_is_not_asked_and_the_answer_is_confirmed(en_engine, whis
 
 def test_with_time_to_spare_whisper_is_asked(en_engine, whisper):  # noqa: F811
     outcome, audio = first_pass(en_engine, "yes_no", "yes", "flite:slt")
-    decided = Cascade(whisper).decide(outcome, audio, "yes_no", "en-US", deadline=time.monotonic() + 60)
+    decided = Cascade(whisper, timeout=60).decide(outcome, audio, "yes_no", "en-US", deadline=time.monotonic() + 60)
     assert decided.confidence >= confirm_below("yes_no") and decided.transcript
+
+
+def test_the_deadline_is_the_operators_to_choose():
+    from speech.cascade import ANSWER_DEADLINE, answer_deadline
+
+    assert answer_deadline({}) == ANSWER_DEADLINE
+    assert answer_deadline({"SPEECH_ANSWER_DEADLINE": "1.5"}) == 1.5
+    assert answer_deadline({"SPEECH_ANSWER_DEADLINE": "soon"}) == ANSWER_DEADLINE
+    assert answer_deadline({"SPEECH_ANSWER_DEADLINE": "-1"}) == ANSWER_DEADLINE
