@@ -12,7 +12,8 @@ exact messages, 20 ms mu-law frames at real-time pace). Each call answers `--ans
 answer starts at a random moment in the first 6 s, each next one 6-12 s (at random) after the previous
 one started, the way a caller answers a prompt, then the next. Every answer is its own stream (as every
 question is its own <Start><Stream>). Answers are the committed English fixtures (yes, no at a yes/no
-question; a skill and "agent" at the menu), so yes/no answers always get Whisper's second pass.
+question; a skill and "agent" at the menu), so yes/no answers always want Whisper's second pass; those
+that did not get it in time (speech/cascade.py: the deadline) are asked again, counted in the last column.
 
 Measured: end of speech -> result stored (the session's end-of-speech pause, PocketSphinx's finish, the
 cascade's Whisper pass and the database write: when the app would move the call to its next prompt);
