@@ -234,8 +234,8 @@ def _worker_main(conn_in, conn) -> None:
     pace = None  # seconds the last decodes took, smoothed
     while True:
         # Read everything waiting in the pipe (block only when there is nothing else to do), then decode
-        # the request due first; one whose deadline has passed, or would pass before it is decoded, is
-        # answered at once with EXPIRED (its caller has gone on with the first pass).
+        # the request due first; one whose deadline has passed, or would pass before it is decoded while
+        # others wait, is answered at once with EXPIRED (its caller has gone on with the first pass).
         try:
             while not queued or conn_in.poll(0):
                 message = conn_in.recv()
@@ -250,7 +250,9 @@ def _worker_main(conn_in, conn) -> None:
         request, pcm16, sample_rate, prompt, language = message[1:6]
         deadline = message[6] if len(message) > 6 else None
         began = time.monotonic()
-        if deadline is not None and began + (pace or 0.0) > deadline:
+        # Too late already, or too late at the recent pace while others wait. (Alone it is decoded: that
+        # is how the pace is measured again once the machine is less busy.)
+        if deadline is not None and (began >= deadline or (queued and began + (pace or 0.0) > deadline)):
             conn.send(("r", request, ("", 0.0, EXPIRED)))
             continue
         try:
