@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import replace
 from typing import Mapping
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 POLICY = {"skill": "unsure", "yes_no": "always", "digits": "always", "time": "always"}
 # Whose words stand when both engines give decisive answers that differ ("merge": digit by digit).
 PICK = {"skill": "second", "yes_no": "heard", "digits": "merge", "time": "second"}
-SECOND_PASS_TIMEOUT = 4.0  # seconds the caller may wait for Whisper, then the first pass stands
+SECOND_PASS_TIMEOUT = 4.0  # seconds a recording's answer waits for Whisper (a live one: its deadline)
 # A live answer (/media) is stored at most this long after the caller's last voice (the end-of-speech
 # pause included): 0.8 s end of speech -> next prompt, less what storing it and moving the call take.
 ANSWER_DEADLINE = 0.75  # SPEECH_ANSWER_DEADLINE overrides it: more waits for Whisper, asks again less
@@ -93,16 +94,18 @@ class Cascade:
     def decide(self, outcome: SpeechOutcome, audio: bytes, kind: str | None, language: str,
                sample_rate: int = 8000, deadline: float | None = None) -> SpeechOutcome:
         """The answer to store: `outcome` (the first pass) with the cascade's words and confidence.
-        `deadline` (time.monotonic()): when a live answer must be ready (admission, see above); without
-        one (a recording: `ivr speech recognize`, the benches) Whisper is waited for up to `timeout`."""
+        `deadline` (time.monotonic()): when a live answer must be ready (admission, see above; `timeout`
+        does not apply); without one (a recording: `ivr speech recognize`, the benches) Whisper is waited
+        for up to `timeout`."""
         if kind is None or outcome.reason not in ENDINGS or not audio:
             return outcome
         first = outcome.transcript or ""
         second = None
         wanted = self.wants_second_pass(kind, first, language)
         if wanted:
+            wait = self.timeout if deadline is None else deadline - time.monotonic()
             heard = self.second.transcribe(audio, sample_rate, hint(kind, language, menu_labels(self.config, language)),
-                                           timeout=self.timeout, deadline=deadline)
+                                           timeout=wait, deadline=deadline)
             if heard is None:
                 log.info("no second pass in time (busy, slow or dead worker): the first pass stands, doubtful")
             else:
