@@ -13,6 +13,9 @@ Per frame the caller's thread only sends 320 bytes down a pipe; `partial` and
 `finish` wait for the worker's answer, and the worker answers them ahead of other
 streams' queued frames. A worker that dies is replaced; streams it
 held end with no words (the session treats that like silence) and are logged.
+
+`ask_any` (one whole request to any worker: Whisper's held answers) can refuse a request at once when
+the workers' queue would not be through in time (`admit_within`), from the pace the workers report.
 """
 from __future__ import annotations
 
