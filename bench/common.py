@@ -30,3 +30,22 @@ def last_voice_frame(pcm16: bytes, threshold_dbfs: float, frame_bytes: int = 320
         if rms_dbfs(pcm16[i:i + frame_bytes]) >= threshold_dbfs:
             last = i // frame_bytes
     return last
+
+
+def time_stored_answers() -> dict:
+    """Record when /media stores each answer: {call_sid: (time.monotonic(), outcome)}, filled as the app stores
+    them (webhooks.media._store wrapped in this process)."""
+    import time
+
+    from webhooks import media
+
+    stored_at: dict = {}
+    real_store = media._store
+
+    def timed_store(claims, outcome):
+        stored = real_store(claims, outcome)
+        stored_at[claims["call_sid"]] = (time.monotonic(), outcome)
+        return stored
+
+    media._store = timed_store
+    return stored_at

@@ -39,7 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
-from common import last_voice_frame, rss_mb, run_threads  # noqa: E402
+from common import last_voice_frame, rss_mb, run_threads, time_stored_answers  # noqa: E402
 
 AUDIO = os.path.join(ROOT, "tests", "fixtures", "audio")
 FIXTURES = {
@@ -203,16 +203,8 @@ def main() -> int:
     from speech.session import SessionLimits
     from speech.vosk_engine import loaded_model_count
     from tests.support.live_server import serve
-    from webhooks import media as media_module
 
-    stored_at: dict = {}
-    real_store = media_module._store
-
-    def timed_store(claims, outcome):
-        real_store(claims, outcome)
-        stored_at[claims["call_sid"]] = (time.monotonic(), outcome)
-
-    media_module._store = timed_store
+    stored_at = time_stored_answers()
     limits = SessionLimits()
     rss_start = rss_mb()
     with tempfile.TemporaryDirectory() as tmp:

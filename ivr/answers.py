@@ -88,6 +88,8 @@ def from_words(step: steps.Step, text: str, confidence: float | None, ctx: Answe
         if guess.skill is None:
             return Meaning("none")
         return Meaning("unsure" if guess.needs_confirmation else "skill", guess.skill)
+    if kind == steps.YES_NO and confidence is not None and confidence < confirm_below("yes_no"):
+        return UNCLEAR  # one recogniser's words where two were wanted (no capacity): asked again
     spoken_key = u.spoken_key(text, lang)  # "one", "press two": only a key said alone counts as that key
     if kind in (steps.YES_NO, steps.CHOICE) and spoken_key in step.expects.keys:
         return from_keys(step, spoken_key, ctx)

@@ -9,17 +9,25 @@ says whose words stand when both are decisive and differ.
 POLICY and PICK were chosen on the dev recordings (bench/speech_cascade.py; docs/benchmarks.md has
 every combination's accuracy and CPU per answer).
 
-Fallbacks: no Whisper (not installed, no model, WHISPER_MODEL=off), a Whisper worker that died or
-did not answer in time, or every Whisper worker busy with MAX_QUEUED answers: the first pass stands,
-with the confidence of its own state. The caller never waits for an error.
+Fallbacks: without Whisper (not installed, no model, WHISPER_MODEL=off) the first pass stands, with
+the confidence of its own state. Capacity: a live answer must be stored within ANSWER_DEADLINE of
+the caller's last voice. Whisper is not asked when its queue would not be through by then (at its
+recent pace), its worker drops a request whose turn comes too late, and the cascade does not wait
+past the deadline. An answer that wanted Whisper and did not get it (that, or a dead worker) keeps
+the first pass's words but is doubtful: its confidence is held below the kind's confirmation
+threshold (understanding.answers.confirm_below), so the IVR confirms it (a time is read back, a yes
+or no is asked again) instead of acting on one recogniser's words. The caller never waits for an error.
 """
 from __future__ import annotations
 
 import logging
+import os
+import time
 from dataclasses import replace
 from typing import Mapping
 
 from speech.session import SPEECH, SpeechOutcome
+from understanding.answers import confirm_below
 from understanding.confidence import choose, confidence, state
 from understanding.words import ANSWER_HINTS, base_language
 
@@ -31,9 +39,26 @@ log = logging.getLogger(__name__)
 POLICY = {"skill": "unsure", "yes_no": "always", "digits": "always", "time": "always"}
 # Whose words stand when both engines give decisive answers that differ ("merge": digit by digit).
 PICK = {"skill": "second", "yes_no": "heard", "digits": "merge", "time": "second"}
-MAX_QUEUED = 4  # answers waiting per Whisper worker beyond which the first pass stands (capacity)
-SECOND_PASS_TIMEOUT = 4.0  # seconds the caller may wait for Whisper, then the first pass stands
+SECOND_PASS_TIMEOUT = 4.0  # seconds a recording's answer waits for Whisper (a live one: its deadline)
+# A live answer (/media) is stored at most this long after the caller's last voice (the end-of-speech
+# pause included): 0.8 s end of speech -> next prompt, less what storing it and moving the call take.
+ANSWER_DEADLINE = 0.75  # SPEECH_ANSWER_DEADLINE overrides it: more waits for Whisper, asks again less
+DOUBT_MARGIN = 0.01  # how far below the confirmation threshold a doubtful answer's confidence is held
 ENDINGS = (SPEECH, "max_duration", "stalled", "max_stream_time")
+
+
+def answer_deadline(env: Mapping[str, str] | None = None) -> float:
+    """Seconds from the caller's last voice to a live answer's deadline: SPEECH_ANSWER_DEADLINE, else
+    ANSWER_DEADLINE."""
+    value = (os.environ if env is None else env).get("SPEECH_ANSWER_DEADLINE", "").strip()
+    try:
+        seconds = float(value) if value else ANSWER_DEADLINE
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 60:
+        log.warning("SPEECH_ANSWER_DEADLINE must be seconds between 0 and 60; using %s", ANSWER_DEADLINE)
+        return ANSWER_DEADLINE
+    return seconds
 
 
 def hint(kind: str | None, language: str, labels: str = "") -> str:
@@ -67,17 +92,22 @@ class Cascade:
         return state(kind, first_text, None, language, self.understanding) != "alone"
 
     def decide(self, outcome: SpeechOutcome, audio: bytes, kind: str | None, language: str,
-               sample_rate: int = 8000) -> SpeechOutcome:
-        """The answer to store: `outcome` (the first pass) with the cascade's words and confidence."""
+               sample_rate: int = 8000, deadline: float | None = None) -> SpeechOutcome:
+        """The answer to store: `outcome` (the first pass) with the cascade's words and confidence.
+        `deadline` (time.monotonic()): when a live answer must be ready (admission, see above; `timeout`
+        does not apply); without one (a recording: `ivr speech recognize`, the benches) Whisper is waited
+        for up to `timeout`."""
         if kind is None or outcome.reason not in ENDINGS or not audio:
             return outcome
         first = outcome.transcript or ""
         second = None
-        if self.wants_second_pass(kind, first, language) and self._has_room():
+        wanted = self.wants_second_pass(kind, first, language)
+        if wanted:
+            wait = self.timeout if deadline is None else deadline - time.monotonic()
             heard = self.second.transcribe(audio, sample_rate, hint(kind, language, menu_labels(self.config, language)),
-                                           timeout=self.timeout)
+                                           timeout=wait, deadline=deadline)
             if heard is None:
-                log.warning("second pass gave no answer (worker dead, busy or slow): the first pass stands")
+                log.info("no second pass in time (busy, slow or dead worker): the first pass stands, doubtful")
             else:
                 second = heard.transcript
         if not first and not second:
@@ -85,8 +115,7 @@ class Cascade:
         words, which, answer_state = choose(kind, first, second, language, self.understanding,
                                             self.pick.get(kind, "second"))
         engine = self.second.name if which == 1 else outcome.engine
-        return replace(outcome, transcript=words, confidence=confidence(kind, answer_state), engine=engine)
-
-    def _has_room(self) -> bool:
-        workers = getattr(getattr(self.second, "pool", None), "size", 1)
-        return self.second.busy() < MAX_QUEUED * workers
+        sure = confidence(kind, answer_state)
+        if wanted and second is None and confirm_below(kind) > 0:
+            sure = min(sure, round(confirm_below(kind) - DOUBT_MARGIN, 2))  # confirmed, not acted on
+        return replace(outcome, transcript=words, confidence=sure, engine=engine)

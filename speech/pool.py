@@ -13,6 +13,9 @@ Per frame the caller's thread only sends 320 bytes down a pipe; `partial` and
 `finish` wait for the worker's answer, and the worker answers them ahead of other
 streams' queued frames. A worker that dies is replaced; streams it
 held end with no words (the session treats that like silence) and are logged.
+
+`ask_any` (one whole request to any worker: Whisper's held answers) can refuse a request at once when
+the workers' queue would not be through in time (`admit_within`), from the pace the workers report.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 ENGINE_NAME = "pocketsphinx"
 REPLY_TIMEOUT = 30.0  # seconds; a worker that cannot answer in this time is stuck
 EMPTY_RESULT = Hypothesis("", 0.0, ENGINE_NAME, final=True)
+SERVICE_SMOOTHING = 0.3  # weight of the newest decode time in DecoderPool.service_seconds
 
 
 class _Worker:
@@ -80,6 +84,8 @@ class _Worker:
                 return
             if message[0] == "ready":
                 self.ready.set()
+            elif message[0] == "t":  # how long the worker took to decode one request
+                self.pool._timed(message[1])
             elif message[0] == "r":
                 self.pool._reply(message[1], message[2])
 
@@ -140,6 +146,7 @@ class DecoderPool:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._waiting: dict[int, tuple[threading.Event, list, _Worker]] = {}
+        self.service_seconds: float | None = None  # a worker's recent time per request (ask_any), smoothed
         # Not waiting for the workers to be ready: what is sent meanwhile waits in their pipes.
         self._workers = [_Worker(self, i) for i in range(size)]
         atexit.register(self.close)  # stop the workers before the interpreter tears down
@@ -193,19 +200,31 @@ class DecoderPool:
         reply = self._await_reply(self._send_request(worker, lambda request: (op, sid, request)), REPLY_TIMEOUT)
         return (reply[0], reply[1]) if reply else ("", 0.0)
 
-    def ask_any(self, message, timeout: float):
+    def ask_any(self, message, timeout: float, admit_within: float | None = None):
         """Send `message(request_id)` to the least busy ready worker and wait for its reply: None when no
-        worker is ready, it died meanwhile, or it did not answer within `timeout` seconds."""
+        worker is ready, it died meanwhile, or it did not answer within `timeout` seconds.
+
+        Admission (`admit_within` seconds): when that worker is busy and the requests it holds, plus this
+        one, would take longer than that at its recent pace, nothing is sent and the answer is None at
+        once. An idle worker always takes the request (that is also how its pace is measured again)."""
         with self._lock:
             live = [w for w in self._workers if w.alive and w.ready.is_set()]
             worker = min(live, key=lambda w: w.open_streams) if live else None
             if worker is None:
+                return None
+            if admit_within is not None and worker.open_streams and self.service_seconds is not None \
+                    and (worker.open_streams + 1) * self.service_seconds > admit_within:
                 return None
             worker.open_streams += 1
         try:
             return self._await_reply(self._send_request(worker, message), timeout)
         finally:
             self._closed_stream(worker)
+
+    def _timed(self, seconds: float) -> None:
+        with self._lock:
+            last = self.service_seconds
+            self.service_seconds = seconds if last is None else last + SERVICE_SMOOTHING * (seconds - last)
 
     def in_flight(self) -> int:
         """Requests and streams the workers hold now."""

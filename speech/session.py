@@ -92,6 +92,11 @@ class SpeechSession:
         return b"".join(self._kept or [])
 
     @property
+    def quiet_seconds(self) -> float:
+        """Seconds of audio since the caller's voice was last heard (all of it before any voice)."""
+        return self.audio_seconds - self._last_voice
+
+    @property
     def done(self) -> bool:
         return self.outcome is not None
 

@@ -17,6 +17,8 @@ Decoding runs in worker processes (speech/pool.py's DecoderPool with this module
 by default (WHISPER_WORKERS), each pinned to one thread (CTranslate2's cpu_threads=1, and OpenBLAS,
 OpenMP and MKL through the environment: NumPy's OpenBLAS took 0.48 CPU-s per answer unpinned against
 0.36 pinned). A worker that dies is replaced; the answer it held keeps its first-pass words.
+A live answer carries a deadline: the worker decodes the request due first and drops those it can no
+longer answer in time (speech/cascade.py, "Capacity" in docs/speech.md).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import importlib.util
 import logging
 import os
 import sys
+import time
 import weakref
 from typing import Mapping, Sequence
 
@@ -38,6 +41,7 @@ MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 PINNED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 MAX_TOKENS = 48  # an answer to one question is short; longer output is Whisper looping
 MAX_COMPRESSION = 2.4  # gzip ratio above which a segment is repetition (faster-whisper's own threshold)
+EXPIRED = "expired"  # the worker's reply to a request whose deadline passed before its turn
 REPLY_TIMEOUT = 10.0  # seconds: a decode that takes longer is given up (the first pass stands)
 # Model sizes that fit a phone line's latency on one core (measured and estimated: docs/speech.md).
 NAMES = ("tiny.en", "base.en", "small.en", "tiny", "base", "small")
@@ -125,12 +129,21 @@ class WhisperEngine:
         return self._pool.in_flight()
 
     def transcribe(self, pcm16: bytes, sample_rate: int, prompt: str = "",
-                   timeout: float = REPLY_TIMEOUT) -> Hypothesis | None:
-        """What Whisper hears in a whole utterance; None when no worker answered (dead, busy, too slow)."""
+                   timeout: float = REPLY_TIMEOUT, deadline: float | None = None) -> Hypothesis | None:
+        """What Whisper hears in a whole utterance; None when no worker answered (dead, busy, too slow).
+
+        `deadline` (time.monotonic(), the same clock in every process on the machine): the answer is
+        needed by then. Not sent at all when the worker's queue would not be through by then (admission),
+        dropped by the worker if its turn comes too late to make it, and not waited for after it."""
+        if deadline is not None:
+            timeout = min(timeout, deadline - time.monotonic())
+            if timeout <= 0:
+                return None
         reply = self._pool.ask_any(lambda request: ("w", request, pcm16, sample_rate, prompt,
-                                                    self.language), timeout)
+                                                    self.language, deadline), timeout,
+                                   admit_within=timeout if deadline is not None else None)
         if reply is None or reply[2]:
-            if reply is not None:
+            if reply is not None and reply[2] != EXPIRED:
                 log.error("whisper could not decode an answer: %s", reply[2])
             return None
         return Hypothesis(reply[0], reply[1], ENGINE_NAME, final=True)
@@ -214,24 +227,44 @@ def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str) ->
 def _worker_main(conn_in, conn) -> None:
     import signal
 
+    from speech.pool import SERVICE_SMOOTHING
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     model = _load(os.environ["WHISPER_MODEL_PATH"])
     conn.send(("ready",))
+    queued: list[tuple] = []  # requests read from the pipe, not decoded yet
+    pace = None  # seconds the last decodes took, smoothed
     while True:
+        # Read everything waiting in the pipe (block only when there is nothing else to do), then decode
+        # the request due first; one whose deadline has passed, or would pass before it is decoded while
+        # others wait, is answered at once with EXPIRED (its caller has gone on with the first pass).
         try:
-            message = conn_in.recv()
+            while not queued or conn_in.poll(0):
+                message = conn_in.recv()
+                if message[0] == "stop":
+                    return
+                if message[0] == "w":
+                    queued.append(message)
         except (EOFError, OSError):
             return
-        if message[0] == "stop":
-            return
-        if message[0] != "w":
+        queued.sort(key=lambda m: m[6] if len(m) > 6 and m[6] is not None else float("inf"))
+        message = queued.pop(0)
+        request, pcm16, sample_rate, prompt, language = message[1:6]
+        deadline = message[6] if len(message) > 6 else None
+        began = time.monotonic()
+        # Too late already, or too late at the recent pace while others wait. (Alone it is decoded: that
+        # is how the pace is measured again once the machine is less busy.)
+        if deadline is not None and (began >= deadline or (queued and began + (pace or 0.0) > deadline)):
+            conn.send(("r", request, ("", 0.0, EXPIRED)))
             continue
-        _, request, pcm16, sample_rate, prompt, language = message
         try:
             text, confidence = decode(model, pcm16, sample_rate, prompt, language)
             conn.send(("r", request, (text, confidence, None)))
         except Exception as exc:  # a bad request must not stop the worker
             conn.send(("r", request, ("", 0.0, f"{type(exc).__name__}: {exc}")))
+        took = time.monotonic() - began
+        pace = took if pace is None else pace + SERVICE_SMOOTHING * (took - pace)
+        conn.send(("t", took))
 
 
 if __name__ == "__main__":

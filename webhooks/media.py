@@ -32,7 +32,7 @@ from twilio.request_validator import RequestValidator
 from ivr import spoken
 from ivr.barge_in import CallMover
 from ivr.steps import listen_kind
-from speech.cascade import Cascade
+from speech.cascade import Cascade, answer_deadline
 from speech.engines import engine_for, second_pass_for
 from speech.grammar import grammar_for_config
 from speech.session import SessionLimits, SpeechSession
@@ -157,13 +157,15 @@ def _recognizer(language: str, step: str, sample_rate: int):
     return engine.recognizer(sample_rate, grammar_for_config(kind, language, config))
 
 
-def _second_pass(outcome, utterance: bytes, language: str, step: str):
+def _second_pass(outcome, utterance: bytes, language: str, step: str, voice_ended: float):
     """The answer with the cascade's words and calibrated confidence (speech/cascade.py): Whisper hears
-    the held answer too where that was measured to help; without Whisper the first pass stands."""
+    the held answer too where that was measured to help, if it can by answer_deadline() after the caller's
+    last voice (`voice_ended`, time.monotonic()); else the first pass stands, doubtful."""
     rt = runtime()
     cascade = Cascade(second_pass_for(language), rt.understanding, rt.ivr_config)
     try:
-        return cascade.decide(outcome, utterance, listen_kind(step), language)
+        return cascade.decide(outcome, utterance, listen_kind(step), language,
+                              deadline=voice_ended + answer_deadline())
     except Exception:  # never lose the caller's answer to the second pass
         log.exception("second pass failed: the first pass stands")
         return outcome
@@ -260,7 +262,8 @@ def _answer(ws, start: Start, claims: dict) -> None:
         return  # the call ended, or its question was answered some other way
     if outcome.reason == "stalled" and not session.utterance and not mover.moved_to_listen:
         return  # frames stopped before anything was said: the Gather's timeout takes over
-    outcome = _second_pass(outcome, session.utterance, language, claims["step"])
+    outcome = _second_pass(outcome, session.utterance, language, claims["step"],
+                           time.monotonic() - session.quiet_seconds)
     if _store(claims, outcome):
         mover.answered(claims["call_sid"], claims["step"], claims["turn"])
 
