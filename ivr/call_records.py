@@ -10,6 +10,8 @@ and says: the TwiML comes from its own `_ask`, and anything unusual is left to i
 """
 from __future__ import annotations
 
+import copy
+
 from sqlalchemy import insert, update
 
 from callbacks import services as callbacks
@@ -29,12 +31,50 @@ def first_answer(flow, call_sid: str, from_number: str | None, to_number: str | 
                 scratch={"path": []}, status="in-progress", started_at=flow.clock.now())
     if returning.open_callback(flow, call) is not None:
         return None
-    p = flow._prompts(call)
-    twiml = str(flow._ask(call, "menu", lead=[p.text("greeting")]))
-    row = {column.key: getattr(call, column.key) for column in Call.__table__.columns}
-    flow.session.execute(insert(Call.__table__), [{**row, "turn": 1}])
-    flow.session.execute(insert(CallTurn.__table__), [{"call_sid": call_sid, "turn": 0, "twiml": twiml}])
+    twiml = _greeting(flow, call)
+    flow.session.execute(_INSERT_CALL, [{**{key: getattr(call, key) for key in _CALL_COLUMNS}, "turn": 1}])
+    flow.session.execute(_INSERT_TURN, [{"call_sid": call_sid, "turn": 0, "twiml": twiml}])
     return twiml
+
+
+_INSERT_CALL = insert(Call.__table__)
+_INSERT_TURN = insert(CallTurn.__table__)
+_CALL_COLUMNS = tuple(column.key for column in Call.__table__.columns)
+
+# Stands in for the per-call stream token in a greeting rendered once (URL-safe: no XML escaping needed).
+_TOKEN_SLOT = "stream-token-of-this-call"
+_greetings: dict[tuple, tuple] = {}  # (config id, language, speech on, action URL) -> (config, TwiML)
+
+
+class _SlotLinks:
+    """The flow's links, with a slot where the call's own stream token goes."""
+
+    def __init__(self, links):
+        self._links = links
+
+    def __getattr__(self, name: str):
+        return getattr(self._links, name)
+
+    def stream_token(self, call_sid: str, step: str, turn: int) -> str:
+        return _TOKEN_SLOT
+
+
+def _greeting(flow, call) -> str:
+    """The greeting inside the menu's question, as CallFlow._ask words it for turn 0: rendered once per
+    configuration, language and public URL; only the stream token (with speech) differs per call."""
+    speech = flow._speech_on(call)
+    key = (id(flow.config), call.language, speech, flow.links.step("menu", 1))
+    cached = _greetings.get(key)
+    if cached is None or cached[0] is not flow.config:
+        template = copy.copy(flow)
+        template.links = _SlotLinks(flow.links)
+        twiml = str(template._ask(call, "menu", lead=[template._prompts(call).text("greeting")]))
+        if len(_greetings) >= 64:  # configurations come and go only in tests
+            _greetings.clear()
+        _greetings[key] = cached = (flow.config, twiml)
+    if not speech:
+        return cached[1]
+    return cached[1].replace(_TOKEN_SLOT, flow.links.stream_token(call.call_sid, "menu", 1))
 
 
 def status(flow, call_sid: str, call_status: str) -> bool:
