@@ -1,7 +1,8 @@
 """The yardstick of bench/webhook_speed.py: the least a persisted Twilio webhook does. It checks the
 signature with twilio's RequestValidator, does one SQLite INSERT in WAL mode, commits, and returns
 TwiML. Served by gunicorn exactly as the app is: `gunicorn "bench.minimal_webhook:create_app()"`.
-MINIMAL_DB names the SQLite file, TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL as for the app."""
+MINIMAL_DB names the SQLite file, TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL as for the app.
+`create_bare_app()` is the ceiling: bare Flask answering the same route, no check, no database."""
 import os
 import sqlite3
 import threading
@@ -34,6 +35,16 @@ def create_app() -> Flask:
         db.execute("INSERT INTO calls VALUES (?, ?, ?)",
                    (request.form["CallSid"], request.form.get("From"), request.form.get("To")))
         db.commit()
+        return Response(TWIML, content_type="text/xml")
+
+    return app
+
+
+def create_bare_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.post("/voice/incoming")
+    def incoming():
         return Response(TWIML, content_type="text/xml")
 
     return app

@@ -4,10 +4,13 @@ keep-alive connections sending distinct, signed POST /voice/incoming requests (a
 The client is a small asyncio HTTP/1.1 loop in this process; every request is built and signed before
 the clock starts. Servers are measured back to back in each round, so a busy machine shows in both.
 
-    nice -n 10 python3 bench/webhook_speed.py [--rounds 3] [--seconds 10] [--postgres URL]
+    nice -n 5 python3 bench/webhook_speed.py [--rounds 3] [--seconds 10] [--postgres URL]
 
+Bare Flask (the ceiling: no check, no database), the minimal persisted webhook and this app, each round
+in a rotated order (interleaved, so a busy spell of a shared machine does not fall on one server only).
 --postgres adds this app on PostgreSQL (an admin URL as scripts/postgres prints: a fresh database is
-made and dropped). Prints one table row per server and round, then the ratios, for docs/benchmarks.md.
+made and dropped). Prints one row per server and round, then each server's median and spread and its
+ratios to the minimal webhook of the same round, for docs/benchmarks.md.
 """
 from __future__ import annotations
 
@@ -145,36 +148,108 @@ def postgres_database(admin_url: str):
     return admin_url.rsplit("/", 1)[0] + "/" + name, drop
 
 
+def profile(calls: int, database_url: str | None) -> None:
+    """CPU per request of a typical call's first three webhooks (the greeting, the menu answer "1", the
+    status callback "completed"), in this process through Flask's test client, with cProfile's top
+    functions for each: where the time goes, without gunicorn or the load client in the way."""
+    import cProfile
+    import pstats
+
+    base = "http://127.0.0.1:8000"
+    folder = tempfile.mkdtemp()
+    os.environ.update(TWILIO_AUTH_TOKEN=TOKEN, TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_NUMBER=NUMBER,
+                      PUBLIC_BASE_URL=base, SECRET_KEY="bench", SPEECH_ENABLED="off", DISPATCHER="off",
+                      DATABASE_URL=database_url or f"sqlite:///{folder}/ivr.db")
+    os.environ.pop("DEV_PHONE", None)
+    from app import create_app
+
+    client = create_app().test_client()
+    validator = RequestValidator(TOKEN)
+
+    def post(path: str, params: dict) -> None:
+        sig = validator.compute_signature(base + path, params)
+        response = client.post(path, data=params, headers={"X-Twilio-Signature": sig})
+        assert response.status_code < 300, (path, response.status_code, response.get_data(as_text=True)[:300])
+
+    routes = {"incoming": ("/voice/incoming", {"CallStatus": "ringing"}),
+              "menu answer": ("/voice/step/menu?t=1", {"CallStatus": "in-progress", "Digits": "1"}),
+              "status": ("/voice/status", {"CallStatus": "completed", "CallDuration": "42"})}
+    sids = ["CA" + uuid.uuid4().hex for _ in range(calls + 20)]
+    for sid in sids[:20]:  # warm-up
+        for path, extra in routes.values():
+            post(path, {"CallSid": sid, "From": "+12125550100", "To": NUMBER, **extra})
+    for name, (path, extra) in routes.items():
+        profiler = cProfile.Profile()
+        began, cpu = time.perf_counter(), time.process_time()
+        profiler.enable()
+        for i, sid in enumerate(sids[20:]):
+            post(path, {"CallSid": sid, "From": f"+1212555{i % 10000:04d}", "To": NUMBER, **extra})
+        profiler.disable()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - began
+        print(f"\n## {name}: {cpu / calls * 1000:.2f} ms CPU, {wall / calls * 1000:.2f} ms wall per request "
+              "(under the profiler)")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+
+
+def spread(values) -> str:
+    values = sorted(values)
+    return f"{statistics.median(values):.0f} ({values[0]:.0f}-{values[-1]:.0f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (scripts/postgres start)")
+    parser.add_argument("--profile", type=int, metavar="CALLS",
+                        help="profile CALLS calls' first three webhooks in this process instead")
+    parser.add_argument("--database", help="with --profile: the database URL (default: a new SQLite file)")
     args = parser.parse_args()
+    if args.profile:
+        return profile(args.profile, args.database)
+    names = [BARE, MINIMAL, APP_SQLITE] + ([APP_POSTGRES] if args.postgres else [])
     print("| round | server | requests/s | p50 ms | p99 ms | failed |")
     print("|---|---|---|---|---|---|")
-    ratios = []
-    for round_ in range(1, args.rounds + 1):
+    results: dict[str, list[dict]] = {name: [] for name in names}
+    for round_ in range(args.rounds):
+        # Interleaved: each round starts with a different server, so a busy spell does not hit one alone.
+        order = names[round_ % len(names):] + names[:round_ % len(names)]
         with tempfile.TemporaryDirectory() as folder:
-            rows = [measure("minimal persisted webhook", "bench.minimal_webhook:create_app()",
-                            {"MINIMAL_DB": f"{folder}/minimal.db"}, args.seconds),
-                    measure("this app, SQLite", "app:create_app()",
-                            {"DATABASE_URL": f"sqlite:///{folder}/ivr.db"}, args.seconds)]
-            if args.postgres:
-                url, drop = postgres_database(args.postgres)
-                try:
-                    rows.append(measure("this app, PostgreSQL", "app:create_app()", {"DATABASE_URL": url},
-                                        args.seconds))
-                finally:
-                    drop()
-        for row in rows:
-            print(f"| {round_} | {row['name']} | {row['rps']:.0f} | {row['p50']:.0f} | {row['p99']:.0f} | "
-                  f"{row['failed']} of {row['n']} {row['first_failure'] or ''} |", flush=True)
-        ratios.append((rows[1]["rps"] / rows[0]["rps"], rows[1]["p99"] / rows[0]["p99"]))
-    for i, (rps, p99) in enumerate(ratios, 1):
-        print(f"round {i}: app/minimal throughput {rps:.2f} x, p99 {p99:.2f} x")
-    print(f"median: throughput {statistics.median(r for r, _ in ratios):.2f} x, "
-          f"p99 {statistics.median(p for _, p in ratios):.2f} x")
+            for name in order:
+                row = run_server(name, folder, args)
+                results[name].append(row)
+                print(f"| {round_ + 1} | {name} | {row['rps']:.0f} | {row['p50']:.0f} | {row['p99']:.0f} | "
+                      f"{row['failed']} of {row['n']} {row['first_failure'] or ''} |", flush=True)
+    print("\nmedian (min-max) over rounds; ratios against the minimal webhook of the same round")
+    print("| server | requests/s | p99 ms | throughput / minimal | p99 / minimal |")
+    print("|---|---|---|---|---|")
+    for name in names:
+        rows, base = results[name], results[MINIMAL]
+        rps = [r["rps"] / b["rps"] for r, b in zip(rows, base)]
+        p99 = [r["p99"] / b["p99"] for r, b in zip(rows, base)]
+        print(f"| {name} | {spread(r['rps'] for r in rows)} | {spread(r['p99'] for r in rows)} | "
+              f"{statistics.median(rps):.2f} ({min(rps):.2f}-{max(rps):.2f}) | "
+              f"{statistics.median(p99):.2f} ({min(p99):.2f}-{max(p99):.2f}) |")
+
+
+BARE, MINIMAL = "bare Flask", "minimal persisted webhook"
+APP_SQLITE, APP_POSTGRES = "this app, SQLite", "this app, PostgreSQL"
+
+
+def run_server(name: str, folder: str, args) -> dict:
+    if name == BARE:
+        return measure(name, "bench.minimal_webhook:create_bare_app()", {}, args.seconds)
+    if name == MINIMAL:
+        return measure(name, "bench.minimal_webhook:create_app()",
+                       {"MINIMAL_DB": f"{folder}/minimal-{uuid.uuid4().hex[:6]}.db"}, args.seconds)
+    if name == APP_SQLITE:
+        return measure(name, "app:create_app()",
+                       {"DATABASE_URL": f"sqlite:///{folder}/ivr-{uuid.uuid4().hex[:6]}.db"}, args.seconds)
+    url, drop = postgres_database(args.postgres)
+    try:
+        return measure(name, "app:create_app()", {"DATABASE_URL": url}, args.seconds)
+    finally:
+        drop()
 
 
 if __name__ == "__main__":

@@ -28,13 +28,12 @@ from callbacks import services as callbacks
 from phone_numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
 from config import IvrConfig, Prompts, Skill
-from ivr import after_hours, answers, callback_times, returning, spoken, steps
+from ivr import after_hours, answers, call_records, callback_times, returning, spoken, steps
 from ivr.answers import Meaning
 from routing import hours, queue
 from refusals import Refusal
 from storage.models import Call, CallTurn, QueueEntry
 
-CLOSED_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
 def stream_name(turn: int) -> str:
@@ -224,22 +223,9 @@ class CallFlow:
         return self._answer(call, turn, response)
 
     def status(self, call_sid: str, call_status: str, duration: str | None = None) -> bool:
-        """Twilio's status callback for the inbound call. Returns False for a call we never saw."""
-        call = self.session.get(Call, call_sid)
-        if call is None:
-            return False
-        if call.status in CLOSED_CALL_STATUSES:
-            return True  # late or repeated callback: the first one counted
-        call.status = call_status
-        if call_status in CLOSED_CALL_STATUSES:
-            now = self.clock.now()
-            call.ended_at = now
-            entry = self._entry(call)
-            if entry is not None and entry.state == "holding":
-                # The caller hung up themselves, in the queue or during the callback questions.
-                callbacks.change_state(self.session, entry, "abandoned", now=now,
-                                       reason=f"call ended ({call_status}) while holding", actor="caller")
-        return True
+        """Twilio's status callback for the inbound call (one UPDATE: ivr.call_records). Returns False
+        when no call took it: one we never saw, or one already closed (the first closing status counts)."""
+        return call_records.status(self, call_sid, call_status)
 
     # ---- reading an answer ---------------------------------------------------------------------
 

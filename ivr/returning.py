@@ -10,7 +10,7 @@ Only callbacks waiting for their turn are offered (one being dialled right now i
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from callbacks import promises
 from callbacks.requests import ensure_window
@@ -28,9 +28,13 @@ def open_callback(flow, call) -> QueueEntry | None:
         number = normalise(call.from_number or "", flow.settings.allowed_countries)
     except NumberRefused:
         return None
-    return flow.session.scalar(select(QueueEntry).where(
-        QueueEntry.phone_number == number, QueueEntry.kind == CALLBACK, QueueEntry.state.in_(WAITING),
-        QueueEntry.skill.in_(list(flow.config.skills))).order_by(QueueEntry.arrived_at, QueueEntry.id).limit(1))
+    return flow.session.scalar(_OPEN_CALLBACK, {"number": number, "skills": list(flow.config.skills)})
+
+
+# Built once: every incoming call asks it (ivr/call_records.py).
+_OPEN_CALLBACK = select(QueueEntry).where(
+    QueueEntry.phone_number == bindparam("number"), QueueEntry.kind == CALLBACK, QueueEntry.state.in_(WAITING),
+    QueueEntry.skill.in_(bindparam("skills", expanding=True))).order_by(QueueEntry.arrived_at, QueueEntry.id).limit(1)
 
 
 def greet(flow, call, lead: list[str]):

@@ -5,6 +5,9 @@ import re
 
 from flask import Blueprint, Response, abort, request
 
+from sqlalchemy.exc import IntegrityError
+
+from ivr import call_records
 from ivr.flow import CallFlow, FlowSettings
 from storage.db import retry_on_conflict, transaction
 from webhooks import twilio_params
@@ -60,8 +63,7 @@ def turn_param() -> int:
     return int(raw)
 
 
-@retry_on_conflict
-def run_flow(action):
+def _run_flow_once(action):
     """Run one IVR action in one transaction: all of it is stored, or none of it. A duplicate delivery
     racing this one (Twilio retries slow webhooks) loses on the call's or turn's key and is run again,
     which then replays the answer the first one stored."""
@@ -74,11 +76,18 @@ def run_flow(action):
         return action(flow)
 
 
+run_flow = retry_on_conflict(_run_flow_once)
+
+
 @voice.post("/incoming")
 @twilio_signed
 def incoming():
-    sid = twilio_params.call_sid()
-    return twilio_params.twiml(run_flow(lambda flow: flow.incoming(sid, request.form.get("From"), request.form.get("To"))))
+    sid, caller, called = twilio_params.call_sid(), request.form.get("From"), request.form.get("To")
+    try:  # a new call: two INSERTs (ivr.call_records); a returning caller or a retried request: the full flow
+        answer = _run_flow_once(lambda flow: call_records.first_answer(flow, sid, caller, called))
+    except IntegrityError:
+        answer = None
+    return twilio_params.twiml(answer or run_flow(lambda flow: flow.incoming(sid, caller, called)))
 
 
 @voice.post("/step/<step>")
