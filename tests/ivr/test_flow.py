@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from routing import queue
 from storage.models import Agent, Call, QueueEntry, QueueEvent
+from tests.support import agents_api
 from tests.support.outbound_legs import Outbound
 
 CALLER = "+12125550142"
@@ -25,7 +26,6 @@ def events(runtime, entry_id):
                                                       .order_by(QueueEvent.id))]
 
 
-AGENTS_TOKEN = "agents-api-token-for-the-flow-tests"
 AGENT = "+12125550100"
 BUSY_CALLER = "+12125550199"  # the caller the agent is talking to when a test needs them busy
 DIGITS = {"billing": "1", "support": "2", "sales": "3", "general": "0"}
@@ -36,16 +36,10 @@ def staff(app, twilio, runtime, monkeypatch):
     """staff(skill): an agent added and set available through /api/agents, as a workforce tool does;
     staff(skill, busy=True): then a caller rings, the dispatcher offers them to the agent, who answers and
     presses 1, so the agent is on that call (the next caller is told a wait). `entries` leaves that caller out."""
-    monkeypatch.setenv("AGENTS_API_TOKEN", AGENTS_TOKEN)
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
 
     def add(skill: str, busy: bool = False, name: str = "Ann"):
-        client = app.test_client()
-        auth = {"Authorization": f"Bearer {AGENTS_TOKEN}"}
-        made = client.post("/api/agents", headers=auth, json={"name": name, "address": AGENT, "skills": [skill],
-                                                               "wrap_up_seconds": 30})
-        assert made.status_code == 201, made.get_data(as_text=True)
-        on = client.put(f"/api/agents/{made.get_json()['id']}/state", headers=auth, json={"state": "available"})
-        assert on.status_code == 200 and on.get_json()["state"] == "available", on.get_data(as_text=True)
+        agent_id = agents_api.add_available(app.test_client(), name, AGENT, [skill])
         if busy:
             caller = twilio.call(from_number=BUSY_CALLER)
             caller.press(DIGITS[skill])
@@ -55,7 +49,7 @@ def staff(app, twilio, runtime, monkeypatch):
             with runtime.sessions() as s:
                 assert s.scalar(select(Agent.state).where(Agent.address == AGENT)) == "on_call"
             assert not caller.ended
-        return made.get_json()["id"]
+        return agent_id
 
     return add
 
