@@ -183,3 +183,15 @@ def live_app(app):
 
     with serve(app) as base_url:
         yield base_url
+
+
+@pytest.fixture
+def supervisor(app, runtime, clock):
+    """A supervisor signed in to the supervisor pages (CSRF token and all), to steer callbacks as one would."""
+    from storage.db import transaction
+    from supervisor import auth
+    from tests.supervisor.conftest import PASSWORD, Signed
+
+    with transaction(runtime.sessions) as s:
+        auth.create_user(s, "sam", PASSWORD, role="supervisor", now=clock.now())
+    return Signed(app.test_client(), "sam")

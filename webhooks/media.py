@@ -195,11 +195,12 @@ def _listen(ws) -> None:
     if authenticated is None:
         return
     start, claims = authenticated
+    began = runtime().clock.now()  # the stream's age counts from its accepted start (MAX_STREAM_SECONDS)
     if not streams.reserve():
         log.warning("media stream refused: this process listens to as many streams as it can")
         return
     try:
-        _answer(ws, start, claims)
+        _answer(ws, start, claims, began)
     finally:
         streams.release()
 
@@ -231,7 +232,7 @@ def _authenticated_start(ws, started: float) -> tuple[Start, dict] | None:
     return start, claims
 
 
-def _answer(ws, start: Start, claims: dict) -> None:
+def _answer(ws, start: Start, claims: dict, began) -> None:
     language = _waiting_call(claims)
     if language is None:
         return  # the call has moved on, or is gone
@@ -254,7 +255,7 @@ def _answer(ws, start: Start, claims: dict) -> None:
                                                                       claims["turn"], first=marked),
                             keep_audio=True)
     try:
-        _run(ws, session, claims)
+        _run(ws, session, claims, began)
     finally:
         session.close()  # frees the recognizer whatever happened
     outcome = session.outcome
@@ -292,10 +293,9 @@ def _await_start(ws, deadline: float) -> Start | None:
     return None
 
 
-def _run(ws, session: SpeechSession, claims: dict) -> None:
+def _run(ws, session: SpeechSession, claims: dict, began) -> None:
     bad_frames = 0
-    clock = runtime().clock  # the stream's age on the app's clock (the injected one in tests)
-    began = clock.now()
+    clock = runtime().clock  # the stream's age on the app's clock (the injected one in tests), from `began`
     checked = time.monotonic()
     while not session.done:
         now = time.monotonic()

@@ -113,14 +113,3 @@ def hold_while_busy(dispatcher, twilio, add_agent, book, runtime):
             return caller, s.scalar(select(QueueEntry.public_id).where(QueueEntry.call_sid == caller.call_sid))
 
     return hold
-
-
-@pytest.fixture
-def supervisor(app, runtime, clock):
-    """A supervisor signed in to the supervisor pages (CSRF token and all), to steer callbacks as one would."""
-    from supervisor import auth
-    from tests.supervisor.conftest import PASSWORD, Signed
-
-    with transaction(runtime.sessions) as s:
-        auth.create_user(s, "sam", PASSWORD, role="supervisor", now=clock.now())
-    return Signed(app.test_client(), "sam")

@@ -1,10 +1,13 @@
 """A dispatcher in its own process, for the restart and two-process tests (not collected by pytest).
 
-python -m tests.callbacks.dispatch_worker DB_URL TWILIO_STATE START_ISO MODE
+python -m tests.callbacks.dispatch_worker DB_URL TWILIO_STATE START_ISO MODE [START_DIR]
 MODE: kill-after-create  - claim and place calls; SIGKILL right after Twilio created the first call
       kill-before-create - claim; SIGKILL before calls.create is sent
-      loop               - serve until no callback is open, answering every call it places
-                           (through the same dispatcher handlers the webhooks call)
+      loop               - serve until no callback is open: this process's emulator rings every call it
+                           places and the parties answer, so the app hears Twilio's signed webhooks
+                           (TwiML fetches, AMD verdict, status callbacks) exactly as in production
+START_DIR (loop): a start barrier; the worker writes START_DIR/ready-<pid>, then waits for START_DIR/go,
+so processes started one after another begin serving together.
 Prints one JSON line on a clean exit: {"claimed": [public ids]}.
 """
 from __future__ import annotations
@@ -15,6 +18,7 @@ import signal
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -22,16 +26,27 @@ from app import create_app
 from clock import ManualClock
 from config import Settings
 from storage.models import QueueEntry
+from telephony.emulator import Emulator
+from telephony.transport import WsgiTransport
+from tests.support.outbound_legs import Outbound
 from tests.support.twilio_rest import FakeTwilioHttp, client_for
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_BASE_URL = "https://ivr.example.com"
 
 
 def main() -> None:
     db_url, state_path, start, mode = sys.argv[1:5]
+    start_dir = Path(sys.argv[5]) if len(sys.argv) > 5 else None
     clock = ManualClock(datetime.fromisoformat(start))
-    fake = FakeTwilioHttp("AC" + "0" * 32, clock=clock.now, state_path=state_path)
-    settings = Settings(database_url=db_url, public_base_url="https://ivr.example.com",
+    emulator = None
+    if mode == "loop":
+        emulator = Emulator(AUTH_TOKEN, PUBLIC_BASE_URL, clock=clock.now, number="+15005550006",
+                            state_path=state_path)
+        fake = emulator.rest
+    else:
+        fake = FakeTwilioHttp("AC" + "0" * 32, clock=clock.now, state_path=state_path)
+    settings = Settings(database_url=db_url, public_base_url=PUBLIC_BASE_URL,
                         twilio_account_sid="AC" + "0" * 32, twilio_auth_token=AUTH_TOKEN,
                         twilio_number="+15005550006", secret_key="k")
     app = create_app(settings, clock=clock, twilio_client=client_for(fake, AUTH_TOKEN), migrate_schema=False)
@@ -50,13 +65,19 @@ def main() -> None:
         dispatcher.dialer.call_agent = die
         dispatcher.run_once()
     elif mode == "loop":
-        claimed = serve_until_done(dispatcher, runtime, fake)
+        emulator.attach(WsgiTransport(app, PUBLIC_BASE_URL))
+        if start_dir is not None:
+            (start_dir / f"ready-{os.getpid()}").touch()
+            while not (start_dir / "go").exists():
+                time.sleep(0.005)
+        claimed = serve_until_done(dispatcher, runtime, Outbound(emulator, fake))
+        emulator.close()
         print(json.dumps({"claimed": claimed}), flush=True)
         return
     raise SystemExit(f"{mode}: the process should have been killed")
 
 
-def serve_until_done(dispatcher, runtime, fake, deadline_seconds: float = 90) -> list[str]:
+def serve_until_done(dispatcher, runtime, outbound, deadline_seconds: float = 90) -> list[str]:
     claimed: list[str] = []
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
@@ -67,7 +88,7 @@ def serve_until_done(dispatcher, runtime, fake, deadline_seconds: float = 90) ->
             continue
         for claim in report.claimed:
             claimed.append(claim.public_id)
-            complete(dispatcher, fake, claim)
+            complete(outbound, claim)
         with runtime.sessions() as s:
             open_ = s.scalar(select(func.count()).select_from(QueueEntry).where(
                 QueueEntry.state.in_(("queued", "dialing_agent", "dialing_customer", "connected"))))
@@ -78,19 +99,20 @@ def serve_until_done(dispatcher, runtime, fake, deadline_seconds: float = 90) ->
     return claimed
 
 
-def complete(dispatcher, fake, claim) -> None:
-    """Everyone answers: the agent accepts, a human picks up, both hang up (Twilio's callbacks, in order)."""
-    agent_sid = next(c["sid"] for c in reversed(fake.calls) if f"/agent/{claim.public_id}/{claim.leg}/" in (c["url"] or ""))
-    dispatcher.agent_answer(claim.public_id, claim.leg, agent_sid, "https://ivr.example.com/accept")
-    dispatcher.agent_accept(claim.public_id, claim.leg, agent_sid, "1", dispatcher.dialer.links)
-    customer_sid = next(c["sid"] for c in reversed(fake.calls)
+def complete(outbound, claim) -> None:
+    """Everyone answers: the agent accepts with 1, a human picks up (AMD says so), the customer hangs up
+    and the conference ends the agent's leg; each step reaches the app as Twilio's signed webhook."""
+    calls = outbound.rest.calls
+    agent_sid = next(c["sid"] for c in reversed(calls) if f"/agent/{claim.public_id}/{claim.leg}/" in (c["url"] or ""))
+    agent = outbound.leg(agent_sid).answer()
+    agent.press("1")
+    calls = outbound.rest.calls
+    customer_sid = next(c["sid"] for c in reversed(calls)
                         if f"/customer/{claim.public_id}/{claim.leg}/" in (c["url"] or ""))
-    dispatcher.customer_answer(claim.public_id, claim.leg, customer_sid)
-    dispatcher.customer_amd(claim.public_id, claim.leg, customer_sid, "human")
-    fake.set_status(customer_sid, "completed")
-    dispatcher.customer_status(claim.public_id, claim.leg, customer_sid, "completed")
-    fake.set_status(agent_sid, "completed")
-    dispatcher.agent_status(claim.public_id, claim.leg, agent_sid, "completed")
+    customer = outbound.leg(customer_sid).answer()
+    customer.amd("human")
+    customer.hang_up()
+    assert agent.ended, agent.describe_wait()
 
 
 if __name__ == "__main__":

@@ -418,6 +418,7 @@ def test_priority_first_then_arrival(dispatcher, add_agent, book, entry_of, supe
     add_agent("Ann", AGENT)
     add_agent("Bob", AGENT2)
     assert [c.public_id for c in dispatcher.run_once().claimed] == [urgent, first]
+    assert entry_of(second).state == "queued"  # two agents, three callbacks: the latest without priority waits
 
 
 def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(

@@ -11,6 +11,7 @@ from config import ConfigError, Settings
 from storage.db import transaction
 from storage.models import Agent, Call
 from tests.devphone.conftest import DEVELOPMENT, Browser, EventStream, served
+from tests.support.waiting import wait_for
 
 PATHS = ["/dev-phone", "/dev-phone/", "/dev-phone/api/setup", "/dev-phone/api/agents", "/dev-phone/api/events?tab=abcdefgh1",
          "/dev-phone/static/devphone.js"]
@@ -243,6 +244,7 @@ def said(text):
 def test_a_keyed_call_reaches_the_ivr_through_its_signature_check(dev_app):
     page = Browser(dev_app)
     runtime = dev_app.extensions["ivr"]
+    phone = dev_app.extensions["devphone"]
     with served(dev_app) as base:
         stream = EventStream(base, page)
         assert stream.until(lambda seen: seen and seen[0]["type"] == "snapshot")[0]["calls"] == []
@@ -253,7 +255,11 @@ def test_a_keyed_call_reaches_the_ivr_through_its_signature_check(dev_app):
         assert greeting["language"] == "en-US" and greeting["voice"] == "Polly.Joanna"
         assert greeting["call_sid"] == sid and greeting["phone"] == "customer"
         # The page says when a prompt finished; until then the next one waits (Twilio plays them in turn).
-        time.sleep(greeting["seconds"] + 0.5)
+        with phone.emulator.driving():  # what the call waits for, read while the emulator is still
+            call = phone.emulator.calls[sid]
+            assert call.client_paces_prompts and call.wait_state.items[call.wait_state.pos].text.startswith(
+                "Thank you for calling")
+            assert not [t for t in phone.emulator.live_driver._timers if t[2] is call and t[4][0] == "item"]
         assert not said("Press 1 for billing")(stream.drain())
         # A report for an unknown prompt, or one that is not a prompt id, changes nothing.
         assert page.post(f"/calls/{sid}/prompt-done", {"prompt": 10_000}).get_json() == {"applied": False}
@@ -440,14 +446,23 @@ def test_after_a_restart_the_page_sends_its_line_again_and_gets_what_rang_meanwh
         assert snapshot["customer"] is None and snapshot["agent_id"] is None  # a new process knows nothing
         hello = '<Response><Say language="en-US">Hello from the app</Say></Response>'
         sid = runtime.twilio.calls.create(to="+12125550142", from_="+15005550006", twiml=hello).sid
-        time.sleep(1.0)
-        assert not any(e.get("call_sid") == sid for e in stream.drain())  # nobody's number yet
+        # The emulator rang it (its worker told its listeners, under its lock): no line took it.
+        wait_for(lambda: sid in phone.emulator.calls and ("ringing", "+12125550142") in phone.emulator.calls[sid].log,
+                 "the emulator to ring the number")
+        with phone.emulator.driving():
+            assert not any(e.get("call_sid") == sid for line in phone.lines.all() for e in line.events)
         assert reborn.post("/line", {"customer": "+12125550142"}).status_code == 200  # the page's resend
         ringing = stream.until(lambda seen: any(e["type"] == "ringing" and e["call_sid"] == sid for e in seen))[-1]
         assert ringing["phone"] == "customer" and ringing["to"] == "+12125550142"
         assert reborn.post(f"/calls/{sid}/answer", {"as": "human"}).status_code == 204
+        said = stream.until(lambda seen: any(e["type"] == "prompt" and e["call_sid"] == sid for e in seen))[-1]
+        assert said["text"] == "Hello from the app"
+        assert phone.emulator.calls[sid].status == "in-progress"  # the page is speaking the prompt
+        assert reborn.post(f"/calls/{sid}/prompt-done", {"prompt": said["prompt"]}).get_json() == {"applied": True}
+        ended = stream.until(lambda seen: any(e["type"] == "ended" and e["call_sid"] == sid for e in seen))[-1]
+        assert ended["status"] == "completed"  # the TwiML ran out after its one <Say>
         stream.close()
-    assert phone.emulator.calls[sid].status in ("in-progress", "completed")
+    assert phone.emulator.calls[sid].status == "completed"
 
 
 def test_a_text_from_the_customer_phone_is_a_signed_sms_webhook_and_its_reply_shows(dev_app):

@@ -1,6 +1,6 @@
-"""Finding 8 (logs): flask-limiter logged full phone numbers and tracebacks logged SQL parameters. Now
-every log record is redacted as it is made (numbers keep their last four digits, tokens are dropped)
-and the database engine hides statement parameters."""
+"""Logs: every log record is redacted as it is made (phone numbers keep their last four digits, tokens
+are dropped, control characters escaped) and the database engine hides statement parameters. Each test
+makes the app log through its own path (a rate limit, a failing booking, a refused SMS, a request)."""
 from __future__ import annotations
 
 import logging
@@ -65,18 +65,33 @@ def test_the_access_log_holds_no_status_link_token(live_app, caplog):
     assert token not in logged
 
 
-def test_what_the_dispatcher_logs_about_a_failed_text_has_no_number(app, caplog):
-    from callbacks import dialing
+def test_the_dispatchers_own_log_of_a_refused_text_has_no_number(settings, clock, twilio_rest, caplog):
+    """Not a line the test writes: a callback is booked through the public API, Twilio refuses the
+    confirmation SMS the dispatcher sends (an HTTP 400 from the Messages API), and the dispatcher logs it."""
+    from dataclasses import replace
 
-    with caplog.at_level(logging.INFO):
-        dialing.log.warning("SMS to %s failed: %s", "+31612345678", "Twilio said no")
-    logged = everything_logged(caplog)
-    assert "612345678" not in logged and "…5678" in logged
+    from app import create_app
+    from tests.conftest import AUTH_TOKEN
+
+    app = create_app(replace(settings, twilio_messaging_number="+15005550007"), clock=clock,
+                     twilio_client=twilio_rest.client(AUTH_TOKEN))
+    try:
+        response = app.test_client().post("/api/callbacks", json={"phone": "+31612345678", "skill": "billing"})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        twilio_rest.fail_next("Messages.json", status=400)
+        with caplog.at_level(logging.INFO):
+            assert app.extensions["ivr"].extras["dispatcher"].confirm_bookings() == 1
+        assert twilio_rest.messages == []  # refused: nothing was sent
+        [refused] = [r for r in caplog.records if r.name == "ivr.dialing"]
+        assert refused.getMessage().startswith("SMS to [number …5678] failed: HTTP 400 error")
+        assert "612345678" not in everything_logged(caplog)
+    finally:
+        app.extensions["ivr"].engine.dispose()
 
 
 def test_an_agents_api_token_holder_cannot_forge_log_lines(app, caplog, monkeypatch):
-    """Round two, finding 4: a `reason` or `actor` with a newline wrote a forged record. Every record now
-    escapes control characters in its message and in its exceptions' messages: one record, one line."""
+    """A `reason` or `actor` with a newline must not write a forged record: every record escapes control
+    characters in its message and in its exceptions' messages: one record, one line."""
     monkeypatch.setenv("AGENTS_API_TOKEN", "agents-token")
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = "Bearer agents-token"

@@ -8,13 +8,16 @@ from sqlalchemy import func, select
 
 from routing import queue
 from storage.models import Agent, Call, QueueEntry, QueueEvent
+from tests.support import agents_api
+from tests.support.outbound_legs import Outbound
 
 CALLER = "+12125550142"
 
 
 def entries(runtime):
     with runtime.sessions() as s:
-        return list(s.scalars(select(QueueEntry).order_by(QueueEntry.id)))
+        return list(s.scalars(select(QueueEntry).where(QueueEntry.phone_number != BUSY_CALLER)
+                              .order_by(QueueEntry.id)))
 
 
 def events(runtime, entry_id):
@@ -23,18 +26,39 @@ def events(runtime, entry_id):
                                                       .order_by(QueueEvent.id))]
 
 
-def staff(runtime, clock, skill, state="available", name="Ann"):
-    with runtime.sessions() as s:
-        s.add(Agent(name=name, address="+12125550100", skills={skill: 5}, state=state,
-                    state_changed_at=clock.now(), wrap_up_seconds=30))
-        s.commit()
+AGENT = "+12125550100"
+BUSY_CALLER = "+12125550199"  # the caller the agent is talking to when a test needs them busy
+DIGITS = {"billing": "1", "support": "2", "sales": "3", "general": "0"}
+
+
+@pytest.fixture
+def staff(app, twilio, runtime, monkeypatch):
+    """staff(skill): an agent added and set available through /api/agents, as a workforce tool does;
+    staff(skill, busy=True): then a caller rings, the dispatcher offers them to the agent, who answers and
+    presses 1, so the agent is on that call (the next caller is told a wait). `entries` leaves that caller out."""
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+
+    def add(skill: str, busy: bool = False, name: str = "Ann"):
+        agent_id = agents_api.add_available(app.test_client(), name, AGENT, [skill])
+        if busy:
+            caller = twilio.call(from_number=BUSY_CALLER)
+            caller.press(DIGITS[skill])
+            runtime.extras["dispatcher"].run_once()
+            agent = Outbound(twilio).to(AGENT).answer()
+            agent.press("1")
+            with runtime.sessions() as s:
+                assert s.scalar(select(Agent.state).where(Agent.address == AGENT)) == "on_call"
+            assert not caller.ended
+        return agent_id
+
+    return add
 
 
 # ---- menu and routing ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("digit,skill", [("1", "billing"), ("2", "support"), ("3", "sales"), ("0", "general")])
-def test_each_digit_routes_to_its_skill(twilio, runtime, clock, digit, skill):
-    staff(runtime, clock, skill)
+def test_each_digit_routes_to_its_skill(twilio, runtime, clock, digit, skill, staff):
+    staff(skill)
     call = twilio.call()
     assert "Press 1 for billing" in call.heard_text()
     call.press(digit)
@@ -46,8 +70,8 @@ def test_each_digit_routes_to_its_skill(twilio, runtime, clock, digit, skill):
     assert "call you back" in call.last_heard
 
 
-def test_silence_reprompts_twice_then_routes_to_general(twilio, runtime, clock):
-    staff(runtime, clock, "general")
+def test_silence_reprompts_twice_then_routes_to_general(twilio, runtime, clock, staff):
+    staff("general")
     call = twilio.call()
     call.wait()
     assert "did not hear anything" in call.heard[-2]
@@ -60,8 +84,8 @@ def test_silence_reprompts_twice_then_routes_to_general(twilio, runtime, clock):
     assert entry.skill == "general"
 
 
-def test_unknown_digit_is_not_understood_and_asked_again(twilio, runtime, clock):
-    staff(runtime, clock, "billing")
+def test_unknown_digit_is_not_understood_and_asked_again(twilio, runtime, clock, staff):
+    staff("billing")
     call = twilio.call()
     call.press("7")
     assert "did not get that" in call.heard[-2]
@@ -70,8 +94,8 @@ def test_unknown_digit_is_not_understood_and_asked_again(twilio, runtime, clock)
     assert entries(runtime)[0].skill == "billing"
 
 
-def test_caller_switches_to_dutch(twilio, runtime, clock):
-    staff(runtime, clock, "billing")
+def test_caller_switches_to_dutch(twilio, runtime, clock, staff):
+    staff("billing")
     call = twilio.call()
     call.press("9")
     assert "Druk 1 voor facturen" in call.last_heard
@@ -87,8 +111,8 @@ def test_dutch_number_greets_in_dutch(twilio):
 
 # ---- holding ------------------------------------------------------------------------------------
 
-def test_hold_announces_position_and_refreshes_it(twilio, runtime, clock):
-    staff(runtime, clock, "support", state="on_call")
+def test_hold_announces_position_and_refreshes_it(twilio, runtime, clock, staff):
+    staff("support", busy=True)
     first = twilio.call(from_number="+12125550101")
     first.press("2")
     first.press("2")  # hold rather than a callback
@@ -106,9 +130,9 @@ def test_hold_announces_position_and_refreshes_it(twilio, runtime, clock):
     assert "You are number 1 in line" in second.heard_text()
 
 
-def test_wait_offer_uses_estimate_and_threshold(twilio, runtime, clock):
-    staff(runtime, clock, "billing", state="on_call")
-    # Nobody staffed and nobody ahead: one assumed handle time (240 s) > 60 s threshold.
+def test_wait_offer_uses_estimate_and_threshold(twilio, runtime, clock, staff):
+    staff("billing", busy=True)
+    # The one agent is on another call and nobody is ahead: one assumed handle time (240 s) > 60 s threshold.
     call = twilio.call()
     call.press("1")
     assert "The wait is about 4 minutes" in call.last_heard
@@ -116,8 +140,8 @@ def test_wait_offer_uses_estimate_and_threshold(twilio, runtime, clock):
     assert entry.announced_wait_seconds == 240
 
 
-def test_caller_hanging_up_while_holding_is_counted_abandoned(twilio, runtime, clock):
-    staff(runtime, clock, "billing", state="on_call")
+def test_caller_hanging_up_while_holding_is_counted_abandoned(twilio, runtime, clock, staff):
+    staff("billing", busy=True)
     call = twilio.call()
     call.press("1")
     call.press("2")
@@ -138,8 +162,8 @@ def test_caller_hanging_up_at_the_offer_leaves_the_line(twilio, runtime):
 
 # ---- callbacks ----------------------------------------------------------------------------------
 
-def test_callback_from_the_wait_offer_keeps_arrival_time(twilio, runtime, clock):
-    staff(runtime, clock, "billing", state="on_call")
+def test_callback_from_the_wait_offer_keeps_arrival_time(twilio, runtime, clock, staff):
+    staff("billing", busy=True)
     arrival = clock.now()
     call = twilio.call()
     clock.advance(seconds=15)
@@ -163,8 +187,8 @@ def test_callback_from_the_wait_offer_keeps_arrival_time(twilio, runtime, clock)
     assert entry.promised_zone == "America/New_York"
 
 
-def test_callback_from_hold_keeps_the_place_in_line(twilio, runtime, clock):
-    staff(runtime, clock, "sales", state="on_call")
+def test_callback_from_hold_keeps_the_place_in_line(twilio, runtime, clock, staff):
+    staff("sales", busy=True)
     ahead = twilio.call(from_number="+12125550101")
     ahead.press("3")
     ahead.press("2")
@@ -188,8 +212,8 @@ def test_callback_from_hold_keeps_the_place_in_line(twilio, runtime, clock):
         assert queue.position(s, line[1], clock.now()) == 2
 
 
-def test_callback_to_another_number(twilio, runtime, clock):
-    staff(runtime, clock, "billing", state="on_call")
+def test_callback_to_another_number(twilio, runtime, clock, staff):
+    staff("billing", busy=True)
     call = twilio.call()
     call.press("1")
     call.press("1")
@@ -230,8 +254,8 @@ def test_anonymous_caller_is_asked_for_a_number(twilio, runtime):
     assert "key the number" in call.last_heard
 
 
-def test_scheduled_callback_tomorrow_at_a_keyed_time(twilio, runtime, clock):
-    staff(runtime, clock, "billing", state="on_call")
+def test_scheduled_callback_tomorrow_at_a_keyed_time(twilio, runtime, clock, staff):
+    staff("billing", busy=True)
     call = twilio.call()
     call.press("1")
     call.press("1")
@@ -253,8 +277,8 @@ def test_scheduled_callback_tomorrow_at_a_keyed_time(twilio, runtime, clock):
     ("2", "2300", "closed at that time"),
     ("1", "2599", "not a time of day"),
 ])
-def test_unacceptable_times_are_refused(twilio, runtime, clock, day, keyed, spoken):
-    staff(runtime, clock, "billing", state="on_call")
+def test_unacceptable_times_are_refused(twilio, runtime, clock, day, keyed, spoken, staff):
+    staff("billing", busy=True)
     call = twilio.call()
     for digit in ("1", "1", "1", "2", day):
         call.press(digit)
@@ -264,8 +288,8 @@ def test_unacceptable_times_are_refused(twilio, runtime, clock, day, keyed, spok
     assert entries(runtime)[0].state == "holding"
 
 
-def test_time_skipped_by_daylight_saving_is_refused(twilio, runtime, clock):
-    staff(runtime, clock, "support", state="on_call")
+def test_time_skipped_by_daylight_saving_is_refused(twilio, runtime, clock, staff):
+    staff("support", busy=True)
     # Saturday 2027-03-13, New York: the clocks jump from 02:00 to 03:00 on Sunday the 14th.
     clock.set(datetime(2027, 3, 13, 15, 0, tzinfo=timezone.utc))
     call = twilio.call()
@@ -301,8 +325,8 @@ def test_after_hours_caller_may_decline(twilio, runtime, clock):
     assert entries(runtime) == []
 
 
-def test_second_callback_for_the_same_number_and_skill_is_not_doubled(twilio, runtime, clock):
-    staff(runtime, clock, "billing", state="on_call")
+def test_second_callback_for_the_same_number_and_skill_is_not_doubled(twilio, runtime, clock, staff):
+    staff("billing", busy=True)
     first = twilio.call()
     for digit in ("1", "1", "1", "1"):  # billing, call me back, this number, as soon as possible
         first.press(digit)
@@ -316,8 +340,8 @@ def test_second_callback_for_the_same_number_and_skill_is_not_doubled(twilio, ru
 
 # ---- Twilio retries ---------------------------------------------------------------------------
 
-def test_a_retried_webhook_gets_the_same_answer_and_changes_nothing(twilio, runtime, clock):
-    staff(runtime, clock, "billing")
+def test_a_retried_webhook_gets_the_same_answer_and_changes_nothing(twilio, runtime, clock, staff):
+    staff("billing")
     call = twilio.call()
     action = call.pending.action
     call.press("1")
@@ -338,17 +362,14 @@ def test_keypad_only_languages_are_not_asked_to_speak(twilio):
     assert call.pending is not None and "Tell me" not in call.heard_text()
 
 
-def test_a_holder_taken_out_of_line_hears_goodbye(twilio, runtime, clock):
-    from callbacks import services as callbacks
-
-    staff(runtime, clock, "billing", state="on_call")
+def test_a_holder_taken_out_of_line_hears_goodbye(twilio, runtime, clock, staff, supervisor):
+    staff("billing", busy=True)
     call = twilio.call()
     call.press("1")
     call.press("2")
-    with runtime.sessions() as s:
-        entry = s.scalars(select(QueueEntry)).one()
-        callbacks.change_state(s, entry, "cancelled", now=clock.now(), actor="sam", reason="duplicate caller")
-        s.commit()
+    [entry] = entries(runtime)
+    closed = supervisor.act(entry.public_id, "cancel", entry.version, reason="duplicate caller")  # the page
+    assert closed.status_code == 200, closed.get_data(as_text=True)
     call.wait()  # the next hold refresh finds the entry closed: <Leave>, then the Enqueue action
     assert call.last_heard == "Thank you for calling. Goodbye." and call.ended
     assert call.call_sid not in twilio.queues["billing"]

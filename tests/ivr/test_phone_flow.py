@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from phone_numbers import NumberRefused, normalise, spoken_number
 from storage.models import Agent, Call, QueueEntry, QueueEvent, SpeechResult
 from telephony.transport import WsgiTransport
 from tests.conftest import PUBLIC_BASE_URL

@@ -1,6 +1,8 @@
 """What README promises a caller, each through a call on the emulator (signed webhooks, TwiML followed)."""
 from __future__ import annotations
 
+import pytest
+
 from ivr.steps import MAX_RETRIES
 from tests.ivr.test_flow import entries
 
@@ -31,3 +33,27 @@ def test_after_the_last_failed_try_with_nobody_in_the_caller_is_offered_a_callba
     assert call.ended and "between 08:00 and 08:10" in call.last_heard
     [entry] = entries(runtime)
     assert (entry.kind, entry.skill, entry.state) == ("callback", "general", "queued")
+
+
+def test_a_holder_hears_the_place_and_wait_again_30_s_after_each_update(twilio, runtime, busy_agent):
+    """README: "the caller hears their place and the wait, refreshed every 30 s". On the emulator's clock
+    (virtual time: each prompt lasts as long as it takes to say), the waitUrl is fetched again 30 s after
+    the update has been said, and the caller hears it again."""
+    from telephony.emulator.basics import prompt_seconds
+
+    assert runtime.ivr_config.hold_announce_every_seconds == 30  # the shipped IVR file
+    busy_agent("billing")
+    call = twilio.call()
+    call.press("1")
+    call.press("2")  # hold
+    update = call.heard[-2:]
+    assert update == ["You are number 1 in line. The wait is about 4 minutes.",
+                           "Press 1 at any time and we will call you back instead, without losing your place."]
+    for _ in range(2):
+        fetched = len([r for r in twilio.requests if r[0].endswith("/wait")])
+        began, said = twilio.now(), len(call.heard)
+        call.wait()
+        heard = call.heard[said:]
+        assert heard == update  # said again, the same (nothing moved meanwhile)
+        assert len([r for r in twilio.requests if r[0].endswith("/wait")]) == fetched + 1
+        assert twilio.now() - began == pytest.approx(sum(prompt_seconds(t) for t in heard) + 30)

@@ -1,4 +1,7 @@
-"""Figures from the audit trail: a small day of holders and callbacks, worked out by hand."""
+"""Figures from the audit trail: a small day of callers, callbacks and an agent made through the requests
+production receives (signed voice webhooks, /api/callbacks, the supervisor page, the dispatcher's calls
+answered through the emulator), on the injected clock; the expected figures are worked out by hand from
+what each caller was told and when they were answered."""
 from __future__ import annotations
 
 import csv
@@ -7,10 +10,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from sqlalchemy import select
+
 from callbacks import services as callbacks
-from storage.db import transaction
 from storage.models import QueueEntry
-from supervisor import metrics, services
+from supervisor import metrics
+from tests.supervisor.conftest import dispatcher_for
+from tests.support import agents_api
+from tests.support.outbound_legs import Outbound
 
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
 
@@ -19,65 +26,98 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
+ANN = "+14155550101"
+
+
 class Day:
-    def __init__(self, runtime):
-        self.runtime = runtime
-        self.n = 0
+    """A day made as it happens: callers ring the IVR through the Twilio emulator (signed webhooks), web
+    callbacks are booked through /api/callbacks, the dispatcher places calls that Ann answers and accepts
+    with 1, customers answer or are busy, and everyone hangs up; the clock is the injected one."""
 
-    def holder(self, minute: float, skill: str = "billing") -> int:
-        self.n += 1
-        with transaction(self.runtime.sessions) as db:
-            e = callbacks.enter_line(db, skill=skill, call_sid=f"CA{self.n:032d}", phone_number=f"+1212555{self.n:04d}",
-                                     language="en-US", arrived_at=at(minute), now=at(minute))
-            return e.id
+    def __init__(self, app, twilio, runtime, clock, monkeypatch):
+        monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+        self.runtime, self.twilio, self.clock = runtime, twilio, clock
+        self.client = app.test_client()
+        self.dispatcher = dispatcher_for(runtime)
+        self.outbound = Outbound(twilio)
 
-    def request(self, minute: float, skill: str = "billing", scheduled_for=None) -> int:
-        self.n += 1
-        req = callbacks.CallbackRequest(skill=skill, phone_number=f"+1212555{self.n:04d}", channel="web",
-                                        language="en-US", arrived_at=at(minute), scheduled_for=scheduled_for)
-        with transaction(self.runtime.sessions) as db:
-            return callbacks.book_callback(db, req, at(minute)).entry.id
+    def minute(self, minutes: float) -> "Day":
+        self.clock.set(at(minutes))
+        return self
 
-    def convert(self, entry_id: int, minute: float) -> None:
-        with transaction(self.runtime.sessions) as db:
-            e = db.get(QueueEntry, entry_id)
-            req = callbacks.CallbackRequest(skill=e.skill, phone_number=e.phone_number, channel="phone",
-                                            language="en-US", arrived_at=e.arrived_at)
-            callbacks.convert_to_callback(db, e, req, at(minute))
+    def staff(self, skills=("billing",)) -> None:
+        agents_api.add_available(self.client, "Ann", ANN, list(skills), wrap_up_seconds=0)
 
-    def announce(self, entry_id: int, minute: float, seconds: int) -> None:
-        with transaction(self.runtime.sessions) as db:
-            e = db.get(QueueEntry, entry_id)
-            e.announced_wait_seconds = seconds
-            callbacks.record(db, e, "wait_announced", now=at(minute), seconds=seconds)
+    def ring(self, number: str, digit: str = "1"):
+        """A caller picks a skill; returns the call, with what they were told in `call.last_heard`."""
+        call = self.twilio.call(from_number=number)
+        call.press(digit)
+        return call
 
-    def move(self, entry_id: int, *states_and_minutes) -> None:
-        with transaction(self.runtime.sessions) as db:
-            e = db.get(QueueEntry, entry_id)
-            for state, minute in states_and_minutes:
-                callbacks.change_state(db, e, state, now=at(minute))
+    def book(self, number: str, **body) -> str:
+        response = self.client.post("/api/callbacks", json={"phone": number, "skill": "billing", **body})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.get_json()["id"]
+
+    def serve(self, customer: str | None = None, answer: str = "human"):
+        """The dispatcher offers the next in line to Ann, who answers and presses 1; for a callback the
+        customer's phone then rings and is answered (`answer`) or busy. Returns the customer's leg."""
+        claimed = self.dispatcher.run_once().claimed
+        assert len(claimed) == 1, claimed
+        agent = self.outbound.to(ANN).answer()
+        agent.press("1")
+        if customer is None:
+            return None
+        leg = self.outbound.to(customer)
+        if answer == "busy":
+            leg.ring_out("busy")
+            return None
+        leg.answer().amd(answer)
+        return leg
+
+
+def entry_of(runtime, number: str) -> QueueEntry:
+    with runtime.sessions() as db:
+        return db.scalars(select(QueueEntry).where(QueueEntry.phone_number == number)).one()
 
 
 @pytest.fixture
-def day(runtime):
-    d = Day(runtime)
-    a = d.holder(0)
-    d.announce(a, 0, 120)
-    d.move(a, ("connected", 3))                                  # held 180 s, told 120 s
-    b = d.holder(0)
-    d.move(b, ("connected", 0.5))                                # held 30 s, never told a wait
-    c = d.holder(1)
-    d.announce(c, 1, 60)
-    d.move(c, ("abandoned", 1.5))                                # hung up after 30 s
-    dd = d.holder(2)
-    d.announce(dd, 2, 300)
-    d.convert(dd, 4)                                             # pressed 1 after 120 s
-    d.announce(dd, 4, 400)                                       # "we'll call you in about 6-7 minutes"
-    d.move(dd, ("dialing_customer", 9), ("connected", 10))       # 8 min after joining the line
-    e = d.request(5, scheduled_for=at(60))
-    d.move(e, ("dialing_customer", 61), ("connected", 62))       # 2 min after the agreed time
-    f = d.request(6)
-    d.move(f, ("dialing_customer", 7), ("retry_wait", 8), ("dialing_customer", 18), ("failed", 20))
+def day(app, twilio, runtime, clock, monkeypatch):
+    d = Day(app, twilio, runtime, clock, monkeypatch)
+    d.minute(0).staff()
+    b = d.ring("+12125550101")                                   # b: Ann is free: no wait to tell
+    assert "The wait is less than a minute" in b.heard_text()
+    d.serve()                                                    # b connected at 0
+    a = d.ring("+12125550102")
+    assert "The wait is about 4 minutes" in a.last_heard       # a: told 240 s
+    a.press("2")                                                 # hold
+    c = d.minute(1).ring("+12125550103")
+    assert "The wait is about 8 minutes" in c.last_heard       # c: told 480 s
+    c.press("2")
+    d.minute(1.5)
+    c.hang_up()                                                  # c hung up after 30 s
+    dd = d.minute(2).ring("+12125550104")
+    assert "The wait is about 8 minutes" in dd.last_heard      # d: told 480 s, then asks for a callback
+    for key in "111":                                            # call me back, on this number, as soon as
+        dd.press(key)
+    assert "between 10:02 and 10:30 today" in dd.last_heard and dd.ended
+    d.minute(3)
+    b.hang_up()                                                  # b's call ends after 3 min: Ann is free
+    d.serve()                                                    # a connected at 3
+    d.minute(5)
+    a.hang_up()
+    d_leg = d.serve(customer="+12125550104")                     # d connected at 5
+    d.book("+12125550105", when="scheduled", preferred_time="2026-11-24T11:00",
+           timezone="America/New_York")                          # e: a slot at 16:00 UTC (minute 60)
+    d.minute(6).book("+12125550106")                             # f: as soon as possible
+    d.minute(7)
+    d_leg.hang_up()
+    d.serve(customer="+12125550106", answer="busy")              # f: busy at 7, at 17 and at 27: failed
+    d.minute(17).serve(customer="+12125550106", answer="busy")
+    d.minute(27).serve(customer="+12125550106", answer="busy")
+    e_leg = d.minute(60).serve(customer="+12125550105")          # e connected at its slot
+    d.minute(62)
+    e_leg.hang_up()
     return d
 
 
@@ -85,18 +125,27 @@ def test_the_days_figures_follow_from_the_trail(runtime, day):
     with runtime.sessions() as db:
         figs = metrics.figures(db, ["billing", "sales"], at(0), at(120))
     f = figs["billing"]
-    assert (f.offered, f.accepted) == (5, 3)  # told-a-wait holders a, c, d + requests e, f; accepted d, e, f
-    assert (f.callbacks_connected, f.callbacks_failed) == (2, 1)
+    # offered: every caller told a wait (b "less than a minute", a, c, d) and every request (e, f);
+    # accepted: the callbacks asked for (d from the wait offer, e and f by the API)
+    assert (f.offered, f.accepted) == (6, 3)
+    assert (f.callbacks_connected, f.callbacks_failed) == (2, 1)  # d and e; f busy three times
     assert f.success_rate == pytest.approx(2 / 3)
-    assert sorted(f.callback_waits) == [120, 480]
-    assert f.callback_wait_median == 300 and f.callback_wait_p90 == 480
-    assert (f.holders_ended, f.abandoned) == (4, 1)
-    # eligible: a (answered late), b (answered in time), d (left for a callback after 120 s); c left within 60 s
-    assert (f.sl_met, f.sl_eligible) == (1, 3)
-    # a: 180 - 120 = +60; d: (10 - 4 min) - 400 s = -40
-    assert sorted(f.announce_errors) == [-40, 60]
-    assert f.announce_error_mean == 10 and f.announce_error_abs_mean == 50
-    assert sorted(f.waits_to_connect) == [30, 120, 180, 480]
+    assert sorted(f.callback_waits) == [0, 180]  # e at its slot; d 3 min after ringing in
+    assert f.callback_wait_median == 90 and f.callback_wait_p90 == 180  # the p90 by nearest rank
+    assert (f.holders_ended, f.abandoned) == (4, 1)  # a, b, c and d (left the line for a callback); c hung up
+    # eligible for the service level: a (answered after 180 s) and b (at once); c left within 60 s and d
+    # asked for a callback at once
+    assert (f.sl_met, f.sl_eligible) == (1, 2)
+    # the last wait told before a connection: b 0 s, waited 0; a 240 s, waited 180; d 495 s, waited 180
+    assert sorted(f.announce_errors) == [-315, -60, 0]
+    assert f.announce_error_mean == -125 and f.announce_error_abs_mean == 125
+    # every wait told: a twice (the offer, then on hold), c twice (hung up before it ran out: unknown),
+    # d twice (480 s, then 495 s as a callback), f once (255 s; it failed 1260 s later)
+    assert (f.announcements, f.announcements_censored) == (8, 2)
+    assert sorted(f.all_announce_errors) == [-315, -300, -60, -60, 0, 1005]
+    assert sorted(f.waits_to_connect) == [0, 0, 180, 180]  # b, e, a, d
+    assert sorted(f.reach_seconds) == [0, 180, 180]  # the chosen slot (e) is left out
+    assert (f.asap_windows, f.asap_kept, f.slots, f.slots_on_time) == (2, 1, 1, 1)
     empty = figs["sales"]
     assert empty.offered == 0 and empty.success_rate is None and empty.callback_wait_median is None
 
@@ -105,18 +154,19 @@ def test_a_period_counts_only_what_happened_inside_it(runtime, day):
     with runtime.sessions() as db:
         f = metrics.figures(db, ["billing"], at(9), at(30))["billing"]
     assert (f.offered, f.accepted) == (0, 0)
-    assert (f.callbacks_connected, f.callbacks_failed) == (1, 1)  # d connected at 10, f failed at 20
-    assert f.holders_ended == 0
+    assert (f.callbacks_connected, f.callbacks_failed) == (0, 1)  # f failed at 27; e connects at 60
+    assert f.holders_ended == 0 and f.announcements == 0
 
 
-def test_a_moved_callback_counts_for_its_new_skill_from_the_move(runtime, clock):
-    d = Day(runtime)
-    e = d.request(0)
-    with services.steering(), transaction(runtime.sessions) as db:
-        entry = db.get(QueueEntry, e)
-        services.move_skill(db, entry.public_id, entry.version, skill="sales", actor="sam", now=at(1),
-                            config=runtime.ivr_config)
-    d.move(e, ("dialing_customer", 2), ("connected", 3))
+def test_a_moved_callback_counts_for_its_new_skill_from_the_move(app, twilio, runtime, clock, monkeypatch,
+                                                                   supervisor):
+    d = Day(app, twilio, runtime, clock, monkeypatch)
+    pid = d.minute(0).book("+12125550105")
+    d.minute(1)
+    moved = supervisor.act(pid, "move", callbacks_entry(runtime, pid).version, skill="sales")  # the page's Move
+    assert moved.status_code == 200, moved.get_data(as_text=True)
+    d.minute(2).staff(skills=("sales",))
+    d.minute(3).serve(customer="+12125550105")
     with runtime.sessions() as db:
         figs = metrics.figures(db, ["billing", "sales"], at(0), at(60))
     assert (figs["billing"].accepted, figs["billing"].callbacks_connected) == (1, 0)
@@ -129,14 +179,13 @@ def test_queue_length_is_replayed_from_state_changes(runtime, day):
         lines = metrics.timelines(db, at(0), at(12))
     series = dict(metrics.queue_length_series(lines, "billing", at(0), at(12), points=25))
     # holding or queued counts; scheduled (e) waits for its time and dialling has left the line
-    assert series[at(0)] == 2  # a, b
-    assert series[at(0.5)] == 1  # b connected at exactly 0.5
+    assert series[at(0)] == 1  # a (b was connected at once)
     assert series[at(1)] == 2 and series[at(1.5)] == 1  # c joins, then hangs up at 1.5
-    assert series[at(2.5)] == 2  # a and d
-    assert series[at(3.5)] == 1  # d
-    assert series[at(5)] == 1  # d, now a queued callback (e is scheduled for later)
-    assert series[at(6.5)] == 2  # d and f
-    assert series[at(9.5)] == 0  # d being dialled, f waiting to retry
+    assert series[at(2)] == 2  # a and d, now a queued callback
+    assert series[at(3)] == 1  # a connected: d
+    assert series[at(5)] == 0  # d being dialled; e is scheduled for later
+    assert series[at(6)] == 1  # f
+    assert series[at(7)] == 0  # f dialled, then waiting to retry
 
 
 def test_percentile_and_histogram():
@@ -151,59 +200,66 @@ def test_csv_has_one_row_per_skill_with_the_figures(runtime, day):
         figs = metrics.figures(db, ["billing", "sales"], at(0), at(120))
     rows = list(csv.DictReader(io.StringIO(metrics.to_csv(list(figs.values())))))
     assert [r["skill"] for r in rows] == ["billing", "sales"]
-    assert rows[0]["offered"] == "5" and rows[0]["callback_success_rate"] == "0.667"
-    assert rows[0]["callback_wait_p90_s"] == "480.0" and rows[0]["announce_error_mean_s"] == "10.0"
+    assert rows[0]["offered"] == "6" and rows[0]["callback_success_rate"] == "0.667"
+    assert rows[0]["callback_wait_p90_s"] == "180.0" and rows[0]["announce_error_mean_s"] == "-125.0"
+
+
+def callbacks_entry(runtime, public_id: str) -> QueueEntry:
+    with runtime.sessions() as db:
+        return callbacks.get_entry(db, public_id)
 
 
 # ---- promises: windows kept, every wait told, time to reach a person ------------------------------------
 
-def test_windows_kept_slots_on_time_and_time_to_reach_a_person(app, runtime, clock, busy_agent):
-    busy_agent("billing")
-    client = app.test_client()
-    app.config.update(CALLBACK_LIMIT_PER_IP="1000/minute", CALLBACK_LIMIT_PER_NUMBER="1000/minute")
-    asap = client.post("/api/callbacks", json={"phone": "+12125550101", "skill": "billing"}).get_json()
-    late = client.post("/api/callbacks", json={"phone": "+12125550102", "skill": "billing"}).get_json()
-    slot = client.post("/api/callbacks", json={"phone": "+12125550103", "skill": "billing", "when": "scheduled",
-                                               "preferred_time": "2026-11-24T11:00",
-                                               "timezone": "America/New_York"}).get_json()
-    assert asap["window"]["from"] == "2026-11-24T15:00:00Z" and slot["window"]["from"] == "2026-11-24T16:00:00Z"
-    ids = {}
+def test_windows_kept_slots_on_time_and_time_to_reach_a_person(app, twilio, runtime, clock, monkeypatch,
+                                                                supervisor):
+    d = Day(app, twilio, runtime, clock, monkeypatch)
+    d.minute(0).staff()
+    busy = d.ring("+12125550101")
+    d.serve()  # Ann is on this call: the windows below are told with a wait
+    asap, late = d.book("+12125550102"), d.book("+12125550103")
+    slot = d.book("+12125550104", when="scheduled", preferred_time="2026-11-24T11:00", timezone="America/New_York")
     with runtime.sessions() as db:
-        for name, view in (("asap", asap), ("late", late), ("slot", slot)):
-            ids[name] = callbacks.get_entry(db, view["id"]).id
+        windows = {pid: (callbacks.get_entry(db, pid).promised_from, callbacks.get_entry(db, pid).promised_by)
+                   for pid in (asap, late, slot)}
+    assert windows[asap] == (at(0), at(20)) and windows[slot][0] == at(60)
     # A supervisor moves the slot an hour later; the customer was never told, so the window stays.
-    with transaction(runtime.sessions) as db:
-        version = callbacks.get_entry(db, slot["id"]).version
-        services.reschedule(db, slot["id"], version, when=at(120), actor="sam", now=at(1), config=runtime.ivr_config)
-    day = Day(runtime)
-    day.move(ids["asap"], ("dialing_agent", 10), ("dialing_customer", 11), ("connected", 12), ("completed", 20))
-    day.move(ids["late"], ("dialing_agent", 50), ("dialing_customer", 51), ("connected", 52), ("completed", 60))
-    day.move(ids["slot"], ("queued", 120), ("dialing_agent", 120), ("dialing_customer", 121), ("connected", 122))
+    moved = supervisor.act(slot, "reschedule", callbacks_entry(runtime, slot).version, when="2026-11-24T12:00",
+                           zone="America/New_York", reason="agent training")
+    assert moved.status_code == 200, moved.get_data(as_text=True)
+    d.minute(11)
+    busy.hang_up()
+    leg = d.serve(customer="+12125550102")   # asap connected at 11, inside 15:00-15:20
+    d.minute(51)
+    leg.hang_up()
+    leg = d.serve(customer="+12125550103")   # late connected at 51, after its 15:00-15:20
+    d.minute(60)
+    leg.hang_up()
+    d.minute(120).serve(customer="+12125550104")  # the slot, at the supervisor's 17:00
     with runtime.sessions() as db:
         f = metrics.figures(db, ["billing"], T0, at(180))["billing"]
     assert (f.asap_windows, f.asap_kept) == (2, 1)  # one connected inside its window, one after it
     assert (f.slots, f.slots_on_time) == (1, 0)  # first attempted an hour after the slot told
     assert f.timing == {"early": 0, "on_time": 1, "late": 2}
-    # Time to reach a person: request to connection, the callback leg included; the chosen slot is left out.
-    assert sorted(f.reach_seconds) == [12 * 60, 52 * 60]
+    # Time to reach a person: request to connection, the callback leg included; the chosen slot is left
+    # out, and the caller Ann was talking to reached her at once.
+    assert sorted(f.reach_seconds) == [0, 11 * 60, 51 * 60]
     # The slot's callback wait counts from the slot told (16:00), not from the supervisor's 17:00.
-    assert 122 * 60 - 60 * 60 in f.callback_waits
+    assert sorted(f.callback_waits) == [11 * 60, 51 * 60, 120 * 60 - 60 * 60]
 
 
-def test_every_wait_told_is_measured_not_only_the_connected(runtime):
-    day = Day(runtime)
-    told_then_left_late = day.holder(0)
-    day.announce(told_then_left_late, 0, 60)
-    day.move(told_then_left_late, ("abandoned", 3))  # waited 3 min after being told 1 min: 2 min over
-    told_then_left_early = day.holder(0)
-    day.announce(told_then_left_early, 0, 600)
-    day.move(told_then_left_early, ("abandoned", 2))  # left before the told wait ran out: unknown
-    connected = day.holder(0)
-    day.announce(connected, 0, 300)
-    day.announce(connected, 0.5, 240)  # a hold update, told too
-    day.move(connected, ("connected", 4.5))
+def test_a_wait_told_and_outlived_counts_though_the_caller_hung_up(app, twilio, runtime, clock, monkeypatch):
+    d = Day(app, twilio, runtime, clock, monkeypatch)
+    d.minute(0).staff()
+    d.ring("+12125550101")
+    d.serve()  # Ann is busy from now on
+    caller = d.ring("+12125550102")
+    assert "The wait is about 4 minutes" in caller.last_heard
+    caller.press("2")  # holds, and hears the wait again
+    d.minute(5)
+    caller.hang_up()  # 5 min after being told 4: 1 min over, whether or not anyone answered
     with runtime.sessions() as db:
         f = metrics.figures(db, ["billing"], T0, at(60))["billing"]
-    assert (f.announcements, f.announcements_censored) == (4, 1)
-    assert sorted(f.all_announce_errors) == [-30.0, 0.0, 120.0]
-    assert f.announce_errors == [0.0]  # the old figure: only the last one before a connection
+    assert (f.announcements, f.announcements_censored) == (3, 0)  # "less than a minute" to the first caller
+    assert sorted(f.all_announce_errors) == [0.0, 60.0, 60.0]
+    assert f.announce_errors == [0.0]  # the older figure: only the last wait told before a connection

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import click
 import pytest
 
 from app import create_app
@@ -45,7 +46,7 @@ def test_a_recording_where_the_ivr_takes_keys_only_is_reported_unheard(app):
 def test_steps_run_in_the_order_given():
     assert parse_steps(["--barge-in", "--press", "12#", "--wait", "--say", "hello there", "--hang-up"]) == [
         ("press", "12#", True), ("wait", None, False), ("say", "hello there", False), ("hang-up", None, False)]
-    with pytest.raises(Exception, match="keys 0-9"):
+    with pytest.raises(click.UsageError, match=r"--press takes keys 0-9, \* and #, not .one."):
         parse_steps(["--press", "one"])
 
 

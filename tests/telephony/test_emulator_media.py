@@ -254,7 +254,10 @@ def test_a_client_that_speaks_the_prompts_says_when_each_ended(emulator, fx):
     emulator.start_live()
     sid = emulator.live_call("+31612345678", client_paces_prompts=True)
     assert until(lambda: [e["text"] for e in seen if e["type"] == "prompt"] == ["One"])
-    time.sleep(1.0)  # "One" would have ended by its estimated length; the client has not said so
+    with emulator.driving():  # still at "One": no timer would end it (the client says when), none is set
+        call = emulator.calls[sid]
+        assert call.wait_state.items[call.wait_state.pos].text == "One"
+        assert not [t for t in emulator.live_driver._timers if t[2] is call and t[4][0] == "item"]
     assert [e["text"] for e in seen if e["type"] == "prompt"] == ["One"]
     emulator.live_prompt_done(sid)
     assert until(lambda: [e["text"] for e in seen if e["type"] == "prompt"] == ["One", "Two"])

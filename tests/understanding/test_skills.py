@@ -204,11 +204,12 @@ def test_held_out_phrasings_with_slips(u, lang, misses, spare):
     assert result.accuracy >= allowing(misses, spare, len(pairs)), [(m.text, m.wanted, m.got) for m in result.misses]
 
 
-@pytest.mark.parametrize("lang, floor", [("en-US", 0.78), ("nl-NL", 0.77)])
-def test_cross_validation_on_the_shipped_examples(lang, floor):
+# Five folds, seed 0, on the shipped examples: measured en-US 0.820, nl-NL 0.818; each floor allows 4 points less.
+@pytest.mark.parametrize("lang, measured", [("en-US", 0.820), ("nl-NL", 0.818)])
+def test_cross_validation_on_the_shipped_examples(lang, measured):
     examples = {s.name: training_texts(s, lang) for s in CONFIG.skills.values()}
-    scores = cross_validate(examples, lang, CONFIG.fallback_skill.name, folds=5, repeats=1)
-    assert scores[0] >= floor
+    scores = cross_validate(examples, lang, CONFIG.fallback_skill.name, folds=5, repeats=1, seed=0)
+    assert scores[0] >= measured - 0.04, scores
 
 
 def _key(text):

