@@ -221,16 +221,18 @@ def _join_letters(said: list[str], whole_words: set[str]) -> list[str]:
 
 # --- what a free-form recogniser is told to expect ------------------------------------------------
 
-# A one-line prompt per kind of answer for Whisper (speech.whisper_engine): example answers written the
-# way it writes them. Digits are spaced one by one ("5 5 5"): with "555" in the prompt it collapsed
-# repeated digits more often. The skill prompt is built from the operator's menu labels.
+# A one-line prompt per kind of answer for Whisper (speech.whisper_engine): the kind of question asked and
+# the form of the answer, in generic words. No caller answer from a test or dev set is in them (issue 19:
+# a prompt that held the test's phrases made the tests pass for the wrong reason). Digits are written one
+# by one ("0 1 2 ..."): Whisper then writes the caller's digits spaced. The skill prompt is built from the
+# operator's menu labels.
 ANSWER_HINTS = {
-    "en": {"yes_no": "Yes. No. Yes, please. No, thanks. Sorry, what was that?",
-           "time": "As soon as possible. Tomorrow at 3 pm. Friday morning. Half past two.",
-           "digits": "4 1 5, 5 5 5, 0 1 2 3. Double 5. Oh 6.",
-           "skill": "{labels}. I have a question about my bill. My internet is not working. An agent, please."},
-    "nl": {"yes_no": "Ja. Nee. Ja, graag. Nee, dank u. Sorry, wat zei u?",
-           "time": "Zo snel mogelijk. Morgen om 3 uur. Vrijdagochtend. Half drie.",
-           "digits": "0 6, 1 2 3, 4 5 6, 7 8. Dubbel 5.",
-           "skill": "{labels}. Ik heb een vraag over mijn rekening. Mijn internet werkt niet."},
+    "en": {"yes_no": "Question: is that right? The caller answers yes or no.",
+           "time": "Question: when should we call you back? The caller names a day and a time of day.",
+           "digits": "Question: which number should we call? The caller reads the digits 0 1 2 3 4 5 6 7 8 9.",
+           "skill": "Question: what are you calling about? {labels}."},
+    "nl": {"yes_no": "Vraag: klopt dat? De beller antwoordt ja of nee.",
+           "time": "Vraag: wanneer bellen we u terug? De beller noemt een dag en een tijdstip.",
+           "digits": "Vraag: op welk nummer bellen we u? De beller leest de cijfers 0 1 2 3 4 5 6 7 8 9.",
+           "skill": "Vraag: waarover belt u? {labels}."},
 }
