@@ -1,8 +1,8 @@
 """Short answers: yes or no, "as soon as possible", "let me talk to a person"."""
 from __future__ import annotations
 
-from understanding.words import (AGENT_PHRASES, ASAP_PHRASES, NO_WORDS, WEAK_YES_WORDS, YES_DESPITE_NO, YES_WORDS,
-                                 base_language, contains_phrase, words)
+from understanding.words import (AGENT_PHRASES, ASAP_PHRASES, NO_WORDS, UNSURE_PHRASES, WEAK_YES_WORDS,
+                                 YES_DESPITE_NO, YES_WORDS, base_language, contains_phrase, words)
 
 
 # Below this confidence (0..1, understanding.confidence) an answer of the kind is read back and
@@ -26,12 +26,15 @@ def yes_no(text: str, lang: str) -> bool | None:
     A negated yes-word is no ("not right", "that's not correct", "klopt niet"); "no problem" is yes.
     Yes and no at once ("right affirmative no", "yes no") is neither: the caller is asked again
     rather than taken at one of their words. "Please" does not outweigh a no ("no please").
-    Words that are neither ("what was that", "can you say that again") are neither.
+    Words that are neither ("what was that", "can you say that again") are neither, and so is not
+    knowing ("I'm not sure", "no idea").
     """
     lang = base_language(lang)
     yes_words, no_words = YES_WORDS.get(lang, set()), NO_WORDS.get(lang, set())
     weak, negators = WEAK_YES_WORDS.get(lang, set()), NEGATORS.get(lang, set())
     ws = words(text)
+    if contains_phrase(ws, UNSURE_PHRASES.get(lang, [])):
+        return None  # "I'm not sure", "weet ik niet": neither, asked again
     yes = no = politeness = False
     i = 0
     while i < len(ws):

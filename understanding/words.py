@@ -59,6 +59,9 @@ NO_WORDS = {
 WEAK_YES_WORDS = {"en": {"please"}, "nl": {"graag"}}
 # Phrases that say yes although they hold a no-word: "no problem", "geen probleem".
 YES_DESPITE_NO = {"en": ["no problem", "not a problem", "why not"], "nl": ["geen probleem", "waarom niet"]}
+# Not knowing is neither, although it holds a no-word or a yes-word ("I'm not sure" is not "no").
+UNSURE_PHRASES = {"en": ["not sure", "dont know", "do not know", "no idea"],
+                  "nl": ["weet niet", "weet ik niet", "niet zeker", "geen idee", "weet het niet"]}
 # What callers say at a yes/no question that is neither: asking to hear it again, thinking aloud,
 # not knowing. The yes/no speech model listens for these too (speech.grammar), so such words come out
 # as themselves instead of as the nearest yes or no; understanding reads them as neither.
@@ -104,7 +107,7 @@ KEY_WORDS = {"en": {"press", "number", "option", "key", "please"},
 # "Call me back as soon as possible" where a time is asked: the first free agent.
 ASAP_PHRASES = {
     "en": ["as soon as possible", "asap", "right away", "straight away", "as soon as you can", "now",
-           "my turn"],
+           "my turn", "as early as possible", "soon as", "immediately"],
     "nl": ["zo snel mogelijk", "zo snel", "zo spoedig mogelijk", "meteen", "direct", "nu", "mijn beurt"],
 }
 # A caller asking for a person, at any question. Phrases, not single loose words: "someone charged
