@@ -9,7 +9,9 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from callbacks.promises import window_words
+from zoneinfo import ZoneInfo
+
+from callbacks.promises import moment_words, window_words
 from config import Prompts, load_ivr_config
 from phone_numbers import last_digits
 from routing.promise import Window
@@ -129,6 +131,23 @@ def test_as_soon_as_possible_never_becomes_a_booked_time(phone, rt, clock, voice
         return
     # Otherwise (espeak-ng's voice; PocketSphinx alone, which hears "at possible", "am human possible"):
     # asked again, asked the time, or put through to a person in the same place in line; never booked.
+
+
+@pytest.mark.parametrize("voice", VOICES)
+def test_a_spoken_time_is_read_back_with_day_date_time_and_zone_before_it_is_booked(phone, rt, clock, voice,
+                                                                                   busy_agent):
+    # Issue 19: every spoken time, however sure the recognisers are, is read back before it is booked.
+    call = phone.call(US_CALLER)
+    to_when(call, busy_agent)
+    say(call, "thursday at eleven thirty in the morning", voice)
+    assert READ_BACK_BEFORE in call.last_heard and READ_BACK_AFTER in call.last_heard, (heard(rt), call.heard_text())
+    assert [e.state for e in entries(rt)] == ["holding"]  # nothing booked before the caller's yes
+    read_back = call.last_heard
+    call.press("1")
+    [entry] = entries(rt)
+    assert entry.kind == "callback" and entry.scheduled_for is not None, call.heard_text()
+    # What was booked is what was read back: day, date, time and zone.
+    assert moment_words(P, entry.scheduled_for, ZoneInfo("America/New_York"), clock.now()) in read_back
 
 
 @pytest.mark.parametrize("voice", VOICES)
