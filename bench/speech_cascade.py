@@ -197,7 +197,7 @@ def report(rows) -> None:
 def acted_unconfirmed(kind: str, heard: str, got, sure: float, u) -> bool:
     """Whether the IVR acts on this answer without asking: numbers are always read back, times below
     every spoken time is read back, "as soon as possible" below understanding.answers.CONFIRM_BELOW too (a
-    day alone asks the time), a doubtful skill is confirmed, yes/no is acted on."""
+    day alone asks the time), a doubtful skill is confirmed, a yes or no below CONFIRM_BELOW is asked again."""
     from understanding.answers import confirm_below
 
     if kind == "digits" or kind == "time" and str(got).startswith("day "):
@@ -206,7 +206,7 @@ def acted_unconfirmed(kind: str, heard: str, got, sure: float, u) -> bool:
         return got == "asap" and sure >= confirm_below("time")
     if kind == "skill":
         return not u.skill(heard, "en-US", sure).needs_confirmation
-    return True
+    return sure >= confirm_below("yes_no")  # a doubtful yes or no is asked again (ivr/answers.py)
 
 
 def main() -> None:

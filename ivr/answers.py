@@ -95,6 +95,8 @@ def from_words(step: steps.Step, text: str, confidence: float | None, ctx: Answe
         answer = u.yes_no(text, lang)
         if answer is None and "asap" in step.leads.get("yes", "") and u.wants_asap(text, lang):
             return Meaning("yes")  # "call me back as soon as you can" at the wait offer
+        if answer is not None and confidence is not None and confidence < confirm_below("yes_no"):
+            return UNCLEAR  # a doubtful yes or no (understanding.confidence): asked again, never acted on
         return UNCLEAR if answer is None else Meaning("yes" if answer else "no")
     if kind == steps.NUMBER:
         digits = u.digits(text, lang)
