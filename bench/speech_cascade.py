@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Two recognisers on the same answers: PocketSphinx alone, Whisper alone, and the cascades between them.
 
-  nice -n 10 .venv/bin/python bench/speech_cascade.py                 # record, decode, report (cached)
-  nice -n 10 .venv/bin/python bench/speech_cascade.py --report-only   # the tables again from the cache
+  nice -n 10 python bench/speech_cascade.py [--set dev|test]            # record, decode, report (cached)
+  nice -n 10 python bench/speech_cascade.py --set test --report-only   # the tables again from the cache
+  nice -n 10 python bench/speech_cascade.py --set test --prompts old.json --cache before  # other prompts
 
-Recordings are made here with three synthesisers (telephony.audio.synthesise) from the dev answers in
-bench/speech_dev_answers.en-US.tsv (written for this; not the tests' phrasings), passed through the
+Recordings are made by scripts/make_speech_fixtures.py (answer_recordings) with three synthesisers from
+the dev answers (bench/speech_dev_answers.en-US.tsv: for tuning) or the held-out test answers
+(bench/speech_test_answers.en-US.tsv: never tuned on), each voice clean and with line noise, on the
 phone band, streamed in 20 ms frames through speech/session.py with PocketSphinx and the answer kind's
 language model (as /media does), and the held utterance decoded by Whisper (speech.whisper_engine.decode,
 one thread, the kind's prompt). An answer is right when its meaning (understanding.confidence.answer_key)
@@ -30,53 +32,71 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from speech_accuracy import phone_recording  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
-DEV = os.path.join(ROOT, "bench", "speech_dev_answers.en-US.tsv")
-VOICES = ["espeak-ng:en-us", "flite:awb", "flite:kal16", "festival:cmu_us_slt_arctic_hts"]
-CACHE = os.path.join("/tmp", "speech_cascade_cache.json")
+from make_speech_fixtures import answer_recordings  # noqa: E402
 
-
-def dev_answers() -> list[tuple[str, str]]:
-    with open(DEV, encoding="utf-8") as f:
-        return [tuple(line.rstrip("\n").split("\t")) for line in f if line.strip() and not line.startswith("#")]
+# What the third column of an answer set means, per kind (None: words that must be asked again).
+MEANT = {"yes_no": {"yes": True, "no": False, "neither": None}, "time": {"asap": "asap", "none": None}}
 
 
-def record(voices, kinds) -> list[dict]:
+def cache_path(set_name: str, label: str) -> str:
+    return os.path.join("/tmp", f"speech_cascade_{set_name}_{label}.json")
+
+
+def truth(row, u):
+    """What the answer means: the third column when the set gives one, else what the words say."""
+    from understanding.confidence import answer_key
+
+    meant = row.get("meant")
+    if meant is None:
+        return answer_key(row["kind"], row["said"], "en-US", u)
+    return MEANT.get(row["kind"], {}).get(meant, meant)
+
+
+def ident(row) -> tuple:
+    return row["kind"], row["said"], row["voice"], row["noise"]
+
+
+def record(set_name, kinds, prompts=None, every=1, done=()) -> list[dict]:
     from config import load_ivr_config
     from speech.cascade import hint, menu_labels
     from speech.grammar import grammar_for_config
     from speech.pocketsphinx_engine import PocketSphinxEngine
     from speech.session import SessionLimits, SpeechSession
+    from speech.twilio_media import mulaw_to_pcm16
     from speech.whisper_engine import _load, decode, model_path
 
     config = load_ivr_config()
     sphinx = PocketSphinxEngine("en-US", workers=0)
     whisper = _load(model_path())
     rows = []
-    for kind, said in dev_answers():
-        if kind not in kinds:
+    for item in answer_recordings(set_name)[::every]:
+        kind, said, voice = item["kind"], item["said"], item["voice"]
+        if kind not in kinds or ident(item) in done:
             continue
         grammar = grammar_for_config(kind, "en-US", config)
-        prompt = hint(kind, "en-US", menu_labels(config, "en-US"))
-        for voice in voices:
-            pcm = phone_recording(said, voice)
-            started = time.process_time()
-            session = SpeechSession(sphinx.recognizer(8000, grammar), SessionLimits(), keep_audio=True)
-            outcome = None
-            for i in range(0, len(pcm), 320):
-                outcome = session.feed_audio(pcm[i:i + 320])
-                if outcome:
-                    break
-            outcome = outcome or session.hangup()
-            first_cpu = time.process_time() - started
-            started = time.process_time()
-            second, second_confidence = decode(whisper, session.utterance, 8000, prompt, "en-US") \
-                if session.utterance else ("", 0.0)
-            rows.append({"kind": kind, "said": said, "voice": voice, "first": outcome.transcript,
-                         "first_cpu": first_cpu, "second": second, "second_confidence": second_confidence,
-                         "second_cpu": time.process_time() - started})
-            print(f"{kind:7} {voice:32} {said!r:45} ps={outcome.transcript!r} wh={second!r}", flush=True)
+        prompt = (prompts or {}).get(kind) or hint(kind, "en-US", menu_labels(config, "en-US"))
+        prompt = prompt.format(labels=menu_labels(config, "en-US")) if "{labels}" in prompt else prompt
+        with open(item["path"], "rb") as f:
+            pcm = mulaw_to_pcm16(f.read())
+        started = time.process_time()
+        session = SpeechSession(sphinx.recognizer(8000, grammar), SessionLimits(), keep_audio=True)
+        outcome = None
+        for i in range(0, len(pcm), 320):
+            outcome = session.feed_audio(pcm[i:i + 320])
+            if outcome:
+                break
+        outcome = outcome or session.hangup()
+        first_cpu = time.process_time() - started
+        started = time.process_time()
+        second, second_confidence = decode(whisper, session.utterance, 8000, prompt, "en-US") \
+            if session.utterance else ("", 0.0)
+        rows.append({**item, "first": outcome.transcript,
+                     "first_cpu": first_cpu, "second": second, "second_confidence": second_confidence,
+                     "second_cpu": time.process_time() - started})
+        print(f"{kind:7} {voice:32} {'noisy' if item['noise'] else 'clean'} {said!r:45} "
+              f"ps={outcome.transcript!r} wh={second!r}", flush=True)
     return rows
 
 
@@ -91,11 +111,27 @@ def combinations():
             "cascade: Whisper always, its words whenever it heard any": ("always", "heard")}
 
 
+def shipped(row, u):
+    """(meaning heard, confidence, CPU-s) of one answer through the shipped cascade (speech/cascade.py)."""
+    from speech.cascade import PICK, POLICY
+    from understanding.confidence import answer_key, choose, confidence
+
+    kind, first = row["kind"], row["first"]
+    wants = POLICY[kind] == "always" or POLICY[kind] == "unsure" and answer_key(kind, first, "en-US", u) is None
+    second = row["second"] if wants else None
+    heard, _, answer_state = choose(kind, first, second, "en-US", u, PICK[kind])
+    cpu = row["first_cpu"] + (row["second_cpu"] if wants else 0.0)
+    return heard, answer_key(kind, heard, "en-US", u), confidence(kind, answer_state), answer_state, cpu
+
+
+BUCKETS = [(0.0, 0.5), (0.5, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.01)]
+
+
 def report(rows) -> None:
     from config import load_ivr_config
     from understanding import Understanding
-    from speech.cascade import PICK, POLICY
-    from understanding.confidence import answer_key, choose, confidence
+    from speech.cascade import PICK
+    from understanding.confidence import answer_key, choose
 
     u = Understanding.for_config(load_ivr_config())
     key = lambda kind, text: answer_key(kind, text, "en-US", u)  # noqa: E731
@@ -110,7 +146,6 @@ def report(rows) -> None:
                 continue
             right = cpu = 0
             for row in items:
-                truth = key(kind, row["said"])
                 first, second, spent = row["first"], None, row["first_cpu"]
                 if policy == "only":
                     first, spent = None, row["second_cpu"]
@@ -118,26 +153,39 @@ def report(rows) -> None:
                 elif policy == "always" or policy == "unsure" and key(kind, first) is None:
                     second, spent = row["second"], spent + row["second_cpu"]
                 heard, _, answer_state = choose(kind, first, second, "en-US", u, pick)
-                ok = key(kind, heard) == truth
+                ok = key(kind, heard) == truth(row, u)
                 right += ok
                 cpu += spent
                 if (policy, pick) in (("never", "first"), ("always", PICK[kind])):
                     reliability[(kind, policy, answer_state)][0] += ok
                     reliability[(kind, policy, answer_state)][1] += 1
             print(f"| {kind} | {name} | {right}/{len(items)} ({right / len(items):.0%}) | {cpu / len(items):.2f} |")
-    print("\n| kind | the shipped cascade: right | acted on wrong without a confirmation |\n|---|---|---|")
+    print("\n| kind | the shipped cascade: right | clean | noisy | acted on wrong without a confirmation "
+          "| CPU-s per answer |\n|---|---|---|---|---|---|")
+    buckets = defaultdict(lambda: [0, 0])
+    total = total_wrong = 0
     for kind, items in sorted(by_kind.items()):
-        right = wrong_acted = 0
+        right, wrong_acted, cpu, per_noise = 0, 0, 0.0, defaultdict(lambda: [0, 0])
         for row in items:
-            truth = key(kind, row["said"])
-            first = row["first"]
-            second = row["second"] if POLICY[kind] == "always" or key(kind, first) is None else None
-            heard, _, answer_state = choose(kind, first, second, "en-US", u, PICK[kind])
-            got, sure = key(kind, heard), confidence(kind, answer_state)
-            right += got == truth
-            if got is not None and got != truth and acted_unconfirmed(kind, heard, sure, u):
+            heard, got, sure, _, spent = shipped(row, u)
+            ok = got == truth(row, u)
+            right += ok
+            cpu += spent
+            per_noise[row.get("noise", False)][0] += ok
+            per_noise[row.get("noise", False)][1] += 1
+            bucket = next(b for b in BUCKETS if b[0] <= sure < b[1])
+            buckets[bucket][0] += ok
+            buckets[bucket][1] += 1
+            if got is not None and got != truth(row, u) and acted_unconfirmed(kind, heard, got, sure, u):
                 wrong_acted += 1
-        print(f"| {kind} | {right}/{len(items)} | {wrong_acted}/{len(items)} |")
+        total, total_wrong = total + len(items), total_wrong + wrong_acted
+        clean, noisy = per_noise[False], per_noise[True]
+        print(f"| {kind} | {right}/{len(items)} ({right / len(items):.0%}) | {clean[0]}/{clean[1]} | "
+              f"{noisy[0]}/{noisy[1]} | {wrong_acted}/{len(items)} | {cpu / len(items):.2f} |")
+    print(f"| all | | | | {total_wrong}/{total} ({total_wrong / max(total, 1):.1%}) | |")
+    print("\n| confidence | answers | share right |\n|---|---|---|")
+    for (low, high), (ok, n) in sorted(buckets.items()):
+        print(f"| {low:.2f}-{min(high, 1.0):.2f} | {n} | {ok / n:.2f} |")
     # The calibrated confidence is the share right with one right and one wrong answer added (Laplace):
     # a state seen 3 times, all right, is not "certain".
     print("\n| kind | passes | state | right | share right | confidence (smoothed) |\n|---|---|---|---|---|---|")
@@ -146,37 +194,50 @@ def report(rows) -> None:
         print(f"| {kind} | {passes} | {answer_state} | {ok}/{n} | {ok / n:.2f} | {(ok + 1) / (n + 2):.2f} |")
 
 
-def acted_unconfirmed(kind: str, heard: str, sure: float, u) -> bool:
+def acted_unconfirmed(kind: str, heard: str, got, sure: float, u) -> bool:
     """Whether the IVR acts on this answer without asking: numbers are always read back, times below
-    understanding.answers.CONFIRM_BELOW are read back, a doubtful skill is confirmed, yes/no is acted on."""
+    every spoken time is read back, "as soon as possible" below understanding.answers.CONFIRM_BELOW too (a
+    day alone asks the time), a doubtful skill is confirmed, a yes or no below CONFIRM_BELOW is asked again."""
     from understanding.answers import confirm_below
 
-    if kind == "digits":
+    if kind == "digits" or kind == "time" and str(got).startswith("day "):
         return False
-    if kind == "time":
-        return sure >= confirm_below("time")
+    if kind == "time":  # every spoken time is read back (ivr/answers.py); "as soon as possible" when doubtful
+        return got == "asap" and sure >= confirm_below("time")
     if kind == "skill":
         return not u.skill(heard, "en-US", sure).needs_confirmation
-    return True
+    return sure >= confirm_below("yes_no")  # a doubtful yes or no is asked again (ivr/answers.py)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--voices", nargs="+", default=VOICES)
+    parser.add_argument("--set", default="dev", choices=["dev", "test"])
     parser.add_argument("--kinds", nargs="+", default=["yes_no", "time", "digits", "skill"])
+    parser.add_argument("--prompts", help="a JSON file {kind: prompt} for Whisper instead of the shipped ones")
+    parser.add_argument("--cache", default="shipped", help="label of the cached transcripts (per set)")
+    parser.add_argument("--every", type=int, default=1, help="every Nth recording only (a quicker run)")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
+    cache = cache_path(args.set, args.cache)
     if args.report_only:
-        with open(CACHE) as f:
+        with open(cache) as f:
             rows = json.load(f)
     else:
-        rows = record(args.voices, set(args.kinds))
-        if os.path.exists(CACHE):  # re-recording some kinds keeps the others' rows
-            with open(CACHE) as f:
-                rows += [r for r in json.load(f) if r["kind"] not in args.kinds]
-        with open(CACHE, "w") as f:
+        prompts = None
+        if args.prompts:
+            with open(args.prompts) as f:
+                prompts = json.load(f)
+        # Only what the cache lacks is decoded; rows of answers no longer in the set are dropped.
+        cached = []
+        if os.path.exists(cache):
+            with open(cache) as f:
+                cached = json.load(f)
+        current = {ident(item) for item in answer_recordings(args.set)[::args.every]}
+        cached = [r for r in cached if ident(r) in current]
+        rows = cached + record(args.set, set(args.kinds), prompts, args.every, {ident(r) for r in cached})
+        with open(cache, "w") as f:
             json.dump(rows, f)
-    report(rows)
+    report([r for r in rows if r["kind"] in args.kinds])
 
 
 if __name__ == "__main__":

@@ -97,6 +97,8 @@ def from_words(step: steps.Step, text: str, confidence: float | None, ctx: Answe
         answer = u.yes_no(text, lang)
         if answer is None and "asap" in step.leads.get("yes", "") and u.wants_asap(text, lang):
             return Meaning("yes")  # "call me back as soon as you can" at the wait offer
+        if answer is not None and confidence is not None and confidence < confirm_below("yes_no"):
+            return UNCLEAR  # a doubtful yes or no (understanding.confidence): asked again, never acted on
         return UNCLEAR if answer is None else Meaning("yes" if answer else "no")
     if kind == steps.NUMBER:
         digits = u.digits(text, lang)
@@ -107,8 +109,9 @@ def from_words(step: steps.Step, text: str, confidence: float | None, ctx: Answe
 
 
 def _spoken_time(step: steps.Step, text: str, confidence: float | None, ctx: AnswerContext) -> Meaning:
-    """A time, a day or "as soon as possible", said. One heard with low confidence is "unsure" (read
-    back before it is booked); a day alone is "day" (the time is asked next); words that contradict
+    """A time, a day or "as soon as possible", said. A spoken time is always "unsure" (read back with its
+    day, date, time and zone before it is booked; "no" asks again), and so is an "as soon as possible"
+    heard with low confidence; a day alone is "day" (the time is asked next); words that contradict
     each other ("morning at nine p m") or hold no time are unclear (asked again)."""
     u, lang = ctx.understanding, ctx.language
     sure = confidence is None or confidence >= confirm_below("time")
@@ -118,8 +121,8 @@ def _spoken_time(step: steps.Step, text: str, confidence: float | None, ctx: Ans
         return UNCLEAR
     result = u.callback_time(text, lang, ctx.now, ctx.skill.timezone, ctx.skill.hours,
                              timedelta(days=ctx.config.booking_horizon_days), day_offset=ctx.day_offset)
-    if result.when is not None:
-        return Meaning("time", result.when) if sure else Meaning("unsure", result.when)
+    if result.when is not None:  # every spoken time is read back (day, date, time, zone) before it is booked
+        return Meaning("unsure", result.when) if confidence is not None or not sure else Meaning("time", result.when)
     if result.reason == "day_only" and "day" in step.leads:
         return Meaning("day", (result.day - ctx.now.astimezone(ctx.skill.timezone).date()).days)
     # "format": no time in the words at all; ask again rather than refuse a time.

@@ -13,9 +13,19 @@ phone line delivers: 8 kHz, mono, 8-bit mu-law, band-limited to 300-3400 Hz.
 - en/: real recordings of people from pocketsphinx-testdata (CMU, BSD-style
   licence), the "cards" set, "go forward ten meters" and a TIDIGITS digit string,
   converted the same way.
+
+  python scripts/make_speech_fixtures.py --answers dev|test [--out DIR]
+
+- The spoken answers of issue 19 (bench/speech_dev_answers.en-US.tsv for tuning,
+  bench/speech_test_answers.en-US.tsv held out): every phrasing in several voices of three
+  synthesisers (espeak-ng, Flite, Festival), on the phone line (8 kHz mu-law, 300-3400 Hz),
+  clean and with seeded line noise. Not committed: made when a bench needs them
+  (answer_recordings), kept under DIR (default /tmp/ivr-speech-answers) by content, never downloaded.
 """
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -91,7 +101,74 @@ def english() -> dict[str, str]:
     return transcripts
 
 
+ANSWER_SETS = {"dev": "speech_dev_answers.en-US.tsv", "test": "speech_test_answers.en-US.tsv"}
+# Voices per set: the held-out set uses a Flite voice the dev set never had (slt), the same espeak-ng
+# and Festival voices (the only Festival voice installed); each voice clean and with line noise.
+ANSWER_VOICES = {"dev": ["espeak-ng:en-us", "flite:awb", "flite:kal16", "festival:cmu_us_slt_arctic_hts"],
+                 "test": ["espeak-ng:en-us", "flite:slt", "festival:cmu_us_slt_arctic_hts"]}
+NOISE_SNR_DB = 15.0  # line noise (band-limited, seeded) this far below the speech
+ANSWERS_DIR = os.path.join(tempfile.gettempdir(), "ivr-speech-answers")
+
+
+def answer_rows(set_name: str) -> list[tuple[str, str, str | None]]:
+    """(kind, what is said, what it means or None) per line of the set's TSV."""
+    with open(os.path.join(ROOT, "bench", ANSWER_SETS[set_name]), encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f if line.strip() and not line.startswith("#")]
+    return [(r[0], r[1], r[2] if len(r) > 2 else None) for r in rows]
+
+
+def with_line_noise(mulaw: bytes, seed: str, snr_db: float = NOISE_SNR_DB) -> bytes:
+    """`mulaw` with band-limited white noise NOISE_SNR_DB below the speech's loudness, seeded by `seed`."""
+    import numpy as np
+
+    from speech.audio import phone_band
+    from speech.twilio_media import mulaw_to_pcm16, pcm16_to_mulaw
+
+    x = np.frombuffer(mulaw_to_pcm16(mulaw), "<i2").astype(np.float64)
+    loud = x[np.abs(x) > 0.05 * np.abs(x).max()] if len(x) else x
+    level = float(np.sqrt(np.mean(loud ** 2))) if len(loud) else 0.0
+    rng = np.random.default_rng(int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16))
+    noise = rng.standard_normal(len(x)) * 3000.0
+    noise = np.frombuffer(phone_band(noise.astype("<i2").tobytes(), 8000), "<i2").astype(np.float64)
+    scale = level / (float(np.sqrt(np.mean(noise ** 2))) or 1.0) * 10 ** (-snr_db / 20)
+    y = np.clip(np.round(x + noise * scale), -32768, 32767).astype("<i2").tobytes()
+    return pcm16_to_mulaw(y)
+
+
+def answer_recordings(set_name: str, out_dir: str = ANSWERS_DIR, voices: list[str] | None = None) -> list[dict]:
+    """Every answer of the set in every voice, clean and noisy, as mu-law files under `out_dir` (made
+    once per content: text, voice, noise). Rows: kind, said, meant, voice, noise, path."""
+    sys.path.insert(0, ROOT)
+    from telephony.audio import speak
+
+    os.makedirs(out_dir, exist_ok=True)
+    rows = []
+    for kind, said, meant in answer_rows(set_name):
+        for voice in voices or ANSWER_VOICES[set_name]:
+            clean = None
+            for noise in (False, True):
+                name = hashlib.sha256(f"{said}|{voice}|{noise}|{NOISE_SNR_DB}".encode()).hexdigest()[:20]
+                path = os.path.join(out_dir, name + ".ulaw")
+                if not os.path.exists(path):
+                    clean = clean or speak(said, voice=voice)
+                    audio = with_line_noise(clean, f"{said}|{voice}") if noise else clean
+                    with open(f"{path}.{os.getpid()}.tmp", "wb") as f:
+                        f.write(audio)
+                    os.replace(f"{path}.{os.getpid()}.tmp", path)
+                rows.append({"kind": kind, "said": said, "meant": meant, "voice": voice, "noise": noise,
+                             "path": path})
+    return rows
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--answers", choices=sorted(ANSWER_SETS), help="make a set of spoken answers instead")
+    parser.add_argument("--out", default=ANSWERS_DIR)
+    args = parser.parse_args()
+    if args.answers:
+        rows = answer_recordings(args.answers, args.out)
+        print(f"{len(rows)} recordings of the {args.answers} answers under {args.out}")
+        return 0
     manifest = {
         "about": "8 kHz mono mu-law phone audio made by scripts/make_speech_fixtures.py",
         "ko": korean(),

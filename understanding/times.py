@@ -41,7 +41,7 @@ WEEKDAYS = {
 DAY_PARTS = {"morning": (time(8), time(12)), "afternoon": (time(12), time(17)),
              "evening": (time(17), time(21)), "noon": (time(12), time(12, 30))}
 DAY_PART_WORDS = {
-    "en": {"morning": "morning", "afternoon": "afternoon", "evening": "evening", "tonight": "evening",
+    "en": {"morning": "morning", "afternoon": "afternoon", "evening": "evening", "tonight": "evening", "night": "evening",
            "noon": "noon", "midday": "noon", "lunchtime": "noon"},
     "nl": {"ochtend": "morning", "ochtends": "morning", "morgenochtend": "morning", "voormiddag": "morning",
            "middag": "afternoon", "middags": "afternoon", "namiddag": "afternoon", "avond": "evening",

@@ -54,6 +54,11 @@ def test_the_model_loads_from_the_package_without_downloading(whisper, monkeypat
     assert whisper_engine.english_only(whisper.path)
 
 
+# Measured 2026-12-05 with the generic prompts (no example number in the digits prompt any more).
+# Strict: fails once it passes.
+GENERIC_PROMPT_MISS = pytest.mark.xfail(strict=True, reason="misheard since the prompts hold no test phrase (issue 19)")
+
+
 @pytest.mark.parametrize("voice", VOICES)
 def test_whisper_hears_a_held_answer_as_an_engine(whisper, voice):
     # The Engine contract (speech/abc.py): the stream is held and decoded on finish().
@@ -89,12 +94,12 @@ def test_a_looping_transcript_is_no_answer(whisper):
     # Measured 2026-12-05: in Flite's voice PocketSphinx hears "eight four two two double nine eight one"
     # and the merge gives 64627981 (issue 19's numbers target is not met). Strict: fails once it passes.
     pytest.param("flite:slt", marks=pytest.mark.xfail(strict=True, reason="digits misheard (issue 19)")),
-    "festival:cmu_us_slt_arctic_hts"])
+    # Festival's voice: one "two" of "two two two" is lost (646227981) since the digits prompt holds no number.
+    pytest.param("festival:cmu_us_slt_arctic_hts", marks=GENERIC_PROMPT_MISS)])
 def test_repeated_digits_are_kept(en_engine, whisper, voice):
     # Whisper alone wrote "5 5" or "5 5 5 5" for "five five five"; PocketSphinx keeps the count. (In
     # espeak-ng's voice PocketSphinx also hears "nine" for one "five": that number is read back wrong and
     # the caller says no; docs/benchmarks.md.)
-    # Not the number in Whisper's digits prompt (understanding.words.ANSWER_HINTS).
     outcome, audio = first_pass(en_engine, "digits", "six four six two two two seven nine eight one", voice)
     decided = Cascade(whisper).decide(outcome, audio, "digits", "en-US")
     assert answer_key("digits", decided.transcript, "en-US") == "6462227981", (outcome.transcript, decided.transcript)
