@@ -22,14 +22,21 @@ from web.runtime import runtime
 log = logging.getLogger("ivr.privacy")
 
 
+def _number(rt, verb: str):
+    """The form's number as looked for (E.164, or a caller's address as written), or the 400 answer."""
+    try:
+        return phone_key(request.form.get("phone", ""), rt.settings.allowed_countries), None
+    except ValueError as exc:
+        return None, answer(400, f"Nothing {verb}: {exc}.")
+
+
 @bp.post("/privacy/export")
 @role_required("admin")
 def privacy_export():
     rt = runtime()
-    try:
-        phone = phone_key(request.form.get("phone", ""), rt.settings.allowed_countries)
-    except ValueError as exc:
-        return answer(400, f"Nothing exported: {exc}.")
+    phone, refused = _number(rt, "exported")
+    if refused is not None:
+        return refused
     with transaction(rt.sessions) as db:
         held = export_recorded(db, phone, rt.clock.now(), actor=g.user.username)
     log.info("privacy export by %s: %d queue entries, %d calls", g.user.username,
@@ -43,10 +50,9 @@ def privacy_export():
 @role_required("admin")
 def privacy_erase():
     rt = runtime()
-    try:
-        phone = phone_key(request.form.get("phone", ""), rt.settings.allowed_countries)
-    except ValueError as exc:
-        return answer(400, f"Nothing erased: {exc}.")
+    phone, refused = _number(rt, "erased")
+    if refused is not None:
+        return refused
     if request.form.get("confirm") != "yes":
         return answer(400, "Nothing erased: tick the box to confirm that this cannot be undone.")
     try:
