@@ -95,7 +95,7 @@ def erase(s, phone: str, now: datetime, actor: str) -> dict:
 
 def _blank_entry(entry: QueueEntry) -> None:
     entry.phone_number = entry.caller_name = entry.reason = entry.transcript = None
-    entry.customer_timezone = None
+    entry.customer_timezone = entry.promised_zone = None
     entry.context = {}
 
 
@@ -115,7 +115,7 @@ def apply_retention(s, now: datetime, retention) -> dict:
         .values(reason=None, context={})).rowcount
     done["entry_numbers"] = s.execute(update(QueueEntry).where(
         closed, QueueEntry.closed_at < before("number"), QueueEntry.phone_number.is_not(None))
-        .values(phone_number=None, caller_name=None, customer_timezone=None)).rowcount
+        .values(phone_number=None, caller_name=None, customer_timezone=None, promised_zone=None)).rowcount
     ended_calls = select(Call.call_sid).where(Call.ended_at < before("transcript"))
     done["speech_results"] = s.execute(update(SpeechResult).where(
         SpeechResult.call_sid.in_(ended_calls), SpeechResult.transcript.is_not(None))
