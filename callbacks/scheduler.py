@@ -131,6 +131,7 @@ class DispatcherService:
         self._ticks = 0
         self._tick_lock = threading.Lock()
         self._again = False
+        self._recover_next = False
         self.listener: wakeup.Listener | None = None
 
     @property
@@ -195,11 +196,9 @@ class DispatcherService:
         scheduler.add_job(takeover_job, id=TAKEOVER_JOB, replace_existing=True)
 
     def take_over(self) -> None:
-        """Reconcile in-flight claims with Twilio, then one pass (the "dispatch-takeover" job)."""
-        try:
-            self.dispatcher.recover()
-        except Exception:  # noqa: BLE001 - Twilio away: the periodic recovery tries again
-            log.exception("recovery after taking the lease failed")
+        """Reconcile in-flight claims with Twilio, then pass (the "dispatch-takeover" job): the recovery is
+        the next pass's, under the pass lock, so a sweep meanwhile does not run a second one beside it."""
+        self._recover_next = True
         # A wake-up left in the store by the previous leader has already fired (grace None) if it was due.
         self.tick()
 
@@ -229,8 +228,12 @@ class DispatcherService:
     def _pass(self) -> None:
         self._ticks += 1
         try:
-            if self._ticks % self.recover_every == 0:
-                self.dispatcher.recover()
+            if self._recover_next or self._ticks % self.recover_every == 0:
+                self._recover_next = False
+                try:
+                    self.dispatcher.recover()
+                except Exception:  # noqa: BLE001 - Twilio away: the next recovery tries again; pass on
+                    log.exception("recovery failed")
             report = self.dispatcher.run_once()
             self.dispatcher.confirm_bookings()
             self.dispatcher.tell_slips()
