@@ -2,7 +2,7 @@
 the leader SIGKILLed at 25 % and 60 % of the calls placed. Prints one JSON line: calls placed, doubled,
 lost, and per kill the seconds until the standby held the lease and until its first call.
 
-    python bench/failover.py [DATABASE_URL]      # default: a fresh SQLite file
+    python bench/failover.py [DATABASE_URL] [CALLBACKS]     # default: a fresh SQLite file, 1000
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{work / 'ivr.db'}"
     migrate(url)
     sessions = make_sessionmaker(make_engine(url))
-    result = run_failover(sessions, url, str(work / "twilio.json"), callbacks=1000, timeout=1800)
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    result = run_failover(sessions, url, str(work / "twilio.json"), callbacks=count, timeout=1800)
     dialled = Counter(AGENT_LEG.search(c["url"]).group(1) for c in result["calls"])
     with sessions() as s:
         expected = {e.public_id for e in s.scalars(select(QueueEntry))}

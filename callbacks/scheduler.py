@@ -13,7 +13,11 @@ Jobs (default job store = SQLAlchemyJobStore on the app database, so they surviv
 - "dispatch-wake:<time>": a date job at the next moment something becomes due (a scheduled callback's
   time minus the early window, a retry, a wrap-up end, a skill opening). misfire_grace_time=None:
   after a restart a missed wake-up runs at once, and coalescing makes several missed runs one.
-On taking the lease the process first reconciles in-flight claims with Twilio (Dispatcher.recover).
+On taking the lease the process first reconciles in-flight claims with Twilio (Dispatcher.recover), in
+the "dispatch-takeover" job: recovery and passes run in APScheduler's threads, never in the lease thread,
+whose only work is renewing the lease (a recovery asking Twilio about a thousand calls once held it past
+its expiry, and a second leader took over while the first still dispatched). A pass is not started by a
+process that no longer holds the lease.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ log = logging.getLogger("ivr.scheduler")
 LEASE_NAME = "dispatcher"
 SWEEP_JOB = "dispatch-sweep"
 WAKE_JOB = "dispatch-wake"
+TAKEOVER_JOB = "dispatch-takeover"
 
 # The service running in this process; jobs in the store refer to it by the functions below.
 _active: "DispatcherService | None" = None
@@ -51,6 +56,11 @@ def sweep_job() -> None:
 def wake_job() -> None:
     if _active is not None:
         _active.tick()
+
+
+def takeover_job() -> None:
+    if _active is not None:
+        _active.take_over()
 
 
 class Lease:
@@ -121,6 +131,7 @@ class DispatcherService:
         self._ticks = 0
         self._tick_lock = threading.Lock()
         self._again = False
+        self._recover_next = False
         self.listener: wakeup.Listener | None = None
 
     @property
@@ -179,12 +190,15 @@ class DispatcherService:
         )
         scheduler.start()
         self.scheduler = scheduler
-        try:
-            self.dispatcher.recover()
-        except Exception:  # noqa: BLE001 - Twilio away: the periodic recovery tries again
-            log.exception("recovery after taking the lease failed")
         scheduler.add_job(sweep_job, "interval", seconds=self.sweep_seconds, id=SWEEP_JOB, replace_existing=True,
                           misfire_grace_time=max(1, int(self.sweep_seconds * 2)))
+        # Now, in the scheduler's threads: this (lease) thread goes back to renewing the lease at once.
+        scheduler.add_job(takeover_job, id=TAKEOVER_JOB, replace_existing=True)
+
+    def take_over(self) -> None:
+        """Reconcile in-flight claims with Twilio, then pass (the "dispatch-takeover" job): the recovery is
+        the next pass's, under the pass lock, so a sweep meanwhile does not run a second one beside it."""
+        self._recover_next = True
         # A wake-up left in the store by the previous leader has already fired (grace None) if it was due.
         self.tick()
 
@@ -196,21 +210,30 @@ class DispatcherService:
     def tick(self) -> None:
         """One dispatcher pass, then book the next wake-up. Never runs twice at once in a process."""
         self._again = True  # a wake-up during a pass must not be lost: that pass runs once more
-        while self._again:
+        while self._again and self._may_pass():
             if not self._tick_lock.acquire(blocking=False):
                 return  # the running pass sees _again (checked again after it lets go of the lock)
             try:
-                while self._again:
+                while self._again and self._may_pass():
                     self._again = False
                     self._pass()
             finally:
                 self._tick_lock.release()
 
+    def _may_pass(self) -> bool:
+        """Not once the lease loop has lost the lease (the new leader serves); a service whose lease loop
+        was never started (a test driving tick()) always may."""
+        return self._thread is None or self.is_leader
+
     def _pass(self) -> None:
         self._ticks += 1
         try:
-            if self._ticks % self.recover_every == 0:
-                self.dispatcher.recover()
+            if self._recover_next or self._ticks % self.recover_every == 0:
+                self._recover_next = False
+                try:
+                    self.dispatcher.recover()
+                except Exception:  # noqa: BLE001 - Twilio away: the next recovery tries again; pass on
+                    log.exception("recovery failed")
             report = self.dispatcher.run_once()
             self.dispatcher.confirm_bookings()
             self.dispatcher.tell_slips()

@@ -26,14 +26,19 @@ class Readiness:
                 "scheduler_leader": self.leader}
 
 
+def leader_known(connection, now) -> bool:
+    """A scheduler holds the dispatcher lease (its expiry is still ahead); a Connection or a Session."""
+    expires = connection.execute(select(DispatcherLease.expires_at).where(DispatcherLease.name == LEASE_NAME)).scalar()
+    return expires is not None and expires > now
+
+
 def readiness(runtime) -> Readiness:
     try:
         with runtime.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-            lease = connection.execute(
-                select(DispatcherLease.expires_at).where(DispatcherLease.name == LEASE_NAME)).scalar()
+            leader = leader_known(connection, runtime.clock.now())
     except Exception:  # any database error means: not reachable from here
         return Readiness(database=False, migrations=False, leader=False)
     current = schema_is_current(runtime.settings.database_url, runtime.engine)
     return Readiness(database=True, migrations=current,
-                     leader=lease is not None and lease > runtime.clock.now())
+                     leader=leader)

@@ -7,6 +7,10 @@ ops/http.py times the requests and renders the registry.
 - ivr_dispatch_lag_seconds: how long the most overdue callback has been due (a scheduled callback's
   time or a retry's time passed, not yet dialled); 0 when nothing is overdue.
 - ivr_media_streams_active: this process's open media streams (speech).
+- ivr_agents_staffed{skill}: agents signed in (any state but offline) with the skill, every configured
+  skill (0 included); ivr_skill_open{skill}: 1 while the skill's hours are open. With ivr_queue_waiting
+  they make the "waiting entries and no staffed agent" alert (ops/alerts.yml).
+- ivr_scheduler_leader: 1 while a scheduler holds an unexpired dispatcher lease, else 0.
 - ivr_callbacks_promised, ivr_callbacks_kept, ivr_callbacks_late: callbacks told a window (promised);
   connected inside it (kept); connected after it, or still open with the window over (late).
 - The process-wide instruments of instruments.py: recognition latency per engine, Twilio REST
@@ -20,7 +24,9 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import and_, func, or_, select
 
 import instruments
-from storage.models import CALLBACK, OPEN_STATES, WAITING_STATES, QueueEntry
+from ops.health import leader_known
+from routing import hours
+from storage.models import CALLBACK, OPEN_STATES, WAITING_STATES, Agent, QueueEntry
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0)
 
@@ -50,11 +56,29 @@ class _DatabaseCollector:
                                 and_(QueueEntry.state == "retry_wait", QueueEntry.next_attempt_at <= now),
                                 and_(QueueEntry.state == "scheduled", QueueEntry.scheduled_for <= now)))).scalar()
             promises = self._promises(s, now)
+            staffing = self._staffing(s, now)
+            leader = GaugeMetricFamily("ivr_scheduler_leader", "1 while a scheduler holds the dispatcher lease")
+            leader.add_metric([], 1 if leader_known(s, now) else 0)
         lag = GaugeMetricFamily("ivr_dispatch_lag_seconds", "How long the most overdue callback has been due")
         lag.add_metric([], (now - _aware(due)).total_seconds() if due is not None else 0.0)
         streams = GaugeMetricFamily("ivr_media_streams_active", "Open media streams in this process")
         streams.add_metric([], self.open_streams())
-        return [waiting, oldest, callbacks, lag, streams, *promises]
+        return [waiting, oldest, callbacks, lag, streams, leader, *staffing, *promises]
+
+    def _staffing(self, s, now):
+        staffed = GaugeMetricFamily("ivr_agents_staffed", "Agents signed in (not offline), per skill",
+                                    labels=["skill"])
+        open_ = GaugeMetricFamily("ivr_skill_open", "1 while the skill's hours are open", labels=["skill"])
+        skills = self.runtime.ivr_config.skills
+        counts = dict.fromkeys(skills, 0)
+        for agent_skills in s.scalars(select(Agent.skills).where(Agent.state != "offline")):
+            for name in agent_skills or {}:
+                if name in counts:
+                    counts[name] += 1
+        for name, skill in skills.items():
+            staffed.add_metric([name], counts[name])
+            open_.add_metric([name], 1 if hours.is_open(skill, now) else 0)
+        return [staffed, open_]
 
     @staticmethod
     def _promises(s, now):

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from privacy.policy import Retention
-from privacy.records import OpenCallback, apply_retention, erase, export, phone_key
+from privacy.records import OpenCallback, apply_retention, erase, export_recorded, phone_key
 from storage.db import transaction
 
 privacy_cli = AppGroup("privacy", help="Export or erase what is held about a phone number; apply retention.")
@@ -20,12 +20,14 @@ def _phone(value: str) -> str:
         raise click.BadParameter(str(exc)) from None
 
 
-@privacy_cli.command("export")
-@click.option("--phone", required=True)
-def export_command(phone):
+@privacy_cli.command("export", help="Print, as JSON, everything held about a number (the export is recorded).")
+@click.option("--phone", required=True, help="The number (any form that reads as E.164) or the caller's address.")
+@click.option("--actor", default="cli", help="Who asked (kept in the export's record).")
+def export_command(phone, actor):
     rt = current_app.extensions["ivr"]
-    with rt.sessions() as s:
-        click.echo(json.dumps(export(s, _phone(phone)), indent=2, ensure_ascii=False))
+    with transaction(rt.sessions) as s:
+        held = export_recorded(s, _phone(phone), rt.clock.now(), actor)
+    click.echo(json.dumps(held, indent=2, ensure_ascii=False))
 
 
 @privacy_cli.command("erase")

@@ -43,6 +43,7 @@ PERSONAL = {
     "users.username": "staff",
     "users.password_hash": "staff",
     "users.timezone": "staff",
+    "privacy_requests.actor": "staff",
 }
 
 NOT_PERSONAL = {
@@ -54,6 +55,8 @@ NOT_PERSONAL = {
     "idempotency_keys": {"key_hash", "body_hash", "status", "entry_public_id", "sealed_token", "created_at",
                          "expires_at"},
     "received_texts": {"message_sid", "received_at"},
+    # That an export or erasure happened (how much, when): never the number.
+    "privacy_requests": {"id", "at", "action", "entries", "calls"},
     "users": {"id", "role", "active", "created_at", "session_version"},
     "queue_entries": {"id", "public_id", "skill", "kind", "channel", "state", "priority", "arrived_at", "call_sid",
                       "language", "confidence", "scheduled_for", "announced_wait_seconds", "attempts",

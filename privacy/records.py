@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 
 from phone_numbers import normalise
-from storage.models import CLOSED_STATES, Call, CallTurn, QueueEntry, QueueEvent, SpeechResult
+from storage.models import (CLOSED_STATES, Call, CallTurn, PrivacyRequest, QueueEntry, QueueEvent, ReceivedText,
+                            SpeechResult)
 
 ERASED_EVENT = "erased"
 
@@ -57,9 +58,21 @@ def export(s, phone: str) -> dict:
     }
 
 
+def export_recorded(s, phone: str, now: datetime, actor: str) -> dict:
+    """export(), and a privacy_requests row saying who exported how much and when (not the number)."""
+    held = export(s, phone)
+    _record(s, "export", now, actor, len(held["callbacks_and_holds"]), len(held["calls"]))
+    return held
+
+
+def _record(s, action: str, now: datetime, actor: str, entries: int, calls: int) -> None:
+    s.add(PrivacyRequest(at=now, action=action, actor=actor, entries=entries, calls=calls))
+
+
 def erase(s, phone: str, now: datetime, actor: str) -> dict:
     """Remove what is personal about `phone`; each entry keeps its state, times and skill (the
-    aggregates) and gets an "erased" event saying who erased it and when. Returns counts."""
+    aggregates) and gets an "erased" event saying who erased it and when, and the erasure itself is
+    recorded in privacy_requests (even for a number that only ever called). Returns counts."""
     entries, calls = _entries(s, phone), _calls(s, phone)
     if any(e.is_open for e in entries):
         raise OpenCallback(phone)
@@ -76,12 +89,13 @@ def erase(s, phone: str, now: datetime, actor: str) -> dict:
     if sids:
         s.execute(update(SpeechResult).where(SpeechResult.call_sid.in_(sids)).values(transcript=None, digit=None))
         s.execute(delete(CallTurn).where(CallTurn.call_sid.in_(sids)))
+    _record(s, "erase", now, actor, len(entries), len(calls))
     return {"entries": len(entries), "calls": len(calls)}
 
 
 def _blank_entry(entry: QueueEntry) -> None:
     entry.phone_number = entry.caller_name = entry.reason = entry.transcript = None
-    entry.customer_timezone = None
+    entry.customer_timezone = entry.promised_zone = None
     entry.context = {}
 
 
@@ -101,7 +115,7 @@ def apply_retention(s, now: datetime, retention) -> dict:
         .values(reason=None, context={})).rowcount
     done["entry_numbers"] = s.execute(update(QueueEntry).where(
         closed, QueueEntry.closed_at < before("number"), QueueEntry.phone_number.is_not(None))
-        .values(phone_number=None, caller_name=None, customer_timezone=None)).rowcount
+        .values(phone_number=None, caller_name=None, customer_timezone=None, promised_zone=None)).rowcount
     ended_calls = select(Call.call_sid).where(Call.ended_at < before("transcript"))
     done["speech_results"] = s.execute(update(SpeechResult).where(
         SpeechResult.call_sid.in_(ended_calls), SpeechResult.transcript.is_not(None))
@@ -111,6 +125,8 @@ def apply_retention(s, now: datetime, retention) -> dict:
     done["call_numbers"] = s.execute(update(Call).where(
         Call.ended_at < before("number"), Call.from_number.is_not(None))
         .values(from_number=None, to_number=None)).rowcount
+    # A text's reply is kept only so a repeated delivery gets the same answer: gone with the context.
+    done["texts"] = s.execute(delete(ReceivedText).where(ReceivedText.received_at < before("context"))).rowcount
     old_events = select(QueueEntry.id).where(closed, QueueEntry.closed_at < before("audit"))
     done["audit"] = s.execute(update(QueueEvent).where(
         QueueEvent.entry_id.in_(old_events), QueueEvent.reason.is_not(None))

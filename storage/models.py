@@ -298,3 +298,17 @@ class IdempotencyKey(Base):
     sealed_token: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
+class PrivacyRequest(Base):
+    """That what is held about a number was exported or erased: when, by whom, how much. Never the number
+    itself (the record must not keep what the erasure removed); privacy/records.py writes it."""
+
+    __tablename__ = "privacy_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)  # "export" or "erase"
+    actor: Mapped[str] = mapped_column(String(120), nullable=False)
+    entries: Mapped[int] = mapped_column(Integer, nullable=False)
+    calls: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -164,11 +164,14 @@ class RestApi(HttpClient):
             with open(str(self.state_path) + ".lock", "a+") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 try:
-                    state = json.loads(self.state_path.read_text()) if self.state_path.exists() else _empty_state()
+                    before = self.state_path.read_text() if self.state_path.exists() else None
+                    state = json.loads(before) if before is not None else _empty_state()
                     yield state
-                    tmp = self.state_path.with_suffix(".tmp")
-                    tmp.write_text(json.dumps(state))
-                    tmp.replace(self.state_path)
+                    after = json.dumps(state)
+                    if after != before:  # a read (a status fetch, a listing) leaves the file alone
+                        tmp = self.state_path.with_suffix(".tmp")
+                        tmp.write_text(after)
+                        tmp.replace(self.state_path)
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)
 

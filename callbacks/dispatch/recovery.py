@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, or_, select
 
 from agents import services as agents
 from callbacks import services as callbacks
@@ -76,10 +76,15 @@ class Recovery:
         """Reconcile in-flight claims with Twilio's records. Returns how many entries were touched."""
         now = self.clock.now()
         with transaction(self.units.sessions) as s:
+            # Claims whose call was never recorded first (no Twilio status to fetch; a customer waits on
+            # each), then the others: after a crash in a burst those are many, one status request each.
+            unplaced = case((and_(QueueEntry.state == "dialing_agent", QueueEntry.agent_call_sid.is_(None)), 0),
+                            (and_(QueueEntry.state == "dialing_customer", QueueEntry.dial_call_sid.is_(None)), 0),
+                            else_=1)
             ids = s.scalars(select(QueueEntry.id).where(or_(
                 QueueEntry.state.in_(IN_FLIGHT),
                 (QueueEntry.state == "holding") & QueueEntry.agent_id.is_not(None),
-            ))).all()
+            )).order_by(unplaced, QueueEntry.id)).all()
         touched = 0
         for entry_id in ids:
             with transaction(self.units.sessions) as s:

@@ -39,14 +39,15 @@ def test_sigterm_releases_the_lease(settings, tmp_path):
             except Exception:  # the table is not there until the process has migrated
                 pass
         assert lease is not None and lease > datetime.now(timezone.utc)  # the wall clock: another process
-        passes = 0.0
+        passes, leader = 0.0, None
         while not passes and time.monotonic() < deadline:
             time.sleep(0.2)
             with urllib.request.urlopen(f"http://127.0.0.1:{env['METRICS_PORT']}/metrics", timeout=5) as answer:
-                families = text_string_to_metric_families(answer.read().decode())
-                passes = sum(s.value for f in families for s in f.samples
-                             if s.name == "ivr_dispatch_pass_seconds_count")
+                got = {s.name: s.value for f in text_string_to_metric_families(answer.read().decode())
+                       for s in f.samples}
+                passes, leader = got.get("ivr_dispatch_pass_seconds_count", 0.0), got["ivr_scheduler_leader"]
         assert passes >= 1  # the leader's dispatcher passes are timed where it runs
+        assert leader == 1  # the NoSchedulerLeader alert's figure (ops/alerts.yml)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         with engine.connect() as connection:

@@ -1,14 +1,57 @@
-"""The admin's erase action on the users page (issue 22): through the real route, signed in, with the
-page's CSRF token and a ticked confirmation; refused for a supervisor, without the token, without the
-confirmation and while the number has an open callback; the log line names no number."""
+"""The admin's export and erase actions on the users page (issue 22): through the real routes, signed in,
+with the page's CSRF token (and, to erase, a ticked confirmation); refused for a supervisor, without the
+token, without the confirmation and while the number has an open callback; each is recorded in
+privacy_requests with the admin's name and no number; the log lines name no number."""
 from __future__ import annotations
 
+import json
 import logging
 
+from sqlalchemy import select
+
 from privacy.records import ERASED_EVENT, export
+from storage.models import PrivacyRequest
 from tests.supervisor.conftest import book, entry
 
 NUMBER = "+12125550143"
+
+
+def _requests(runtime) -> list[tuple]:
+    with runtime.sessions() as db:
+        return [(r.action, r.actor, r.entries, r.calls) for r in db.scalars(select(PrivacyRequest).order_by(PrivacyRequest.id))]
+
+
+def _no_number_in(records) -> bool:
+    return not any("555" in r.getMessage() and "0143" in r.getMessage() for r in records)
+
+
+def test_admin_exports_a_number_from_the_users_page(runtime, clock, sign_in, caplog):
+    pid = book(runtime, clock, NUMBER, caller_name="Pat Jones", reason="double charge")
+    ada = sign_in("ada")
+    page = ada.get("/supervisor/users").get_data(as_text=True)
+    assert 'action="/supervisor/privacy/export"' in page
+    assert "<title>Users" in page and "Erase what is held" not in page.split("</title>")[0]  # not in the tab's title
+
+    assert sign_in("sam").post("/supervisor/privacy/export", {"phone": NUMBER}).status_code == 403
+    no_token = ada.client.post("/supervisor/privacy/export", data={"phone": NUMBER},
+                               headers={"X-Requested-With": "fetch"})
+    assert no_token.status_code == 400  # CSRF
+    assert ada.post("/supervisor/privacy/export", {"phone": " "}).status_code == 400
+    assert _requests(runtime) == []  # none of these exported anything
+
+    caplog.set_level(logging.INFO)
+    got = ada.post("/supervisor/privacy/export", {"phone": "+1 (212) 555-0143"})
+    assert got.status_code == 200 and got.mimetype == "application/json"
+    assert got.headers["Content-Disposition"].startswith('attachment; filename="privacy-export-')
+    held = json.loads(got.get_data(as_text=True))
+    assert held["phone"] == NUMBER
+    assert [(e["public_id"], e["caller_name"], e["reason"]) for e in held["callbacks_and_holds"]] == [
+        (pid, "Pat Jones", "double charge")]
+    assert [ev["event"] for ev in held["callbacks_and_holds"][0]["events"]] == ["requested"]
+    assert _requests(runtime) == [("export", "ada", 1, 0)]
+    lines = [r.getMessage() for r in caplog.records if r.name == "ivr.privacy"]
+    assert lines == ["privacy export by ada: 1 queue entries, 0 calls"]
+    assert _no_number_in(caplog.records)
 
 
 def _held(runtime) -> int:
@@ -45,4 +88,5 @@ def test_admin_erases_a_number_from_the_users_page(runtime, clock, sign_in, capl
     assert erased.events[-1].event == ERASED_EVENT and erased.events[-1].actor == "ada"
     lines = [r.getMessage() for r in caplog.records if r.name == "ivr.privacy"]
     assert lines == ["privacy erase by ada: 1 queue entries, 0 calls"]
-    assert not any("555" in r.getMessage() and "0143" in r.getMessage() for r in caplog.records)
+    assert _no_number_in(caplog.records)
+    assert _requests(runtime) == [("erase", "ada", 1, 0)]  # only the erasure that went through
