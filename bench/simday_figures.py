@@ -137,6 +137,34 @@ def ewt_figures(day) -> dict:
     }
 
 
+def explain(day, out) -> None:
+    """Why a promise was not kept, one entry per line on `out` (no personal data: entry ids and times):
+    each slipped window told no new window before it ended, and each scheduled callback not dialled on
+    time, with the entry's audit trail (time, event, state, reason)."""
+    end_of_day = day.clock.now()
+    with day.rt.sessions() as s:
+        for e in s.scalars(select(QueueEntry).options(selectinload(QueueEntry.events))):
+            if e.kind != "callback":
+                continue
+            told = _windows_told(e)
+            slipped, noticed = _slips(e, (told[0][1], told[0][2]) if told else None, end_of_day)
+            why = []
+            if slipped > noticed:
+                why.append("slip not told")
+            if e.scheduled_for is not None and day.plans[e.skill].staffed(e.scheduled_for):
+                first = next((ev.at for ev in e.events if ev.event in ("dialing_agent", "dialing_customer")), None)
+                if first is None or abs((first - e.scheduled_for).total_seconds()) > ON_TIME_SECONDS:
+                    why.append(f"slot {e.scheduled_for:%H:%M:%S} first dialled {first:%H:%M:%S}" if first
+                               else f"slot {e.scheduled_for:%H:%M:%S} never dialled")
+            if not why:
+                continue
+            trail = "; ".join(f"{ev.at:%H:%M:%S} {ev.event}/{ev.state}" + (f" ({ev.reason})" if ev.reason else "")
+                              + (f" [{ev.detail['start'][11:16]}-{ev.detail['end'][11:16]}]"
+                                 if ev.event == "window_told" and ev.detail else "") for ev in e.events)
+            print(f"{day.sc.name} entry {e.id} {e.skill} {e.channel} {e.state}: {', '.join(why)} | {trail}",
+                  file=out, flush=True)
+
+
 def figures(day) -> dict:
     with day.rt.sessions() as s:
         entries = list(s.scalars(select(QueueEntry).options(selectinload(QueueEntry.events))))
