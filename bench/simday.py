@@ -10,7 +10,8 @@ trail's `wait_announced`); the other predictors are computed at the same moments
 
 Without arguments runs bench/scenarios/{normal,peak,understaffed}.toml. One JSON line per scenario.
 Scenario keys: docs/simday.md. Options: --charts DIR writes PNG charts; --no-baseline skips the day
-with callbacks off (abandon_rate_without_offers is then null).
+with callbacks off (abandon_rate_without_offers is then null); --explain prints on stderr why promises
+were not kept (slips not told in time, slots not dialled on time), entry by entry.
 """
 from __future__ import annotations
 
@@ -402,10 +403,15 @@ class Day:
         return figures(self)
 
 
-def run_file(path: Path, workdir: str, baseline: bool = True, charts: Path | None = None) -> dict:
+def run_file(path: Path, workdir: str, baseline: bool = True, charts: Path | None = None,
+             explain: bool = False) -> dict:
     sc = load_scenario(path)
     day = Day(sc, workdir, offers=True)
     result = {"scenario": sc.name, **day.run()}
+    if explain:
+        from simday_figures import explain as tell_why
+
+        tell_why(day, sys.stderr)
     if baseline:
         off = Day(sc, workdir, offers=False)
         result["abandon_rate_without_offers"] = off.run()["abandon_rate"]
@@ -423,6 +429,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--charts", type=Path, help="write a PNG per scenario into this folder")
     parser.add_argument("--no-baseline", action="store_true", help="skip the day with callbacks off")
+    parser.add_argument("--explain", action="store_true",
+                        help="on stderr: each slip not told in time and each slot not dialled on time, with its trail")
     args = parser.parse_args(argv)
     files = args.files or [SCENARIOS / f"{name}.toml" for name in SHIPPED]
     memory = "/dev/shm" if os.path.isdir("/dev/shm") else None  # SQLite's fsyncs are not what is measured
@@ -430,7 +438,7 @@ def main(argv: list[str] | None = None) -> None:
         for i, path in enumerate(files):
             sub = Path(workdir) / str(i)
             sub.mkdir()
-            print(json.dumps(run_file(path, str(sub), not args.no_baseline, args.charts)), flush=True)
+            print(json.dumps(run_file(path, str(sub), not args.no_baseline, args.charts, args.explain)), flush=True)
 
 
 if __name__ == "__main__":

@@ -37,32 +37,38 @@ def _windows_told(entry: QueueEntry) -> list[tuple]:
     return sorted(out, key=lambda w: w[0])
 
 
-def _slips(entry: QueueEntry, window, end_of_day) -> tuple[int, int]:
-    """(windows slipped, of those told a new window before they ended). Each window told is one promise: it
-    slipped when the callback was not connected inside it and either a new window was told because of that
-    (reason "slipped": noticed if told before the old one ended), or no new one came (never noticed)."""
+def _slips(entry: QueueEntry, window, end_of_day) -> tuple[int, int, int]:
+    """(windows slipped, of those told a new window before they ended, windows unreached). Each window told
+    is one promise: it slipped when the callback was not connected inside it and either a new window was
+    told because of that (reason "slipped": noticed if told before the old one ended), or no new one came
+    (never noticed). A window in which the customer was dialled and not reached is kept by us: followed
+    by a retry's window (reason "retry") or, after the last attempt, by none (the callback failed); the
+    latter are counted apart as unreached."""
     told = _windows_told(entry)
     if not told and window is not None:
         told = [(None, window[0], window[1], None)]
-    slipped = noticed = 0
-    for i, (_at, _start, end, _reason) in enumerate(told):
+    slipped = noticed = unreached = 0
+    for i, (_at, start, end, _reason) in enumerate(told):
         later = told[i + 1] if i + 1 < len(told) else None
         if later is not None:
             if later[3] == "slipped":
                 slipped += 1
                 noticed += later[0] < end
             continue
-        if (entry.connected_at is None and end < end_of_day) or (entry.connected_at is not None
-                                                                  and entry.connected_at > end):
+        if entry.state == "failed" and any(ev.event == "dialing_customer" and start <= ev.at <= end
+                                           for ev in entry.events):
+            unreached += 1
+        elif (entry.connected_at is None and end < end_of_day) or (entry.connected_at is not None
+                                                                    and entry.connected_at > end):
             slipped += 1
-    return slipped, noticed
+    return slipped, noticed, unreached
 
 
 def callback_figures(day, entries: list[QueueEntry]) -> dict:
     from simday import window_of
 
     end_of_day = day.clock.now()
-    kept = kept_first = asap = slipped = noticed = scheduled = on_time = next_day = 0
+    kept = kept_first = asap = slipped = noticed = unreached = scheduled = on_time = next_day = 0
     widths, waits, kinds = [], [], set()
     for e in entries:
         if e.kind != "callback":
@@ -91,9 +97,10 @@ def callback_figures(day, entries: list[QueueEntry]) -> dict:
                 told = _windows_told(e)
                 first = (told[0][1], told[0][2]) if told else (start, end)
                 kept_first += e.connected_at is not None and first[0] <= e.connected_at <= first[1]
-        s, n = _slips(e, window, end_of_day)
+        s, n, u = _slips(e, window, end_of_day)
         slipped += s
         noticed += n
+        unreached += u
     return {
         "asap_callbacks": asap,
         "asap_told_after_the_day": next_day,
@@ -108,10 +115,23 @@ def callback_figures(day, entries: list[QueueEntry]) -> dict:
         "callbacks_not_connected": sum(1 for w in waits if math.isinf(w)),
         "slipped": slipped,
         "slips_noticed": _share(noticed, slipped),
+        "windows_unreached": unreached,
     }
 
 
-def ewt_figures(day) -> dict:
+def chose_a_slot(day, entries: list[QueueEntry]) -> set[int]:
+    """The contacts (by n) who, after being told a wait, asked for a later time of their own choosing."""
+    chosen = set()
+    for e in entries:
+        contact = day.by_number.get(e.phone_number)
+        if contact is not None and contact.later and e.scheduled_for is not None:
+            chosen.add(contact.n)
+    return chosen
+
+
+def ewt_figures(day, chosen: set[int] = frozenset()) -> dict:
+    """Wait errors over the waits told that were followed by a connection, leaving out those after which
+    the customer chose a later time (`chosen`): their wait is their choice, not what was predicted."""
     errors = {p: [] for p in PREDICTORS}
     undefined = {p: 0 for p in PREDICTORS}
     told_unstaffed = 0
@@ -119,7 +139,7 @@ def ewt_figures(day) -> dict:
         contact = day.contacts[row["n"]]
         if row["staffed"] == 0 and row["ours"] is not None:
             told_unstaffed += 1
-        if contact.connected_at is None:
+        if contact.connected_at is None or contact.n in chosen:
             continue
         actual = (contact.connected_at - row["at"]).total_seconds()
         for p in PREDICTORS:
@@ -134,7 +154,36 @@ def ewt_figures(day) -> dict:
         "ewt_bias_s": {p: round(sum(v) / len(v), 1) if v else None for p, v in errors.items()},
         "ewt_undefined": {p: n for p, n in undefined.items() if n},
         "waits_told_with_nobody_staffed": told_unstaffed,
+        "announcements_then_chose_a_slot": sum(1 for row in day.announcements if row["n"] in chosen),
     }
+
+
+def explain(day, out) -> None:
+    """Why a promise was not kept, one entry per line on `out` (no personal data: entry ids and times):
+    each slipped window told no new window before it ended, and each scheduled callback not dialled on
+    time, with the entry's audit trail (time, event, state, reason)."""
+    end_of_day = day.clock.now()
+    with day.rt.sessions() as s:
+        for e in s.scalars(select(QueueEntry).options(selectinload(QueueEntry.events))):
+            if e.kind != "callback":
+                continue
+            told = _windows_told(e)
+            slipped, noticed, _unreached = _slips(e, (told[0][1], told[0][2]) if told else None, end_of_day)
+            why = []
+            if slipped > noticed:
+                why.append("slip not told")
+            if e.scheduled_for is not None and day.plans[e.skill].staffed(e.scheduled_for):
+                first = next((ev.at for ev in e.events if ev.event in ("dialing_agent", "dialing_customer")), None)
+                if first is None or abs((first - e.scheduled_for).total_seconds()) > ON_TIME_SECONDS:
+                    why.append(f"slot {e.scheduled_for:%H:%M:%S} first dialled {first:%H:%M:%S}" if first
+                               else f"slot {e.scheduled_for:%H:%M:%S} never dialled")
+            if not why:
+                continue
+            trail = "; ".join(f"{ev.at:%H:%M:%S} {ev.event}/{ev.state}" + (f" ({ev.reason})" if ev.reason else "")
+                              + (f" [{ev.detail['start'][11:16]}-{ev.detail['end'][11:16]}]"
+                                 if ev.event == "window_told" and ev.detail else "") for ev in e.events)
+            print(f"{day.sc.name} entry {e.id} {e.skill} {e.channel} {e.state}: {', '.join(why)} | {trail}",
+                  file=out, flush=True)
 
 
 def figures(day) -> dict:
@@ -147,10 +196,11 @@ def figures(day) -> dict:
             **callback_figures(day, entries),
             "abandon_rate": _share(abandoned, len(day.contacts)),
         }
+        chosen = chose_a_slot(day, entries)
     busy = sum(b for _, _, _, b, _ in day.samples)
     on = sum(o for _, _, _, _, o in day.samples)
     result["utilisation"] = _share(busy, on)
-    result.update(ewt_figures(day))
+    result.update(ewt_figures(day, chosen))
     return result
 
 

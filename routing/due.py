@@ -11,6 +11,7 @@ wait for later (bench/dispatcher_bench.py).
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -73,13 +74,30 @@ def _in_line_order(s: Session, where, limit: int) -> list[QueueEntry]:
     return rows
 
 
-def coming_due(s: Session, skill: Skill, now: datetime, early_seconds: int, ahead_seconds: int) -> int:
-    """How many scheduled callbacks of `skill` fall due (their slot minus the early window) after now and
-    within `ahead_seconds`: the dispatcher keeps that many free agents for them (a slot is kept)."""
+def coming_due(s: Session, skill: Skill, now: datetime, early_seconds: int, ahead_seconds: int) -> list[datetime]:
+    """When the scheduled callbacks of `skill` fall due (their slot minus the early window) after now and
+    within `ahead_seconds`, earliest first: the dispatcher keeps free agents for them (reserve())."""
     early = now + timedelta(seconds=early_seconds)
-    return int(s.scalar(select(func.count()).select_from(QueueEntry).where(
+    slots = s.scalars(select(QueueEntry.next_attempt_at).where(
         QueueEntry.skill == skill.name, QueueEntry.state == "scheduled", QueueEntry.next_attempt_at > early,
-        QueueEntry.next_attempt_at <= early + timedelta(seconds=ahead_seconds))) or 0)
+        QueueEntry.next_attempt_at <= early + timedelta(seconds=ahead_seconds)).order_by(QueueEntry.next_attempt_at))
+    return [at - timedelta(seconds=early_seconds) for at in slots]
+
+
+def reserve(due_times: list[datetime], now: datetime, staffed: int, handle_seconds: float, base_seconds: int) -> int:
+    """How many free agents to keep now for scheduled callbacks falling due at `due_times` (sorted).
+
+    The j-th slot needs j agents free when it falls due. With every agent busy, agents free up at about
+    staffed / handle a second, so j of them free up within (j + 2 * sqrt(j)) * handle / staffed with
+    good odds (the mean plus two standard deviations of a Poisson count): the j-th slot starts keeping
+    agents that long before it falls due, and never later than `base_seconds` before."""
+    keep = 0
+    per = handle_seconds / staffed if staffed > 0 else 0.0
+    for j, at in enumerate(due_times, start=1):
+        lead = max(float(base_seconds), (j + 2 * math.sqrt(j)) * per)
+        if (at - now).total_seconds() <= lead:
+            keep = j
+    return keep
 
 
 def next_due(s: Session, now: datetime, early_seconds: int) -> datetime | None:

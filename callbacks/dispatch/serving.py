@@ -2,9 +2,11 @@
 claimed atomically before its first call is placed.
 
 - plan(): one global order (priority, then original arrival); never more entries than free agents.
-  A scheduled callback whose slot comes within RESERVE_SECONDS (after the early window) keeps one free
-  agent of its skill for it: an agent who frees up shortly before the slot waits for it instead of
-  taking a holder, so the slot is dialled on time even when every agent is busy with the line.
+  Scheduled callbacks whose slots come soon keep free agents of their skill for them: an agent who
+  frees up shortly before a slot waits for it instead of taking a holder, so the slot is dialled on
+  time even when every agent is busy with the line. How soon: at least RESERVE_SECONDS before the
+  slot falls due, and earlier for the 2nd, 3rd... slot due together, as the skill's staffing and
+  handle time say it takes that many agents to free up (routing/due.reserve).
 - claim(): one transaction moves the entry (queued/scheduled/retry_wait -> dialing_*, or a holder gets
   agent_id) and the agent (available -> reserved), both through their version column. Whoever
   commits second finds the version changed and gets nothing: a callback is dialled at most once per
@@ -31,12 +33,14 @@ from callbacks.dispatch.placing import Claim, Placer
 from clock import Clock
 from config import DispatchSettings, IvrConfig
 from instruments import dispatch_pass_seconds
-from routing import due, hours
+from routing import due, estimate, hours
 from storage.db import transaction
 from storage.models import HOLDING, Agent, QueueEntry
 
 log = logging.getLogger("ivr.dispatcher")
 RESERVE_SECONDS = 240
+RESERVE_HORIZON_SECONDS = 1800  # slots further than this never keep an agent
+HANDLE_REFRESH = timedelta(seconds=60)  # the handle time used for the reserve is re-read this often
 
 
 @dataclass
@@ -61,6 +65,7 @@ class Server:
         self.name = name
         self.health = health
         self._said_idle = False
+        self._handles: dict[str, tuple[datetime, float]] = {}  # skill -> (read at, agent-seconds per entry)
 
     def run_once(self) -> Report:
         with dispatch_pass_seconds.time():
@@ -119,7 +124,8 @@ class Server:
     def plan(self, now: datetime) -> list[tuple[int, int]]:
         """(entry id, agent id) pairs: never more entries than free agents, oldest entries first."""
         with transaction(self.sessions) as s:
-            free = s.scalars(select(Agent).where(Agent.state == "available")).all()
+            on = s.scalars(select(Agent).where(Agent.state != "offline")).all()
+            free = [a for a in on if a.state == "available"]
             if not free:
                 return []
             early = self.settings.early_window_seconds
@@ -130,7 +136,7 @@ class Server:
                 if ranked:
                     candidates.extend(due.due_entries(s, skill, now, len(ranked), early))
                     if hours.is_open(skill, now):
-                        keep[name] = due.coming_due(s, skill, now, early, RESERVE_SECONDS)
+                        keep[name] = self._keep(s, skill, now, early, sum(1 for a in on if name in (a.skills or {})))
             candidates.sort(key=due.order_key)
             used: set[int] = set()
             pairs = []
@@ -142,6 +148,17 @@ class Server:
                     used.add(agent.id)
                     pairs.append((entry.id, agent.id))
             return pairs
+
+    def _keep(self, s: Session, skill, now: datetime, early: int, staffed: int) -> int:
+        """How many free agents of `skill` to keep for its scheduled callbacks coming due."""
+        times = due.coming_due(s, skill, now, early, RESERVE_HORIZON_SECONDS)
+        if not times:
+            return 0
+        read = self._handles.get(skill.name)
+        if read is None or now - read[0] >= HANDLE_REFRESH or now < read[0]:
+            read = (now, estimate.handle_time(s, skill.name, self.config.assumed_handle_seconds).mean)
+            self._handles[skill.name] = read
+        return due.reserve(times, now, staffed, read[1], RESERVE_SECONDS)
 
     @staticmethod
     def _spare(agent: Agent, free: list[Agent], used: set[int], keep: dict[str, int]) -> bool:

@@ -9,8 +9,11 @@ callback has slipped: the customer is told a new window around the new expected 
 SMS when a messaging number is set; the status link always shows the stored window), and that new
 window is stored, so one slip is told once. A supervisor's reschedule does not touch the window; if
 it makes the callback late, that is a slip like any other and the customer is told. A callback being
-dialled counts as connected CONNECT_SECONDS after its claim: claimed too close to its window's end, it is
-told the new window before the old one ends (whatever the call then brings).
+dialled counts as connected CONNECT_SECONDS after its claim, and never sooner than what its call still has
+to go through (STILL_TO_CONNECT: ringing the agent, the whisper, the customer's ring and the answering-
+machine check are ahead while the agent's phone rings; the customer's ring and the check once it rings
+them): claimed too close to its window's end, or ringing longer than usual, it is told the new window
+before the old one ends (whatever the call then brings).
 """
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ SLIP_GUARD_SECONDS = 120
 # A callback being dialled connects about this long after its claim (agent's ring, whisper, customer's
 # ring, answering-machine check); one claimed too close to its window's end is told a new window too.
 CONNECT_SECONDS = 60
+# The least a callback being dialled still has to go through before it is connected, by state.
+STILL_TO_CONNECT = {"dialing_agent": CONNECT_SECONDS // 2, "dialing_customer": CONNECT_SECONDS // 4}
 BATCH = 200  # callbacks re-estimated per pass, those whose window ends first
 
 
@@ -91,7 +96,8 @@ class Slips:
                 return False
             stamp = (entry.context or {}).get("claimed_at")
             claimed = datetime.fromisoformat(stamp) if stamp else work.now
-            expected = max(work.now, claimed + timedelta(seconds=CONNECT_SECONDS))
+            expected = max(work.now + timedelta(seconds=STILL_TO_CONNECT[entry.state]),
+                           claimed + timedelta(seconds=CONNECT_SECONDS))
             est = Estimate("wait", seconds=int((expected - work.now).total_seconds()),
                            spread_seconds=CONNECT_SECONDS // 2)
         else:

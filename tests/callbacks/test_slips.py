@@ -119,3 +119,25 @@ def test_the_status_link_shows_the_window_told_and_when_it_moved(
     view = client.get("/api/" + status).get_json()
     assert view["window"]["moved"] == 1 and view["window"]["from"] > retry_at.isoformat()
     assert "We will now call you back between" in twilio_rest.messages[-1]["body"]
+
+
+def test_a_callback_still_ringing_the_agent_just_before_its_window_ends_is_told_in_time(
+        dispatcher, outbound, twilio, add_agent, book, entry_of, runtime, clock):
+    """Claimed 130 s before its window ends, the agent's phone still rings 15 s before the end: the agent's
+    answer, the whisper, the customer's ring and the answering-machine check are all still to come, so
+    it cannot be connected inside the window any more; the customer is told the new window now."""
+    busy_agent(dispatcher, outbound, add_agent, book)
+    pid, _ = book_by_phone(twilio, entry_of, runtime)
+    end = entry_of(pid).promised_by
+    clock.advance((end - clock.now()).total_seconds() - 130)
+    add_agent("Cy", "+14155550103")  # Cy signs in: the dispatcher rings Cy for this callback
+    dispatcher.run_once()
+    outbound.to("+14155550103").ring()
+    assert entry_of(pid).state == "dialing_agent"
+    assert dispatcher.tell_slips() == 0  # still in time: reached about a minute after the claim
+    clock.advance(115)
+    assert entry_of(pid).state == "dialing_agent"
+    assert dispatcher.tell_slips() == 1  # 15 s before the end, still ringing Cy
+    entry = entry_of(pid)
+    assert clock.now() < end and entry.promised_by > end
+    assert told(entry)[-1].reason == "slipped" and told(entry)[-1].detail["previous_end"] == end.isoformat()
