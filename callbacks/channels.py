@@ -10,22 +10,20 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Channel:
-    name: str                       # stored on QueueEntry.channel
-    label: str                      # as the supervisor pages show it
+    name: str                       # stored on QueueEntry.channel; shown as channel_<name> in config/ivr.toml
     requested: bool                 # a callback request may name it (POST /api/callbacks "channel")
     texts: bool = False             # texts come in by it and are answered in kind (text_channel.answer)
     integration: str | None = None  # recorded on the callbacks it books when no integration is named
 
 
 ALL = (
-    Channel("phone", "Phone", requested=False),
-    Channel("web", "Web", requested=True),
-    Channel("chat", "Chat", requested=True, texts=True),
-    Channel("sms", "SMS", requested=True, texts=True, integration="twilio-sms"),
-    Channel("api", "API", requested=True),
+    Channel("phone", requested=False),
+    Channel("web", requested=True),
+    Channel("chat", requested=True, texts=True),
+    Channel("sms", requested=True, texts=True, integration="twilio-sms"),
+    Channel("api", requested=True),
 )
 BY_NAME = {c.name: c for c in ALL}
 REQUESTED = tuple(c.name for c in ALL if c.requested)
-LABELS = {c.name: c.label for c in ALL}
 TEXTS = {c.name: c for c in ALL if c.texts}
 SMS = BY_NAME["sms"].name

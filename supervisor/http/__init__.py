@@ -85,7 +85,6 @@ csrf = CSRFProtect()
 
 SESSION_HOURS = 12
 PUBLIC_ENDPOINTS = ("supervisor.login", "supervisor.static")
-CHANNELS = channels.LABELS
 
 
 def favicon():
@@ -185,7 +184,7 @@ def page_globals():
     if not request.blueprint == "supervisor":
         return {}
     back = url_for("supervisor.queue_page") if request.endpoint == "supervisor.board_fragment" else request.full_path
-    return {"me": g.get("user"), "channels": CHANNELS, "now": runtime().clock.now(), "act_url": act_url,
+    return {"me": g.get("user"), "channels": channel_labels(), "now": runtime().clock.now(), "act_url": act_url,
             "back_to": back.rstrip("?")}
 
 
@@ -207,6 +206,12 @@ def refused(exc: Refusal):
 
 
 # ---- answers ------------------------------------------------------------------------------------
+
+def channel_labels() -> dict[str, str]:
+    """Each channel as the supervisor pages name it (channel_<name> in config/ivr.toml)."""
+    words = wording()
+    return {name: words.text(f"channel_{name}") for name in channels.BY_NAME}
+
 
 def wording() -> Prompts:
     """The supervisor pages' wording (config/ivr.toml, supervisor_*), in the IVR file's default language."""
