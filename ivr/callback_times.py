@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ivr import callback_number
 from ivr.answers import Meaning
 from callbacks import promises
 
@@ -39,7 +40,7 @@ def book_confirmed_time(flow, call, meaning: Meaning):
     pending = call.scratch.get("pending_time")
     if pending == ASAP:
         return flow._book(call, scheduled_for=None)
-    return flow._book_at(call, Meaning("time", datetime.fromisoformat(pending)))
+    return callback_number.book_at(flow, call, Meaning("time", datetime.fromisoformat(pending)))
 
 
 def correct_time(flow, call, meaning: Meaning):

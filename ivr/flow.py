@@ -16,7 +16,7 @@ that was already answered (Twilio retries webhooks) gets the stored answer back 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable, Protocol
 
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from callbacks import services as callbacks
 from phone_numbers import home_region, last_digits, normalise, NumberRefused, spoken_number
 from clock import Clock
 from config import IvrConfig, Prompts, Skill
-from ivr import after_hours, answers, call_records, callback_times, returning, spoken, steps
+from ivr import after_hours, answers, call_records, callback_number, callback_times, menu_moves, returning, spoken, steps
 from ivr.answers import Meaning
 from routing import hours, queue
 from refusals import Refusal
@@ -270,24 +270,6 @@ class CallFlow:
 
     # ---- moves (the `leads` of ivr.steps) ------------------------------------------------------
 
-    def _route_meaning(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._route(call, self.config.skills[meaning.value])
-
-    def _confirm_skill(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        # Speech heard a skill, but not surely enough: ask before routing.
-        call.scratch = {**call.scratch, "candidate_skill": meaning.value}
-        return self._ask(call, "confirm_skill")
-
-    def _route_candidate(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._route(call, self.config.skills[call.scratch["candidate_skill"]])
-
-    def _ask_menu_again(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._ask(call, "menu")
-
-    def _switch_language(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        call.language = meaning.value
-        return self._ask(call, "menu")
-
     def _to_person(self, call: Call, meaning: Meaning | None = None) -> VoiceResponse:
         """The caller asked for a person, or could not be understood: a person, never a dead end.
 
@@ -301,52 +283,6 @@ class CallFlow:
         if skill is None or not hours.is_open(skill, self.clock.now()):
             skill = self.config.fallback_skill
         return self._route(call, skill, lead=[p.text("routing_to_general")])
-
-    def _callback_at_opening(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._start_callback(call, mode="opening")
-
-    def _callback_asap(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._start_callback(call, mode="asap")
-
-    def _hold_move(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._hold(call)
-
-    def _goodbye_move(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        return self._goodbye(call)
-
-    def _use_caller_number(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        call.scratch = {**call.scratch, "callback_number": call.scratch["caller_number"]}
-        return self._after_number(call)
-
-    def _ask_number(self, call: Call, meaning: Meaning | None = None) -> VoiceResponse:
-        return self._ask(call, "callback_number_enter")
-
-    def _read_back_number(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        call.scratch = {**call.scratch, "entered_number": meaning.value}
-        return self._ask(call, "callback_number_readback")
-
-    def _number_refused(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        p = self._prompts(call)
-        sorry = p.text("callback_number_invalid", reason=p.reason(meaning.value))
-        return self._retry(call, steps.STEPS["callback_number_enter"], meaning, lead=[sorry])
-
-    def _use_entered_number(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        call.scratch = {**call.scratch, "callback_number": call.scratch["entered_number"]}
-        return self._after_number(call)
-
-    def _book_at(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        skill = self.config.skills[call.skill]
-        rules = hours.BookingRules(horizon=timedelta(days=self.config.booking_horizon_days))
-        try:
-            when = hours.check_callback_time(skill, meaning.value, self.clock.now(), rules)
-        except hours.TimeRefused as refused:
-            return self._time_refused(call, Meaning("refused", refused.reason))
-        return self._book(call, scheduled_for=when)
-
-    def _time_refused(self, call: Call, meaning: Meaning) -> VoiceResponse:
-        p = self._prompts(call)
-        sorry = p.text("callback_time_invalid", reason=p.reason(meaning.value))
-        return self._retry(call, steps.STEPS["callback_pick_day"], meaning, lead=[sorry])
 
     # ---- shared moves --------------------------------------------------------------------------
 
@@ -554,23 +490,9 @@ class CallFlow:
 
 # Where each answer leads: the move names used in ivr.steps' `leads` and `give_up`.
 MOVES: dict[str, Callable[[CallFlow, Call, Meaning], VoiceResponse]] = {
-    "route": CallFlow._route_meaning,
-    "confirm_skill": CallFlow._confirm_skill,
-    "route_candidate": CallFlow._route_candidate,
-    "ask_menu_again": CallFlow._ask_menu_again,
-    "switch_language": CallFlow._switch_language,
     "to_person": CallFlow._to_person,
-    "callback_at_opening": CallFlow._callback_at_opening,
-    "callback_asap": CallFlow._callback_asap,
-    "hold": CallFlow._hold_move,
-    "goodbye": CallFlow._goodbye_move,
-    "use_caller_number": CallFlow._use_caller_number,
-    "ask_number": CallFlow._ask_number,
-    "read_back_number": CallFlow._read_back_number,
-    "number_refused": CallFlow._number_refused,
-    "use_entered_number": CallFlow._use_entered_number,
-    "book_at": CallFlow._book_at,
-    "time_refused": CallFlow._time_refused,
+    **menu_moves.MOVES,
+    **callback_number.MOVES,
     **callback_times.MOVES,
     **after_hours.MOVES,
     **returning.MOVES,

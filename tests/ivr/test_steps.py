@@ -32,6 +32,9 @@ SAMPLES = {
     "since": lambda p: "10:02", "next_try": lambda p: "10:07",
     "name": lambda p: "Pat Jones", "state": lambda p: "available", "entries": lambda p: 2, "calls": lambda p: 3,
     "action": lambda p: "'call-now'", "priority": lambda p: 4,
+    # The callback button's own: a window as the form says it, its zone, day, from and by.
+    "w": lambda p: promises.window_words(p, Window(NOW, NOW + timedelta(minutes=15), "America/New_York"), NOW),
+    "z": lambda p: "America/New_York", "d": lambda p: "Tue 24 Nov", "f": lambda p: "10:20", "b": lambda p: "10:35",
 }
 
 
@@ -62,9 +65,14 @@ def test_prompt_tables_have_the_same_keys_in_every_language():
         assert step.prompt in keys[CONFIG.default_language]
 
 
-# Not sentences: the waiting page's title, heading and buttons, and the SMS line that ends with the page's link.
+# Not sentences: the waiting page's title, heading and buttons, the SMS line that ends with the page's link, the
+# callback button's title, fields, buttons and launcher lines, and the channels' names.
 LABELS = ("waiting_title", "waiting_told_us", "waiting_cancel", "waiting_move", "waiting_move_pick", "waiting_again",
-          "text_waiting_link")
+          "text_waiting_link", "button_launch", "button_title", "button_close", "button_country", "button_phone",
+          "button_name", "button_other", "button_reason", "button_asap", "button_later", "button_slot",
+          "button_no_slots", "button_submit", "button_sending", "button_cancel", "button_again", "button_follow",
+          "button_launch_window", "button_launch_calling", "button_launch_connecting",
+          "channel_phone", "channel_web", "channel_chat", "channel_sms", "channel_api")
 
 
 def _placeholders(template: str) -> set[str]:

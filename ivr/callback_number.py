@@ -1,0 +1,56 @@
+"""Moves of the callback's number and time: the caller's own number or one they key or say (read back,
+refused with its reason), and a picked time checked against the skill's hours before it is booked."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ivr import steps
+from ivr.answers import Meaning
+from routing import hours
+
+
+def use_caller_number(flow, call, meaning: Meaning):
+    call.scratch = {**call.scratch, "callback_number": call.scratch["caller_number"]}
+    return flow._after_number(call)
+
+
+def ask_number(flow, call, meaning: Meaning):
+    return flow._ask(call, "callback_number_enter")
+
+
+def read_back_number(flow, call, meaning: Meaning):
+    call.scratch = {**call.scratch, "entered_number": meaning.value}
+    return flow._ask(call, "callback_number_readback")
+
+
+def number_refused(flow, call, meaning: Meaning):
+    p = flow._prompts(call)
+    sorry = p.text("callback_number_invalid", reason=p.reason(meaning.value))
+    return flow._retry(call, steps.STEPS["callback_number_enter"], meaning, lead=[sorry])
+
+
+def use_entered_number(flow, call, meaning: Meaning):
+    call.scratch = {**call.scratch, "callback_number": call.scratch["entered_number"]}
+    return flow._after_number(call)
+
+
+def book_at(flow, call, meaning: Meaning):
+    skill = flow.config.skills[call.skill]
+    rules = hours.BookingRules(horizon=timedelta(days=flow.config.booking_horizon_days))
+    try:
+        when = hours.check_callback_time(skill, meaning.value, flow.clock.now(), rules)
+    except hours.TimeRefused as refused:
+        return time_refused(flow, call, Meaning("refused", refused.reason))
+    return flow._book(call, scheduled_for=when)
+
+
+def time_refused(flow, call, meaning: Meaning):
+    p = flow._prompts(call)
+    sorry = p.text("callback_time_invalid", reason=p.reason(meaning.value))
+    return flow._retry(call, steps.STEPS["callback_pick_day"], meaning, lead=[sorry])
+
+
+
+MOVES = {"use_caller_number": use_caller_number, "ask_number": ask_number, "read_back_number": read_back_number,
+         "number_refused": number_refused, "use_entered_number": use_entered_number, "book_at": book_at,
+         "time_refused": time_refused}
