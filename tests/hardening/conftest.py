@@ -75,12 +75,12 @@ def sign_in(client, username: str, password: str = PASSWORD, **kwargs):
 
 def twilio_routes(app) -> list[str]:
     """Every URL rule guarded by twilio_signed, with sample values for its variables."""
-    samples = {"step": "menu", "entry_id": "0" * 32, "public_id": "0" * 32, "leg": "1"}
+    samples = {"step": "menu", "entry_id": "0" * 32, "public_id": "0" * 32, "leg": "1", "side": "agent"}
     paths = []
     for rule in app.url_map.iter_rules():
         if getattr(app.view_functions[rule.endpoint], "twilio_signed", False):
             path = rule.rule
             for name in rule.arguments:
-                path = re.sub(rf"<(?:[a-z]+:)?{name}>", samples.get(name, "x"), path)
+                path = re.sub(rf"<(?:[^:<>]+:)?{name}>", samples.get(name, "x"), path)  # <any(a, b):side> too
             paths.append(path + ("?t=1" if "/step/" in path or path.endswith("/done") else ""))
     return sorted(paths)
