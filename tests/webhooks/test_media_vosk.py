@@ -24,6 +24,9 @@ def vosk_app(settings, clock, emulator, monkeypatch):
     monkeypatch.delenv("VOSK_MODEL_PATH", raising=False)
     monkeypatch.delenv("VOSK_MODEL_PATH_NL_NL", raising=False)
     monkeypatch.setenv("VOSK_MODEL_PATH_EN_US", korean_model_path())
+    # Vosk alone, as an operator runs it with WHISPER_MODEL=off: otherwise Whisper's second pass may hear
+    # the answer the Korean model cannot, and the stored result would not be Vosk's.
+    monkeypatch.setenv("WHISPER_MODEL", "off")
     app = create_app(replace(settings, speech_enabled=True), clock=clock,
                      twilio_client=emulator.rest.client(AUTH_TOKEN))
     app.config["TESTING"] = True
