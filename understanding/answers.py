@@ -68,6 +68,17 @@ def yes_no(text: str, lang: str) -> bool | None:
     return True if yes or politeness else None
 
 
+def plain_yes_no(text: str, lang: str) -> bool | None:
+    """yes_no(text) when every word is a word of saying yes or no ("yes", "yes please", "no", "not
+    right"), else None: the words fit the question and nothing else. "sorry one live yeah" (PocketSphinx
+    for "sorry what was that") holds a yes-word, but is no plain yes."""
+    lang = base_language(lang)
+    phrases = YES_WORDS.get(lang, set()) | NO_WORDS.get(lang, set()) | set(YES_DESPITE_NO.get(lang, []))
+    vocabulary = {w for phrase in phrases for w in phrase.split()} | NEGATORS.get(lang, set())
+    ws = words(text)
+    return yes_no(text, lang) if ws and all(w in vocabulary for w in ws) else None
+
+
 def wants_asap(text: str, lang: str) -> bool:
     return contains_phrase(words(text), ASAP_PHRASES.get(base_language(lang), []))
 

@@ -175,3 +175,26 @@ def test_only_a_key_said_alone_counts_as_that_key():
     assert words("callback_when", "press one") == answers.Meaning("asap")
     # What PocketSphinx once heard for "as soon as possible": not the key 2.
     assert words("callback_when", "two at possible").kind == "unclear"
+
+
+def asked_again(step, said, earlier_said, earlier_meaning, confidence=0.5):
+    context = answers.AnswerContext(config=CONFIG, understanding=WORDS, language="en-US",
+                                    skill=CONFIG.skills["billing"], now=NOW, home_region="US",
+                                    allowed_countries=ALLOWED,
+                                    earlier={"step": step, "said": earlier_said, "meaning": earlier_meaning})
+    return answers.from_words(steps.STEPS[step], said, confidence, context)
+
+
+def test_the_same_plain_doubtful_yes_or_no_said_again_is_acted_on():
+    step = "after_hours_offer"
+    assert words(step, "yes", confidence=0.5) == answers.Meaning("doubtful", "yes")  # asked again
+    assert "doubtful" not in steps.STEPS[step].leads
+    assert asked_again(step, "yes please", "yes", "doubtful: yes") == answers.Meaning("yes")
+    assert asked_again(step, "no", "no", "doubtful: no") == answers.Meaning("no")
+    # Not the same answer, not plain words, or not doubtful before: asked again.
+    assert asked_again(step, "yes", "no", "doubtful: no").kind == "doubtful"
+    assert asked_again(step, "sorry one live yeah", "sorry one live yeah", "doubtful: yes").kind == "doubtful"
+    assert asked_again(step, "yes", "sorry one live yeah", "doubtful: yes").kind == "doubtful"
+    assert asked_again(step, "what was that", "what was that", None).kind == "unclear"
+    assert answers.earlier_answer([{"step": "menu"}, {"step": step}], step) == {"step": step}
+    assert answers.earlier_answer([{"step": step}, {"step": "menu"}], step) is None

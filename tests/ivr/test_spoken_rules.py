@@ -15,10 +15,11 @@ from callbacks.promises import moment_words, window_words
 from config import Prompts, load_ivr_config
 from phone_numbers import last_digits
 from routing.promise import Window
-from storage.models import SpeechResult
+from storage.models import Call, SpeechResult
 
 from telephony.audio import speak
 from tests.ivr.test_phone_flow import US_CALLER, entries, phone, rt  # noqa: F401 - fixtures
+from tests.ivr.test_speech_capacity import saturated_whisper  # noqa: F401 - fixture
 
 VOICES = ["espeak-ng:en-us", "flite:slt", "festival:cmu_us_slt_arctic_hts"]
 NIGHT = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)  # 03:00 in New York: every skill is closed
@@ -31,6 +32,8 @@ OPENING_WINDOW = Window(datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc),
 # The read-back of a doubtful time (step callback_time_confirm), around the time it names.
 READ_BACK_BEFORE, READ_BACK_AFTER = P.text("callback_time_confirm", when="{when}").split("{when}")
 AFTER_HOURS_OFFER = P.text("after_hours_offer", window=window_words(P, OPENING_WINDOW, NIGHT))
+ONE_VOICE = "espeak-ng:en-us"
+NUMBER_CONFIRM = P.text("callback_number_confirm", last_digits=last_digits(US_CALLER))
 
 
 @pytest.fixture
@@ -189,3 +192,56 @@ def test_a_spoken_number_with_repeated_digits_is_read_back_whole(phone, rt, voic
     assert P.text("callback_number_readback", digits="6 4 6, 2 2 2, 7 9 8 1") in call.last_heard, call.heard_text()
     call.press("1")
     assert ASKED_WHEN in call.last_heard
+
+
+def answers_at(rt, step):
+    """What the call's path holds for each answer to `step`: (words said, meaning)."""
+    with rt.sessions() as s:
+        [call] = s.scalars(select(Call)).all()
+        return [(r.get("said"), r.get("meaning")) for r in call.scratch["path"] if r["step"] == step]
+
+
+@pytest.fixture(params=["saturated", "off"])
+def one_recogniser(request, monkeypatch):
+    """Only PocketSphinx's words: Whisper too busy to answer in time (its queue never drains), or off."""
+    if request.param == "off":
+        monkeypatch.setenv("WHISPER_MODEL", "off")
+        return None
+    return request.getfixturevalue("saturated_whisper")
+
+
+@pytest.mark.parametrize("said", ["yes", "no"])
+def test_the_same_doubtful_yes_or_no_said_again_is_acted_on(phone, rt, clock, one_recogniser, said):
+    # One recogniser's yes is doubtful and asked again; the same yes said again is two hearings that
+    # agree: acted on, not asked a third time and then handed to the give-up move.
+    clock.set(NIGHT)
+    call = phone.call(US_CALLER)
+    call.press("1")
+    assert AFTER_HOURS_OFFER in call.last_heard
+    say(call, said, ONE_VOICE)
+    assert P.text("not_understood") in call.heard_text(), heard(rt)  # doubtful: asked again
+    assert AFTER_HOURS_OFFER in call.last_heard and not call.ended
+    say(call, said, ONE_VOICE)
+    if one_recogniser is not None:
+        assert one_recogniser.asked == 2  # Whisper was wanted both times, and gave nothing in time
+    if said == "yes":
+        assert NUMBER_CONFIRM in call.last_heard, (heard(rt), call.heard_text())
+    else:
+        assert call.ended and P.text("goodbye") in call.last_heard, (heard(rt), call.heard_text())
+    [(first, doubted), (second, meant)] = answers_at(rt, "after_hours_offer")  # both on the call's path
+    assert first and second and doubted == f"doubtful: {said}" and meant == said
+
+
+def test_words_that_are_neither_said_twice_are_still_neither(phone, rt, clock, monkeypatch):
+    monkeypatch.setenv("WHISPER_MODEL", "off")
+    clock.set(NIGHT)
+    call = phone.call(US_CALLER)
+    call.press("1")
+    for _ in range(2):
+        say(call, "sorry what was that", "flite:slt")
+        assert not call.ended and AFTER_HOURS_OFFER in call.last_heard, (heard(rt), call.heard_text())
+    # (PocketSphinx hears "sorry one live yeah" in espeak-ng's voice: a doubtful yes, twice, never acted on.)
+    meanings = [meaning for _, meaning in answers_at(rt, "after_hours_offer")]
+    assert len(meanings) == 2 and not {"yes", "no"} & set(meanings), meanings
+    call.press("1")  # keys still answer
+    assert NUMBER_CONFIRM in call.last_heard
