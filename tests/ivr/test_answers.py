@@ -97,6 +97,8 @@ def words(step, said, lang="en-US", confidence=0.9):
     ("callback_number_enter", "two one two five five five zero one four two", "en-US", "number", "+12125550142"),
     ("callback_number_enter", "four one five double five five oh one two three", "en-US", "number", "+14155550123"),
     ("callback_number_enter", "nul zes een twee drie vier vijf zes zeven acht", "nl-NL", "number", "+31612345678"),
+    # Whisper writes a repeat word before the digits it repeats and the rest of the group: "triple 50142".
+    ("callback_number_enter", "212, triple 50142", "en-US", "number", "+12125550142"),
     ("callback_when", "as soon as possible", "en-US", "asap", None),
     ("callback_when", "tomorrow at three in the afternoon", "en-US", "unsure",  # a spoken time is read back
      datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)),

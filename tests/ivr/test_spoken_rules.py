@@ -174,12 +174,18 @@ def test_no_at_the_read_back_lets_the_caller_correct_the_time(phone, rt, clock, 
     assert agreed_asap(entry, clock.now()) in call.last_heard
 
 
-@pytest.mark.parametrize("voice", [
+@pytest.mark.parametrize("voice,said,grouped", [
     # Measured 2026-12-05: misheard in Flite's voice (tests/speech/test_cascade.py has what is heard). In
     # Festival's it passes when Whisper answers within SECOND_PASS_TIMEOUT; on a loaded machine it may not.
-    pytest.param("flite:slt", marks=pytest.mark.xfail(strict=True, reason="digits misheard (issue 19)")),
-    "festival:cmu_us_slt_arctic_hts"])
-def test_a_spoken_number_with_repeated_digits_is_read_back_whole(phone, rt, voice, busy_agent):
+    pytest.param("flite:slt", "six four six two two two seven nine eight one", "6 4 6, 2 2 2, 7 9 8 1",
+                 marks=pytest.mark.xfail(strict=True, reason="digits misheard (issue 19)")),
+    ("festival:cmu_us_slt_arctic_hts", "six four six two two two seven nine eight one", "6 4 6, 2 2 2, 7 9 8 1"),
+    # "double" keeps both digits (Whisper alone wrote one of them, or "9 4" for "double four"). Measured
+    # 2026-12-05: Festival's "oh four" is "a 4" to Whisper and "agent" to PocketSphinx, so the 0 is lost.
+    ("flite:slt", "three one two double seven oh four six nine one", "3 1 2, 7 7 0, 4 6 9 1"),
+    pytest.param("festival:cmu_us_slt_arctic_hts", "three one two double seven oh four six nine one",
+                 "3 1 2, 7 7 0, 4 6 9 1", marks=pytest.mark.xfail(strict=True, reason="a 0 misheard (issue 19)"))])
+def test_a_spoken_number_with_repeated_digits_is_read_back_whole(phone, rt, voice, said, grouped, busy_agent):
     # (espeak-ng's "five" is heard as "nine" once in a while: that number is read back wrong and the
     # caller presses 2; docs/benchmarks.md has the digit figures.)
     busy_agent("support")  # staffed but busy: the wait offer, then when to call back
@@ -188,8 +194,8 @@ def test_a_spoken_number_with_repeated_digits_is_read_back_whole(phone, rt, voic
     call.press("1")  # call me back
     call.press("2")  # another number
     assert P.text("callback_number_enter") in call.last_heard
-    say(call, "six four six two two two seven nine eight one", voice)  # not the number in Whisper's prompt
-    assert P.text("callback_number_readback", digits="6 4 6, 2 2 2, 7 9 8 1") in call.last_heard, call.heard_text()
+    say(call, said, voice)
+    assert P.text("callback_number_readback", digits=grouped) in call.last_heard, (heard(rt), call.heard_text())
     call.press("1")
     assert ASKED_WHEN in call.last_heard
 
