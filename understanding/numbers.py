@@ -116,6 +116,8 @@ def number_tokens(ws: list[str], lang: str) -> list[object]:
             out.append(int(w))
         elif m := re.fullmatch(r"(\d{1,2})[:.h](\d\d)", w):
             out.append((int(m[1]), int(m[2])))
+        elif m := re.fullmatch(r"(\d{1,2})(?:[:.](\d\d))?([ap]m)", w):  # "3pm", "10:30am"
+            out.extend([(int(m[1]), int(m[2])) if m[2] else int(m[1]), m[3]])
         elif w in tens:
             out.append(tens[w])
         elif w in numbers:

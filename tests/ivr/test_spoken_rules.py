@@ -156,6 +156,21 @@ def test_a_spoken_time_is_read_back_with_day_date_time_and_zone_before_it_is_boo
     assert moment_words(P, entry.scheduled_for, ZoneInfo("America/New_York"), clock.now()) in read_back
 
 
+@pytest.mark.parametrize("voice", [
+    # Measured 2026-12-05: Whisper hears Flite's "nine" as "night" ("Thursday night in the morning": asked again).
+    pytest.param("flite:slt", marks=pytest.mark.xfail(strict=True, reason="nine heard as night (issue 19)")),
+    "festival:cmu_us_slt_arctic_hts"])
+def test_an_hour_before_a_part_of_the_day_is_that_hour(phone, rt, clock, voice, busy_agent):
+    # "nine in the morning" was the morning's first bookable minute (08:00), read back as the wrong time.
+    call = phone.call(US_CALLER)
+    to_when(call, busy_agent)
+    say(call, "thursday nine in the morning", voice)
+    assert READ_BACK_BEFORE in call.last_heard, (heard(rt), call.heard_text())
+    call.press("1")
+    [entry] = entries(rt)
+    assert entry.scheduled_for == datetime(2026, 11, 26, 14, 0, tzinfo=timezone.utc), (heard(rt), call.heard_text())
+
+
 @pytest.mark.parametrize("voice", VOICES)
 def test_no_at_the_read_back_lets_the_caller_correct_the_time(phone, rt, clock, voice, busy_agent, monkeypatch):
     # PocketSphinx alone (Whisper off): a time it alone heard is never sure enough to book unread.
