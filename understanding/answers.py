@@ -69,14 +69,16 @@ def yes_no(text: str, lang: str) -> bool | None:
 
 
 def plain_yes_no(text: str, lang: str) -> bool | None:
-    """yes_no(text) when every word is a word of saying yes or no ("yes", "yes please", "no", "not
-    right"), else None: the words fit the question and nothing else. "sorry one live yeah" (PocketSphinx
-    for "sorry what was that") holds a yes-word, but is no plain yes."""
+    """yes_no(text) when the words are one way of saying yes or no and nothing else ("yes", "yes please",
+    "no", "not right", "of course"), else None. "sorry one live yeah" and "why wrong" (PocketSphinx for
+    "sorry what was that", "I didn't catch that") hold yes- or no-words, but are no plain yes or no."""
     lang = base_language(lang)
-    phrases = YES_WORDS.get(lang, set()) | NO_WORDS.get(lang, set()) | set(YES_DESPITE_NO.get(lang, []))
-    vocabulary = {w for phrase in phrases for w in phrase.split()} | NEGATORS.get(lang, set())
-    ws = words(text)
-    return yes_no(text, lang) if ws and all(w in vocabulary for w in ws) else None
+    ws = [w for w in words(text) if w not in WEAK_YES_WORDS.get(lang, set())]
+    yes_words, no_words = YES_WORDS.get(lang, set()), NO_WORDS.get(lang, set())
+    phrase = " ".join(ws)
+    negated = len(ws) == 2 and ws[0] in NEGATORS.get(lang, set()) and ws[1] in yes_words
+    plain = phrase in yes_words or phrase in no_words or phrase in YES_DESPITE_NO.get(lang, []) or negated
+    return yes_no(text, lang) if ws and plain else None
 
 
 def wants_asap(text: str, lang: str) -> bool:

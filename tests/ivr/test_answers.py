@@ -197,6 +197,8 @@ def test_the_same_plain_doubtful_yes_or_no_said_again_is_acted_on():
     assert asked_again(step, "yes", "no", "doubtful: no").kind == "doubtful"
     assert asked_again(step, "sorry one live yeah", "sorry one live yeah", "doubtful: yes").kind == "doubtful"
     assert asked_again(step, "yes", "sorry one live yeah", "doubtful: yes").kind == "doubtful"
+    assert asked_again(step, "why wrong", "why wrong", "doubtful: no").kind == "doubtful"
+    assert asked_again(step, "not right", "not right", "doubtful: no") == answers.Meaning("no")
     assert asked_again(step, "what was that", "what was that", None).kind == "unclear"
     assert answers.earlier_answer([{"step": "menu"}, {"step": step}], step) == {"step": step}
     assert answers.earlier_answer([{"step": step}, {"step": "menu"}], step) is None
