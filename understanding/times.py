@@ -270,6 +270,8 @@ def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
     lang = base_language(lang)
     if lang not in WEEKDAYS:
         return CallbackTime(None, "format")
+    # Whisper writes "10.30" for half past ten; words() would split it (it keeps "10:30" whole).
+    text = re.sub(r"\b(\d{1,2})\.(\d\d)\b", r"\1:\2", text or "")
     ws = number_tokens(_split_compounds(words(text), lang), lang)
 
     delta = _relative(ws, lang)

@@ -207,7 +207,8 @@ def test_the_same_plain_doubtful_yes_or_no_said_again_is_acted_on():
 @pytest.mark.parametrize("said,local", [
     ("tomorrow, nine in the morning", "09:00"),  # was the morning's first bookable minute, 08:00
     ("tomorrow at 3pm", "15:00"),  # Whisper writes "3pm"
-    ("ten thirty this morning", "10:30")])
+    ("ten thirty this morning", "10:30"),
+    ("Wednesday, 10.30.", "10:30")])  # Whisper writes "10.30" for half past ten
 def test_a_clock_time_said_with_a_part_of_the_day_or_glued_to_pm(said, local):
     meaning = words("callback_when", said)
     zone = CONFIG.skills["billing"].timezone
