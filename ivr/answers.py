@@ -24,6 +24,8 @@ class Meaning:
 
     def describe(self) -> str | None:
         """A short, JSON-safe form for the caller's path (skill name, yes, an ISO time, a number...)."""
+        if self.kind == "unclear" and self.value is not None:
+            return f"doubtful: {self.value}"  # a doubtful yes or no, asked again (_doubted)
         if self.kind in ("nothing", "unclear"):
             return None
         if isinstance(self.value, datetime):
@@ -130,7 +132,7 @@ def _doubted(meaning: Meaning, text: str, confidence: float | None, ctx: AnswerC
         return meaning
     if meaning.kind not in ("yes", "no"):
         return UNCLEAR
-    doubtful = Meaning("doubtful", meaning.kind)
+    doubtful = Meaning("unclear", meaning.kind)  # asked again as unclear, kept on the path as doubtful
     said = meaning.kind == "yes"
     said_before = ctx.earlier is not None and ctx.earlier.get("meaning") == doubtful.describe() \
         and plain_yes_no(ctx.earlier.get("said", ""), ctx.language) is said \

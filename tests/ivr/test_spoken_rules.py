@@ -69,6 +69,15 @@ def agreed_asap(entry, now):
                   last_digits=last_digits(entry.phone_number))
 
 
+def at_after_hours_offer(phone, clock):
+    """A call at NIGHT for billing: the after-hours offer (a yes/no question; "no" says goodbye)."""
+    clock.set(NIGHT)
+    call = phone.call(US_CALLER)
+    call.press("1")
+    assert AFTER_HOURS_OFFER in call.last_heard
+    return call
+
+
 def to_when(call, busy_agent):
     busy_agent("billing")  # staffed but busy: a wait can be told, and the caller asked when
     call.press("1")  # billing; its agent busy: the wait offer
@@ -81,10 +90,7 @@ def to_when(call, busy_agent):
 @pytest.mark.parametrize("voice", VOICES)
 @pytest.mark.parametrize("said", ["can you say that again", "sorry what was that"])
 def test_words_that_are_neither_at_the_after_hours_offer_are_asked_again(phone, rt, clock, voice, said):
-    clock.set(NIGHT)
-    call = phone.call(US_CALLER)
-    call.press("1")
-    assert AFTER_HOURS_OFFER in call.last_heard
+    call = at_after_hours_offer(phone, clock)
     say(call, said, voice)
     assert not call.ended, call.heard_text()  # "no" here would have said goodbye and hung up
     assert P.text("not_understood") in call.heard_text(), heard(rt)
@@ -235,10 +241,7 @@ def one_recogniser(request, monkeypatch):
 def test_the_same_doubtful_yes_or_no_said_again_is_acted_on(phone, rt, clock, one_recogniser, said):
     # One recogniser's yes is doubtful and asked again; the same yes said again is two hearings that
     # agree: acted on, not asked a third time and then handed to the give-up move.
-    clock.set(NIGHT)
-    call = phone.call(US_CALLER)
-    call.press("1")
-    assert AFTER_HOURS_OFFER in call.last_heard
+    call = at_after_hours_offer(phone, clock)
     say(call, said, ONE_VOICE)
     assert P.text("not_understood") in call.heard_text(), heard(rt)  # doubtful: asked again
     assert AFTER_HOURS_OFFER in call.last_heard and not call.ended
@@ -255,9 +258,7 @@ def test_the_same_doubtful_yes_or_no_said_again_is_acted_on(phone, rt, clock, on
 
 def test_words_that_are_neither_said_twice_are_still_neither(phone, rt, clock, monkeypatch):
     monkeypatch.setenv("WHISPER_MODEL", "off")
-    clock.set(NIGHT)
-    call = phone.call(US_CALLER)
-    call.press("1")
+    call = at_after_hours_offer(phone, clock)
     for _ in range(2):
         say(call, "sorry what was that", "flite:slt")
         assert not call.ended and AFTER_HOURS_OFFER in call.last_heard, (heard(rt), call.heard_text())
