@@ -7,13 +7,14 @@ as that key, so callers can answer "press 1 for yes" by saying "one".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 from datetime import datetime, timedelta
 
 from phone_numbers import NumberRefused, normalise
 from config import IvrConfig, Skill
 from ivr import steps
 from routing import hours
-from understanding.answers import confirm_below
+from understanding.answers import confirm_below, plain_yes_no
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Meaning:
 
     def describe(self) -> str | None:
         """A short, JSON-safe form for the caller's path (skill name, yes, an ISO time, a number...)."""
+        if self.kind == "unclear" and self.value is not None:
+            return f"doubtful: {self.value}"  # a doubtful yes or no, asked again (_doubted)
         if self.kind in ("nothing", "unclear"):
             return None
         if isinstance(self.value, datetime):
@@ -49,6 +52,14 @@ class AnswerContext:
     home_region: str | None  # where the caller's own number is from: keyed national numbers are read there
     allowed_countries: tuple[str, ...]
     day_offset: int = 0  # the day picked at callback_pick_day (0 = today)
+    # The caller's previous answer when it was to this same question (it was asked again): a record of
+    # the call's path (ivr.flow's _remember), or None.
+    earlier: Mapping | None = None
+
+
+def earlier_answer(path: list, step_name: str) -> Mapping | None:
+    """The last answer on the caller's path if it was to `step_name`: what they said when asked before."""
+    return path[-1] if path and path[-1].get("step") == step_name else None
 
 
 def from_keys(step: steps.Step, digits: str, ctx: AnswerContext) -> Meaning:
@@ -88,24 +99,45 @@ def from_words(step: steps.Step, text: str, confidence: float | None, ctx: Answe
         if guess.skill is None:
             return Meaning("none")
         return Meaning("unsure" if guess.needs_confirmation else "skill", guess.skill)
-    if kind == steps.YES_NO and confidence is not None and confidence < confirm_below("yes_no"):
-        return UNCLEAR  # one recogniser's words where two were wanted (no capacity): asked again
     spoken_key = u.spoken_key(text, lang)  # "one", "press two": only a key said alone counts as that key
-    if kind in (steps.YES_NO, steps.CHOICE) and spoken_key in step.expects.keys:
-        return from_keys(step, spoken_key, ctx)
     if kind == steps.YES_NO:
-        answer = u.yes_no(text, lang)
-        if answer is None and "asap" in step.leads.get("yes", "") and u.wants_asap(text, lang):
-            return Meaning("yes")  # "call me back as soon as you can" at the wait offer
-        if answer is not None and confidence is not None and confidence < confirm_below("yes_no"):
-            return UNCLEAR  # a doubtful yes or no (understanding.confidence): asked again, never acted on
-        return UNCLEAR if answer is None else Meaning("yes" if answer else "no")
+        return _doubted(_yes_no(step, text, spoken_key, ctx), text, confidence, ctx)
+    if kind == steps.CHOICE and spoken_key in step.expects.keys:
+        return from_keys(step, spoken_key, ctx)
     if kind == steps.NUMBER:
         digits = u.digits(text, lang)
         return _number(digits, ctx) if digits else UNCLEAR
     if kind in (steps.CHOICE, steps.TIME):
         return _spoken_time(step, text, confidence, ctx)
     return UNCLEAR
+
+
+def _yes_no(step: steps.Step, text: str, spoken_key: str | None, ctx: AnswerContext) -> Meaning:
+    if spoken_key in step.expects.keys:
+        return from_keys(step, spoken_key, ctx)
+    answer = ctx.understanding.yes_no(text, ctx.language)
+    if answer is None and "asap" in step.leads.get("yes", "") and ctx.understanding.wants_asap(text, ctx.language):
+        return Meaning("yes")  # "call me back as soon as you can" at the wait offer
+    return UNCLEAR if answer is None else Meaning("yes" if answer else "no")
+
+
+def _doubted(meaning: Meaning, text: str, confidence: float | None, ctx: AnswerContext) -> Meaning:
+    """A spoken yes or no below the kind's confirmation threshold (understanding.confidence: one
+    recogniser's words where two were wanted, or two that disagree) is "doubtful": asked again, never
+    acted on. When asked again, the same plain yes or no (words of yes or no only, both times:
+    understanding.answers.plain_yes_no) is acted on: two hearings agree, and both stay on the call's
+    path. Words that hold more ("sorry one live yeah") are asked again, and words that are neither
+    stay neither."""
+    if confidence is None or confidence >= confirm_below("yes_no"):
+        return meaning
+    if meaning.kind not in ("yes", "no"):
+        return UNCLEAR
+    doubtful = Meaning("unclear", meaning.kind)  # asked again as unclear, kept on the path as doubtful
+    said = meaning.kind == "yes"
+    said_before = ctx.earlier is not None and ctx.earlier.get("meaning") == doubtful.describe() \
+        and plain_yes_no(ctx.earlier.get("said", ""), ctx.language) is said \
+        and plain_yes_no(text, ctx.language) is said
+    return meaning if said_before else doubtful
 
 
 def _spoken_time(step: steps.Step, text: str, confidence: float | None, ctx: AnswerContext) -> Meaning:

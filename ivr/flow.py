@@ -234,7 +234,8 @@ class CallFlow:
             config=self.config, understanding=self.understanding, language=call.language,
             skill=self.config.skills.get(call.skill) if call.skill else None, now=self.clock.now(),
             home_region=home_region(call.from_number, call.to_number),
-            allowed_countries=self.settings.allowed_countries, day_offset=call.scratch.get("day_offset", 0))
+            allowed_countries=self.settings.allowed_countries, day_offset=call.scratch.get("day_offset", 0),
+            earlier=answers.earlier_answer(call.scratch.get("path", []), step.name))
         if heard.digits:
             return answers.from_keys(step, heard.digits, ctx)
         if heard.transcript and self.understanding is not None:

@@ -24,7 +24,7 @@ from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 from understanding import answers
-from understanding.numbers import merge_digit_readings, spoken_digits
+from understanding.numbers import likeliest_number, merge_digit_readings, spoken_digits
 from understanding.times import parse_callback_time
 
 KINDS = ("skill", "yes_no", "digits", "time")
@@ -98,7 +98,8 @@ def choose(kind: str, first: str | None, second: str | None, lang: str, understa
         return second, 1, answer_state
     if keys[0] is not None and keys[1] is not None:
         if answer_state == "disagree" and pick == "merge" and kind == "digits":
-            return merge_digit_readings(keys[0], keys[1]), 1, answer_state
+            merged = merge_digit_readings(keys[0], keys[1])
+            return likeliest_number([merged, keys[1], keys[0]], lang), 1, answer_state
         return (second, 1, answer_state) if pick != "first" else (first, 0, answer_state)
     if keys[1] is not None or (keys[0] is None and not (first or "").strip()):
         return second or "", 1, answer_state

@@ -2,12 +2,14 @@
 
 "two one two five double five oh one four two" -> "2125550142", "triple seven" -> "777",
 "twenty one" -> "21", "eight hundred" -> "800", "zes twaalf" -> "612", "eenentwintig" -> "21",
-typed "06-123 456" -> "06123456", a leading "plus" -> "+".
+typed "06-123 456" -> "06123456", a leading "plus" -> "+", "212, triple 50142" -> "2125550142".
 """
 from __future__ import annotations
 
 import difflib
 import re
+
+import phonenumbers
 
 from understanding.words import (DIGIT_WORDS, HUNDRED_WORDS, NUMBER_WORDS, PLUS_WORDS, REPEAT_WORDS, TENS_WORDS,
                                  base_language, words)
@@ -95,7 +97,7 @@ def spoken_digits(text: str, lang: str) -> str:
             if w.startswith("+") and not out:
                 out.append("+")
             bare = w.lstrip("+")
-            out.append(bare * (repeat if len(bare) == 1 else 1))
+            out.append(bare[0] * repeat + bare[1:])  # "triple 50142" (Whisper's writing): 5550142
         else:
             flush()
         repeat = 1
@@ -114,6 +116,8 @@ def number_tokens(ws: list[str], lang: str) -> list[object]:
             out.append(int(w))
         elif m := re.fullmatch(r"(\d{1,2})[:.h](\d\d)", w):
             out.append((int(m[1]), int(m[2])))
+        elif m := re.fullmatch(r"(\d{1,2})(?:[:.](\d\d))?([ap]m)", w):  # "3pm", "10:30am"
+            out.extend([(int(m[1]), int(m[2])) if m[2] else int(m[1]), m[3]])
         elif w in tens:
             out.append(tens[w])
         elif w in numbers:
@@ -130,26 +134,39 @@ def number_tokens(ws: list[str], lang: str) -> list[object]:
 
 def merge_digit_readings(streamed: str, held: str) -> str:
     """One phone number from two recognisers' digits: `streamed` (PocketSphinx: keeps the count of
-    repeated digits, swaps similar-sounding ones) and `held` (Whisper: right digits, but "5 5 5" often
-    comes out as "5 5", now and then "5 5 5 5"). Where they differ, Whisper's digits stand, except in a
-    run of one digit, where PocketSphinx's count stands. Measured on the dev
-    recordings: bench/speech_cascade.py."""
+    repeated digits, swaps similar-sounding ones, drops words in noise) and `held` (Whisper: right
+    digits, but drops some: "5 5 5 0" often comes out as "5 5", a first word now and then, and "5 5 5"
+    as "5 5 5 5" once in a while). Where they differ, Whisper's digits stand; digits only PocketSphinx
+    heard are kept (Whisper drops far more digits than either invents), and digits only Whisper heard
+    are kept unless they only lengthen a run. Measured on the dev recordings: bench/speech_cascade.py."""
     if not streamed or not held:
         return streamed or held
     out: list[str] = []
     matcher = difflib.SequenceMatcher(None, streamed, held, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
+        if op in ("equal", "delete"):  # both heard these, or only PocketSphinx did
             out.append(streamed[i1:i2])
-        elif op == "delete":  # only PocketSphinx heard these: kept where they lengthen a run
-            if _repeats_neighbour(streamed, i1, i2):
-                out.append(streamed[i1:i2])
         elif op == "insert":  # only Whisper heard these: dropped where they only lengthen a run
             if not _repeats_neighbour(held, j1, j2):
                 out.append(held[j1:j2])
         else:
             out.append(held[j1:j2])
     return "".join(out)
+
+
+def likeliest_number(readings: list[str], lang: str) -> str:
+    """The first of `readings` (digits, best guess first) that is a valid phone number of the language's
+    country ("en-US": the US), else the first: of two recognisers' readings and their merge, the one
+    that can be a phone number at all is likelier what was said (a dropped or doubled digit rarely is)."""
+    region = lang.split("-")[1].upper() if "-" in lang else None
+    for digits in readings:
+        try:
+            parsed = phonenumbers.parse(digits, None if digits.startswith("+") else region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return digits
+    return readings[0]
 
 
 def _repeats_neighbour(digits: str, start: int, end: int) -> bool:

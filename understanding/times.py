@@ -203,8 +203,9 @@ def _clock(ws: list[object], lang: str) -> tuple[int, int, str | None] | None:
                 return (num(i + 2), w, meridiem) if ws[i + 1] == "over" else (num(i + 2) - 1, 60 - w, meridiem)
     for i, w in enumerate(ws):
         alone = len(ws) == 1 or (i == 0 and (isinstance(ws[1], int) or ws[1] in ("oh", "am", "pm")))
-        if isinstance(w, int) and w <= 24 and (alone or ws[i - 1] in ("at", "om", "around", "rond") or
-                                                 ws[i + 1:i + 2] in (["oclock"], ["uur"], ["am"], ["pm"])):
+        if isinstance(w, int) and w <= 24 and (alone or (i and ws[i - 1] in ("at", "om", "around", "rond")) or
+                                                 ws[i + 1:i + 2] in (["oclock"], ["uur"], ["am"], ["pm"]) or
+                                                 _clock_context(ws, i, lang)):
             nxt = num(i + 1)
             if nxt is not None and ws[i + 1:i + 2] != ["uur"]:
                 return w, nxt, meridiem  # "three thirty", "three oh five" handled via 0 below
@@ -214,6 +215,17 @@ def _clock(ws: list[object], lang: str) -> tuple[int, int, str | None] | None:
                 return w, num(i + 2), meridiem
             return w, 0, meridiem
     return None
+
+
+def _clock_context(ws: list[object], i: int, lang: str) -> bool:
+    """Whether the number at ws[i] is a clock time by the part of the day right after it: "nine in the
+    morning", "ten this evening" (before, "nine in the morning" was the morning's first bookable minute)."""
+    rest = ws[i + 1:i + 4]
+    if lang != "en":
+        return False
+    if rest[:2] == ["in", "the"] and rest[2:3] and rest[2] in DAY_PART_WORDS["en"]:
+        return True
+    return rest[:1] == ["this"] and bool(rest[1:2]) and rest[1] in DAY_PART_WORDS["en"]
 
 
 def _candidates(hour: int, minute: int, meridiem: str | None, part: str | None) -> list[time]:
@@ -258,6 +270,8 @@ def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
     lang = base_language(lang)
     if lang not in WEEKDAYS:
         return CallbackTime(None, "format")
+    # Whisper writes "10.30" for half past ten; words() would split it (it keeps "10:30" whole).
+    text = re.sub(r"\b(\d{1,2})\.(\d\d)\b", r"\1:\2", text or "")
     ws = number_tokens(_split_compounds(words(text), lang), lang)
 
     delta = _relative(ws, lang)

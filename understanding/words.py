@@ -235,7 +235,8 @@ ANSWER_HINTS = {
            "time": "Question: when should we call you back? Words: Monday, Tuesday, Wednesday, Thursday, Friday, "
                    "Saturday, Sunday, today, tomorrow, morning, afternoon, evening, noon, a.m., p.m., o'clock, "
                    "half past, quarter past, soon.",
-           "digits": "Question: which number should we call? The caller reads the digits 0 1 2 3 4 5 6 7 8 9.",
+           "digits": "Question: which number should we call? Words: zero, oh, one, two, three, four, five, six, "
+                     "seven, eight, nine, double, triple.",
            "skill": "Question: what are you calling about? {labels}."},
     "nl": {"yes_no": "Vraag: klopt dat? De beller antwoordt ja of nee.",
            "time": "Vraag: wanneer bellen we u terug? Woorden: maandag, dinsdag, woensdag, donderdag, vrijdag, "

@@ -97,6 +97,8 @@ def words(step, said, lang="en-US", confidence=0.9):
     ("callback_number_enter", "two one two five five five zero one four two", "en-US", "number", "+12125550142"),
     ("callback_number_enter", "four one five double five five oh one two three", "en-US", "number", "+14155550123"),
     ("callback_number_enter", "nul zes een twee drie vier vijf zes zeven acht", "nl-NL", "number", "+31612345678"),
+    # Whisper writes a repeat word before the digits it repeats and the rest of the group: "triple 50142".
+    ("callback_number_enter", "212, triple 50142", "en-US", "number", "+12125550142"),
     ("callback_when", "as soon as possible", "en-US", "asap", None),
     ("callback_when", "tomorrow at three in the afternoon", "en-US", "unsure",  # a spoken time is read back
      datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)),
@@ -175,3 +177,40 @@ def test_only_a_key_said_alone_counts_as_that_key():
     assert words("callback_when", "press one") == answers.Meaning("asap")
     # What PocketSphinx once heard for "as soon as possible": not the key 2.
     assert words("callback_when", "two at possible").kind == "unclear"
+
+
+def asked_again(step, said, earlier_said, earlier_meaning, confidence=0.5):
+    context = answers.AnswerContext(config=CONFIG, understanding=WORDS, language="en-US",
+                                    skill=CONFIG.skills["billing"], now=NOW, home_region="US",
+                                    allowed_countries=ALLOWED,
+                                    earlier={"step": step, "said": earlier_said, "meaning": earlier_meaning})
+    return answers.from_words(steps.STEPS[step], said, confidence, context)
+
+
+def test_the_same_plain_doubtful_yes_or_no_said_again_is_acted_on():
+    step = "after_hours_offer"
+    doubtful = words(step, "yes", confidence=0.5)
+    assert doubtful == answers.Meaning("unclear", "yes") and doubtful.describe() == "doubtful: yes"  # asked again
+    assert asked_again(step, "yes please", "yes", "doubtful: yes") == answers.Meaning("yes")
+    assert asked_again(step, "no", "no", "doubtful: no") == answers.Meaning("no")
+    # Not the same answer, not plain words, or not doubtful before: asked again.
+    assert asked_again(step, "yes", "no", "doubtful: no") == answers.Meaning("unclear", "yes")
+    heard = "sorry one live yeah"
+    assert asked_again(step, heard, heard, "doubtful: yes") == answers.Meaning("unclear", "yes")
+    assert asked_again(step, "yes", "sorry one live yeah", "doubtful: yes") == answers.Meaning("unclear", "yes")
+    assert asked_again(step, "why wrong", "why wrong", "doubtful: no") == answers.Meaning("unclear", "no")
+    assert asked_again(step, "not right", "not right", "doubtful: no") == answers.Meaning("no")
+    assert asked_again(step, "what was that", "what was that", None).kind == "unclear"
+    assert answers.earlier_answer([{"step": "menu"}, {"step": step}], step) == {"step": step}
+    assert answers.earlier_answer([{"step": step}, {"step": "menu"}], step) is None
+
+
+@pytest.mark.parametrize("said,local", [
+    ("tomorrow, nine in the morning", "09:00"),  # was the morning's first bookable minute, 08:00
+    ("tomorrow at 3pm", "15:00"),  # Whisper writes "3pm"
+    ("ten thirty this morning", "10:30"),
+    ("Wednesday, 10.30.", "10:30")])  # Whisper writes "10.30" for half past ten
+def test_a_clock_time_said_with_a_part_of_the_day_or_glued_to_pm(said, local):
+    meaning = words("callback_when", said)
+    zone = CONFIG.skills["billing"].timezone
+    assert meaning.kind == "unsure" and meaning.value.astimezone(zone).strftime("%H:%M") == local, meaning

@@ -56,7 +56,6 @@ def test_the_model_loads_from_the_package_without_downloading(whisper, monkeypat
 
 # Measured 2026-12-05 with the generic prompts (no example number in the digits prompt any more).
 # Strict: fails once it passes.
-GENERIC_PROMPT_MISS = pytest.mark.xfail(strict=True, reason="misheard since the prompts hold no test phrase (issue 19)")
 
 
 @pytest.mark.parametrize("voice", VOICES)
@@ -92,10 +91,11 @@ def test_a_looping_transcript_is_no_answer(whisper):
 
 @pytest.mark.parametrize("voice", [
     # Measured 2026-12-05: in Flite's voice PocketSphinx hears "eight four two two double nine eight one"
-    # and the merge gives 64627981 (issue 19's numbers target is not met). Strict: fails once it passes.
+    # and the merge gives 646227981 (issue 19's numbers target is not met). Strict: fails once it passes.
     pytest.param("flite:slt", marks=pytest.mark.xfail(strict=True, reason="digits misheard (issue 19)")),
-    # Festival's voice: one "two" of "two two two" is lost (646227981) since the digits prompt holds no number.
-    pytest.param("festival:cmu_us_slt_arctic_hts", marks=GENERIC_PROMPT_MISS)])
+    # Festival's voice: right since the digits prompt lists the words numbers are made of and the merge keeps
+    # digits only PocketSphinx heard (before: one "two" of "two two two" was lost, 646227981).
+    "festival:cmu_us_slt_arctic_hts"])
 def test_repeated_digits_are_kept(en_engine, whisper, voice):
     # Whisper alone wrote "5 5" or "5 5 5 5" for "five five five"; PocketSphinx keeps the count. (In
     # espeak-ng's voice PocketSphinx also hears "nine" for one "five": that number is read back wrong and
