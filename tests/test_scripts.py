@@ -1,4 +1,4 @@
-"""./scripts/serve installs the packages only when what an install depends on changed (issue 21, item 15):
+"""./scripts/serve installs the packages only when what an install depends on changed:
 the real scripts/serve and scripts/install, run in a copy of the checkout with pip, dpkg and the app
 stood in for by logging stubs on the PATH."""
 from __future__ import annotations

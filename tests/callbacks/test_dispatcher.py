@@ -367,20 +367,26 @@ def test_sms_confirmation_once_and_a_note_before_a_retry(dispatcher, outbound, t
 
 
 def test_an_agent_held_by_a_call_whose_end_was_never_reported_is_freed(
-        dispatcher, outbound, twilio_rest, add_agent, book, entry_of, agent_of, clock, runtime):
-    from callbacks import services as callbacks
-    from storage.db import transaction
-
+        dispatcher, outbound, twilio_rest, add_agent, book, entry_of, agent_of, clock, supervisor):
+    """A supervisor cancels the callback while the customer's phone rings, through the supervisor page.
+    Twilio refuses to end the agent's leg (a 500 to the app's hang-up request), so the agent stays on the
+    line; the agent then hangs up, and that leg's last status callback is lost. The entry is closed, so no
+    in-flight claim points at the agent: recovery frees the agent once the grace period (60 s) is over,
+    from Twilio's record of the call, and not before."""
     ann = add_agent("Ann", AGENT)
     pid = book(CUSTOMER)
     dispatcher.run_once()
     agent = outbound.to(AGENT).answer()
     agent.press("1")
-    customer = outbound.to(CUSTOMER).answer()
-    customer.amd("human")
-    with transaction(runtime.sessions) as s:  # a supervisor closes the entry meanwhile
-        callbacks.change_state(s, callbacks.get_entry(s, pid), "completed", now=clock.now(), actor="supervisor")
-    twilio_rest.set_status(agent.call_sid, "completed")  # ...and the agent leg's last callback is lost
+    customer = outbound.to(CUSTOMER).ring()
+    assert entry_of(pid).state == "dialing_customer" and agent_of(ann).state == "on_call"
+    twilio_rest.fail_next(f"Calls/{agent.call_sid}", status=500)  # the agent leg's hang-up is refused
+    response = supervisor.act(pid, "cancel", entry_of(pid).version, reason="customer called in")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert entry_of(pid).state == "cancelled"
+    assert customer.ended and not agent.ended
+    assert agent_of(ann).state == "on_call"
+    twilio_rest.set_status(agent.call_sid, "completed")  # the agent hangs up; the status callback is lost
     clock.advance(30)
     assert dispatcher.recover() == 0 and agent_of(ann).state == "on_call"  # too early to tell
     clock.advance(31)

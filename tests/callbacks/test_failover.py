@@ -1,4 +1,4 @@
-"""Failover (issue 22): two scheduler processes on one database (PostgreSQL in the PostgreSQL run),
+"""Failover: two scheduler processes on one database (PostgreSQL in the PostgreSQL run),
 callbacks due for as many free agents (200 here; bench/failover.py runs the 1,000), the leader SIGKILLed
 twice mid-burst (a new standby starts after each kill). The standby takes the lease over, and every
 callback is dialled exactly once, checked against the requests that reached Twilio's REST API (shared by

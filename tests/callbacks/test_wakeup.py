@@ -1,4 +1,4 @@
-"""Waking the dispatcher from another process (issue 22): on PostgreSQL a web process's wake-up reaches
+"""Waking the dispatcher from another process: on PostgreSQL a web process's wake-up reaches
 the scheduler through NOTIFY, so an agent a supervisor makes available is offered a callback at once,
 not at the next sweep (here an hour away). On SQLite the wake-up says nobody could be told, and the
 sweep is the way (polling)."""

@@ -383,7 +383,8 @@ def test_prompts_are_spoken_in_the_says_language_and_a_key_in_a_gather_stops_the
 
 
 def test_demo_hours_another_number_and_a_restart(chromium, settings, clock):
-    """Issue 21, items 1, 3, 4 and 6 (a text message) in chromium, at 1280 and 390 px (test-artifacts/devphone-issue21-*.png):
+    """The demo switch, another callback number, a restart and a text message in chromium, at 1280 and
+    390 px (screenshots in test-artifacts/devphone-issue21-*.png):
     the teams are closed (a Saturday night in New York) until "Open every team for this demo" is ticked;
     a call the app places to another number rings the customer phone, which says which number rings;
     the app restarts on the same port and the page reconnects, says so and sets the new process up again."""

@@ -1,4 +1,4 @@
-"""The dev phone's "open every team for this demo" switch (issue 21, item 1): one click makes every team
+"""The dev phone's "open every team for this demo" switch: one click makes every team
 open at any hour for the app whose dev phone is on, through routing.hours' one funnel; a production
 app (PUBLIC_BASE_URL set, DEV_PHONE unset) has no such switch at all."""
 from __future__ import annotations

@@ -397,7 +397,7 @@ def test_a_call_the_app_places_rings_the_phone_with_that_number(dev_app):
 
 
 def test_a_callback_to_another_number_rings_the_customer_phone_that_called(dev_app):
-    """Issue 21, item 3: the caller gave another number for the callback; the customer phone that last
+    """The caller gave another number for the callback; the customer phone that last
     called the IVR answers for it, and the ringing event says which number rings."""
     page = Browser(dev_app)
     runtime = dev_app.extensions["ivr"]
@@ -422,7 +422,7 @@ def test_a_callback_to_another_number_rings_the_customer_phone_that_called(dev_a
 
 
 def test_after_a_restart_the_page_sends_its_line_again_and_gets_what_rang_meanwhile(make_app, dev_app):
-    """Issue 21, item 4: the app restarts (a new process: its lines are empty). Its event streams end
+    """The app restarts (a new process: its lines are empty). Its event streams end
     with the old one; the page's new stream gets a snapshot from another epoch, and the page sends its
     caller's number and agent again (devphone.js `resend`). A callback ringing the demo agent before
     that is handed to the page then, within its ring time-out, instead of ringing out (which would set
@@ -466,7 +466,7 @@ def test_after_a_restart_the_page_sends_its_line_again_and_gets_what_rang_meanwh
 
 
 def test_a_text_from_the_customer_phone_is_a_signed_sms_webhook_and_its_reply_shows(dev_app):
-    """Issue 21, item 6 (SMS): the text box sends Twilio's Messaging webhook through the emulator,
+    """The text box sends Twilio's Messaging webhook through the emulator,
     signed with the app's token, to /webhooks/sms; CALL ME books a callback and the reply is shown."""
     from storage.models import QueueEntry
 
@@ -492,7 +492,7 @@ def test_a_text_from_the_customer_phone_is_a_signed_sms_webhook_and_its_reply_sh
 
 
 def test_the_chat_hand_over_goes_through_the_real_chat_api(dev_app):
-    """Issue 21, item 6 (chat): the page's hand-over is a signed request to /webhooks/chat/callback
+    """The page's chat hand-over is a signed request to /webhooks/chat/callback
     (the "devphone" integration, its secret made up at start); the callback is booked for the chat channel."""
     from storage.models import QueueEntry
 

@@ -1,4 +1,4 @@
-"""Helpers for the attacks issue 11 describes: signed requests over real HTTP, many at once, and row counts."""
+"""Helpers for attacks on the webhooks and pages (forged hosts, bursts, duplicates, bad bodies): signed requests over real HTTP, many at once, and row counts."""
 from __future__ import annotations
 
 import re

@@ -1,4 +1,4 @@
-"""Finding 8: bodies that reached a 500. Every body the app parses is bounded and checked first, so
+"""Malformed bodies never reach a 500. Every body the app parses is bounded and checked first, so
 each of these is a precise 4xx that stores nothing."""
 from __future__ import annotations
 

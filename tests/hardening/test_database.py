@@ -1,4 +1,4 @@
-"""Finding 6: PostgreSQL answered 500 to real callers. SIP and Twilio Client callers (From longer than
+"""Real callers never get a 500 from the database (PostgreSQL gave them some). SIP and Twilio Client callers (From longer than
 the old varchar(20)/varchar(32)) now get through on both databases, and a database that is down
 answers 503 with Retry-After (Twilio then uses the number's fallback URL, see README), recovering by
 itself when the database is back. The outage tests stop and start a real PostgreSQL."""

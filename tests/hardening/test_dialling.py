@@ -1,4 +1,4 @@
-"""Finding 5: toll-fraud ranges were accepted, extensions silently dropped, and agents' addresses took
+"""Toll fraud and bad dial strings. Before: toll-fraud ranges were accepted, extensions silently dropped, and agents' addresses took
 +1 900 numbers and any SIP domain. Now only the number kinds the operator allows are dialled
 (landline, mobile, toll-free by default), extensions are refused, and agents pass the same check."""
 from __future__ import annotations

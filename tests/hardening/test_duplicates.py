@@ -1,4 +1,4 @@
-"""Finding 1: Twilio retries slow webhooks, so the same request can arrive twice at once. Sent 20 times
+"""Duplicate webhooks: Twilio retries slow webhooks, so the same request can arrive twice at once. Sent 20 times
 at once to a live server, every copy gets the same answer (the stored one), never a 500, and the
 work is done once."""
 from __future__ import annotations
@@ -93,7 +93,7 @@ def test_the_same_text_twenty_times_at_once_books_once(live_app, runtime, genero
 
 
 def test_a_replayed_signed_text_books_nothing_again(live_app, runtime, generous_limits):
-    """Finding 8: the same MessageSid, after its callback was cancelled, does not book a second one."""
+    """The same MessageSid, after its callback was cancelled, does not book a second one."""
     params = text_params("SM" + uuid.uuid4().hex)
     first = signed_post(live_app, "/webhooks/sms", params)
     assert "Booked" in first.text

@@ -1,4 +1,4 @@
-"""Round two, finding 3: the last 500s, on SQLite and PostgreSQL. A NUL reached PostgreSQL (sign-in name,
+"""No control character, oversized id or out-of-range date reaches a 500, on SQLite and PostgreSQL. A NUL reached PostgreSQL (sign-in name,
 agent ids, entry ids, notes, cancel reasons); an id longer than any column overflowed both databases; a
 period ending in 9999 overflowed the figures; a CR or LF in `next=`/`back=` broke the redirect (after the
 note was committed). Now one rule (storage/text.py) makes any control character a 400 before any view

@@ -1,4 +1,4 @@
-"""Finding 2: X-Forwarded-For was believed from anyone. Now the app trusts proxies only when
+"""X-Forwarded-For is not believed from anyone (it was). Now the app trusts proxies only when
 TRUSTED_PROXY_HOPS says how many there are (default 0): per-IP limits, the sign-in throttle and the
 access log see the real peer, and failed sign-ins are also counted per account."""
 from __future__ import annotations

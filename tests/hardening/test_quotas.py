@@ -1,4 +1,4 @@
-"""Finding 4: refused requests spent the victim's quota. Per-number limits now count only requests
+"""Refused requests do not spend the victim's quota (they did). Per-number limits now count only requests
 that were authenticated and accepted, so five refused or unsigned requests for a number leave its
 real booking alone; accepted ones still count."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Finding 8 (sessions and headers): a sign-in cookie stayed valid for 12 h after logout and carried
+"""Sessions and security headers. Before: a sign-in cookie stayed valid for 12 h after logout and carried
 part of the password hash; pages had no CSP and no nosniff. Now signing out ends the sign-in on the
 server side, the cookie carries only a session version, and every answer carries the headers."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Round two, finding 1: sign-in guesses sent at once were all evaluated (a failure was counted only after
+"""A burst of sign-in guesses. Before: sign-in guesses sent at once were all evaluated (a failure was counted only after
 the response), so 39 wrong passwords and the right one, released together from one address, got 39 × 401
 and a sign-in. Now each attempt is counted before its password is looked at: at most the limit's worth of
 a burst is evaluated, per address and per account, over real HTTP on the threaded server."""

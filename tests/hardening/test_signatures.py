@@ -1,4 +1,4 @@
-"""Finding 3: without PUBLIC_BASE_URL a signature made for any host was accepted through a forged Host
+"""Twilio signatures are checked against our own address only. Before: without PUBLIC_BASE_URL a signature made for any host was accepted through a forged Host
 or X-Forwarded-Host, on every Twilio route, and a signature for another app on the same account
 replayed here. Now signatures are checked only against PUBLIC_BASE_URL, a listed host, or (for
 development on one machine) the loopback address the app serves, and anything else is refused with

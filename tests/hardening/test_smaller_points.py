@@ -1,4 +1,4 @@
-"""Round two, finding 6, the smaller points: flask-limiter's Retry-After (the window's end, 60 s) replaced
+"""Smaller hardening points: flask-limiter's Retry-After (the window's end, 60 s) replaced
 the database 503's documented 5 s and rode on 422s too; agents' numbers ignored ALLOWED_COUNTRIES (+239
 was accepted); NL 097 machine-to-machine numbers passed as mobile. (The Idempotency-Key point is built:
 tests/webhooks/test_idempotency.py.)"""

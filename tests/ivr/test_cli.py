@@ -96,7 +96,7 @@ def test_evaluate_refuses_a_bad_file_with_one_line(tmp_path):
 
 
 def test_step_is_one_of_the_flows_step_names_and_a_bogus_one_is_refused():
-    """Issue 21, item 12: `--step bogus` was read as the menu; the help listed names the docs never use."""
+    """`--step bogus` is refused (it was read as the menu), and the help lists the step names the docs use."""
     from ivr.steps import STEPS
 
     result = CliRunner().invoke(understand_cli, ["classify", "my bill", "--step", "bogus"])

@@ -1,4 +1,4 @@
-"""When speech capacity runs out, callers keep their keys and hear no error (issue 19, item 6).
+"""When speech capacity runs out, callers keep their keys and hear no error.
 
 Whole calls through the signed webhooks, speech streamed over /media as Twilio streams it (the product's
 emulator), with the decoding side made to block the way a saturated or stuck pool does:

@@ -1,4 +1,5 @@
-"""ops/alerts.yml, the documented Prometheus rules: the four alerts of issue 22 are there, every metric a
+"""ops/alerts.yml, the documented Prometheus rules: the four alerts operators need
+(callbacks overdue, waiting with no staffed agent, Twilio errors, no scheduler leader) are there, every metric a
 rule names is one /metrics exports, and the figures behind "a skill with waiting entries and no staffed
 agent" follow what happens: a callback booked through the API with nobody signed in, then an agent
 signed in through `ivr agents`."""

@@ -1,6 +1,6 @@
 """Four gunicorn workers (gunicorn.conf.py, the production web role) started together on a fresh
 database all serve, 10 times over, on SQLite and on PostgreSQL (a new database for each start): the
-migrations run once, under a lock, instead of four times at once (issue 22). bench/workers_start.py
+migrations run once, under a lock, instead of four times at once. bench/workers_start.py
 times the starts."""
 import os
 

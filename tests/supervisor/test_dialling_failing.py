@@ -1,4 +1,4 @@
-"""Twilio unreachable or refusing our credentials (issue 22): the dispatcher backs off exponentially up
+"""Twilio unreachable or refusing our credentials: the dispatcher backs off exponentially up
 to a cap, the agent is not flipped between reserved and available on every try, one log line marks each
 change of state, and the supervisor's queue page says in words that dialling fails and why. The failure
 is the emulator's REST API answering 401 (Twilio's 20003) or refusing the connection."""

@@ -1,4 +1,4 @@
-"""The admin's export and erase actions on the users page (issue 22): through the real routes, signed in,
+"""The admin's export and erase actions on the users page: through the real routes, signed in,
 with the page's CSRF token (and, to erase, a ticked confirmation); refused for a supervisor, without the
 token, without the confirmation and while the number has an open callback; each is recorded in
 privacy_requests with the admin's name and no number; the log lines name no number."""

@@ -79,7 +79,7 @@ def test_in_development_without_a_public_url_or_twilio_token(settings, clock):
 
 def test_the_loopback_server_writes_no_access_log_lines(caplog):
     """`ivr devphone call` serves /media on a loopback server: its output is not mixed with werkzeug's
-    `"GET /media HTTP/1.1" 101` lines (issue 21, item 14). Errors would still be logged."""
+    `"GET /media HTTP/1.1" 101` lines. Errors would still be logged."""
     import logging
     import urllib.request
 

@@ -9,7 +9,7 @@ from config import DEFAULT_IVR_CONFIG, ConfigError, load_ivr_config, parse_ivr_c
 from understanding import SkillGuess, Understanding, training_texts
 from understanding.evaluation import cross_validate, evaluate, read_labelled
 from understanding.skills import CONFIRM_BELOW, NONE_FLOOR, SkillModel, with_slip
-from understanding.words import canonical_words, words
+from understanding.words import STOP_WORDS, base_language, canonical_words, words
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "understanding"
 CONFIG = load_ivr_config()
@@ -21,7 +21,7 @@ def u():
 
 
 @pytest.mark.parametrize("text, lang, skill", [
-    # The phrasings issue 13 reported as failing with keyword lists.
+    # Phrasings a keyword list got wrong: no keyword of the skill in them.
     ("the router isn't working", "en-US", "support"),
     ("I can't log in to my account", "en-US", "support"),
     ("update my credit card details", "en-US", "billing"),
@@ -156,14 +156,27 @@ def test_slips_change_one_letter_of_the_longest_word():
 
 
 # --- how well it generalises ------------------------------------------------------------------
-# dev and dev2 are the tuning sets (looked at while choosing features and thresholds). The floors are measured
-# on heldout only, which shares no line with them and holds no near-copy (word overlap >= 0.8) of an example
-# or a tuning line (checked below). Measured when the sets were cut so (docs/understanding.md):
-# held-out en-US 100 of 105 (95.2%), nl-NL 97 of 97 (100%); with two slips per line, seed 7: en-US 193 of 210
-# (91.9%), nl-NL 186 of 194 (95.9%). Each floor allows the stated number of misses more than measured, no more.
+# dev, dev2 and dev3 are the tuning sets (looked at while choosing features and thresholds; dev3 was written
+# fresh after the held-out set was frozen). The floors are measured on heldout only, which is never edited to
+# raise a score and holds no near-copy of a tuning line (checked below). Held-out lines that are near-copies of
+# a shipped example are counted apart: the floor on the rest says how the classifier does on phrasings unlike
+# anything it learnt. Measured (`python -m commands understand evaluate <file> --lang <lang>` gives the whole-file
+# figures; the subset is `unlike_the_examples` below):
+#   held-out, all lines:            en-US 100 of 105 (95.2%), nl-NL 97 of 97 (100%)
+#   held-out, no near-copy of an example: en-US 77 of 82 (93.9%), nl-NL 86 of 86 (100%)
+#   dev3 (tuning, for reference):   en-US 59 of 64 (92.2%), nl-NL 56 of 64 (87.5%)
+#   with one or two slips per line, seed 7: en-US 193 of 210 (91.9%), nl-NL 186 of 194 (95.9%)
+# Each floor allows the stated number of misses more than measured, no more.
+
+TUNING_SETS = ("dev", "dev2", "dev3")
+
 
 def heldout(lang):
-    with open(FIXTURES / f"heldout.{lang}.tsv", encoding="utf-8") as fh:
+    return labelled("heldout", lang)
+
+
+def labelled(name, lang):
+    with open(FIXTURES / f"{name}.{lang}.tsv", encoding="utf-8") as fh:
         return read_labelled(fh, list(CONFIG.skills))
 
 
@@ -171,10 +184,50 @@ def allowing(measured_misses, spare, total):
     return (total - measured_misses - spare) / total
 
 
+def _key(text):
+    import re
+
+    return re.findall(r"\w+", text.lower().replace("'", ""))
+
+
+def near_copy(a, b, lang):
+    """Whether two phrasings are near-copies: their content words (stop words left out) overlap by
+    Jaccard 0.6 or more (all words, when one has no content word: "one", "i'm not sure"), or they share a
+    run of five words in order."""
+    a, b = _key(a), _key(b)
+    stop = STOP_WORDS.get(base_language(lang), set())
+    ca, cb = {w for w in a if w not in stop}, {w for w in b if w not in stop}
+    if not ca or not cb:
+        ca, cb = set(a), set(b)
+    if len(ca & cb) >= 0.6 * len(ca | cb):
+        return True
+    runs = {tuple(a[i:i + 5]) for i in range(len(a) - 4)}
+    return any(tuple(b[i:i + 5]) in runs for i in range(len(b) - 4))
+
+
+def examples(lang):
+    return [t for s in CONFIG.skills.values() for t in training_texts(s, lang)]
+
+
+def unlike_the_examples(lang):
+    taught = examples(lang)
+    return [(t, s) for t, s in heldout(lang) if not any(near_copy(t, e, lang) for e in taught)]
+
+
 @pytest.mark.parametrize("lang, size, misses, spare", [("en-US", 105, 5, 2), ("nl-NL", 97, 0, 2)])
 def test_held_out_phrasings(u, lang, size, misses, spare):
     pairs = heldout(lang)
     assert len(pairs) == size  # the set is the one the margin was measured on
+    result = evaluate(u, pairs, lang, CONFIG.fallback_skill.name)
+    assert result.accuracy >= allowing(misses, spare, size), [(m.text, m.wanted, m.got) for m in result.misses]
+
+
+# en-US: 77 of 82 measured, floor 75 of 82 (two misses spare); nl-NL: 86 of 86 measured, floor 84 of 86.
+@pytest.mark.parametrize("lang, size, misses, spare", [("en-US", 82, 5, 2), ("nl-NL", 86, 0, 2)])
+def test_held_out_phrasings_unlike_any_example(u, lang, size, misses, spare):
+    pairs = unlike_the_examples(lang)
+    # An example added near a held-out line takes that line out of this set: the size says so.
+    assert len(pairs) == size
     result = evaluate(u, pairs, lang, CONFIG.fallback_skill.name)
     assert result.accuracy >= allowing(misses, spare, size), [(m.text, m.wanted, m.got) for m in result.misses]
 
@@ -212,36 +265,28 @@ def test_cross_validation_on_the_shipped_examples(lang, measured):
     assert scores[0] >= measured - 0.04, scores
 
 
-def _key(text):
-    import re
-
-    return " ".join(re.findall(r"\w+", text.lower().replace("'", "")))
-
-
-def _overlap(a, b):
-    a, b = set(a.split()), set(b.split())
-    return len(a & b) / len(a | b)
-
-
-@pytest.mark.parametrize("name", ["heldout", "dev", "dev2"])
+@pytest.mark.parametrize("name", ["heldout", *TUNING_SETS])
 def test_held_out_and_development_phrasings_are_not_training_examples(name):
     for lang in CONFIG.languages:
-        taught = {_key(t) for s in CONFIG.skills.values() for t in training_texts(s, lang)}
-        with open(FIXTURES / f"{name}.{lang}.tsv", encoding="utf-8") as fh:
-            leaked = [t for t, _ in read_labelled(fh) if _key(t) in taught]
+        taught = {" ".join(_key(t)) for t in examples(lang)}
+        leaked = [t for t, _ in labelled(name, lang) if " ".join(_key(t)) in taught]
         assert leaked == []
 
 
 @pytest.mark.parametrize("lang", ["en-US", "nl-NL"])
-def test_held_out_phrasings_are_no_near_copies_of_examples_or_tuning_lines(lang):
-    # "ik wil een nieuwe telefoon" next to the example "ik wil een nieuwe telefoon kopen" shares 5 of 6 words.
-    seen = [_key(t) for s in CONFIG.skills.values() for t in training_texts(s, lang)]
-    for name in ("dev", "dev2"):
-        with open(FIXTURES / f"{name}.{lang}.tsv", encoding="utf-8") as fh:
-            seen += [_key(t) for t, _ in read_labelled(fh)]
-    near = [(t, max(seen, key=lambda e: _overlap(_key(t), e))) for t, _ in heldout(lang)
-            if max(_overlap(_key(t), e) for e in seen) >= 0.8]
+def test_held_out_phrasings_are_no_near_copies_of_tuning_lines(lang):
+    tuning = [t for name in TUNING_SETS for t, _ in labelled(name, lang)]
+    near = [(t, e) for t, _ in heldout(lang) for e in tuning if near_copy(t, e, lang)]
     assert near == []
+
+
+def test_what_counts_as_a_near_copy():
+    # "ik wil een nieuwe telefoon" next to the example "ik wil een nieuwe telefoon kopen": 2 of 3 content words.
+    assert near_copy("ik wil een nieuwe telefoon", "ik wil een nieuwe telefoon kopen", "nl-NL")
+    assert near_copy("my tv box says no signal", "the tv says no signal", "en-US")  # tv, signal, says of 4
+    assert near_copy("hi yeah um its about a payment", "hi yeah um its about the bill", "en-US")  # five in a row
+    assert near_copy("one", "other", "en-US") is False and near_copy("i'm not sure", "not sure", "en-US")
+    assert not near_copy("my internet is down", "the internet bill is wrong", "en-US")
 
 
 # --- examples in the operator's file ------------------------------------------------------------
