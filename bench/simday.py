@@ -105,6 +105,9 @@ class Day:
         self.announcements: list[dict] = []
         self.samples: list[tuple[datetime, str, int, int, int]] = []  # (t, skill, backlog, busy, on shift)
         self.agent_ids: dict[str, list[int]] = {}
+        self.shift_of: dict[int, tuple[datetime, datetime]] = {}
+        self.coming_back: set[int] = set()  # agents the product took offline, due back from a break
+        self.agents_back = 0
 
     # ---- set-up ---------------------------------------------------------------------------------------
 
@@ -134,6 +137,7 @@ class Day:
                         s.flush()
                         self.at(shift.start, self.agent_to, agent.id, "available")
                         self.at(shift.end, self.agent_to, agent.id, "offline")
+                        self.shift_of[agent.id] = (shift.start, shift.end)
                         self.agent_ids.setdefault(plan.name, []).append(agent.id)
 
     # ---- the event loop ------------------------------------------------------------------------------
@@ -172,6 +176,7 @@ class Day:
             action(*args)
             self.em.run()
         result = self.results()
+        result["agents_back_from_offline"] = self.agents_back
         result["wall_seconds"] = round(real_time.perf_counter() - began, 1)
         result["cpu_seconds"] = round(real_time.process_time() - cpu, 1)
         return result
@@ -189,6 +194,14 @@ class Day:
             return
         if state == "available":
             self.dispatcher.wake()
+
+    def agent_back(self, agent_id: int) -> None:
+        """Taken offline by the product during their shift (e.g. after a missed offer), the agent sets
+        themselves available again after a break, as a person would through /api/agents."""
+        self.coming_back.discard(agent_id)
+        if self.clock.now() < self.shift_of[agent_id][1]:
+            self.agents_back += 1
+            self.agent_to(agent_id, "available")
 
     def sweep(self) -> None:
         self.sweeps.discard(self.clock.now())
@@ -385,6 +398,12 @@ class Day:
             del self.em.calls[sid]
         with self.rt.sessions() as s:
             staff = {a.id: a.state for a in s.scalars(select(Agent))}
+        for agent_id, state in staff.items():
+            start, end = self.shift_of.get(agent_id, (now, now))
+            if state == "offline" and start < now < end and agent_id not in self.coming_back:
+                self.coming_back.add(agent_id)
+                self.at(now + timedelta(seconds=self.sc.agent_back_seconds), self.agent_back, agent_id)
+        with self.rt.sessions() as s:
             for plan in self.sc.skills:
                 backlog = len([e for e in s.scalars(select(QueueEntry).where(
                     QueueEntry.skill == plan.name, QueueEntry.kind == "callback",

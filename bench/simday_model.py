@@ -24,6 +24,7 @@ DEFAULTS = {
     "agent_answer_seconds": 4,       # an agent picks up this long after their phone starts ringing
     "customer_ring_seconds": 8,      # a customer picks up after this long; "none" rings out after 25 s
     "amd_seconds": 3,                # answering-machine detection's verdict after the answer
+    "agent_back_seconds": 300,       # an agent the product took offline in their shift is back this long after
     "calls_per_second": 1.0,         # DISPATCH_CALLS_PER_SECOND
     "sweep_seconds": 5,              # DISPATCH_SWEEP_SECONDS: the dispatcher's safety-net pass
     "retry_delay_seconds": 600,

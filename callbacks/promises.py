@@ -12,7 +12,7 @@ A wait is only told when Estimate.announceable; otherwise we say when we will ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from config import IvrConfig, Prompts, Skill
 from routing import queue
 from routing.estimate import estimate, opening_spans
 from routing.predictor import Estimate
-from routing.promise import MIN_WIDTH_SECONDS, Window, slot_window, store_window
+from routing.promise import MIN_WIDTH_SECONDS, Window, callback_window, slot_window, store_window
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,38 @@ def announce(session: Session, entry, est: Estimate, now: datetime, *, position:
 
 def estimate_for(session: Session, config: IvrConfig, entry, now: datetime, shared: dict | None = None) -> Estimate:
     return estimate(session, entry.skill, now, config=config, entry=entry, shared=shared)
+
+
+# A waiting callback is never expected sooner than this from now (an agent's ring, the whisper and the
+# customer's ring take about that long).
+SLIP_GUARD_SECONDS = 120
+
+
+def due_at(entry, now: datetime) -> datetime:
+    """The earliest the dispatcher will dial this callback: its slot or retry time, else now."""
+    if entry.state in ("scheduled", "retry_wait") and entry.next_attempt_at is not None:
+        return max(now, entry.next_attempt_at)
+    return now
+
+
+def expected_connect(est: Estimate, entry, now: datetime) -> datetime | None:
+    """When this waiting callback should be connected (None: nobody is expected to serve it): the
+    estimate's time, never before its own due time, never sooner than SLIP_GUARD_SECONDS from now."""
+    if est.expected_at is not None:
+        expected = est.expected_at
+    elif est.seconds is not None:
+        expected = now + timedelta(seconds=est.seconds)
+    else:
+        return None
+    return max(expected, due_at(entry, now), now + timedelta(seconds=SLIP_GUARD_SECONDS))
+
+
+def window_around(est: Estimate, entry, expected: datetime, now: datetime, zone: str) -> Window:
+    """The window to tell a waiting callback expected at `expected` (expected_connect()), never opening
+    before its own due time: the one rule for a retry's window and a slipped callback's new one."""
+    earliest = due_at(entry, now)
+    return callback_window(now=now, expected_seconds=(expected - earliest).total_seconds(),
+                           spread_seconds=est.spread_seconds, zone=zone, earliest=earliest)
 
 
 def within_hours(config: IvrConfig, skill: str, window: Window | None, now: datetime) -> Window | None:

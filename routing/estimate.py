@@ -132,12 +132,13 @@ def line_counts(session: Session, now: datetime) -> dict[str, int]:
 
 def line_before(session: Session, skill: str, now: datetime, entry: QueueEntry | None) -> Line:
     """Who is served before `entry` (or before a new arrival): in line now, and callbacks falling due later."""
-    if entry is not None and queue.is_in_line(entry, now):
+    if entry is not None:
+        # In line or not yet (a retry or a slot falling due later keeps its place: it cuts in ahead of
+        # those who came after it), only the entries before it in line order count.
         ahead = queue.position(session, entry, now) - 1
     else:
         ahead = int(session.scalar(select(func.count()).select_from(QueueEntry).where(
-            QueueEntry.skill == skill, queue.in_line_now(now),
-            *([QueueEntry.id != entry.id] if entry is not None else []))) or 0)
+            QueueEntry.skill == skill, queue.in_line_now(now))) or 0)
     later = select(QueueEntry.next_attempt_at).where(
         QueueEntry.skill == skill, QueueEntry.state.in_(("scheduled", "retry_wait")),
         QueueEntry.next_attempt_at > now)

@@ -15,6 +15,14 @@ from callbacks.dispatch.work import Units, Work
 from storage.models import CALLBACK, HOLDING, QueueEntry
 
 
+def waiting_for_agent(entry: QueueEntry, leg: int) -> bool:
+    """Whether this entry still waits for the agent of this leg to take it."""
+    return leg_of(entry) == leg and (
+        (entry.kind == HOLDING and entry.state == "holding" and entry.agent_id is not None)
+        or entry.state == "dialing_agent"
+        or (entry.state == "dialing_customer" and customer_on_line(entry)))
+
+
 class AgentLeg:
     def __init__(self, units: Units, dialer: Dialer, talk: Talk, retry: RetryPolicy, placer: Placer, name: str):
         self.units = units
@@ -27,11 +35,7 @@ class AgentLeg:
     def answer(self, public_id: str, leg: int, call_sid: str, accept_url: str) -> str:
         """The agent picked up: the whisper, and press 1."""
         def answer(work: Work, entry: QueueEntry) -> str:
-            waiting = leg_of(entry) == leg and (
-                (entry.kind == HOLDING and entry.state == "holding" and entry.agent_id is not None)
-                or entry.state == "dialing_agent"
-                or (entry.state == "dialing_customer" and customer_on_line(entry)))
-            if not waiting:
+            if not waiting_for_agent(entry, leg):
                 return self.talk.saying(entry, "agent_no_longer_waiting")
             if not entry.agent_call_sid:
                 entry.agent_call_sid = call_sid
@@ -98,6 +102,11 @@ class AgentLeg:
                 # We ended the offer ourselves (the callback was cancelled): the agent missed nothing.
                 agents.set_state(s, agent, "available", now, actor="twilio",
                                  reason="the callback was cancelled during the offer")
+            elif offered and status == "completed" and not waiting_for_agent(entry, leg):
+                # The agent answered, but the caller had left (a holder hung up while the agent's phone
+                # rang): they heard so and the call ended. They missed nothing: available, not offline.
+                agents.set_state(s, agent, "available", now, actor="twilio",
+                                 reason="the caller left before the agent answered")
             elif agent is not None:
                 agents.on_call_status(s, agent, call_sid, status, now)
             if status not in ENDED or leg_of(entry) != leg:

@@ -16,7 +16,7 @@ from callbacks import channels
 from callbacks import requests as callback_requests  # the one confirmation wording
 from callbacks import services as callbacks
 from callbacks import waiting
-from callbacks.promises import window_words
+from callbacks.promises import estimate_for, expected_connect, window_around, window_words
 from callbacks.dialing import Dialer
 from callbacks.dispatch.talk import Talk
 from callbacks.dispatch.work import Units, Work
@@ -68,7 +68,15 @@ class Notices:
             self._send(work, entry, "sms_retry", body)
         told = stored_window(entry)
         if zone is not None:
-            self._store(work, entry, slot_window(when, told.zone if told else zone.key), "retry")
+            self._store(work, entry, self.retry_window(work, entry, when, told.zone if told else zone.key), "retry")
+
+    def retry_window(self, work: Work, entry: QueueEntry, when: datetime, zone: str) -> Window:
+        """The retry's window, from the estimate as the slip pass reads it (slips.py), so it is not
+        slipped seconds after it is told: from `when` (the entry's next_attempt_at) on, around when its
+        turn comes (the entry keeps its place in line: only those ahead of it count)."""
+        est = estimate_for(work.session, self.config, entry, work.now)
+        expected = expected_connect(est, entry, work.now)
+        return slot_window(when, zone) if expected is None else window_around(est, entry, expected, work.now, zone)
 
     def window_moved(self, work: Work, entry: QueueEntry, told: Window, window: Window) -> None:
         """The callback slipped out of the window its customer was told: tell them `window`, and keep it."""

@@ -4,7 +4,8 @@ A waiting callback (queued, scheduled, retry_wait) carries the window its custom
 (promised_from/promised_by). Each pass re-estimates the callbacks whose window has not ended yet,
 earliest end first: the expected connect time is the estimate's (routing/estimate.py), never before
 the entry's own due time, and never sooner than SLIP_GUARD_SECONDS from now (an agent's ring, the
-whisper and the customer's ring take about that long). When it falls after the window's end the
+whisper and the customer's ring take about that long; callbacks/promises.py: expected_connect(), and
+window_around(), which a retry's window comes from too). When it falls after the window's end the
 callback has slipped: the customer is told a new window around the new expected time (notices.py:
 SMS when a messaging number is set; the status link always shows the stored window), and that new
 window is stored, so one slip is told once. A supervisor's reschedule does not touch the window; if
@@ -23,17 +24,16 @@ from sqlalchemy import select
 
 from callbacks.dispatch.notices import Notices
 from callbacks.dispatch.work import Units, Work
-from callbacks.promises import estimate_for
+from callbacks.promises import estimate_for, expected_connect, window_around
 from clock import Clock
 from config import IvrConfig
 from routing.predictor import Estimate
-from routing.promise import Window, callback_window, stored_window
+from routing.promise import Window, stored_window
 from storage.db import transaction
 from storage.models import CALLBACK, QueueEntry
 
 WAITING = ("queued", "scheduled", "retry_wait")
 DIALING = ("dialing_agent", "dialing_customer")
-SLIP_GUARD_SECONDS = 120
 # A callback being dialled connects about this long after its claim (agent's ring, whisper, customer's
 # ring, answering-machine check); one claimed too close to its window's end is told a new window too.
 CONNECT_SECONDS = 60
@@ -42,32 +42,12 @@ STILL_TO_CONNECT = {"dialing_agent": CONNECT_SECONDS // 2, "dialing_customer": C
 BATCH = 200  # callbacks re-estimated per pass, those whose window ends first
 
 
-def due_at(entry: QueueEntry, now: datetime) -> datetime:
-    """The earliest the dispatcher will dial this callback: its slot or retry time, else now."""
-    if entry.state in ("scheduled", "retry_wait") and entry.next_attempt_at is not None:
-        return max(now, entry.next_attempt_at)
-    return now
-
-
-def expected_connect(est: Estimate, entry: QueueEntry, now: datetime) -> datetime | None:
-    """When this callback should now be connected (None: nobody is expected to serve it)."""
-    if est.expected_at is not None:
-        expected = est.expected_at
-    elif est.seconds is not None:
-        expected = now + timedelta(seconds=est.seconds)
-    else:
-        return None
-    return max(expected, due_at(entry, now), now + timedelta(seconds=SLIP_GUARD_SECONDS))
-
-
 def new_window(est: Estimate, entry: QueueEntry, told: Window, expected: datetime, now: datetime) -> Window | None:
     """The window to tell when `expected` falls after the told window: around it (never before the
     callback's own due time), in the zone the customer was told."""
     if expected <= told.end:
         return None
-    earliest = due_at(entry, now)
-    return callback_window(now=now, expected_seconds=(expected - earliest).total_seconds(),
-                           spread_seconds=est.spread_seconds, zone=told.zone, earliest=earliest)
+    return window_around(est, entry, expected, now, told.zone)
 
 
 class Slips:

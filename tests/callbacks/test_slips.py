@@ -141,3 +141,31 @@ def test_a_callback_still_ringing_the_agent_just_before_its_window_ends_is_told_
     entry = entry_of(pid)
     assert clock.now() < end and entry.promised_by > end
     assert told(entry)[-1].reason == "slipped" and told(entry)[-1].detail["previous_end"] == end.isoformat()
+
+
+def test_a_retrys_window_comes_from_its_place_in_line_and_is_not_moved_seconds_later(
+        app, dispatcher, outbound, add_agent, entry_of, clock):
+    """Not reached, the callback is tried again after the retry delay and keeps its place in line: the
+    eight who booked after it are served after it. Its window is the estimate's, from the retry time,
+    so the slip pass has nothing to tell right after (before: the retry time + 15 min was told, and the
+    slip pass, counting the whole line ahead, moved it in the same minute: two notices in seconds)."""
+    client = app.test_client()
+    add_agent("Ann", AGENT)
+    booked = client.post("/api/callbacks", json={"phone": CALLER, "skill": "billing", "channel": "api"}).get_json()
+    dispatcher.run_once()
+    outbound.to(AGENT).answer().press("1")
+    for n in range(8):  # a long line behind the callback being dialled
+        later = client.post("/api/callbacks", json={"phone": f"+1212555{300 + n:04d}", "skill": "billing",
+                                                    "channel": "api"})
+        assert later.status_code == 201, later.get_json()
+    outbound.to(CALLER).ring_out("busy")
+    entry = entry_of(booked["id"])
+    assert entry.state == "retry_wait"
+    retry = told(entry)[-1]
+    assert retry.reason == "retry"
+    assert entry.promised_from <= entry.next_attempt_at < entry.promised_by
+    assert entry.promised_by - entry.next_attempt_at <= timedelta(minutes=20)
+    for _ in range(3):
+        assert dispatcher.tell_slips() == 0  # the window told stands
+        clock.advance(30)
+    assert told(entry_of(booked["id"]))[-1].id == retry.id
