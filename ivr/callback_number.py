@@ -23,10 +23,15 @@ def read_back_number(flow, call, meaning: Meaning):
     return flow._ask(call, "callback_number_readback")
 
 
-def number_refused(flow, call, meaning: Meaning):
+def _refused(flow, call, meaning: Meaning, sorry_key: str, ask_again: str):
+    """Say why the answer was refused (its reason's wording), then ask `ask_again` as a retry."""
     p = flow._prompts(call)
-    sorry = p.text("callback_number_invalid", reason=p.reason(meaning.value))
-    return flow._retry(call, steps.STEPS["callback_number_enter"], meaning, lead=[sorry])
+    sorry = p.text(sorry_key, reason=p.reason(meaning.value))
+    return flow._retry(call, steps.STEPS[ask_again], meaning, lead=[sorry])
+
+
+def number_refused(flow, call, meaning: Meaning):
+    return _refused(flow, call, meaning, "callback_number_invalid", "callback_number_enter")
 
 
 def use_entered_number(flow, call, meaning: Meaning):
@@ -45,9 +50,7 @@ def book_at(flow, call, meaning: Meaning):
 
 
 def time_refused(flow, call, meaning: Meaning):
-    p = flow._prompts(call)
-    sorry = p.text("callback_time_invalid", reason=p.reason(meaning.value))
-    return flow._retry(call, steps.STEPS["callback_pick_day"], meaning, lead=[sorry])
+    return _refused(flow, call, meaning, "callback_time_invalid", "callback_pick_day")
 
 
 
