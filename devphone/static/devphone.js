@@ -168,7 +168,15 @@
         if (this.current !== token) return;
         const url = URL.createObjectURL(blob);
         const audio = new Audio(url);
-        token.cancel = () => { audio.pause(); URL.revokeObjectURL(url); };
+        // Detach the source before revoking it: a blob revoked while the element still reads it
+        // logs a failed load in the console.
+        token.cancel = () => {
+          audio.onerror = null;
+          audio.pause();
+          audio.removeAttribute("src");
+          audio.load();
+          URL.revokeObjectURL(url);
+        };
         audio.onended = () => { URL.revokeObjectURL(url); finish(); };
         audio.onerror = () => { if (this.current === token) this.playTimed(prompt, token, finish); };
         await audio.play();
