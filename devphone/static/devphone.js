@@ -163,23 +163,22 @@
     }
 
     async playServer(prompt, token, finish) {
+      // Decoded and played through Web Audio, not an <audio> element on a blob URL: nothing is fetched
+      // while it plays, so a prompt stopped half-way cannot leave a failed load behind.
       try {
         const blob = await api("POST", "/speech", { text: prompt.text, language: prompt.language });
         if (this.current !== token) return;
-        const url = URL.createObjectURL(blob);
-        const audio = new Audio(url);
-        // Detach the source before revoking it: a blob revoked while the element still reads it
-        // logs a failed load in the console.
-        token.cancel = () => {
-          audio.onerror = null;
-          audio.pause();
-          audio.removeAttribute("src");
-          audio.load();
-          URL.revokeObjectURL(url);
-        };
-        audio.onended = () => { URL.revokeObjectURL(url); finish(); };
-        audio.onerror = () => { if (this.current === token) this.playTimed(prompt, token, finish); };
-        await audio.play();
+        const ctx = sound();
+        if (!ctx || ctx.state !== "running") throw new Error("no sound allowed yet");
+        const buffer = await ctx.decodeAudioData(await blob.arrayBuffer());
+        if (this.current !== token) return;
+        const source = ctx.createBufferSource();
+        source.buffer = buffer;
+        source.connect(ctx.destination);
+        let stopped = false;
+        token.cancel = () => { stopped = true; try { source.stop(); } catch (ignored) { /* not started */ } };
+        source.onended = () => { if (!stopped) finish(); };
+        source.start();
       } catch (ignored) {
         if (this.current === token) this.playTimed(prompt, token, finish);
       }

@@ -111,7 +111,8 @@ def fresh_checkout(settings):
 def watch(page):
     page.errors = []
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("console", lambda msg: msg.type == "error" and page.errors.append("console: " + msg.text))
+    page.on("console", lambda msg: msg.type == "error" and page.errors.append(
+        f"console: {msg.text} ({msg.location.get('url', '')})"))
     page.on("response", lambda r: r.status >= 400 and page.errors.append(f"{r.status} {r.url}"))
     page.set_default_timeout(STEP)
     return page
