@@ -72,7 +72,7 @@ def normalise(raw: str, allowed_countries: tuple[str, ...], default_region: str 
         raise NumberRefused("invalid", "a phone number is required")
     for region in allowed_countries:
         if shortnumberinfo.is_emergency_number(digits, region):
-            raise NumberRefused("emergency", "emergency numbers cannot be booked for a callback")
+            raise NumberRefused("emergency", "emergency numbers cannot be booked for a callback; dial them directly")
     if _extension(text):
         raise NumberRefused("extension", "numbers with an extension cannot be dialled; give a direct number")
     if len(digits) < 7 or len(digits) > 15:

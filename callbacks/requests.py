@@ -29,10 +29,6 @@ from storage.models import QueueEntry
 from understanding import Understanding
 
 PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
-NUMBER_MESSAGES = {
-    "emergency": "emergency numbers cannot be booked for a callback; dial them directly",
-    "premium": "premium-rate, shared-cost and service numbers cannot be called back",
-}
 
 
 @dataclass(frozen=True)
@@ -110,8 +106,7 @@ def request_callback(session: Session, config: IvrConfig, body: dict, *, now: da
     try:
         number = normalise(body["phone"], allowed_countries)
     except NumberRefused as refused:
-        raise RequestRefused(NUMBER_MESSAGES.get(refused.reason, str(refused)), field="/phone",
-                             code=f"number_{refused.reason}") from None
+        raise RequestRefused(refused.message, field="/phone", code=f"number_{refused.reason}") from None
 
     when = body.get("when") or ("scheduled" if body.get("preferred_time") else "asap")
     if when == "scheduled" and not body.get("preferred_time"):

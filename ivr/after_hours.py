@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from callbacks import promises
+from ivr import asking
 from ivr.answers import Meaning
 from routing import slots
 from routing.promise import slot_window
@@ -17,7 +18,7 @@ from routing.promise import slot_window
 
 def nobody_in(flow, call, meaning: Meaning):
     """"0" or "agent" at the after-hours offer: say nobody is in, and offer the callback again."""
-    return flow._ask(call, "after_hours_offer", lead=[flow._prompts(call).text("nobody_in")])
+    return asking.ask(flow, call, "after_hours_offer", lead=[flow.prompts(call).text("nobody_in")])
 
 
 def opening_slot(flow, call) -> datetime:
@@ -30,8 +31,8 @@ def offer_window_words(flow, call, p) -> str:
     """The window the offer tells: the one a callback booked now would be told (its spread slot's,
     when the opening's first slots are full), in this caller's zone."""
     now = flow.clock.now()
-    zone = flow._zone(call).key
-    window = promises.later_window(flow.session, flow.config, call.skill, flow._entry(call), zone, now)
+    zone = flow.zone(call).key
+    window = promises.later_window(flow.session, flow.config, call.skill, flow.entry(call), zone, now)
     if call.scratch.get("opening"):
         slot = opening_slot(flow, call)
         if window is None or window.start < slot:
@@ -39,4 +40,10 @@ def offer_window_words(flow, call, p) -> str:
     return promises.window_words(p, window, now)
 
 
+def offer_words(flow, call, p) -> str:
+    """The question of "after_hours_offer": a callback in the window `offer_window_words` tells?"""
+    return p.text("after_hours_offer", window=offer_window_words(flow, call, p))
+
+
 MOVES = {"nobody_in": nobody_in}
+QUESTIONS = {"after_hours_offer": offer_words}

@@ -53,7 +53,7 @@ class AnswerContext:
     allowed_countries: tuple[str, ...]
     day_offset: int = 0  # the day picked at callback_pick_day (0 = today)
     # The caller's previous answer when it was to this same question (it was asked again): a record of
-    # the call's path (ivr.flow's _remember), or None.
+    # the call's path (ivr.hearing.remember), or None.
     earlier: Mapping | None = None
 
 

@@ -6,7 +6,7 @@ returning-caller check read the queue, so the database's write lock was held whi
 (on SQLite every other writer then waits). Here everything is read and rendered first, and the call and
 its first turn go in as two INSERTs just before the commit (the call already at turn 1). A status
 callback is one UPDATE. What is stored, and what the caller hears, is what `ivr.flow.CallFlow` stores
-and says: the TwiML comes from its own `_ask`, and anything unusual is left to it (see `first_answer`).
+and says: the TwiML comes from `ivr.asking.ask`, and anything unusual is left to it (see `first_answer`).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import copy
 from sqlalchemy import insert, update
 
 from callbacks import services as callbacks
-from ivr import returning
+from ivr import asking, returning
 from storage.models import Call, CallTurn, QueueEntry
 
 CLOSED_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -60,15 +60,15 @@ class _SlotLinks:
 
 
 def _greeting(flow, call) -> str:
-    """The greeting inside the menu's question, as CallFlow._ask words it for turn 0: rendered once per
+    """The greeting inside the menu's question, as `ivr.asking.ask` words it for turn 0: rendered once per
     configuration, language and public URL; only the stream token (with speech) differs per call."""
-    speech = flow._speech_on(call)
+    speech = flow.speech_on(call)
     key = (id(flow.config), call.language, speech, flow.links.step("menu", 1))
     cached = _greetings.get(key)
     if cached is None or cached[0] is not flow.config:
         template = copy.copy(flow)
         template.links = _SlotLinks(flow.links)
-        twiml = str(template._ask(call, "menu", lead=[template._prompts(call).text("greeting")]))
+        twiml = str(asking.ask(template, call, "menu", lead=[template.prompts(call).text("greeting")]))
         if len(_greetings) >= 64:  # configurations come and go only in tests
             _greetings.clear()
         _greetings[key] = cached = (flow.config, twiml)

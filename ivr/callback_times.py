@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ivr import callback_number
+from ivr import asking, booking, callback_number
 from ivr.answers import Meaning
 from callbacks import promises
 
@@ -17,36 +17,36 @@ ASAP = "asap"
 
 
 def book_asap(flow, call, meaning: Meaning):
-    return flow._book(call, scheduled_for=None)
+    return booking.book(flow, call, scheduled_for=None)
 
 
 def ask_day(flow, call, meaning: Meaning):
-    return flow._ask(call, "callback_pick_day")
+    return asking.ask(flow, call, "callback_pick_day")
 
 
 def ask_time(flow, call, meaning: Meaning):
     """A day was picked (a key, or a day said alone): ask for the time on it."""
     call.scratch = {**call.scratch, "day_offset": meaning.value}
-    return flow._ask(call, "callback_pick_time")
+    return asking.ask(flow, call, "callback_pick_time")
 
 
 def confirm_time(flow, call, meaning: Meaning):
     pending = ASAP if meaning.value == ASAP else meaning.value.isoformat()
     call.scratch = {**call.scratch, "pending_time": pending}
-    return flow._ask(call, "callback_time_confirm")
+    return asking.ask(flow, call, "callback_time_confirm")
 
 
 def book_confirmed_time(flow, call, meaning: Meaning):
     pending = call.scratch.get("pending_time")
     if pending == ASAP:
-        return flow._book(call, scheduled_for=None)
+        return booking.book(flow, call, scheduled_for=None)
     return callback_number.book_at(flow, call, Meaning("time", datetime.fromisoformat(pending)))
 
 
 def correct_time(flow, call, meaning: Meaning):
     """"No" at the read-back: ask when again, from the start (as soon as possible, or a later time)."""
     call.scratch = {k: v for k, v in call.scratch.items() if k not in ("pending_time", "day_offset")}
-    return flow._ask(call, "callback_when")
+    return asking.ask(flow, call, "callback_when")
 
 
 def read_back(flow, call, prompts) -> str:
@@ -55,9 +55,10 @@ def read_back(flow, call, prompts) -> str:
     if pending == ASAP:
         return prompts.text("callback_asap_confirm")
     # Day, date, time and zone, in the zone this caller hears times in (the same words as the booking's).
-    when = promises.moment_words(prompts, datetime.fromisoformat(pending), flow._zone(call), flow.clock.now())
+    when = promises.moment_words(prompts, datetime.fromisoformat(pending), flow.zone(call), flow.clock.now())
     return prompts.text("callback_time_confirm", when=when)
 
 
 MOVES = {"book_asap": book_asap, "ask_day": ask_day, "ask_time": ask_time, "confirm_time": confirm_time,
          "book_confirmed_time": book_confirmed_time, "correct_time": correct_time}
+QUESTIONS = {"callback_time_confirm": read_back}

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select
 from callbacks import promises
 from callbacks.requests import ensure_window
 from callbacks.services import change_state
+from ivr import asking
 from ivr.answers import Meaning
 from phone_numbers import NumberRefused, normalise
 from storage.models import CALLBACK, QueueEntry
@@ -44,7 +45,7 @@ def greet(flow, call, lead: list[str]):
         return None
     call.skill = entry.skill
     call.scratch = {**call.scratch, "open_callback": entry.public_id}
-    return flow._ask(call, "open_callback", lead=lead)
+    return asking.ask(flow, call, "open_callback", lead=lead)
 
 
 def _entry(flow, call) -> QueueEntry | None:
@@ -63,8 +64,8 @@ def question(flow, call, p) -> str:
 
 
 def keep(flow, call, meaning: Meaning):
-    p = flow._prompts(call)
-    return flow._goodbye(call, lead=[p.text("callback_kept", window=_window_words(flow, call, p))])
+    p = flow.prompts(call)
+    return asking.goodbye(flow, call, lead=[p.text("callback_kept", window=_window_words(flow, call, p))])
 
 
 def cancel(flow, call, meaning: Meaning):
@@ -73,7 +74,8 @@ def cancel(flow, call, meaning: Meaning):
         change_state(flow.session, entry, "cancelled", now=flow.clock.now(), reason="cancelled by the caller",
                      actor="caller", channel="phone", call_sid=call.call_sid)
     call.skill = None
-    return flow._ask(call, "menu", lead=[flow._prompts(call).text("callback_cancelled")])
+    return asking.ask(flow, call, "menu", lead=[flow.prompts(call).text("callback_cancelled")])
 
 
 MOVES = {"keep_callback": keep, "cancel_callback": cancel}
+QUESTIONS = {"open_callback": question}

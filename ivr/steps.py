@@ -49,7 +49,7 @@ class Step:
     name: str
     prompt: str  # the prompt's key in the operator's IVR file
     expects: Expects
-    leads: Mapping[str, str]  # meaning -> move (a CallFlow method, `move_<name>`)
+    leads: Mapping[str, str]  # meaning -> move (a name in ivr.moves.MOVES)
     give_up: str  # the move after MAX_RETRIES answers that were nothing or unclear
 
 

@@ -32,8 +32,15 @@ class Connected:
 
 
 @dataclass(frozen=True)
-class Start:
+class StreamEvent:
+    """What every message after "connected" carries: the stream it belongs to (first, so each event
+    is built as Kind(stream_sid, ...))."""
+
     stream_sid: str
+
+
+@dataclass(frozen=True)
+class Start(StreamEvent):
     call_sid: str
     account_sid: str
     encoding: str
@@ -44,8 +51,7 @@ class Start:
 
 
 @dataclass(frozen=True)
-class Media:
-    stream_sid: str
+class Media(StreamEvent):
     track: str
     chunk: int
     timestamp_ms: int
@@ -53,20 +59,17 @@ class Media:
 
 
 @dataclass(frozen=True)
-class Dtmf:
-    stream_sid: str
+class Dtmf(StreamEvent):
     digit: str
 
 
 @dataclass(frozen=True)
-class Mark:
-    stream_sid: str
+class Mark(StreamEvent):
     name: str
 
 
 @dataclass(frozen=True)
-class Stop:
-    stream_sid: str
+class Stop(StreamEvent):
     call_sid: str
 
 

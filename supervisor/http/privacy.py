@@ -8,6 +8,7 @@ number.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 
@@ -21,21 +22,29 @@ from web.runtime import runtime
 log = logging.getLogger("ivr.privacy")
 
 
-def _number(rt, refused_key: str):
-    """The form's number as looked for (E.164, or a caller's address as written), or the 400 answer."""
-    try:
-        return phone_key(request.form.get("phone", ""), rt.settings.allowed_countries), None
-    except ValueError as exc:
-        return None, answer(400, wording().text(refused_key, reason=exc))
+def _privacy_form(path: str, refused_key: str):
+    """An admin's privacy form posted to `path`: the view is called with the runtime and the number as
+    looked for (E.164, or a caller's address as written); a number that cannot be read answers 400
+    with `refused_key`'s wording."""
+    def register(view):
+        @bp.post(path)
+        @role_required("admin")
+        @functools.wraps(view)
+        def guarded():
+            rt = runtime()
+            try:
+                phone = phone_key(request.form.get("phone", ""), rt.settings.allowed_countries)
+            except ValueError as exc:
+                return answer(400, wording().text(refused_key, reason=exc))
+            return view(rt, phone)
+
+        return guarded
+
+    return register
 
 
-@bp.post("/privacy/export")
-@role_required("admin")
-def privacy_export():
-    rt = runtime()
-    phone, refused = _number(rt, "supervisor_export_refused")
-    if refused is not None:
-        return refused
+@_privacy_form("/privacy/export", "supervisor_export_refused")
+def privacy_export(rt, phone: str):
     with transaction(rt.sessions) as db:
         held = export_recorded(db, phone, rt.clock.now(), actor=g.user.username)
     log.info("privacy export by %s: %d queue entries, %d calls", g.user.username,
@@ -45,13 +54,8 @@ def privacy_export():
         "Content-Disposition": f'attachment; filename="privacy-export-{stamp}.json"', "Cache-Control": "no-store"})
 
 
-@bp.post("/privacy/erase")
-@role_required("admin")
-def privacy_erase():
-    rt = runtime()
-    phone, refused = _number(rt, "supervisor_erase_refused")
-    if refused is not None:
-        return refused
+@_privacy_form("/privacy/erase", "supervisor_erase_refused")
+def privacy_erase(rt, phone: str):
     if request.form.get("confirm") != "yes":
         return answer(400, wording().text("supervisor_erase_unconfirmed"))
     try:

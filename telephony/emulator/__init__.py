@@ -2,7 +2,9 @@
 
 Where things live (split as Twilio's documentation is):
 
-- account.py: the account, the front door (`Emulator`): numbers, phones, calls, queues, the REST API.
+- account.py: the account, the front door (`Emulator`), each job handed to a collaborator: directory.py
+  (numbers, phones), queues.py (`Rooms`), network_time.py (the time on the network), listeners.py (who
+  hears what happens).
 - call.py: one call leg (`Call`): its state, what its person heard, and what they do in the stepped
   driver; exchange.py places and rings calls; answering.py picks one up; ending.py ends one.
 - program.py: TwiML documents followed verb by verb; verbs/: one module per verb, picked from the

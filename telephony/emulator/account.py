@@ -1,33 +1,38 @@
-"""One Twilio account, the emulator's front door: its numbers (and where they point at the app), the
-phones that answer calls, the calls, queues and conferences, the REST API; the time on the network,
-who listens to what happens, and both drivers behind one lock."""
+"""One Twilio account, the emulator's front door: what tests, the dev phone and the app's REST client
+use, each job done by a collaborator with one job:
+
+- `directory` (directory.py): the numbers and where they point at the app, the phones that answer;
+- `exchange` (exchange.py): calls placed and rung; `events` (events.py) and the drivers apply what
+  reaches a call: stepped.py (virtual time) or `live_driver` (live.py, real timers);
+- `rooms` (queues.py): queues and conference rooms; `webhooks` (webhooks.py): the signed requests;
+- `rest` (telephony/rest.py) with rest_side.py: the REST API, and the texts sent through it (`messages`);
+- `time` (network_time.py): seconds on the network; `listeners` (listeners.py): who hears what happens.
+"""
 from __future__ import annotations
 
-import logging
-import math
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
 from clock import Clock
 from telephony.emulator import stepped
-from telephony.emulator.basics import ACCOUNT_SID, ANSWERS, DEFAULT_NUMBER
+from telephony.emulator.basics import ACCOUNT_SID, DEFAULT_NUMBER
 from telephony.emulator.call import Call
+from telephony.emulator.directory import Directory
 from telephony.emulator.events import Events
 from telephony.emulator.exchange import Exchange, Phone
+from telephony.emulator.listeners import Listeners
 from telephony.emulator.live import LiveDriver
+from telephony.emulator.network_time import NetworkTime
 from telephony.emulator.program import start
-from telephony.emulator.queues import Conference, Queue
+from telephony.emulator.queues import Conference, Rooms
 from telephony.emulator.rest_side import RestSide
 from telephony.emulator.streams import stop_all
 from telephony.emulator.waits import Target
 from telephony.emulator.webhooks import Webhooks
 from telephony.rest import RestApi
 from telephony.transport import Transport
-
-log = logging.getLogger("telephony")
 
 
 class Emulator:
@@ -42,31 +47,36 @@ class Emulator:
         self.transport = transport
         self.account_sid = account_sid
         self.number = number
-        self.voice_path = voice_path
-        self.status_path = status_path
         self.clock = clock or Clock().now
         self.strict = strict  # a 4xx/5xx or refused TwiML raises WebhookError (tests); else Twilio's behaviour
         self.default_answer = default_answer
         self.media_paced = media_paced  # the caller's speech at 20 ms a frame, as on a phone line
         self.media_keepalive = True  # silence between utterances, as on a phone line
         self.play_seconds = 3.0
-        self.live = False
         self.calls: dict[str, Call] = {}
-        self.phones: dict[str, Phone] = {}
-        self.numbers: dict[str, dict] = {}
-        self.queue_map: dict[str, Queue] = {}
-        self.conferences: dict[str, Conference] = {}
         self.messages: list[dict] = []
         self.depth = 0  # > 0 while a call's program runs (no settling from inside it)
         self._lock = threading.RLock()
-        self._virtual = 0.0
-        self._t0 = time.monotonic()
-        self._listeners: list[Callable[[dict], None]] = []
+        self.time = NetworkTime()
+        self.directory = Directory(self.public_base, voice_path, status_path)
+        self.phones: dict[str, Phone] = self.directory.phones
+        self.numbers: dict[str, dict] = self.directory.numbers
+        self.rooms = Rooms(self.now)
+        self.listeners = Listeners(self)
         self.webhooks = Webhooks(self)
         self.events = Events()
         self.exchange = Exchange(self)
         self.live_driver = LiveDriver(self)
         self.rest = RestApi(account_sid, clock=self.clock, state_path=state_path, network=RestSide(self))
+
+    @property
+    def live(self) -> bool:
+        """True once the live driver runs (real time, a worker thread); else the stepped driver."""
+        return self.time.live
+
+    def now(self) -> float:
+        """Seconds on the network: virtual in the stepped driver, real in the live one."""
+        return self.time.now()
 
     # ---- set-up ---------------------------------------------------------------------------------------
 
@@ -84,17 +94,10 @@ class Emulator:
         return self.rest
 
     def phone(self, address: str, answer: str = "manual", ring_seconds: float = 2.0) -> Phone:
-        if answer not in ANSWERS:
-            raise ValueError(f"answer must be one of {ANSWERS}")
-        self.phones[address] = Phone(address, answer, ring_seconds)
-        return self.phones[address]
+        return self.directory.phone(address, answer, ring_seconds)
 
-    def voice_url_for(self, number: str) -> str:
-        return self.numbers.get(number, {}).get("voice_url") or self.public_base + self.voice_path
-
-    def status_url_for(self, number: str) -> str | None:
-        found = self.numbers.get(number, {})
-        return found.get("status_url", self.public_base + self.status_path if self.status_path else None)
+    def subscribe(self, listener: Callable[[dict], None]) -> None:
+        self.listeners.subscribe(listener)
 
     def close(self) -> None:
         self.stop_live()
@@ -123,30 +126,23 @@ class Emulator:
 
     # ---- queues and conferences (queues.py) -----------------------------------------------------------
 
-    def queue(self, name: str) -> Queue:
-        if name not in self.queue_map:
-            self.queue_map[name] = Queue(name, self.now)
-        return self.queue_map[name]
+    @property
+    def conferences(self) -> dict[str, Conference]:
+        return self.rooms.conferences
 
     @property
     def queues(self) -> dict[str, list[str]]:
         """Who waits in each queue (call SIDs, front first)."""
-        return {name: [c.sid for c in q.members] for name, q in self.queue_map.items()}
+        return self.rooms.members()
 
     @property
     def queue_sids(self) -> dict[str, str]:
-        return {name: q.sid for name, q in self.queue_map.items()}
-
-    def conference(self, name: str) -> Conference:
-        if name not in self.conferences:
-            self.conferences[name] = Conference(name)
-        return self.conferences[name]
+        return self.rooms.sids()
 
     def drop_queue_member(self, name: str, call_sid: str) -> None:
         """Fault injection: Twilio's queue no longer holds this caller, though the call goes on."""
         with self.driving():
-            queue = self.queue_map[name]
-            queue.members = [c for c in queue.members if c.sid != call_sid]
+            self.rooms.drop_member(name, call_sid)
 
     # ---- calls (exchange.py; the stepped driver: stepped.py) ------------------------------------------
 
@@ -156,7 +152,7 @@ class Emulator:
         with self.driving():
             stepped.settle(self)
             call = self.exchange.call_in(from_number, to_number)
-            start(call, Target(self.voice_url_for(to_number), "POST"))
+            start(call, Target(self.directory.voice_url_for(to_number), "POST"))
             stepped.settle(self)
         return call
 
@@ -182,41 +178,6 @@ class Emulator:
     def driving(self):
         with self._lock:
             yield
-
-    # ---- time -------------------------------------------------------------------------------------------
-
-    def now(self) -> float:
-        """Seconds on the network: virtual in the stepped driver, real in the live one."""
-        return time.monotonic() - self._t0 if self.live else self._virtual
-
-    def advance_time(self, seconds: float) -> None:
-        if not self.live and math.isfinite(seconds):
-            self._virtual += seconds
-
-    def start_real_time(self) -> None:
-        self._t0 = time.monotonic()
-
-    # ---- who hears what happens -------------------------------------------------------------------------
-
-    def subscribe(self, listener: Callable[[dict], None]) -> None:
-        self._listeners.append(listener)
-
-    def notify(self, kind: str, call: Call | None, **details) -> None:
-        if not self._listeners:
-            return
-        event = {"type": kind, "call_sid": call.sid if call else None, "to": call.to_number if call else None,
-                 "from": call.from_number if call else None, **details}
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # noqa: BLE001 - a listener must not break the telephone network
-                log.exception("emulator listener failed")
-
-    def changed(self, call: Call) -> None:
-        """What `call` waits for changed: the live driver arms its timer; listeners hear its state."""
-        if self.live:
-            self.live_driver.arm(call)
-        self.notify("state", call, wait=call.describe_wait(), queue=call.queue, conference=call.conference)
 
     # ---- the live driver (live.py) ----------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ def answer(call, answered_by: str | None = None, verdict_now: bool = False) -> N
     em.rest.update_record(call.sid, status="in-progress", start_time=rfc2822(em.clock()),
                           **({"answered_by": call.answered_by} if call.answered_by else {}))
     call.log.append(("answered", call.answered_by or ""))
-    em.notify("answered", call)
+    em.listeners.notify("answered", call)
     status_callback(call, "in-progress", event="answered")
     if detection and not sync_amd:
         call.amd_pending = answered_by or "human"

@@ -99,15 +99,15 @@ class Call:
                     return self
             state = self.wait_state
             if isinstance(state, GatherInput):
-                em.advance_time(state.gather.timeout)
+                em.time.advance(state.gather.timeout)
                 resume(self, state, ("timeout",))
             elif isinstance(state, QueueRefetch):
                 resume(self, state, ("go",))
             elif isinstance(state, Ringing):
-                em.advance_time(state.timeout)
+                em.time.advance(state.timeout)
                 ring_out(state.child, "no-answer")
             elif isinstance(state, QueueDial):
-                em.advance_time(state.timeout)
+                em.time.advance(state.timeout)
                 resume(self, state, ("timeout",))
             elif isinstance(state, StreamBlock):
                 pass  # silence below, outside the driver

@@ -43,13 +43,13 @@ def finish(call, status: str) -> None:
     call.wait_state = None
     call.ended_at = em.now()
     streams.stop_all(call)
-    for queue in em.queue_map.values():
+    for queue in em.rooms.queue_map.values():
         queue.remove(call)
     call.queue = None
     duration = int(call.ended_at - call.answered_at) if call.answered_at is not None else 0
     em.rest.update_record(call.sid, status=status, duration=str(duration))
     call.log.append(("call ended", status))
-    em.notify("ended", call, status=status)
+    em.listeners.notify("ended", call, status=status)
     for other in em.calls.values():
         if other is call or other.status in ENDED:
             continue
@@ -60,4 +60,4 @@ def finish(call, status: str) -> None:
             outcome = ("unanswered", status) if call.answered_at is None else ("ended",)
             em.events.post(("wake", other, state, outcome))
     status_callback(call, status, event="completed", CallDuration=str(duration))
-    em.changed(call)
+    em.listeners.changed(call)

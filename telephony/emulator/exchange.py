@@ -88,7 +88,7 @@ class Exchange:
             return
         if how in ("busy", "failed", "no-answer"):
             if how == "no-answer":
-                em.advance_time(float(call.record.get("timeout") or 60))
+                em.time.advance(float(call.record.get("timeout") or 60))
             ring_out(call, how)
             return
         answer(call, how if how != "human" or call.record.get("machine_detection") else None, verdict_now=not em.live)

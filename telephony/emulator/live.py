@@ -34,8 +34,7 @@ class LiveDriver:
         em = self.account
         if self._worker is not None:
             return
-        em.live = True
-        em.start_real_time()
+        em.time.start_real_time()
         self._stopping = False
         self._worker = threading.Thread(target=self._loop, name="twilio-emulator", daemon=True)
         self._worker.start()
@@ -55,7 +54,7 @@ class LiveDriver:
         with em.driving():
             call = em.exchange.call_in(from_number, to_number)
             call.client_paces_prompts = client_paces_prompts
-        em.events.post(("run", lambda: start(call, Target(em.voice_url_for(to_number), "POST"))))
+        em.events.post(("run", lambda: start(call, Target(em.directory.voice_url_for(to_number), "POST"))))
         return call.sid
 
     def press(self, sid: str, digit: str) -> None:

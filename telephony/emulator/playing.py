@@ -30,7 +30,7 @@ def key(call, digit: str) -> None:
         return
     call.lost_keys.append(digit)
     call.log.append(("keyed, lost", digit))
-    call.emulator.notify("key_lost", call, digit=digit)
+    call.emulator.listeners.notify("key_lost", call, digit=digit)
 
 
 def cut(call, segment: Segment) -> None:
@@ -45,7 +45,7 @@ def cut(call, segment: Segment) -> None:
     segment.announced, segment.logged = segment.announced[:keep], segment.logged[:keep]
     if segment.pos < len(segment.items) and segment.items[segment.pos].kind != "pause":
         call.log.append(("prompt cut", segment.items[segment.pos].text))
-        call.emulator.notify("prompt_cut", call, text=segment.items[segment.pos].text, index=segment.pos)
+        call.emulator.listeners.notify("prompt_cut", call, text=segment.items[segment.pos].text, index=segment.pos)
 
 
 def _said_before(segment: Segment, pos: int) -> int:

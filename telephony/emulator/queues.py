@@ -50,3 +50,33 @@ class Conference:
 
     def connected(self, call) -> list:
         return [c for c in self.participants if c is not call] if self.started else []
+
+
+class Rooms:
+    """The account's queues and conference rooms, by name (each made when first named)."""
+
+    def __init__(self, now: Callable[[], float]):
+        self.now = now
+        self.queue_map: dict[str, Queue] = {}
+        self.conferences: dict[str, Conference] = {}
+
+    def queue(self, name: str) -> Queue:
+        if name not in self.queue_map:
+            self.queue_map[name] = Queue(name, self.now)
+        return self.queue_map[name]
+
+    def conference(self, name: str) -> Conference:
+        if name not in self.conferences:
+            self.conferences[name] = Conference(name)
+        return self.conferences[name]
+
+    def members(self) -> dict[str, list[str]]:
+        """Who waits in each queue (call SIDs, front first)."""
+        return {name: [c.sid for c in q.members] for name, q in self.queue_map.items()}
+
+    def sids(self) -> dict[str, str]:
+        return {name: q.sid for name, q in self.queue_map.items()}
+
+    def drop_member(self, name: str, call_sid: str) -> None:
+        queue = self.queue_map[name]
+        queue.members = [c for c in queue.members if c.sid != call_sid]

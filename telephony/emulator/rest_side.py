@@ -21,10 +21,10 @@ class RestSide:
 
     def message(self, message: dict) -> None:
         self.account.messages.append(message)
-        self.account.notify("message", None, **message)
+        self.account.listeners.notify("message", None, **message)
 
     def queues(self) -> list[dict]:
         em = self.account
         return [{"sid": q.sid, "name": q.name, "members": [
             {"call_sid": c.sid, "wait_time": q.time_of(c), "date_enqueued": rfc2822(em.clock())} for c in q.members],
-            "average_wait": q.average_wait} for q in em.queue_map.values()]
+            "average_wait": q.average_wait} for q in em.rooms.queue_map.values()]

@@ -20,13 +20,13 @@ def ringing(call) -> None:
     em.rest.update_record(call.sid, status="ringing")
     status_callback(call, "ringing", event="ringing")
     call.log.append(("ringing", call.to_number))
-    em.notify("ringing", call)
+    em.listeners.notify("ringing", call)
 
 
 def status_callback(call, status: str, event: str | None = None, force: bool = False, **extra) -> None:
     em = call.emulator
     if call.direction == "inbound":
-        url = em.status_url_for(call.to_number)
+        url = em.directory.status_url_for(call.to_number)
         if not url or (event not in ("completed", None) and not force):
             return
         method = "POST"

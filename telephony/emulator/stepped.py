@@ -41,7 +41,7 @@ def _auto_step(em) -> bool:
             continue
         if isinstance(state, Segment) and not state.listening and state.finite \
                 and not any(s.carries_caller for s in call.forked.values()):
-            em.advance_time(sum(p.seconds for p in state.items))
+            em.time.advance(sum(p.seconds for p in state.items))
             resume(call, state, None)
             return True
     return False
@@ -62,7 +62,7 @@ def finish_prompts(call) -> None:
     """Let the current prompts play to their end."""
     state = call.wait_state
     if isinstance(state, Segment) and state.finite:
-        call.emulator.advance_time(sum(p.seconds for p in state.items[state.pos:]))
+        call.emulator.time.advance(sum(p.seconds for p in state.items[state.pos:]))
         resume(call, state, None)
         settle(call.emulator)
 

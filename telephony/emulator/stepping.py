@@ -47,7 +47,7 @@ def set_wait(call, state) -> None:
                 announce(call, state, item)
         elif state.items:
             announce(call, state, state.items[0])
-    em.changed(call)
+    em.listeners.changed(call)
 
 
 def announce(call, segment: Segment, item: Prompt) -> None:
@@ -56,9 +56,9 @@ def announce(call, segment: Segment, item: Prompt) -> None:
         segment.logged.append(len(call.log))
         call.heard.append(item.text)
         call.log.append(("heard", item.text))
-        call.emulator.notify("prompt", call, text=item.text, voice=item.voice, language=item.language,
+        call.emulator.listeners.notify("prompt", call, text=item.text, voice=item.voice, language=item.language,
                              seconds=item.seconds, in_gather=item.in_gather)
     elif item.kind == "play":
         call.played.append(item.text)
         call.log.append(("played", item.text))
-        call.emulator.notify("play", call, url=item.text)
+        call.emulator.listeners.notify("play", call, url=item.text)

@@ -13,7 +13,7 @@ from config import Prompts, load_ivr_config
 from callbacks import promises
 from ivr import steps
 from routing.promise import Window
-from ivr.flow import MOVES
+from ivr.moves import MOVES
 
 CONFIG = load_ivr_config()
 NOW = datetime(2026, 11, 24, 15, 20, tzinfo=timezone.utc)

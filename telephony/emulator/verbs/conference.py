@@ -9,7 +9,7 @@ from telephony.emulator.waits import Talking
 def join(run, noun):
     call = run.call
     em = call.emulator
-    room = em.conference((noun.text or "").strip())
+    room = em.rooms.conference((noun.text or "").strip())
     start = noun.attrib.get("startConferenceOnEnter", "true") == "true"
     ends = noun.attrib.get("endConferenceOnExit", "false") == "true"
     room.participants.append(call)
@@ -20,7 +20,7 @@ def join(run, noun):
     call.log.append(("joined conference", room.name))
     if start and not room.started:
         room.started = True
-    em.changed(call)
+    em.listeners.changed(call)
     try:
         yield Talking(conference=room)
     finally:
@@ -31,6 +31,6 @@ def join(run, noun):
             room.ended = True
             for other in list(room.participants):
                 em.events.post(("wake", other, None, ("ended",)))
-            em.conferences.pop(room.name, None)
-        em.changed(call)
+            em.rooms.conferences.pop(room.name, None)
+        em.listeners.changed(call)
     return {"status": "completed"}

@@ -10,7 +10,7 @@ from telephony.rest import ENDED
 def bridge(run, noun, timeout: float):
     call = run.call
     em = call.emulator
-    queue = em.queue((noun.text or "").strip())
+    queue = em.rooms.queue((noun.text or "").strip())
     url = run.url_attribute(noun, "url")
     method = noun.attrib.get("method", "POST").upper()
     holder = queue.members[0] if queue.members else None

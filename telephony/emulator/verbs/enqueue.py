@@ -20,11 +20,11 @@ def follow(run):
     method = verb.attrib.get("method", "POST").upper()
     wait_url = run.url_attribute(verb, "waitUrl")
     wait_method = verb.attrib.get("waitUrlMethod", "POST").upper()
-    queue = em.queue(name)
+    queue = em.rooms.queue(name)
     queue.join(call)
     call.queue = name
     call.log.append(("enqueued", name))
-    em.changed(call)
+    em.listeners.changed(call)
     for waiting in list(em.calls.values()):  # a <Dial><Queue> waiting for this queue bridges now
         if isinstance(waiting.wait_state, QueueDial) and waiting.wait_state.queue is queue:
             em.events.post(("wake", waiting, waiting.wait_state, ("member", call)))
@@ -51,7 +51,7 @@ def follow(run):
     finally:
         if queue.remove(call) or call.queue:
             call.queue = None
-            em.changed(call)
+            em.listeners.changed(call)
     if follow_next is not None:
         _report(call, queue, action, result)
         return follow_next
