@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Text, cast, delete, or_, select, update
 
 from phone_numbers import normalise
 from storage.models import (CLOSED_STATES, Call, CallTurn, PrivacyRequest, QueueEntry, QueueEvent, ReceivedText,
@@ -127,8 +127,10 @@ def apply_retention(s, now: datetime, retention) -> dict:
     done["entry_transcripts"] = s.execute(update(QueueEntry).where(
         closed, QueueEntry.closed_at < before("transcript"), QueueEntry.transcript.is_not(None))
         .values(transcript=None)).rowcount
+    # Context without a reason too: a phone caller's entry keeps the number they called from there.
     done["entry_context"] = s.execute(update(QueueEntry).where(
-        closed, QueueEntry.closed_at < before("context"), QueueEntry.reason.is_not(None))
+        closed, QueueEntry.closed_at < before("context"),
+        or_(QueueEntry.reason.is_not(None), cast(QueueEntry.context, Text) != "{}"))
         .values(reason=None, context={})).rowcount
     done["entry_numbers"] = s.execute(update(QueueEntry).where(
         closed, QueueEntry.closed_at < before("number"), QueueEntry.phone_number.is_not(None))
