@@ -59,9 +59,19 @@ class StubCalls:
     def list(self, **kwargs):
         return []
 
+    def page(self, **kwargs):
+        return StubPage()
+
     def __call__(self, sid):
         return type("Ctx", (), {"update": lambda self, **kw: None,
                                 "fetch": lambda self: type("C", (), {"status": "queued"})()})()
+
+
+class StubPage(list):
+    """An empty page of Twilio's call list (recovery then asks call by call)."""
+
+    def next_page(self):
+        return None
 
 
 class StubClient:

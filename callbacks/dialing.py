@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -18,6 +18,9 @@ from instruments import twilio_error
 log = logging.getLogger("ivr.dialing")
 
 ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
+# One page of Twilio's call list (its maximum), and how many pages a reconciliation reads at most.
+LIST_PAGE = 1000
+LIST_PAGES = 3
 
 
 class DialFailed(RuntimeError):
@@ -55,6 +58,32 @@ class OutboundLinks:
 class PlacedCall:
     sid: str
     status: str
+
+
+@dataclass
+class CallRecord:
+    """One call as Twilio's call list shows it."""
+
+    sid: str
+    status: str
+    to: str | None
+    direction: str | None
+    created: datetime | None
+
+    @classmethod
+    def of(cls, call) -> "CallRecord":
+        return cls(call.sid, call.status, call.to, call.direction, call.date_created)
+
+
+def first_placed(calls, to: str, since: datetime) -> PlacedCall | None:
+    """Of Twilio's records, the first call we placed through the API to `to` at or after `since` (a second's
+    slack: Twilio's times are whole seconds)."""
+    mine = [c for c in calls if c.to == to and (c.direction or "").startswith("outbound-api")
+            and (c.created is None or c.created >= since - timedelta(seconds=1))]
+    if not mine:
+        return None
+    first = sorted(mine, key=lambda c: c.created or since)[0]
+    return PlacedCall(first.sid, first.status)
 
 
 @dataclass(eq=False)
@@ -150,14 +179,27 @@ class Dialer:
     def find_call(self, to: str, since: datetime) -> PlacedCall | None:
         """The call we placed to `to` at or after `since` (reconciling a claim whose SID was never stored)."""
         calls = self.client.calls.list(to=to, start_time_after=since - timedelta(seconds=1), limit=20)
-        # Only calls we placed through the API since the claim (filtered here too, in case the API's
-        # StartTime filter is coarser than our timestamp); the agent is reserved for this entry.
-        mine = [c for c in calls if (c.direction or "").startswith("outbound-api")
-                and (c.date_created is None or c.date_created >= since - timedelta(seconds=1))]
-        if not mine:
-            return None
-        first = sorted(mine, key=lambda c: c.date_created or since)[0]
-        return PlacedCall(first.sid, first.status)
+        # Only calls we placed through the API since the claim (filtered here too: Twilio's StartTime filter
+        # is by day); the agent is reserved for this entry.
+        return first_placed([CallRecord.of(c) for c in calls], to, since)
+
+    def placed_since(self, since: datetime, wanted: set[str]) -> dict[str, CallRecord]:
+        """Twilio's records of the calls this number placed since `since`'s day (Twilio filters StartTime by
+        UTC day), by SID: one list request of up to LIST_PAGE calls, a further page (at most LIST_PAGES) only
+        while a SID in `wanted` is still missing. What is not in it is asked about call by call."""
+        if not self.from_number:
+            return {}
+        day = datetime.combine(since.astimezone(timezone.utc).date(), time(), tzinfo=timezone.utc)
+        found: dict[str, CallRecord] = {}
+        page = self.client.calls.page(from_=self.from_number, start_time_after=day, page_size=LIST_PAGE)
+        for _ in range(LIST_PAGES):
+            found.update((call.sid, CallRecord.of(call)) for call in page)
+            if wanted <= found.keys():
+                break
+            page = page.next_page()
+            if page is None:
+                break
+        return found
 
     def text(self, to: str, body: str) -> bool:
         """An SMS, when a messaging number is configured. Never fails the callback itself."""

@@ -57,14 +57,16 @@ def _pad(key: str) -> bytes:
     return hmac.new(key.encode(), b"status-token", hashlib.sha512).digest()
 
 
-def _seal(key: str, token: str | None) -> str | None:
+def seal(key: str, token: str | None) -> str | None:
+    """`token` XOR-sealed (hex) with a pad derived from `key`: only a holder of `key` gets it back (unseal).
+    Also seals the status links of a stored SMS reply (callbacks.waiting.seal_links)."""
     if token is None:
         return None
     raw = token.encode()
     return bytes(a ^ b for a, b in zip(raw, _pad(key))).hex() if len(raw) <= 64 else None
 
 
-def _unseal(key: str, sealed: str | None) -> str | None:
+def unseal(key: str, sealed: str | None) -> str | None:
     if sealed is None:
         return None
     return bytes(a ^ b for a, b in zip(bytes.fromhex(sealed), _pad(key))).decode()
@@ -81,7 +83,7 @@ def claim(session: Session, key: str, body: dict, now: datetime) -> FirstAnswer 
         if not hmac.compare_digest(row.body_hash, _body_hash(key, body)):
             raise RequestRefused("this Idempotency-Key was sent before with another body; use a new key for a "
                                  "new request", field="Idempotency-Key", code="idempotency_key_reused", status=422)
-        return FirstAnswer(row.status, row.entry_public_id, _unseal(key, row.sealed_token))
+        return FirstAnswer(row.status, row.entry_public_id, unseal(key, row.sealed_token))
     row = IdempotencyKey(key_hash=_key_hash(key), body_hash=_body_hash(key, body), status=0, entry_public_id="",
                          created_at=now, expires_at=now + KEY_LIFETIME)
     session.add(row)
@@ -92,4 +94,4 @@ def claim(session: Session, key: str, body: dict, now: datetime) -> FirstAnswer 
 def record(key: str, row: IdempotencyKey, answer: FirstAnswer) -> None:
     """Keep the answer on the claimed key (committed with the booking, or not at all)."""
     row.status, row.entry_public_id = answer.status, answer.public_id
-    row.sealed_token = _seal(key, answer.status_token)
+    row.sealed_token = seal(key, answer.status_token)

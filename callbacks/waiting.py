@@ -1,6 +1,8 @@
 """The waiting page every requester gets (webhooks/waiting.py renders it; the page reads the status API).
 
 - waiting_path(): where it lives, /wait/<public id>?token=<status token> (the token is the key).
+- seal_links() / unseal_links(): a reply kept for a repeated delivery (an SMS's, webhooks/sms.py) is stored
+  with its links' tokens sealed with a key the database does not hold; the repeat gets them back unsealed.
 - link_for_phone(): a phone caller's booking never showed them a token, so the SMS that confirms it
   issues one (stored hashed, as at booking) and carries the page's link.
 - link_for_texter(): a texter who asks STATUS gets a link of their own, beside any link already given (the
@@ -15,13 +17,15 @@
 """
 from __future__ import annotations
 
+import itertools
+import re
 import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from callbacks import promises
+from callbacks import idempotency, promises
 from callbacks import requests as callback_requests
 from callbacks.services import change_state, hash_token
 from config import IvrConfig, Prompts
@@ -42,6 +46,25 @@ PAGE_KEYS = ("waiting_title", "waiting_place", "waiting_window", "waiting_told_u
 
 def waiting_path(public_id: str, token: str) -> str:
     return f"/wait/{public_id}?token={token}"
+
+
+# A link's token in a reply, and the same token as stored sealed ("." is never in a token).
+_LINK_TOKEN = re.compile(r"(/wait/[0-9a-f]+\?token=)([A-Za-z0-9_-]+)")
+_SEALED_TOKEN = re.compile(r"(/wait/[0-9a-f]+\?token=)sealed\.([0-9a-f]*)")
+
+
+def seal_links(text: str, key: str) -> str:
+    """`text` (a reply) with each waiting-page link's token sealed with `key` (callbacks.idempotency.seal, one
+    pad per link): what may be stored. Without `key` nobody reads a working link out of it."""
+    links = itertools.count()
+    return _LINK_TOKEN.sub(
+        lambda m: m.group(1) + "sealed." + (idempotency.seal(f"{key}#{next(links)}", m.group(2)) or ""), text)
+
+
+def unseal_links(text: str, key: str) -> str:
+    """The reply seal_links() stored, its links working again (the same tokens)."""
+    links = itertools.count()
+    return _SEALED_TOKEN.sub(lambda m: m.group(1) + idempotency.unseal(f"{key}#{next(links)}", m.group(2)), text)
 
 
 def link_for_phone(entry: QueueEntry, base: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Text, cast, delete, or_, select, update
 
 from phone_numbers import normalise
 from storage.models import (CLOSED_STATES, Call, CallTurn, PrivacyRequest, QueueEntry, QueueEvent, ReceivedText,
@@ -29,12 +29,26 @@ def phone_key(value: str, allowed_countries) -> str:
 
 
 def _entries(s, phone: str):
-    return list(s.scalars(select(QueueEntry).where(QueueEntry.phone_number == phone).order_by(QueueEntry.id)))
+    """The entries a request about `phone` covers: those calling it back (or holding from it), and those asked
+    for in a call from it to be made to another number (the call is the entry's `call_sid`)."""
+    calls_from = select(Call.call_sid).where(Call.from_number == phone)
+    return list(s.scalars(select(QueueEntry).where(or_(QueueEntry.phone_number == phone,
+                                                       QueueEntry.call_sid.in_(calls_from)))
+                          .order_by(QueueEntry.id)))
 
 
-def _calls(s, phone: str):
-    return list(s.scalars(select(Call).where(or_(Call.from_number == phone, Call.to_number == phone))
+def _calls(s, phone: str, entries):
+    """The calls from or to `phone`, and the calls in which those entries were asked for (a call from another
+    number holds `phone` too: it was keyed or said as the number to call back)."""
+    booked_in = [e.call_sid for e in entries if e.call_sid]
+    return list(s.scalars(select(Call).where(or_(Call.from_number == phone, Call.to_number == phone,
+                                                 Call.call_sid.in_(booked_in)))
                           .order_by(Call.started_at)))
+
+
+def _held(s, phone: str):
+    entries = _entries(s, phone)
+    return entries, _calls(s, phone, entries)
 
 
 def _row(obj) -> dict:
@@ -46,8 +60,9 @@ def _row(obj) -> dict:
 
 
 def export(s, phone: str) -> dict:
-    """Everything held about `phone`, as JSON-ready data."""
-    entries, calls = _entries(s, phone), _calls(s, phone)
+    """Everything held about `phone`, as JSON-ready data: its callbacks and holds, those asked for from it to
+    be made to another number, and the calls of both."""
+    entries, calls = _held(s, phone)
     sids = [c.call_sid for c in calls]
     return {
         "phone": phone,
@@ -72,8 +87,10 @@ def _record(s, action: str, now: datetime, actor: str, entries: int, calls: int)
 def erase(s, phone: str, now: datetime, actor: str) -> dict:
     """Remove what is personal about `phone`; each entry keeps its state, times and skill (the
     aggregates) and gets an "erased" event saying who erased it and when, and the erasure itself is
-    recorded in privacy_requests (even for a number that only ever called). Returns counts."""
-    entries, calls = _entries(s, phone), _calls(s, phone)
+    recorded in privacy_requests (even for a number that only ever called). What export() finds is erased,
+    each callback request whole: asked for from `phone` to be made to another number, or to `phone` from
+    another, the entry loses both numbers and the call it was asked for in loses its own. Returns counts."""
+    entries, calls = _held(s, phone)
     if any(e.is_open for e in entries):
         raise OpenCallback(phone)
     for entry in entries:
@@ -110,8 +127,10 @@ def apply_retention(s, now: datetime, retention) -> dict:
     done["entry_transcripts"] = s.execute(update(QueueEntry).where(
         closed, QueueEntry.closed_at < before("transcript"), QueueEntry.transcript.is_not(None))
         .values(transcript=None)).rowcount
+    # Context without a reason too: a phone caller's entry keeps the number they called from there.
     done["entry_context"] = s.execute(update(QueueEntry).where(
-        closed, QueueEntry.closed_at < before("context"), QueueEntry.reason.is_not(None))
+        closed, QueueEntry.closed_at < before("context"),
+        or_(QueueEntry.reason.is_not(None), cast(QueueEntry.context, Text) != "{}"))
         .values(reason=None, context={})).rowcount
     done["entry_numbers"] = s.execute(update(QueueEntry).where(
         closed, QueueEntry.closed_at < before("number"), QueueEntry.phone_number.is_not(None))

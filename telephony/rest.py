@@ -111,6 +111,11 @@ def _template_for(path: str) -> str | None:
     return next((t for p, t in _templates() if p.match(path)), None)
 
 
+def _utc_day(iso: str):
+    when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (when.astimezone(timezone.utc) if when.tzinfo else when).date()
+
+
 def rfc2822(when: datetime) -> str:
     return format_datetime(when.astimezone(timezone.utc), usegmt=False).replace("-0000", "+0000")
 
@@ -381,9 +386,9 @@ class RestApi(HttpClient):
                 found = [c for c in found if c["from"] == query["From"]]
             if "Status" in query:
                 found = [c for c in found if c["status"] == query["Status"]]
-            if "StartTime>" in query:
-                since = datetime.fromisoformat(str(query["StartTime>"]).replace("Z", "+00:00"))
-                found = [c for c in found if datetime.fromisoformat(c["created_at"]) >= since]
+            if "StartTime>" in query:  # as Twilio documents it: calls that started on or after this UTC day
+                since = _utc_day(str(query["StartTime>"]))
+                found = [c for c in found if _utc_day(c["created_at"]) >= since]
             body = _example(template, "get", "200", "readFullPage1")
             base = f"/2010-04-01/Accounts/{self.account_sid}/Calls.json"
             body.update({"calls": [self._call_body(c, CALL, "get", "200") for c in found],

@@ -7,14 +7,19 @@ number's "A message comes in" webhook at POST /webhooks/sms (signed by Twilio, c
 Every text is answered with TwiML (Twilio only delivers a reply to a 2xx), refusals and "too many"
 included. Each MessageSid is answered once: its row is claimed first and holds the reply, stored in
 the same transaction as what the text booked; a repeated delivery (a retry, or a replayed signed
-request) gets that stored reply and books nothing.
+request) gets that stored reply and books nothing. The reply is stored with its waiting-page link's token
+sealed with a key made of SECRET_KEY and the MessageSid (callbacks.waiting.seal_links): a reader of the
+database gets no working link, and the repeat gets the same link as the first delivery.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+import hashlib
+import hmac
+
+from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from callbacks import text_channel, texts
+from callbacks import text_channel, texts, waiting
 from refusals import RequestRefused
 from storage.db import retry_on_conflict, transaction
 from storage.models import ReceivedText
@@ -48,7 +53,7 @@ def answer_text(sid: str) -> str:
     with rt.sessions() as session:
         seen = session.get(ReceivedText, sid)
         if seen is not None:
-            return seen.reply
+            return waiting.unseal_links(seen.reply, _reply_key(sid))
     now = rt.clock.now()
     key = "sms:" + number_in_form()
     counted = within(per_number(), key)
@@ -65,10 +70,18 @@ def answer_text(sid: str) -> str:
             text = texts.refusal(rt.ivr_config, _language(), refused)
             received = ReceivedText(message_sid=sid, reply="", received_at=now)
             session.add(received)
-        received.reply = reply(text)
+        answered = reply(text)
+        received.reply = waiting.seal_links(answered, _reply_key(sid))
     if counted:
         spend(per_number(), key)
-    return received.reply
+    return answered
+
+
+def _reply_key(sid: str) -> str:
+    """What seals the stored reply's links: the app's SECRET_KEY (not in the database) and the text's SID."""
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret if isinstance(secret, bytes) else secret.encode()
+    return hmac.new(secret, ("sms-reply:" + sid).encode(), hashlib.sha256).hexdigest()
 
 
 def _text_in() -> text_channel.TextIn:

@@ -3,6 +3,12 @@
 A claim whose call was placed is adopted (found by SID, or by listing calls to that number since the
 claim), a claim whose call never went out is released, and calls that ended while we were down are
 applied through the legs' own status handlers (which are idempotent).
+
+Twilio is asked once for the calls this number placed since the oldest claim's day (one list request,
+callbacks.dialing.Dialer.placed_since); only a call that list does not show is asked about on its own (its
+status fetched, or the calls to its number listed), as before. A status read from the list is Twilio's
+record of that moment, as a fetch would be: an ended call's status is final, and a call still going on
+reports its own end through its status callback.
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from sqlalchemy import and_, case, or_, select
 
 from agents import services as agents
 from callbacks import services as callbacks
-from callbacks.dialing import ENDED, Dialer
+from callbacks.dialing import ENDED, CallRecord, Dialer, PlacedCall, first_placed
 from callbacks.dispatch.agent_leg import AgentLeg
 from callbacks.dispatch.customer_leg import CustomerLeg
 from callbacks.dispatch.legs import leg_of, store_sid
@@ -76,15 +82,18 @@ class Recovery:
         """Reconcile in-flight claims with Twilio's records. Returns how many entries were touched."""
         now = self.clock.now()
         with transaction(self.units.sessions) as s:
-            # Claims whose call was never recorded first (no Twilio status to fetch; a customer waits on
-            # each), then the others: after a crash in a burst those are many, one status request each.
+            # Claims whose call was never recorded first (a customer waits on each), then the others: after a
+            # crash in a burst those are many, their statuses read from one list of Twilio's.
             unplaced = case((and_(QueueEntry.state == "dialing_agent", QueueEntry.agent_call_sid.is_(None)), 0),
                             (and_(QueueEntry.state == "dialing_customer", QueueEntry.dial_call_sid.is_(None)), 0),
                             else_=1)
-            ids = s.scalars(select(QueueEntry.id).where(or_(
+            claims = [InFlight.read(s, entry) for entry in s.scalars(select(QueueEntry).where(or_(
                 QueueEntry.state.in_(IN_FLIGHT),
                 (QueueEntry.state == "holding") & QueueEntry.agent_id.is_not(None),
-            )).order_by(unplaced, QueueEntry.id)).all()
+            )).order_by(unplaced, QueueEntry.id))]
+            held = self._held_agents(s, now)
+        ids = [claim.entry_id for claim in claims]
+        records = self._records(claims, held)
         touched = 0
         for entry_id in ids:
             with transaction(self.units.sessions) as s:
@@ -93,22 +102,44 @@ class Recovery:
             if claim is None:
                 continue
             try:
-                touched += self._reconcile(claim, now)
+                touched += self._reconcile(claim, now, records)
             except Exception:  # noqa: BLE001 - one bad record must not stop the others
                 log.exception("could not reconcile entry %s", claim.public_id)
-        return touched + self.recover_agents()
+        return touched + self.recover_agents(records)
 
-    def _reconcile(self, claim: InFlight, now: datetime) -> int:
+    def _records(self, claims: list[InFlight], held: list[tuple]) -> dict[str, CallRecord]:
+        """Twilio's records of the calls placed since the oldest claim, read with one list request; none when
+        there is nothing to ask about, or when the list cannot be read (each call is then asked about alone)."""
+        wanted = {sid for c in claims for sid in (c.agent_call_sid, c.dial_call_sid) if sid}
+        wanted |= {call_sid for _agent, call_sid, _since, _entry in held if call_sid}
+        if not claims and not wanted:
+            return {}
+        since = min([c.claimed_at for c in claims] + [since for _a, _c, since, _e in held])
+        try:
+            return self.dialer.placed_since(since, wanted)
+        except Exception:  # noqa: BLE001 - the list is a shortcut: without it, each call is asked about alone
+            log.warning("could not list the calls placed since %s; asking call by call", since.isoformat())
+            return {}
+
+    def _status(self, records: dict[str, CallRecord], sid: str) -> str | None:
+        """The call's status: from the list when it showed the call, else fetched (None: Twilio has no such call)."""
+        found = records.get(sid)
+        return found.status if found is not None else self.dialer.fetch_status(sid)
+
+    def _find(self, records: dict[str, CallRecord], address: str, since: datetime) -> PlacedCall | None:
+        return first_placed(records.values(), address, since) or self.dialer.find_call(address, since)
+
+    def _reconcile(self, claim: InFlight, now: datetime, records: dict[str, CallRecord]) -> int:
         agent_sid, dial_sid = claim.agent_call_sid, claim.dial_call_sid
         # 1. A leg we expect but whose SID was never stored: find it in Twilio's records, or release.
         if (claim.state == "dialing_agent" or claim.kind == HOLDING) and not agent_sid and claim.agent_address:
             agent_sid = self._find_or_release(claim, now, claim.agent_address, claim.claimed_at, "agent_call_sid",
-                                              "the agent was never called (recovered after a restart)")
+                                              "the agent was never called (recovered after a restart)", records)
             if agent_sid is None:
                 return 1
         if claim.state == "dialing_customer" and not dial_sid and claim.phone_number:
             dial_sid = self._find_or_release(claim, now, claim.phone_number, claim.updated_at, "dial_call_sid",
-                                             "the customer was never called (recovered after a restart)")
+                                             "the customer was never called (recovered after a restart)", records)
             if dial_sid is None:
                 return 1
         # 2. Legs that ended while nobody listened: apply their last status (handlers are idempotent).
@@ -117,17 +148,17 @@ class Recovery:
                              (dial_sid if claim.kind == CALLBACK else None, self.customer_leg.status)):
             if not sid:
                 continue
-            status = self.dialer.fetch_status(sid)
+            status = self._status(records, sid)
             if status is None or status in ENDED:
                 handler(claim.public_id, claim.leg, sid, status or "failed")
                 touched = 1
         return touched
 
     def _find_or_release(self, claim: InFlight, now: datetime, address: str, since: datetime, column: str,
-                         reason: str) -> str | None:
+                         reason: str, records: dict[str, CallRecord]) -> str | None:
         """The SID of the call placed to ``address`` since the claim, stored on the entry; or, once the grace
         has passed with no such call, the claim released (None). Within the grace: "" (not found yet)."""
-        found = self.dialer.find_call(address, claim.claimed_at)
+        found = self._find(records, address, claim.claimed_at)
         if found is not None:
             store_sid(self.units, claim.entry_id, claim.leg, **{column: found.sid})
             return found.sid
@@ -157,17 +188,21 @@ class Recovery:
 
         self.units.on_entry(claim.entry_id, release)
 
-    def recover_agents(self) -> int:
-        """Agents held by a call whose end we never heard of: ask Twilio, apply the last status."""
+    def _held_agents(self, s, now: datetime) -> list[tuple]:
+        """(agent id, call SID, since, entry id) of agents held by a call for longer than the grace."""
+        return [(a.id, a.call_sid, a.state_changed_at, a.entry_id) for a in
+                s.scalars(select(Agent).where(Agent.state.in_(("reserved", "on_call"))))
+                if now - a.state_changed_at >= self.grace]
+
+    def recover_agents(self, records: dict[str, CallRecord] | None = None) -> int:
+        """Agents held by a call whose end we never heard of: ask Twilio (`records`: what recover() listed),
+        apply the last status."""
         now = self.clock.now()
         with transaction(self.units.sessions) as s:
-            held = [(a.id, a.call_sid, a.state_changed_at, a.entry_id) for a in
-                    s.scalars(select(Agent).where(Agent.state.in_(("reserved", "on_call"))))]
+            held = self._held_agents(s, now)
         touched = 0
         for agent_id, call_sid, since, entry_id in held:
-            if now - since < self.grace:
-                continue
-            status = self.dialer.fetch_status(call_sid) if call_sid else None
+            status = self._status(records or {}, call_sid) if call_sid else None
             if call_sid and status is not None and status not in ENDED:
                 continue
             with transaction(self.units.sessions) as s:

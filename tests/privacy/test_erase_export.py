@@ -112,3 +112,25 @@ def test_retention_clears_what_closed_long_ago(app, runtime, clock, twilio):
         entry = s.scalars(select(QueueEntry).where(QueueEntry.public_id == public_id)).one()
         assert entry.phone_number is None and entry.state == "cancelled"
         assert s.scalars(select(ReceivedText)).all() == []
+
+
+def test_retention_clears_a_phone_callers_context_without_a_reason(app, runtime, clock, twilio):
+    """A callback asked for in a call keeps the number called from (and the IVR path) in its context, and
+    has no typed reason: context retention clears it all the same."""
+    call = twilio.call(from_number=NUMBER)
+    call.press("1")  # billing, nobody on: a callback at the opening
+    call.press("1")
+    call.press("2")  # to another number
+    call.press("13125550199#")
+    call.press("1")
+    assert call.ended
+    assert text(twilio, "CANCEL CALLBACK", from_number="+13125550199").status_code == 200
+    with runtime.sessions() as s:
+        entry = s.scalars(select(QueueEntry)).one()
+    assert (entry.state, entry.reason, entry.context["caller_number"]) == ("cancelled", None, NUMBER)
+    cli = app.test_cli_runner()
+    clock.advance(days=31)
+    assert json.loads(cli.invoke(args=["privacy", "retain"]).output)["entry_context"] == 1
+    assert json.loads(cli.invoke(args=["privacy", "retain"]).output)["entry_context"] == 0  # once
+    with runtime.sessions() as s:
+        assert s.scalars(select(QueueEntry.context)).one() == {}

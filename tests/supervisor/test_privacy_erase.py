@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from privacy.records import ERASED_EVENT, export
 from storage.models import PrivacyRequest
+from tests.privacy.test_erase_export import personal_left
 from tests.supervisor.conftest import book, entry
 
 NUMBER = "+12125550143"
@@ -90,3 +91,59 @@ def test_admin_erases_a_number_from_the_users_page(runtime, clock, sign_in, capl
     assert lines == ["privacy erase by ada: 1 queue entries, 0 calls"]
     assert _no_number_in(caplog.records)
     assert _requests(runtime) == [("erase", "ada", 1, 0)]  # only the erasure that went through
+
+
+CALLS_FROM = "+12125550144"  # a caller who asks, by phone, to be called back on another number
+CALLED_ON = "+13125550199"
+
+
+def _callback_to_another_number(twilio) -> str:
+    """A call from CALLS_FROM, nobody staffed: a callback at the opening, to CALLED_ON keyed on the phone."""
+    call = twilio.call(from_number=CALLS_FROM)
+    call.press("1")  # billing: nobody on, a callback at the opening is offered
+    call.press("1")
+    call.press("2")  # another number
+    call.press("13125550199#")
+    call.press("1")
+    assert "on the number ending in 0199" in call.last_heard and call.ended
+    return call.sid
+
+
+def test_a_callback_asked_for_another_number_is_exported_and_erased_under_both(runtime, sign_in, twilio):
+    """Export finds a callback under the number it calls and under the number it was asked for from, with the
+    call it was asked for in; erasing either number erases that request whole (both numbers, the call's too)."""
+    sid = _callback_to_another_number(twilio)
+    ada = sign_in("ada")
+    for number in (CALLS_FROM, CALLED_ON):
+        held = json.loads(ada.post("/supervisor/privacy/export", {"phone": number}).get_data(as_text=True))
+        assert [(e["phone_number"], e["context"]["caller_number"]) for e in held["callbacks_and_holds"]] == [
+            (CALLED_ON, CALLS_FROM)]
+        assert [(c["call_sid"], c["from_number"]) for c in held["calls"]] == [(sid, CALLS_FROM)]
+        assert {t["call_sid"] for t in held["call_turns"]} == {sid}
+    (pid,) = [e["public_id"] for e in held["callbacks_and_holds"]]
+
+    # Still open: refused under either number (cancel it first).
+    for number in (CALLS_FROM, CALLED_ON):
+        assert ada.post("/supervisor/privacy/erase", {"phone": number, "confirm": "yes"}).status_code == 409
+    assert ada.act(pid, "cancel", entry(runtime, pid).version, reason="asked to be forgotten").status_code == 200
+
+    done = ada.post("/supervisor/privacy/erase", {"phone": CALLS_FROM, "confirm": "yes"})
+    assert done.status_code == 200 and (done.get_json()["entries"], done.get_json()["calls"]) == (1, 1)
+    erased = entry(runtime, pid)
+    assert (erased.phone_number, erased.context, erased.transcript) == (None, {}, None)
+    assert erased.state == "cancelled" and erased.events[-1].event == ERASED_EVENT
+    assert personal_left(runtime, entry_ids=[erased.id], call_sids=[sid]) == {}
+    for number in (CALLS_FROM, CALLED_ON):
+        again = json.loads(ada.post("/supervisor/privacy/export", {"phone": number}).get_data(as_text=True))
+        assert (again["callbacks_and_holds"], again["calls"]) == ([], [])
+
+
+def test_erasing_the_number_called_back_erases_it_from_the_call_that_asked(runtime, sign_in, twilio):
+    sid = _callback_to_another_number(twilio)
+    ada = sign_in("ada")
+    (pid,) = [e["public_id"] for e in json.loads(ada.post(
+        "/supervisor/privacy/export", {"phone": CALLED_ON}).get_data(as_text=True))["callbacks_and_holds"]]
+    assert ada.act(pid, "cancel", entry(runtime, pid).version, reason="asked to be forgotten").status_code == 200
+    done = ada.post("/supervisor/privacy/erase", {"phone": CALLED_ON, "confirm": "yes"})
+    assert done.status_code == 200 and (done.get_json()["entries"], done.get_json()["calls"]) == (1, 1)
+    assert personal_left(runtime, entry_ids=[entry(runtime, pid).id], call_sids=[sid]) == {}

@@ -17,7 +17,10 @@ def test_created_calls_can_be_fetched_listed_and_updated(runtime, twilio_rest, c
     assert client.calls(call.sid).fetch().status == "in-progress"
     listed = client.calls.list(to="+14155550100", start_time_after=clock.now() - timedelta(seconds=1))
     assert [c.sid for c in listed] == [call.sid]
-    assert client.calls.list(to="+14155550100", start_time_after=clock.now() + timedelta(minutes=1)) == []
+    # Twilio filters StartTime by UTC day ("on or after this date"): later the same day still lists it.
+    assert [c.sid for c in client.calls.list(to="+14155550100", start_time_after=clock.now() + timedelta(minutes=1))] \
+        == [call.sid]
+    assert client.calls.list(to="+14155550100", start_time_after=clock.now() + timedelta(days=1)) == []
     client.calls(call.sid).update(twiml="<Response><Hangup/></Response>")
     client.calls(call.sid).update(status="completed")
     with pytest.raises(TwilioRestException):

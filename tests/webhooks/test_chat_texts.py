@@ -9,9 +9,13 @@ from datetime import datetime, timezone
 
 import pytest
 
+from sqlalchemy import select
+
+from storage.models import ReceivedText
 from tests.webhooks.test_chat import post, signed_headers
+from tests.support.twilio_voice import ACCOUNT_SID, new_sid
 from tests.support.waiting_links import split_link
-from tests.webhooks.test_sms import entries, reply_of, text
+from tests.webhooks.test_sms import TEXTER, entries, reply_of, text
 
 UTC = timezone.utc
 
@@ -51,6 +55,33 @@ def test_sms_status_gives_the_waiting_page_and_the_booking_link_keeps_working(ap
     # Both links open the same callback's page, with the window the texts told.
     assert window_at(app, first) == window_at(app, second) == \
         "between 10:00 and 10:20 today, Tuesday 24 November, New York time"
+    assert [e.state for e in entries(runtime)] == ["queued"]
+
+
+def test_a_stored_status_reply_holds_no_working_link_and_its_retry_gets_the_same_one(app, twilio, runtime,
+                                                                                      busy_agent):
+    """The reply kept for a repeated delivery is stored with its link's token sealed: whoever reads the
+    database gets no working link, while Twilio's retry of the same MessageSid gets the first answer, link
+    and all, and that link opens the page."""
+    busy_agent("general")
+    booked, booking_link = split_link(reply_of(text(twilio, "call me")))
+    status = {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID, "From": TEXTER, "To": "+15005550006",
+              "Body": "STATUS", "NumMedia": "0"}
+    first = twilio.post("/webhooks/sms", status)
+    said, link = split_link(reply_of(first))
+    token = link.split("token=")[1]
+    with runtime.sessions() as s:
+        stored = {r.message_sid: r.reply for r in s.scalars(select(ReceivedText))}
+    assert len(stored) == 2 and status["MessageSid"] in stored
+    for reply in stored.values():  # neither the STATUS's nor the booking's token is in the database
+        assert token not in reply and booking_link.split("token=")[1] not in reply
+    kept = re.search(r"/wait/\w+\?token=([^\s<]*)", stored[status["MessageSid"]]).group(1)
+    assert app.test_client().get(link.split("token=")[0] + "token=" + kept).status_code == 404
+
+    retried = twilio.post("/webhooks/sms", status)  # Twilio's retry: the same signed request
+    assert retried.get_data(as_text=True) == first.get_data(as_text=True)
+    assert window_at(app, link) == "between 10:00 and 10:20 today, Tuesday 24 November, New York time"
+    assert window_at(app, booking_link) == "between 10:00 and 10:20 today, Tuesday 24 November, New York time"
     assert [e.state for e in entries(runtime)] == ["queued"]
 
 
