@@ -55,6 +55,11 @@ class _Worker:
             pass_fds=(to_child_r, to_parent_w), env=env, cwd=root, stdin=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(to_parent_w)
+        if pool.nice:
+            try:  # lower only: any process may lower its children's priority
+                os.setpriority(os.PRIO_PROCESS, self.process.pid, os.getpriority(os.PRIO_PROCESS, 0) + pool.nice)
+            except OSError:
+                pass
         self.conn_out = Connection(to_child_w, readable=False)
         self.conn_in = Connection(to_parent_r, writable=False)
         self.pool = pool
@@ -150,11 +155,13 @@ class PooledRecognizer:
 class DecoderPool:
     """`size` worker processes running `python -m <worker_module>` (PocketSphinx decoders by default;
     speech.whisper_engine runs its model in one the same way), with `worker_env` added to their
-    environment."""
+    environment and `nice` added to this process's niceness (0: the same priority)."""
 
-    def __init__(self, size: int, worker_module: str = "speech.pocketsphinx_worker", worker_env: dict | None = None):
+    def __init__(self, size: int, worker_module: str = "speech.pocketsphinx_worker", worker_env: dict | None = None,
+                 nice: int = 0):
         self.worker_module = worker_module
         self.worker_env = dict(worker_env or {})
+        self.nice = nice
         self.closed = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
