@@ -1,6 +1,6 @@
 """The web role's gunicorn configuration (docs/deployment.md): `gunicorn "app:create_app()"` reads it.
 
-The threaded worker (gthread) because Twilio's media streams are WebSockets (flask-sock): each open
+The threaded worker (gthread) because Twilio's media streams are WebSockets (web/websocket.py): each open
 stream holds one thread for the call, so THREADS bounds the calls with speech a worker serves at once.
 Run the web role with DISPATCHER=off (the default of create_app) and one `ivr scheduler` process
 per machine for the scheduler role; migrations run once under a lock however many workers start.

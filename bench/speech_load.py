@@ -112,10 +112,12 @@ def main() -> int:
             delays = schedule(args.calls, answers, args.burst, rng)
             pids = family()
             cpu0, wall0 = cpu_seconds(pids), time.monotonic()
+            server0 = cpu_seconds([os.getpid()])
             with multiprocessing.get_context("spawn").Pool(1) as pool:
                 sent = pool.apply(drive, (http_base.replace("http://", "ws://"), jobs, limits.end_silence, delays))
             time.sleep(1.0)  # the last results stored
             cpu, wall = cpu_seconds(pids) - cpu0, time.monotonic() - wall0
+            server = cpu_seconds([os.getpid()]) - server0
             rss = sum(rss_mb(pid) for pid in pids if os.path.exists(f"/proc/{pid}"))
     done = [r for r in sent if r["speech_end"] and stored_at.get(r["sid"])]
     latency = [stored_at[r["sid"]][0] - r["speech_end"] for r in done]
@@ -126,6 +128,8 @@ def main() -> int:
     # Yes/no answers the cascade marked doubtful (Whisper wanted, not to be had in time): asked again.
     yes_no = [stored_at[r["sid"]][1] for r in done if steps[r["sid"]] == "confirm_skill"]
     doubtful = sum(1 for o in yes_no if o.transcript and o.confidence < confirm_below("yes_no"))
+    print(f"server process {server / wall:.2f} cores, decoding workers {(cpu - server) / wall:.2f} cores; "
+          f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
     mode = "burst (all within 1 s)" if args.burst else f"{answers} answers per call, 6-12 s apart"
     print("| calls | answers | results | end of speech -> result p50 / p95 / max (ms) | CPU-s per answer "
           "| server+workers cores | RSS server+workers | whose words | yes/no asked again |")

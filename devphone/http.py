@@ -402,4 +402,7 @@ def install(app, runtime, dev_phone_: DevPhone) -> None:
 
     app.config["CHAT_SECRETS"] = {**(app.config.get("CHAT_SECRETS") or {}), CHAT_INTEGRATION: dev_phone_.chat_secret}
     app.extensions["devphone"] = dev_phone_
+    # A message larger than this closes the microphone's socket before it is buffered whole (the audio
+    # messages themselves are bounded by MAX_AUDIO_MESSAGE once read).
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": 64 * 1024})
     app.register_blueprint(devphone)

@@ -6,6 +6,7 @@ RIFF chunks itself.
 """
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 
@@ -179,8 +180,9 @@ class Upsampler:
 
 def rms_dbfs(pcm16: bytes) -> float:
     """Loudness of a chunk in dB below full scale (-inf for digital silence)."""
-    x = np.frombuffer(pcm16, "<i2").astype(np.float64)
-    if not len(x):
-        return float("-inf")
-    rms = np.sqrt(np.mean(x * x))
-    return 20 * np.log10(rms / 32768) if rms > 0 else float("-inf")
+    # Every live frame passes here (50 a second per call): an exact integer sum of squares and scalar
+    # math, a third of the time of NumPy's float mean and log on a 20 ms frame.
+    n = len(pcm16) // 2
+    x = np.frombuffer(pcm16, "<i2", n).astype(np.int64)
+    squares = int(x.dot(x)) if n else 0
+    return 10 * math.log10(squares / n / 32768 ** 2) if squares else float("-inf")

@@ -22,7 +22,8 @@ DECODE_SLICE = 5  # frames (100 ms) of one stream's backlog decoded before the p
 def _worker_main(conn_in: Connection, conn: Connection) -> None:
     """A worker process: one stream table; frames are queued per stream, requests answered first.
 
-    Frames are not decoded in the order they arrive: a stream whose result is asked for (`p`,
+    Frames come in batches per stream (speech/pool.py: BATCH_FRAMES) and are decoded one by one, as they
+    came from the caller. Frames are not decoded in the order they arrive: a stream whose result is asked for (`p`,
     `f`) has its own queued frames decoded at once and is answered, ahead of other streams'
     backlog. The backlog is decoded a slice per stream at a time whenever the pipe is empty.
     When every caller speaks at once the worker falls behind; this way a caller who has
@@ -67,13 +68,13 @@ def _worker_main(conn_in: Connection, conn: Connection) -> None:
             return  # the parent went away
         op = message[0]
         try:
-            if op == "a":
-                backlog = queued.get(message[1])
-                if backlog is not None:
-                    (pausing.add if rms_dbfs(message[2]) < voice_dbfs else pausing.discard)(message[1])
+            if op == "a":  # a batch of one stream's frames, in order
+                backlog, frames = queued.get(message[1]), message[2]
+                if backlog is not None and frames:
+                    (pausing.add if rms_dbfs(frames[-1]) < voice_dbfs else pausing.discard)(message[1])
                     if not backlog:
                         turns.append(message[1])
-                    backlog.append(message[2])
+                    backlog.extend(frames)
             elif op == "o":
                 _, sid, sample_rate, spec = message
                 try:

@@ -9,9 +9,10 @@ fewest open streams gets the next one.
 
 The worker's side is speech/pocketsphinx_worker.py, run as its own interpreter.
 
-Per frame the caller's thread only sends 320 bytes down a pipe; `partial` and
-`finish` wait for the worker's answer, and the worker answers them ahead of other
-streams' queued frames. A worker that dies is replaced; streams it
+The caller's thread sends a stream's frames down a pipe BATCH_FRAMES at a time (one message per
+100 ms of audio instead of one per 20 ms frame: Twilio sends 50 frames a second per call, and each
+message wakes the worker); `partial` and `finish` send what is held first and wait for the
+worker's answer, and the worker answers them ahead of other streams' queued frames. A worker that dies is replaced; streams it
 held end with no words (the session treats that like silence) and are logged.
 
 `ask_any` (one whole request to any worker: Whisper's held answers) can refuse a request at once when
@@ -36,6 +37,7 @@ ENGINE_NAME = "pocketsphinx"
 REPLY_TIMEOUT = 30.0  # seconds; a worker that cannot answer in this time is stuck
 EMPTY_RESULT = Hypothesis("", 0.0, ENGINE_NAME, final=True)
 SERVICE_SMOOTHING = 0.3  # weight of the newest decode time in DecoderPool.service_seconds
+BATCH_FRAMES = 5  # frames of one stream per message to its worker (100 ms of Twilio's 20 ms frames)
 
 
 class _Worker:
@@ -53,6 +55,11 @@ class _Worker:
             pass_fds=(to_child_r, to_parent_w), env=env, cwd=root, stdin=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(to_parent_w)
+        if pool.nice:
+            try:  # lower only: any process may lower its children's priority
+                os.setpriority(os.PRIO_PROCESS, self.process.pid, os.getpriority(os.PRIO_PROCESS, 0) + pool.nice)
+            except OSError:
+                pass
         self.conn_out = Connection(to_child_w, readable=False)
         self.conn_in = Connection(to_parent_r, writable=False)
         self.pool = pool
@@ -108,20 +115,30 @@ class PooledRecognizer:
         self._sid = sid
         self.sample_rate = sample_rate
         self._finished: Hypothesis | None = None
+        self._batch: list[bytes] = []  # frames not sent yet
 
     def accept(self, pcm16: bytes) -> Hypothesis:
         if self._finished is None:
-            self._worker.send(("a", self._sid, pcm16))
+            self._batch.append(pcm16)
+            if len(self._batch) >= BATCH_FRAMES:
+                self._send_batch()
         return self._finished or Hypothesis("", 0.0, ENGINE_NAME, final=False)
+
+    def _send_batch(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._worker.send(("a", self._sid, batch))  # the frames as they came: the worker decodes each
 
     def partial(self) -> Hypothesis:
         if self._finished is not None:
             return self._finished
+        self._send_batch()
         text, confidence = self._pool._ask(self._worker, "p", self._sid)
         return Hypothesis(text, confidence, ENGINE_NAME, final=False)
 
     def finish(self) -> Hypothesis:
         if self._finished is None:
+            self._send_batch()
             text, confidence = self._pool._ask(self._worker, "f", self._sid)
             self._finished = Hypothesis(text, confidence, ENGINE_NAME, final=True)
             self._pool._closed_stream(self._worker)
@@ -129,6 +146,7 @@ class PooledRecognizer:
 
     def close(self) -> None:
         if self._finished is None:
+            self._batch = []
             self._worker.send(("c", self._sid))
             self._finished = EMPTY_RESULT
             self._pool._closed_stream(self._worker)
@@ -137,11 +155,13 @@ class PooledRecognizer:
 class DecoderPool:
     """`size` worker processes running `python -m <worker_module>` (PocketSphinx decoders by default;
     speech.whisper_engine runs its model in one the same way), with `worker_env` added to their
-    environment."""
+    environment and `nice` added to this process's niceness (0: the same priority)."""
 
-    def __init__(self, size: int, worker_module: str = "speech.pocketsphinx_worker", worker_env: dict | None = None):
+    def __init__(self, size: int, worker_module: str = "speech.pocketsphinx_worker", worker_env: dict | None = None,
+                 nice: int = 0):
         self.worker_module = worker_module
         self.worker_env = dict(worker_env or {})
+        self.nice = nice
         self.closed = False
         self._lock = threading.Lock()
         self._ids = itertools.count(1)

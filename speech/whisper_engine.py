@@ -18,7 +18,9 @@ by default (WHISPER_WORKERS), each pinned to one thread (CTranslate2's cpu_threa
 OpenMP and MKL through the environment: NumPy's OpenBLAS took 0.48 CPU-s per answer unpinned against
 0.36 pinned). A worker that dies is replaced; the answer it held keeps its first-pass words.
 A live answer carries a deadline: the worker decodes the request due first and drops those it can no
-longer answer in time (speech/cascade.py, "Capacity" in docs/speech.md).
+longer answer in time (speech/cascade.py, "Capacity" in docs/speech.md). The workers run WORKER_NICE
+below the server's priority: every answer waits for PocketSphinx's first pass, only some for this one,
+so when the cores are short the first pass gets them (on idle cores niceness changes nothing).
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ MODEL_RATE = 16000
 DEFAULT_NAME = "tiny.en"
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 PINNED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+WORKER_NICE = 5  # added to the server's niceness: the first pass (PocketSphinx) wins the cores when they are short
 MAX_TOKENS = 48  # an answer to one question is short; longer output is Whisper looping
 MAX_COMPRESSION = 2.4  # gzip ratio above which a segment is repetition (faster-whisper's own threshold)
 EXPIRED = "expired"  # the worker's reply to a request whose deadline passed before its turn
@@ -109,7 +112,7 @@ class WhisperEngine:
         self.language = language
         self.path = path
         self._pool = DecoderPool(max(1, workers), worker_module="speech.whisper_engine",
-                                 worker_env={**PINNED, "WHISPER_MODEL_PATH": path})
+                                 worker_env={**PINNED, "WHISPER_MODEL_PATH": path}, nice=WORKER_NICE)
         weakref.finalize(self, self._pool.close)
 
     @property

@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import socket
 import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, abort, current_app, g, request
-from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 
 from ivr import spoken
@@ -40,6 +38,7 @@ from speech.twilio_media import MAX_MESSAGE_CHARS, MULAW_RATE, Connected, MediaF
 from storage.db import transaction
 from storage.models import Call
 from web.limits import limiter
+from web import websocket
 from web.runtime import runtime
 from webhooks.security import STREAM_TOKEN_MAX_AGE, public_base, public_url, read_stream_token
 from webhooks.voice import TwilioLinks
@@ -47,7 +46,6 @@ from webhooks.voice import TwilioLinks
 log = logging.getLogger(__name__)
 
 media = Blueprint("media", __name__)
-sock = Sock()
 
 RECEIVE_POLL_SECONDS = 0.25  # how often a quiet socket checks its timers
 MAX_BAD_FRAMES = 20  # a peer that keeps sending garbage is not Twilio
@@ -181,12 +179,9 @@ def _store(claims: dict, outcome) -> bool:
     return False
 
 
-@sock.route("/media", bp=media)
-def media_stream(ws):
-    try:
-        _listen(ws)
-    finally:
-        _hang_up(ws)
+@websocket.route(media, "/media")
+def media_stream(ws: websocket.WebSocket):
+    _listen(ws)  # the socket is closed when this returns, also on an error
 
 
 def _listen(ws) -> None:
@@ -307,49 +302,30 @@ def _run(ws, session: SpeechSession, claims: dict, began) -> None:
             if _waiting_call(claims) is None:
                 session.end("moved_on")  # answered with keys, timed out, or hung up
                 return
-        if not ws.connected:
-            session.end("hangup")  # the peer went away, or sent more than a Twilio frame
-            return
-        message = ws.receive(timeout=RECEIVE_POLL_SECONDS)
-        if message is None:
+        # Every message that has arrived since the last look (one wake-up, however many frames).
+        messages = ws.receive_all(timeout=RECEIVE_POLL_SECONDS)
+        if not messages:
+            if not ws.connected:
+                session.end("hangup")  # the peer went away, or sent more than a Twilio frame
+                return
             session.tick()
             continue
-        try:
-            event = parse_event(message)
-        except MediaFormatError as exc:
-            bad_frames += 1
-            log.warning("media stream: dropped a bad frame (%s)", exc)
-            if bad_frames >= MAX_BAD_FRAMES:
+        for message in messages:
+            try:
+                event = parse_event(message)
+            except MediaFormatError as exc:
+                bad_frames += 1
+                log.warning("media stream: dropped a bad frame (%s)", exc)
+                if bad_frames >= MAX_BAD_FRAMES:
+                    return
+                continue
+            session.handle(event)
+            if session.done:
                 return
-            continue
-        session.handle(event)
-
-
-def _hang_up(ws) -> None:
-    """Close the WebSocket and its TCP connection.
-
-    simple_websocket sends the close frame but, when media frames were still
-    arriving, keeps reading and never closes the TCP connection, so the peer
-    waits in the closing state (RFC 6455: the server closes TCP first). Give the
-    peer a moment to answer the close, then shut the socket down ourselves."""
-    try:
-        ws.close()
-    except Exception:  # already closed by the peer
-        pass
-    thread = getattr(ws, "thread", None)
-    if thread is not None:
-        thread.join(0.5)
-    try:
-        # Also when simple_websocket gave up on its own (a message over the size limit): it marks the
-        # socket closed without telling the peer, who would otherwise wait forever.
-        ws.sock.shutdown(socket.SHUT_RDWR)
-    except (OSError, AttributeError):
-        pass
 
 
 def init_media(app) -> None:
     """Register the /media WebSocket route on the app."""
     # A message larger than any Twilio frame closes the socket before it is buffered whole.
-    app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_MESSAGE_CHARS})
-    sock.init_app(app)
+    app.config.setdefault("WEBSOCKET_MAX_MESSAGE", MAX_MESSAGE_CHARS)
     app.register_blueprint(media)

@@ -219,6 +219,29 @@ def test_the_signature_on_the_upgrade_is_checked_when_sent(twilio, ws_url):
         ws.send(connected())
 
 
+def test_an_upgrade_without_its_key_is_a_400(twilio, ws_url):
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(ws_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as raw:
+        raw.sendall(f"GET {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+        assert raw.recv(4096).split(b"\r\n", 1)[0].split(b" ")[1] == b"400"
+
+
+def test_compression_offered_is_declined_and_the_answer_still_heard(twilio, runtime, ws_url):
+    sid, token = ring(twilio)
+    with connect(ws_url, compression="deflate") as ws:  # the client offers permessage-deflate
+        assert ws.response.headers.get("Sec-WebSocket-Extensions") is None  # plain frames
+        ws.send(connected())
+        ws.send(start(sid, token))
+        stream(ws, [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
+        assert closed_by_server(ws)
+    [heard] = results(runtime)
+    assert (heard.call_sid, heard.ended_by) == (sid, "speech")
+
+
 @pytest.mark.parametrize("encoding, rate", [("audio/l16", 8000), ("audio/x-mulaw", 16000)])
 def test_wrong_audio_format_is_refused_with_nothing_stored(twilio, runtime, ws_url, encoding, rate):
     sid, token = ring(twilio)
