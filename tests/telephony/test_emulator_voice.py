@@ -368,6 +368,24 @@ def test_the_rest_api_refuses_what_twilios_spec_refuses(emulator):
                                     "Colour": "blue"}, auth=(emulator.account_sid, TOKEN))
 
 
+def test_the_spec_checks_stay_as_strict_once_their_validators_are_built(emulator):
+    """The spec's lookups and validators are built once and kept: requests and responses checked after
+    many good ones are refused as the first would be."""
+    from telephony.rest import SpecViolation
+
+    client = emulator.client()
+    for _ in range(3):
+        sid = client.calls.create(to="+14155550100", from_="+15005550006", url=BASE + "/x", timeout=20,
+                                  status_callback_method="POST").sid
+        client.calls(sid).fetch()
+    for wrong in ({"to": "555"}, {"status_callback_method": "PUT"}, {"timeout": "soon"}):
+        with pytest.raises(SpecViolation):
+            client.calls.create(**{"to": "+14155550100", "from_": "+15005550006", "url": BASE + "/x", **wrong})
+    emulator.rest.set_status(sid, "exploded")  # a status Twilio never gives: the emulator's answer is off-spec
+    with pytest.raises(SpecViolation, match="off-spec"):
+        client.calls(sid).fetch()
+
+
 def test_dial_client_rings_the_client_address_and_calls_create_takes_inline_twiml(emulator, fx):
     fx.docs["/incoming"] = '<Response><Dial action="/dialled" timeout="10"><Client>agent7</Client></Dial></Response>'
     fx.docs["/dialled"] = lambda f: f'<Response><Say>{f["DialCallStatus"]}</Say></Response>'
