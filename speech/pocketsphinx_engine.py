@@ -58,7 +58,7 @@ OLD_PHONE_CMN = "47.29,29.28,-50.93,23.41,-27.11,-24.28,9.90,-34.94,-10.48,-2.45
 # model is small and built for the step (10 measured best with eight voices of three synthesisers;
 # 13 with espeak-ng alone; docs/benchmarks.md).
 LM_WEIGHT = 10.0
-# Whether an answer kind's structure (speech.grammar: a phone number's counted digits, a time's form) is
+# Whether an answer kind's structure (speech.grammar.number_structure: a phone number's counted digits) is
 # searched instead of its language model (bench/speech_cascade.py --unstructured sets it False).
 STRUCTURED = True
 
