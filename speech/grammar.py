@@ -44,8 +44,9 @@ class Grammar(list):
         self.max_phrases = max_phrases
         self.kind = kind
         self.sentences = tuple(sentences)
-        # A JSGF grammar of the answer's form (a phone number, a time), for an engine that can search
-        # one (PocketSphinx); its words are among `phrases`. None: the language model of `sentences`.
+        # A grammar of the answer's form (Sphinx FSG or JSGF text: a phone number's counted digits), for an
+        # engine that can search one (PocketSphinx); its words are among `phrases`. None: the language model
+        # of `sentences`.
         self.structure = structure
 
 
@@ -149,7 +150,7 @@ class _Fsg:
 def number_structure(lang: str, lengths: Sequence[int] | None = None) -> str | None:
     """A finite-state grammar (Sphinx FSG text) of a phone number said digit by digit, "double five" and
     "triple five" counting two and three digits: a national number of the language's country (its
-    lengths, after an optional national prefix, or "plus" and the country code:
+    lengths, after its national prefix where it writes one, or "plus" and the country code:
     understanding.numbers.said_number_forms), or, `lengths` given, exactly that many digits ([]: any
     number of digits); or a request for a person. A counted graph, not a JSGF: JSGF rules are copied
     where they are used, and ten nested counts took seconds to build."""
@@ -167,15 +168,13 @@ def number_structure(lang: str, lengths: Sequence[int] | None = None) -> str | N
     begin = fsg.state()
     fsg.phrase(0, begin, "")  # most answers are a national number, some start with a prefix, a few ask for a person
 
-    def said(digits: str) -> list[str]:
-        return [" ".join(next(w for w, n in digit_value.items() if n == int(d)) for d in digits)]
+    def said(digits: str) -> str:
+        return " ".join(next(w for w, n in digit_value.items() if n == int(d)) for d in digits)
 
     for prefix in prefixes:
-        for words in said(prefix):
-            fsg.phrase(0, begin, words, 0.2)
+        fsg.phrase(0, begin, said(prefix), 0.2)
     for plus in sorted(PLUS_WORDS.get(base, set())) if country else []:
-        for words in said(country):
-            fsg.phrase(0, begin, f"{plus} {words}", 0.1)
+        fsg.phrase(0, begin, f"{plus} {said(country)}", 0.1)
     agent = _unique(AGENT_PHRASES.get(base, []))
     for phrase in agent:
         fsg.phrase(0, 1, phrase, 0.1 / len(agent))

@@ -99,7 +99,8 @@ def choose(kind: str, first: str | None, second: str | None, lang: str, understa
     if keys[0] is not None and keys[1] is not None:
         if answer_state == "disagree" and pick == "merge" and kind == "digits":
             # Whisper's digits when they make a whole number (it hears digits best, but drops one of a run:
-            # then they do not), else the merge, else PocketSphinx's (docs/speech.md, "Phone numbers").
+            # then they do not), else the merge, else PocketSphinx's (docs/speech.md, "Phone numbers and
+            # times, fourth round").
             merged = merge_digit_readings(keys[0], keys[1])
             return likeliest_number([keys[1], merged, keys[0]], lang), 1, answer_state
         return (second, 1, answer_state) if pick != "first" else (first, 0, answer_state)
