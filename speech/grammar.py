@@ -21,6 +21,7 @@ import re
 from typing import Mapping, Sequence
 
 from understanding.decision import ANSWER_KINDS as HEARD_KINDS
+from understanding.numbers import said_number_forms
 from understanding.times import time_vocabulary
 from understanding.words import (AGENT_PHRASES, CARRIER_PHRASES, DIGIT_WORDS, NEITHER_PHRASES, NO_WORDS, PLUS_WORDS,
                                  REPEAT_WORDS, YES_DESPITE_NO, YES_WORDS, base_language)
@@ -38,11 +39,15 @@ class Grammar(list):
     example sentences a language model is built from (then the phrases are their words)."""
 
     def __init__(self, phrases, max_phrases: int = 3, kind: str | None = None,
-                 sentences: Sequence[str] = ()):
+                 sentences: Sequence[str] = (), structure: str | None = None):
         super().__init__(phrases)
         self.max_phrases = max_phrases
         self.kind = kind
         self.sentences = tuple(sentences)
+        # A grammar of the answer's form (Sphinx FSG or JSGF text: a phone number's counted digits), for an
+        # engine that can search one (PocketSphinx); its words are among `phrases`. None: the language model
+        # of `sentences`.
+        self.structure = structure
 
 
 def normalise_phrase(phrase: str) -> str:
@@ -104,6 +109,92 @@ def jsgf(phrases: Sequence[str], name: str = "step", max_phrases: int = 3) -> st
             f"public <utterance> = {body} ;\n")
 
 
+def _alternatives(phrases: Sequence[str]) -> str:
+    return "( " + " | ".join(_unique(phrases)) + " )"
+
+
+class _Fsg:
+    """A finite-state grammar in Sphinx's FSG text format, built from words (one word per transition)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.states = 2  # 0 starts, 1 is final
+        self.transitions: list[tuple[int, int, str | None, float]] = []
+
+    def state(self) -> int:
+        self.states += 1
+        return self.states - 1
+
+    def phrase(self, start: int, end: int, phrase: str, weight: float = 1.0) -> None:
+        """`phrase`'s words in a row from `start` to `end` (no words: a null transition); `weight`: how
+        likely this way out of `start` is against the others (they are normalised per state)."""
+        ws = phrase.split()
+        at = start
+        for i, w in enumerate(ws):
+            to = end if i == len(ws) - 1 else self.state()
+            self.transitions.append((at, to, w, weight if i == 0 else 1.0))
+            at = to
+        if not ws:
+            self.transitions.append((start, end, None, weight))
+
+    def text(self) -> str:
+        out = [f"FSG_BEGIN {self.name}", f"NUM_STATES {self.states}", "START_STATE 0", "FINAL_STATE 1"]
+        leaving: dict[int, float] = {}
+        for a, _, _, weight in self.transitions:
+            leaving[a] = leaving.get(a, 0.0) + weight
+        for a, b, w, weight in self.transitions:
+            out.append(f"TRANSITION {a} {b} {weight / leaving[a]:.6f}" + (f" {w}" if w else ""))
+        return "\n".join(out + ["FSG_END", ""])
+
+
+def number_structure(lang: str, lengths: Sequence[int] | None = None) -> str | None:
+    """A finite-state grammar (Sphinx FSG text) of a phone number said digit by digit, "double five" and
+    "triple five" counting two and three digits: a national number of the language's country (its
+    lengths, after its national prefix where it writes one, or "plus" and the country code:
+    understanding.numbers.said_number_forms), or, `lengths` given, exactly that many digits ([]: any
+    number of digits); or a request for a person. A counted graph, not a JSGF: JSGF rules are copied
+    where they are used, and ten nested counts took seconds to build."""
+    base = base_language(lang)
+    digit_value = {w: n for w, n in DIGIT_WORDS.get(base, {}).items() if len(w) > 1}
+    if not digit_value:
+        return None
+    prefixes: list[str] = []
+    country = ""
+    if lengths is None:
+        lengths, prefixes, country = said_number_forms(lang)
+    lengths = sorted(lengths)
+    repeats = sorted((n, w) for w, n in REPEAT_WORDS.get(base, {}).items() if n > 1)
+    fsg = _Fsg("number")
+    begin = fsg.state()
+    fsg.phrase(0, begin, "")  # most answers are a national number, some start with a prefix, a few ask for a person
+
+    def said(digits: str) -> str:
+        return " ".join(next(w for w, n in digit_value.items() if n == int(d)) for d in digits)
+
+    for prefix in prefixes:
+        fsg.phrase(0, begin, said(prefix), 0.2)
+    for plus in sorted(PLUS_WORDS.get(base, set())) if country else []:
+        fsg.phrase(0, begin, f"{plus} {said(country)}", 0.1)
+    agent = _unique(AGENT_PHRASES.get(base, []))
+    for phrase in agent:
+        fsg.phrase(0, 1, phrase, 0.1 / len(agent))
+    count = [begin] + [fsg.state() for _ in range(max(lengths, default=0))]  # count[k]: k digits said
+    for k, here in enumerate(count):
+        for n, word in [(1, None)] + repeats:
+            to = count[k + n] if k + n < len(count) else None if lengths else begin  # any length: a loop
+            if to is None:
+                continue
+            at = here
+            if word is not None:
+                at = fsg.state()
+                fsg.phrase(here, at, word)
+            for digit in digit_value:
+                fsg.phrase(at, to, digit)
+        if k in lengths or not lengths:
+            fsg.phrase(here, 1, "")
+    return fsg.text()
+
+
 def grammar_for(kind: str, lang: str, examples: Mapping[str, Sequence[str]] | None = None) -> Grammar | None:
     """What to listen for when the answer is of `kind` ("skill", "yes_no", "digits", "time", "key")
     in `lang`. `examples` ({skill: utterances}) feeds `skill`. None: nothing to listen for (keys only).
@@ -133,7 +224,9 @@ def grammar_for(kind: str, lang: str, examples: Mapping[str, Sequence[str]] | No
         digits = [w for w in DIGIT_WORDS.get(base_language(lang), {}) if len(w) > 1 and w in phrases]
         repeats = [w for w in REPEAT_WORDS.get(base_language(lang), {}) if w in phrases]
         sentences += [f"{a} {b}" for a in digits + repeats for b in digits]
-    return Grammar(phrases, MAX_PHRASES[kind], kind, sentences)
+    # Phone numbers: a counted grammar. Times keep their language model: a grammar of the forms times are
+    # said in was tried and not kept (docs/speech.md, "Phone numbers and times, fourth round").
+    return Grammar(phrases, MAX_PHRASES[kind], kind, sentences, number_structure(lang) if kind == "digits" else None)
 
 
 SHORT_ANSWER_WORDS = 3  # examples this short are also put in the carrier phrases

@@ -58,6 +58,9 @@ OLD_PHONE_CMN = "47.29,29.28,-50.93,23.41,-27.11,-24.28,9.90,-34.94,-10.48,-2.45
 # model is small and built for the step (10 measured best with eight voices of three synthesisers;
 # 13 with espeak-ng alone; docs/benchmarks.md).
 LM_WEIGHT = 10.0
+# Whether an answer kind's structure (speech.grammar.number_structure: a phone number's counted digits) is
+# searched instead of its language model (bench/speech_cascade.py --unstructured sets it False).
+STRUCTURED = True
 
 _noise_lock = threading.Lock()
 _noise_table: np.ndarray | None = None
@@ -92,6 +95,25 @@ def jsgf_words(grammar: str) -> set[str]:
     return set(re.findall(r"[a-z][a-z']*", body.lower()))
 
 
+def fsg_transitions(fsg: str) -> tuple[int, int, list[tuple]]:
+    """(start state, final state, [(from, to, probability[, word])]) of a grammar in Sphinx's FSG text."""
+    start = final = 0
+    transitions: list[tuple] = []
+    for line in fsg.splitlines():
+        parts = line.split()
+        if parts[:1] == ["START_STATE"]:
+            start = int(parts[1])
+        elif parts[:1] == ["FINAL_STATE"]:
+            final = int(parts[1])
+        elif parts[:1] == ["TRANSITION"]:
+            transitions.append((int(parts[1]), int(parts[2]), float(parts[3]), *parts[4:5]))
+    return start, final, transitions
+
+
+def fsg_words(fsg: str) -> set[str]:
+    return {t[3] for t in fsg_transitions(fsg)[2] if len(t) > 3}
+
+
 def arpa_words(arpa: str) -> set[str]:
     """The words of an ARPA language model's unigram section."""
     section = arpa.split("\\1-grams:", 1)[1].split("\\2-grams:", 1)[0]
@@ -100,7 +122,7 @@ def arpa_words(arpa: str) -> set[str]:
 
 class SearchSpec(tuple):
     """What a stream listens for, as plain data a worker process can be sent:
-    ("lm", arpa_text), ("jsgf", jsgf_text) or ("free", "")."""
+    ("lm", arpa_text), ("jsgf", jsgf_text), ("fsg", Sphinx FSG text) or ("free", "")."""
 
     def __new__(cls, kind: str, text: str = ""):
         return super().__new__(cls, (kind, text))
@@ -290,15 +312,19 @@ class LocalDecoders:
         pooled.language_models[name] = arpa
 
     @staticmethod
-    def _words(spec: SearchSpec) -> set[str]:
+    def words_of(spec: SearchSpec) -> set[str]:
         kind, text = spec
-        return jsgf_words(text) if kind == "jsgf" else arpa_words(text) if kind == "lm" else set()
+        words = {"jsgf": jsgf_words, "fsg": fsg_words, "lm": arpa_words}.get(kind)
+        return words(text) if words else set()
 
     def _add_search(self, pooled: _Decoder, spec: SearchSpec) -> None:
         kind, text = spec
-        self._add_words(pooled, self._words(spec))
+        self._add_words(pooled, self.words_of(spec))
         if kind == "jsgf":
             pooled.decoder.add_jsgf_string(spec.name, text)
+        elif kind == "fsg":
+            start, final, transitions = fsg_transitions(text)
+            pooled.decoder.add_fsg(spec.name, pooled.decoder.create_fsg(spec.name, start, final, transitions))
         elif kind == "lm":
             self._add_language_model(pooled, spec.name, text)
         pooled.searches.add(spec.name)
@@ -307,7 +333,7 @@ class LocalDecoders:
         """Build `decoders` decoders holding every search in `specs`, so the first calls do not
         wait for a decoder or a search to be built (a language model search takes 0.2-0.4 s)."""
         specs = [SearchSpec(*spec) for spec in specs if spec[0] != "free"]
-        words = set().union(*(self._words(spec) for spec in specs)) if specs else set()
+        words = set().union(*(self.words_of(spec) for spec in specs)) if specs else set()
         ready: list[_Decoder] = []
         for _ in range(decoders):
             pooled = self._take(True)
@@ -374,15 +400,26 @@ class PocketSphinxEngine:
         return sorted(w for w in words if not self.has_word(w))
 
     def search_spec(self, phrases: Sequence[str] | None) -> SearchSpec:
-        """The search for a grammar (built once per grammar): a language model from its example
-        sentences when it has them, else a JSGF of its phrases; None is free-form."""
+        """The search for a grammar (built once per grammar): its structure (a finite-state grammar of
+        the answer's form) when it has one the dictionary can say, else a language model from its
+        example sentences when it has them, else a JSGF of its phrases; None is free-form."""
         if phrases is None:
             return SearchSpec("free")
         sentences = tuple(getattr(phrases, "sentences", ()) or ())
-        key = (tuple(phrases), sentences, getattr(phrases, "max_phrases", 3))
+        structure = getattr(phrases, "structure", None) if STRUCTURED else None
+        key = (tuple(phrases), sentences, getattr(phrases, "max_phrases", 3), structure)
         spec = self._specs.get(key)
         if spec is None:
-            spec = self._specs[key] = self._lm(sentences) if sentences else self._jsgf(phrases)
+            form = "fsg" if (structure or "").startswith("FSG_BEGIN") else "jsgf"
+            if structure and not (missing := {w for w in LocalDecoders.words_of(SearchSpec(form, structure))
+                                              if not self.has_word(w)}):
+                spec = SearchSpec(form, structure)
+            else:
+                if structure:
+                    log.warning("PocketSphinx dictionary lacks structure words %s; using a language model",
+                                ", ".join(sorted(missing)))
+                spec = self._lm(sentences) if sentences else self._jsgf(phrases)
+            self._specs[key] = spec
         return spec
 
     def _lm(self, sentences: Sequence[str]) -> SearchSpec:

@@ -173,3 +173,22 @@ def _repeats_neighbour(digits: str, start: int, end: int) -> bool:
     """Whether digits[start:end] are all the digit just before or just after them."""
     around = (digits[start - 1:start], digits[end:end + 1])
     return all(c in around for c in digits[start:end])
+
+
+def said_number_forms(lang: str) -> tuple[list[int], list[str], str]:
+    """How a whole phone number of the language's country is said, from libphonenumber's metadata:
+    (national lengths, the national prefix when the country writes numbers with it, country code).
+    "en-US": ([10], [], "1") (nobody says the leading 1 of "(201) 555-0123", and a grammar that let it
+    be said heard an extra "one" before numbers); "nl-NL": ([9, 11], ["0"], "31") ("010 123 4567").
+    ([], [], "") when the language names no country."""
+    region = lang.split("-")[1].upper() if "-" in lang else None
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region) if region else None
+    if meta is None:
+        return [], [], ""
+    national = (set(meta.fixed_line.possible_length) | set(meta.mobile.possible_length)) - {-1}
+    example = phonenumbers.example_number(region)
+    written = re.sub(r"\D", "", phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)) \
+        if example else ""
+    prefix = meta.national_prefix or ""
+    said_with_prefix = bool(prefix) and written.startswith(prefix) and len(written) > len(str(example.national_number))
+    return sorted(national), [prefix] if said_with_prefix else [], str(meta.country_code)

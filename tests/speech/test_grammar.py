@@ -53,3 +53,40 @@ def test_each_step_bounds_how_many_phrases_one_answer_holds():
     assert phrases_for("yes_no", "en-US").max_phrases == 3
     grammar = jsgf(phrases_for("digits", "en-US"), max_phrases=20)
     assert grammar.count("[<phrase>]") == 19
+
+
+def _accepts(structure: str):
+    """Whether PocketSphinx's own grammar code accepts a word string under `structure` (FSG or JSGF text)."""
+    from pocketsphinx import Decoder
+
+    from speech.pocketsphinx_engine import fsg_transitions
+
+    decoder = Decoder(lm=None, loglevel="FATAL")
+    if structure.startswith("FSG_BEGIN"):
+        start, final, transitions = fsg_transitions(structure)
+        fsg = decoder.create_fsg("t", start, final, transitions)
+    else:
+        fsg = decoder.parse_jsgf(structure)
+    return lambda said: bool(fsg.accept(said))
+
+
+def test_a_phone_number_question_hears_a_whole_number_of_the_callers_country():
+    from speech.grammar import number_structure
+
+    us = _accepts(number_structure("en-US"))
+    assert us("two one two five five five zero one four two")
+    assert us("two one two double five five oh one four two") and us("two one two triple five oh one four two")
+    assert not us("one two one two five five five zero one four two")  # the US writes no national prefix
+    assert us("plus one two one two five five five zero one four two")  # the country code
+    assert us("operator") and us("talk to someone")
+    assert not us("two one two five five five zero one four")  # a digit short
+    assert not us("two one two five five five zero one four two two")  # a digit long
+    assert not us("two one two triple five five zero one four two")  # "triple" counts three
+    assert not us("plus two one two five five five zero one four two")  # "plus" needs the country code
+    nl = _accepts(number_structure("nl-NL"))
+    assert nl("nul zes een twee drie vier vijf zes zeven acht")  # the Dutch say their national prefix
+    assert nl("plus drie een zes een twee drie vier vijf zes zeven acht")
+    assert not nl("zes een twee drie")
+    anywhere = _accepts(number_structure("en", []))  # no country: any number of digits
+    assert anywhere("two nine three four zero") and anywhere("double five")
+

@@ -204,3 +204,21 @@ def test_a_time_without_a_day_is_on_the_day_picked_before():
 ])
 def test_spoken_numbers_keep_repeated_digits(text, digits):
     assert spoken_digits(text, "en-US") == digits
+
+
+@pytest.mark.parametrize("streamed, held, expected", [
+    # Whisper drops one digit of a run ("5 5 0" for "five five five zero"): its digits make no whole number,
+    # PocketSphinx's count stands.
+    ("two one two five five five zero one four two", "212 550 142", "2125550142"),
+    # Both make a whole number and differ: Whisper's digits (it hears digits better; PocketSphinx swaps
+    # similar-sounding ones: "eight" for "two").
+    ("two one eight five five five zero one four two", "212-555-0142", "2125550142"),
+    # Neither's digits nor the merge make a number of the caller's country: Whisper's stand (here an
+    # international number said without "plus", which the IVR reads as one).
+    ("one one three one two five five two two three three", "31612345678", "31612345678"),
+])
+def test_two_recognisers_digits_make_one_number(streamed, held, expected):
+    from understanding.confidence import answer_key, choose
+
+    words, _, state = choose("digits", streamed, held, "en-US", None, "merge")
+    assert state == "disagree" and answer_key("digits", words, "en-US") == expected
