@@ -1,9 +1,10 @@
-"""Dispatcher fixtures: a dispatcher on the test app with settings a test can change, agents and
-callbacks made through the real services, and Twilio's part for the calls it places."""
+"""Dispatcher fixtures: a dispatcher on the test app with settings a test can change, agents, callbacks
+booked through the public API as the web button books them, and Twilio's part for the calls it places."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
-from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -60,15 +61,35 @@ def add_agent(runtime, clock):
 
 
 @pytest.fixture
-def book(runtime, clock):
-    def book(number: str, skill="billing", *, ago: float = 0, scheduled_for=None, reason="a question",
-             name=None, customer_timezone=None, language="en-US") -> str:
-        request = callbacks.CallbackRequest(
-            skill=skill, phone_number=number, channel="web", language=language,
-            arrived_at=clock.now() - timedelta(seconds=ago), scheduled_for=scheduled_for,
-            customer_timezone=customer_timezone, caller_name=name, reason=reason)
-        with transaction(runtime.sessions) as s:
-            return callbacks.book_callback(s, request, clock.now()).entry.public_id
+def book(app, runtime):
+    """book(number, ...): a callback asked for on the web button, as a visitor's browser asks for it: the
+    form token from GET /api/callback-form, then POST /api/callbacks from the page's origin, each visitor
+    from their own address. Booked now (the clock's now); to book one earlier than another, book it and
+    then `clock.advance(...)`. Returns the callback's public id."""
+    client = app.test_client()
+    visitors = itertools.count(1)
+    origin = {"Origin": PUBLIC_BASE_URL}
+
+    def book(number: str, skill="billing", *, scheduled_for=None, reason="a question", name=None,
+             customer_timezone=None, language="en-US") -> str:
+        address = {"REMOTE_ADDR": f"203.0.113.{next(visitors)}"}
+        zone = customer_timezone or runtime.ivr_config.skills[skill].timezone.key
+        form = client.get("/api/callback-form", query_string={"skill": skill, "language": language, "timezone": zone},
+                          headers=origin, environ_base=address)
+        assert form.status_code == 200, form.get_json()
+        body = {"phone": number, "skill": skill, "language": language, "reason": reason, "channel": "web",
+                "form_token": form.get_json()["form_token"]}
+        if name:
+            body["name"] = name
+        if customer_timezone:
+            body["timezone"] = customer_timezone
+        if scheduled_for is not None:
+            assert scheduled_for.second == scheduled_for.microsecond == 0, "the form offers whole minutes"
+            body.update(preferred_time=scheduled_for.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M"),
+                        timezone=zone)
+        response = client.post("/api/callbacks", json=body, headers=origin, environ_base=address)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
 
     return book
 
@@ -102,7 +123,7 @@ def hold_while_busy(dispatcher, twilio, add_agent, book, runtime):
     staffed, not free, so the IVR offers the wait. Returns the caller and their entry's public id."""
     def hold(number: str = "+12125550143", bob: str = "+14155550102"):
         add_agent("Bob", bob)
-        book("+12125550199", ago=60)
+        book("+12125550199")
         assert len(dispatcher.run_once().claimed) == 1
         caller = twilio.call(from_number=number)
         # With a callback still waiting they hear it first: "0" asks for a person (its team) instead.

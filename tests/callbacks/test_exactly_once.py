@@ -37,9 +37,12 @@ def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
 
     for i, number in enumerate(AGENTS):
         add_agent(f"A{i}", number)
-    mid_created = book("+12125550160", ago=300)      # process dies right after calls.create
-    mid_claimed = book("+12125550161", ago=200)      # process dies between claim and calls.create
-    retrying = book("+12125550162", ago=100)         # waiting for its retry
+    mid_created = book("+12125550160")               # process dies right after calls.create
+    clock.advance(100)
+    mid_claimed = book("+12125550161")               # process dies between claim and calls.create
+    clock.advance(100)
+    retrying = book("+12125550162")                  # waiting for its retry
+    clock.advance(100)
     scheduled = book("+12125550163", scheduled_for=clock.now() + timedelta(minutes=30))
     with transaction(runtime.sessions) as s:
         entry = callbacks.get_entry(s, retrying)
@@ -108,7 +111,10 @@ def test_two_dispatcher_processes_dial_each_callback_once(database_url, twilio_i
     the machine, so it is not asserted here; bench/two_dispatchers.py measures it.)"""
     for i in range(6):
         add_agent(f"A{i}", f"+1415555020{i}")
-    pids = [book(f"+121255502{i:02d}", ago=1000 - i) for i in range(30)]
+    pids = []
+    for i in range(30):
+        pids.append(book(f"+121255502{i:02d}"))
+        clock.advance(1)
     state = twilio_in_a_file.state_path
     start = tmp_path / "start"
     start.mkdir()

@@ -16,10 +16,12 @@ OTHER = "+12125550199"
 MESSAGING = "+15005550007"
 
 
-def busy_agent(dispatcher, outbound, add_agent, book):
-    """Bob is staffed and talking to another customer (a callback the dispatcher connected)."""
+def busy_agent(dispatcher, outbound, add_agent, book, clock):
+    """Bob is staffed and talking to another customer (a callback booked on the web a minute ago, which the
+    dispatcher connected)."""
     add_agent("Bob", AGENT)
-    book(OTHER, ago=60)
+    book(OTHER)
+    clock.advance(60)
     dispatcher.run_once()
     outbound.to(AGENT).answer().press("1")
     outbound.to(OTHER).answer().amd("human")
@@ -48,7 +50,7 @@ def told(entry):
 def test_a_slipping_callback_is_told_a_new_window_once_before_the_old_one_ends(
         dispatcher, outbound, twilio, twilio_rest, add_agent, book, entry_of, runtime, clock):
     dispatcher.dialer.messaging_number = MESSAGING
-    busy_agent(dispatcher, outbound, add_agent, book)
+    busy_agent(dispatcher, outbound, add_agent, book, clock)
     pid, heard = book_by_phone(twilio, entry_of, runtime)
     entry = entry_of(pid)
     first_from, first_by = entry.promised_from, entry.promised_by
@@ -77,7 +79,7 @@ def test_a_slipping_callback_is_told_a_new_window_once_before_the_old_one_ends(
 
 def test_a_supervisors_reschedule_keeps_the_window_told_and_a_slip_it_causes_is_told(
         dispatcher, outbound, twilio, twilio_rest, add_agent, book, entry_of, runtime, clock):
-    busy_agent(dispatcher, outbound, add_agent, book)  # no messaging number: the status link only
+    busy_agent(dispatcher, outbound, add_agent, book, clock)  # no messaging number: the status link only
     pid, _ = book_by_phone(twilio, entry_of, runtime)
     before = entry_of(pid)
     later = before.promised_by + timedelta(hours=2)
@@ -126,7 +128,7 @@ def test_a_callback_still_ringing_the_agent_just_before_its_window_ends_is_told_
     """Claimed 130 s before its window ends, the agent's phone still rings 15 s before the end: the agent's
     answer, the whisper, the customer's ring and the answering-machine check are all still to come, so
     it cannot be connected inside the window any more; the customer is told the new window now."""
-    busy_agent(dispatcher, outbound, add_agent, book)
+    busy_agent(dispatcher, outbound, add_agent, book, clock)
     pid, _ = book_by_phone(twilio, entry_of, runtime)
     end = entry_of(pid).promised_by
     clock.advance((end - clock.now()).total_seconds() - 130)
