@@ -33,11 +33,13 @@ def generous_limits(app):
 def page_for(browser, live_app, users):
     contexts = []
 
-    def open_page(username: str | None = "sam", clock_at=None, **options):
+    def open_page(username: str | None = "sam", clock_at=None, init_script: str | None = None, **options):
         context = browser.new_context(timezone_id="America/New_York", locale="en-US", **(options or LAPTOP))
         contexts.append(context)
         if clock_at is not None:
             context.clock.install(time=clock_at)  # the browser's clock agrees with the app's ManualClock
+        if init_script is not None:
+            context.add_init_script(init_script)  # runs in every page before the page's own scripts
         page = context.new_page()
         page.set_default_timeout(10_000)
         page.errors = []
