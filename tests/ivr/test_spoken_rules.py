@@ -1,4 +1,4 @@
-"""Answers mean what was said (issue 19), in whole calls with speech on: recordings in three synthesisers'
+"""Answers mean what was said, in whole calls with speech on: recordings in three synthesisers'
 voices streamed over /media as Twilio streams them, recognised by the shipped set-up (PocketSphinx, and
 Whisper where faster-whisper and its packaged model are installed), and the IVR's decision asserted.
 """
@@ -148,7 +148,7 @@ def test_as_soon_as_possible_never_becomes_a_booked_time(phone, rt, clock, voice
 @pytest.mark.parametrize("voice", VOICES)
 def test_a_spoken_time_is_read_back_with_day_date_time_and_zone_before_it_is_booked(phone, rt, clock, voice,
                                                                                    busy_agent):
-    # Issue 19: every spoken time, however sure the recognisers are, is read back before it is booked.
+    # Every spoken time, however sure the recognisers are, is read back before it is booked.
     call = phone.call(US_CALLER)
     to_when(call, busy_agent)
     say(call, "thursday at eleven thirty in the morning", voice)
@@ -164,7 +164,7 @@ def test_a_spoken_time_is_read_back_with_day_date_time_and_zone_before_it_is_boo
 
 @pytest.mark.parametrize("voice", [
     # Measured 2026-12-05: Whisper hears Flite's "nine" as "night" ("Thursday night in the morning": asked again).
-    pytest.param("flite:slt", marks=pytest.mark.xfail(strict=True, reason="nine heard as night (issue 19)")),
+    pytest.param("flite:slt", marks=pytest.mark.xfail(strict=True, reason="nine heard as night")),
     "festival:cmu_us_slt_arctic_hts"])
 def test_an_hour_before_a_part_of_the_day_is_that_hour(phone, rt, clock, voice, busy_agent):
     # "nine in the morning" was the morning's first bookable minute (08:00), read back as the wrong time.
@@ -199,13 +199,13 @@ def test_no_at_the_read_back_lets_the_caller_correct_the_time(phone, rt, clock, 
     # Measured 2026-12-05: misheard in Flite's voice (tests/speech/test_cascade.py has what is heard). In
     # Festival's it passes when Whisper answers within SECOND_PASS_TIMEOUT; on a loaded machine it may not.
     pytest.param("flite:slt", "six four six two two two seven nine eight one", "6 4 6, 2 2 2, 7 9 8 1",
-                 marks=pytest.mark.xfail(strict=True, reason="digits misheard (issue 19)")),
+                 marks=pytest.mark.xfail(strict=True, reason="digits misheard")),
     ("festival:cmu_us_slt_arctic_hts", "six four six two two two seven nine eight one", "6 4 6, 2 2 2, 7 9 8 1"),
     # "double" keeps both digits (Whisper alone wrote one of them, or "9 4" for "double four"). Measured
     # 2026-12-05: Festival's "oh four" is "a 4" to Whisper and "agent" to PocketSphinx, so the 0 is lost.
     ("flite:slt", "three one two double seven oh four six nine one", "3 1 2, 7 7 0, 4 6 9 1"),
     pytest.param("festival:cmu_us_slt_arctic_hts", "three one two double seven oh four six nine one",
-                 "3 1 2, 7 7 0, 4 6 9 1", marks=pytest.mark.xfail(strict=True, reason="a 0 misheard (issue 19)"))])
+                 "3 1 2, 7 7 0, 4 6 9 1", marks=pytest.mark.xfail(strict=True, reason="a 0 misheard"))])
 def test_a_spoken_number_with_repeated_digits_is_read_back_whole(phone, rt, voice, said, grouped, busy_agent):
     # (espeak-ng's "five" is heard as "nine" once in a while: that number is read back wrong and the
     # caller presses 2; docs/benchmarks.md has the digit figures.)

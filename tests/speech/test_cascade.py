@@ -91,8 +91,8 @@ def test_a_looping_transcript_is_no_answer(whisper):
 
 @pytest.mark.parametrize("voice", [
     # Measured 2026-12-05: in Flite's voice PocketSphinx hears "eight four two two double nine eight one"
-    # and the merge gives 646227981 (issue 19's numbers target is not met). Strict: fails once it passes.
-    pytest.param("flite:slt", marks=pytest.mark.xfail(strict=True, reason="digits misheard (issue 19)")),
+    # and the merge gives 646227981 (the 90% target for numbers is not met). Strict: fails once it passes.
+    pytest.param("flite:slt", marks=pytest.mark.xfail(strict=True, reason="digits misheard")),
     # Festival's voice: right since the digits prompt lists the words numbers are made of and the merge keeps
     # digits only PocketSphinx heard (before: one "two" of "two two two" was lost, 646227981).
     "festival:cmu_us_slt_arctic_hts"])
