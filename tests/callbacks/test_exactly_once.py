@@ -64,7 +64,8 @@ def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
     dispatcher = make_dispatcher()
     dispatcher.dialer.client = runtime.twilio
     clock.advance(61)
-    assert dispatcher.recover() >= 1
+    # One claim released (its call was never placed); the other's call is found at Twilio, still ringing: kept.
+    assert dispatcher.recover() == 1
     adopted = entry_of(mid_created)
     assert adopted.agent_call_sid == twilio_in_a_file.calls[0]["sid"]  # found by listing, not dialled again
     assert entry_of(mid_claimed).state == "queued"
