@@ -17,7 +17,7 @@ def test_a_holder_who_is_answered_is_not_called_back_later(
         dispatcher, outbound, add_agent, book, entry_of, clock, hold_while_busy):
     tomorrow = clock.now() + timedelta(days=1)
     web = book(CUSTOMER, scheduled_for=tomorrow)  # booked on the web for tomorrow; today they ring in
-    caller, holder = hold_while_busy(CUSTOMER)
+    caller, holder = hold_while_busy(CUSTOMER, has_callback=True)
     add_agent("Ann", AGENT)
     dispatcher.run_once()
     outbound.to(AGENT).answer().press("1")
