@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from supervisor import services as steering
-from storage.db import transaction
+from tests.support import agents_api
 
 AGENT = "+14155550101"
 CALLER = "+12125550142"
 OTHER = "+12125550199"
 MESSAGING = "+15005550007"
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def busy_agent(dispatcher, outbound, add_agent, book, clock):
@@ -78,13 +78,15 @@ def test_a_slipping_callback_is_told_a_new_window_once_before_the_old_one_ends(
 
 
 def test_a_supervisors_reschedule_keeps_the_window_told_and_a_slip_it_causes_is_told(
-        dispatcher, outbound, twilio, twilio_rest, add_agent, book, entry_of, runtime, clock):
+        dispatcher, outbound, twilio, twilio_rest, add_agent, book, entry_of, runtime, clock, supervisor):
     busy_agent(dispatcher, outbound, add_agent, book, clock)  # no messaging number: the status link only
     pid, _ = book_by_phone(twilio, entry_of, runtime)
     before = entry_of(pid)
-    later = before.promised_by + timedelta(hours=2)
-    with transaction(runtime.sessions) as s:
-        steering.reschedule(s, pid, before.version, when=later, actor="sam", now=clock.now(), config=runtime.ivr_config)
+    # The supervisor page's Reschedule, to two hours after the window told ends (whole minutes, New York time).
+    later = (before.promised_by + timedelta(hours=2)).astimezone(NEW_YORK).replace(second=0, microsecond=0)
+    response = supervisor.act(pid, "reschedule", before.version, when=later.strftime("%Y-%m-%dT%H:%M"),
+                              zone="America/New_York")
+    assert response.status_code == 200, response.get_data(as_text=True)
     entry = entry_of(pid)
     assert (entry.promised_from, entry.promised_by) == (before.promised_from, before.promised_by)
     assert entry.next_attempt_at == later
@@ -98,9 +100,8 @@ def test_a_supervisors_reschedule_keeps_the_window_told_and_a_slip_it_causes_is_
 
 
 def test_the_status_link_shows_the_window_told_and_when_it_moved(
-        app, dispatcher, outbound, twilio_rest, add_agent, entry_of, runtime, clock):
-    from agents import services as agents
-
+        app, dispatcher, outbound, twilio_rest, add_agent, entry_of, runtime, clock, monkeypatch):
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
     dispatcher.dialer.messaging_number = MESSAGING
     client = app.test_client()
     ann = add_agent("Ann", AGENT)
@@ -114,8 +115,9 @@ def test_the_status_link_shows_the_window_told_and_when_it_moved(
     assert view["window"]["from"] == retry_at.isoformat().replace("+00:00", "Z") and view["window"]["moved"] == 0
     assert view["window"]["timezone"] == "America/New_York"
 
-    with transaction(runtime.sessions) as s:  # Ann signs off for the day; nobody else is on
-        agents.set_state(s, s.get(agents.Agent, ann), "offline", clock.now(), actor="Ann")
+    off = client.put(f"/api/agents/{ann}/state", json={"state": "offline"},  # Ann signs off; nobody else is on
+                     headers={"Authorization": f"Bearer {agents_api.TOKEN}"})
+    assert off.status_code == 200, off.get_data(as_text=True)
     clock.advance((retry_at - clock.now()).total_seconds() + 60)
     assert dispatcher.tell_slips() == 1
     view = client.get("/api/" + status).get_json()
