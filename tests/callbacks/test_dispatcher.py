@@ -459,16 +459,15 @@ def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
 @pytest.mark.parametrize("while_", ["agent_ringing", "customer_ringing"])
 def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
         app, dispatcher, outbound, twilio_rest, add_agent, entry_of, agent_of, runtime, clock, while_, who, request):
-    """Cancelled through the production routes: the customer's status link, or the supervisor page."""
-    from callbacks import services as callbacks
-    from storage.db import transaction
+    """Booked through the public API; cancelled through the production routes: the customer's status link,
+    or the supervisor page."""
+    from urllib.parse import parse_qs, urlsplit
 
     ann = add_agent("Ann", AGENT)
-    with transaction(runtime.sessions) as s:
-        booking = callbacks.book_callback(s, callbacks.CallbackRequest(
-            skill="billing", phone_number=CUSTOMER, channel="api", language="en-US", arrived_at=clock.now()),
-            clock.now())
-        pid, token = booking.entry.public_id, booking.status_token
+    booked = app.test_client().post("/api/callbacks", json={"phone": CUSTOMER, "skill": "billing", "channel": "api"})
+    assert booked.status_code == 201, booked.get_data(as_text=True)
+    pid = booked.get_json()["id"]
+    [token] = parse_qs(urlsplit(booked.get_json()["status_url"]).query)["token"]
     dispatcher.run_once()
     agent = outbound.to(AGENT).answer()
     if while_ == "customer_ringing":
