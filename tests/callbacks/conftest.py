@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from storage.db import transaction
 from storage.models import QueueEntry
 from tests.conftest import PUBLIC_BASE_URL
 from tests.support.outbound_legs import Outbound
+from tests.support.web_button import book_on_the_web
 
 FROM = "+15005550006"
 
@@ -62,34 +62,15 @@ def add_agent(runtime, clock):
 
 @pytest.fixture
 def book(app, runtime):
-    """book(number, ...): a callback asked for on the web button, as a visitor's browser asks for it: the
-    form token from GET /api/callback-form, then POST /api/callbacks from the page's origin, each visitor
+    """book(number, ...): a callback asked for on the web button (tests/support/web_button.py), each visitor
     from their own address. Booked now (the clock's now); to book one earlier than another, book it and
     then `clock.advance(...)`. Returns the callback's public id."""
     client = app.test_client()
     visitors = itertools.count(1)
-    origin = {"Origin": PUBLIC_BASE_URL}
 
-    def book(number: str, skill="billing", *, scheduled_for=None, reason="a question", name=None,
-             customer_timezone=None, language="en-US") -> str:
-        address = {"REMOTE_ADDR": f"203.0.113.{next(visitors)}"}
-        zone = customer_timezone or runtime.ivr_config.skills[skill].timezone.key
-        form = client.get("/api/callback-form", query_string={"skill": skill, "language": language, "timezone": zone},
-                          headers=origin, environ_base=address)
-        assert form.status_code == 200, form.get_json()
-        body = {"phone": number, "skill": skill, "language": language, "reason": reason, "channel": "web",
-                "form_token": form.get_json()["form_token"]}
-        if name:
-            body["name"] = name
-        if customer_timezone:
-            body["timezone"] = customer_timezone
-        if scheduled_for is not None:
-            assert scheduled_for.second == scheduled_for.microsecond == 0, "the form offers whole minutes"
-            body.update(preferred_time=scheduled_for.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M"),
-                        timezone=zone)
-        response = client.post("/api/callbacks", json=body, headers=origin, environ_base=address)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()["id"]
+    def book(number: str, skill="billing", **fields) -> str:
+        address = f"203.0.113.{next(visitors)}"
+        return book_on_the_web(client, runtime.ivr_config, number, skill, address=address, **fields)["id"]
 
     return book
 
