@@ -1,4 +1,4 @@
-"""How long `ivr --help` takes, against importing flask, sqlalchemy and twilio (issue 21, item 11: under 3x).
+"""How long `ivr --help` takes, against importing flask, sqlalchemy and twilio (the target: under 3x).
 
     nice -n 10 python bench/cli_start.py [--rounds 7]
 

@@ -57,7 +57,7 @@ AUTH_TOKEN = "simday-auth-token-0123456789abcdef"
 BASE = "https://ivr.example.com"
 NUMBER = "+15005550006"
 BUSY = ("reserved", "on_call", "wrap_up")
-# Audit events that tell a waiting customer a new window (issue 17); none exist before the promise work.
+# Audit events that tell a waiting customer a new window; none exist before windows were stored and re-told.
 CUSTOMER_RING_OUT_SECONDS = 25
 
 

@@ -240,7 +240,7 @@ def others(hist: SkillHistory, now: datetime, position: int, staffed: int, free:
     """Every other predictor for a contact at `position` (1 = next) announced at `now`."""
     aht = hist.aht(fallback_aht)
     ahead = max(0, position - free)
-    # The product's estimate before issue 17 (routing/queue.py then): talk time of the last 20, or 240 s.
+    # The product's estimate before stored windows and the line-based predictor (routing/queue.py then): talk time of the last 20, or 240 s.
     talk = sum(hist.talks) / len(hist.talks) if len(hist.talks) >= 3 else 240.0
     return {
         "step_formula": 0.0 if ahead == 0 else math.ceil(ahead / max(staffed, 1)) * talk,

@@ -1,4 +1,4 @@
-"""A spoken answer and its question's time-out, racing (issue 21, item 5).
+"""A spoken answer and its question's time-out, racing.
 
 A question listens to the caller (its audio forked to /media) while its `<Gather>` waits for keys.
 Two things can end it: the stream, with a recognised answer, and the Gather's time-out (Twilio

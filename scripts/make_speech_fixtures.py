@@ -16,7 +16,7 @@ phone line delivers: 8 kHz, mono, 8-bit mu-law, band-limited to 300-3400 Hz.
 
   python scripts/make_speech_fixtures.py --answers dev|test [--out DIR]
 
-- The spoken answers of issue 19 (bench/speech_dev_answers.en-US.tsv for tuning,
+- The spoken answers (bench/speech_dev_answers.en-US.tsv for tuning,
   bench/speech_test_answers.en-US.tsv held out): every phrasing in several voices of three
   synthesisers (espeak-ng, Flite, Festival), on the phone line (8 kHz mu-law, 300-3400 Hz),
   clean and with seeded line noise. Not committed: made when a bench needs them

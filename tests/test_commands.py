@@ -97,7 +97,7 @@ def test_the_docs_use_the_one_command_form():
     assert "`ivr users create NAME --role admin" in readme and "`ivr agents add " in readme
 
 
-# ---- issue 21: the command line (items 10, 11, 12, 13) --------------------------------------------------
+# ---- the command line: what it loads, how it spells things, what it says at start ---------------------------------
 
 HELP_PROBE = """
 import sys

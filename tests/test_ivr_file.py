@@ -42,5 +42,5 @@ def test_always_open(runtime, clock):
 
 
 def test_an_unknown_skill_is_a_mistake_in_the_test():
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="no such skill among"):
         skill("nope", callback_mode="customer_first")(shipped())

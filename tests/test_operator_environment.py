@@ -3,6 +3,8 @@ create_app() with no arguments (as scripts/serve and gunicorn build it), then re
 app would run show each setting took effect."""
 from __future__ import annotations
 
+import re
+
 from app import create_app
 from callbacks.scheduler import build_dispatcher
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
@@ -60,7 +62,7 @@ def test_without_secret_key_one_is_generated_once_and_kept(tmp_path):
 
     instance = tmp_path / "instance"
     key = instance_secret(str(instance))
-    assert len(key) == 64 and int(key, 16) >= 0  # 32 random bytes, hex
+    assert re.fullmatch(r"[0-9a-f]{64}", key), key  # 32 random bytes, hex
     path = instance / "secret_key"
     assert path.read_text() == key and stat.S_IMODE(os.stat(path).st_mode) == 0o600  # readable by its owner only
     assert instance_secret(str(instance)) == key  # the next start reads it: sessions and stream tokens survive

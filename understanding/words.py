@@ -225,8 +225,8 @@ def _join_letters(said: list[str], whole_words: set[str]) -> list[str]:
 # --- what a free-form recogniser is told to expect ------------------------------------------------
 
 # A one-line prompt per kind of answer for Whisper (speech.whisper_engine): the kind of question asked and
-# the form of the answer, in generic words. No caller answer from a test or dev set is in them (issue 19:
-# a prompt that held the test's phrases made the tests pass for the wrong reason). For times, the words
+# the form of the answer, in generic words. No caller answer from a test or dev set is in them
+# (a prompt that held the test's phrases made the tests pass for the wrong reason). For times, the words
 # times are made of (dev answers: 20/32 right against 11/32 with a sentence). Digits are written one by one
 # ("0 1 2 ..."): Whisper then writes the caller's digits spaced. The skill prompt is built from the
 # operator's menu labels.

@@ -1,9 +1,9 @@
-"""Dispatcher fixtures: a dispatcher on the test app with settings a test can change, agents and
-callbacks made through the real services, and Twilio's part for the calls it places."""
+"""Dispatcher fixtures: a dispatcher on the test app with settings a test can change, agents, callbacks
+booked through the public API as the web button books them, and Twilio's part for the calls it places."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from storage.db import transaction
 from storage.models import QueueEntry
 from tests.conftest import PUBLIC_BASE_URL
 from tests.support.outbound_legs import Outbound
+from tests.support.web_button import book_on_the_web
 
 FROM = "+15005550006"
 
@@ -60,15 +61,16 @@ def add_agent(runtime, clock):
 
 
 @pytest.fixture
-def book(runtime, clock):
-    def book(number: str, skill="billing", *, ago: float = 0, scheduled_for=None, reason="a question",
-             name=None, customer_timezone=None, language="en-US") -> str:
-        request = callbacks.CallbackRequest(
-            skill=skill, phone_number=number, channel="web", language=language,
-            arrived_at=clock.now() - timedelta(seconds=ago), scheduled_for=scheduled_for,
-            customer_timezone=customer_timezone, caller_name=name, reason=reason)
-        with transaction(runtime.sessions) as s:
-            return callbacks.book_callback(s, request, clock.now()).entry.public_id
+def book(app, runtime):
+    """book(number, ...): a callback asked for on the web button (tests/support/web_button.py), each visitor
+    from their own address. Booked now (the clock's now); to book one earlier than another, book it and
+    then `clock.advance(...)`. Returns the callback's public id."""
+    client = app.test_client()
+    visitors = itertools.count(1)
+
+    def book(number: str, skill="billing", **fields) -> str:
+        address = f"203.0.113.{next(visitors)}"
+        return book_on_the_web(client, runtime.ivr_config, number, skill, address=address, **fields)["id"]
 
     return book
 
@@ -100,13 +102,16 @@ def agent_of(runtime):
 def hold_while_busy(dispatcher, twilio, add_agent, book, runtime):
     """A caller who chooses to hold for billing while its only agent (Bob) is being offered a callback:
     staffed, not free, so the IVR offers the wait. Returns the caller and their entry's public id."""
-    def hold(number: str = "+12125550143", bob: str = "+14155550102"):
+    def hold(number: str = "+12125550143", bob: str = "+14155550102", *, has_callback: bool = False):
         add_agent("Bob", bob)
-        book("+12125550199", ago=60)
+        book("+12125550199")
         assert len(dispatcher.run_once().claimed) == 1
         caller = twilio.call(from_number=number)
-        # With a callback still waiting they hear it first: "0" asks for a person (its team) instead.
-        caller.press("0" if "You already have a callback booked" in caller.last_heard else "1")  # else billing
+        if has_callback:  # a number with a callback still waiting hears it first: "0" asks for its team instead
+            assert "You already have a callback booked" in caller.last_heard, caller.heard_text()
+            caller.press("0")
+        else:
+            caller.press("1")  # billing
         assert "Press 2 to hold" in caller.last_heard  # nobody free: the wait is offered first
         caller.press("2")
         with runtime.sessions() as s:

@@ -24,9 +24,10 @@ def entry_for(runtime, number: str) -> QueueEntry:
 
 def test_after_closing_a_callback_promised_today_comes_before_a_later_holder(
         dispatcher, outbound, twilio, add_agent, book, runtime, clock):
-    clock.advance(7 * 3600 + 50 * 60)  # 17:50 in New York; billing closes at 18:00
+    clock.advance(7 * 3600 + 49 * 60)
     add_agent("Bob", AGENT)
-    book(OTHER, ago=60)
+    book(OTHER)
+    clock.advance(60)  # 17:50 in New York; billing closes at 18:00
     dispatcher.run_once()
     outbound.to(AGENT).answer().press("1")
     conversation = outbound.to(OTHER).answer()

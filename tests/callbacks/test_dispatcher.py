@@ -25,7 +25,8 @@ def events(entry) -> list[str]:
 
 def test_agent_first_callback_answered_by_a_human(dispatcher, outbound, add_agent, book, entry_of, agent_of, clock):
     agent_id = add_agent("Ann", AGENT)
-    pid = book(CUSTOMER, name="Pat Jones", reason="double charge", ago=600)
+    pid = book(CUSTOMER, name="Pat Jones", reason="double charge")
+    clock.advance(600)
     report = dispatcher.run_once()
     assert [c.public_id for c in report.claimed] == [pid]
     assert entry_of(pid).state == "dialing_agent" and agent_of(agent_id).state == "reserved"
@@ -58,8 +59,9 @@ def test_agent_first_callback_answered_by_a_human(dispatcher, outbound, add_agen
     assert agent.ended  # the customer left a conference that ends on exit: the agent's call ends too
     entry = entry_of(pid)
     assert entry.state == "completed"
-    assert events(entry) == ["requested", "dialing_agent", "dialing_customer", "customer_answered", "connected",
-                             "completed"]
+    # Booked on the web: the window and the wait it was told, then the call.
+    assert events(entry) == ["requested", "window_told", "wait_announced", "dialing_agent", "dialing_customer",
+                             "customer_answered", "connected", "completed"]
     assert agent_of(agent_id).state == "available"  # wrap-up of 0 seconds
     assert outbound.count_to(CUSTOMER) == 1 and outbound.count_to(AGENT) == 1
 
@@ -226,9 +228,11 @@ def test_two_agents_five_entries_served_in_arrival_order(dispatcher, outbound, a
     add_agent("Ann", AGENT)
     add_agent("Bob", AGENT2)
     numbers = [f"+1212555014{i}" for i in range(5)]
-    # Booked out of order; arrival times say who came first.
-    for i in (3, 0, 4, 2, 1):
-        book(numbers[i], ago=1000 - i * 10)
+    # Booked in this order, ten seconds apart: who came first is served first, whatever the numbers.
+    order = (3, 0, 4, 2, 1)
+    for i in order:
+        book(numbers[i])
+        clock.advance(10)
     served = []
     for _ in range(3):
         report = dispatcher.run_once()
@@ -242,7 +246,7 @@ def test_two_agents_five_entries_served_in_arrival_order(dispatcher, outbound, a
             customer.amd("human")
             customer.hang_up()
             assert leg.ended  # the conference ended with the customer
-    assert served == numbers
+    assert served == [numbers[i] for i in order]
 
 
 def _agent_sid(outbound, claim):
@@ -254,7 +258,8 @@ def test_no_release_beyond_free_agents_and_the_rate_limit(make_dispatcher, outbo
     for i in range(3):
         add_agent(f"A{i}", f"+1415555011{i}")
     for i in range(5):
-        book(f"+1212555015{i}", ago=100 - i)
+        book(f"+1212555015{i}")
+        clock.advance(1)
     first = dispatcher.run_once()
     assert len(first.claimed) == 1 and first.rate_limited  # 1 call per second
     assert first.next_wake == clock.now() + timedelta(seconds=1)
@@ -308,13 +313,15 @@ def test_retry_after_hours_rolls_to_the_next_opening(make_dispatcher, outbound, 
     assert len(dispatcher.run_once().claimed) == 1
 
 
-def test_queued_callbacks_wait_for_opening_hours(dispatcher, add_agent, book, clock):
+def test_a_callback_booked_after_hours_waits_for_the_opening(dispatcher, add_agent, book, entry_of, clock):
     clock.set(datetime(2026, 11, 24, 23, 30, tzinfo=timezone.utc))  # 18:30 in New York: billing closed
     add_agent("Ann", AGENT)
-    book(CUSTOMER)
+    pid = book(CUSTOMER)
+    opening = datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc)  # 08:00 New York
+    assert entry_of(pid).scheduled_for == opening
     report = dispatcher.run_once()
     assert report.claimed == []
-    assert report.next_wake == datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc)  # 08:00 New York
+    assert report.next_wake == opening - timedelta(seconds=60)  # the dispatcher's early window
 
 
 def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_agent, entry_of, agent_of,
@@ -345,7 +352,8 @@ def test_live_holder_is_connected_to_an_agent(dispatcher, outbound, twilio, add_
 
 def test_sms_confirmation_once_and_a_note_before_a_retry(dispatcher, outbound, twilio_rest, add_agent, book, clock):
     dispatcher.dialer.messaging_number = "+15005550007"
-    book("+12125550180", ago=60)
+    book("+12125550180")
+    clock.advance(60)
     pid = book(CUSTOMER)
     assert dispatcher.confirm_bookings() == 2
     assert dispatcher.confirm_bookings() == 0  # once per callback
@@ -363,7 +371,7 @@ def test_sms_confirmation_once_and_a_note_before_a_retry(dispatcher, outbound, t
     agent.press("1")
     outbound.to(CUSTOMER).ring_out("busy")
     assert twilio_rest.messages[-1]["to"] == CUSTOMER
-    assert "could not reach you. We will try again today at 10:10" in twilio_rest.messages[-1]["body"]
+    assert "could not reach you. We will try again today at 10:11" in twilio_rest.messages[-1]["body"]
 
 
 def test_an_agent_held_by_a_call_whose_end_was_never_reported_is_freed(
@@ -417,8 +425,12 @@ def test_status_callbacks_out_of_order_change_nothing_twice(dispatcher, outbound
     assert agent_of(ann).state == "available"
 
 
-def test_priority_first_then_arrival(dispatcher, add_agent, book, entry_of, supervisor):
-    first, second, urgent = book("+12125550191", ago=300), book("+12125550192", ago=200), book("+12125550193")
+def test_priority_first_then_arrival(dispatcher, add_agent, book, entry_of, supervisor, clock):
+    first = book("+12125550191")
+    clock.advance(100)
+    second = book("+12125550192")
+    clock.advance(200)
+    urgent = book("+12125550193")
     response = supervisor.act(urgent, "priority", entry_of(urgent).version, priority="5")  # the supervisor page
     assert response.status_code == 200 and entry_of(urgent).priority == 5, response.get_data(as_text=True)
     add_agent("Ann", AGENT)
@@ -447,16 +459,15 @@ def test_holder_is_offered_again_when_the_agents_queue_dial_bridges_nobody(
 @pytest.mark.parametrize("while_", ["agent_ringing", "customer_ringing"])
 def test_a_callback_cancelled_mid_dial_hangs_up_its_calls(
         app, dispatcher, outbound, twilio_rest, add_agent, entry_of, agent_of, runtime, clock, while_, who, request):
-    """Cancelled through the production routes: the customer's status link, or the supervisor page."""
-    from callbacks import services as callbacks
-    from storage.db import transaction
+    """Booked through the public API; cancelled through the production routes: the customer's status link,
+    or the supervisor page."""
+    from urllib.parse import parse_qs, urlsplit
 
     ann = add_agent("Ann", AGENT)
-    with transaction(runtime.sessions) as s:
-        booking = callbacks.book_callback(s, callbacks.CallbackRequest(
-            skill="billing", phone_number=CUSTOMER, channel="api", language="en-US", arrived_at=clock.now()),
-            clock.now())
-        pid, token = booking.entry.public_id, booking.status_token
+    booked = app.test_client().post("/api/callbacks", json={"phone": CUSTOMER, "skill": "billing", "channel": "api"})
+    assert booked.status_code == 201, booked.get_data(as_text=True)
+    pid = booked.get_json()["id"]
+    [token] = parse_qs(urlsplit(booked.get_json()["status_url"]).query)["token"]
     dispatcher.run_once()
     agent = outbound.to(AGENT).answer()
     if while_ == "customer_ringing":

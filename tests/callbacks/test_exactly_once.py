@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from callbacks import services as callbacks
-from storage.db import transaction
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,16 +35,21 @@ def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
 
     for i, number in enumerate(AGENTS):
         add_agent(f"A{i}", number)
-    mid_created = book("+12125550160", ago=300)      # process dies right after calls.create
-    mid_claimed = book("+12125550161", ago=200)      # process dies between claim and calls.create
-    retrying = book("+12125550162", ago=100)         # waiting for its retry
+    outbound = Outbound(twilio, twilio_in_a_file)
+    # Waiting for its retry: its first call found the customer busy (this process, before the crashes).
+    retrying = book("+12125550162")
+    assert [c.public_id for c in make_dispatcher().run_once().claimed] == [retrying]
+    agent_sid = next(c["sid"] for c in twilio_in_a_file.calls if f"/agent/{retrying}/1/" in (c["url"] or ""))
+    outbound.leg(agent_sid).answer().press("1")
+    outbound.to("+12125550162").ring_out("busy")
+    assert entry_of(retrying).state == "retry_wait"
+    placed_before = len(twilio_in_a_file.calls)
+    clock.advance(100)
+    mid_created = book("+12125550160")               # process dies right after calls.create
+    clock.advance(100)
+    mid_claimed = book("+12125550161")               # process dies between claim and calls.create
+    clock.advance(100)
     scheduled = book("+12125550163", scheduled_for=clock.now() + timedelta(minutes=30))
-    with transaction(runtime.sessions) as s:
-        entry = callbacks.get_entry(s, retrying)
-        callbacks.change_state(s, entry, "dialing_agent", now=clock.now())
-        entry.attempts = 1
-        entry.next_attempt_at = clock.now() + timedelta(minutes=10)
-        callbacks.change_state(s, entry, "retry_wait", now=clock.now(), reason="customer busy")
 
     state = twilio_in_a_file.state_path
     first = run_worker(database_url, state, clock, "kill-after-create")
@@ -55,19 +58,19 @@ def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
     assert second.returncode == -signal.SIGKILL, second.stderr
     assert entry_of(mid_created).state == "dialing_agent" and entry_of(mid_created).agent_call_sid is None
     assert entry_of(mid_claimed).state == "dialing_agent"
-    assert len(twilio_in_a_file.calls) == 1  # only the first process reached Twilio
+    assert len(twilio_in_a_file.calls) == placed_before + 1  # only the first process reached Twilio
 
     # Start again (this process): reconcile, then serve everything as time passes.
     dispatcher = make_dispatcher()
     dispatcher.dialer.client = runtime.twilio
     clock.advance(61)
-    assert dispatcher.recover() >= 1
+    # One claim released (its call was never placed); the other's call is found at Twilio, still ringing: kept.
+    assert dispatcher.recover() == 1
     adopted = entry_of(mid_created)
-    assert adopted.agent_call_sid == twilio_in_a_file.calls[0]["sid"]  # found by listing, not dialled again
+    assert adopted.agent_call_sid == twilio_in_a_file.calls[placed_before]["sid"]  # found by listing, not dialled again
     assert entry_of(mid_claimed).state == "queued"
     assert entry_of(mid_claimed).events[-1].event == "recovered"
 
-    outbound = Outbound(twilio, twilio_in_a_file)
     served: Counter = Counter()
 
     def serve_all():
@@ -85,7 +88,8 @@ def test_sigkill_mid_dial_and_restart_each_callback_completes_once(
         assert entry.state == "completed", (pid, entry.state, [e.event for e in entry.events])
         assert [e.event for e in entry.events].count("connected") == 1
     customers = Counter(c["to"] for c in twilio_in_a_file.calls if c["machine_detection"])
-    assert customers == Counter({"+12125550160": 1, "+12125550161": 1, "+12125550162": 1, "+12125550163": 1})
+    # Each customer rung once, but the one who was busy: once more for their retry.
+    assert customers == Counter({"+12125550160": 1, "+12125550161": 1, "+12125550162": 2, "+12125550163": 1})
     assert served[mid_created] == 0  # never claimed a second time
 
 
@@ -108,7 +112,10 @@ def test_two_dispatcher_processes_dial_each_callback_once(database_url, twilio_i
     the machine, so it is not asserted here; bench/two_dispatchers.py measures it.)"""
     for i in range(6):
         add_agent(f"A{i}", f"+1415555020{i}")
-    pids = [book(f"+121255502{i:02d}", ago=1000 - i) for i in range(30)]
+    pids = []
+    for i in range(30):
+        pids.append(book(f"+121255502{i:02d}"))
+        clock.advance(1)
     state = twilio_in_a_file.state_path
     start = tmp_path / "start"
     start.mkdir()

@@ -1,6 +1,6 @@
 """Merge across channels: when a number is connected by any channel, its other waiting requests are
-closed with a note. Through the production paths: bookings through the services the webhooks use,
-the dispatcher and the IVR driven by the emulator (signed webhooks), a ManualClock."""
+closed with a note. Through the production paths: web bookings through the public API, the dispatcher
+and the IVR driven by the emulator (signed webhooks), a ManualClock."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -17,7 +17,7 @@ def test_a_holder_who_is_answered_is_not_called_back_later(
         dispatcher, outbound, add_agent, book, entry_of, clock, hold_while_busy):
     tomorrow = clock.now() + timedelta(days=1)
     web = book(CUSTOMER, scheduled_for=tomorrow)  # booked on the web for tomorrow; today they ring in
-    caller, holder = hold_while_busy(CUSTOMER)
+    caller, holder = hold_while_busy(CUSTOMER, has_callback=True)
     add_agent("Ann", AGENT)
     dispatcher.run_once()
     outbound.to(AGENT).answer().press("1")
@@ -34,7 +34,8 @@ def test_a_holder_who_is_answered_is_not_called_back_later(
 def test_a_connected_callback_closes_the_same_numbers_other_callbacks_only(
         dispatcher, outbound, add_agent, book, entry_of, clock):
     add_agent("Ann", AGENT)
-    first = book(CUSTOMER, ago=60)
+    first = book(CUSTOMER)
+    clock.advance(60)
     other_team = book(CUSTOMER, skill="sales", scheduled_for=clock.now() + timedelta(hours=2))
     someone_else = book("+12125550177", skill="sales", scheduled_for=clock.now() + timedelta(hours=2))
     dispatcher.run_once()

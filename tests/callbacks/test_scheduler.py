@@ -52,6 +52,7 @@ def test_a_wake_up_missed_while_down_runs_once_under_the_next_leader(runtime, tw
                           DispatchSettings(calls_per_second=0, early_window_seconds=0))
 
     add_agent("Ann", "+14155550101")
+    clock.advance(58)  # 10:00:58: the customer books 10:01 on the web, two seconds ahead
     due = clock.now() + timedelta(seconds=2)
     book("+12125550170", scheduled_for=due)
 

@@ -7,19 +7,21 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from supervisor import services as steering
-from storage.db import transaction
+from tests.support import agents_api
 
 AGENT = "+14155550101"
 CALLER = "+12125550142"
 OTHER = "+12125550199"
 MESSAGING = "+15005550007"
+NEW_YORK = ZoneInfo("America/New_York")
 
 
-def busy_agent(dispatcher, outbound, add_agent, book):
-    """Bob is staffed and talking to another customer (a callback the dispatcher connected)."""
+def busy_agent(dispatcher, outbound, add_agent, book, clock):
+    """Bob is staffed and talking to another customer (a callback booked on the web a minute ago, which the
+    dispatcher connected)."""
     add_agent("Bob", AGENT)
-    book(OTHER, ago=60)
+    book(OTHER)
+    clock.advance(60)
     dispatcher.run_once()
     outbound.to(AGENT).answer().press("1")
     outbound.to(OTHER).answer().amd("human")
@@ -48,7 +50,7 @@ def told(entry):
 def test_a_slipping_callback_is_told_a_new_window_once_before_the_old_one_ends(
         dispatcher, outbound, twilio, twilio_rest, add_agent, book, entry_of, runtime, clock):
     dispatcher.dialer.messaging_number = MESSAGING
-    busy_agent(dispatcher, outbound, add_agent, book)
+    busy_agent(dispatcher, outbound, add_agent, book, clock)
     pid, heard = book_by_phone(twilio, entry_of, runtime)
     entry = entry_of(pid)
     first_from, first_by = entry.promised_from, entry.promised_by
@@ -76,13 +78,15 @@ def test_a_slipping_callback_is_told_a_new_window_once_before_the_old_one_ends(
 
 
 def test_a_supervisors_reschedule_keeps_the_window_told_and_a_slip_it_causes_is_told(
-        dispatcher, outbound, twilio, twilio_rest, add_agent, book, entry_of, runtime, clock):
-    busy_agent(dispatcher, outbound, add_agent, book)  # no messaging number: the status link only
+        dispatcher, outbound, twilio, twilio_rest, add_agent, book, entry_of, runtime, clock, supervisor):
+    busy_agent(dispatcher, outbound, add_agent, book, clock)  # no messaging number: the status link only
     pid, _ = book_by_phone(twilio, entry_of, runtime)
     before = entry_of(pid)
-    later = before.promised_by + timedelta(hours=2)
-    with transaction(runtime.sessions) as s:
-        steering.reschedule(s, pid, before.version, when=later, actor="sam", now=clock.now(), config=runtime.ivr_config)
+    # The supervisor page's Reschedule, to two hours after the window told ends (whole minutes, New York time).
+    later = (before.promised_by + timedelta(hours=2)).astimezone(NEW_YORK).replace(second=0, microsecond=0)
+    response = supervisor.act(pid, "reschedule", before.version, when=later.strftime("%Y-%m-%dT%H:%M"),
+                              zone="America/New_York")
+    assert response.status_code == 200, response.get_data(as_text=True)
     entry = entry_of(pid)
     assert (entry.promised_from, entry.promised_by) == (before.promised_from, before.promised_by)
     assert entry.next_attempt_at == later
@@ -96,9 +100,8 @@ def test_a_supervisors_reschedule_keeps_the_window_told_and_a_slip_it_causes_is_
 
 
 def test_the_status_link_shows_the_window_told_and_when_it_moved(
-        app, dispatcher, outbound, twilio_rest, add_agent, entry_of, runtime, clock):
-    from agents import services as agents
-
+        app, dispatcher, outbound, twilio_rest, add_agent, entry_of, runtime, clock, monkeypatch):
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
     dispatcher.dialer.messaging_number = MESSAGING
     client = app.test_client()
     ann = add_agent("Ann", AGENT)
@@ -112,8 +115,9 @@ def test_the_status_link_shows_the_window_told_and_when_it_moved(
     assert view["window"]["from"] == retry_at.isoformat().replace("+00:00", "Z") and view["window"]["moved"] == 0
     assert view["window"]["timezone"] == "America/New_York"
 
-    with transaction(runtime.sessions) as s:  # Ann signs off for the day; nobody else is on
-        agents.set_state(s, s.get(agents.Agent, ann), "offline", clock.now(), actor="Ann")
+    off = client.put(f"/api/agents/{ann}/state", json={"state": "offline"},  # Ann signs off; nobody else is on
+                     headers={"Authorization": f"Bearer {agents_api.TOKEN}"})
+    assert off.status_code == 200, off.get_data(as_text=True)
     clock.advance((retry_at - clock.now()).total_seconds() + 60)
     assert dispatcher.tell_slips() == 1
     view = client.get("/api/" + status).get_json()
@@ -126,7 +130,7 @@ def test_a_callback_still_ringing_the_agent_just_before_its_window_ends_is_told_
     """Claimed 130 s before its window ends, the agent's phone still rings 15 s before the end: the agent's
     answer, the whisper, the customer's ring and the answering-machine check are all still to come, so
     it cannot be connected inside the window any more; the customer is told the new window now."""
-    busy_agent(dispatcher, outbound, add_agent, book)
+    busy_agent(dispatcher, outbound, add_agent, book, clock)
     pid, _ = book_by_phone(twilio, entry_of, runtime)
     end = entry_of(pid).promised_by
     clock.advance((end - clock.now()).total_seconds() - 130)

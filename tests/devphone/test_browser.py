@@ -386,7 +386,7 @@ def test_prompts_are_spoken_in_the_says_language_and_a_key_in_a_gather_stops_the
 
 def test_demo_hours_another_number_and_a_restart(chromium, settings, clock):
     """The demo switch, another callback number, a restart and a text message in chromium, at 1280 and
-    390 px (screenshots in test-artifacts/devphone-issue21-*.png):
+    390 px (screenshots in test-artifacts/devphone-demo-*.png):
     the teams are closed (a Saturday night in New York) until "Open every team for this demo" is ticked;
     a call the app places to another number rings the customer phone, which says which number rings;
     the app restarts on the same port and the page reconnects, says so and sets the new process up again."""
@@ -413,7 +413,7 @@ def test_demo_hours_another_number_and_a_restart(chromium, settings, clock):
         expect(heard(page.locator("#customer"), "Thank you for calling")).to_have_count(1)
         page.locator("#customer .hangup").click()
         expect(page.get_by_test_id("customer-status")).to_contain_text("Call ended")
-        page.get_by_test_id("customer-text").locator("input").fill("CALL ME")  # item 6: a signed SMS webhook, its reply shown
+        page.get_by_test_id("customer-text").locator("input").fill("CALL ME")  # a signed SMS webhook, its reply shown
         page.get_by_test_id("customer-text").locator("button").click()
         expect(page.locator("#customer .log li.ivr", has_text="Text message")).to_have_count(1)
         page.get_by_test_id("customer-chat").locator("input").fill("my internet is down, call me")
@@ -425,8 +425,8 @@ def test_demo_hours_another_number_and_a_restart(chromium, settings, clock):
         expect(ringing).to_be_visible()
         expect(ringing).to_contain_text("to +14155550123: not this phone's number")
         expect(page.get_by_test_id("customer-status")).to_have_text("Ringing: +14155550123")
-        shot(page, "issue21-another-number")
-        at_phone_width(page, "issue21-another-number")
+        shot(page, "demo-another-number")
+        at_phone_width(page, "demo-another-number")
         page.locator("#customer .decline").click()
         first.extensions["devphone"].stop()  # the process ends: its event streams with it
     expect(page.locator("#trouble")).to_contain_text("reconnecting")
@@ -437,8 +437,8 @@ def test_demo_hours_another_number_and_a_restart(chromium, settings, clock):
             phone = second.extensions["devphone"]
             until(lambda: phone.demo_hours.on and any(line.customer == "+12125550142" for line in phone.lines.all()))
             expect(page.get_by_test_id("skills").locator("li.closed")).to_have_count(0)
-            shot(page, "issue21-restarted")
-            at_phone_width(page, "issue21-restarted")
+            shot(page, "demo-restarted")
+            at_phone_width(page, "demo-restarted")
     finally:
         second.extensions["devphone"].stop()
         for app in (first, second):

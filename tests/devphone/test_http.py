@@ -211,11 +211,17 @@ def test_agent_states_go_through_the_agents_rules(browser_client, dev_app):
         assert session.get(Agent, agent["id"]).state == "available"
 
 
-@pytest.mark.parametrize("body", [{"customer": "0612345678"}, {"customer": 31612345678}, {"agent": 999},
-                                  {"agent": True}, {"agent": "1"}, {"colour": "red"}])
-def test_the_line_refuses_what_is_not_a_number_or_an_agent(browser_client, dev_app, body):
+@pytest.mark.parametrize("body,status,detail", [
+    ({"customer": "0612345678"}, 400, "The caller's number must be in international format: + and 7 to 15 digits."),
+    ({"customer": 31612345678}, 400, "customer must be a phone number such as +12125550142."),
+    ({"agent": 999}, 404, "No agent 999."),
+    ({"agent": True}, 400, "agent must be an agent's id (a whole number)."),
+    ({"agent": "1"}, 400, "agent must be an agent's id (a whole number)."),
+    ({"colour": "red"}, 400, "Unknown fields: colour (customer, agent)."),
+])
+def test_the_line_refuses_what_is_not_a_number_or_an_agent(browser_client, dev_app, body, status, detail):
     response = browser_client.post("/line", body)
-    assert response.status_code in (400, 404)
+    assert response.status_code == status and response.get_json()["detail"] == detail, response.get_json()
     line = browser_client.line()
     assert line.customer is None and line.agent_id is None
 

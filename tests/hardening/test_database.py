@@ -37,7 +37,8 @@ def test_sip_and_client_callers_get_through_and_are_stored_as_they_are(twilio, r
     with runtime.sessions() as s:
         assert s.get(Call, call.call_sid).from_number == caller
         held = s.scalars(select(QueueEntry).where(QueueEntry.call_sid == call.call_sid)).all()
-        assert [entry.phone_number for entry in held] in ([], [caller])
+        # Held for billing, then hung up: the entry keeps the address as it came, and says they left.
+        assert [(entry.phone_number, entry.state) for entry in held] == [(caller, "abandoned")]
 
 
 def test_an_address_no_network_sends_is_a_400_and_stores_nothing(app, runtime):

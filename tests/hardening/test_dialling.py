@@ -99,12 +99,20 @@ def agents_api(app, monkeypatch):
     return lambda body: client.post("/api/agents", json=body, headers={"Authorization": f"Bearer {AGENTS_TOKEN}"})
 
 
-@pytest.mark.parametrize("address", ["+1 900 555 0100", "+19005550100", "+15002345678", "+447623456789",
-                                     "sip:x@evil.example", "sip:ann@pbx.example.com.evil.example",
-                                     "sip:" + "a" * 200 + "@pbx.example.com"])
-def test_an_agent_address_that_would_dial_toll_fraud_is_refused(agents_api, runtime, address):
+@pytest.mark.parametrize("address,why", [
+    ("+1 900 555 0100", "is not a way to reach an agent: use an E.164 number"),  # spaces: not E.164
+    ("+19005550100", "this is a premium rate number, which we do not call"),
+    ("+15002345678", "this is a personal number, which we do not call"),
+    ("+447623456789", "this is a pager number, which we do not call"),
+    ("sip:x@evil.example", "SIP addresses at evil.example are not allowed: list the domain in AGENT_SIP_DOMAINS"),
+    ("sip:ann@pbx.example.com.evil.example", "SIP addresses at pbx.example.com.evil.example are not allowed"),
+    ("sip:" + "a" * 200 + "@pbx.example.com", "an agent's address has at most 200 characters"),
+])
+def test_an_agent_address_that_would_dial_toll_fraud_is_refused(agents_api, runtime, address, why):
     response = agents_api({"name": "Ann", "address": address, "skills": ["billing"]})
-    assert response.status_code in (400, 422), response.get_data(as_text=True)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    problem = response.get_json()
+    assert problem["code"] == "invalid" and why in problem["detail"], problem
     assert rows(runtime)["agents"] == 0
 
 

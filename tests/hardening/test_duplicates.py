@@ -137,7 +137,7 @@ def test_the_same_outbound_callbacks_twenty_times_at_once(live_app, app, runtime
         agent = s.get(agents.Agent, agent_id)
         entry = s.scalars(select(QueueEntry)).one()
         events = s.scalars(select(QueueEvent.event).where(QueueEvent.entry_id == entry.id)).all()
-    assert agent.state in ("available", "wrap_up", "offline")
+    assert agent.state == "wrap_up"  # the agent's call ended: wrap-up (30 s by default), once
     # Each thing that happened is recorded once, however many copies of its webhook came; the agent
     # leaving before the customer was connected puts the callback back with a new window told.
     assert events == ["requested", "window_told", "wait_announced", "dialing_agent", "dialing_customer",

@@ -39,6 +39,6 @@ def test_kept_and_timing():
 
 
 def test_naive_times_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="naive datetime given to a window"):
         callback_window(now=NOW.replace(tzinfo=None), expected_seconds=1, spread_seconds=1, zone="UTC")
     assert isinstance(slot_window(NOW, "UTC"), Window)

@@ -32,7 +32,7 @@ def test_other_kinds_use_the_word_tables():
 
 def test_every_kind_is_known_and_nothing_else():
     assert ANSWER_KINDS == ("skill", "yes_no", "digits", "time", "key")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown answer kind 'menu'; one of skill, yes_no, digits, time, key"):
         grammar_for("menu", "en-US")
 
 

@@ -1,6 +1,6 @@
 """The held-out spoken answers (bench/speech_test_answers.en-US.tsv) are no near copy of what was tuned on.
 
-Issue 19: prompts, the digit decode and the confidence calibration are tuned on the dev answers
+Prompts, the digit decode and the confidence calibration are tuned on the dev answers
 (bench/speech_dev_answers.en-US.tsv); the test answers measure them. A test phrasing that shares most of
 its words with a dev phrasing, an operator's example, a phrasing the speech tests use or a prompt given to
 Whisper would measure what was tuned, not callers. Word overlap is the Jaccard index of the two word

@@ -82,6 +82,7 @@ def test_not_a_wav_is_a_wav_error():
 
     from speech.audio import WavError, read_wav_bytes
 
-    for data in (b"ID3\x03 an mp3", b"", b"RIFF\x04\x00\x00\x00WAVE"):
-        with pytest.raises(WavError):
+    for data, why in ((b"ID3\x03 an mp3", "input is not a WAV file"), (b"", "input is not a WAV file"),
+                      (b"RIFF\x04\x00\x00\x00WAVE", "input: WAV without a fmt or data chunk")):
+        with pytest.raises(WavError, match=why):
             read_wav_bytes(data)

@@ -1,4 +1,4 @@
-"""Whisper under load (issue 19, item 6): admission, deadlines and doubtful answers, with the real worker.
+"""Whisper under load: admission, deadlines and doubtful answers, with the real worker.
 
 A live answer has a deadline (speech/cascade.py, ANSWER_DEADLINE after the caller's last voice). Whisper is
 not asked when its worker's queue would not be through by then, its worker drops a request whose turn came

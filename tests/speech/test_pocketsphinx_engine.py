@@ -70,7 +70,7 @@ def test_missing_dictionary_words_are_reported(en_engine, caplog):
 
 
 def test_rates_that_do_not_divide_16k_are_refused(en_engine):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot upsample 11025 Hz to 16000 Hz by a whole factor"):
         en_engine.recognizer(11025, ["yes"])
 
 

@@ -39,7 +39,7 @@ def test_a_partial_then_the_final(en_engine, audio_path):
     for i in range(0, len(pcm), 320):
         rec.accept(pcm[i:i + 320])
     partial = rec.partial().transcript
-    assert partial == rec.finish().transcript and partial in ("yes", "yeah", "yep", "yup")
+    assert partial == rec.finish().transcript == "yeah"  # a yes-word of the grammar, heard before the end
     rec.close()  # after finish: nothing more to release
 
 

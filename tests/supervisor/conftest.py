@@ -1,6 +1,7 @@
 """Fixtures for the supervisor pages: users, a signed-in test client, and callbacks to steer."""
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import uuid
@@ -10,6 +11,7 @@ import pytest
 from callbacks import services as callbacks
 from storage.db import transaction
 from supervisor import auth
+from tests.support.web_button import book_on_the_web
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -60,13 +62,13 @@ def sign_in(app, users):
     return sign
 
 
-def book(runtime, clock, number: str = "+12125550100", skill: str = "billing", **extra):
-    """A callback booked through the domain service (what the API and the IVR do)."""
-    request = callbacks.CallbackRequest(skill=skill, phone_number=number, channel=extra.pop("channel", "web"),
-                                        language="en-US", arrived_at=clock.now(), **extra)
-    with transaction(runtime.sessions) as db:
-        booking = callbacks.book_callback(db, request, clock.now())
-        return booking.entry.public_id
+_visitors = itertools.count(1)
+
+
+def book(app, number: str = "+12125550100", skill: str = "billing", **fields) -> str:
+    """A callback asked for on the web button (tests/support/web_button.py), now; its public id."""
+    return book_on_the_web(app.test_client(), app.extensions["ivr"].ivr_config, number, skill,
+                           address=f"198.51.100.{next(_visitors) % 250 + 1}", **fields)["id"]
 
 
 def entry(runtime, public_id: str):

@@ -30,12 +30,12 @@ def _ivr_lines(caplog):
     ("credentials", "Dialling is failing: Twilio refused our credentials since "),
     ("unreachable", "Dialling is failing: Twilio cannot be reached since "),
 ])
-def test_dispatcher_backs_off_and_the_page_says_why(runtime, clock, twilio_rest, sign_in, caplog, how, words):
+def test_dispatcher_backs_off_and_the_page_says_why(app, runtime, clock, twilio_rest, sign_in, caplog, how, words):
     dispatcher = dispatcher_for(runtime)
     with transaction(runtime.sessions) as db:
         agent_id = agents.add_agent(db, name="Ann", address=AGENT, skills=["billing"], now=clock.now(),
                                     state="available").id
-    pid = book(runtime, clock, "+12125550143")
+    pid = book(app, "+12125550143")
     page = sign_in("sam")
     twilio_rest.fail_all(how)
     caplog.set_level(logging.INFO)

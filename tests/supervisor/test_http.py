@@ -20,7 +20,7 @@ def sample_path(rule) -> str:
 
 
 def test_every_page_and_data_endpoint_refuses_strangers(app, runtime, clock):
-    pid = book(runtime, clock, caller_name="Secret Person")
+    pid = book(app, name="Secret Person")
     client = app.test_client()
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("supervisor.")
              and r.endpoint not in ("supervisor.login", "supervisor.static")]
@@ -37,7 +37,7 @@ def test_every_page_and_data_endpoint_refuses_strangers(app, runtime, clock):
                 else:  # data and actions: told it is not signed in
                     assert response.status_code == 401, (method, path, response.status_code, body[:200])
                 assert "+12125550100" not in body and "Secret Person" not in body
-    assert entry(runtime, pid).state == "queued" and len(entry(runtime, pid).events) == 1
+    assert entry(runtime, pid).state == "queued" and len(entry(runtime, pid).events) == 2  # requested, window_told
 
 
 def test_sign_in_checks_the_password_and_sign_out_ends_the_session(app, users):
@@ -67,9 +67,9 @@ def test_passwords_are_stored_as_argon2_hashes(runtime, users):
         assert auth.authenticate(db, "nobody", PASSWORD) is None
 
 
-def test_a_form_without_the_csrf_token_is_refused(sign_in, runtime, clock):
+def test_a_form_without_the_csrf_token_is_refused(app, sign_in, runtime, clock):
     sam = sign_in("sam")
-    pid = book(runtime, clock)
+    pid = book(app)
     response = sam.client.post(f"/supervisor/entries/{pid}/cancel",
                                data={"version": str(entry(runtime, pid).version), "reason": "x"},
                                headers={"X-Requested-With": "fetch"})
@@ -103,9 +103,9 @@ def test_queue_page_shows_the_line_with_numbers_in_full(sign_in, app, twilio, ru
         assert unfinished not in page, unfinished
 
 
-def test_each_action_over_http_and_the_second_supervisor_gets_a_409(sign_in, runtime, clock):
+def test_each_action_over_http_and_the_second_supervisor_gets_a_409(app, sign_in, runtime, clock):
     sam, kim = sign_in("sam"), sign_in("kim")
-    pid = book(runtime, clock, "+12125550100")
+    pid = book(app, "+12125550100")
     shown = entry(runtime, pid).version  # both pages show this version
 
     r = sam.act(pid, "priority", shown, priority="up", current="0")
@@ -129,13 +129,13 @@ def test_each_action_over_http_and_the_second_supervisor_gets_a_409(sign_in, run
     assert sam.act(pid, "cancel", entry(runtime, pid).version, reason="").status_code == 400
     assert sam.act(pid, "cancel", entry(runtime, pid).version, reason="solved by email").status_code == 200
     trail = [(e.event, e.actor) for e in entry(runtime, pid).events]
-    assert trail == [("requested", "customer"), ("priority", "sam"), ("note", "sam"), ("rescheduled", "sam"),
-                     ("call_now", "sam"), ("moved", "sam"), ("cancelled", "sam")]
+    assert trail == [("requested", "customer"), ("window_told", "system"), ("priority", "sam"), ("note", "sam"),
+                     ("rescheduled", "sam"), ("call_now", "sam"), ("moved", "sam"), ("cancelled", "sam")]
 
 
-def test_failed_callbacks_stand_out_and_can_be_retried_or_closed(sign_in, runtime, clock):
+def test_failed_callbacks_stand_out_and_can_be_retried_or_closed(app, sign_in, runtime, clock):
     sam = sign_in("sam")
-    pids = [book(runtime, clock, n) for n in ("+12125550101", "+12125550102")]
+    pids = [book(app, n) for n in ("+12125550101", "+12125550102")]
     with transaction(runtime.sessions) as db:
         for pid in pids:
             callbacks.change_state(db, callbacks.get_entry(db, pid), "failed", now=clock.now(),
@@ -149,16 +149,16 @@ def test_failed_callbacks_stand_out_and_can_be_retried_or_closed(sign_in, runtim
     assert "need attention" not in sam.get("/supervisor/").get_data(as_text=True)
 
 
-def test_without_javascript_an_action_redirects_back_with_a_message(sign_in, runtime, clock):
+def test_without_javascript_an_action_redirects_back_with_a_message(app, sign_in, runtime, clock):
     sam = sign_in("sam")
-    pid = book(runtime, clock)
+    pid = book(app)
     response = sam.client.post(f"/supervisor/entries/{pid}/note",
                                data={"csrf_token": sam.token, "version": "999", "text": "x",
                                      "back": "/supervisor/?skill=billing"})
     assert response.status_code == 303 and response.headers["Location"] == "/supervisor/?skill=billing"
     page = sam.get("/supervisor/?skill=billing").get_data(as_text=True)
     assert "changed since your page showed it" in page
-    assert [e.event for e in entry(runtime, pid).events] == ["requested"]  # no note was added
+    assert [e.event for e in entry(runtime, pid).events] == ["requested", "window_told"]  # no note was added
 
 
 def test_agents_panel_sets_availability(sign_in, runtime, clock):
@@ -227,8 +227,8 @@ def test_cli_creates_the_first_admin(app, runtime):
         assert db.query(User).count() == 1
 
 
-def test_metrics_page_and_csv(sign_in, runtime, clock):
-    pid = book(runtime, clock)
+def test_metrics_page_and_csv(app, sign_in, runtime, clock):
+    pid = book(app)
     sam = sign_in("sam")
     page = sam.get("/supervisor/metrics?period=today")
     assert page.status_code == 200 and "<svg" in page.get_data(as_text=True)
@@ -244,13 +244,13 @@ def test_metrics_page_and_csv(sign_in, runtime, clock):
     assert pid
 
 
-def test_the_stream_says_change_when_the_trail_moves(runtime, clock):
+def test_the_stream_says_change_when_the_trail_moves(app, runtime, clock):
     ticks = iter(range(1000))
     events = live.stream(runtime.sessions, None, sleep=lambda s: None, monotonic=lambda: next(ticks) * 0.001)
     assert next(events).startswith("retry:")
     hello = next(events)
     assert hello.startswith("event: hello")
-    book(runtime, clock)
+    book(app)
     assert next(events).startswith("event: change")
 
 
@@ -274,8 +274,8 @@ def test_sign_in_only_returns_to_supervisor_pages(app, users, next_url, expected
     assert re.match(r"^/", r.headers["Location"])
 
 
-def test_entry_page_shows_the_audit_trail_with_who_did_what(sign_in, runtime, clock):
-    pid = book(runtime, clock, caller_name="Grace Hopper")
+def test_entry_page_shows_the_audit_trail_with_who_did_what(app, sign_in, runtime, clock):
+    pid = book(app, name="Grace Hopper")
     sam = sign_in("sam")
     assert sam.act(pid, "note", entry(runtime, pid).version, text="prefers e-mail").status_code == 200
     clock.advance(60)
@@ -300,12 +300,12 @@ def test_the_stream_ends_quietly_when_the_database_goes_away(runtime):
     assert events == ["retry: 1000\n\n"]  # the browser reconnects after a second
 
 
-def test_all_skills_view_caps_long_lines_and_the_skill_view_shows_all(sign_in, runtime, clock, monkeypatch):
+def test_all_skills_view_caps_long_lines_and_the_skill_view_shows_all(app, sign_in, runtime, clock, monkeypatch):
     from supervisor import board
 
     monkeypatch.setattr(board, "ROWS_PER_SECTION", 3)
     for i in range(5):
-        book(runtime, clock, f"+1212555{i:04d}")
+        book(app, f"+1212555{i:04d}")
         clock.advance(1)
     sam = sign_in("sam")
     page = sam.get("/supervisor/").get_data(as_text=True)
@@ -367,8 +367,8 @@ def test_unstaffed_open_team_card_tells_no_wait(sign_in, app, runtime, clock):
     assert "Connects in" not in card
 
 
-def test_a_nameless_caller_is_named_alike_on_the_queue_and_the_entry_page(sign_in, runtime, clock):
-    pid = book(runtime, clock)  # booked without a name
+def test_a_nameless_caller_is_named_alike_on_the_queue_and_the_entry_page(app, sign_in, runtime, clock):
+    pid = book(app)  # booked without a name
     sam = sign_in("sam")
     queue = sam.get("/supervisor/").get_data(as_text=True)
     page = sam.get(f"/supervisor/entries/{pid}").get_data(as_text=True)

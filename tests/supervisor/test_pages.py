@@ -27,8 +27,8 @@ def test_empty_figures_say_so_in_words(sign_in):
         assert "no holds ended yet" in row and "nobody connected yet" in row
 
 
-def test_figures_with_data_show_rates_and_counts(sign_in, runtime, clock):
-    book(runtime, clock)  # one callback requested: offered and accepted
+def test_figures_with_data_show_rates_and_counts(app, sign_in, runtime, clock):
+    book(app)  # one callback requested: offered and accepted
     page = sign_in("sam").get("/supervisor/metrics?period=today").get_data(as_text=True)
     billing = figure_rows(page)[0]
     assert billing.startswith("billing 1 1 (100%) no callbacks ended yet"), billing

@@ -26,8 +26,8 @@ def _no_number_in(records) -> bool:
     return not any("555" in r.getMessage() and "0143" in r.getMessage() for r in records)
 
 
-def test_admin_exports_a_number_from_the_users_page(runtime, clock, sign_in, caplog):
-    pid = book(runtime, clock, NUMBER, caller_name="Pat Jones", reason="double charge")
+def test_admin_exports_a_number_from_the_users_page(app, runtime, clock, sign_in, caplog):
+    pid = book(app, NUMBER, name="Pat Jones", reason="double charge")
     ada = sign_in("ada")
     page = ada.get("/supervisor/users").get_data(as_text=True)
     assert 'action="/supervisor/privacy/export"' in page
@@ -48,7 +48,7 @@ def test_admin_exports_a_number_from_the_users_page(runtime, clock, sign_in, cap
     assert held["phone"] == NUMBER
     assert [(e["public_id"], e["caller_name"], e["reason"]) for e in held["callbacks_and_holds"]] == [
         (pid, "Pat Jones", "double charge")]
-    assert [ev["event"] for ev in held["callbacks_and_holds"][0]["events"]] == ["requested"]
+    assert [ev["event"] for ev in held["callbacks_and_holds"][0]["events"]] == ["requested", "window_told"]
     assert _requests(runtime) == [("export", "ada", 1, 0)]
     lines = [r.getMessage() for r in caplog.records if r.name == "ivr.privacy"]
     assert lines == ["privacy export by ada: 1 queue entries, 0 calls"]
@@ -60,8 +60,8 @@ def _held(runtime) -> int:
         return len(export(db, NUMBER)["callbacks_and_holds"])
 
 
-def test_admin_erases_a_number_from_the_users_page(runtime, clock, sign_in, caplog):
-    pid = book(runtime, clock, NUMBER, caller_name="Pat Jones", reason="double charge")
+def test_admin_erases_a_number_from_the_users_page(app, runtime, clock, sign_in, caplog):
+    pid = book(app, NUMBER, name="Pat Jones", reason="double charge")
     ada = sign_in("ada")
     page = ada.get("/supervisor/users").get_data(as_text=True)
     assert 'action="/supervisor/privacy/erase"' in page and 'name="confirm"' in page

@@ -1,4 +1,5 @@
 """The fake Twilio REST API refuses what Twilio would refuse and answers consistently."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -23,15 +24,18 @@ def test_created_calls_can_be_fetched_listed_and_updated(runtime, twilio_rest, c
     assert client.calls.list(to="+14155550100", start_time_after=clock.now() + timedelta(days=1)) == []
     client.calls(call.sid).update(twiml="<Response><Hangup/></Response>")
     client.calls(call.sid).update(status="completed")
-    with pytest.raises(TwilioRestException):
+    with pytest.raises(TwilioRestException) as ended:
         client.calls(call.sid).update(twiml="<Response><Hangup/></Response>")  # ended calls cannot be steered
+    assert (ended.value.status, ended.value.code) == (400, 21220), ended.value.msg
     assert twilio_rest.call(call.sid)["updates"][0] == {"Twiml": "<Response><Hangup/></Response>"}
 
 
-@pytest.mark.parametrize("bad", [{"to": "555"}, {"url": "not a url"}, {"twiml": "<Response><Say>x</Response>"}])
-def test_requests_off_the_spec_are_refused(runtime, bad):
+@pytest.mark.parametrize("bad, why", [({"to": "555"}, "'555' is not a 'endpoint'"),
+                                      ({"url": "not a url"}, "'not a url' is not a 'uri'"),
+                                      ({"twiml": "<Response><Say>x</Response>"}, "</Response>' is not a 'twiml'")])
+def test_requests_off_the_spec_are_refused(runtime, bad, why):
     args = {"to": "+14155550100", "from_": "+15005550006", "url": "https://ivr.example.com/a"} | bad
-    with pytest.raises(SpecViolation):
+    with pytest.raises(SpecViolation, match=re.escape(why)):
         runtime.twilio.calls.create(**args)
 
 

@@ -123,7 +123,7 @@ def test_a_caller_hanging_up_ends_the_call_and_reports_it(emulator, fx):
     call = emulator.call()
     call.hang_up()
     assert call.ended and fx.form_of("/status")["CallStatus"] == "completed"
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError, match=r"completed> has ended; last heard: 'Welcome'"):
         call.press("1")
 
 
@@ -349,7 +349,7 @@ def test_a_retried_webhook_is_delivered_twice_and_the_fragment_is_never_sent(emu
 
 def test_an_app_error_or_refused_twiml_is_loud_in_strict_mode(emulator, fx):
     fx.docs["/incoming"] = "<Response><Say>unclosed</Response>"
-    with pytest.raises(WebhookError):
+    with pytest.raises(WebhookError, match="/incoming: not XML: mismatched tag"):
         emulator.call()
     emulator.strict = False  # as Twilio: "an application error has occurred", and the call ends
     call = emulator.call()
@@ -360,7 +360,7 @@ def test_the_rest_api_refuses_what_twilios_spec_refuses(emulator):
     from telephony.rest import SpecViolation
 
     client = emulator.client()
-    with pytest.raises(SpecViolation):
+    with pytest.raises(SpecViolation, match="violates Twilio's spec: .*'555' is not a 'endpoint'"):
         client.calls.create(to="555", from_="+15005550006", url=BASE + "/x")
     with pytest.raises(SpecViolation, match="does not define"):
         emulator.rest.request("POST", f"https://api.twilio.com/2010-04-01/Accounts/{emulator.account_sid}/Calls.json",

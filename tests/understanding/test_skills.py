@@ -40,7 +40,7 @@ def test_natural_requests_reach_the_right_skill(u, text, lang, skill):
 ])
 def test_not_knowing_reaches_the_fallback(u, text, lang):
     guess = u.skill(text, lang)
-    assert guess.skill in ("general", None), guess  # None is sent to general by the flow
+    assert guess.skill == "general" and not guess.needs_confirmation, guess
 
 
 def test_transcripts_without_capitals_or_punctuation_and_with_slips(u):

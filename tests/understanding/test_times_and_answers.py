@@ -133,7 +133,7 @@ def test_a_time_that_happens_twice_means_the_first():
 
 
 def test_now_must_be_aware():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="now must be timezone-aware"):
         parse_callback_time("in an hour", "en-US", datetime(2026, 1, 1), NY, WEEKDAYS_8_TO_18)
 
 

@@ -377,7 +377,7 @@ def test_no_token_reaches_the_access_log(twilio, ws_url, caplog):
         assert session.scalar(select(func.count()).select_from(SpeechResult)) == 0
 
 
-# --- the answer and the question's time-out, racing (issue 21, item 5; ivr/spoken.py) ------------------
+# --- the answer and the question's time-out, racing (ivr/spoken.py) ------------------------------------
 
 def timed_out(twilio, sid, turn=1):
     """The menu's Gather timing out: Twilio requests its action with no Digits (the fall-through)."""
