@@ -166,10 +166,11 @@ def twilio(app, emulator):
 @pytest.fixture(scope="session")
 def browser():
     """One chromium for the whole run; each test opens its own context (cookies, storage)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
-    from tests.support.browser import launch
+    from tests.support.browser import PATIENCE_MS, launch
 
+    expect.set_options(timeout=PATIENCE_MS)
     with sync_playwright() as p:
         chromium = launch(p)
         yield chromium

@@ -27,14 +27,16 @@ from clock import Clock
 from storage.db import transaction
 from supervisor import auth
 from tests.devphone.conftest import DEVELOPMENT, free_port, served
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PATIENCE_MS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 README_PICTURE = ROOT / "docs" / "img" / "dev-phone.png"
 PASSWORD = "correct horse battery"
 SAID = "my internet is not working"
-HEARD = "internet is not working"  # what the recogniser must have caught of it, at least
+# What the recogniser must have caught of it, at least: the middle word varies with how chromium's fake
+# microphone lines the audio up ("is", "to"), which is not what this test is about.
+HEARD = re.compile(r"internet \w+ not working")
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 STEP = 60_000  # ms: prompts play in real time, speech is recognised on a shared machine
@@ -46,7 +48,7 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espea
 def patient_expectations():
     expect.set_options(timeout=STEP)
     yield
-    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
+    expect.set_options(timeout=PATIENCE_MS)  # what the other modules use
 
 
 class ShiftedClock(Clock):

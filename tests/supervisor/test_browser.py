@@ -17,6 +17,7 @@ from agents import services as agents
 from callbacks import services as callbacks
 from storage.db import transaction
 from tests.supervisor.conftest import PASSWORD, chat_handover, dispatcher_for, entry
+from tests.support.browser import PATIENCE_MS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LAPTOP = {"viewport": {"width": 1366, "height": 900}}
@@ -41,7 +42,7 @@ def page_for(browser, live_app, users):
         if init_script is not None:
             context.add_init_script(init_script)  # runs in every page before the page's own scripts
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(PATIENCE_MS)
         page.errors = []
         page.on("pageerror", lambda exc: page.errors.append(str(exc)))
         page.on("console", lambda msg: msg.type == "error" and page.errors.append("console: " + msg.text))

@@ -12,5 +12,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+# How long a browser step may take before the test is called hung. Generous on purpose: it only stops a
+# test that would never pass; a 2-core machine running other work can take well over 10 s for one step.
+PATIENCE_MS = 60_000
+
+
 def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

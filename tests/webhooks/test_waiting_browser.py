@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from config import Prompts
+from tests.support.browser import PATIENCE_MS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
@@ -37,7 +38,7 @@ def open_page(browser, live_app):
         context = browser.new_context(locale=language, timezone_id=LANGUAGES[language][1], **options)
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(PATIENCE_MS)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("response", lambda r: r.status >= 400 and "/move" not in r.url and errors.append(f"{r.status} {r.url}"))

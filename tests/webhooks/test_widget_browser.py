@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from storage.models import QueueEntry
+from tests.support.browser import PATIENCE_MS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
@@ -31,7 +32,7 @@ def page_for(browser, live_app):
         context = browser.new_context(timezone_id=zone, locale="en-US", **options)
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(PATIENCE_MS)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("dialog", lambda dialog: errors.append("dialog: " + dialog.message) or dialog.dismiss())
@@ -273,7 +274,7 @@ def test_position_updates_live_when_a_phone_caller_ahead_leaves(page_for, twilio
     caller.hang_up()
     page.wait_for_function(
         "() => document.querySelector('.cmb-host').shadowRoot.querySelector('.cmb-status').textContent"
-        " === 'You are number 1 in line.'", timeout=8000)
+        " === 'You are number 1 in line.'", timeout=PATIENCE_MS)
 
 
 def test_embedded_on_another_site(browser, app, live_app, runtime):
@@ -295,7 +296,7 @@ def test_embedded_on_another_site(browser, app, live_app, runtime):
         context = browser.new_context(timezone_id="America/New_York")
         try:
             page = context.new_page()
-            page.set_default_timeout(10_000)
+            page.set_default_timeout(PATIENCE_MS)
 
             def book(number):
                 page.goto(shop_origin + "/")
@@ -366,7 +367,7 @@ def test_while_only_the_agent_rings_the_widget_does_not_say_we_are_calling(page_
     runtime.extras["dispatcher"].run_once()  # agent first: Ann's phone rings, the customer's does not yet
     assert [e.state for e in entries(runtime)] == ["dialing_agent"]
     expect(dialog.locator(".cmb-status")).to_have_text(
-        "An agent is being connected; your phone will ring in a moment.", timeout=8000)
+        "An agent is being connected; your phone will ring in a moment.", timeout=PATIENCE_MS)
     expect(page.locator(".cmb-launch")).to_have_text("Callback: an agent is being connected")
     assert "We are calling you now" not in dialog.inner_text()
     shot(page, "phone-connecting")
