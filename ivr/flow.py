@@ -480,7 +480,10 @@ class CallFlow:
         return self.session.get(QueueEntry, call.entry_id) if call.entry_id else None
 
     def _speech_on(self, call: Call) -> bool:
-        return call.language in self.settings.speech_languages and self.understanding is not None
+        return self.speech_in(call.language)
+
+    def speech_in(self, language: str) -> bool:
+        return language in self.settings.speech_languages and self.understanding is not None
 
     def _prompts(self, call: Call) -> Prompts:
         return Prompts(self.config, call.language)
