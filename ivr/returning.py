@@ -10,7 +10,7 @@ Only callbacks waiting for their turn are offered (one being dialled right now i
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 
 from callbacks import promises
 from callbacks.requests import ensure_window
@@ -37,7 +37,8 @@ def waiting_callback_id(db, from_number: str | None, allowed_countries: tuple[st
     number = e164_reading(from_number)
     if number is None:
         return None
-    entry_id = db.scalar(_OPEN_CALLBACK, {"number": number, "skills": list(skills)})
+    entry_id = next((row.id for row in db.execute(_OPEN_CALLBACKS, {"number": number}).all() if row.skill in skills),
+                    None)
     if entry_id is None:
         return None
     try:
@@ -47,10 +48,12 @@ def waiting_callback_id(db, from_number: str | None, allowed_countries: tuple[st
     return entry_id
 
 
-# Built once: every incoming call asks it (ivr/call_records.py).
-_OPEN_CALLBACK = select(QueueEntry.id).where(
-    QueueEntry.phone_number == bindparam("number"), QueueEntry.kind == CALLBACK, QueueEntry.state.in_(WAITING),
-    QueueEntry.skill.in_(bindparam("skills", expanding=True))).order_by(QueueEntry.arrived_at, QueueEntry.id).limit(1)
+# Built once: every incoming call asks it (ivr/call_records.py). A number has few waiting callbacks (its
+# quotas bound them); those of a team no longer in the IVR file are skipped in Python. No IN list: an
+# expanding parameter is rendered again at every execution, plain ones are compiled once.
+_OPEN_CALLBACKS = select(QueueEntry.id, QueueEntry.skill).where(
+    QueueEntry.phone_number == bindparam("number"), QueueEntry.kind == CALLBACK,
+    or_(*(QueueEntry.state == state for state in WAITING))).order_by(QueueEntry.arrived_at, QueueEntry.id)
 
 
 def greet(flow, call, lead: list[str]):
