@@ -96,11 +96,14 @@ def normalise(raw: str, allowed_countries: tuple[str, ...], default_region: str 
     return e164
 
 
-def _parse(text: str, digits: str, default_region: str | None) -> phonenumbers.PhoneNumber | None:
+def _readings(text: str, digits: str, default_region: str | None) -> list[str]:
     """Keyed digits without '+' are read as a national number of `default_region` first (how people
     key their own country's numbers: 0612345678 in NL, 4155550123 in the US), else as international."""
-    readings = [text] if text.startswith("+") else ([text] if default_region else []) + ["+" + digits]
-    for reading in readings:
+    return [text] if text.startswith("+") else ([text] if default_region else []) + ["+" + digits]
+
+
+def _parse(text: str, digits: str, default_region: str | None) -> phonenumbers.PhoneNumber | None:
+    for reading in _readings(text, digits, default_region):
         try:
             parsed = phonenumbers.parse(reading, None if reading.startswith("+") else default_region)
         except phonenumbers.NumberParseException:
@@ -108,6 +111,21 @@ def _parse(text: str, digits: str, default_region: str | None) -> phonenumbers.P
         if phonenumbers.is_possible_number(parsed) and phonenumbers.is_valid_number(parsed):
             return parsed
     return None
+
+
+def e164_reading(raw: str | None) -> str | None:
+    """The E.164 form normalise(raw, ...) gives whenever it accepts `raw` (no default region), read with
+    one parse and none of its checks: a cheap key to look a stored number up by, before paying for
+    normalise() on a hit. None when no number can be read (normalise refuses those too)."""
+    text = (raw or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not digits:
+        return None
+    try:
+        parsed = phonenumbers.parse(_readings(text, digits, None)[0], None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def home_region(*numbers: str | None) -> str | None:

@@ -4,12 +4,13 @@ keep-alive connections sending distinct, signed POST /voice/incoming requests (a
 The client is a small asyncio HTTP/1.1 loop in this process; every request is built and signed before
 the clock starts. Servers are measured back to back in each round, so a busy machine shows in both.
 
-    nice -n 5 python3 bench/webhook_speed.py [--rounds 3] [--seconds 10] [--postgres URL]
+    nice -n 5 python3 bench/webhook_speed.py [--rounds 3] [--seconds 10] [--postgres URL] [--against DIR]
 
 Bare Flask (the ceiling: no check, no database), the minimal persisted webhook and this app, each round
 in a rotated order (interleaved, so a busy spell of a shared machine does not fall on one server only).
 --postgres adds this app on PostgreSQL (an admin URL as scripts/postgres prints: a fresh database is
-made and dropped). Prints one row per server and round, then each server's median and spread and its
+made and dropped). --against DIR adds another checkout of the app (e.g. `git archive <commit> | tar -x -C
+DIR`), served from DIR in the same rounds: a before/after measured back to back. Prints one row per server and round, then each server's median and spread and its
 ratios to the minimal webhook of the same round, for docs/benchmarks.md.
 """
 from __future__ import annotations
@@ -97,11 +98,11 @@ def load(port: int, seconds: float) -> dict:
             "n": len(latencies), "failed": len(failures), "first_failure": failures[:1]}
 
 
-def serve(app: str, env: dict, port: int) -> subprocess.Popen:
+def serve(app: str, env: dict, port: int, root: Path = ROOT) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2", "--threads", "4",
          "-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", app],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
@@ -116,13 +117,13 @@ def serve(app: str, env: dict, port: int) -> subprocess.Popen:
     raise SystemExit(f"{app} did not start")
 
 
-def measure(name: str, app: str, extra_env: dict, seconds: float) -> dict:
+def measure(name: str, app: str, extra_env: dict, seconds: float, root: Path = ROOT) -> dict:
     port = free_port()
     env = dict(os.environ, TWILIO_AUTH_TOKEN=TOKEN, TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_NUMBER=NUMBER,
                PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", SECRET_KEY="bench", SPEECH_ENABLED="off",
                DISPATCHER="off", **extra_env)
     env.pop("DEV_PHONE", None)
-    proc = serve(app, env, port)
+    proc = serve(app, env, port, root)
     try:
         result = load(port, seconds)
     finally:
@@ -201,6 +202,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (scripts/postgres start)")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="also serve the app checked out in DIR (another commit), in the same rounds")
     parser.add_argument("--profile", type=int, metavar="CALLS",
                         help="profile CALLS calls' first three webhooks in this process instead")
     parser.add_argument("--database", help="with --profile: the database URL (default: a new SQLite file)")
@@ -208,6 +211,8 @@ def main() -> None:
     if args.profile:
         return profile(args.profile, args.database)
     names = [BARE, MINIMAL, APP_SQLITE] + ([APP_POSTGRES] if args.postgres else [])
+    if args.against:
+        names += [OTHER_SQLITE] + ([OTHER_POSTGRES] if args.postgres else [])
     print("| round | server | requests/s | p50 ms | p99 ms | failed |")
     print("|---|---|---|---|---|---|")
     results: dict[str, list[dict]] = {name: [] for name in names}
@@ -234,20 +239,22 @@ def main() -> None:
 
 BARE, MINIMAL = "bare Flask", "minimal persisted webhook"
 APP_SQLITE, APP_POSTGRES = "this app, SQLite", "this app, PostgreSQL"
+OTHER_SQLITE, OTHER_POSTGRES = "--against, SQLite", "--against, PostgreSQL"
 
 
 def run_server(name: str, folder: str, args) -> dict:
+    root = args.against if name in (OTHER_SQLITE, OTHER_POSTGRES) else ROOT
     if name == BARE:
         return measure(name, "bench.minimal_webhook:create_bare_app()", {}, args.seconds)
     if name == MINIMAL:
         return measure(name, "bench.minimal_webhook:create_app()",
                        {"MINIMAL_DB": f"{folder}/minimal-{uuid.uuid4().hex[:6]}.db"}, args.seconds)
-    if name == APP_SQLITE:
+    if name in (APP_SQLITE, OTHER_SQLITE):
         return measure(name, "app:create_app()",
-                       {"DATABASE_URL": f"sqlite:///{folder}/ivr-{uuid.uuid4().hex[:6]}.db"}, args.seconds)
+                       {"DATABASE_URL": f"sqlite:///{folder}/ivr-{uuid.uuid4().hex[:6]}.db"}, args.seconds, root)
     url, drop = postgres_database(args.postgres)
     try:
-        return measure(name, "app:create_app()", {"DATABASE_URL": url}, args.seconds)
+        return measure(name, "app:create_app()", {"DATABASE_URL": url}, args.seconds, root)
     finally:
         drop()
 

@@ -22,24 +22,27 @@ CLOSED_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "c
 _CLOSED = tuple(sorted(CLOSED_CALL_STATUSES))
 
 
-def first_answer(flow, call_sid: str, from_number: str | None, to_number: str | None) -> str | None:
-    """The greeting and menu of a new call, stored as turn 0. None when the caller has a callback
-    waiting (CallFlow.incoming asks about it). A CallSid already stored (Twilio retried the request)
-    raises IntegrityError at the INSERT: the caller then runs CallFlow.incoming, which replays turn 0."""
-    call = Call(call_sid=call_sid, from_number=from_number, to_number=to_number,
-                language=flow.config.language_for_number(to_number), step="menu", turn=0, retries=0,
-                scratch={"path": []}, status="in-progress", started_at=flow.clock.now())
-    if returning.open_callback(flow, call) is not None:
+def first_answer(flow, connection, call_sid: str, from_number: str | None, to_number: str | None) -> str | None:
+    """The greeting and menu of a new call, stored as turn 0 on `connection` (a Core connection in the
+    caller's transaction; `flow` only words it). None when the caller has a callback waiting
+    (CallFlow.incoming asks about it). A CallSid already stored (Twilio retried the request) raises
+    IntegrityError at the INSERT: the caller then runs CallFlow.incoming, which replays turn 0."""
+    if returning.waiting_callback_id(connection, from_number, flow.settings.allowed_countries,
+                                     flow.config.skills) is not None:
         return None
-    twiml = _greeting(flow, call)
-    flow.session.execute(_INSERT_CALL, [{**{key: getattr(call, key) for key in _CALL_COLUMNS}, "turn": 1}])
-    flow.session.execute(_INSERT_TURN, [{"call_sid": call_sid, "turn": 0, "twiml": twiml}])
+    language = flow.config.language_for_number(to_number)
+    twiml = _greeting(flow, call_sid, language)
+    # The columns CallFlow.incoming sets (the others stay NULL), the call already at turn 1.
+    connection.execute(_INSERT_CALL, {"call_sid": call_sid, "from_number": from_number, "to_number": to_number,
+                                      "language": language, "step": "menu", "turn": 1, "retries": 0,
+                                      "scratch": {"path": []}, "status": "in-progress",
+                                      "started_at": flow.clock.now()})
+    connection.execute(_INSERT_TURN, {"call_sid": call_sid, "turn": 0, "twiml": twiml})
     return twiml
 
 
 _INSERT_CALL = insert(Call.__table__)
 _INSERT_TURN = insert(CallTurn.__table__)
-_CALL_COLUMNS = tuple(column.key for column in Call.__table__.columns)
 
 # Stands in for the per-call stream token in a greeting rendered once (URL-safe: no XML escaping needed).
 _TOKEN_SLOT = "stream-token-of-this-call"
@@ -59,13 +62,14 @@ class _SlotLinks:
         return _TOKEN_SLOT
 
 
-def _greeting(flow, call) -> str:
+def _greeting(flow, call_sid: str, language: str) -> str:
     """The greeting inside the menu's question, as `ivr.asking.ask` words it for turn 0: rendered once per
     configuration, language and public URL; only the stream token (with speech) differs per call."""
-    speech = flow.speech_on(call)
-    key = (id(flow.config), call.language, speech, flow.links.step("menu", 1))
+    speech = flow.speech_in(language)
+    key = (id(flow.config), language, speech, flow.links.step("menu", 1))
     cached = _greetings.get(key)
     if cached is None or cached[0] is not flow.config:
+        call = Call(call_sid=call_sid, language=language, step="menu", turn=0, retries=0, scratch={"path": []})
         template = copy.copy(flow)
         template.links = _SlotLinks(flow.links)
         twiml = str(asking.ask(template, call, "menu", lead=[template.prompts(call).text("greeting")]))
@@ -74,7 +78,7 @@ def _greeting(flow, call) -> str:
         _greetings[key] = cached = (flow.config, twiml)
     if not speech:
         return cached[1]
-    return cached[1].replace(_TOKEN_SLOT, flow.links.stream_token(call.call_sid, "menu", 1))
+    return cached[1].replace(_TOKEN_SLOT, flow.links.stream_token(call_sid, "menu", 1))
 
 
 def status(flow, call_sid: str, call_status: str) -> bool:

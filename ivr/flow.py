@@ -158,7 +158,10 @@ class CallFlow:
                 "ivr_path": call.scratch.get("path", [])}
 
     def speech_on(self, call: Call) -> bool:
-        return call.language in self.settings.speech_languages and self.understanding is not None
+        return self.speech_in(call.language)
+
+    def speech_in(self, language: str) -> bool:
+        return language in self.settings.speech_languages and self.understanding is not None
 
     def prompts(self, call: Call) -> Prompts:
         return Prompts(self.config, call.language)

@@ -10,14 +10,14 @@ Only callbacks waiting for their turn are offered (one being dialled right now i
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 
 from callbacks import promises
 from callbacks.requests import ensure_window
 from callbacks.services import change_state
 from ivr import asking
 from ivr.answers import Meaning
-from phone_numbers import NumberRefused, normalise
+from phone_numbers import NumberRefused, e164_reading, normalise
 from storage.models import CALLBACK, QueueEntry
 
 WAITING = ("queued", "scheduled", "retry_wait")
@@ -25,17 +25,36 @@ WAITING = ("queued", "scheduled", "retry_wait")
 
 def open_callback(flow, call) -> QueueEntry | None:
     """The caller's number's waiting callback (the earliest booked), if any."""
+    entry_id = waiting_callback_id(flow.session, call.from_number, flow.settings.allowed_countries,
+                                   flow.config.skills)
+    return None if entry_id is None else flow.session.get(QueueEntry, entry_id)
+
+
+def waiting_callback_id(db, from_number: str | None, allowed_countries: tuple[str, ...], skills) -> int | None:
+    """The id of the waiting callback (the earliest booked) for `from_number` as normalise() reads it, if
+    any; `db` an ORM session or a Core connection. Callbacks are stored under normalised numbers, so
+    the caller's number is looked up by its E.164 reading (one parse) and normalised only on a hit:
+    a number normalise() refuses finds none, as before."""
+    number = e164_reading(from_number)
+    if number is None:
+        return None
+    entry_id = next((row.id for row in db.execute(_OPEN_CALLBACKS, {"number": number}).all() if row.skill in skills),
+                    None)
+    if entry_id is None:
+        return None
     try:
-        number = normalise(call.from_number or "", flow.settings.allowed_countries)
+        normalise(from_number or "", allowed_countries)
     except NumberRefused:
         return None
-    return flow.session.scalar(_OPEN_CALLBACK, {"number": number, "skills": list(flow.config.skills)})
+    return entry_id
 
 
-# Built once: every incoming call asks it (ivr/call_records.py).
-_OPEN_CALLBACK = select(QueueEntry).where(
-    QueueEntry.phone_number == bindparam("number"), QueueEntry.kind == CALLBACK, QueueEntry.state.in_(WAITING),
-    QueueEntry.skill.in_(bindparam("skills", expanding=True))).order_by(QueueEntry.arrived_at, QueueEntry.id).limit(1)
+# Built once: every incoming call asks it (ivr/call_records.py). A number has few waiting callbacks (its
+# quotas bound them); those of a team no longer in the IVR file are skipped in Python. No IN list: an
+# expanding parameter is rendered again at every execution, plain ones are compiled once.
+_OPEN_CALLBACKS = select(QueueEntry.id, QueueEntry.skill).where(
+    QueueEntry.phone_number == bindparam("number"), QueueEntry.kind == CALLBACK,
+    or_(*(QueueEntry.state == state for state in WAITING))).order_by(QueueEntry.arrived_at, QueueEntry.id)
 
 
 def greet(flow, call, lead: list[str]):

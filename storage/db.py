@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -23,7 +25,8 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: an error's log line names the statement, never the phone numbers it carried.
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False,
+                                                  "factory": _one_writer_connection()}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -36,6 +39,73 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+# How long a writer waits for the others of its process before it leaves the wait to SQLite's own
+# (which then gives up as it always did): SQLite's busy timeout, as set above.
+_WRITER_WAIT_SECONDS = 30
+# pysqlite begins a transaction, and SQLite takes its write lock, at a statement starting with these.
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _one_writer_connection() -> type:
+    """The sqlite3 connection class of one engine. SQLite lets one connection write at a time; a writer
+    that finds the database taken sleeps in SQLite's busy handler, polling at 1 ms, then up to every
+    100 ms, so under load the database sits idle between one writer's commit and the next one's poll.
+    Within a process, writers instead queue on one lock, taken where pysqlite begins the transaction
+    (its first INSERT, UPDATE, DELETE or REPLACE) and given back once the commit or rollback is done:
+    the next writer starts as soon as the last one is durable. Writers in other processes still meet
+    in SQLite's busy handler. Nothing else changes: reads never wait for it, and a thread that already
+    writes on another connection, or has waited the busy timeout, goes on to SQLite as before."""
+    lock = threading.Lock()
+    owner: list[int | None] = [None]
+
+    class Cursor(sqlite3.Cursor):
+        def execute(self, sql, parameters=()):
+            self.connection._before(sql)
+            return super().execute(sql, parameters)
+
+        def executemany(self, sql, seq_of_parameters):
+            self.connection._before(sql)
+            return super().executemany(sql, seq_of_parameters)
+
+    class Connection(sqlite3.Connection):
+        _writing = False
+
+        def cursor(self, factory=Cursor):
+            return super().cursor(factory)
+
+        def _before(self, sql: str) -> None:
+            if self._writing or self.in_transaction or not sql.lstrip()[:7].upper().startswith(_WRITES):
+                return
+            me = threading.get_ident()
+            if owner[0] != me and lock.acquire(timeout=_WRITER_WAIT_SECONDS):
+                owner[0], self._writing = me, True
+
+        def _done(self) -> None:
+            if self._writing:
+                self._writing, owner[0] = False, None
+                lock.release()
+
+        def commit(self):
+            try:
+                return super().commit()
+            finally:
+                self._done()
+
+        def rollback(self):
+            try:
+                return super().rollback()
+            finally:
+                self._done()
+
+        def close(self):
+            try:
+                return super().close()
+            finally:
+                self._done()
+
+    return Connection
 
 
 def alembic_config(url: str) -> AlembicConfig:

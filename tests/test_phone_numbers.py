@@ -1,6 +1,6 @@
 import pytest
 
-from phone_numbers import NumberRefused, last_digits, normalise, spoken_number
+from phone_numbers import NumberRefused, e164_reading, last_digits, normalise, spoken_number
 
 ALLOWED = ("US", "CA", "NL")
 
@@ -31,6 +31,21 @@ def test_refused_numbers_say_why(raw, reason):
         normalise(raw, ALLOWED)
     assert refused.value.reason == reason
     assert str(refused.value)
+
+
+@pytest.mark.parametrize("raw", ["+1 (212) 555-0142", "12125550142", "+31 6 12345678", "+310201234567",
+                                 "+31 020 794 0000", "sip:+12125550142@pbx.example.com"])
+def test_the_one_parse_reading_is_what_normalise_gives(raw):
+    # The returning-caller lookup (ivr.returning) keys on this reading and normalises only on a hit.
+    assert e164_reading(raw) == normalise(raw, ALLOWED)
+
+
+@pytest.mark.parametrize("raw", ["", "anonymous", "client:alice", "0031612345678"])
+def test_no_reading_where_normalise_finds_no_number(raw):
+    assert e164_reading(raw) is None
+    with pytest.raises(NumberRefused) as refused:
+        normalise(raw, ALLOWED)
+    assert refused.value.reason == "invalid"
 
 
 def test_spoken_and_last_digits():

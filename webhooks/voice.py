@@ -63,17 +63,19 @@ def turn_param() -> int:
     return int(raw)
 
 
+def _flow(session) -> CallFlow:
+    rt = runtime()
+    return CallFlow(session, rt.ivr_config, rt.clock, TwilioLinks(public_base()),
+                    FlowSettings(allowed_countries=rt.settings.allowed_countries, speech_languages=rt.speech_languages),
+                    understanding=rt.understanding)
+
+
 def _run_flow_once(action):
     """Run one IVR action in one transaction: all of it is stored, or none of it. A duplicate delivery
     racing this one (Twilio retries slow webhooks) loses on the call's or turn's key and is run again,
     which then replays the answer the first one stored."""
-    rt = runtime()
-    with transaction(rt.sessions) as session:
-        flow = CallFlow(session, rt.ivr_config, rt.clock, TwilioLinks(public_base()),
-                        FlowSettings(allowed_countries=rt.settings.allowed_countries,
-                                     speech_languages=rt.speech_languages),
-                        understanding=rt.understanding)
-        return action(flow)
+    with transaction(runtime().sessions) as session:
+        return action(_flow(session))
 
 
 run_flow = retry_on_conflict(_run_flow_once)
@@ -83,8 +85,10 @@ run_flow = retry_on_conflict(_run_flow_once)
 @twilio_signed
 def incoming():
     sid, caller, called = twilio_params.call_sid(), request.form.get("From"), request.form.get("To")
-    try:  # a new call: two INSERTs (ivr.call_records); a returning caller or a retried request: the full flow
-        answer = _run_flow_once(lambda flow: call_records.first_answer(flow, sid, caller, called))
+    try:  # a new call: two INSERTs (ivr.call_records) on a Core connection, committed before we answer;
+        # a returning caller or a retried request: the full flow
+        with runtime().engine.begin() as connection:
+            answer = call_records.first_answer(_flow(None), connection, sid, caller, called)
     except IntegrityError:
         answer = None
     return twilio_params.twiml(answer or run_flow(lambda flow: flow.incoming(sid, caller, called)))
