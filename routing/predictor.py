@@ -36,7 +36,8 @@ of everyone ahead), made honest about what the step formula ignored:
               on lasting that long, then the wrap-up; a wrap-up is what is left of it), their next entries'
               handle times (fixed part + lognormal talk), the holders ahead who hang up first (exponential
               patience at Line.abandon_rate: M/M/s+M's sum of 1 / (s * mu + j * theta) in the mean), callbacks
-              falling due, and agents leaving or coming on; beyond MAX_PATH_DEPARTURES the mean. Plus what
+              falling due, and agents leaving or coming on; beyond MAX_PATH_DEPARTURES, or before any
+              talk time is measured, the mean. Plus what
               connecting takes: the agent's answer for a holder, the customer's ring for a callback (both
               measured); spread = handle * sqrt(departures) / capacity plus 10% of the wait (the window
               is built from it, routing/promise.py).
@@ -195,7 +196,8 @@ def _first_staffed(hours: Hours, supply: Sequence[Supply], now: datetime) -> dat
 # drawing when the agents on now free up (what is left of their current entry), their next entries'
 # handle times and when the holders ahead hang up; the caller's turn is the departure that finds nobody
 # left ahead. Lines needing more than MAX_PATH_DEPARTURES departures keep the mean (their wait is nearly
-# symmetric, and the paths would cost more).
+# symmetric, and the paths would cost more), and so does a skill whose talk times are not measured yet
+# (only the configured mean is known, not how spread the times are).
 PATHS = 41
 QUANTILE = 0.5
 MAX_PATH_DEPARTURES = 60
@@ -204,13 +206,8 @@ _NORMAL = NormalDist()
 
 
 def _talk(handle: Handle) -> tuple[float, float, float]:
-    """(mu, sigma, fixed): the talk time's lognormal and the rest of an entry's agent-seconds. Unmeasured,
-    the whole entry is one lognormal with the handle time's mean and spread (exponential-like without)."""
-    if handle.talk_mu is not None:
-        return handle.talk_mu, handle.talk_sigma, max(0.0, handle.mean - handle.talk_mean)
-    cv = handle.sd / handle.mean if handle.sd > 0 and handle.mean > 0 else 1.0
-    sigma2 = math.log(1 + cv ** 2)
-    return math.log(max(handle.mean, 1e-3)) - sigma2 / 2, math.sqrt(sigma2), 0.0
+    """(mu, sigma, fixed): the measured talk time's lognormal and the rest of an entry's agent-seconds."""
+    return handle.talk_mu, handle.talk_sigma, max(0.0, handle.mean - handle.talk_mean)
 
 
 def _cycle(rng: random.Random, talk: tuple[float, float, float]) -> float:
@@ -229,7 +226,7 @@ def _talk_left(rng: random.Random, talk: tuple[float, float, float], elapsed: fl
 
 def _free_in(rng: random.Random, agent: Supply, handle: Handle, talk: tuple[float, float, float]) -> float:
     """Seconds until a busy agent is free for the line (their share of time stretches it)."""
-    wrap = (handle.wrap if agent.wrap is None else agent.wrap) if handle.talk_mu is not None else 0.0
+    wrap = handle.wrap if agent.wrap is None else agent.wrap
     rings = max(0.0, talk[2] - handle.wrap)  # the fixed part before the talk
     if agent.phase == "wrap_up":
         left = max(0.0, wrap - agent.elapsed)
@@ -351,7 +348,7 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
         return Estimate("after_closing", expected_at=after, resume_at=resume,
                         spread_seconds=_spread(departures, handle, capacity, at, resume or now), **base)
     model = (at - now).total_seconds()
-    if departures <= MAX_PATH_DEPARTURES:
+    if departures <= MAX_PATH_DEPARTURES and handle.talk_mu is not None:
         # The median of the sample paths, not the mean: what minimises the error a caller hears.
         turn = _median(_turns(line, supply, handle, hours, now, today_close))
         if math.isfinite(turn):
