@@ -15,6 +15,7 @@ the agent-seconds recent entries really took (from the audit trail), and the ski
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select
@@ -25,9 +26,12 @@ from config import IvrConfig, Skill
 from routing import queue
 from routing.hours import open_for_demo
 from routing.predictor import HORIZON, Estimate, Handle, Hours, Line, Supply, calibrated, predict
-from storage.models import Agent, QueueEntry, QueueEvent
+from storage.models import HOLDING, Agent, QueueEntry, QueueEvent
 
 RECENT_HANDLES = 20
+# Holders' patience: measured over those who arrived within ABANDON_MINUTES (see abandon_rate()).
+ABANDON_MINUTES = 60
+ABANDON_PRIOR_SECONDS = 600
 # Calibration from the delay history: the waits the model gave to the last CALIBRATION_SAMPLES callers
 # who reached an agent within CALIBRATION_MINUTES, against the waits they had (see calibration()).
 CALIBRATION_SAMPLES = 40
@@ -36,6 +40,8 @@ CALIBRATE = False
 # Events that put an agent on an entry (a claim), and states that end the agent's part in it.
 CLAIMS = ("agent_offered", "dialing_agent")
 RELEASES = ("queued", "retry_wait", "scheduled", "completed", "failed", "cancelled", "abandoned")
+# Where a busy agent is in their entry, by state (routing.predictor.Supply.phase).
+PHASES = {"reserved": "ringing", "on_call": "talking", "wrap_up": "wrap_up"}
 # The customer's phone rings this long, on average, before a callback is answered (until measured).
 CUSTOMER_RING_SECONDS = 15.0
 
@@ -60,7 +66,7 @@ def estimate(session: Session, skill: Skill | str, now: datetime, *, config: Ivr
     else:
         inputs = shared[key]
     hours, found, handle, scale = inputs
-    line = line_before(session, skill.name, now, entry)
+    line = line_before(session, skill.name, now, entry, abandon_rate=abandon_rate(session, skill.name, now, shared))
     return predict(line, found if supply is None else supply, handle, hours, now,
                    callback=callback or (entry is not None and entry.kind == "callback"), scale=scale)
 
@@ -130,15 +136,19 @@ def line_counts(session: Session, now: datetime) -> dict[str, int]:
     return {skill: int(n) for skill, n in rows}
 
 
-def line_before(session: Session, skill: str, now: datetime, entry: QueueEntry | None) -> Line:
-    """Who is served before `entry` (or before a new arrival): in line now, and callbacks falling due later."""
+def line_before(session: Session, skill: str, now: datetime, entry: QueueEntry | None,
+                abandon_rate: float = 0.0) -> Line:
+    """Who is served before `entry` (or before a new arrival): in line now (and how many of them are live
+    holders, who may hang up), and callbacks falling due later."""
+    where = [QueueEntry.skill == skill, queue.in_line_now(now)]
     if entry is not None:
         # In line or not yet (a retry or a slot falling due later keeps its place: it cuts in ahead of
         # those who came after it), only the entries before it in line order count.
-        ahead = queue.position(session, entry, now) - 1
-    else:
-        ahead = int(session.scalar(select(func.count()).select_from(QueueEntry).where(
-            QueueEntry.skill == skill, queue.in_line_now(now))) or 0)
+        where += [QueueEntry.id != entry.id, queue.ahead_of(entry)]
+    counts = dict(session.execute(select(QueueEntry.state == "holding", func.count()).where(*where)
+                                  .group_by(QueueEntry.state == "holding")).all())
+    holders = int(counts.get(True, 0) or 0)
+    ahead = holders + int(counts.get(False, 0) or 0)
     later = select(QueueEntry.next_attempt_at).where(
         QueueEntry.skill == skill, QueueEntry.state.in_(("scheduled", "retry_wait")),
         QueueEntry.next_attempt_at > now)
@@ -147,7 +157,30 @@ def line_before(session: Session, skill: str, now: datetime, entry: QueueEntry |
             QueueEntry.priority > entry.priority,
             and_(QueueEntry.priority == entry.priority, QueueEntry.arrived_at <= entry.arrived_at)))
     due = tuple(at for at in session.scalars(later) if at is not None and at < now + HORIZON)
-    return Line(ahead=ahead, due=due)
+    return Line(ahead=ahead, due=due, holders=holders, abandon_rate=abandon_rate)
+
+
+def abandon_rate(session: Session, skill: str, now: datetime, shared: dict | None = None) -> float:
+    """How fast the skill's holders hang up (per holder and second): the holders who hung up over the
+    seconds holders spent waiting, for those who arrived within ABANDON_MINUTES (the maximum-likelihood
+    rate of exponential patience; ABANDON_PRIOR_SECONDS of waiting without a hang-up added, so a few
+    early hang-ups do not swing it). Read once per skill and moment into `shared` when given."""
+    key = ("abandon", skill)
+    if shared is not None and key in shared:
+        return shared[key]
+    rows = session.execute(select(QueueEntry.state, QueueEntry.arrived_at, QueueEntry.connected_at,
+                                  QueueEntry.closed_at).where(
+        QueueEntry.skill == skill, QueueEntry.kind == HOLDING,
+        QueueEntry.arrived_at >= now - timedelta(minutes=ABANDON_MINUTES))).all()
+    gone, waited = 0, float(ABANDON_PRIOR_SECONDS)
+    for state, arrived, connected, closed in rows:
+        gone += state == "abandoned"
+        end = connected or closed or now
+        waited += max(0.0, (min(end, now) - arrived).total_seconds())
+    rate = gone / waited
+    if shared is not None:
+        shared[key] = rate
+    return rate
 
 
 def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
@@ -164,7 +197,9 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
         mine = counts.get(skill.name, 0) + 1  # this line, with the caller asking
         share = mine / (mine + sum(counts.get(name, 0) for name in agent.skills if name != skill.name))
         if agent.state != "offline":
-            supply.append(Supply(share=share, free=agent.state == "available"))
+            supply.append(Supply(share=share, free=agent.state == "available", phase=PHASES.get(agent.state),
+                                 elapsed=max(0.0, (now - agent.state_changed_at).total_seconds()),
+                                 wrap=float(agent.wrap_up_seconds)))
         elif not on and today_end is not None:
             supply.append(Supply(share=share, on_from=today_end))
         elif not on:
@@ -175,26 +210,45 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
 def handle_time(session: Session, skill: str, assumed: int) -> Handle:
     """Agent-seconds per entry over the skill's last RECENT_HANDLES completed entries: every claim of an
     agent (ring, whisper, customer ring, answering machine, talk), failed attempts included, plus the
-    agent's wrap-up. With fewer than 3 completed entries: the configured assumed_handle_seconds."""
+    agent's wrap-up. With fewer than 3 completed entries: the configured assumed_handle_seconds. Also
+    measured from them: the talk times' lognormal (connected to closed), the mean wrap-up, and claim to
+    connected for holders (`answer`) and callbacks (`customer_ring`; CUSTOMER_RING_SECONDS until one)."""
     rows = session.execute(
-        select(QueueEntry.id, QueueEntry.closed_at, func.coalesce(Agent.wrap_up_seconds, 30))
+        select(QueueEntry.id, QueueEntry.closed_at, func.coalesce(Agent.wrap_up_seconds, 30), QueueEntry.connected_at,
+               QueueEntry.kind)
         .outerjoin(Agent, Agent.id == QueueEntry.agent_id)
         .where(QueueEntry.skill == skill, QueueEntry.state == "completed", QueueEntry.connected_at.is_not(None),
                QueueEntry.closed_at.is_not(None))
         .order_by(QueueEntry.closed_at.desc()).limit(RECENT_HANDLES)).all()
     if len(rows) < 3:
         return Handle(mean=float(assumed), sd=float(assumed), customer_ring=CUSTOMER_RING_SECONDS)
-    wraps = {entry_id: wrap for entry_id, _closed, wrap in rows}
-    closed = {entry_id: closed_at for entry_id, closed_at, _wrap in rows}
     events = session.execute(select(QueueEvent.entry_id, QueueEvent.at, QueueEvent.event, QueueEvent.state)
-                             .where(QueueEvent.entry_id.in_(list(wraps))).order_by(QueueEvent.entry_id, QueueEvent.id))
+                             .where(QueueEvent.entry_id.in_([row[0] for row in rows]))
+                             .order_by(QueueEvent.entry_id, QueueEvent.id))
     trail: dict[int, list[tuple[datetime, str, str]]] = {}
     for entry_id, at, event, state in events:
         trail.setdefault(entry_id, []).append((at, event, state))
-    samples = [agent_seconds(trail.get(entry_id, []), closed[entry_id]) + wraps[entry_id] for entry_id in wraps]
+    samples, logs, answers = [], [], {HOLDING: [], "callback": []}
+    for entry_id, closed, wrap, connected, kind in rows:
+        mine = trail.get(entry_id, [])
+        samples.append(agent_seconds(mine, closed) + wrap)
+        logs.append(math.log(max(1.0, (closed - connected).total_seconds())))
+        claimed = [at for at, event, state in mine if at <= connected and _claims(event, state)]
+        if claimed:
+            answers.setdefault(kind, []).append((connected - claimed[-1]).total_seconds())
     mean = sum(samples) / len(samples)
     sd = (sum((x - mean) ** 2 for x in samples) / (len(samples) - 1)) ** 0.5
-    return Handle(mean=mean, sd=sd, customer_ring=CUSTOMER_RING_SECONDS)
+    mu = sum(logs) / len(logs)
+    sigma = (sum((x - mu) ** 2 for x in logs) / (len(logs) - 1)) ** 0.5
+    holder, callback = answers[HOLDING], answers["callback"]
+    return Handle(mean=mean, sd=sd, talk_mu=mu, talk_sigma=sigma, wrap=sum(r[2] for r in rows) / len(rows),
+                  answer=sum(holder) / len(holder) if holder else 0.0,
+                  customer_ring=sum(callback) / len(callback) if callback else CUSTOMER_RING_SECONDS)
+
+
+def _claims(event: str, state: str) -> bool:
+    """Whether an audit event puts an agent on the entry (or dials the customer first)."""
+    return event in CLAIMS or (event == "dialing_customer" and state == "dialing_customer")
 
 
 def agent_seconds(trail: list[tuple[datetime, str, str]], closed_at: datetime) -> float:
@@ -202,7 +256,7 @@ def agent_seconds(trail: list[tuple[datetime, str, str]], closed_at: datetime) -
     until the entry went back to waiting or ended."""
     total, started = 0.0, None
     for at, event, state in trail:
-        if started is None and (event in CLAIMS or (event == "dialing_customer" and state == "dialing_customer")):
+        if started is None and _claims(event, state):
             started = at
         elif started is not None and state in RELEASES:
             total += (at - started).total_seconds()

@@ -6,7 +6,7 @@ routing/estimate.py reads its inputs from the database; see there for the entry 
 `skill` is a config.Skill or its name; `entry` is a waiting QueueEntry to estimate for (its own place),
 or None for a new arrival at the back of the line. `supply` overrides the staffing read from the agents
 table (a list of Supply, e.g. known shifts). The Estimate says one of:
-    status "now"            an agent is free for this caller: seconds == 0
+    status "now"            an agent is free for this caller: seconds = what connecting takes
     status "wait"           a wait we can meet today: seconds, spread_seconds, expected_at
     status "after_closing"  the wait would pass closing: no wait is told; resume_at = the next opening,
                             expected_at = when a callback would be reached then (or None)
@@ -28,9 +28,19 @@ of everyone ahead), made honest about what the step formula ignored:
               n = this line's length, + 1 for the caller asking (nothing else waiting: all of them);
   * handle  = the agent-seconds one entry really takes (ring, whisper, talk, the customer's ring and
               answering-machine check, failed attempts, wrap-up), measured from the audit trail;
-  * wait    = the T at which the integral of capacity(t) / handle from now reaches ahead - free + 1,
-              plus the customer's ring for a callback; spread = handle * sqrt(departures) / capacity
-              plus 10% of the wait (the window is built from it, routing/promise.py).
+  * mean    = the T at which the integral of capacity(t) / handle from now reaches ahead - free + 1
+              (the fluid line: it decides whether the wait fits before closing);
+  * wait    = the median of PATHS sample paths of the line (the median, not the mean: it minimises the
+              absolute error, and with few ahead the wait is skewed), each drawing what is left of the
+              busy agents' entries (a talk `elapsed` seconds old is the talk time's lognormal conditioned
+              on lasting that long, then the wrap-up; a wrap-up is what is left of it), their next entries'
+              handle times (fixed part + lognormal talk), the holders ahead who hang up first (exponential
+              patience at Line.abandon_rate: M/M/s+M's sum of 1 / (s * mu + j * theta) in the mean), callbacks
+              falling due, and agents leaving or coming on; beyond MAX_PATH_DEPARTURES, or before any
+              talk time is measured, the mean. Plus what
+              connecting takes: the agent's answer for a holder, the customer's ring for a callback (both
+              measured); spread = handle * sqrt(departures) / capacity plus 10% of the wait (the window
+              is built from it, routing/promise.py).
   * scale   = calibration from the delay history (calibrated()): the waits had over the waits the model
               gave, lately; what the line model misses (callers who join ahead later, agents kept for
               slots, converted callers' windows) shows there. The wait told is the model's times the scale;
@@ -41,9 +51,12 @@ A known shift list (Supply with on_from / on_until) replaces that assumption.
 """
 from __future__ import annotations
 
+import heapq
 import math
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from statistics import NormalDist
 from typing import Sequence
 
 from routing.promise import Window, callback_window
@@ -55,12 +68,17 @@ HORIZON = timedelta(days=8)
 @dataclass(frozen=True)
 class Supply:
     """One agent's part in a skill: `share` of their time, free now or not, on between on_from and on_until
-    (None: already on / no known end). Times are aware UTC."""
+    (None: already on / no known end). Times are aware UTC. A busy agent may say where they are in their
+    current entry: `phase` "ringing" (claimed, not yet talking), "talking" or "wrap_up", `elapsed` seconds
+    into it, and their own `wrap` (None: the handle time's); unknown (None): anywhere in a cycle."""
 
     share: float
     free: bool = False
     on_from: datetime | None = None
     on_until: datetime | None = None
+    phase: str | None = None
+    elapsed: float = 0.0
+    wrap: float | None = None
 
     def on_at(self, when: datetime) -> bool:
         return (self.on_from is None or self.on_from <= when) and (self.on_until is None or when < self.on_until)
@@ -69,10 +87,13 @@ class Supply:
 @dataclass(frozen=True)
 class Line:
     """What stands before the caller: `ahead` entries in line now, and the times at which scheduled
-    callbacks and retries that will be served before the caller fall due."""
+    callbacks and retries that will be served before the caller fall due. `holders` of those ahead are
+    live holders, who hang up at `abandon_rate` each a second (callbacks ahead do not)."""
 
     ahead: int
     due: tuple[datetime, ...] = ()
+    holders: int = 0
+    abandon_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -88,11 +109,22 @@ class Hours:
 @dataclass(frozen=True)
 class Handle:
     """Agent-seconds per entry (mean, and its standard deviation), and the customer's ring before a
-    callback is answered."""
+    callback is answered. Where measured: the talk time's lognormal (`talk_mu`, `talk_sigma` of its
+    logarithm), the mean wrap-up, and `answer`, claim to connected for a holder (the agent's ring and the
+    whisper); a callback's claim to connected is `customer_ring`. The rest of the mean (rings, failed
+    attempts) is the cycle's fixed part."""
 
     mean: float
     sd: float = 0.0
     customer_ring: float = 0.0
+    talk_mu: float | None = None
+    talk_sigma: float = 0.0
+    wrap: float = 0.0
+    answer: float = 0.0
+
+    @property
+    def talk_mean(self) -> float:
+        return math.exp(self.talk_mu + self.talk_sigma ** 2 / 2) if self.talk_mu is not None else 0.0
 
 
 @dataclass(frozen=True)
@@ -160,6 +192,106 @@ def _first_staffed(hours: Hours, supply: Sequence[Supply], now: datetime) -> dat
     return next((start for start, _end, _cap in _segments(hours, supply, now)), None)
 
 
+# The median wait: PATHS sample paths of the line (fixed seed: the same inputs give the same wait), each
+# drawing when the agents on now free up (what is left of their current entry), their next entries'
+# handle times and when the holders ahead hang up; the caller's turn is the departure that finds nobody
+# left ahead. Lines needing more than MAX_PATH_DEPARTURES departures keep the mean (their wait is nearly
+# symmetric, and the paths would cost more), and so does a skill whose talk times are not measured yet
+# (only the configured mean is known, not how spread the times are).
+PATHS = 41
+QUANTILE = 0.5
+MAX_PATH_DEPARTURES = 60
+_SEED = 20270302
+_NORMAL = NormalDist()
+
+
+def _talk(handle: Handle) -> tuple[float, float, float]:
+    """(mu, sigma, fixed): the measured talk time's lognormal and the rest of an entry's agent-seconds."""
+    return handle.talk_mu, handle.talk_sigma, max(0.0, handle.mean - handle.talk_mean)
+
+
+def _cycle(rng: random.Random, talk: tuple[float, float, float]) -> float:
+    """One entry's agent-seconds: the fixed part (rings, wrap-up) and a lognormal talk."""
+    mu, sigma, fixed = talk
+    return fixed + rng.lognormvariate(mu, sigma)
+
+
+def _talk_left(rng: random.Random, talk: tuple[float, float, float], elapsed: float) -> float:
+    """What is left of a talk `elapsed` seconds old: the lognormal conditioned on lasting that long."""
+    mu, sigma, _fixed = talk
+    done = _NORMAL.cdf((math.log(max(elapsed, 1e-3)) - mu) / sigma) if sigma > 0 else 0.0
+    u = min(1 - 1e-9, done + (1 - done) * rng.random())
+    return max(0.0, math.exp(mu + sigma * _NORMAL.inv_cdf(u)) - elapsed)
+
+
+def _free_in(rng: random.Random, agent: Supply, handle: Handle, talk: tuple[float, float, float]) -> float:
+    """Seconds until a busy agent is free for the line (their share of time stretches it)."""
+    wrap = handle.wrap if agent.wrap is None else agent.wrap
+    rings = max(0.0, talk[2] - handle.wrap)  # the fixed part before the talk
+    if agent.phase == "wrap_up":
+        left = max(0.0, wrap - agent.elapsed)
+    elif agent.phase == "talking":
+        left = _talk_left(rng, talk, agent.elapsed) + wrap
+    elif agent.phase == "ringing":
+        left = max(0.0, rings - agent.elapsed) + _talk_left(rng, talk, 0.0) + wrap
+    else:  # unknown: somewhere in an entry
+        left = _cycle(rng, talk) * rng.random()
+    return left / agent.share
+
+
+def _turns(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, now: datetime,
+           limit: datetime) -> list[float]:
+    """Seconds from now until an agent takes this caller, on each sample path (inf: not before `limit`)."""
+    rng = random.Random(_SEED)
+    end = (limit - now).total_seconds()
+    agents = []
+    for agent in supply:
+        if agent.share <= 0:
+            continue
+        until = min(end, (agent.on_until - now).total_seconds()) if agent.on_until is not None else end
+        if agent.on_at(now):
+            agents.append((agent, None, until))
+        elif agent.on_from is not None and now < agent.on_from < limit and hours.open_at(agent.on_from):
+            agents.append((agent, (agent.on_from - now).total_seconds(), until))
+    due = sorted((at - now).total_seconds() for at in line.due)
+    talk = _talk(handle)
+    turns = []
+    for _ in range(PATHS):
+        heap = []
+        for i, (agent, starts, until) in enumerate(agents):
+            first = (0.0 if agent.free else _free_in(rng, agent, handle, talk)) if starts is None else starts
+            heap.append((first, i))
+        heapq.heapify(heap)
+        holders = set(rng.sample(range(line.ahead), min(line.holders, line.ahead))) if line.abandon_rate > 0 else ()
+        gone = {i: rng.expovariate(line.abandon_rate) for i in holders}
+        place, next_due, waiting_due, turn = 0, 0, 0, math.inf
+        while heap:
+            t, i = heapq.heappop(heap)
+            agent, _starts, until = agents[i]
+            if t >= until:
+                continue
+            while next_due < len(due) and due[next_due] <= t:
+                waiting_due, next_due = waiting_due + 1, next_due + 1
+            while place < line.ahead and gone.get(place, math.inf) < t:
+                place += 1  # hung up before their turn
+            if place < line.ahead:
+                place += 1
+            elif waiting_due:
+                waiting_due -= 1
+            else:
+                turn = t
+                break
+            heapq.heappush(heap, (t + _cycle(rng, talk) / agent.share, i))
+        turns.append(turn)
+    return turns
+
+
+def _median(values: list[float]) -> float:
+    """The QUANTILE of the values (nearest rank): the median unless a run says otherwise."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(QUANTILE * len(ordered)))]
+
+
 SCALE_BOUNDS = (0.5, 3.0)
 MIN_CALIBRATION = 5
 
@@ -190,7 +322,7 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
         at, capacity = _time_for(line.ahead + len(line.due) + 1, hours, supply, handle.mean, first)
         spread = _spread(line.ahead + len(line.due) + 1, handle, capacity, at, first)
         return Estimate(status, spread_seconds=spread, expected_at=at, resume_at=first, **base)
-    ring = handle.customer_ring if callback else 0.0
+    ring = handle.customer_ring if callback else handle.answer
     if line.ahead < free:
         return Estimate("now", seconds=int(round(ring)), expected_at=now + timedelta(seconds=ring),
                         spread_seconds=int(round(ring / 2)), **base)
@@ -216,6 +348,12 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
         return Estimate("after_closing", expected_at=after, resume_at=resume,
                         spread_seconds=_spread(departures, handle, capacity, at, resume or now), **base)
     model = (at - now).total_seconds()
+    if departures <= MAX_PATH_DEPARTURES and handle.talk_mu is not None:
+        # The median of the sample paths, not the mean: what minimises the error a caller hears.
+        turn = _median(_turns(line, supply, handle, hours, now, today_close))
+        if math.isfinite(turn):
+            model = turn
+            scaled = now + timedelta(seconds=turn * scale)
     seconds = (scaled - now).total_seconds() + ring
     return Estimate("wait", seconds=int(round(seconds)), expected_at=scaled + timedelta(seconds=ring),
                     spread_seconds=_spread(departures, handle, capacity, scaled, now),

@@ -42,9 +42,9 @@ def line(session: Session, skill: str, now: datetime, limit: int | None = None) 
     return list(session.scalars(query))
 
 
-def position(session: Session, entry: QueueEntry, now: datetime) -> int:
-    """1-based place of `entry` among those in line now (entries ahead of it, plus one)."""
-    ahead = or_(
+def ahead_of(entry: QueueEntry):
+    """The entries before `entry` in line order (whether in line now or not: combine with in_line_now)."""
+    return or_(
         QueueEntry.priority > entry.priority,
         and_(QueueEntry.priority == entry.priority, QueueEntry.arrived_at < entry.arrived_at),
         and_(
@@ -53,9 +53,13 @@ def position(session: Session, entry: QueueEntry, now: datetime) -> int:
             QueueEntry.id < entry.id,
         ),
     )
+
+
+def position(session: Session, entry: QueueEntry, now: datetime) -> int:
+    """1-based place of `entry` among those in line now (entries ahead of it, plus one)."""
     count = session.scalar(
         select(func.count()).select_from(QueueEntry).where(
-            QueueEntry.skill == entry.skill, in_line_now(now), QueueEntry.id != entry.id, ahead
+            QueueEntry.skill == entry.skill, in_line_now(now), QueueEntry.id != entry.id, ahead_of(entry)
         )
     )
     return int(count or 0) + 1

@@ -1,4 +1,5 @@
 """The pure predictor on fixed vectors (no database): routing/predictor.py."""
+import math
 from datetime import datetime, timedelta, timezone
 
 from routing.predictor import Handle, Hours, Line, Supply, calibrated, predict
@@ -112,3 +113,57 @@ def test_a_scale_stretches_the_wait_and_keeps_the_models_own():
 def test_a_free_agent_is_not_scaled():
     e = predict(Line(ahead=0), [Supply(share=1.0, free=True)], AHT, OPEN, NOW, scale=2.0)
     assert (e.status, e.seconds) == ("now", 0)
+
+
+# Talk times measured (routing.estimate.handle_time): the wait is the median of sample paths of the line.
+TALK = Handle(mean=270.0, sd=120.0, talk_mu=math.log(240.0) - 0.1, talk_sigma=0.45, wrap=30.0)
+
+
+def talking(n, elapsed=60.0):
+    return [Supply(share=1.0, phase="talking", elapsed=elapsed, wrap=30.0) for _ in range(n)]
+
+
+def test_measured_talk_times_give_the_median_not_the_mean():
+    # 10 agents all 60 s into their talks (a median talk is 217 s), 4 ahead: 5 departures, later than
+    # the fluid mean's 5 * 270 / 10 = 135 s, which takes the agents anywhere in their entries
+    e = predict(Line(ahead=4), talking(10), TALK, OPEN, NOW)
+    assert e.status == "wait" and e.seconds == e.model_seconds == 170
+    # the same inputs give the same wait (the sample paths have a fixed seed); one more ahead waits longer
+    assert predict(Line(ahead=4), talking(10), TALK, OPEN, NOW).seconds == 170
+    assert predict(Line(ahead=5), talking(10), TALK, OPEN, NOW).seconds > 170
+    # agents far into their talks free up sooner
+    assert predict(Line(ahead=4), talking(10, elapsed=300.0), TALK, OPEN, NOW).seconds < 135
+
+
+def test_what_is_left_of_the_talks_in_progress_counts():
+    soon = predict(Line(ahead=0), talking(4, elapsed=400.0), TALK, OPEN, NOW).seconds
+    later = predict(Line(ahead=0), talking(4, elapsed=5.0), TALK, OPEN, NOW).seconds
+    assert soon < later
+    # an agent 20 s into a 30 s wrap-up takes the caller in 10 s
+    wrapping = [Supply(share=1.0, phase="wrap_up", elapsed=20.0, wrap=30.0)] + talking(3, elapsed=5.0)
+    assert predict(Line(ahead=0), wrapping, TALK, OPEN, NOW).seconds == 10
+
+
+def test_holders_ahead_who_hang_up_shorten_the_wait():
+    patient = predict(Line(ahead=10, holders=10), talking(4), TALK, OPEN, NOW).seconds
+    leaving = predict(Line(ahead=10, holders=10, abandon_rate=1 / 120), talking(4), TALK, OPEN, NOW).seconds
+    callbacks = predict(Line(ahead=10, holders=0, abandon_rate=1 / 120), talking(4), TALK, OPEN, NOW).seconds
+    assert leaving < 0.75 * patient and callbacks == patient
+
+
+def test_the_paths_count_shares_shifts_and_callbacks_falling_due():
+    full = predict(Line(ahead=1), talking(2), TALK, OPEN, NOW).seconds
+    half = [Supply(share=0.5, phase="talking", elapsed=60.0, wrap=30.0) for _ in range(2)]
+    assert predict(Line(ahead=1), half, TALK, OPEN, NOW).seconds > 1.5 * full
+    leaving = [Supply(share=1.0, phase="talking", elapsed=60.0, on_until=NOW + timedelta(seconds=240))] + talking(1)
+    assert predict(Line(ahead=3), leaving, TALK, OPEN, NOW).seconds > predict(Line(ahead=3), talking(2), TALK,
+                                                                             OPEN, NOW).seconds + 100
+    soon = (NOW + timedelta(seconds=100), NOW + timedelta(seconds=200))
+    assert predict(Line(ahead=3, due=soon), talking(1), TALK, OPEN, NOW).seconds == \
+        predict(Line(ahead=5), talking(1), TALK, OPEN, NOW).seconds
+
+
+def test_a_holder_hears_the_agents_answer_added():
+    answer = Handle(mean=240.0, sd=120.0, answer=4.0)
+    assert predict(Line(ahead=0), [Supply(share=1.0, free=True)], answer, OPEN, NOW).seconds == 4
+    assert predict(Line(ahead=4), busy(10), answer, OPEN, NOW).seconds == 120 + 4
