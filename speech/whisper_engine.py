@@ -203,18 +203,21 @@ def _load(path: str):
 
 def words_for(kind: str | None, language: str) -> frozenset[str] | None:
     """The only words Whisper may write for an answer of `kind`, or None (any). A phone number: digit
-    words, "double"/"triple", "plus", and the one-word requests for a person ("operator": still heard; a
+    words, "double"/"triple", "plus", the words callers say before a number ("my number is"), and the one-word requests for a person ("operator": still heard; a
     longer request is PocketSphinx's, whose number grammar has them, and its words stand when Whisper's
     make no number). Not "to", "a": Whisper would write "to" for "two". Whisper writes the digits it hears either way; held to these words it no longer writes
     "Fido", "a little" or "what do you want to do" for noisy digits (docs/speech.md, "Phone numbers,
     fifth round")."""
-    from understanding.words import AGENT_PHRASES, DIGIT_WORDS, PLUS_WORDS, REPEAT_WORDS, base_language
+    from understanding.words import (AGENT_PHRASES, DIGIT_WORDS, NUMBER_LEAD_WORDS, PLUS_WORDS, REPEAT_WORDS,
+                                     base_language)
 
     base = base_language(language)
     if kind != "digits" or base not in DIGIT_WORDS:
         return None
     agent = {phrase for phrase in AGENT_PHRASES.get(base, ()) if " " not in phrase}
-    return frozenset(DIGIT_WORDS[base]) | frozenset(REPEAT_WORDS.get(base, ())) | PLUS_WORDS.get(base, set()) | agent
+    lead = NUMBER_LEAD_WORDS.get(base, set())  # "my number is ...": kept as words, not forced into digits
+    return (frozenset(DIGIT_WORDS[base]) | frozenset(REPEAT_WORDS.get(base, ())) | PLUS_WORDS.get(base, set())
+            | agent | lead)
 
 
 _SUPPRESSED: dict = {}  # (model id, words) -> the token ids Whisper may not write
