@@ -91,7 +91,7 @@ def record(set_name, kinds, prompts=None, every=1, done=()) -> list[dict]:
         outcome = outcome or session.hangup()
         first_cpu = time.process_time() - started
         started = time.process_time()
-        second, second_confidence = decode(whisper, session.utterance, 8000, prompt, "en-US") \
+        second, second_confidence = decode(whisper, session.utterance, 8000, prompt, "en-US", kind) \
             if session.utterance else ("", 0.0)
         rows.append({**item, "first": outcome.transcript,
                      "first_cpu": first_cpu, "second": second, "second_confidence": second_confidence,

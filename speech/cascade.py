@@ -105,7 +105,7 @@ class Cascade:
         if wanted:
             wait = self.timeout if deadline is None else deadline - time.monotonic()
             heard = self.second.transcribe(audio, sample_rate, hint(kind, language, menu_labels(self.config, language)),
-                                           timeout=wait, deadline=deadline)
+                                           timeout=wait, deadline=deadline, kind=kind)
             if heard is None:
                 log.info("no second pass in time (busy, slow or dead worker): the first pass stands, doubtful")
             else:

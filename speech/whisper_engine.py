@@ -132,18 +132,20 @@ class WhisperEngine:
         return self._pool.in_flight()
 
     def transcribe(self, pcm16: bytes, sample_rate: int, prompt: str = "",
-                   timeout: float = REPLY_TIMEOUT, deadline: float | None = None) -> Hypothesis | None:
+                   timeout: float = REPLY_TIMEOUT, deadline: float | None = None,
+                   kind: str | None = None) -> Hypothesis | None:
         """What Whisper hears in a whole utterance; None when no worker answered (dead, busy, too slow).
 
         `deadline` (time.monotonic(), the same clock in every process on the machine): the answer is
         needed by then. Not sent at all when the worker's queue would not be through by then (admission),
-        dropped by the worker if its turn comes too late to make it, and not waited for after it."""
+        dropped by the worker if its turn comes too late to make it, and not waited for after it.
+        `kind`: the answer kind; for a phone number Whisper may write only the words of one (`words_for`)."""
         if deadline is not None:
             timeout = min(timeout, deadline - time.monotonic())
             if timeout <= 0:
                 return None
         reply = self._pool.ask_any(lambda request: ("w", request, pcm16, sample_rate, prompt,
-                                                    self.language, deadline), timeout,
+                                                    self.language, deadline, kind), timeout,
                                    admit_within=timeout if deadline is not None else None)
         if reply is None or reply[2]:
             if reply is not None and reply[2] != EXPIRED:
@@ -181,7 +183,8 @@ class _HeldRecognizer:
         if self._final is None:
             from speech.cascade import hint
 
-            hyp = self._engine.transcribe(b"".join(self._audio), self.sample_rate, hint(self._kind, self._engine.language))
+            hyp = self._engine.transcribe(b"".join(self._audio), self.sample_rate,
+                                          hint(self._kind, self._engine.language), kind=self._kind)
             self._final = hyp or Hypothesis("", 0.0, ENGINE_NAME, final=True)
         return self._final
 
@@ -198,10 +201,46 @@ def _load(path: str):
                         local_files_only=True)
 
 
-def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str) -> tuple[str, float]:
+def words_for(kind: str | None, language: str) -> frozenset[str] | None:
+    """The only words Whisper may write for an answer of `kind`, or None (any). A phone number: digit
+    words, "double"/"triple", "plus", the words callers say before a number ("my number is"), and the one-word requests for a person ("operator": still heard; a
+    longer request is PocketSphinx's, whose number grammar has them, and its words stand when Whisper's
+    make no number). Not "to", "a": Whisper would write "to" for "two". Whisper writes the digits it hears either way; held to these words it no longer writes
+    "Fido", "a little" or "what do you want to do" for noisy digits (docs/speech.md, "Phone numbers,
+    fifth round")."""
+    from understanding.words import (AGENT_PHRASES, DIGIT_WORDS, NUMBER_LEAD_WORDS, PLUS_WORDS, REPEAT_WORDS,
+                                     base_language)
+
+    base = base_language(language)
+    if kind != "digits" or base not in DIGIT_WORDS:
+        return None
+    agent = {phrase for phrase in AGENT_PHRASES.get(base, ()) if " " not in phrase}
+    lead = NUMBER_LEAD_WORDS.get(base, set())  # "my number is ...": kept as words, not forced into digits
+    return (frozenset(DIGIT_WORDS[base]) | frozenset(REPEAT_WORDS.get(base, ())) | PLUS_WORDS.get(base, set())
+            | agent | lead)
+
+
+_SUPPRESSED: dict = {}  # (model id, words) -> the token ids Whisper may not write
+
+
+def suppressed_tokens(model, words: frozenset[str]) -> list[int]:
+    """Every ordinary token of the model's vocabulary that is neither one of `words` (with or without a
+    leading space, any capitals) nor punctuation: built once per model and word set. Whisper's own
+    list of suppressed tokens (-1) stays."""
+    key = (id(model), words)
+    if key not in _SUPPRESSED:
+        tokenizer = model.hf_tokenizer
+        ordinary = tokenizer.token_to_id("<|endoftext|>")  # the special tokens come after the text tokens
+        keep = lambda text: text.lower() in words or bool(text) and all(c in ",.-?" for c in text)  # noqa: E731
+        _SUPPRESSED[key] = [-1] + [i for i in range(ordinary) if not keep(tokenizer.decode([i]).strip())]
+    return _SUPPRESSED[key]
+
+
+def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str,
+           kind: str | None = None) -> tuple[str, float]:
     """(transcript, confidence) for 16-bit PCM at `sample_rate`: the phone's 8 kHz is brought to the
     model's 16 kHz. Confidence is the mean token probability, zero for what Whisper itself takes for
-    no speech."""
+    no speech. `kind`: the answer kind, for the words Whisper may write (`words_for`)."""
     import math
 
     import numpy as np
@@ -213,10 +252,12 @@ def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str) ->
     if sample_rate != MODEL_RATE:
         pcm16 = Upsampler(MODEL_RATE // sample_rate).process(pcm16)
     audio = np.frombuffer(pcm16, "<i2").astype(np.float32) / 32768.0
+    words = words_for(kind, language)
     segments, _ = model.transcribe(
         audio, language=language.split("-")[0].lower(), beam_size=1, temperature=[0.0],
         initial_prompt=prompt or None, without_timestamps=True, condition_on_previous_text=False,
-        vad_filter=False, max_new_tokens=MAX_TOKENS)
+        vad_filter=False, max_new_tokens=MAX_TOKENS,
+        suppress_tokens=suppressed_tokens(model, words) if words else [-1])
     # A looping transcript ("Half past two. Half past two. ...", the prompt echoed) is no answer.
     segments = [s for s in segments if s.compression_ratio <= MAX_COMPRESSION]
     text = " ".join(s.text.strip() for s in segments).strip()
@@ -254,6 +295,7 @@ def _worker_main(conn_in, conn) -> None:
         message = queued.pop(0)
         request, pcm16, sample_rate, prompt, language = message[1:6]
         deadline = message[6] if len(message) > 6 else None
+        kind = message[7] if len(message) > 7 else None
         began = time.monotonic()
         # Too late already, or too late at the recent pace while others wait. (Alone it is decoded: that
         # is how the pace is measured again once the machine is less busy.)
@@ -261,7 +303,7 @@ def _worker_main(conn_in, conn) -> None:
             conn.send(("r", request, ("", 0.0, EXPIRED)))
             continue
         try:
-            text, confidence = decode(model, pcm16, sample_rate, prompt, language)
+            text, confidence = decode(model, pcm16, sample_rate, prompt, language, kind)
             conn.send(("r", request, (text, confidence, None)))
         except Exception as exc:  # a bad request must not stop the worker
             conn.send(("r", request, ("", 0.0, f"{type(exc).__name__}: {exc}")))

@@ -98,6 +98,10 @@ TENS_WORDS = {
 HUNDRED_WORDS = {"en": {"hundred"}, "nl": {"honderd"}}
 REPEAT_WORDS = {"en": {"double": 2, "triple": 3}, "nl": {"dubbel": 2, "dubbele": 2, "triple": 3}}
 PLUS_WORDS = {"en": {"plus"}, "nl": {"plus"}}
+# Words callers put before a phone number ("my number is ...", "mijn nummer is ..."): a recogniser held to
+# the words of a number may still write these, so it does not turn them into digits.
+NUMBER_LEAD_WORDS = {"en": {"my", "number", "is", "it", "its", "phone", "mobile", "cell"},
+                     "nl": {"mijn", "nummer", "is", "het", "telefoonnummer", "mobiele"}}
 # Words around a menu digit said aloud ("press two", "option three", "druk twee").
 KEY_WORDS = {"en": {"press", "number", "option", "key", "please"},
              "nl": {"druk", "toets", "nummer", "optie", "graag", "op"}}
