@@ -22,8 +22,8 @@ from routing.promise import Window
 from speech.abc import Hypothesis
 from storage.models import SpeechResult
 from telephony.audio import speak
-from tests.support.waiting import wait_for
 from tests.ivr.test_phone_flow import US_CALLER, entries, phone, rt  # noqa: F401 - fixtures
+from tests.support.waiting import wait_for
 from understanding.answers import confirm_below
 
 NIGHT = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)  # 03:00 in New York: every skill is closed
