@@ -139,18 +139,24 @@ def runtime(app):
 
 
 @pytest.fixture
-def busy_agent(runtime, clock):
-    """busy_agent("billing"): an agent staffed on the skill but on a call, through the agents service (a
-    wait can then be told; with nobody staffed none is)."""
-    from agents import services as agents
-    from storage.db import transaction
+def busy_agent(request, monkeypatch):
+    """busy_agent("billing"): an agent staffed on the skill and on a call (a wait can then be told; with
+    nobody staffed none is). Added through /api/agents with the bearer token, set available, then offered a
+    callback another customer booked on the web, which they answered (tests/support/agents_api.py). On the
+    app the test rings: the speech app when the test has one (its `phone` rings it), else `app` with `twilio`."""
+    from tests.support import agents_api
+
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    if "speech_app" in request.fixturenames:
+        the_app, emulator = request.getfixturevalue("speech_app"), request.getfixturevalue("emulator")
+    else:
+        the_app, emulator = request.getfixturevalue("app"), request.getfixturevalue("twilio")
 
     def add(*skills: str, name: str = "Busy", address: str = "+12125550177") -> int:
-        with transaction(runtime.sessions) as s:
-            agent = agents.add_agent(s, name=name, address=address, skills=list(skills), now=clock.now(),
-                                     state="available", wrap_up_seconds=0)
-            agents.set_state(s, agent, "on_call", clock.now(), actor="twilio", reason="on another call")
-            return agent.id
+        client = the_app.test_client()
+        agent_id = agents_api.add_available(client, name, address, list(skills), wrap_up_seconds=0)
+        agents_api.put_on_a_call(client, emulator, the_app.extensions["ivr"], agent_id, address, skills[0])
+        return agent_id
 
     return add
 

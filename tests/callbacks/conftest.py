@@ -8,14 +8,13 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from agents import services as agents
 from callbacks import services as callbacks
 from callbacks.dialing import Dialer, OutboundLinks
 from callbacks.dispatcher import Dispatcher
 from config import DispatchSettings
-from storage.db import transaction
-from storage.models import QueueEntry
+from storage.models import Agent, QueueEntry
 from tests.conftest import PUBLIC_BASE_URL
+from tests.support import agents_api
 from tests.support.outbound_legs import Outbound
 from tests.support.web_button import book_on_the_web
 
@@ -47,15 +46,19 @@ def outbound(twilio, twilio_rest):
 
 
 @pytest.fixture
-def add_agent(runtime, clock):
+def add_agent(app, runtime, monkeypatch, request):
     def add(name: str, address: str, skills=("billing",), state="available", wrap_up=0):
-        """A new agent; state "on_call" means staffed but busy (on a call the test does not follow)."""
-        with transaction(runtime.sessions) as s:
-            agent = agents.add_agent(s, name=name, address=address, skills=list(skills), now=clock.now(),
-                                     state="available" if state == "on_call" else state, wrap_up_seconds=wrap_up)
-            if state == "on_call":
-                agents.set_state(s, agent, "on_call", clock.now(), actor="twilio", reason="busy elsewhere")
-            return agent.id
+        """A new agent through /api/agents with the bearer token (tests/support/agents_api.py), set
+        available, or left offline; state "on_call": then on a call, a callback for another customer
+        (agents_api.BUSY_CUSTOMER) that the dispatcher offered them and they answered."""
+        monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+        client = app.test_client()
+        agent_id = agents_api.add(client, name, address, list(skills), wrap_up_seconds=wrap_up,
+                                  state="available" if state == "on_call" else state)
+        if state == "on_call":
+            agents_api.put_on_a_call(client, request.getfixturevalue("twilio"), runtime, agent_id, address,
+                                     skills[0])
+        return agent_id
 
     return add
 
@@ -91,7 +94,7 @@ def entry_of(runtime):
 def agent_of(runtime):
     def get(agent_id: int):
         with runtime.sessions() as s:
-            agent = s.get(agents.Agent, agent_id)
+            agent = s.get(Agent, agent_id)
             s.expunge_all()
             return agent
 

@@ -16,7 +16,8 @@ CALLER = "+12125550142"
 
 def entries(runtime):
     with runtime.sessions() as s:
-        return list(s.scalars(select(QueueEntry).where(QueueEntry.phone_number != BUSY_CALLER)
+        return list(s.scalars(select(QueueEntry)
+                              .where(QueueEntry.phone_number.not_in((BUSY_CALLER, agents_api.BUSY_CUSTOMER)))
                               .order_by(QueueEntry.id)))
 
 

@@ -10,6 +10,8 @@ from callbacks.exceptions import StaleEntry, TransitionRefused
 from routing import queue
 from storage.db import transaction
 from supervisor import services
+from tests.support import agents_api
+from tests.support.outbound_legs import Outbound
 from tests.supervisor.conftest import book, entry
 
 
@@ -18,11 +20,30 @@ def run(runtime, action, *args, **kwargs):
         return action(db, *args, **kwargs)
 
 
-def fail(runtime, clock, public_id):
-    with transaction(runtime.sessions) as db:
-        e = callbacks.get_entry(db, public_id)
-        e.attempts = 3
-        callbacks.change_state(db, e, "failed", now=clock.now(), reason="no answer after 3 attempts")
+AGENT = "+14155550101"
+
+
+@pytest.fixture
+def fail(app, twilio, runtime, clock, monkeypatch):
+    """fail(public_id): the callback fails as it does in production. An agent added through /api/agents takes
+    each attempt the app's dispatcher offers; the customer never answers (signed status callbacks: no-answer),
+    and after the last attempt the dispatcher gives up."""
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    agents_api.add_available(app.test_client(), "Ann", AGENT, ["billing"], wrap_up_seconds=0)
+    dispatcher = runtime.extras["dispatcher"]
+    legs = Outbound(twilio)
+
+    def make_fail(public_id: str) -> None:
+        customer = entry(runtime, public_id).phone_number
+        for _ in range(dispatcher.settings.max_attempts):
+            assert len(dispatcher.run_once().claimed) == 1
+            legs.to(AGENT).answer().press("1")
+            legs.to(customer).ring_out("no-answer")
+            clock.advance(dispatcher.settings.retry_delay_seconds)
+        e = entry(runtime, public_id)
+        assert (e.state, e.attempts) == ("failed", dispatcher.settings.max_attempts), [x.event for x in e.events]
+
+    return make_fail
 
 
 def test_call_now_puts_a_scheduled_callback_at_the_head_of_the_line(app, runtime, clock):
@@ -178,9 +199,9 @@ def test_notes_are_recorded_with_their_author(app, runtime, clock):
         run(runtime, services.add_note, pid, entry(runtime, pid).version, text=" ", actor="kim", now=clock.now())
 
 
-def test_a_failed_callback_can_be_retried_with_fresh_attempts(app, runtime, clock):
+def test_a_failed_callback_can_be_retried_with_fresh_attempts(app, runtime, clock, fail):
     pid = book(app)
-    fail(runtime, clock, pid)
+    fail(pid)
     assert entry(runtime, pid).open_key is None
     clock.advance(300)
     run(runtime, services.retry_failed, pid, entry(runtime, pid).version, actor="sam", now=clock.now())
@@ -189,20 +210,21 @@ def test_a_failed_callback_can_be_retried_with_fresh_attempts(app, runtime, cloc
     assert e.events[-1].detail == {"attempts_before": 3} and e.events[-1].actor == "sam"
 
 
-def test_a_failed_callback_cannot_be_retried_while_the_number_has_another_open_one(app, runtime, clock):
+def test_a_failed_callback_cannot_be_retried_while_the_number_has_another_open_one(app, runtime, clock,
+                                                                                    fail):
     pid = book(app)
-    fail(runtime, clock, pid)
+    fail(pid)
     book(app)  # the customer asked again meanwhile
     with pytest.raises(TransitionRefused, match="another open callback"):
         run(runtime, services.retry_failed, pid, entry(runtime, pid).version, actor="sam", now=clock.now())
     assert entry(runtime, pid).state == "failed"
 
 
-def test_closing_a_failed_callback_settles_it(app, runtime, clock):
+def test_closing_a_failed_callback_settles_it(app, runtime, clock, fail):
     pid = book(app)
     with pytest.raises(TransitionRefused, match="only a failed callback"):
         run(runtime, services.close_failed, pid, entry(runtime, pid).version, actor="sam", now=clock.now())
-    fail(runtime, clock, pid)
+    fail(pid)
     run(runtime, services.close_failed, pid, entry(runtime, pid).version, actor="sam", now=clock.now(),
         reason="wrong number")
     e = entry(runtime, pid)

@@ -1,17 +1,51 @@
 """Agents as an operator adds them: /api/agents with the bearer token, then set available (the way a
 workforce tool or a softphone's presence does; people use the supervisor pages, which call the same
-service)."""
+service). An agent "on a call" is one who answered a callback the dispatcher offered them."""
 from __future__ import annotations
 
 TOKEN = "agents-api-token-for-the-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+BUSY_CUSTOMER = "+12125550166"  # the customer an agent "on a call" is talking to
+BUSY_VISITOR = "198.51.100.66"  # where that customer booked on the web from
+
+
+def add(client, name: str, address: str, skills: list[str], wrap_up_seconds: int = 30,
+        state: str = "available") -> int:
+    """POST /api/agents (a new agent starts offline), then PUT its state unless it stays offline; the
+    caller set AGENTS_API_TOKEN=TOKEN."""
+    made = client.post("/api/agents", headers=AUTH, json={"name": name, "address": address, "skills": skills,
+                                                          "wrap_up_seconds": wrap_up_seconds})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    agent_id = made.get_json()["id"]
+    assert made.get_json()["state"] == "offline"
+    if state != "offline":
+        on = client.put(f"/api/agents/{agent_id}/state", headers=AUTH, json={"state": state})
+        assert on.status_code == 200 and on.get_json()["state"] == state, on.get_data(as_text=True)
+    return agent_id
 
 
 def add_available(client, name: str, address: str, skills: list[str], wrap_up_seconds: int = 30) -> int:
     """POST /api/agents, then PUT its state to available; the caller set AGENTS_API_TOKEN=TOKEN."""
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    made = client.post("/api/agents", headers=auth, json={"name": name, "address": address, "skills": skills,
-                                                           "wrap_up_seconds": wrap_up_seconds})
-    assert made.status_code == 201, made.get_data(as_text=True)
-    on = client.put(f"/api/agents/{made.get_json()['id']}/state", headers=auth, json={"state": "available"})
-    assert on.status_code == 200 and on.get_json()["state"] == "available", on.get_data(as_text=True)
-    return made.get_json()["id"]
+    return add(client, name, address, skills, wrap_up_seconds)
+
+
+def state_of(client, agent_id: int) -> str:
+    got = client.get(f"/api/agents/{agent_id}", headers=AUTH)
+    assert got.status_code == 200, got.get_data(as_text=True)
+    return got.get_json()["state"]
+
+
+def put_on_a_call(client, emulator, runtime, agent_id: int, address: str, skill: str,
+                  customer: str = BUSY_CUSTOMER) -> None:
+    """The available agent `agent_id` (at `address`) on a call, the way it happens: a callback booked on the
+    web button for `customer`, which the app's dispatcher offers them; they answer and press 1, the customer
+    answers (a person). Nothing else may be waiting for the dispatcher to claim."""
+    from tests.support.outbound_legs import Outbound
+    from tests.support.web_button import book_on_the_web
+
+    book_on_the_web(client, runtime.ivr_config, customer, skill, address=BUSY_VISITOR)
+    assert len(runtime.extras["dispatcher"].run_once().claimed) == 1
+    legs = Outbound(emulator)
+    legs.to(address).answer().press("1")
+    legs.to(customer).answer().amd("human")
+    assert state_of(client, agent_id) == "on_call"
