@@ -87,23 +87,21 @@ def _one_writer_connection() -> type:
                 self._writing, owner[0] = False, None
                 lock.release()
 
-        def commit(self):
+        def _ending(self, end):
+            """Run `end` (the commit, rollback or close), then give the write lock back, even if it raised."""
             try:
-                return super().commit()
+                return end()
             finally:
                 self._done()
+
+        def commit(self):
+            return self._ending(super().commit)
 
         def rollback(self):
-            try:
-                return super().rollback()
-            finally:
-                self._done()
+            return self._ending(super().rollback)
 
         def close(self):
-            try:
-                return super().close()
-            finally:
-                self._done()
+            return self._ending(super().close)
 
     return Connection
 

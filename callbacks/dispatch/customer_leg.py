@@ -2,6 +2,8 @@
 callbacks (which may be late, repeated, or out of order)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks import services as callbacks
@@ -14,13 +16,13 @@ from callbacks.dispatch.work import Units, Work
 from storage.models import Agent, QueueEntry
 
 
+@dataclass(eq=False)
 class CustomerLeg:
-    def __init__(self, units: Units, dialer: Dialer, talk: Talk, retry: RetryPolicy, placer: Placer):
-        self.units = units
-        self.dialer = dialer
-        self.talk = talk
-        self.retry = retry
-        self.placer = placer
+    units: Units
+    dialer: Dialer
+    talk: Talk
+    retry: RetryPolicy
+    placer: Placer
 
     def answer(self, public_id: str, leg: int, call_sid: str) -> str:
         """The customer picked up (AMD still listening): the greeting, then the conference."""

@@ -98,47 +98,47 @@ class Placer:
                 callbacks.change_state(s, entry, "queued", now=now, event="dial_failed", actor=self.name,
                                        reason=str(exc))
 
-    def ring_agent(self, entry_id: int, public_id: str, address: str, leg: int, agent_id: int) -> None:
-        """Customer-first: the customer is on the line; ring the reserved agent."""
+    def _second_leg(self, entry_id: int, call, failed):
+        """Place a claim's second call (`call()`, paced); when it cannot be placed, record an outage and run
+        `failed(work, entry, exc)` on the entry. Returns the placed call, or None."""
         self._paced()
         try:
-            placed = self.dialer.call_agent(address, public_id, leg)
+            return call()
         except DialFailed as error:
             exc = error  # kept for the closure below: `error` is unbound when the except block ends
             self._outage(exc)
+            self.units.on_entry(entry_id, lambda work, entry: failed(work, entry, exc))
+            return None
 
-            def failed(work: Work, entry: QueueEntry):
-                agent = work.session.get(Agent, agent_id)
-                if agent is not None and agent.state == "reserved" and agent.entry_id == entry.id:
-                    agents.set_state(work.session, agent, "offline" if exc.permanent else "available", work.now,
-                                     actor="dispatcher", reason=str(exc))
-                if leg_of(entry) == leg:
-                    self.retry.offer_lost(work, entry, "agent_dial_failed", str(exc))
-            self.units.on_entry(entry_id, failed)
-            return
-        store_sid(self.units, entry_id, leg, agent_call_sid=placed.sid, agent_id=agent_id)
+    def ring_agent(self, entry_id: int, public_id: str, address: str, leg: int, agent_id: int) -> None:
+        """Customer-first: the customer is on the line; ring the reserved agent."""
+        def failed(work: Work, entry: QueueEntry, exc: DialFailed):
+            agent = work.session.get(Agent, agent_id)
+            if agent is not None and agent.state == "reserved" and agent.entry_id == entry.id:
+                agents.set_state(work.session, agent, "offline" if exc.permanent else "available", work.now,
+                                 actor="dispatcher", reason=str(exc))
+            if leg_of(entry) == leg:
+                self.retry.offer_lost(work, entry, "agent_dial_failed", str(exc))
+
+        placed = self._second_leg(entry_id, lambda: self.dialer.call_agent(address, public_id, leg), failed)
+        if placed is not None:
+            store_sid(self.units, entry_id, leg, agent_call_sid=placed.sid, agent_id=agent_id)
 
     def dial_customer(self, entry_id: int, public_id: str, number: str, leg: int) -> None:
         """Agent-first: the agent accepted; ring the customer."""
-        self._paced()
-        try:
-            placed = self.dialer.call_customer(number, public_id, leg)
-        except DialFailed as error:
-            exc = error  # kept for the closure below: `error` is unbound when the except block ends
-            self._outage(exc)
+        def failed(work: Work, entry: QueueEntry, exc: DialFailed):
+            if leg_of(entry) != leg or entry.state != "dialing_customer":
+                return
+            self.talk.tell_and_end(work, entry.agent_call_sid, "agent_customer_not_called", entry)
+            if exc.permanent:
+                callbacks.change_state(work.session, entry, "failed", now=work.now, actor=self.name,
+                                       reason=str(exc))
+            else:
+                self.retry.retry(work, entry, str(exc), event="dial_failed")
 
-            def failed(work: Work, entry: QueueEntry):
-                if leg_of(entry) != leg or entry.state != "dialing_customer":
-                    return
-                self.talk.tell_and_end(work, entry.agent_call_sid, "agent_customer_not_called", entry)
-                if exc.permanent:
-                    callbacks.change_state(work.session, entry, "failed", now=work.now, actor=self.name,
-                                           reason=str(exc))
-                else:
-                    self.retry.retry(work, entry, str(exc), event="dial_failed")
-            self.units.on_entry(entry_id, failed)
-            return
-        store_sid(self.units, entry_id, leg, dial_call_sid=placed.sid)
+        placed = self._second_leg(entry_id, lambda: self.dialer.call_customer(number, public_id, leg), failed)
+        if placed is not None:
+            store_sid(self.units, entry_id, leg, dial_call_sid=placed.sid)
 
     def hang_up_cancelled(self, entry_id: int) -> int:
         """A callback cancelled while it was being dialled: end its calls, so neither the agent nor the

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from callbacks import services as callbacks
@@ -22,13 +23,13 @@ from routing import hours
 from storage.models import HOLDING, QueueEntry
 
 
+@dataclass(eq=False)
 class RetryPolicy:
-    def __init__(self, config: IvrConfig, settings: DispatchSettings, talk: Talk, notices: Notices, name: str):
-        self.config = config
-        self.settings = settings
-        self.talk = talk
-        self.notices = notices
-        self.name = name
+    config: IvrConfig
+    settings: DispatchSettings
+    talk: Talk
+    notices: Notices
+    name: str
 
     def retry(self, work: Work, entry: QueueEntry, reason: str, event: str = "retry_wait", *,
               unreached: bool = True) -> None:

@@ -522,31 +522,26 @@
       $("form.chat", root).addEventListener("submit", (event) => { event.preventDefault(); this.chat(); });
     }
 
-    async chat() {
+    chat() {
       // The chat hand-over: the bot asks the chat API for a callback; its message comes on the event stream.
-      const input = $("form.chat input", this.root);
-      const text = input.value.trim();
-      if (!text) return;
-      await this.saveNumber();
-      this.log("Chatted", text, "you");
-      input.value = "";
-      try {
-        await api("POST", "/chat", { text });
-      } catch (error) {
-        this.note(error.message);
-      }
+      return this.send("form.chat input", "Chatted", "/chat", "text");
     }
 
-    async text() {
+    text() {
       // A text message from the caller's number: the reply comes back on the event stream ("message").
-      const input = $("form.text:not(.chat) input", this.root);
-      const body = input.value.trim();
-      if (!body) return;
+      return this.send("form.text:not(.chat) input", "Texted", "/texts", "body");
+    }
+
+    async send(selector, label, path, field) {
+      // What the caller typed in a form, from their number: logged, the field cleared, then posted as `field`.
+      const input = $(selector, this.root);
+      const value = input.value.trim();
+      if (!value) return;
       await this.saveNumber();
-      this.log("Texted", body, "you");
+      this.log(label, value, "you");
       input.value = "";
       try {
-        await api("POST", "/texts", { body });
+        await api("POST", path, { [field]: value });
       } catch (error) {
         this.note(error.message);
       }
