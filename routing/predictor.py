@@ -242,9 +242,10 @@ def _free_in(rng: random.Random, agent: Supply, handle: Handle, talk: tuple[floa
 
 class Paths:
     """The PATHS sample paths of when the agents on a skill take their next entries from `now` until
-    `limit`, whoever stands in line: each path has its own random stream (fixed seed), so the departures
-    do not depend on the line, and the callers of one line at one moment (the slip pass) share them,
-    each reading its turn from its place (_turns()). Departures are drawn as far as a caller needs."""
+    `limit`, whoever stands in line: the departures do not depend on the line, so the callers of one line
+    at one moment (the slip pass) share them, each reading its turn from its place (_turns()). They are
+    drawn in rounds (ROUND more departures on every path, path by path in order) as far as a caller
+    needs, so the k-th departure of a path is the same whoever asked first and for how many."""
 
     def __init__(self, supply: Sequence[Supply], handle: Handle, hours: Hours, now: datetime, limit: datetime):
         self.now, self.limit = now, limit
@@ -260,41 +261,47 @@ class Paths:
                 self.agents.append((agent, (agent.on_from - now).total_seconds(), until))
         self.talk = _talk(handle)
         self.handle = handle
+        self.rng = random.Random(_SEED)
         self.times: list[list[float]] = []  # each path's departures so far, in order
-        self.state = []  # each path's (rng, heap)
-        for p in range(PATHS):
-            rng = random.Random(_SEED + 7919 * p)
+        self.heaps = []  # each path's agents, by when they are next free
+        for _ in range(PATHS):
             heap = []
             for i, (agent, starts, _until) in enumerate(self.agents):
-                first = (0.0 if agent.free else _free_in(rng, agent, handle, self.talk)) if starts is None else starts
+                first = (0.0 if agent.free else _free_in(self.rng, agent, handle, self.talk)) if starts is None else starts
                 heap.append((first, i))
             heapq.heapify(heap)
             self.times.append([])
-            self.state.append((rng, heap))
+            self.heaps.append(heap)
+        self.drawn = 0  # departures drawn on every path so far (in rounds of ROUND, whoever asks)
 
     def departure(self, path: int, k: int) -> float:
         """Seconds from now to the k-th (0-based) departure on `path` (inf: none before the limit)."""
+        while self.drawn <= k:
+            self.drawn += ROUND
+            for times, heap in zip(self.times, self.heaps):  # every path, in order: the draws never
+                while len(times) < self.drawn and heap:      # depend on who asked for how many
+                    t, i = heapq.heappop(heap)
+                    agent, _starts, until = self.agents[i]
+                    if t >= until:
+                        continue
+                    times.append(t)
+                    heapq.heappush(heap, (t + _cycle(self.rng, self.talk) / agent.share, i))
         times = self.times[path]
-        rng, heap = self.state[path]
-        while len(times) <= k and heap:
-            t, i = heapq.heappop(heap)
-            agent, _starts, until = self.agents[i]
-            if t >= until:
-                continue
-            times.append(t)
-            heapq.heappush(heap, (t + _cycle(rng, self.talk) / agent.share, i))
         return times[k] if k < len(times) else math.inf
+
+
+ROUND = 1  # departures per path and round: the fewest drawn beyond a caller's turn
 
 
 def _turns(line: Line, paths: Paths) -> list[float]:
     """Seconds from now until an agent takes this caller, on each sample path (inf: not before the paths'
     limit): the departure that finds nobody left ahead. The holders ahead who hang up first are drawn
-    from a stream of their own for each path (the same for every caller)."""
+    from the caller's own stream (fixed seed), not the departures'."""
     due = sorted((at - paths.now).total_seconds() for at in line.due)
     turns = []
+    rng = random.Random(_SEED + 1) if line.abandon_rate > 0 and line.holders else None
     for p in range(PATHS):
-        rng = random.Random(_SEED - 7919 * (p + 1))
-        holders = set(rng.sample(range(line.ahead), min(line.holders, line.ahead))) if line.abandon_rate > 0 else ()
+        holders = set(rng.sample(range(line.ahead), min(line.holders, line.ahead))) if rng is not None else ()
         gone = {i: rng.expovariate(line.abandon_rate) for i in holders}
         place, next_due, waiting_due, turn, k = 0, 0, 0, math.inf, 0
         while True:
