@@ -50,7 +50,9 @@ def estimate(session: Session, skill: Skill | str, now: datetime, *, config: Ivr
              entry: QueueEntry | None = None, supply: list[Supply] | None = None,
              callback: bool = False, shared: dict | None = None) -> Estimate:
     """`shared`: a dict kept by a caller that estimates many entries at one moment (the slip pass): the
-    skill's hours, staffing, handle time and calibration are read once per skill into it."""
+    skill's hours, staffing, handle time, calibration and waiting entries (standing(); each entry's place
+    is found in them, line_from()) are read once per skill into it, and the sample paths drawn once per
+    skill and moment (routing.predictor.Paths)."""
     if isinstance(skill, str):
         skill = config.skills[skill]
     key = skill.name
@@ -66,9 +68,16 @@ def estimate(session: Session, skill: Skill | str, now: datetime, *, config: Ivr
     else:
         inputs = shared[key]
     hours, found, handle, scale = inputs
-    line = line_before(session, skill.name, now, entry, abandon_rate=abandon_rate(session, skill.name, now, shared))
+    rate = abandon_rate(session, skill.name, now, shared)
+    if shared is not None:
+        line = line_from(standing(session, skill.name, shared), now, entry, abandon_rate=rate)
+    else:
+        line = line_before(session, skill.name, now, entry, abandon_rate=rate)
+    # The sample paths depend on the staffing, handle time, hours and moment only: drawn once per skill
+    # and moment when shared, each entry reading its turn from its place.
+    paths = shared.setdefault(("paths", key, now), {}) if shared is not None and supply is None else None
     return predict(line, found if supply is None else supply, handle, hours, now,
-                   callback=callback or (entry is not None and entry.kind == "callback"), scale=scale)
+                   callback=callback or (entry is not None and entry.kind == "callback"), scale=scale, paths=paths)
 
 
 def calibration(session: Session, skill: str, now: datetime) -> float:
@@ -158,6 +167,39 @@ def line_before(session: Session, skill: str, now: datetime, entry: QueueEntry |
             and_(QueueEntry.priority == entry.priority, QueueEntry.arrived_at <= entry.arrived_at)))
     due = tuple(at for at in session.scalars(later) if at is not None and at < now + HORIZON)
     return Line(ahead=ahead, due=due, holders=holders, abandon_rate=abandon_rate)
+
+
+WAITING_STATES = ("holding", "queued", "scheduled", "retry_wait")
+
+
+def standing(session: Session, skill: str, shared: dict) -> list[tuple]:
+    """The skill's waiting entries (in line now or falling due later), read once into `shared`:
+    (id, state, priority, arrived_at, next_attempt_at) each."""
+    key = ("standing", skill)
+    if key not in shared:
+        shared[key] = session.execute(select(
+            QueueEntry.id, QueueEntry.state, QueueEntry.priority, QueueEntry.arrived_at, QueueEntry.next_attempt_at)
+            .where(QueueEntry.skill == skill, QueueEntry.state.in_(WAITING_STATES))).all()
+    return shared[key]
+
+
+def line_from(rows: list[tuple], now: datetime, entry: QueueEntry | None, abandon_rate: float = 0.0) -> Line:
+    """line_before() from the rows standing() read (the same rules, in Python)."""
+    holders = ahead = 0
+    due = []
+    for entry_id, state, priority, arrived, next_at in rows:
+        if entry is not None and entry_id == entry.id:
+            continue
+        if state in ("holding", "queued") or (next_at is not None and next_at <= now):
+            if entry is None or priority > entry.priority or (priority == entry.priority and (
+                    arrived < entry.arrived_at or (arrived == entry.arrived_at and entry_id < entry.id))):
+                ahead += 1
+                holders += state == "holding"
+        elif next_at is not None and next_at > now and next_at < now + HORIZON and (
+                entry is None or priority > entry.priority
+                or (priority == entry.priority and arrived <= entry.arrived_at)):
+            due.append(next_at)
+    return Line(ahead=ahead, due=tuple(due), holders=holders, abandon_rate=abandon_rate)
 
 
 def abandon_rate(session: Session, skill: str, now: datetime, shared: dict | None = None) -> float:

@@ -192,12 +192,13 @@ def _first_staffed(hours: Hours, supply: Sequence[Supply], now: datetime) -> dat
     return next((start for start, _end, _cap in _segments(hours, supply, now)), None)
 
 
-# The median wait: PATHS sample paths of the line (fixed seed: the same inputs give the same wait), each
+# The median wait: PATHS sample paths of the line (fixed seeds: the same inputs give the same wait), each
 # drawing when the agents on now free up (what is left of their current entry), their next entries'
 # handle times and when the holders ahead hang up; the caller's turn is the departure that finds nobody
 # left ahead. Lines needing more than MAX_PATH_DEPARTURES departures keep the mean (their wait is nearly
 # symmetric, and the paths would cost more), and so does a skill whose talk times are not measured yet
-# (only the configured mean is known, not how spread the times are).
+# (only the configured mean is known, not how spread the times are). The agents' departures and the
+# holders' hang-ups are drawn from separate streams (Paths, _turns()), so callers of one line share the former.
 PATHS = 41
 QUANTILE = 0.5
 MAX_PATH_DEPARTURES = 60
@@ -239,37 +240,75 @@ def _free_in(rng: random.Random, agent: Supply, handle: Handle, talk: tuple[floa
     return left / agent.share
 
 
-def _turns(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, now: datetime,
-           limit: datetime) -> list[float]:
-    """Seconds from now until an agent takes this caller, on each sample path (inf: not before `limit`)."""
-    rng = random.Random(_SEED)
-    end = (limit - now).total_seconds()
-    agents = []
-    for agent in supply:
-        if agent.share <= 0:
-            continue
-        until = min(end, (agent.on_until - now).total_seconds()) if agent.on_until is not None else end
-        if agent.on_at(now):
-            agents.append((agent, None, until))
-        elif agent.on_from is not None and now < agent.on_from < limit and hours.open_at(agent.on_from):
-            agents.append((agent, (agent.on_from - now).total_seconds(), until))
-    due = sorted((at - now).total_seconds() for at in line.due)
-    talk = _talk(handle)
-    turns = []
-    for _ in range(PATHS):
-        heap = []
-        for i, (agent, starts, until) in enumerate(agents):
-            first = (0.0 if agent.free else _free_in(rng, agent, handle, talk)) if starts is None else starts
-            heap.append((first, i))
-        heapq.heapify(heap)
-        holders = set(rng.sample(range(line.ahead), min(line.holders, line.ahead))) if line.abandon_rate > 0 else ()
-        gone = {i: rng.expovariate(line.abandon_rate) for i in holders}
-        place, next_due, waiting_due, turn = 0, 0, 0, math.inf
-        while heap:
-            t, i = heapq.heappop(heap)
-            agent, _starts, until = agents[i]
-            if t >= until:
+class Paths:
+    """The PATHS sample paths of when the agents on a skill take their next entries from `now` until
+    `limit`, whoever stands in line: the departures do not depend on the line, so the callers of one line
+    at one moment (the slip pass) share them, each reading its turn from its place (_turns()). They are
+    drawn in rounds (ROUND more departures on every path, path by path in order) as far as a caller
+    needs, so the k-th departure of a path is the same whoever asked first and for how many."""
+
+    def __init__(self, supply: Sequence[Supply], handle: Handle, hours: Hours, now: datetime, limit: datetime):
+        self.now, self.limit = now, limit
+        end = (limit - now).total_seconds()
+        self.agents = []
+        for agent in supply:
+            if agent.share <= 0:
                 continue
+            until = min(end, (agent.on_until - now).total_seconds()) if agent.on_until is not None else end
+            if agent.on_at(now):
+                self.agents.append((agent, None, until))
+            elif agent.on_from is not None and now < agent.on_from < limit and hours.open_at(agent.on_from):
+                self.agents.append((agent, (agent.on_from - now).total_seconds(), until))
+        self.talk = _talk(handle)
+        self.handle = handle
+        self.rng = random.Random(_SEED)
+        self.times: list[list[float]] = []  # each path's departures so far, in order
+        self.heaps = []  # each path's agents, by when they are next free
+        for _ in range(PATHS):
+            heap = []
+            for i, (agent, starts, _until) in enumerate(self.agents):
+                first = (0.0 if agent.free else _free_in(self.rng, agent, handle, self.talk)) if starts is None else starts
+                heap.append((first, i))
+            heapq.heapify(heap)
+            self.times.append([])
+            self.heaps.append(heap)
+        self.drawn = 0  # departures drawn on every path so far (in rounds of ROUND, whoever asks)
+
+    def departure(self, path: int, k: int) -> float:
+        """Seconds from now to the k-th (0-based) departure on `path` (inf: none before the limit)."""
+        while self.drawn <= k:
+            self.drawn += ROUND
+            for times, heap in zip(self.times, self.heaps):  # every path, in order: the draws never
+                while len(times) < self.drawn and heap:      # depend on who asked for how many
+                    t, i = heapq.heappop(heap)
+                    agent, _starts, until = self.agents[i]
+                    if t >= until:
+                        continue
+                    times.append(t)
+                    heapq.heappush(heap, (t + _cycle(self.rng, self.talk) / agent.share, i))
+        times = self.times[path]
+        return times[k] if k < len(times) else math.inf
+
+
+ROUND = 1  # departures per path and round: the fewest drawn beyond a caller's turn
+
+
+def _turns(line: Line, paths: Paths) -> list[float]:
+    """Seconds from now until an agent takes this caller, on each sample path (inf: not before the paths'
+    limit): the departure that finds nobody left ahead. The holders ahead who hang up first are drawn
+    from the caller's own stream (fixed seed), not the departures'."""
+    due = sorted((at - paths.now).total_seconds() for at in line.due)
+    turns = []
+    rng = random.Random(_SEED + 1) if line.abandon_rate > 0 and line.holders else None
+    for p in range(PATHS):
+        holders = set(rng.sample(range(line.ahead), min(line.holders, line.ahead))) if rng is not None else ()
+        gone = {i: rng.expovariate(line.abandon_rate) for i in holders}
+        place, next_due, waiting_due, turn, k = 0, 0, 0, math.inf, 0
+        while True:
+            t = paths.departure(p, k)
+            if not math.isfinite(t):
+                break
+            k += 1
             while next_due < len(due) and due[next_due] <= t:
                 waiting_due, next_due = waiting_due + 1, next_due + 1
             while place < line.ahead and gone.get(place, math.inf) < t:
@@ -281,7 +320,6 @@ def _turns(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, n
             else:
                 turn = t
                 break
-            heapq.heappush(heap, (t + _cycle(rng, talk) / agent.share, i))
         turns.append(turn)
     return turns
 
@@ -307,9 +345,11 @@ def calibrated(pairs: Sequence[tuple[float, float]]) -> float:
 
 
 def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, now: datetime,
-            callback: bool = False, scale: float = 1.0) -> Estimate:
+            callback: bool = False, scale: float = 1.0, paths: dict | None = None) -> Estimate:
     """The pure predictor (see the module's docstring). `callback`: add the customer's ring; `scale`: the
-    calibration (calibrated()) applied to the wait for an agent."""
+    calibration (calibrated()) applied to the wait for an agent; `paths`: a dict kept by a caller that
+    predicts for many places of one line from the same supply, handle, hours and now (the slip pass):
+    the sample paths are drawn once into it and each place reads its turn from them."""
     staffed_now = sum(s.share for s in supply if s.on_at(now)) if hours.open_at(now) else 0.0
     free = sum(1 for s in supply if s.free and s.on_at(now)) if hours.open_at(now) else 0
     base = dict(ahead=line.ahead, staffed=round(staffed_now, 3), free=free, handle_seconds=round(handle.mean, 1))
@@ -350,7 +390,12 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
     model = (at - now).total_seconds()
     if departures <= MAX_PATH_DEPARTURES and handle.talk_mu is not None:
         # The median of the sample paths, not the mean: what minimises the error a caller hears.
-        turn = _median(_turns(line, supply, handle, hours, now, today_close))
+        drawn = paths.get("paths") if paths is not None else None
+        if drawn is None:
+            drawn = Paths(supply, handle, hours, now, today_close)
+            if paths is not None:
+                paths["paths"] = drawn
+        turn = _median(_turns(line, drawn))
         if math.isfinite(turn):
             model = turn
             scaled = now + timedelta(seconds=turn * scale)

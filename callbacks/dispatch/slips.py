@@ -15,6 +15,9 @@ to go through (STILL_TO_CONNECT: ringing the agent, the whisper, the customer's 
 machine check are ahead while the agent's phone rings; the customer's ring and the check once it rings
 them): claimed too close to its window's end, or ringing longer than usual, it is told the new window
 before the old one ends (whatever the call then brings).
+One pass reads each skill's inputs once (routing.estimate.estimate's `shared`): its hours, staffing and
+handle time, its waiting entries (each callback's place is found from them), and the line's sample
+paths, drawn once, from which each callback reads its turn at its place.
 """
 from __future__ import annotations
 

@@ -173,3 +173,30 @@ def test_a_retrys_window_comes_from_its_place_in_line_and_is_not_moved_seconds_l
         assert dispatcher.tell_slips() == 0  # the window told stands
         clock.advance(30)
     assert told(entry_of(booked["id"]))[-1].id == retry.id
+
+
+def test_the_pass_reads_the_line_once_and_finds_each_callbacks_place_as_the_counting_queries_do(
+        dispatcher, outbound, twilio, add_agent, book, entry_of, runtime, clock):
+    from sqlalchemy import select
+
+    from routing.estimate import line_before, line_from, standing
+    from storage.models import QueueEntry
+
+    busy_agent(dispatcher, outbound, add_agent, book, clock)
+    for n in range(3):
+        book(f"+1212555017{n}")
+        clock.advance(20)
+    slot = (clock.now() + timedelta(hours=1)).replace(second=0, microsecond=0)
+    book("+12125550180", scheduled_for=slot)
+    book_by_phone(twilio, entry_of, runtime)
+    now = clock.now()
+    with runtime.sessions() as s:
+        waiting = s.scalars(select(QueueEntry).where(QueueEntry.state.in_(("queued", "scheduled")))).all()
+        shared: dict = {}
+        rows = standing(s, "billing", shared)
+        lines = [line_from(rows, now, entry) for entry in waiting] + [line_from(rows, now, None)]
+        counted = [line_before(s, "billing", now, entry) for entry in waiting] + [line_before(s, "billing", now, None)]
+    assert len(waiting) == 5 and {e.state for e in waiting} == {"queued", "scheduled"}
+    assert [(li.ahead, li.holders, sorted(li.due)) for li in lines] == \
+        [(li.ahead, li.holders, sorted(li.due)) for li in counted]
+    assert {li.ahead for li in lines} == {0, 1, 2, 3, 4} and any(li.due for li in lines)

@@ -167,3 +167,18 @@ def test_a_holder_hears_the_agents_answer_added():
     answer = Handle(mean=240.0, sd=120.0, answer=4.0)
     assert predict(Line(ahead=0), [Supply(share=1.0, free=True)], answer, OPEN, NOW).seconds == 4
     assert predict(Line(ahead=4), busy(10), answer, OPEN, NOW).seconds == 120 + 4
+
+
+def test_places_of_one_line_read_their_turns_from_shared_paths_as_if_each_were_alone():
+    """The slip pass draws a line's sample paths once and reads each callback's turn from its place: the
+    same estimate, place for place, as drawing the paths for each alone (read here from the back first,
+    so the shared paths are drawn furthest before the front places read them)."""
+    staff = talking(3) + [Supply(share=0.5, phase="wrap_up", elapsed=10.0, wrap=30.0),
+                          Supply(share=1.0, on_from=NOW + timedelta(seconds=900))]
+    due = (NOW + timedelta(seconds=300), NOW + timedelta(seconds=1300))
+    lines = [Line(ahead=n, holders=n // 2, abandon_rate=1 / 400, due=due[:n % 3]) for n in range(25)]
+    alone = [predict(line, staff, TALK, OPEN, NOW, callback=True) for line in lines]
+    shared: dict = {}
+    together = [predict(line, staff, TALK, OPEN, NOW, callback=True, paths=shared) for line in reversed(lines)]
+    assert together[::-1] == alone
+    assert "paths" in shared and len({e.seconds for e in alone}) > 10
