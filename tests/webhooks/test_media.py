@@ -201,11 +201,28 @@ def test_a_token_streams_once(twilio, runtime, ws_url):
         first.send(connected())
         first.send(start(sid, token))
         stream(first, [SILENCE] * 5)
-        with connect(ws_url) as second:
-            second.send(connected())
-            second.send(start(sid, token))
-            assert closed_by_server(second)
-        stream(first, [SILENCE] * 5)  # the first one is still listening
+        # Twilio keeps sending 50 frames a second; the first stream is fed meanwhile, or the app's stall
+        # guard (a second without frames) would end it while a loaded machine refuses the second.
+        refused_yet = threading.Event()
+
+        def keep_feeding():
+            seq = 6
+            while not refused_yet.is_set():
+                stream(first, [SILENCE], first_seq=seq)
+                seq += 1
+                time.sleep(0.02)
+
+        feeder = threading.Thread(target=keep_feeding)
+        feeder.start()
+        try:
+            with connect(ws_url) as second:
+                second.send(connected())
+                second.send(start(sid, token))
+                assert closed_by_server(second)
+        finally:
+            refused_yet.set()
+            feeder.join()
+        stream(first, [SILENCE] * 5, first_seq=10_000)  # the first one is still listening
         assert not closed_by_server(first, timeout=0.5)
 
 
