@@ -43,7 +43,7 @@ class SaturatedWhisper:
     def __init__(self):
         self.asked = 0
 
-    def transcribe(self, pcm16, sample_rate, prompt="", timeout=10.0, deadline=None):
+    def transcribe(self, pcm16, sample_rate, prompt="", timeout=10.0, deadline=None, kind=None):
         self.asked += 1
         assert deadline is not None and deadline > time.monotonic(), "a live answer has a deadline"
         return None
