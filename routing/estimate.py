@@ -154,10 +154,11 @@ def line_before(session: Session, skill: str, now: datetime, entry: QueueEntry |
         # In line or not yet (a retry or a slot falling due later keeps its place: it cuts in ahead of
         # those who came after it), only the entries before it in line order count.
         where += [QueueEntry.id != entry.id, queue.ahead_of(entry)]
-    counts = dict(session.execute(select(QueueEntry.state == "holding", func.count()).where(*where)
-                                  .group_by(QueueEntry.state == "holding")).all())
-    holders = int(counts.get(True, 0) or 0)
-    ahead = holders + int(counts.get(False, 0) or 0)
+    # Grouped by the plain column: PostgreSQL refuses GROUP BY on an expression with a bound parameter.
+    counts = dict(session.execute(select(QueueEntry.state, func.count()).where(*where)
+                                  .group_by(QueueEntry.state)).all())
+    holders = int(counts.get("holding", 0))
+    ahead = sum(int(n) for n in counts.values())
     later = select(QueueEntry.next_attempt_at).where(
         QueueEntry.skill == skill, QueueEntry.state.in_(("scheduled", "retry_wait")),
         QueueEntry.next_attempt_at > now)
