@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 
 from telephony.emulator.queues import Conference, Queue
 from telephony.media import MediaStream
@@ -111,47 +111,22 @@ class Segment:
         return all(p.kind == "pause" for p in self.items)
 
 
-@dataclass(eq=False)
-class GatherInput:
-    """A Gather's input window is open (its prompts are over): keys, or its timeout."""
-
-    gather: GatherSpec
-    digits: str
-
-
-@dataclass(eq=False)
-class StreamBlock:
-    """A <Connect><Stream> until the app closes the socket."""
-
-    stream: MediaStream
+def _wait(name: str, doc: str, *fields) -> type:
+    """One kind of wait: a plain record of what the call waits on (compared by identity, as the verbs
+    yield each one once)."""
+    kind = make_dataclass(name, fields, eq=False)
+    kind.__doc__, kind.__module__ = doc, __name__
+    return kind
 
 
-@dataclass(eq=False)
-class QueueRefetch:
-    """Stepped driver: a queue's wait document ran out; `wait()` fetches it again."""
-
-    queue: Queue
-
-
-@dataclass(eq=False)
-class Ringing:
-    """A <Dial>led party's phone rings, up to the Dial's timeout."""
-
-    child: "Call"
-    timeout: float
-
-
-@dataclass(eq=False)
-class QueueDial:
-    """<Dial><Queue> on an empty queue: until someone joins it, up to the Dial's timeout."""
-
-    queue: Queue
-    timeout: float
-
-
-@dataclass(eq=False)
-class Talking:
-    """A conversation: with a bridged peer, or in a conference room."""
-
-    peer: "Call | None" = None
-    conference: Conference | None = None
+GatherInput = _wait("GatherInput", "A Gather's input window is open (its prompts are over): keys, or its timeout.",
+                    ("gather", GatherSpec), ("digits", str))
+StreamBlock = _wait("StreamBlock", "A <Connect><Stream> until the app closes the socket.", ("stream", MediaStream))
+QueueRefetch = _wait("QueueRefetch", "Stepped driver: a queue's wait document ran out; `wait()` fetches it again.",
+                     ("queue", Queue))
+Ringing = _wait("Ringing", "A <Dial>led party's phone rings, up to the Dial's timeout.",
+                ("child", "Call"), ("timeout", float))
+QueueDial = _wait("QueueDial", "<Dial><Queue> on an empty queue: until someone joins it, up to the Dial's timeout.",
+                  ("queue", Queue), ("timeout", float))
+Talking = _wait("Talking", "A conversation: with a bridged peer, or in a conference room.",
+                ("peer", "Call | None", None), ("conference", Conference | None, None))
