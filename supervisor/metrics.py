@@ -108,6 +108,16 @@ class EntryTimeline:
         return found
 
 
+def _ratio_of(part: str, *whole: str) -> property:
+    """A share as a read-only figure: the field `part` over the sum of the fields `whole`."""
+    return property(lambda self: _ratio(getattr(self, part), sum(getattr(self, name) for name in whole)))
+
+
+def _figure_of(figure, values: str) -> property:
+    """A read-only figure of the list field `values`: None while the list is empty."""
+    return property(lambda self: figure(getattr(self, values)) if getattr(self, values) else None)
+
+
 @dataclass
 class SkillFigures:
     skill: str
@@ -128,68 +138,33 @@ class SkillFigures:
     announcements: int = 0
     announcements_censored: int = 0
     all_announce_errors: list[float] = field(default_factory=list)
-    # Windows: ASAP windows resolved (connected, or failed) and kept; slots first attempted on time.
+    # Windows: ASAP windows resolved (connected, or failed) and kept; when connections came against their
+    # windows; slots first attempted on time.
     asap_windows: int = 0
     asap_kept: int = 0
+    timing: dict[str, int] = field(default_factory=lambda: {"early": 0, "on_time": 0, "late": 0})
     slots: int = 0
     slots_on_time: int = 0
-    timing: dict[str, int] = field(default_factory=lambda: {"early": 0, "on_time": 0, "late": 0})
     # First contact to a connected person, callback leg included (chosen later slots left out).
     reach_seconds: list[float] = field(default_factory=list)
     waits_to_connect: list[float] = field(default_factory=list)
     service_level_seconds: int = SERVICE_LEVEL_SECONDS
 
-    @property
-    def acceptance_rate(self) -> float | None:
-        return _ratio(self.accepted, self.offered)
-
-    @property
-    def success_rate(self) -> float | None:
-        return _ratio(self.callbacks_connected, self.callbacks_connected + self.callbacks_failed)
-
-    @property
-    def callback_wait_median(self) -> float | None:
-        return statistics.median(self.callback_waits) if self.callback_waits else None
-
-    @property
-    def callback_wait_p90(self) -> float | None:
-        return percentile(self.callback_waits, 90)
-
-    @property
-    def abandon_rate(self) -> float | None:
-        return _ratio(self.abandoned, self.holders_ended)
-
-    @property
-    def service_level(self) -> float | None:
-        return _ratio(self.sl_met, self.sl_eligible)
-
-    @property
-    def announce_error_mean(self) -> float | None:
-        return statistics.fmean(self.announce_errors) if self.announce_errors else None
-
-    @property
-    def announce_error_abs_mean(self) -> float | None:
-        return statistics.fmean(abs(x) for x in self.announce_errors) if self.announce_errors else None
-
-    @property
-    def all_announce_error_abs_mean(self) -> float | None:
-        return statistics.fmean(abs(x) for x in self.all_announce_errors) if self.all_announce_errors else None
-
-    @property
-    def asap_kept_rate(self) -> float | None:
-        return _ratio(self.asap_kept, self.asap_windows)
-
-    @property
-    def scheduled_on_time_rate(self) -> float | None:
-        return _ratio(self.slots_on_time, self.slots)
-
-    @property
-    def reach_median(self) -> float | None:
-        return statistics.median(self.reach_seconds) if self.reach_seconds else None
-
-    @property
-    def reach_p90(self) -> float | None:
-        return percentile(self.reach_seconds, 90)
+    # The figures read from the counts and lists above (each None when there is nothing to read it from).
+    acceptance_rate = _ratio_of("accepted", "offered")
+    success_rate = _ratio_of("callbacks_connected", "callbacks_connected", "callbacks_failed")
+    callback_wait_median = _figure_of(statistics.median, "callback_waits")
+    callback_wait_p90 = _figure_of(lambda values: percentile(values, 90), "callback_waits")
+    abandon_rate = _ratio_of("abandoned", "holders_ended")
+    service_level = _ratio_of("sl_met", "sl_eligible")
+    announce_error_mean = _figure_of(statistics.fmean, "announce_errors")
+    announce_error_abs_mean = _figure_of(lambda values: statistics.fmean(map(abs, values)), "announce_errors")
+    all_announce_error_abs_mean = _figure_of(lambda values: statistics.fmean(map(abs, values)),
+                                             "all_announce_errors")
+    asap_kept_rate = _ratio_of("asap_kept", "asap_windows")
+    scheduled_on_time_rate = _ratio_of("slots_on_time", "slots")
+    reach_median = _figure_of(statistics.median, "reach_seconds")
+    reach_p90 = _figure_of(lambda values: percentile(values, 90), "reach_seconds")
 
     @property
     def histogram(self) -> list[tuple[str, int]]:
