@@ -8,19 +8,32 @@ the same groups also run as `flask --app app ...`; `ivr serve` starts the server
 from __future__ import annotations
 
 import importlib
+from typing import NamedTuple
 
 import click
 
-# name -> (module:attribute, the one-line help `ivr --help` shows without importing the module)
+
+class Lazy(NamedTuple):
+    """A command imported only when it is run: where it lives, and the one-line help `ivr --help` shows
+    without importing it."""
+
+    target: str  # module:attribute
+    help: str
+
+    def load(self) -> click.Command:
+        module, _, attribute = self.target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
 COMMANDS = {
-    "agents": ("agents.cli:agents_cli", "Manage agents: who they are, their skills and their state."),
-    "devphone": ("telephony.cli:devphone_cli", "Call this app's IVR through the built-in Twilio emulator."),
-    "privacy": ("privacy.cli:privacy_cli", "Export or erase what is held about a number; apply the retention policy."),
-    "scheduler": ("ops.cli:scheduler_command", "Run only the dispatcher's scheduler (the scheduler role of a production set-up)."),
-    "serve": ("commands:serve", "Run the IVR server (dispatcher included), as ./scripts/serve does."),
-    "speech": ("speech.cli:speech_cli", "Offline speech recognition: download a model, recognise a WAV."),
-    "understand": ("ivr.cli:understand_cli", "What the IVR understands from typed words (classify, evaluate)."),
-    "users": ("supervisor.cli:users_cli", "Supervisor and admin accounts for the queue pages."),
+    "agents": Lazy("agents.cli:agents_cli", "Manage agents: who they are, their skills and their state."),
+    "devphone": Lazy("telephony.cli:devphone_cli", "Call this app's IVR through the built-in Twilio emulator."),
+    "privacy": Lazy("privacy.cli:privacy_cli", "Export or erase what is held about a number; apply the retention policy."),
+    "scheduler": Lazy("ops.cli:scheduler_command", "Run only the dispatcher's scheduler (the scheduler role of a production set-up)."),
+    "serve": Lazy("commands:serve", "Run the IVR server (dispatcher included), as ./scripts/serve does."),
+    "speech": Lazy("speech.cli:speech_cli", "Offline speech recognition: download a model, recognise a WAV."),
+    "understand": Lazy("ivr.cli:understand_cli", "What the IVR understands from typed words (classify, evaluate)."),
+    "users": Lazy("supervisor.cli:users_cli", "Supervisor and admin accounts for the queue pages."),
 }
 
 
@@ -30,7 +43,7 @@ def _create_app():
     return create_app()
 
 
-@click.command("serve", help=COMMANDS["serve"][1])
+@click.command("serve", help=COMMANDS["serve"].help)
 def serve():
     from app import main
 
@@ -46,12 +59,11 @@ class Commands(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        module, _, attribute = COMMANDS[name][0].partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        return COMMANDS[name].load()
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
-            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
+            formatter.write_dl([(name, COMMANDS[name].help) for name in self.list_commands(ctx)])
 
     def make_context(self, info_name, args, parent=None, **extra):
         if "obj" not in extra:
