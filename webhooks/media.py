@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
@@ -77,26 +78,29 @@ class _Streams:
 
     def wait(self, signed: bool) -> bool:
         """Count a socket waiting for its start; unsigned ones only while fewer than waiting_limit wait."""
-        with self._lock:
-            if not signed and self.waiting >= self.waiting_limit:
-                return False
-            self.waiting += 1
-            return True
+        return self._take("waiting", math.inf if signed else self.waiting_limit)
 
     def done_waiting(self) -> None:
-        with self._lock:
-            self.waiting -= 1
+        self._give_back("waiting")
 
     def reserve(self) -> bool:
-        with self._lock:
-            if self.count >= self.limit:
-                return False
-            self.count += 1
-            return True
+        return self._take("count", self.limit)
 
     def release(self) -> None:
+        self._give_back("count")
+
+    def _take(self, counter: str, ceiling: float) -> bool:
+        """One more on `counter` (count or waiting) if it is still below `ceiling`: checked and counted under
+        the lock, so two sockets cannot both take the last place."""
         with self._lock:
-            self.count -= 1
+            if getattr(self, counter) >= ceiling:
+                return False
+            setattr(self, counter, getattr(self, counter) + 1)
+            return True
+
+    def _give_back(self, counter: str) -> None:
+        with self._lock:
+            setattr(self, counter, getattr(self, counter) - 1)
 
     def use_token(self, token: str) -> bool:
         """True the first time `token` is used, on any process; False ever after (until it could not be read
