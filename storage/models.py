@@ -41,7 +41,15 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    pass
+    # A column's type comes from its annotation unless it names one (strings name their length); NOT NULL
+    # too: `Mapped[int]` is NOT NULL, `Mapped[int | None]` may be NULL.
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, float: Float, int: Integer, str: Text}
+
+
+class Numbered:
+    """A table whose rows are numbered by an integer id (first column, as the migrations made it)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
 
 
 # The largest id a row can have (ids are INTEGER: 32 bits on PostgreSQL): a larger number names no row.
@@ -66,52 +74,51 @@ WAITING_STATES = ("holding", "queued", "scheduled", "retry_wait")
 CLOSED_STATES = ("connected", "completed", "failed", "cancelled", "abandoned")
 
 
-class QueueEntry(Base):
+class QueueEntry(Numbered, Base):
     """One place in a skill's line: a live caller holding, or a callback. Both are ordered by arrived_at."""
 
     __tablename__ = "queue_entries"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    public_id: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
-    skill: Mapped[str] = mapped_column(String(40), nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)
-    channel: Mapped[str] = mapped_column(String(16), nullable=False, default="phone")
-    state: Mapped[str] = mapped_column(String(24), nullable=False)
-    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    skill: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16), default="phone")
+    state: Mapped[str] = mapped_column(String(24))
+    priority: Mapped[int] = mapped_column(default=0)
+    arrived_at: Mapped[datetime]
     call_sid: Mapped[str | None] = mapped_column(String(64))
     # E.164 for callbacks; for a caller holding, Twilio's From as sent (sip:alice@..., client:...).
     phone_number: Mapped[str | None] = mapped_column(String(255))
     caller_name: Mapped[str | None] = mapped_column(String(120))
-    reason: Mapped[str | None] = mapped_column(Text)
-    language: Mapped[str] = mapped_column(String(8), nullable=False, default="en-US")
-    context: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
-    transcript: Mapped[str | None] = mapped_column(Text)
-    confidence: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None]
+    language: Mapped[str] = mapped_column(String(8), default="en-US")
+    context: Mapped[dict] = mapped_column(default=dict)
+    transcript: Mapped[str | None]
+    confidence: Mapped[float | None]
     customer_timezone: Mapped[str | None] = mapped_column(String(64))
-    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    announced_wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    scheduled_for: Mapped[datetime | None]
+    announced_wait_seconds: Mapped[int | None]
     # The window the customer was told for a callback (UTC), the IANA zone it was told in, and when it
     # was told (routing/promise.py). Only a new window the customer hears moves it; a supervisor's
     # reschedule does not. Kept means connected_at falls inside [promised_from, promised_by].
-    promised_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    promised_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    promised_from: Mapped[datetime | None]
+    promised_by: Mapped[datetime | None]
     promised_zone: Mapped[str | None] = mapped_column(String(64))
-    promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    promised_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
     dial_call_sid: Mapped[str | None] = mapped_column(String(64))
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     agent_call_sid: Mapped[str | None] = mapped_column(String(64))
-    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    connected_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
     status_token_hash: Mapped[str | None] = mapped_column(String(64))
     # "<number>|<skill>" while a callback is open, NULL after: the unique index makes a second
     # open callback for the same number and skill impossible, even from two processes at once.
     open_key: Mapped[str | None] = mapped_column(String(80), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
 
     events: Mapped[list["QueueEvent"]] = relationship(
         back_populates="entry", order_by="QueueEvent.id", cascade="all, delete-orphan"
@@ -135,20 +142,19 @@ class QueueEntry(Base):
         return self.state in OPEN_STATES
 
 
-class QueueEvent(Base):
+class QueueEvent(Numbered, Base):
     """The audit trail: every state change of an entry, with who and why. Metrics are computed from it."""
 
     __tablename__ = "queue_events"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("queue_entries.id", ondelete="CASCADE"), nullable=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    event: Mapped[str] = mapped_column(String(32), nullable=False)
-    state: Mapped[str] = mapped_column(String(24), nullable=False)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("queue_entries.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(24))
     previous_state: Mapped[str | None] = mapped_column(String(24))
-    reason: Mapped[str | None] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(String(120), nullable=False, default="system")
-    detail: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    reason: Mapped[str | None]
+    actor: Mapped[str] = mapped_column(String(120), default="system")
+    detail: Mapped[dict] = mapped_column(default=dict)
 
     entry: Mapped[QueueEntry] = relationship(back_populates="events")
 
@@ -164,18 +170,18 @@ class Call(Base):
     # Twilio's From/To as sent: E.164, or a SIP URI / Client identity (up to 255 characters, checked on the way in).
     from_number: Mapped[str | None] = mapped_column(String(255))
     to_number: Mapped[str | None] = mapped_column(String(255))
-    language: Mapped[str] = mapped_column(String(8), nullable=False)
-    step: Mapped[str] = mapped_column(String(32), nullable=False)
+    language: Mapped[str] = mapped_column(String(8))
+    step: Mapped[str] = mapped_column(String(32))
     # Which request of this call comes next; a Twilio retry of an older one replays its answer.
-    turn: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    retries: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    turn: Mapped[int] = mapped_column(default=0)
+    retries: Mapped[int] = mapped_column(default=0)
     skill: Mapped[str | None] = mapped_column(String(40))
-    transcript: Mapped[str | None] = mapped_column(Text)
-    confidence: Mapped[float | None] = mapped_column(Float)
-    scratch: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default="in-progress")
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transcript: Mapped[str | None]
+    confidence: Mapped[float | None]
+    scratch: Mapped[dict] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="in-progress")
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("queue_entries.id"))
 
 
@@ -185,25 +191,24 @@ class CallTurn(Base):
     __tablename__ = "call_turns"
 
     call_sid: Mapped[str] = mapped_column(ForeignKey("calls.call_sid", ondelete="CASCADE"), primary_key=True)
-    turn: Mapped[int] = mapped_column(Integer, primary_key=True)
-    twiml: Mapped[str] = mapped_column(Text, nullable=False)
+    turn: Mapped[int] = mapped_column(primary_key=True)
+    twiml: Mapped[str]
 
 
-class SpeechResult(Base):
+class SpeechResult(Numbered, Base):
     """What the recogniser heard for one call at one step (written by the media stream, read by the IVR)."""
 
     __tablename__ = "speech_results"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_sid: Mapped[str] = mapped_column(ForeignKey("calls.call_sid", ondelete="CASCADE"), nullable=False)
-    step: Mapped[str] = mapped_column(String(32), nullable=False)
-    turn: Mapped[int] = mapped_column(Integer, nullable=False)
-    transcript: Mapped[str | None] = mapped_column(Text)
-    confidence: Mapped[float | None] = mapped_column(Float)
+    call_sid: Mapped[str] = mapped_column(ForeignKey("calls.call_sid", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(32))
+    turn: Mapped[int]
+    transcript: Mapped[str | None]
+    confidence: Mapped[float | None]
     digit: Mapped[str | None] = mapped_column(String(4))
     engine: Mapped[str | None] = mapped_column(String(32))
-    ended_by: Mapped[str] = mapped_column(String(16), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ended_by: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("call_sid", "step", "turn", name="uq_speech_results_call_step_turn"),)
 
@@ -215,30 +220,29 @@ class ReceivedText(Base):
     __tablename__ = "received_texts"
 
     message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    reply: Mapped[str] = mapped_column(Text, nullable=False)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-
-
-class Agent(Base):
-    __tablename__ = "agents"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True, nullable=False)
-    # E.164 number, sip:user@host, or client:identity
-    address: Mapped[str] = mapped_column(String(200), nullable=False)
-    skills: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)  # skill -> level (1..10)
-    state: Mapped[str] = mapped_column(String(16), nullable=False, default="offline")
-    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    wrap_up_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=30)
-    # The entry the agent is reserved for or talking to (no FK: agents and entries point at each other).
-    entry_id: Mapped[int | None] = mapped_column(Integer)
-    call_sid: Mapped[str | None] = mapped_column(String(64))
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
+    reply: Mapped[str]
+    received_at: Mapped[datetime]
 
 
 AGENT_STATES = ("offline", "available", "reserved", "on_call", "wrap_up")
+
+
+class Agent(Numbered, Base):
+    __tablename__ = "agents"
+
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    # E.164 number, sip:user@host, or client:identity
+    address: Mapped[str] = mapped_column(String(200))
+    skills: Mapped[dict] = mapped_column(default=dict)  # skill -> level (1..10)
+    state: Mapped[str] = mapped_column(String(16), default="offline")
+    state_changed_at: Mapped[datetime]
+    wrap_up_seconds: Mapped[int] = mapped_column(default=30)
+    # The entry the agent is reserved for or talking to (no FK: agents and entries point at each other).
+    entry_id: Mapped[int | None]
+    call_sid: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class DispatcherLease(Base):
@@ -250,26 +254,25 @@ class DispatcherLease(Base):
     __tablename__ = "dispatcher_leases"
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(120), nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]
 
 
-class User(Base):
+class User(Numbered, Base):
     """A supervisor or admin who signs in to the queue pages."""
 
     __tablename__ = "users"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
-    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
-    role: Mapped[str] = mapped_column(String(16), nullable=False, default="supervisor")
-    timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC")
-    active: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="supervisor")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    active: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
     # Carried in the sign-in cookie; signing out or a new password moves it on, so every earlier
     # cookie of this user stops working at once.
-    session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class RateCounter(Base):
@@ -280,8 +283,8 @@ class RateCounter(Base):
     __tablename__ = "rate_counters"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the limiter's key
-    count: Mapped[int] = mapped_column(Integer, nullable=False)
-    expires_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)
+    count: Mapped[int]
+    expires_at: Mapped[float] = mapped_column(index=True)
 
 
 class IdempotencyKey(Base):
@@ -292,23 +295,22 @@ class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
 
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    body_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    status: Mapped[int] = mapped_column(Integer, nullable=False)
-    entry_public_id: Mapped[str] = mapped_column(String(32), nullable=False)
-    sealed_token: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int]
+    entry_public_id: Mapped[str] = mapped_column(String(32))
+    sealed_token: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
-class PrivacyRequest(Base):
+class PrivacyRequest(Numbered, Base):
     """That what is held about a number was exported or erased: when, by whom, how much. Never the number
     itself (the record must not keep what the erasure removed); privacy/records.py writes it."""
 
     __tablename__ = "privacy_requests"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    action: Mapped[str] = mapped_column(String(16), nullable=False)  # "export" or "erase"
-    actor: Mapped[str] = mapped_column(String(120), nullable=False)
-    entries: Mapped[int] = mapped_column(Integer, nullable=False)
-    calls: Mapped[int] = mapped_column(Integer, nullable=False)
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(16))  # "export" or "erase"
+    actor: Mapped[str] = mapped_column(String(120))
+    entries: Mapped[int]
+    calls: Mapped[int]
