@@ -2,7 +2,6 @@
 wake-up missed while no process ran is run by the next leader (real BackgroundScheduler, seconds)."""
 from __future__ import annotations
 
-import time as real_time
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from callbacks.dispatcher import DispatchSettings, Dispatcher
 from callbacks.scheduler import Lease, DispatcherService
 from tests.conftest import PUBLIC_BASE_URL
 from tests.support.ivr_file import ALWAYS_OPEN, calendar
+from tests.support.waiting import wait_for
 
 
 def test_one_lease_holder_at_a_time(runtime, clock):
@@ -28,16 +28,6 @@ def test_one_lease_holder_at_a_time(runtime, clock):
     assert two.acquire() and not one.acquire()
     two.release()
     assert one.acquire()
-
-
-def _wait_for(predicate, seconds=60.0):
-    """Wait for something to happen (not a timing check: the limit only stops a hung test)."""
-    deadline = real_time.monotonic() + seconds
-    while real_time.monotonic() < deadline:
-        if predicate():
-            return True
-        real_time.sleep(0.05)
-    return False
 
 
 @pytest.mark.ivr(calendar(hours=ALWAYS_OPEN))
@@ -58,7 +48,7 @@ def test_a_wake_up_missed_while_down_runs_once_under_the_next_leader(runtime, tw
 
     first = DispatcherService(dispatcher(), runtime.engine, holder="one", lease_ttl=1.5, sweep_seconds=60)
     first.start()
-    assert _wait_for(lambda: first.is_leader)
+    wait_for(lambda: first.is_leader, "the first scheduler to lead")
 
     def jobs():
         with runtime.engine.connect() as conn:
@@ -67,7 +57,7 @@ def test_a_wake_up_missed_while_down_runs_once_under_the_next_leader(runtime, tw
     def wakes():
         return {job for job in jobs() if job.startswith("dispatch-wake:")}
 
-    assert _wait_for(lambda: "dispatch-sweep" in jobs() and wakes())  # the wake-up is in the app database
+    wait_for(lambda: "dispatch-sweep" in jobs() and wakes(), "the sweep and a wake-up in the app database")
     # The leader dies without a word (no lease release, no job run).
     first._stop.set()
     first._thread.join()
@@ -80,8 +70,8 @@ def test_a_wake_up_missed_while_down_runs_once_under_the_next_leader(runtime, tw
     second = DispatcherService(dispatcher(), runtime.engine, holder="two", lease_ttl=1.5, sweep_seconds=60)
     second.start()
     try:
-        assert _wait_for(lambda: len(twilio_rest.calls) >= 1)
-        assert _wait_for(lambda: not left_behind & wakes())  # the dead leader's wake-ups fired under "two"
+        wait_for(lambda: len(twilio_rest.calls) >= 1, "a call placed")
+        wait_for(lambda: not left_behind & wakes(), "the dead leader's wake-ups to fire under \"two\"")
     finally:
         second.stop()  # joins the scheduler: any doubled dial has happened by now
     assert [c["to"] for c in twilio_rest.calls] == ["+14155550101"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 import wave
 
 import numpy as np
@@ -15,6 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from speech.twilio_media import mulaw_to_pcm16
 from telephony import audio
+from tests.support.waiting import wait_for
 from tests.telephony.conftest import BASE, TOKEN
 
 WSS = "wss://fixtures.example.com/media"
@@ -30,15 +30,6 @@ def voiced(message: dict) -> bool:
     return bool(np.sqrt(np.mean(pcm * pcm)) > 300)
 
 
-def until(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_start_stream_forks_the_audio_across_documents_until_stop(emulator, fx):
     fx.docs["/incoming"] = (f'<Response><Start><Stream name="listen" url="{WSS}?x=1">'
                             '<Parameter name="step" value="menu"/></Stream></Start>'
@@ -47,7 +38,7 @@ def test_start_stream_forks_the_audio_across_documents_until_stop(emulator, fx):
     fx.docs["/last"] = ('<Response><Stop><Stream name="listen"/></Stop>'
                         '<Gather action="/end" numDigits="1" timeout="3"><Say>Stopped</Say></Gather></Response>')
     call = emulator.call()
-    assert until(lambda: fx.streams and len(fx.streams[0]["messages"]) >= 5)
+    wait_for(lambda: fx.streams and len(fx.streams[0]["messages"]) >= 5, "five media messages on the stream")
     call.press("1")  # the stream is not blocking: the Gather ran, its action came
     assert call.last_heard == "Another" and "listen" in call.forked
     record = fx.streams[0]
@@ -59,7 +50,7 @@ def test_start_stream_forks_the_audio_across_documents_until_stop(emulator, fx):
                               "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}
     assert RequestValidator(TOKEN).validate(f"{WSS}?x=1", {}, record["signature"])
     call.press("2")  # <Stop><Stream name="listen">
-    assert until(lambda: record["closed_by"] == "twilio")
+    wait_for(lambda: record["closed_by"] == "twilio", "Twilio to close the stream")
     assert "listen" not in call.forked and record["messages"][-1]["event"] == "stop"
     assert record["messages"][-1]["stop"] == {"accountSid": emulator.account_sid, "callSid": call.sid}
     media = [m for m in record["messages"] if m["event"] == "media"]
@@ -154,7 +145,7 @@ def test_speech_over_a_prompt_makes_the_app_stop_it_and_answer(emulator, fx):
     assert fx.paths() == ["/incoming", "/listen", "/answer"]  # neither the Gather's action nor its fall-through
     # The first prompt was cut by the update; the second never played.
     assert call.heard == ["Welcome to the fixture line", "You said something"]
-    assert until(lambda: fx.streams[0]["closed_by"] == "twilio")
+    wait_for(lambda: fx.streams[0]["closed_by"] == "twilio", "Twilio to close the stream")
 
 
 def test_speech_after_the_prompts_reaches_a_forked_stream_too(emulator, fx):
@@ -232,9 +223,9 @@ def test_the_live_driver_runs_real_timers_and_takes_keys_from_other_threads(emul
     emulator.subscribe(seen.append)
     emulator.start_live()
     sid = emulator.live_call("+31612345678")
-    assert until(lambda: "/again" in fx.paths())  # "Hi" played (about 0.7 s), then 1 s without a key
+    wait_for(lambda: "/again" in fx.paths(), "the Gather to time out to /again")  # "Hi" played (about 0.7 s), then 1 s without a key
     emulator.live_press(sid, "4")  # while "Again" plays or right after: counts
-    assert until(lambda: emulator.calls[sid].ended)
+    wait_for(lambda: emulator.calls[sid].ended, "the call to end")
     assert fx.form_of("/k")["Digits"] == "4"
     assert [e["text"] for e in seen if e["type"] == "prompt"] == ["Hi", "Again", "Got 4"]
     assert [e["status"] for e in seen if e["type"] == "ended"] == ["completed"]
@@ -253,15 +244,15 @@ def test_a_client_that_speaks_the_prompts_says_when_each_ended(emulator, fx):
     emulator.subscribe(seen.append)
     emulator.start_live()
     sid = emulator.live_call("+31612345678", client_paces_prompts=True)
-    assert until(lambda: [e["text"] for e in seen if e["type"] == "prompt"] == ["One"])
+    wait_for(lambda: [e["text"] for e in seen if e["type"] == "prompt"] == ["One"], "the first prompt")
     with emulator.driving():  # still at "One": no timer would end it (the client says when), none is set
         call = emulator.calls[sid]
         assert call.wait_state.items[call.wait_state.pos].text == "One"
         assert not [t for t in emulator.live_driver._timers if t[2] is call and t[4][0] == "item"]
     assert [e["text"] for e in seen if e["type"] == "prompt"] == ["One"]
     emulator.live_prompt_done(sid)
-    assert until(lambda: [e["text"] for e in seen if e["type"] == "prompt"] == ["One", "Two"])
+    wait_for(lambda: [e["text"] for e in seen if e["type"] == "prompt"] == ["One", "Two"], "the second prompt")
     emulator.live_press(sid, "7")  # during "Two": ends it and counts
-    assert until(lambda: emulator.calls[sid].ended)
+    wait_for(lambda: emulator.calls[sid].ended, "the call to end")
     assert fx.form_of("/k")["Digits"] == "7"
     assert [e["text"] for e in seen if e["type"] == "prompt_cut"] == ["Two"]
