@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-import schemathesis.config
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from tests.support import openapi_fuzz
 
 
 @pytest.fixture
@@ -16,12 +17,7 @@ def api_schema(app):
     # The fuzzer sends far more requests than any person would; limits have their own test.
     app.config.update(CALLBACK_LIMIT_PER_IP="100000/minute", CALLBACK_LIMIT_PER_NUMBER="100000/minute",
                       CALLBACK_LIMIT_STATUS_PER_IP="100000/minute")
-    # A schema-violating body can also be too large: 413 (MAX_CONTENT_LENGTH) is a proper refusal too.
-    config = schemathesis.config.SchemathesisConfig.from_str("""
-[checks.negative_data_rejection]
-expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
-""")
-    return schemathesis.openapi.from_wsgi("/api/openapi.json", app, config=config)
+    return openapi_fuzz.api_schema(app)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
