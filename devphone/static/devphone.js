@@ -341,6 +341,16 @@
 
     note(text) { this.log("", text, "note"); }
 
+    async post(path, body) {
+      // A POST to the dev phone's API whose refusal shows as a note: the answer, or undefined if refused.
+      try {
+        return await api("POST", path, body);
+      } catch (error) {
+        this.note(error.message);
+        return undefined;
+      }
+    }
+
     show(text, state) {
       this.status.textContent = text;
       this.root.dataset.state = state || "";
@@ -349,30 +359,18 @@
     async press(key) {
       if (!this.liveSid()) return;
       this.log("Keyed", key, "you");
-      try {
-        await api("POST", `/calls/${this.sid}/keys`, { key });
-      } catch (error) {
-        this.note(error.message);
-      }
+      await this.post(`/calls/${this.sid}/keys`, { key });
     }
 
     async hangUp() {
       if (!this.sid) return;
-      try {
-        await api("POST", `/calls/${this.sid}/hang-up`, {});
-      } catch (error) {
-        this.note(error.message);
-      }
+      await this.post(`/calls/${this.sid}/hang-up`, {});
     }
 
     async answer(how) {
       if (!this.sid) return;
       sound(); // a click: audio may start now
-      try {
-        await api("POST", `/calls/${this.sid}/answer`, { as: how });
-      } catch (error) {
-        this.note(error.message);
-      }
+      await this.post(`/calls/${this.sid}/answer`, { as: how });
     }
 
     begin(sid) {
@@ -540,41 +538,32 @@
       await this.saveNumber();
       this.log(label, value, "you");
       input.value = "";
-      try {
-        await api("POST", path, { [field]: value });
-      } catch (error) {
-        this.note(error.message);
-      }
+      await this.post(path, { [field]: value });
+    }
+
+    callerNumber() {
+      // The caller's number as typed, or null (with a note saying why) when it is not E.164.
+      const number = this.number.value.trim();
+      if (E164.test(number)) return number;
+      this.note("The caller's number needs + and the country code, e.g. +12125550142.");
+      return null;
     }
 
     async saveNumber() {
-      const number = this.number.value.trim();
-      if (!E164.test(number)) {
-        this.note("The caller's number needs + and the country code, e.g. +12125550142.");
-        return;
-      }
-      try {
-        await api("POST", "/line", { customer: number });
-      } catch (error) {
-        this.note(error.message);
-      }
+      const number = this.callerNumber();
+      if (number) await this.post("/line", { customer: number });
     }
 
     async call() {
-      const number = this.number.value.trim();
-      if (!E164.test(number)) {
-        this.note("The caller's number needs + and the country code, e.g. +12125550142.");
+      const number = this.callerNumber();
+      if (!number) {
         this.number.focus();
         return;
       }
       sound(); // a click: audio may start now
       this.list.replaceChildren();
-      try {
-        const placed = await api("POST", "/calls", { from: number, to: this.dialled.value });
-        this.begin(placed.call_sid);
-      } catch (error) {
-        this.note(error.message);
-      }
+      const placed = await this.post("/calls", { from: number, to: this.dialled.value });
+      if (placed) this.begin(placed.call_sid);
     }
 
     async say() {
@@ -587,11 +576,7 @@
       }
       this.log("Said", `“${text}”`, "you");
       input.value = "";
-      try {
-        await api("POST", `/calls/${this.sid}/say`, { text });
-      } catch (error) {
-        this.note(error.message);
-      }
+      await this.post(`/calls/${this.sid}/say`, { text });
     }
   }
 
