@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from pathlib import Path
+from functools import partial
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
 from config import Prompts
-from tests.support.browser import PATIENCE_MS
+from tests.support.browser import Pages, screenshot
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 DEVICES = [("phone", PHONE), ("desktop", DESKTOP)]
@@ -32,28 +31,13 @@ def generous_limits(app):
 
 @pytest.fixture
 def open_page(browser, live_app):
-    contexts = []
-
-    def open_(path: str, language: str, **options):
-        context = browser.new_context(locale=language, timezone_id=LANGUAGES[language][1], **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(PATIENCE_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("response", lambda r: r.status >= 400 and "/move" not in r.url and errors.append(f"{r.status} {r.url}"))
-        page.errors = errors
-        page.goto(live_app + path)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
+    """A waiting page in the caller's language and zone; a refused move is a test's own business."""
+    with Pages(browser, live_app, failed=lambda r: r.status >= 400 and "/move" not in r.url) as pages:
+        yield lambda path, language, **options: pages.open(path, locale=language,
+                                                           timezone_id=LANGUAGES[language][1], **options)
 
 
-def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"waiting-{name}.png"), full_page=True)
+shot = partial(screenshot, prefix="waiting-", full_page=True)
 
 
 def book(app, language: str, **extra) -> dict:

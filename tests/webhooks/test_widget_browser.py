@@ -4,7 +4,7 @@ Screenshots go to test-artifacts/ (gitignored) for a person to look at.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 
 import pytest
 from playwright.sync_api import expect
@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from storage.models import QueueEntry
 from tests.support import agents_api
-from tests.support.browser import PATIENCE_MS
+from tests.support.browser import PATIENCE_MS, Pages, screenshot
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
@@ -27,29 +26,26 @@ def generous_limits(app):
 
 @pytest.fixture
 def page_for(browser, live_app):
-    contexts = []
-
-    def open_page(path="/demo", zone="Europe/Amsterdam", **options):
-        context = browser.new_context(timezone_id=zone, locale="en-US", **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(PATIENCE_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("dialog", lambda dialog: errors.append("dialog: " + dialog.message) or dialog.dismiss())
-        page.on("response", lambda r: r.status == 404 and errors.append(f"404 {r.url}"))  # e.g. /favicon.ico
-        page.errors = errors
-        page.goto(live_app + path)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
+    """The demo page with the button, in a visitor's zone; a missing file (e.g. /favicon.ico) is an error, a
+    refusal of the booking is what a test looks at."""
+    with Pages(browser, live_app, failed=lambda r: r.status == 404) as pages:
+        yield lambda path="/demo", zone="Europe/Amsterdam", **options: pages.open(path, timezone_id=zone,
+                                                                                  locale="en-US", **options)
 
 
-def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"widget-{name}.png"))
+shot = partial(screenshot, prefix="widget-")
+
+
+def book_billing(page, number: str):
+    """Book a billing callback on the button for a US number, as a visitor does; its dialog, showing the status."""
+    page.get_by_role("button", name="Call me back").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Country").select_option("US")
+    dialog.get_by_label("Phone number").fill(number)
+    dialog.get_by_label("What is it about?").select_option(label="billing")
+    dialog.get_by_role("button", name="Call me back").click()
+    dialog.locator(".cmb-status").wait_for()
+    return dialog
 
 
 def entries(runtime):
@@ -169,13 +165,7 @@ def test_booked_callback_survives_a_reload(page_for, runtime, device, options, b
     busy_agent("billing")
     page = page_for(**options)
     launcher = page.locator(".cmb-launch")
-    page.get_by_role("button", name="Call me back").click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Country").select_option("US")
-    dialog.get_by_label("Phone number").fill("212 555 0144")
-    dialog.get_by_label("What is it about?").select_option(label="billing")
-    dialog.get_by_role("button", name="Call me back").click()
-    dialog.locator(".cmb-status").wait_for()
+    book_billing(page, "212 555 0144")
     expect(launcher).to_have_text("Callback booked: Tue, Nov 24 16:00–16:20 (Amsterdam)")
     page.reload()
     # The launcher says so before it is opened: booked, and when.
@@ -265,14 +255,7 @@ def test_position_updates_live_when_a_phone_caller_ahead_leaves(page_for, twilio
     caller.press("2")  # hold: first in line
     clock.advance(60)
     page = page_for("/demo?refresh=2", **DESKTOP)
-    page.get_by_role("button", name="Call me back").click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Country").select_option("US")
-    dialog.get_by_label("Phone number").fill("212 555 0145")
-    dialog.get_by_label("What is it about?").select_option(label="billing")
-    dialog.get_by_role("button", name="Call me back").click()
-    status = dialog.locator(".cmb-status")
-    status.wait_for()
+    status = book_billing(page, "212 555 0145").locator(".cmb-status")
     assert status.inner_text() == "You are number 2 in line."  # behind the phone caller, same line
     caller.hang_up()
     page.wait_for_function(
@@ -357,13 +340,7 @@ def test_while_only_the_agent_rings_the_widget_does_not_say_we_are_calling(page_
 
     busy_agent("billing")
     page = page_for("/demo?refresh=2", **PHONE)
-    page.get_by_role("button", name="Call me back").click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Country").select_option("US")
-    dialog.get_by_label("Phone number").fill("212 555 0146")
-    dialog.get_by_label("What is it about?").select_option(label="billing")
-    dialog.get_by_role("button", name="Call me back").click()
-    dialog.locator(".cmb-status").wait_for()
+    dialog = book_billing(page, "212 555 0146")
     with transaction(runtime.sessions) as s:
         agents.add_agent(s, name="Ann", address="+14155550101", skills=["billing"], now=clock.now(),
                          state="available", wrap_up_seconds=0)

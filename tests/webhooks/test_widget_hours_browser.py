@@ -8,20 +8,19 @@ Screenshots go to test-artifacts/ (gitignored) for a person to look at.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import partial
 
 import pytest
 from playwright.sync_api import expect
 
 # The button's page, its limits and the database as test_widget_browser.py opens and reads them.
-from tests.webhooks.test_widget_browser import (ARTIFACTS, DESKTOP, PHONE, entries, generous_limits,  # noqa: F401
-                                                page_for)
+from tests.support.browser import screenshot
+from tests.webhooks.test_widget_browser import DESKTOP, PHONE, entries, generous_limits, page_for  # noqa: F401
 
 UTC = timezone.utc
 
 
-def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"widget-hours-{name}.png"))
+shot = partial(screenshot, prefix="widget-hours-")
 
 
 def book(page, number, lang):
