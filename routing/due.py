@@ -6,6 +6,8 @@ The dispatcher's picking rule, beside the line order it follows (routing/queue.p
 - closed: live holders, scheduled callbacks whose own (in-hours) slot is within the early window, and
   queued callbacks whose told window has begun (promised before closing, so agents still at work
   serve them in line order, before holders who arrived later; the others wait for the opening).
+Due entries are served in line order but for one exception (serve_key): scheduled callbacks within
+the early window go first, earliest slot first, so a free agent dials a slot on time whoever came before.
 One small indexed query per kind of due entry (each LIMITed), merged: cheap however many callbacks
 wait for later (bench/dispatcher_bench.py).
 """
@@ -27,8 +29,18 @@ def order_key(entry: QueueEntry) -> tuple:
     return (-entry.priority, entry.arrived_at, entry.id)
 
 
+def serve_key(entry: QueueEntry, now: datetime, early_seconds: int) -> tuple:
+    """The order free agents take due entries in: scheduled callbacks from `early_seconds` before their slot
+    on (and after it, when late), earliest slot first; then everyone else in line order (order_key). A
+    slot was promised to the minute, a holder or ASAP callback only a wait or a window."""
+    if entry.state == "scheduled" and entry.next_attempt_at is not None and (
+            entry.next_attempt_at - timedelta(seconds=early_seconds) <= now):
+        return (0, entry.next_attempt_at, -entry.priority, entry.id)
+    return (1, *order_key(entry))
+
+
 def due_entries(s: Session, skill: Skill, now: datetime, limit: int, early_seconds: int) -> list[QueueEntry]:
-    """Up to `limit` entries of `skill` that may be served now, in line order."""
+    """Up to `limit` entries of `skill` that may be served now, in serving order (serve_key)."""
     early = now + timedelta(seconds=early_seconds)
     open_now = hours.is_open(skill, now)
     unoffered_holder = (QueueEntry.state == "holding") & QueueEntry.agent_id.is_(None)
@@ -37,23 +49,27 @@ def due_entries(s: Session, skill: Skill, now: datetime, limit: int, early_secon
     if open_now:
         # (clause, timed): timed clauses are picked by their (state, next_attempt_at) range.
         clauses = [(unoffered_holder, False), (QueueEntry.state == "queued", False), (scheduled, True), (retry, True)]
+        slotted = scheduled
     else:
         promised = (QueueEntry.state == "queued") & (QueueEntry.promised_from <= early)
-        clauses = [(unoffered_holder, True), (scheduled & (QueueEntry.next_attempt_at > now), True), (promised, True)]
+        slotted = scheduled & (QueueEntry.next_attempt_at > now)
+        clauses = [(unoffered_holder, True), (slotted, True), (promised, True)]
     found: list[QueueEntry] = []
     for clause, timed in clauses:
         where = (QueueEntry.skill == skill.name) & clause
         if timed:
             # Let the range pick the few that are due, then sort those (an expression in ORDER BY keeps
             # the planner off the line-order index, which would walk every callback booked for later).
-            query = select(QueueEntry).where(where).order_by(
-                QueueEntry.priority * -1, QueueEntry.arrived_at, QueueEntry.id)
+            # Scheduled slots: earliest first, as serve_key takes them.
+            order = ((QueueEntry.next_attempt_at,) if clause is slotted
+                     else (QueueEntry.priority * -1, QueueEntry.arrived_at))
+            query = select(QueueEntry).where(where).order_by(*order, QueueEntry.id)
             rows = s.scalars(query.limit(limit if open_now else limit * 4))
         else:
             rows = _in_line_order(s, where, limit)
         found.extend(e for e in rows if open_now or e.kind != CALLBACK or e.state == "queued"
                      or hours.is_open(skill, e.next_attempt_at))
-    found.sort(key=order_key)
+    found.sort(key=lambda e: serve_key(e, now, early_seconds))
     return found[:limit]
 
 

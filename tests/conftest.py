@@ -6,6 +6,7 @@ production is.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from dataclasses import replace
@@ -15,11 +16,17 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from callbacks import services as callbacks
+from callbacks.dialing import Dialer, OutboundLinks
+from callbacks.dispatcher import Dispatcher
 from clock import ManualClock
-from config import DEFAULT_IVR_CONFIG, Settings
+from config import DEFAULT_IVR_CONFIG, DispatchSettings, Settings
+from storage.models import Agent, QueueEntry
 from telephony.emulator import Emulator
 from telephony.transport import WsgiTransport
+from tests.support import agents_api
 from tests.support import ivr_file as ivr_files
+from tests.support.outbound_legs import Outbound
 
 # Tests assert what the recognisers hear, not how fast: a live answer waits for Whisper as long as a busy
 # test machine needs (docs/speech.md, "Capacity"; tests/ivr/test_speech_capacity.py covers the deadline).
@@ -144,8 +151,6 @@ def busy_agent(request, monkeypatch):
     nobody staffed none is). Added through /api/agents with the bearer token, set available, then offered a
     callback another customer booked on the web, which they answered (tests/support/agents_api.py). On the
     app the test rings: the speech app when the test has one (its `phone` rings it), else `app` with `twilio`."""
-    from tests.support import agents_api
-
     monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
     if "speech_app" in request.fixturenames:
         the_app, emulator = request.getfixturevalue("speech_app"), request.getfixturevalue("emulator")
@@ -202,3 +207,89 @@ def supervisor(app, runtime, clock):
     with transaction(runtime.sessions) as s:
         auth.create_user(s, "sam", PASSWORD, role="supervisor", now=clock.now())
     return Signed(app.test_client(), "sam")
+
+
+# The dispatcher and what it serves, shared by tests/callbacks and tests/routing: a dispatcher on the test app
+# with settings a test can change, agents, callbacks booked through the public API as the web button books
+# them, and Twilio's part for the calls it places.
+
+@pytest.fixture
+def make_dispatcher(runtime):
+    def make(config=None, **overrides) -> Dispatcher:
+        settings = replace(DispatchSettings(calls_per_second=0, retry_delay_seconds=600, max_attempts=3,
+                                            early_window_seconds=60), **overrides)
+        dialer = Dialer(runtime.twilio, runtime.settings.twilio_number, OutboundLinks(PUBLIC_BASE_URL),
+                        runtime.clock, messaging_number=runtime.settings.twilio_messaging_number)
+        d = Dispatcher(runtime.sessions, runtime.clock, config or runtime.ivr_config, dialer, settings)
+        runtime.extras["dispatcher"] = d  # the webhooks use the same one
+        return d
+
+    return make
+
+
+@pytest.fixture
+def dispatcher(make_dispatcher):
+    return make_dispatcher()
+
+
+@pytest.fixture
+def outbound(twilio, twilio_rest):
+    return Outbound(twilio, twilio_rest)
+
+
+@pytest.fixture
+def add_agent(app, runtime, monkeypatch, request):
+    def add(name: str, address: str, skills=("billing",), state="available", wrap_up=0):
+        """A new agent through /api/agents with the bearer token (tests/support/agents_api.py), set
+        available, or left offline; state "on_call": then on a call, a callback for another customer
+        (agents_api.BUSY_CUSTOMER) that the dispatcher offered them and they answered."""
+        monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+        client = app.test_client()
+        agent_id = agents_api.add(client, name, address, list(skills), wrap_up_seconds=wrap_up,
+                                  state="available" if state == "on_call" else state)
+        if state == "on_call":
+            agents_api.put_on_a_call(client, request.getfixturevalue("twilio"), runtime, agent_id, address,
+                                     skills[0])
+        return agent_id
+
+    return add
+
+
+@pytest.fixture
+def book(app, runtime):
+    """book(number, ...): a callback asked for on the web button (tests/support/web_button.py), each visitor
+    from their own address. Booked now (the clock's now); to book one earlier than another, book it and
+    then `clock.advance(...)`. Returns the callback's public id."""
+    from tests.support.web_button import book_on_the_web  # it reads this module's base URL
+
+    client = app.test_client()
+    visitors = itertools.count(1)
+
+    def book(number: str, skill="billing", **fields) -> str:
+        address = f"203.0.113.{next(visitors)}"
+        return book_on_the_web(client, runtime.ivr_config, number, skill, address=address, **fields)["id"]
+
+    return book
+
+
+@pytest.fixture
+def entry_of(runtime):
+    def get(public_id: str) -> QueueEntry:
+        with runtime.sessions() as s:
+            entry = callbacks.get_entry(s, public_id)
+            entry.events  # load the trail before the session closes
+            s.expunge_all()
+            return entry
+
+    return get
+
+
+@pytest.fixture
+def agent_of(runtime):
+    def get(agent_id: int):
+        with runtime.sessions() as s:
+            agent = s.get(Agent, agent_id)
+            s.expunge_all()
+            return agent
+
+    return get

@@ -1,7 +1,8 @@
 """The serve loop: free agents meet the next due entries of their skills' lines, and each pair is
 claimed atomically before its first call is placed.
 
-- plan(): one global order (priority, then original arrival); never more entries than free agents.
+- plan(): one global order (routing/due.serve_key: scheduled callbacks at their slot first, then priority
+  and original arrival); never more entries than free agents.
   Scheduled callbacks whose slots come soon keep free agents of their skill for them: an agent who
   frees up shortly before a slot waits for it instead of taking a holder, so the slot is dialled on
   time even when every agent is busy with the line. How soon: at least RESERVE_SECONDS before the
@@ -137,7 +138,7 @@ class Server:
                     candidates.extend(due.due_entries(s, skill, now, len(ranked), early))
                     if hours.is_open(skill, now):
                         keep[name] = self._keep(s, skill, now, early, sum(1 for a in on if name in (a.skills or {})))
-            candidates.sort(key=due.order_key)
+            candidates.sort(key=lambda e: due.serve_key(e, now, early))
             used: set[int] = set()
             pairs = []
             for entry in candidates:
