@@ -4,7 +4,8 @@ call (its greeting and menu) and Twilio's status callbacks.
 Through the ORM the first request cost five statements, and autoflush wrote the new call before the
 returning-caller check read the queue, so the database's write lock was held while the TwiML was built
 (on SQLite every other writer then waits). Here everything is read and rendered first, and the call and
-its first turn go in as two INSERTs just before the commit (the call already at turn 1). A status
+its first turn go in just before the commit (the call already at turn 1): two INSERTs on SQLite, one
+statement in autocommit on PostgreSQL (`storage.db.one_write`, `insert_together`). A status
 callback is one UPDATE. What is stored, and what the caller hears, is what `ivr.flow.CallFlow` stores
 and says: the TwiML comes from `ivr.asking.ask`, and anything unusual is left to it (see `first_answer`).
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import copy
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from callbacks import services as callbacks
 from ivr import asking, returning
+from storage.db import insert_together
 from storage.models import Call, CallTurn, QueueEntry
 
 CLOSED_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -23,8 +25,8 @@ _CLOSED = tuple(sorted(CLOSED_CALL_STATUSES))
 
 
 def first_answer(flow, connection, call_sid: str, from_number: str | None, to_number: str | None) -> str | None:
-    """The greeting and menu of a new call, stored as turn 0 on `connection` (a Core connection in the
-    caller's transaction; `flow` only words it). None when the caller has a callback waiting
+    """The greeting and menu of a new call, stored as turn 0 on `connection` (a Core connection from
+    `storage.db.one_write`; `flow` only words it). None when the caller has a callback waiting
     (CallFlow.incoming asks about it). A CallSid already stored (Twilio retried the request) raises
     IntegrityError at the INSERT: the caller then runs CallFlow.incoming, which replays turn 0."""
     if returning.waiting_callback_id(connection, from_number, flow.settings.allowed_countries,
@@ -33,16 +35,13 @@ def first_answer(flow, connection, call_sid: str, from_number: str | None, to_nu
     language = flow.config.language_for_number(to_number)
     twiml = _greeting(flow, call_sid, language)
     # The columns CallFlow.incoming sets (the others stay NULL), the call already at turn 1.
-    connection.execute(_INSERT_CALL, {"call_sid": call_sid, "from_number": from_number, "to_number": to_number,
+    insert_together(connection,
+                    (Call.__table__, {"call_sid": call_sid, "from_number": from_number, "to_number": to_number,
                                       "language": language, "step": "menu", "turn": 1, "retries": 0,
                                       "scratch": {"path": []}, "status": "in-progress",
-                                      "started_at": flow.clock.now()})
-    connection.execute(_INSERT_TURN, {"call_sid": call_sid, "turn": 0, "twiml": twiml})
+                                      "started_at": flow.clock.now()}),
+                    (CallTurn.__table__, {"call_sid": call_sid, "turn": 0, "twiml": twiml}))
     return twiml
-
-
-_INSERT_CALL = insert(Call.__table__)
-_INSERT_TURN = insert(CallTurn.__table__)
 
 # Stands in for the per-call stream token in a greeting rendered once (URL-safe: no XML escaping needed).
 _TOKEN_SLOT = "stream-token-of-this-call"

@@ -30,7 +30,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from twilio.http import HttpClient
 from twilio.http.response import Response
@@ -302,7 +302,8 @@ class RestApi(HttpClient):
         if template is None:
             raise SpecViolation(f"{method} {path} is not a path of Twilio's API (or not in the vendored subset)")
         form = {k: v for k, v in (data or {}).items() if v is not None}
-        query = {k: v for k, v in (params or {}).items() if v is not None}
+        # A list's next_page_uri carries its query in the URL itself.
+        query = {**dict(parse_qsl(urlsplit(uri).query)), **{k: v for k, v in (params or {}).items() if v is not None}}
         body = urlencode(form, doseq=True).encode() if method == "POST" else None
         auth_header = {}
         if auth:
@@ -431,23 +432,7 @@ class RestApi(HttpClient):
                 self.network.call_updated(sid, form)
             return 200, self._call_body(call, template, "post", "200"), None
         if key == ("GET", "/Calls.json"):
-            found = sorted(state["calls"].values(), key=lambda c: c["seq"])
-            if "To" in query:
-                found = [c for c in found if c["to"] == query["To"]]
-            if "From" in query:
-                found = [c for c in found if c["from"] == query["From"]]
-            if "Status" in query:
-                found = [c for c in found if c["status"] == query["Status"]]
-            if "StartTime>" in query:  # as Twilio documents it: calls that started on or after this UTC day
-                since = _utc_day(str(query["StartTime>"]))
-                found = [c for c in found if _utc_day(c["created_at"]) >= since]
-            body = _example(template, "get", "200", "readFullPage1")
-            base = f"/2010-04-01/Accounts/{self.account_sid}/Calls.json"
-            body.update({"calls": [self._call_body(c, CALL, "get", "200") for c in found],
-                         "start": 0, "end": max(len(found) - 1, 0), "page": 0, "page_size": 50,
-                         "next_page_uri": None, "previous_page_uri": None,
-                         "first_page_uri": base + "?PageSize=50&Page=0", "uri": base + "?PageSize=50&Page=0"})
-            return 200, body, None
+            return 200, self._call_page(state, template, query), None
         if key == ("POST", "/Messages.json"):
             body = _example(template, "post", "201", "create")
             sid = "SM" + uuid.uuid4().hex
@@ -462,6 +447,47 @@ class RestApi(HttpClient):
         if key[1].startswith("/Queues"):
             return self._queues(state, template, method, path, form)
         raise SpecViolation(f"the emulator does not implement {method} {template}")
+
+    def _call_page(self, state: dict, template: str, query: dict) -> dict:
+        """One page of the account's calls as Twilio lists them: newest first, PageSize of them (50 unless
+        asked; the spec caps it at 1000). The page after a next_page_uri's PageToken ("PA" and the last SID
+        of the page before: calls that came in meanwhile, on top, move nothing), before a previous_page_uri's
+        ("PB" and the first SID), else page number Page. next_page_uri and previous_page_uri repeat the
+        filters and carry the page index and a token; next_page_uri is null on the last page."""
+        found = sorted(state["calls"].values(), key=lambda c: c["seq"], reverse=True)
+        if "To" in query:
+            found = [c for c in found if c["to"] == query["To"]]
+        if "From" in query:
+            found = [c for c in found if c["from"] == query["From"]]
+        if "Status" in query:
+            found = [c for c in found if c["status"] == query["Status"]]
+        if "StartTime>" in query:  # as Twilio documents it: calls that started on or after this UTC day
+            since = _utc_day(str(query["StartTime>"]))
+            found = [c for c in found if _utc_day(c["created_at"]) >= since]
+        size, page, token = int(query.get("PageSize", 50)), int(query.get("Page", 0)), str(query.get("PageToken", ""))
+        sids = [c["sid"] for c in found]
+        if token[:2] == "PA" and token[2:] in sids:
+            offset = sids.index(token[2:]) + 1
+        elif token[:2] == "PB" and token[2:] in sids:
+            offset = max(sids.index(token[2:]) - size, 0)
+        else:
+            offset = page * size
+        rows = found[offset:offset + size]
+        filters = {k: v for k, v in query.items() if k not in ("PageSize", "Page", "PageToken")}
+        base = f"/2010-04-01/Accounts/{self.account_sid}/Calls.json"
+
+        def uri(index: int, page_token: str = "") -> str:
+            paging = {"PageSize": size, "Page": index, **({"PageToken": page_token} if page_token else {})}
+            return base + "?" + urlencode({**filters, **paging})
+
+        body = _example(template, "get", "200", "readFullPage1")
+        body.update({"calls": [self._call_body(c, CALL, "get", "200") for c in rows],
+                     "start": page * size, "end": page * size + max(len(rows) - 1, 0), "page": page, "page_size": size,
+                     "next_page_uri": uri(page + 1, "PA" + rows[-1]["sid"]) if rows and offset + size < len(found)
+                     else None,
+                     "previous_page_uri": uri(page - 1, "PB" + rows[0]["sid"]) if rows and page > 0 else None,
+                     "first_page_uri": uri(0), "uri": uri(page, token)})
+        return body
 
     def _queue_body(self, queue: dict) -> dict:
         body = _example("/2010-04-01/Accounts/{AccountSid}/Queues/{Sid}.json", "get", "200")

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ivr import call_records
 from ivr.flow import CallFlow, FlowSettings
-from storage.db import retry_on_conflict, transaction
+from storage.db import one_write, retry_on_conflict, transaction
 from webhooks import twilio_params
 from web.runtime import runtime
 from webhooks.security import public_base, stream_token, twilio_signed
@@ -85,9 +85,9 @@ run_flow = retry_on_conflict(_run_flow_once)
 @twilio_signed
 def incoming():
     sid, caller, called = twilio_params.call_sid(), request.form.get("From"), request.form.get("To")
-    try:  # a new call: two INSERTs (ivr.call_records) on a Core connection, committed before we answer;
+    try:  # a new call: its rows written at once (ivr.call_records), committed before we answer;
         # a returning caller or a retried request: the full flow
-        with runtime().engine.begin() as connection:
+        with one_write(runtime().engine) as connection:
             answer = call_records.first_answer(_flow(None), connection, sid, caller, called)
     except IntegrityError:
         answer = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from callbacks import dialing
 from tests.callbacks.conftest import FROM
 from tests.support import agents_api
 
@@ -89,5 +90,26 @@ def test_when_the_list_is_refused_each_call_is_asked_about_on_its_own(
     asked = [path for path, _query in gets(twilio_rest, before)]
     assert asked == ["/Calls.json"] + ["/Calls/{Sid}.json"] * 3
     assert [r.get("failed") for r in twilio_rest.requests[before:] if r["method"] == "GET"] == [500, None, None, None]
+    assert [(entry_of(pid).state, entry_of(pid).events[-1].event) for pid in staffed] == [
+        ("queued", "agent_missed")] * 3
+
+
+def test_a_list_longer_than_a_page_is_followed_by_its_next_page_uri(
+        staffed, dispatcher, make_dispatcher, twilio_rest, entry_of, monkeypatch):
+    """Pages of two calls: Twilio lists the newest first, so the first agent leg is on the second page, read
+    through the first page's next_page_uri (its Page and PageToken), not asked about on its own."""
+    monkeypatch.setattr(dialing, "LIST_PAGE", 2)
+    dispatcher.run_once()
+    legs = [next(c["sid"] for c in twilio_rest.calls if f"/agent/{pid}/1/" in c["url"]) for pid in staffed]
+    for sid in legs:
+        twilio_rest.set_status(sid, "no-answer")
+    restarted = make_dispatcher()
+    before = len(twilio_rest.requests)
+    assert restarted.recover() == 3
+    first, second = gets(twilio_rest, before)
+    assert first[1]["PageSize"] == 2 and "PageToken" not in first[1]
+    newest_first = sorted(legs, key=lambda sid: twilio_rest.call(sid)["seq"], reverse=True)
+    assert second == ("/Calls.json", {**{k: v for k, v in first[1].items() if k != "PageSize"},
+                                      "PageSize": "2", "Page": "1", "PageToken": "PA" + newest_first[1]})
     assert [(entry_of(pid).state, entry_of(pid).events[-1].event) for pid in staffed] == [
         ("queued", "agent_missed")] * 3

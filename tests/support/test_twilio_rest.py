@@ -54,3 +54,21 @@ def test_injected_failures_and_messages(runtime, twilio_rest):
     assert failed.value.status == 503
     runtime.twilio.messages.create(to="+14155550100", from_="+15005550007", body="hello")
     assert twilio_rest.messages[0]["body"] == "hello"
+
+
+def test_the_call_list_pages_newest_first_as_twilio_documents(runtime, twilio_rest):
+    """PageSize, then next_page_uri (Page and a PageToken) to the last page, whose next_page_uri is null; a
+    call created between two pages does not shift the next one (the token names where the last page ended)."""
+    client = runtime.twilio
+    sids = [client.calls.create(to=f"+1415555010{i}", from_="+15005550006", url="https://ivr.example.com/a").sid
+            for i in range(5)]
+    first = client.calls.page(page_size=2)
+    assert [c.sid for c in first] == [sids[4], sids[3]]
+    late = client.calls.create(to="+14155550109", from_="+15005550006", url="https://ivr.example.com/a").sid
+    second = first.next_page()
+    assert [c.sid for c in second] == [sids[2], sids[1]]
+    assert twilio_rest.requests[-1]["query"] == {"PageSize": "2", "Page": "1", "PageToken": "PA" + sids[3]}
+    third = second.next_page()
+    assert [c.sid for c in third] == [sids[0]] and third.next_page() is None
+    assert [c.sid for c in third.previous_page()] == [sids[2], sids[1]]
+    assert [c.sid for c in client.calls.list(page_size=4)] == [late] + sids[::-1]
