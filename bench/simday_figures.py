@@ -129,12 +129,35 @@ def chose_a_slot(day, entries: list[QueueEntry]) -> set[int]:
     return chosen
 
 
-def ewt_figures(day, chosen: set[int] = frozenset()) -> dict:
+def customer_dials(day, entries: list[QueueEntry]) -> dict[int, list[datetime]]:
+    """When we dialled each contact's phone (the product's `dialing_customer` events), by contact n, in order."""
+    dials: dict[int, list[datetime]] = {}
+    for e in entries:
+        contact = day.by_number.get(e.phone_number)
+        if contact is not None:
+            dials.setdefault(contact.n, []).extend(ev.at for ev in e.events if ev.event == "dialing_customer")
+    return {n: sorted(times) for n, times in dials.items()}
+
+
+def _mae(errors: dict[str, list[float]]) -> dict:
+    return {p: round(sum(map(abs, v)) / len(v), 1) if v else None for p, v in errors.items()}
+
+
+def _bias(errors: dict[str, list[float]]) -> dict:
+    return {p: round(sum(v) / len(v), 1) if v else None for p, v in errors.items()}
+
+
+def ewt_figures(day, chosen: set[int] = frozenset(), dials: dict[int, list[datetime]] | None = None) -> dict:
     """Wait errors over the waits told that were followed by a connection, leaving out those after which
-    the customer chose a later time (`chosen`): their wait is their choice, not what was predicted."""
+    the customer chose a later time (`chosen`): their wait is their choice, not what was predicted.
+    Twice over the same announcements and predictors: until connected (the official figure), and until
+    the moment the promise is about (`dials`: when we first dialled the customer after the wait was told;
+    a holder, never dialled, until connected). A customer who does not answer our first call then waits
+    the retry delay, which no predictor can foresee; the second figure leaves that wait out."""
     errors = {p: [] for p in PREDICTORS}
+    to_first_call = {p: [] for p in PREDICTORS}
     undefined = {p: 0 for p in PREDICTORS}
-    told_unstaffed = 0
+    told_unstaffed = called = 0
     for row in day.announcements:
         contact = day.contacts[row["n"]]
         if row["staffed"] == 0 and row["ours"] is not None:
@@ -142,16 +165,23 @@ def ewt_figures(day, chosen: set[int] = frozenset()) -> dict:
         if contact.connected_at is None or contact.n in chosen:
             continue
         actual = (contact.connected_at - row["at"]).total_seconds()
+        first = next((t for t in (dials or {}).get(contact.n, ()) if row["at"] <= t <= contact.connected_at), None)
+        called += first is not None
+        until_call = (first - row["at"]).total_seconds() if first is not None else actual
         for p in PREDICTORS:
             if row.get(p) is None:
                 undefined[p] += 1
             else:
                 errors[p].append(row[p] - actual)
+                to_first_call[p].append(row[p] - until_call)
     return {
         "announcements": len(day.announcements),
         "announcements_connected": len(errors["hol"]),
-        "ewt_mae_s": {p: round(sum(map(abs, v)) / len(v), 1) if v else None for p, v in errors.items()},
-        "ewt_bias_s": {p: round(sum(v) / len(v), 1) if v else None for p, v in errors.items()},
+        "ewt_mae_s": _mae(errors),
+        "ewt_bias_s": _bias(errors),
+        "announcements_scored_to_first_call": called,
+        "ewt_mae_to_first_call_s": _mae(to_first_call),
+        "ewt_bias_to_first_call_s": _bias(to_first_call),
         "ewt_undefined": {p: n for p, n in undefined.items() if n},
         "waits_told_with_nobody_staffed": told_unstaffed,
         "announcements_then_chose_a_slot": sum(1 for row in day.announcements if row["n"] in chosen),
@@ -197,10 +227,11 @@ def figures(day) -> dict:
             "abandon_rate": _share(abandoned, len(day.contacts)),
         }
         chosen = chose_a_slot(day, entries)
+        dials = customer_dials(day, entries)
     busy = sum(b for _, _, _, b, _ in day.samples)
     on = sum(o for _, _, _, _, o in day.samples)
     result["utilisation"] = _share(busy, on)
-    result.update(ewt_figures(day, chosen))
+    result.update(ewt_figures(day, chosen, dials))
     return result
 
 

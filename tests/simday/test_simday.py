@@ -24,7 +24,7 @@ zone = "America/New_York"
 seed = {seed}
 channels = {channels}
 accept_callback = {accept}
-answer = {{ human = 1.0 }}
+answer = {answer}
 agent_answer_seconds = 0
 sweep_seconds = 1
 drain_minutes = 30
@@ -42,10 +42,11 @@ agents = [{agents}]
 """
 
 
-def run_day(tmp_path, *, name, rate, agents, close, channels='{ phone = 1.0 }', accept=0.0, handle=60, seed=1):
+def run_day(tmp_path, *, name, rate, agents, close, channels='{ phone = 1.0 }', accept=0.0, handle=60, seed=1,
+            answer="{ human = 1.0 }", extra=""):
     path = tmp_path / f"{name}.toml"
     shifts = f'{{ count = {agents}, from = "08:00", to = "{close}" }}' if agents else ""
-    path.write_text(HEADER.format(name=name, seed=seed, channels=channels, accept=accept)
+    path.write_text(HEADER.format(name=name, seed=seed, channels=channels, accept=accept, answer=answer) + extra
                     + SKILL.format(close=close, rate=rate, handle=handle, agents=shifts))
     day = simday.Day(load_scenario(path), str(tmp_path))
     result = day.run()
@@ -117,3 +118,29 @@ def test_mmc_waits_match_queueing_theory(tmp_path):
     assert steady == pytest.approx(57.65, abs=0.01)
     assert 0.5 * steady <= mean_wait <= 1.6 * steady, mean_wait
     assert result["utilisation"] == pytest.approx(rate / 3600 / (c * mu), abs=0.15)
+
+
+@pytest.mark.parametrize("answer", ["{ human = 1.0 }", "{ human = 0.6, none = 0.4 }"])
+def test_wait_error_to_first_call(tmp_path, answer):
+    """The companion wait error scores the same announcements until we first dialled the customer. With
+    the customer's ring and answering-machine detection taking no time, a customer who answers the
+    first call is connected the moment we dial, so the two figures agree when everyone answers; when
+    some do not, they wait the retry delay after our first call, which only the official figure counts."""
+    day, result, _entries = run_day(tmp_path, name="first-call", rate=100, agents=2, close="09:00",
+                                    channels="{ web = 1.0 }", answer=answer,
+                                    extra="customer_ring_seconds = 0\namd_seconds = 0\n")
+    assert result["announcements_connected"] >= 50
+    assert result["announcements_scored_to_first_call"] == result["announcements_connected"]
+    assert set(result["ewt_mae_to_first_call_s"]) == set(result["ewt_mae_s"])
+    unanswered = sum(1 for c in day.contacts if c.connected_at and c.attempts > 1)
+    if answer == "{ human = 1.0 }":
+        assert unanswered == 0
+        assert result["ewt_mae_to_first_call_s"] == result["ewt_mae_s"]
+        assert result["ewt_bias_to_first_call_s"] == result["ewt_bias_s"]
+    else:
+        assert unanswered >= 5
+        # Until the first call is never longer than until connected: every predictor's bias rises.
+        for p, bias in result["ewt_bias_s"].items():
+            if bias is not None:
+                assert result["ewt_bias_to_first_call_s"][p] > bias, p
+        assert result["ewt_mae_to_first_call_s"]["ours"] < result["ewt_mae_s"]["ours"]
