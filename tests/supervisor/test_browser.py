@@ -195,7 +195,8 @@ def test_the_queue_fills_live_and_each_action_works(page_for, app, live_app, twi
     expect(row(page, "Ada Byron")).to_have_count(0)
     expect(page.locator(".summary")).not_to_contain_text("need attention")
     expect(page.locator(".skill-card.trouble")).to_have_count(0)  # billing's busy agent is still signed in
-    agents_api.sign_off(app.test_client(), twilio, busy, BUSY_ADDRESS)  # ...until the shift ends: the line stands out as nobody's
+    # ...until the shift ends: the line stands out as nobody's.
+    agents_api.sign_off(app.test_client(), twilio, busy, BUSY_ADDRESS)
     expect(page.locator(".skill-card.trouble")).to_contain_text("nobody staffed for 2 waiting")
 
     # Agents panel: Ann is offline; set her available.
