@@ -30,7 +30,9 @@ def voiced(message: dict) -> bool:
     return bool(np.sqrt(np.mean(pcm * pcm)) > 300)
 
 
-def until(condition, seconds: float = 10.0) -> bool:
+def until(condition, seconds: float = 60.0) -> bool:
+    """Whether `condition()` came to hold: a wait on the event, the deadline only to stop a hung test (the
+    live driver's timers run on the wall clock, which a busy machine stretches)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
