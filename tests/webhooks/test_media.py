@@ -368,11 +368,8 @@ def test_the_connection_threads_end_with_the_stream(twilio, runtime, ws_url):
         ws.send(connected())
         ws.send(start(sid, token))
         stream(ws, [SILENCE] * 10)
-    for _ in range(100):
-        if threading.active_count() <= before and media_module.streams.count == 0:
-            break
-        time.sleep(0.05)
-    assert threading.active_count() <= before and media_module.streams.count == 0
+    wait_for(lambda: threading.active_count() <= before and media_module.streams.count == 0,
+             "the stream's threads ended")
 
 
 def test_no_token_reaches_the_access_log(twilio, speech_app, caplog):
