@@ -14,15 +14,7 @@ from callbacks.scheduler import DispatcherService
 from clock import Clock
 from tests.conftest import PUBLIC_BASE_URL
 from tests.supervisor.conftest import PASSWORD, Signed
-
-
-def _wait_for(predicate, seconds=10.0):
-    deadline = real_time.monotonic() + seconds
-    while real_time.monotonic() < deadline:
-        if predicate():
-            return True
-        real_time.sleep(0.05)
-    return False
+from tests.support.waiting import wait_for
 
 
 def test_a_supervisor_makes_an_agent_available_and_the_scheduler_elsewhere_is_woken(
@@ -45,10 +37,10 @@ def test_a_supervisor_makes_an_agent_available_and_the_scheduler_elsewhere_is_wo
                                 sweep_seconds=3600)
     service.start()
     try:
-        assert _wait_for(lambda: service.is_leader)
+        wait_for(lambda: service.is_leader, "the scheduler to take the lease")
         postgres = runtime.engine.dialect.name == "postgresql"
         if postgres:
-            assert _wait_for(service.listener.listening.is_set)
+            wait_for(service.listener.listening.is_set, "the scheduler to listen")
         assert entry_of(pid).state == "queued"  # the first pass found nobody available
 
         with transaction(runtime.sessions) as db:
@@ -56,8 +48,8 @@ def test_a_supervisor_makes_an_agent_available_and_the_scheduler_elsewhere_is_wo
         sam = Signed(app.test_client(), "sam")
         assert sam.post(f"/supervisor/agents/{agent_id}/state", {"state": "available"}).status_code == 200
 
-        if postgres:  # NOTIFY reached the scheduler: the callback is dialled without waiting for the sweep
-            assert _wait_for(lambda: entry_of(pid).state == "dialing_agent", seconds=5)
+        if postgres:  # NOTIFY reached the scheduler: dialled long before its hourly sweep could have
+            wait_for(lambda: entry_of(pid).state == "dialing_agent", "the woken scheduler to dial")
         else:  # SQLite: nobody could be told; the sweep (polling) will find it
             assert runtime.wake_dispatcher() is False
             real_time.sleep(1)
