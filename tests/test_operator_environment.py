@@ -3,11 +3,15 @@ create_app() with no arguments (as scripts/serve and gunicorn build it), then re
 app would run show each setting took effect."""
 from __future__ import annotations
 
+import json
 import re
+import uuid
 
 from app import create_app
-from callbacks.scheduler import build_dispatcher
+from callbacks.chat_signature import signature
+from callbacks.scheduler import SWEEP_JOB, build_dispatcher
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
+from tests.support.waiting import wait_for
 
 SHOP = "https://shop.example.com"
 
@@ -21,12 +25,21 @@ def test_settings_exported_by_the_operator_reach_the_running_app(monkeypatch, da
         "CHAT_SECRETS": "shopbot:" + "s" * 32,
         "CALLBACK_WIDGET_ORIGINS": SHOP + ", https://other.example.com/",
         "DISPATCH_CALLS_PER_SECOND": "3", "CALLBACK_MAX_ATTEMPTS": "5", "CALLBACK_RETRY_DELAY_SECONDS": "90",
-        "CALLBACK_EARLY_WINDOW_SECONDS": "45",
+        "CALLBACK_EARLY_WINDOW_SECONDS": "45", "DISPATCHER": "on", "DISPATCH_SWEEP_SECONDS": "7",
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     app = create_app()
     client = app.test_client()
+    # DISPATCHER=on: the app runs the scheduler around its dispatcher, at DISPATCH_SWEEP_SECONDS.
+    service = app.extensions["ivr"].extras["dispatcher_service"]
+    try:
+        assert service.dispatcher is app.extensions["ivr"].extras["dispatcher"] and service.sweep_seconds == 7
+        # The leader's first pass (its takeover, the job added after the sweep's) has run.
+        wait_for(lambda: service._ticks >= 1, "the scheduler to take the lease over and pass")
+        assert service.is_leader and service.scheduler.get_job(SWEEP_JOB).trigger.interval.total_seconds() == 7
+    finally:
+        service.stop()
 
     # CALLBACK_WIDGET_ORIGINS: the shop's page gets a form token, a page elsewhere is refused.
     assert client.get("/api/callback-form", headers={"Origin": SHOP}).status_code == 200
@@ -34,9 +47,16 @@ def test_settings_exported_by_the_operator_reach_the_running_app(monkeypatch, da
     refused = client.get("/api/callback-form", headers={"Origin": "https://evil.example.com"})
     assert refused.status_code == 403 and refused.get_json()["code"] == "origin_not_allowed"
 
-    # CHAT_SECRETS: chat webhooks are on (an unsigned request is refused as unsigned, not as "disabled").
+    # CHAT_SECRETS: chat webhooks are on (an unsigned request is refused as unsigned, not as "disabled"),
+    # and a hand-over signed with the secret the operator gave shopbot books.
     unsigned = client.post("/webhooks/chat/callback", json={"text": "call me"})
     assert unsigned.status_code == 401, unsigned.get_data(as_text=True)
+    raw = json.dumps({"phone": "+12125550142", "skill": "billing", "language": "en-US"}).encode()
+    timestamp, nonce = str(int(app.extensions["ivr"].clock.now().timestamp())), uuid.uuid4().hex
+    signed = client.post("/webhooks/chat/callback", data=raw, headers={
+        "Content-Type": "application/json", "X-Chat-Integration": "shopbot", "X-Chat-Timestamp": timestamp,
+        "X-Chat-Nonce": nonce, "X-Chat-Signature": signature("s" * 32, timestamp, nonce, raw)})
+    assert signed.status_code == 201 and signed.get_json()["channel"] == "chat", signed.get_data(as_text=True)
 
     # DISPATCH_*/CALLBACK_* and TWILIO_MESSAGING_NUMBER: the dispatcher the scheduler would run.
     dispatcher = build_dispatcher(app.extensions["ivr"])

@@ -1,5 +1,6 @@
-"""callbacks/requests.py: the service every non-phone channel uses, and what becomes of its callbacks
-afterwards: the same dispatcher dials them, and what the customer typed reaches the agent escaped."""
+"""callbacks/requests.py: the service every non-phone channel uses (reached here the way a web visitor, an API
+client or a chat bot reaches it), and what becomes of its callbacks afterwards: the same dispatcher dials them, and what
+the customer typed reaches the agent escaped."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -9,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callbacks import requests as service
-from refusals import RequestRefused
-from storage.db import transaction
+from tests.conftest import PUBLIC_BASE_URL
+from tests.supervisor.conftest import chat_handover
 
 AGENT = "+14155550101"
 CUSTOMER = "+12125550143"
@@ -49,13 +50,16 @@ def test_web_callback_is_dialled_by_the_dispatcher_and_whispered_escaped(
     assert [e.event for e in entry.events][:4] == ["requested", "window_told", "wait_announced", "dialing_agent"]
 
 
-# ---- the service on its own ------------------------------------------------------------------------------
+# ---- booked as a web visitor (on_the_web) or a chat bot (chat_handover: the view and the `message`) does ----
 
-def book(runtime, body, caller=service.Caller(channel="api")):
-    with transaction(runtime.sessions) as s:
-        outcome = service.request_callback(s, runtime.ivr_config, body, now=runtime.clock.now(),
-                                           allowed_countries=runtime.settings.allowed_countries, caller=caller)
-        return outcome
+def on_the_web(client, body: dict, visitor: str = "198.51.100.7"):
+    """GET /api/callback-form, then POST /api/callbacks from this app's own page, as the web button does."""
+    origin, where = {"Origin": PUBLIC_BASE_URL}, {"REMOTE_ADDR": visitor}
+    form = client.get("/api/callback-form", query_string={"skill": body.get("skill", "billing")}, headers=origin,
+                      environ_base=where)
+    assert form.status_code == 200, form.get_json()
+    return client.post("/api/callbacks", json={**body, "channel": "web", "form_token": form.get_json()["form_token"]},
+                       headers=origin, environ_base=where)
 
 
 @pytest.mark.parametrize("reason,language,skill", [
@@ -69,19 +73,18 @@ def test_reason_is_classified_like_the_ivr(runtime, reason, language, skill):
     assert service.pick_skill(runtime.ivr_config, "sales", reason, language) == "sales"  # a named skill wins
 
 
-def test_integration_is_recorded_in_context(runtime):
-    outcome = book(runtime, {"phone": CUSTOMER, "context": {"customer_reference": "C-9", "chat_transcript": ""}},
-                   caller=service.Caller(channel="chat", integration="helpbot"))
-    assert outcome.entry.context == {"customer_reference": "C-9", "integration": "helpbot"}
-    assert set(outcome.entry.context) <= set(service.schemas.CONTEXT_KEYS)
+def test_integration_is_recorded_in_context(app, clock, entry_of):
+    booked = chat_handover(app, clock, {"phone": CUSTOMER, "customer_reference": "C-9", "transcript": []})
+    context = entry_of(booked["id"]).context
+    assert context == {"customer_reference": "C-9", "integration": "helpbot"}
+    assert set(context) <= set(service.schemas.CONTEXT_KEYS)
 
 
-def test_closed_time_names_the_next_opening(runtime):
-    with pytest.raises(RequestRefused) as refused:
-        book(runtime, {"phone": CUSTOMER, "skill": "sales", "preferred_time": "2026-11-25T18:00",
-                       "timezone": "America/New_York"})
-    assert refused.value.code == "closed"
-    assert "the next opening is 2026-11-26 09:00 America/New_York" in str(refused.value)
+def test_closed_time_names_the_next_opening(call_center):
+    refused = on_the_web(call_center, {"phone": CUSTOMER, "skill": "sales", "preferred_time": "2026-11-25T18:00",
+                                       "timezone": "America/New_York"})
+    assert refused.status_code == 422 and refused.get_json()["code"] == "closed", refused.get_json()
+    assert "the next opening is 2026-11-26 09:00 America/New_York" in refused.get_json()["detail"]
 
 
 def test_open_slots_follow_hours_lead_time_and_days(runtime, clock):
@@ -95,33 +98,33 @@ def test_open_slots_follow_hours_lead_time_and_days(runtime, clock):
     assert slots[0] == datetime(2026, 11, 30, 9, 0, tzinfo=zone)
 
 
-def test_confirmation_texts(runtime, clock, add_agent):
+def test_confirmation_texts(app, clock, add_agent):
     add_agent("Ann", AGENT, skills=("support",), state="on_call")
-    outcome = book(runtime, {"phone": CUSTOMER, "language": "nl-NL", "skill": "support"})
+    booked = chat_handover(app, clock, {"phone": CUSTOMER, "language": "nl-NL", "skill": "support"})
     # A Dutch customer reads the window in Amsterdam time ([company] zones), with the date: 10:00 in New
     # York is 16:00 in Amsterdam; one busy agent, nobody ahead: about 4 minutes.
-    assert service.confirmation(runtime.ivr_config, outcome, clock.now()) == (
+    assert (
         "Geboekt: we bellen u op het nummer dat eindigt op 0143 tussen 16:00 en 16:20 vandaag, dinsdag 24 november, "
-        "tijdzone Amsterdam. U bent nummer 1 in de rij.")
-    assert outcome.estimated_wait_seconds == 255  # 240 s of agent time + the customer's ring
-    assert outcome.entry.promised_zone == "Europe/Amsterdam"
+        "tijdzone Amsterdam. U bent nummer 1 in de rij.") in booked["message"]
+    assert booked["estimated_wait_seconds"] == 255  # 240 s of agent time + the customer's ring
+    assert booked["window"]["timezone"] == "Europe/Amsterdam"
 
 
-def test_nobody_staffed_books_no_wait_and_tells_the_next_opening(runtime, clock):
-    outcome = book(runtime, {"phone": CUSTOMER, "language": "en-US", "skill": "support"})
-    assert outcome.estimated_wait_seconds is None and outcome.position == 1
+def test_nobody_staffed_books_no_wait_and_tells_the_next_opening(app, clock, entry_of):
+    booked = chat_handover(app, clock, {"phone": CUSTOMER, "language": "en-US", "skill": "support"})
+    assert booked["estimated_wait_seconds"] is None and booked["position"] == 1
     # Support opens at 07:00 in New York; nobody is on today, so tomorrow's opening.
-    assert service.confirmation(runtime.ivr_config, outcome, clock.now()) == (
+    assert (
         "Booked: we will call you on the number ending in 0143 between 07:00 and 07:10 tomorrow, "
-        "Wednesday 25 November, New York time. You are number 1 in line.")
-    assert [e.event for e in outcome.entry.events] == ["requested", "window_told"]  # no wait told
+        "Wednesday 25 November, New York time. You are number 1 in line.") in booked["message"]
+    assert [e.event for e in entry_of(booked["id"]).events] == ["requested", "window_told"]  # no wait told
 
 
-def test_asap_while_closed_is_told_the_opening_window_in_the_visitors_zone(runtime, clock):
+def test_asap_while_closed_is_told_the_opening_window_in_the_visitors_zone(app, clock):
     clock.set(datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc))  # Friday 19:00 in New York
-    outcome = book(runtime, {"phone": CUSTOMER, "language": "nl-NL", "skill": "billing",
-                             "timezone": "Europe/Amsterdam"})
-    assert outcome.entry.state == "scheduled" and outcome.estimated_wait_seconds is None
-    assert service.confirmation(runtime.ivr_config, outcome, clock.now()) == (
+    booked = chat_handover(app, clock, {"phone": CUSTOMER, "language": "nl-NL", "skill": "billing",
+                                  "timezone": "Europe/Amsterdam"})
+    assert booked["state"] == "scheduled" and booked["estimated_wait_seconds"] is None
+    assert (
         "Geboekt: we bellen u op het nummer dat eindigt op 0143 tussen 14:00 en 14:10 op maandag 30 november, "
-        "tijdzone Amsterdam.")
+        "tijdzone Amsterdam.") in booked["message"]

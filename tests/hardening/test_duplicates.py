@@ -92,32 +92,28 @@ def test_the_same_text_twenty_times_at_once_books_once(live_app, runtime, genero
         assert s.scalars(select(ReceivedText.message_sid)).all() == [params["MessageSid"]]
 
 
-def test_a_replayed_signed_text_books_nothing_again(live_app, runtime, generous_limits):
+def test_a_replayed_signed_text_books_nothing_again(live_app, runtime, generous_limits, supervisor):
     """The same MessageSid, after its callback was cancelled, does not book a second one."""
     params = text_params("SM" + uuid.uuid4().hex)
     first = signed_post(live_app, "/webhooks/sms", params)
     assert "Booked" in first.text
     with runtime.sessions() as s:
         entry = s.scalars(select(QueueEntry)).one()
-    from storage.db import transaction
-    from supervisor import services as steering
-
-    with transaction(runtime.sessions) as s:  # a supervisor cancels it: the number may book again
-        steering.cancel(s, entry.public_id, entry.version, reason="asked by phone", actor="sam", now=runtime.clock.now())
+    # A supervisor cancels it on the supervisor page: the number may book again.
+    cancelled = supervisor.act(entry.public_id, "cancel", entry.version, reason="asked by phone")
+    assert cancelled.status_code == 200, cancelled.get_data(as_text=True)
     before = rows(runtime)
     replay = signed_post(live_app, "/webhooks/sms", params)
     assert (replay.status_code, replay.text) == (200, first.text)
     assert rows(runtime) == before
 
 
-def test_the_same_outbound_callbacks_twenty_times_at_once(live_app, app, runtime, generous_limits):
+def test_the_same_outbound_callbacks_twenty_times_at_once(live_app, app, runtime, generous_limits, monkeypatch):
     """The calls the dispatcher places: the agent's answer, key and status callbacks, each 20 times at once."""
-    from agents import services as agents
-    from storage.db import transaction
+    from tests.support import agents_api
 
-    with transaction(runtime.sessions) as s:
-        agent_id = agents.add_agent(s, name="Ann", address="+12125550199", skills=["general"],
-                                    now=runtime.clock.now(), state="available").id
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    agent_id = agents_api.add_available(app.test_client(), "Ann", "+12125550199", ["general"])
     booked = app.test_client().post("/api/callbacks", json={"phone": "+12125550142", "skill": "general"})
     assert booked.status_code == 201
     dispatcher = runtime.extras["dispatcher"]
@@ -134,10 +130,10 @@ def test_the_same_outbound_callbacks_twenty_times_at_once(live_app, app, runtime
         answers = at_once(TIMES, lambda: signed_post(live_app, path, params))
         assert [a.status_code for a in answers] == [ok] * TIMES, path
     with runtime.sessions() as s:
-        agent = s.get(agents.Agent, agent_id)
         entry = s.scalars(select(QueueEntry)).one()
         events = s.scalars(select(QueueEvent.event).where(QueueEvent.entry_id == entry.id)).all()
-    assert agent.state == "wrap_up"  # the agent's call ended: wrap-up (30 s by default), once
+    # The agent's call ended: wrap-up (30 s by default), once.
+    assert agents_api.state_of(app.test_client(), agent_id) == "wrap_up"
     # Each thing that happened is recorded once, however many copies of its webhook came; the agent
     # leaving before the customer was connected puts the callback back with a new window told.
     assert events == ["requested", "window_told", "wait_announced", "dialing_agent", "dialing_customer",

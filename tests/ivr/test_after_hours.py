@@ -7,23 +7,22 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from agents import services as agents
 from callbacks.promises import window_words
 from config import Prompts
 from routing import slots
 from routing.promise import Window
-from storage.db import transaction
 from storage.models import QueueEntry
+from tests.support import agents_api
 
 NIGHT = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)  # Tuesday 22:00 in New York: billing closed
 AGENT = "+14155550101"
 
 
-def offline_agent(runtime, clock, state="offline"):
-    """One agent with billing, signed off for the night (expected at the opening)."""
-    with transaction(runtime.sessions) as s:
-        agents.add_agent(s, name="Ann", address=AGENT, skills=["billing"], now=clock.now(), state=state,
-                         wrap_up_seconds=0)
+def offline_agent(app, monkeypatch, state="offline"):
+    """One agent with billing, signed off for the night (expected at the opening), added the way an operator
+    does: /api/agents with the bearer token (tests/support/agents_api.py)."""
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    agents_api.add(app.test_client(), "Ann", AGENT, ["billing"], wrap_up_seconds=0, state=state)
 
 
 def callbacks(runtime):
@@ -68,8 +67,9 @@ def test_dutch_caller_hears_nobody_is_in_in_dutch(twilio, runtime, clock):
     assert "Druk 1 en we bellen u terug" in call.last_heard
 
 
-def test_the_nights_callbacks_are_spread_over_the_first_slots_each_told_its_own_window(twilio, runtime, clock):
-    offline_agent(runtime, clock)
+def test_the_nights_callbacks_are_spread_over_the_first_slots_each_told_its_own_window(
+        twilio, app, runtime, clock, monkeypatch):
+    offline_agent(app, monkeypatch)
     clock.set(NIGHT)
     calls = []
     for n in range(5):
@@ -92,9 +92,8 @@ def test_the_nights_callbacks_are_spread_over_the_first_slots_each_told_its_own_
     assert "between 08:15 and" in calls[-1].last_heard
 
 
-def test_a_slot_that_would_run_past_closing_is_not_used_the_next_openings_is(runtime, clock):
-
-    offline_agent(runtime, clock, state="available")  # on now, until closing
+def test_a_slot_that_would_run_past_closing_is_not_used_the_next_openings_is(app, runtime, clock, monkeypatch):
+    offline_agent(app, monkeypatch, state="available")  # on now, until closing
     zone = runtime.ivr_config.skills["billing"].timezone
     ten_to_closing = datetime(2026, 11, 24, 17, 50, tzinfo=zone)  # billing closes at 18:00
     with runtime.sessions() as s:

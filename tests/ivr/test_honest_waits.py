@@ -7,21 +7,17 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from storage.models import Agent, QueueEntry, QueueEvent
+from storage.models import QueueEntry, QueueEvent
+from tests.support import agents_api
 
 DUTCH_LINE = "+31201234567"
 
 
-def staff(runtime, clock, skill, state="on_call", name="Ann"):
-    with runtime.sessions() as s:
-        s.add(Agent(name=name, address="+12125550100", skills={skill: 5}, state=state,
-                    state_changed_at=clock.now(), wrap_up_seconds=30))
-        s.commit()
-
-
 def entries(runtime):
+    """The callers' entries, not the callback the busy agent is on (agents_api.put_on_a_call)."""
     with runtime.sessions() as s:
-        return list(s.scalars(select(QueueEntry).order_by(QueueEntry.id)))
+        return list(s.scalars(select(QueueEntry).where(QueueEntry.phone_number != agents_api.BUSY_CUSTOMER)
+                              .order_by(QueueEntry.id)))
 
 
 def told(runtime, entry_id):
@@ -53,8 +49,8 @@ def test_nobody_staffed_hears_no_wait_but_when_we_call_back(twilio, runtime, to_
     assert told(runtime, entry.id) == []  # no wait was told
 
 
-def test_every_hold_update_is_recorded(twilio, runtime, clock):
-    staff(runtime, clock, "support")
+def test_every_hold_update_is_recorded(twilio, runtime, clock, busy_agent):
+    busy_agent("support")
     call = twilio.call()
     call.press("2")  # support: one busy agent, the wait offer
     call.press("2")  # hold
@@ -68,9 +64,10 @@ def test_every_hold_update_is_recorded(twilio, runtime, clock):
     assert [u.get("position") for u in updates[1:]] == [1, 1, 1]
 
 
-def test_a_wait_that_would_pass_closing_is_not_told(twilio, runtime, clock):
+def test_a_wait_that_would_pass_closing_is_not_told(twilio, runtime, clock, busy_agent):
+    clock.set(datetime(2026, 11, 24, 22, 50, tzinfo=timezone.utc))
+    busy_agent("billing")  # on a call that began at 17:50
     clock.set(datetime(2026, 11, 24, 22, 57, tzinfo=timezone.utc))  # 17:57 in New York; billing closes at 18:00
-    staff(runtime, clock, "billing")
     call = twilio.call()
     call.press("1")
     assert "Nobody on our billing team can take your call before we close today." in call.heard_text()
@@ -78,9 +75,9 @@ def test_a_wait_that_would_pass_closing_is_not_told(twilio, runtime, clock):
     assert "between 08:00 and 08:15 tomorrow, Wednesday 25 November, New York time" in call.last_heard
 
 
-def test_a_holder_pressing_1_after_closing_hears_tomorrows_window(twilio, runtime, clock):
+def test_a_holder_pressing_1_after_closing_hears_tomorrows_window(twilio, runtime, clock, busy_agent):
     clock.set(datetime(2026, 11, 24, 22, 50, tzinfo=timezone.utc))  # 17:50 in New York
-    staff(runtime, clock, "billing")
+    busy_agent("billing")
     call = twilio.call()
     call.press("1")
     assert "The wait is about 4 minutes" in call.last_heard

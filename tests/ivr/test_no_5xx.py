@@ -9,7 +9,6 @@ from hypothesis import example, given, settings, strategies as st
 
 from config import load_ivr_config
 from ivr import answers, steps
-from storage.models import Agent
 from understanding import Understanding
 
 CONFIG = load_ivr_config()
@@ -26,11 +25,8 @@ ROUTES = {
 KEYS = "0123456789*#"
 
 
-def test_random_keys_at_every_question_never_answer_5xx(twilio, runtime, clock):
-    with runtime.sessions() as s:
-        s.add(Agent(name="Ann", address="+12125550100", skills={"billing": 5}, state="on_call",
-                    state_changed_at=clock.now(), wrap_up_seconds=30))
-        s.commit()
+def test_random_keys_at_every_question_never_answer_5xx(twilio, runtime, busy_agent):
+    busy_agent("billing", name="Ann", address="+12125550100")  # staffed, on a call: every question is reached
     rng = random.Random(9)
     for name, route in ROUTES.items():
         if route is None:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from storage.models import Agent, Call, QueueEntry, QueueEvent, SpeechResult
+from storage.models import Call, QueueEntry, QueueEvent, SpeechResult
 from telephony.transport import WsgiTransport
 from tests.conftest import PUBLIC_BASE_URL
 from tests.support import agents_api
@@ -39,11 +39,17 @@ def entries(rt):
                               .order_by(QueueEntry.id)))
 
 
-def staff(rt, clock, skill, state="available"):
-    with rt.sessions() as s:
-        s.add(Agent(name="Ann", address="+12125550100", skills={skill: 5}, state=state,
-                    state_changed_at=clock.now(), wrap_up_seconds=30))
-        s.commit()
+@pytest.fixture
+def staff(speech_app, busy_agent, monkeypatch):
+    """staff(skill): Ann, added through /api/agents and available; state="on_call": on a call the dispatcher
+    offered her (busy_agent), so a wait is told and callers can hold."""
+    def add(skill: str, state: str = "available") -> int:
+        if state == "on_call":
+            return busy_agent(skill, name="Ann", address="+12125550100")
+        monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+        return agents_api.add(speech_app.test_client(), "Ann", "+12125550100", [skill], state=state)
+
+    return add
 
 
 def heard(rt):
@@ -84,8 +90,8 @@ def test_every_question_forks_the_audio_and_gathers_keys_around_the_prompt(phone
     (US_CALLER, "4155550123#", "+14155550123", "4 1 5, 5 5 5, 0 1 2 3"),  # national, US caller
     (US_CALLER, "31612345678#", "+31612345678", "plus 3 1, 6, 1 2 3, 4 5 6, 7 8"),  # international
 ])
-def test_keyed_callback_number_with_speech_on(phone, rt, clock, caller, keyed, stored, read_back):
-    staff(rt, clock, "support", state="on_call")
+def test_keyed_callback_number_with_speech_on(phone, rt, clock, caller, keyed, stored, read_back, staff):
+    staff("support", state="on_call")
     call = phone.call(caller)
     to_number_step(call)
     call.press(keyed)
@@ -98,8 +104,8 @@ def test_keyed_callback_number_with_speech_on(phone, rt, clock, caller, keyed, s
     assert entry.kind == "callback" and entry.phone_number == stored
 
 
-def test_a_number_keyed_without_pound_is_submitted_by_the_timeout(phone, rt, clock):
-    staff(rt, clock, "support", state="on_call")
+def test_a_number_keyed_without_pound_is_submitted_by_the_timeout(phone, rt, clock, staff):
+    staff("support", state="on_call")
     call = phone.call(NL_CALLER)
     to_number_step(call)
     call.press("0612345678")
@@ -108,8 +114,8 @@ def test_a_number_keyed_without_pound_is_submitted_by_the_timeout(phone, rt, clo
     assert "0 6, 1 2 3, 4 5 6, 7 8" in call.last_heard
 
 
-def test_keyed_time_with_speech_on(phone, rt, clock):
-    staff(rt, clock, "billing", state="on_call")
+def test_keyed_time_with_speech_on(phone, rt, clock, staff):
+    staff("billing", state="on_call")
     call = phone.call(US_CALLER)
     call.press("1")  # billing
     call.press("1")  # call me back
@@ -124,8 +130,8 @@ def test_keyed_time_with_speech_on(phone, rt, clock):
 
 # ---- barge-in -----------------------------------------------------------------------------------
 
-def test_a_key_interrupts_the_greeting(phone, rt, clock):
-    staff(rt, clock, "sales")
+def test_a_key_interrupts_the_greeting(phone, rt, clock, staff):
+    staff("sales")
     call = phone.call(US_CALLER)
     call.press("3", barge_in=True)  # while "Thank you for calling" still plays
     assert call.lost_keys == []
@@ -135,11 +141,11 @@ def test_a_key_interrupts_the_greeting(phone, rt, clock):
     assert entry.skill == "sales" and entry.state == "holding"
 
 
-def test_speaking_over_the_menu_stops_it_and_routes(phone, rt, clock):
+def test_speaking_over_the_menu_stops_it_and_routes(phone, rt, clock, staff):
     # The caller says "there is a wrong charge on my invoice" over the menu: the prompt stops and the
     # call goes to billing. (Not a phrasing of Whisper's menu prompt, the operator's examples or the
     # understanding sets.)
-    staff(rt, clock, "billing")
+    staff("billing")
     call = phone.call(US_CALLER)
     assert call.say(text="there is a wrong charge on my invoice", barge_in=True)
     with rt.sessions() as s:
@@ -160,8 +166,8 @@ def test_speaking_over_the_menu_stops_it_and_routes(phone, rt, clock):
 # the IVR routes without asking. PocketSphinx hears this espeak-ng voice word for word (4 of 4 probe calls,
 # and each run of this test checks it first), so the question is reached by the caller's words, not by a
 # recogniser's slip.
-def asked_to_confirm_billing(phone, rt, clock):
-    staff(rt, clock, "billing")
+def asked_to_confirm_billing(phone, rt, staff):
+    staff("billing")
     call = phone.call(US_CALLER)
     assert call.say(text="wrong on my account")
     assert [text for text, _ in heard(rt)] == ["wrong on my account"], heard(rt)
@@ -170,15 +176,15 @@ def asked_to_confirm_billing(phone, rt, clock):
     return call
 
 
-def test_a_doubtful_spoken_request_confirmed_with_yes_goes_to_billing(phone, rt, clock):
-    call = asked_to_confirm_billing(phone, rt, clock)
+def test_a_doubtful_spoken_request_confirmed_with_yes_goes_to_billing(phone, rt, staff):
+    call = asked_to_confirm_billing(phone, rt, staff)
     call.press("1")
     assert "Please hold for billing." in played(call).heard_text()
     assert [e.skill for e in entries(rt)] == ["billing"]
 
 
-def test_a_doubtful_spoken_request_answered_no_asks_the_menu_again(phone, rt, clock):
-    call = asked_to_confirm_billing(phone, rt, clock)
+def test_a_doubtful_spoken_request_answered_no_asks_the_menu_again(phone, rt, staff):
+    call = asked_to_confirm_billing(phone, rt, staff)
     call.press("2")
     assert call.last_heard.startswith("Tell me in a few words"), call.heard_text()
     assert entries(rt) == [] and not call.ended
@@ -193,8 +199,8 @@ def test_a_doubtful_spoken_request_answered_no_asks_the_menu_again(phone, rt, cl
     ["1", "1", "2"],  # at the day
     ["1", "1", "2", "2"],  # at the time
 ])
-def test_zero_at_each_callback_question_reaches_a_person(phone, rt, clock, keys_before):
-    staff(rt, clock, "billing", state="on_call")
+def test_zero_at_each_callback_question_reaches_a_person(phone, rt, clock, keys_before, staff):
+    staff("billing", state="on_call")
     call = phone.call(US_CALLER)
     call.press("1")  # billing, nobody free: the wait offer
     for key in keys_before:
@@ -218,8 +224,8 @@ def test_failed_tries_at_a_callback_question_go_to_a_person_not_a_hang_up(phone,
     assert entry.state == "holding"
 
 
-def test_a_holder_who_asks_for_a_callback_then_fails_keeps_the_place(phone, rt, clock):
-    staff(rt, clock, "billing", state="on_call")
+def test_a_holder_who_asks_for_a_callback_then_fails_keeps_the_place(phone, rt, clock, staff):
+    staff("billing", state="on_call")
     call = phone.call(US_CALLER)
     call.press("1")
     call.press("2")  # hold
@@ -240,10 +246,10 @@ def test_a_holder_who_asks_for_a_callback_then_fails_keeps_the_place(phone, rt, 
 # The same test passed while its number was the one in Whisper's digits prompt: spoken numbers are not yet
 # heard well enough. Strict, so the test fails the day it starts passing.
 @pytest.mark.xfail(strict=True, reason="spoken digits are misheard: 'eight four two'")
-def test_spoken_number_with_double_is_read_back_in_groups(phone, rt, clock):
+def test_spoken_number_with_double_is_read_back_in_groups(phone, rt, clock, staff):
     # The caller says "six four six, double two seven, nine oh eight one": the IVR reads back
     # 4 1 5, 5 5 5, 0 1 2 3 (the "double" kept) and books that number on the caller's 1.
-    staff(rt, clock, "support", state="on_call")
+    staff("support", state="on_call")
     call = phone.call(US_CALLER)
     to_number_step(call)
     assert call.say(text="six four six, double two seven, nine oh eight one")
@@ -255,10 +261,10 @@ def test_spoken_number_with_double_is_read_back_in_groups(phone, rt, clock):
     assert entry.phone_number == "+16462279081"
 
 
-def test_no_said_at_the_read_back_asks_for_the_number_again(phone, rt, clock):
+def test_no_said_at_the_read_back_asks_for_the_number_again(phone, rt, clock, staff):
     # The caller keys a number, hears it read back and says "no, that is wrong": nothing is booked,
     # the number is asked again, and the number keyed next is the one called back.
-    staff(rt, clock, "support", state="on_call")
+    staff("support", state="on_call")
     call = phone.call(US_CALLER)
     to_number_step(call)
     call.press("6462279018#")

@@ -152,7 +152,11 @@ def test_as_soon_as_possible_never_becomes_a_booked_time(phone, rt, clock, voice
     assert agreed_asap(entry, clock.now()) in call.last_heard, call.heard_text()
 
 
-@pytest.mark.parametrize("voice", VOICES)
+@pytest.mark.parametrize("voice", [
+    # Measured 2026-12-06: Whisper hears espeak's words as "First, happy landman, 30 is a morning." (read
+    # back as today 10:15; a caller would say no there).
+    pytest.param("espeak-ng:en-us", marks=pytest.mark.xfail(strict=True, reason="Thursday eleven thirty misheard")),
+    "flite:slt", "festival:cmu_us_slt_arctic_hts"])
 def test_a_spoken_time_is_read_back_with_day_date_time_and_zone_before_it_is_booked(phone, rt, clock, voice,
                                                                                    busy_agent):
     # Every spoken time, however sure the recognisers are, is read back before it is booked.
@@ -164,8 +168,10 @@ def test_a_spoken_time_is_read_back_with_day_date_time_and_zone_before_it_is_boo
     read_back = call.last_heard
     call.press("1")
     [entry] = entries(rt)
-    assert entry.kind == "callback" and entry.scheduled_for is not None, call.heard_text()
-    # What was booked is what was read back: day, date, time and zone.
+    # What was booked is what the caller said (Thursday 26 November, 11:30 in New York) and was read back:
+    # day, date, time and zone.
+    assert (entry.kind, entry.scheduled_for) == ("callback", datetime(2026, 11, 26, 16, 30, tzinfo=timezone.utc)), \
+        (heard(rt), call.heard_text())
     assert moment_words(P, entry.scheduled_for, ZoneInfo("America/New_York"), clock.now()) in read_back
 
 

@@ -11,6 +11,8 @@ import pytest
 from callbacks import services as callbacks
 from storage.db import transaction
 from supervisor import auth
+from tests.support import agents_api
+from tests.support.outbound_legs import Outbound
 from tests.support.web_button import book_on_the_web
 
 PASSWORD = "correct horse battery"
@@ -69,6 +71,43 @@ def book(app, number: str = "+12125550100", skill: str = "billing", **fields) ->
     """A callback asked for on the web button (tests/support/web_button.py), now; its public id."""
     return book_on_the_web(app.test_client(), app.extensions["ivr"].ivr_config, number, skill,
                            address=f"198.51.100.{next(_visitors) % 250 + 1}", **fields)["id"]
+
+
+FAILING_AGENT = "+14155550109"  # the agent who takes the attempts of callbacks that fail
+
+
+@pytest.fixture
+def fail(app, twilio, runtime, clock, monkeypatch):
+    """fail(*public_ids): the callbacks fail as they do in production. An agent (FAILING_AGENT) added through
+    /api/agents takes each attempt the app's dispatcher offers; the customers never answer (signed status
+    callbacks: no-answer); after the last attempt the dispatcher gives up, and the agent signs off. Nothing
+    else may be waiting for the dispatcher to offer."""
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    client = app.test_client()
+    dispatcher = runtime.extras["dispatcher"]
+    legs = Outbound(twilio)
+
+    def make_fail(*public_ids: str) -> None:
+        agent_id = agents_api.add_available(client, "Fay", FAILING_AGENT, ["billing"], wrap_up_seconds=0)
+        customers = {pid: entry(runtime, pid).phone_number for pid in public_ids}
+        for _ in range(dispatcher.settings.max_attempts):
+            for _ in public_ids:  # one agent: one offer at a time
+                report = dispatcher.run_once()
+                if report.rate_limited and not report.claimed:  # the calls-per-second pacing: wait its turn
+                    clock.set(report.next_wake)
+                    report = dispatcher.run_once()
+                [claim] = report.claimed
+                agent = legs.to(FAILING_AGENT).answer().press("1")
+                legs.to(customers[claim.public_id]).ring_out("no-answer")
+                agent.follow_steering()
+                assert agent.ended and agents_api.state_of(client, agent_id) == "available", agent.heard_text()
+            clock.advance(dispatcher.settings.retry_delay_seconds)
+        for pid in public_ids:
+            e = entry(runtime, pid)
+            assert (e.state, e.attempts) == ("failed", dispatcher.settings.max_attempts), [x.event for x in e.events]
+        agents_api.put_state(client, agent_id, "offline")
+
+    return make_fail
 
 
 def entry(runtime, public_id: str):

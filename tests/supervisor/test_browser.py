@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from agents import services as agents
-from callbacks import services as callbacks
-from storage.db import transaction
 from tests.supervisor.conftest import PASSWORD, chat_handover, dispatcher_for, entry
+from tests.support import agents_api
 from tests.support.browser import PATIENCE_MS
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -25,7 +23,8 @@ TABLET = {"viewport": {"width": 1024, "height": 768}, "has_touch": True}
 
 
 @pytest.fixture(autouse=True)
-def generous_limits(app):
+def generous_limits(app, monkeypatch):
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)  # staff() adds agents as an operator does
     app.config.update(CALLBACK_LIMIT_PER_IP="1000/minute", CALLBACK_LIMIT_PER_NUMBER="1000/minute",
                       CALLBACK_LIMIT_STATUS_PER_IP="1000/minute")
 
@@ -92,29 +91,34 @@ def more(page, text: str):
     return found
 
 
-def staff(runtime, clock, name: str, skills: dict, state: str = "offline") -> None:
-    with transaction(runtime.sessions) as db:
-        agents.add_agent(db, name=name, address="+14155550100", skills=skills, now=clock.now(), state=state)
+def staff(app, name: str, skills: dict, state: str = "offline") -> None:
+    """An agent added through /api/agents with the bearer token (tests/support/agents_api.py)."""
+    agents_api.add(app.test_client(), name, "+14155550100", skills, state=state)
 
 
 BUSY_ADDRESS = "+14155550111"  # not a customer's number in these tests
 
 
-def sign_off(runtime, clock, agent_id: int) -> None:
-    """A busy agent's call ends (its leg's status callback) and they sign off: through the agents service."""
-    with transaction(runtime.sessions) as db:
-        agent = agents.get_agent(db, agent_id)
-        agents.on_call_status(db, agent, agent.call_sid, "completed", clock.now())
-        agents.set_state(db, agent, "offline", clock.now(), actor="agent", reason="end of shift")
-        assert agent.state == "offline"
-
-
-def test_the_queue_fills_live_and_each_action_works(page_for, live_app, twilio, runtime, clock, busy_agent):
-    staff(runtime, clock, "Ann Lee", {"billing": 7, "support": 4})
+def test_the_queue_fills_live_and_each_action_works(page_for, app, live_app, twilio, runtime, clock, busy_agent,
+                                                    fail):
+    staff(app, "Ann Lee", {"billing": 7, "support": 4})
     # Billing is staffed (its one agent on another call), so a wait can be told and a caller can hold.
     busy = busy_agent("billing", name="Bo Busy", address=BUSY_ADDRESS)
     page = page_for("sam")
     page.evaluate("window.__notReloaded = true")
+
+    # Two callbacks fail (the dispatcher's doing: an agent took each attempt, the customer never answered,
+    # and it gave up after the last): they stand out and can be retried or closed.
+    failed = api_request(live_app, {"phone": "+12125550188", "name": "Alan Turing", "skill": "billing",
+                                    "channel": "api"})
+    other = api_request(live_app, {"phone": "+12125550199", "name": "Ada Byron", "skill": "billing",
+                                   "channel": "api"})
+    fail(failed["id"], other["id"])
+    turing = row(page, "Alan Turing")
+    expect(turing).to_have_class(__import__("re").compile(r"\btrouble\b"))
+    expect(turing).to_contain_text("gave up after 3 attempts")
+    expect(page.locator(".skill-card.trouble")).to_contain_text("2 need attention")
+    shot(page, "queue-trouble")
 
     # A phone call through the real (signed) voice webhooks: billing, then "hold".
     call = twilio.call(from_number="+12125550142")
@@ -183,27 +187,16 @@ def test_the_queue_fills_live_and_each_action_works(page_for, live_app, twilio, 
     assert trail[3:] == [("priority", "sam"), ("note", "sam"), ("rescheduled", "sam"), ("call_now", "sam"),
                          ("moved", "sam"), ("cancelled", "sam")]
 
-    # A callback fails (the dispatcher's doing): it stands out and can be retried or closed.
-    failed = api_request(live_app, {"phone": "+12125550188", "name": "Alan Turing", "skill": "billing",
-                                    "channel": "api"})
-    other = api_request(live_app, {"phone": "+12125550199", "name": "Ada Byron", "skill": "billing",
-                                   "channel": "api"})
-    with transaction(runtime.sessions) as db:
-        for public_id, why in ((failed["id"], "voicemail answered"), (other["id"], "no answer after 3 attempts")):
-            callbacks.change_state(db, callbacks.get_entry(db, public_id), "failed", now=clock.now(), reason=why,
-                                   actor="dispatcher")
+    # The failed callbacks, retried or closed.
     turing = row(page, "Alan Turing")
-    expect(turing).to_have_class(__import__("re").compile(r"\btrouble\b"))
-    expect(turing).to_contain_text("voicemail answered")
-    expect(page.locator(".skill-card.trouble")).to_contain_text("2 need attention")
-    shot(page, "queue-trouble")
     turing.get_by_role("button", name="Retry").click()
     expect(row(page, "Alan Turing").locator(".badge")).to_have_text("queued")
     row(page, "Ada Byron").get_by_role("button", name="Close").click()
     expect(row(page, "Ada Byron")).to_have_count(0)
     expect(page.locator(".summary")).not_to_contain_text("need attention")
     expect(page.locator(".skill-card.trouble")).to_have_count(0)  # billing's busy agent is still signed in
-    sign_off(runtime, clock, busy)  # ...until the shift ends: the line stands out as nobody's
+    # ...until the shift ends: the line stands out as nobody's.
+    agents_api.sign_off(app.test_client(), twilio, busy, BUSY_ADDRESS)
     expect(page.locator(".skill-card.trouble")).to_contain_text("nobody staffed for 2 waiting")
 
     # Agents panel: Ann is offline; set her available.
@@ -337,7 +330,7 @@ WIDTHS = {"phone": 360, "small-tablet": 800, "tablet": 1024, "desktop": 1280}
 def fill_the_queue(app, live_app, twilio, runtime, clock, busy_agent) -> dict:
     """A busy line, every entry made by the request that makes it in production."""
     made = {}
-    staff(runtime, clock, "Ann Lee", {"sales": 5}, state="available")
+    staff(app, "Ann Lee", {"sales": 5}, state="available")
     busy_agent("billing", name="Bo Busy", address=BUSY_ADDRESS)  # billing staffed, on a call: callers can hold
     # Sales: a web callback the dispatcher takes at once (its row is "connecting", with its internals).
     made["connecting"] = api_request(live_app, {

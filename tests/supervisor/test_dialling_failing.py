@@ -8,9 +8,8 @@ import logging
 
 import pytest
 
-from agents import services as agents
-from storage.db import transaction
 from storage.models import Agent
+from tests.support import agents_api
 from tests.supervisor.conftest import book, dispatcher_for, entry
 
 AGENT = "+14155550101"
@@ -30,11 +29,11 @@ def _ivr_lines(caplog):
     ("credentials", "Dialling is failing: Twilio refused our credentials since "),
     ("unreachable", "Dialling is failing: Twilio cannot be reached since "),
 ])
-def test_dispatcher_backs_off_and_the_page_says_why(app, runtime, clock, twilio_rest, sign_in, caplog, how, words):
+def test_dispatcher_backs_off_and_the_page_says_why(app, runtime, clock, twilio_rest, sign_in, caplog, how, words,
+                                                     monkeypatch):
     dispatcher = dispatcher_for(runtime)
-    with transaction(runtime.sessions) as db:
-        agent_id = agents.add_agent(db, name="Ann", address=AGENT, skills=["billing"], now=clock.now(),
-                                    state="available").id
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    agent_id = agents_api.add_available(app.test_client(), "Ann", AGENT, ["billing"])
     pid = book(app, "+12125550143")
     page = sign_in("sam")
     twilio_rest.fail_all(how)

@@ -5,10 +5,9 @@ import re
 
 import pytest
 
-from callbacks import services as callbacks
-from storage.db import transaction
 from storage.models import User
 from supervisor import auth, live
+from tests.support import agents_api
 from tests.supervisor.conftest import CSRF, PASSWORD, book, chat_handover, entry
 
 
@@ -133,15 +132,12 @@ def test_each_action_over_http_and_the_second_supervisor_gets_a_409(app, sign_in
                      ("rescheduled", "sam"), ("call_now", "sam"), ("moved", "sam"), ("cancelled", "sam")]
 
 
-def test_failed_callbacks_stand_out_and_can_be_retried_or_closed(app, sign_in, runtime, clock):
+def test_failed_callbacks_stand_out_and_can_be_retried_or_closed(app, sign_in, runtime, clock, fail):
     sam = sign_in("sam")
     pids = [book(app, n) for n in ("+12125550101", "+12125550102")]
-    with transaction(runtime.sessions) as db:
-        for pid in pids:
-            callbacks.change_state(db, callbacks.get_entry(db, pid), "failed", now=clock.now(),
-                                   reason="voicemail answered")
+    fail(*pids)  # the dispatcher gave up: nobody answered
     page = sam.get("/supervisor/").get_data(as_text=True)
-    assert page.count('class="row sec-failed trouble"') == 2 and "voicemail answered" in page
+    assert page.count('class="row sec-failed trouble"') == 2 and "gave up after 3 attempts" in page
     assert "1 needs attention" not in page and "2 need attention" in page
     assert sam.act(pids[0], "retry", entry(runtime, pids[0]).version).status_code == 200
     assert sam.act(pids[1], "close", entry(runtime, pids[1]).version).status_code == 200
@@ -161,17 +157,14 @@ def test_without_javascript_an_action_redirects_back_with_a_message(app, sign_in
     assert [e.event for e in entry(runtime, pid).events] == ["requested", "window_told"]  # no note was added
 
 
-def test_agents_panel_sets_availability(sign_in, runtime, clock):
-    from agents import services as agents
-
-    with transaction(runtime.sessions) as db:
-        agents.add_agent(db, name="Alice", address="+14155550100", skills={"billing": 7}, now=clock.now())
+def test_agents_panel_sets_availability(app, sign_in, runtime, monkeypatch):
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    api = app.test_client()
+    agent_id = agents_api.add(api, "Alice", "+14155550100", {"billing": 7}, state="offline")
     sam = sign_in("sam")
     page = sam.get("/supervisor/").get_data(as_text=True)
     assert "Alice" in page and "a-offline" in page
-    with runtime.sessions() as db:
-        agent = agents.get_agent(db, "Alice")
-        agent_id, version = agent.id, agent.version
+    version = api.get(f"/api/agents/{agent_id}", headers=agents_api.AUTH).get_json()["version"]
     r = sam.post(f"/supervisor/agents/{agent_id}/state", {"state": "available", "version": version,
                                                           "shown_state": "offline"})
     assert r.status_code == 200 and r.json["message"] == "Alice is now available."
@@ -203,10 +196,10 @@ def test_only_admins_manage_users_and_agents(sign_in, runtime):
     assert r.status_code == 400 and "no active admin" in r.json["detail"]
 
 
-def test_a_password_change_ends_other_sign_ins(sign_in, runtime):
+def test_a_password_change_ends_other_sign_ins(app, sign_in):
     sam = sign_in("sam")
-    with transaction(runtime.sessions) as db:
-        auth.set_password(db, "sam", "another long password")
+    changed = app.test_cli_runner().invoke(args=["users", "set-password", "sam", "--password", "another long password"])
+    assert changed.exit_code == 0, changed.output
     assert sam.client.get("/supervisor/board").status_code == 401
 
 

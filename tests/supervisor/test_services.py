@@ -10,40 +10,12 @@ from callbacks.exceptions import StaleEntry, TransitionRefused
 from routing import queue
 from storage.db import transaction
 from supervisor import services
-from tests.support import agents_api
-from tests.support.outbound_legs import Outbound
 from tests.supervisor.conftest import book, entry
 
 
 def run(runtime, action, *args, **kwargs):
     with services.steering(), transaction(runtime.sessions) as db:
         return action(db, *args, **kwargs)
-
-
-AGENT = "+14155550101"
-
-
-@pytest.fixture
-def fail(app, twilio, runtime, clock, monkeypatch):
-    """fail(public_id): the callback fails as it does in production. An agent added through /api/agents takes
-    each attempt the app's dispatcher offers; the customer never answers (signed status callbacks: no-answer),
-    and after the last attempt the dispatcher gives up."""
-    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
-    agents_api.add_available(app.test_client(), "Ann", AGENT, ["billing"], wrap_up_seconds=0)
-    dispatcher = runtime.extras["dispatcher"]
-    legs = Outbound(twilio)
-
-    def make_fail(public_id: str) -> None:
-        customer = entry(runtime, public_id).phone_number
-        for _ in range(dispatcher.settings.max_attempts):
-            assert len(dispatcher.run_once().claimed) == 1
-            legs.to(AGENT).answer().press("1")
-            legs.to(customer).ring_out("no-answer")
-            clock.advance(dispatcher.settings.retry_delay_seconds)
-        e = entry(runtime, public_id)
-        assert (e.state, e.attempts) == ("failed", dispatcher.settings.max_attempts), [x.event for x in e.events]
-
-    return make_fail
 
 
 def test_call_now_puts_a_scheduled_callback_at_the_head_of_the_line(app, runtime, clock):

@@ -9,7 +9,7 @@ BUSY_CUSTOMER = "+12125550166"  # the customer an agent "on a call" is talking t
 BUSY_VISITOR = "198.51.100.66"  # where that customer booked on the web from
 
 
-def add(client, name: str, address: str, skills: list[str], wrap_up_seconds: int = 30,
+def add(client, name: str, address: str, skills: list[str] | dict[str, int], wrap_up_seconds: int = 30,
         state: str = "available") -> int:
     """POST /api/agents (a new agent starts offline), then PUT its state unless it stays offline; the
     caller set AGENTS_API_TOKEN=TOKEN."""
@@ -19,9 +19,14 @@ def add(client, name: str, address: str, skills: list[str], wrap_up_seconds: int
     agent_id = made.get_json()["id"]
     assert made.get_json()["state"] == "offline"
     if state != "offline":
-        on = client.put(f"/api/agents/{agent_id}/state", headers=AUTH, json={"state": state})
-        assert on.status_code == 200 and on.get_json()["state"] == state, on.get_data(as_text=True)
+        put_state(client, agent_id, state)
     return agent_id
+
+
+def put_state(client, agent_id: int, state: str) -> None:
+    """PUT /api/agents/<id>/state, as a softphone's presence or a workforce tool sets it."""
+    put = client.put(f"/api/agents/{agent_id}/state", headers=AUTH, json={"state": state})
+    assert put.status_code == 200 and put.get_json()["state"] == state, put.get_data(as_text=True)
 
 
 def add_available(client, name: str, address: str, skills: list[str], wrap_up_seconds: int = 30) -> int:
@@ -49,3 +54,13 @@ def put_on_a_call(client, emulator, runtime, agent_id: int, address: str, skill:
     legs.to(address).answer().press("1")
     legs.to(customer).answer().amd("human")
     assert state_of(client, agent_id) == "on_call"
+
+
+def sign_off(client, emulator, agent_id: int, address: str) -> None:
+    """The agent on a call (put_on_a_call) at `address` hangs up (the leg's signed status callback reaches the
+    app) and signs off for the day through PUT /api/agents/<id>/state."""
+    from tests.support.outbound_legs import Outbound
+
+    Outbound(emulator).to(address).hang_up()
+    assert state_of(client, agent_id) != "on_call"
+    put_state(client, agent_id, "offline")

@@ -123,15 +123,20 @@ def test_malformed_ids_are_not_found(client, public_id, status):
     assert response.mimetype == "application/problem+json"
 
 
-def test_finished_callback_cannot_be_cancelled(client, runtime, clock):
-    from callbacks.services import change_state
+def test_finished_callback_cannot_be_cancelled(app, client, runtime, twilio, monkeypatch):
+    from tests.support import agents_api
+    from tests.support.outbound_legs import Outbound
 
     booked = client.post("/api/callbacks", json={"phone": NUMBER}).get_json()
-    with runtime.sessions() as s:
-        entry = s.scalar(select(QueueEntry).where(QueueEntry.public_id == booked["id"]))
-        change_state(s, entry, "connected", now=clock.now())
-        change_state(s, entry, "completed", now=clock.now())
-        s.commit()
+    # The callback is made and over: the dispatcher offers it to an agent, who takes it; the customer
+    # answers, talks, and hangs up.
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    agents_api.add_available(client, "Ann", "+14155550101", [booked["skill"]], wrap_up_seconds=0)
+    assert [c.public_id for c in runtime.extras["dispatcher"].run_once().claimed] == [booked["id"]]
+    legs = Outbound(twilio)
+    legs.to("+14155550101").answer().press("1")
+    legs.to(NUMBER).answer().amd("human").hang_up()
+    assert get_entry(runtime, booked["id"]).state == "completed"
     response = client.delete(path_of(booked["status_url"]))
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -121,13 +122,13 @@ def test_unknown_integration_and_disabled_webhook(app, client, runtime, clock):
 def test_replayed_message_is_refused(client, runtime, clock):
     raw = json.dumps({"phone": "+12125550142"}).encode()
     headers = signed_headers(raw, clock, nonce="nonce-0001")
-    assert client.post(URL, data=raw, headers=headers).status_code == 201
-    # The customer cancels; an attacker replays the captured request to book the call again.
-    (entry,) = entries(runtime)
-    from callbacks.services import change_state
-    with runtime.sessions() as s:
-        change_state(s, s.get(QueueEntry, entry.id), "cancelled", now=clock.now(), actor="customer")
-        s.commit()
+    booked = client.post(URL, data=raw, headers=headers)
+    assert booked.status_code == 201
+    # The customer cancels (the status link the bot passed on); an attacker replays the captured request
+    # to book the call again.
+    status = urlsplit(booked.get_json()["status_url"])
+    cancelled = client.delete(f"{status.path}?{status.query}")
+    assert cancelled.status_code == 200 and cancelled.get_json()["state"] == "cancelled", cancelled.get_json()
     replay = client.post(URL, data=raw, headers=headers)
     assert replay.status_code == 401
     assert replay.get_json()["code"] == "replay"

@@ -368,25 +368,31 @@ def test_the_connection_threads_end_with_the_stream(twilio, runtime, ws_url):
         ws.send(connected())
         ws.send(start(sid, token))
         stream(ws, [SILENCE] * 10)
-    for _ in range(100):
-        if threading.active_count() <= before and media_module.streams.count == 0:
-            break
-        time.sleep(0.05)
-    assert threading.active_count() <= before and media_module.streams.count == 0
+    wait_for(lambda: threading.active_count() <= before and media_module.streams.count == 0,
+             "the stream's threads ended")
 
 
-def test_no_token_reaches_the_access_log(twilio, ws_url, caplog):
+def test_no_token_reaches_the_access_log(twilio, speech_app, caplog):
+    """The app served with an access log (a line per request, as werkzeug's and gunicorn's write): the
+    streams' requests are in it and their token is not (it travels in the start message, never in the
+    URL); nor is it in the refusal the app logs for a second use."""
     import logging
+
+    from telephony.transport import serve
 
     caplog.set_level(logging.DEBUG)
     sid, token = ring(twilio)
-    with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
-        with connect(ws_url) as again:  # the same token again: refused, and the app logs why
-            again.send(connected())
-            again.send(start(sid, token))
-            assert closed_by_server(again, timeout=60)
+    with serve(speech_app, access_log=True) as base:
+        url = base.replace("http://", "ws://") + "/media"
+        with connect(url) as ws:
+            ws.send(connected())
+            ws.send(start(sid, token))
+            with connect(url) as again:  # the same token again: refused, and the app logs why
+                again.send(connected())
+                again.send(start(sid, token))
+                assert closed_by_server(again, timeout=60)
+    access = [r.getMessage() for r in caplog.records if r.name == "werkzeug" and "GET /media" in r.getMessage()]
+    assert len(access) == 2, access  # both streams' requests were logged, so a token in them would be seen
     # What the stream logged is in what was captured (so a token in it would be seen), and no token.
     assert "media stream refused: its token has already opened a stream" in caplog.text
     assert token not in caplog.text and token[:20] not in caplog.text

@@ -113,17 +113,16 @@ def test_the_page_follows_the_callback_live(app, runtime, open_page, busy_agent)
 
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
-def test_while_only_the_agent_rings_the_page_does_not_say_we_are_calling(app, runtime, clock, open_page, language):
-    from agents import services as agents
-    from storage.db import transaction
+def test_while_only_the_agent_rings_the_page_does_not_say_we_are_calling(app, runtime, open_page, language,
+                                                                         monkeypatch):
+    from tests.support import agents_api
 
     booked = book(app, language)
     page = open_page(path_of(booked["waiting_url"]), language, **PHONE)
     p = Prompts(runtime.ivr_config, language)
     expect(page.locator("#wait-state")).to_have_text(p.fragment("waiting_place", position=1))
-    with transaction(runtime.sessions) as s:
-        agents.add_agent(s, name="Ann", address="+14155550101", skills=["billing"], now=clock.now(),
-                         state="available", wrap_up_seconds=0)
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    agents_api.add_available(app.test_client(), "Ann", "+14155550101", ["billing"], wrap_up_seconds=0)
     runtime.extras["dispatcher"].run_once()  # agent first: Ann's phone rings, the customer's does not yet
     expect(page.locator("#wait-state")).to_have_text(p.fragment("waiting_connecting"))
     assert p.fragment("waiting_calling") not in page.locator("main").inner_text()

@@ -334,16 +334,14 @@ def test_the_country_list_is_the_operators_allowed_countries(page_for, runtime):
     assert page.errors == []
 
 
-def test_while_only_the_agent_rings_the_widget_does_not_say_we_are_calling(page_for, runtime, clock, busy_agent):
-    from agents import services as agents
-    from storage.db import transaction
+def test_while_only_the_agent_rings_the_widget_does_not_say_we_are_calling(page_for, app, runtime, clock, busy_agent):
+    from tests.support import agents_api
 
     busy_agent("billing")
     page = page_for("/demo?refresh=2", **PHONE)
     dialog = book_billing(page, "212 555 0146")
-    with transaction(runtime.sessions) as s:
-        agents.add_agent(s, name="Ann", address="+14155550101", skills=["billing"], now=clock.now(),
-                         state="available", wrap_up_seconds=0)
+    # (busy_agent set the API token.)
+    agents_api.add_available(app.test_client(), "Ann", "+14155550101", ["billing"], wrap_up_seconds=0)
     clock.advance(5)  # the dispatcher places a call a second: the busy agent's two legs were placed just now
     runtime.extras["dispatcher"].run_once()  # agent first: Ann's phone rings, the customer's does not yet
     assert [e.state for e in entries(runtime)] == ["dialing_agent"]
