@@ -51,9 +51,10 @@ FULL_WINDOW = 30.0  # seconds: Whisper's own window, to which faster-whisper pad
 FRAMES_PER_SECOND = 100  # of the log-Mel features the encoder reads
 # Seconds of silence after the answer in the encoder's window, per answer kind, instead of padding it to
 # 30 s: the encoder's cost grows with its window (tiny.en: 0.48 CPU-s at 30 s, 0.05 at 12 s). Kinds not
-# listed keep 30 s. Chosen on the dev answers (bench/speech_cascade.py --window; docs/benchmarks.md,
+# listed keep 30 s: times and phone numbers were heard worse in a short window (Whisper loops over a
+# number's digits). Chosen on the dev answers (bench/speech_cascade.py --window; docs/benchmarks.md,
 # "Whisper's window").
-SHORT_WINDOW = {"yes_no": 10.0}
+SHORT_WINDOW = {"yes_no": 10.0, "skill": 10.0}
 REPLY_TIMEOUT = 10.0  # seconds: a decode that takes longer is given up (the first pass stands)
 # Model sizes that fit a phone line's latency on one core (measured and estimated: docs/speech.md).
 NAMES = ("tiny.en", "base.en", "small.en", "tiny", "base", "small")
