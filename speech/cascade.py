@@ -35,11 +35,11 @@ from understanding.words import ANSWER_HINTS, base_language
 log = logging.getLogger(__name__)
 
 # When Whisper decodes the held answer, per kind (measured: docs/benchmarks.md, "Two recognisers").
-# Skills too: PocketSphinx's sure skill was a wrong one acted on (4 of 42 dev answers, 1 with Whisper
-# always); heard in a short window (speech.whisper_engine.SHORT_WINDOW) that costs what "only when
-# unsure" did in Whisper's 30 s window. Under load admission decides: a skill request Whisper had no time
-# for keeps PocketSphinx's words and confidence, as before.
-POLICY = {"skill": "always", "yes_no": "always", "digits": "always", "time": "always"}
+# Skills only when PocketSphinx's words name no skill surely: 92% right for 0.15 CPU-s per answer,
+# against 100% for 0.60 always, which 32 calls on two cores cannot afford. Even in a short window
+# (speech.whisper_engine.SHORT_WINDOW) "always" left Whisper no time for 7-13 of 48 yes/no answers under
+# 32 calls (0-1 with "unsure"), for 4 -> 1 of 42 dev skill requests acted on wrong: docs/benchmarks.md.
+POLICY = {"skill": "unsure", "yes_no": "always", "digits": "always", "time": "always"}
 # Whose words stand when both engines give decisive answers that differ ("merge": digit by digit).
 PICK = {"skill": "second", "yes_no": "heard", "digits": "merge", "time": "second"}
 SECOND_PASS_TIMEOUT = 4.0  # seconds a recording's answer waits for Whisper (a live one: its deadline)

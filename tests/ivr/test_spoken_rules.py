@@ -296,22 +296,3 @@ def test_whisper_hears_a_yes_or_no_in_a_short_window(phone, rt, clock, caplog, s
         assert NUMBER_CONFIRM in call.last_heard, (heard(rt), call.heard_text())
     else:
         assert call.ended and P.text("goodbye") in call.last_heard, (heard(rt), call.heard_text())
-
-
-
-def test_a_skill_the_first_pass_is_sure_of_is_heard_by_whisper_too(phone, rt, caplog, busy_agent):
-    # Whisper hears every skill request now that it hears one in a short window: PocketSphinx's sure skill
-    # was a wrong one acted on for 4 of 42 dev answers ("buy can i get online": sales). This request
-    # PocketSphinx hears surely (tests/ivr/test_phone_flow.py routes it without asking); Whisper hears it too.
-    from speech.whisper_engine import FULL_WINDOW
-
-    busy_agent("billing")
-    call = phone.call(US_CALLER)
-    with caplog.at_level("DEBUG", logger="speech.whisper_engine"):
-        assert call.say(text="there is a wrong charge on my invoice"), call.heard_text()
-    [decoded] = [r.whisper for r in caplog.records if hasattr(r, "whisper")]
-    assert decoded["kind"] == "skill" and decoded["window"] < FULL_WINDOW, decoded
-    [(step, transcript, confidence, engine)] = heard(rt)
-    assert step == "menu" and transcript, heard(rt)
-    assert "The wait is about" in call.last_heard and "is that right" not in call.heard_text(), \
-        (heard(rt), call.heard_text())
