@@ -2,7 +2,8 @@
 imported from the domain): ops/metrics.py registers them in each app's registry for /metrics.
 
 - ivr_recognition_seconds{engine}: how long an engine took to give its final result once the
-  caller's utterance ended (speech/session.py).
+  caller's utterance ended (speech/session.py), and Whisper's second pass once it was asked
+  (speech/cascade.py).
 - ivr_twilio_errors_total{code}: Twilio REST calls that failed, by Twilio's error code (20003 bad
   credentials, 21211 invalid number, ...), the HTTP status when Twilio gave no code, or
   "unreachable" when no answer came (callbacks/dialing.py).

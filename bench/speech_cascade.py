@@ -5,6 +5,8 @@
   nice -n 10 python bench/speech_cascade.py --set test --report-only   # the tables again from the cache
   nice -n 10 python bench/speech_cascade.py --set test --prompts old.json --cache before  # other prompts
   nice -n 10 python bench/speech_cascade.py --set dev --unstructured --cache lm  # numbers: the language model
+  nice -n 10 python bench/speech_cascade.py --set dev --window full --cache w30   # Whisper's window: 30 s
+  nice -n 10 python bench/speech_cascade.py --set dev --window 10 --cache w10     # the answer + 10 s, every kind
 
 Recordings are made by scripts/make_speech_fixtures.py (answer_recordings) with three synthesisers from
 the dev answers (bench/speech_dev_answers.en-US.tsv: for tuning) or the held-out test answers
@@ -59,7 +61,7 @@ def ident(row) -> tuple:
     return row["kind"], row["said"], row["voice"], row["noise"]
 
 
-def record(set_name, kinds, prompts=None, every=1, done=()) -> list[dict]:
+def record(set_name, kinds, prompts=None, every=1, done=(), windows=None) -> list[dict]:
     from config import load_ivr_config
     from speech.cascade import hint, menu_labels
     from speech.grammar import grammar_for_config
@@ -91,7 +93,7 @@ def record(set_name, kinds, prompts=None, every=1, done=()) -> list[dict]:
         outcome = outcome or session.hangup()
         first_cpu = time.process_time() - started
         started = time.process_time()
-        second, second_confidence = decode(whisper, session.utterance, 8000, prompt, "en-US", kind) \
+        second, second_confidence = decode(whisper, session.utterance, 8000, prompt, "en-US", kind, windows) \
             if session.utterance else ("", 0.0)
         rows.append({**item, "first": outcome.transcript,
                      "first_cpu": first_cpu, "second": second, "second_confidence": second_confidence,
@@ -221,7 +223,17 @@ def main() -> None:
     parser.add_argument("--unstructured", action="store_true",
                         help="PocketSphinx searches the phone-number language model, not the counted grammar "
                              "(speech.grammar.number_structure): as before numbers had one")
+    parser.add_argument("--window", nargs="+", metavar="[KIND=]SECONDS|full",
+                        help="Whisper's window: the answer plus SECONDS of silence (per kind, or every kind), or "
+                             "'full' for 30 s; default: speech.whisper_engine.SHORT_WINDOW")
     args = parser.parse_args()
+    windows = None
+    if args.window:
+        windows = {}
+        for item in args.window:
+            kind, _, seconds = item.rpartition("=")
+            if seconds != "full":
+                windows.update({k: float(seconds) for k in ([kind] if kind else args.kinds)})
     if args.unstructured:
         import speech.pocketsphinx_engine
 
@@ -242,7 +254,8 @@ def main() -> None:
                 cached = json.load(f)
         current = {ident(item) for item in answer_recordings(args.set)[::args.every]}
         cached = [r for r in cached if ident(r) in current]
-        rows = cached + record(args.set, set(args.kinds), prompts, args.every, {ident(r) for r in cached})
+        rows = cached + record(args.set, set(args.kinds), prompts, args.every, {ident(r) for r in cached},
+                              windows)
         with open(cache, "w") as f:
             json.dump(rows, f)
     report([r for r in rows if r["kind"] in args.kinds])

@@ -15,7 +15,7 @@ question is its own <Start><Stream>). Answers are the committed English fixtures
 question; a skill and "agent" at the menu), so yes/no answers always want Whisper's second pass; those
 that did not get it in time (speech/cascade.py: the deadline) are asked again, counted in the last column.
 
-Measured: end of speech -> result stored (the session's end-of-speech pause, PocketSphinx's finish, the
+Measured: end of speech -> result stored (all answers, then yes/no and menu answers apart) (the session's end-of-speech pause, PocketSphinx's finish, the
 cascade's Whisper pass and the database write: when the app would move the call to its next prompt);
 CPU per answer, of the server process and its decoding workers together (from /proc, over the run);
 peak RSS of the server and its workers. Not a test: the table goes to docs/benchmarks.md.
@@ -121,6 +121,10 @@ def main() -> int:
             rss = sum(rss_mb(pid) for pid in pids if os.path.exists(f"/proc/{pid}"))
     done = [r for r in sent if r["speech_end"] and stored_at.get(r["sid"])]
     latency = [stored_at[r["sid"]][0] - r["speech_end"] for r in done]
+    # Yes/no answers always want Whisper's pass, menu answers only when PocketSphinx names no skill surely.
+    by_question = {question: [stored_at[r["sid"]][0] - r["speech_end"] for r in done
+                              if (steps[r["sid"]] == "confirm_skill") == (question == "yes/no")]
+                   for question in ("yes/no", "menu")}
     engines = {}
     for r in done:
         name = stored_at[r["sid"]][1].engine
@@ -132,10 +136,13 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
     mode = "burst (all within 1 s)" if args.burst else f"{answers} answers per call, 6-12 s apart"
     print("| calls | answers | results | end of speech -> result p50 / p95 / max (ms) | CPU-s per answer "
-          "| server+workers cores | RSS server+workers | whose words | yes/no asked again |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| yes/no p50 / p95 | menu p50 / p95 | server+workers cores | RSS server+workers | whose words "
+          "| yes/no asked again |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    split = " | ".join(f"{pct(v, 50):.0f} / {pct(v, 95):.0f}" for v in by_question.values())
     print(f"| {args.calls} | {mode} | {len(done)}/{len(sent)} | {pct(latency, 50):.0f} / {pct(latency, 95):.0f} / "
-          f"{max(latency) * 1000 if latency else float('nan'):.0f} | {cpu / max(len(done), 1):.2f} | {cpu / wall:.2f} "
+          f"{max(latency) * 1000 if latency else float('nan'):.0f} | {cpu / max(len(done), 1):.2f} | {split} "
+          f"| {cpu / wall:.2f} "
           f"| {rss:.0f} MB | {', '.join(f'{k} {v}' for k, v in sorted(engines.items()))} | {doubtful}/{len(yes_no)} |")
     return 0
 

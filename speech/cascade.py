@@ -26,6 +26,7 @@ import time
 from dataclasses import replace
 from typing import Mapping
 
+from instruments import recognition_seconds
 from speech.session import SPEECH, SpeechOutcome
 from understanding.answers import confirm_below
 from understanding.confidence import choose, confidence, state
@@ -35,7 +36,9 @@ log = logging.getLogger(__name__)
 
 # When Whisper decodes the held answer, per kind (measured: docs/benchmarks.md, "Two recognisers").
 # Skills only when PocketSphinx's words name no skill surely: 92% right for 0.15 CPU-s per answer,
-# against 100% for 0.60 always, which 32 calls on two cores cannot afford.
+# against 100% for 0.60 always, which 32 calls on two cores cannot afford. Even in a short window
+# (speech.whisper_engine.SHORT_WINDOW) "always" left Whisper no time for 7-13 of 48 yes/no answers under
+# 32 calls (0-1 with "unsure"), for 4 -> 1 of 42 dev skill requests acted on wrong: docs/benchmarks.md.
 POLICY = {"skill": "unsure", "yes_no": "always", "digits": "always", "time": "always"}
 # Whose words stand when both engines give decisive answers that differ ("merge": digit by digit).
 PICK = {"skill": "second", "yes_no": "heard", "digits": "merge", "time": "second"}
@@ -104,12 +107,14 @@ class Cascade:
         wanted = self.wants_second_pass(kind, first, language)
         if wanted:
             wait = self.timeout if deadline is None else deadline - time.monotonic()
+            began = time.perf_counter()
             heard = self.second.transcribe(audio, sample_rate, hint(kind, language, menu_labels(self.config, language)),
                                            timeout=wait, deadline=deadline, kind=kind)
             if heard is None:
                 log.info("no second pass in time (busy, slow or dead worker): the first pass stands, doubtful")
             else:
                 second = heard.transcript
+                recognition_seconds.labels(self.second.name).observe(time.perf_counter() - began)
         if not first and not second:
             return outcome
         words, which, answer_state = choose(kind, first, second, language, self.understanding,

@@ -1,7 +1,8 @@
 """Whisper through faster-whisper (CTranslate2): a second English recogniser for held answers.
 
-Whisper does not stream: it decodes a whole utterance (padded to 30 s, about 0.36 CPU-seconds for
-tiny.en whatever the answer's length). PocketSphinx therefore still listens to every call (barge-in,
+Whisper does not stream: it decodes a whole utterance. faster-whisper pads every utterance to Whisper's
+30 s window (tiny.en: about 0.5 CPU-seconds, nearly all in the encoder, whatever the answer's length);
+answer kinds in SHORT_WINDOW are padded only to the answer plus a few seconds instead (`window_frames`). PocketSphinx therefore still listens to every call (barge-in,
 end of speech); the cascade (speech/cascade.py) asks Whisper for the held answer when the answer kind
 or the first pass calls for it. As an Engine (speech/abc.py) it buffers the stream and decodes on
 finish(), so `ivr speech recognize --engine whisper` and the tests can use it alone.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import os
 import sys
 import time
@@ -45,6 +47,14 @@ WORKER_NICE = 5  # added to the server's niceness: the first pass (PocketSphinx)
 MAX_TOKENS = 48  # an answer to one question is short; longer output is Whisper looping
 MAX_COMPRESSION = 2.4  # gzip ratio above which a segment is repetition (faster-whisper's own threshold)
 EXPIRED = "expired"  # the worker's reply to a request whose deadline passed before its turn
+FULL_WINDOW = 30.0  # seconds: Whisper's own window, to which faster-whisper pads every utterance
+FRAMES_PER_SECOND = 100  # of the log-Mel features the encoder reads
+# Seconds of silence after the answer in the encoder's window, per answer kind, instead of padding it to
+# 30 s: the encoder's cost grows with its window (tiny.en: 0.48 CPU-s at 30 s, 0.05 at 12 s). Kinds not
+# listed keep 30 s: times and phone numbers were heard worse in a short window (Whisper loops over a
+# number's digits). Chosen on the dev answers (bench/speech_cascade.py --window; docs/benchmarks.md,
+# "Whisper's window").
+SHORT_WINDOW = {"yes_no": 10.0, "skill": 10.0}
 REPLY_TIMEOUT = 10.0  # seconds: a decode that takes longer is given up (the first pass stands)
 # Model sizes that fit a phone line's latency on one core (measured and estimated: docs/speech.md).
 NAMES = ("tiny.en", "base.en", "small.en", "tiny", "base", "small")
@@ -151,6 +161,9 @@ class WhisperEngine:
             if reply is not None and reply[2] != EXPIRED:
                 log.error("whisper could not decode an answer: %s", reply[2])
             return None
+        seconds = len(pcm16) / 2 / sample_rate
+        log.debug("whisper heard a %s answer of %.1f s in a %.1f s window: %r", kind, seconds, reply[3], reply[0],
+                  extra={"whisper": {"kind": kind, "seconds": seconds, "window": reply[3], "words": reply[0]}})
         return Hypothesis(reply[0], reply[1], ENGINE_NAME, final=True)
 
     def recognizer(self, sample_rate: int, phrases: Sequence[str] | None = None):
@@ -197,8 +210,29 @@ class _HeldRecognizer:
 def _load(path: str):
     from faster_whisper import WhisperModel
 
-    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=1, num_workers=1,
-                        local_files_only=True)
+    class Windowed(WhisperModel):
+        """faster-whisper pads the features to 30 s before encoding; `frames` cuts that to the window
+        `decode` chose for the answer (None: 30 s)."""
+
+        frames: int | None = None
+
+        def encode(self, features):
+            return super().encode(features[..., :self.frames] if self.frames else features)
+
+    return Windowed(path, device="cpu", compute_type="int8", cpu_threads=1, num_workers=1,
+                    local_files_only=True)
+
+
+def window_frames(kind: str | None, samples: int, rate: int = MODEL_RATE,
+                  windows: Mapping[str, float] | None = None) -> int | None:
+    """The encoder's window in feature frames for an answer of `samples` at `rate`: the answer plus the
+    kind's seconds of silence (`windows`, default SHORT_WINDOW), even (the encoder halves it), or None for
+    Whisper's 30 s (a kind not listed, or an answer too long for a shorter window)."""
+    pad = (SHORT_WINDOW if windows is None else windows).get(kind or "")
+    if pad is None:
+        return None
+    frames = 2 * math.ceil((samples / rate + pad) * FRAMES_PER_SECOND / 2)
+    return frames if frames < FULL_WINDOW * FRAMES_PER_SECOND else None
 
 
 def words_for(kind: str | None, language: str) -> frozenset[str] | None:
@@ -237,12 +271,11 @@ def suppressed_tokens(model, words: frozenset[str]) -> list[int]:
 
 
 def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str,
-           kind: str | None = None) -> tuple[str, float]:
+           kind: str | None = None, windows: Mapping[str, float] | None = None) -> tuple[str, float]:
     """(transcript, confidence) for 16-bit PCM at `sample_rate`: the phone's 8 kHz is brought to the
     model's 16 kHz. Confidence is the mean token probability, zero for what Whisper itself takes for
-    no speech. `kind`: the answer kind, for the words Whisper may write (`words_for`)."""
-    import math
-
+    no speech. `kind`: the answer kind, for the words Whisper may write (`words_for`) and the encoder's
+    window (`window_frames`; `windows` instead of SHORT_WINDOW: the bench)."""
     import numpy as np
 
     from speech.audio import Upsampler
@@ -253,13 +286,17 @@ def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str,
         pcm16 = Upsampler(MODEL_RATE // sample_rate).process(pcm16)
     audio = np.frombuffer(pcm16, "<i2").astype(np.float32) / 32768.0
     words = words_for(kind, language)
+    model.frames = window_frames(kind, len(audio), MODEL_RATE, windows)
     segments, _ = model.transcribe(
         audio, language=language.split("-")[0].lower(), beam_size=1, temperature=[0.0],
         initial_prompt=prompt or None, without_timestamps=True, condition_on_previous_text=False,
         vad_filter=False, max_new_tokens=MAX_TOKENS,
         suppress_tokens=suppressed_tokens(model, words) if words else [-1])
-    # A looping transcript ("Half past two. Half past two. ...", the prompt echoed) is no answer.
-    segments = [s for s in segments if s.compression_ratio <= MAX_COMPRESSION]
+    try:  # the segments are decoded here (a generator), in the window set above
+        # A looping transcript ("Half past two. Half past two. ...", the prompt echoed) is no answer.
+        segments = [s for s in segments if s.compression_ratio <= MAX_COMPRESSION]
+    finally:
+        model.frames = None
     text = " ".join(s.text.strip() for s in segments).strip()
     if not segments or not text:
         return "", 0.0
@@ -302,11 +339,13 @@ def _worker_main(conn_in, conn) -> None:
         if deadline is not None and (began >= deadline or (queued and began + (pace or 0.0) > deadline)):
             conn.send(("r", request, ("", 0.0, EXPIRED)))
             continue
+        frames = window_frames(kind, len(pcm16) // 2, sample_rate)
+        window = frames / FRAMES_PER_SECOND if frames else FULL_WINDOW  # reported: the log says it
         try:
             text, confidence = decode(model, pcm16, sample_rate, prompt, language, kind)
-            conn.send(("r", request, (text, confidence, None)))
+            conn.send(("r", request, (text, confidence, None, window)))
         except Exception as exc:  # a bad request must not stop the worker
-            conn.send(("r", request, ("", 0.0, f"{type(exc).__name__}: {exc}")))
+            conn.send(("r", request, ("", 0.0, f"{type(exc).__name__}: {exc}", window)))
         took = time.monotonic() - began
         pace = took if pace is None else pace + SERVICE_SMOOTHING * (took - pace)
         conn.send(("t", took))

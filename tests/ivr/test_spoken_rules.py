@@ -280,3 +280,25 @@ def test_words_that_are_neither_said_twice_are_still_neither(phone, rt, clock, m
     assert len(meanings) == 2 and not {"yes", "no"} & set(meanings), meanings
     call.press("1")  # keys still answer
     assert NUMBER_CONFIRM in call.last_heard
+
+
+@pytest.mark.parametrize("said, voice", [("yes please", "espeak-ng:en-us"), ("no thanks", "flite:slt"),
+                                         ("yes it is", "festival:cmu_us_slt_arctic_hts")])
+def test_whisper_hears_a_yes_or_no_in_a_short_window(phone, rt, clock, caplog, said, voice):
+    # faster-whisper pads every answer to 30 s; a yes or no is decoded in the answer plus SHORT_WINDOW's
+    # seconds (a fifth of the CPU), and what it hears still decides the answer.
+    from speech.whisper_engine import FULL_WINDOW, SHORT_WINDOW
+
+    call = at_after_hours_offer(phone, clock)
+    with caplog.at_level("DEBUG", logger="speech.whisper_engine"):
+        say(call, said, voice)
+    [decoded] = [r.whisper for r in caplog.records if hasattr(r, "whisper")]  # what the worker reported
+    assert decoded["kind"] == "yes_no" and decoded["window"] < FULL_WINDOW
+    # The answer and the silence after it (to the encoder's 20 ms step).
+    assert decoded["window"] == pytest.approx(decoded["seconds"] + SHORT_WINDOW["yes_no"], abs=0.02)
+    [(step, transcript, confidence, engine)] = heard(rt)
+    assert step == "after_hours_offer" and engine == "whisper" and transcript == decoded["words"], heard(rt)
+    if said.startswith("yes"):
+        assert NUMBER_CONFIRM in call.last_heard, (heard(rt), call.heard_text())
+    else:
+        assert call.ended and P.text("goodbye") in call.last_heard, (heard(rt), call.heard_text())
