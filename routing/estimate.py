@@ -232,7 +232,9 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
 
     Logged-in agents stay until today's closing and are expected again at later openings; when nobody
     is logged in, every agent with the skill is expected from the next opening that is not today's."""
-    agents = [a for a in session.scalars(select(Agent)) if skill.name in (a.skills or {})]
+    # Only the four columns used, not whole agents: this runs for every estimate.
+    agents = [row for row in session.execute(select(Agent.skills, Agent.state, Agent.state_changed_at,
+                                                    Agent.wrap_up_seconds)) if skill.name in (row.skills or {})]
     on = [a for a in agents if a.state != "offline"]
     today_end = hours.spans[0][1] if hours.spans and hours.spans[0][0] <= now else None
     supply = []
@@ -262,7 +264,7 @@ def handle_time(session: Session, skill: str, assumed: int) -> Handle:
         .outerjoin(Agent, Agent.id == QueueEntry.agent_id)
         .where(QueueEntry.skill == skill, QueueEntry.state == "completed", QueueEntry.connected_at.is_not(None),
                QueueEntry.closed_at.is_not(None))
-        .order_by(QueueEntry.closed_at.desc()).limit(RECENT_HANDLES)).all()
+        .order_by(QueueEntry.closed_at.desc(), QueueEntry.id.desc()).limit(RECENT_HANDLES)).all()
     if len(rows) < 3:
         return Handle(mean=float(assumed), sd=float(assumed), customer_ring=CUSTOMER_RING_SECONDS)
     events = session.execute(select(QueueEvent.entry_id, QueueEvent.at, QueueEvent.event, QueueEvent.state)

@@ -135,6 +135,9 @@ class QueueEntry(Numbered, Base):
         # Merging a number's requests across channels; re-estimating told windows (migration 0006).
         Index("ix_queue_entries_phone_state", "phone_number", "state"),
         Index("ix_queue_entries_state_promised", "state", "promised_by"),
+        # The estimate's recent handle times and recent holders' patience (migration 0009).
+        Index("ix_queue_entries_skill_state_closed", "skill", "state", "closed_at"),
+        Index("ix_queue_entries_skill_kind_arrived", "skill", "kind", "arrived_at"),
     )
 
     @property

@@ -17,13 +17,15 @@ them): claimed too close to its window's end, or ringing longer than usual, it i
 before the old one ends (whatever the call then brings).
 One pass reads each skill's inputs once (routing.estimate.estimate's `shared`): its hours, staffing and
 handle time, its waiting entries (each callback's place is found from them), and the line's sample
-paths, drawn once, from which each callback reads its turn at its place.
+paths, drawn once, from which each callback reads its turn at its place. The callbacks are checked in
+one read-only transaction; a transaction (a unit of work) is opened only for each one that slipped.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from callbacks.dispatch.notices import Notices
 from callbacks.dispatch.work import Units, Work
@@ -61,33 +63,43 @@ class Slips:
         self.notices = notices
 
     def tell(self) -> int:
-        """Re-estimate waiting callbacks; tell each one that slipped its new window. Returns how many."""
+        """Re-estimate waiting callbacks; tell each one that slipped its new window. Returns how many.
+        The callbacks are read and re-estimated in one read-only transaction; only one that slipped gets a
+        unit of work of its own, which checks it again (it may have moved on since) before telling it."""
         now = self.clock.now()
+        shared: dict = {}  # each skill's inputs, read once per pass (routing.estimate.estimate)
         with transaction(self.units.sessions) as s:
-            ids = s.scalars(select(QueueEntry.id).where(
+            entries = s.scalars(select(QueueEntry).where(
                 QueueEntry.kind == CALLBACK, QueueEntry.state.in_(WAITING + DIALING), QueueEntry.promised_by > now,
             ).order_by(QueueEntry.promised_by).limit(BATCH)).all()
-        shared: dict = {}  # each skill's inputs, read once per pass (routing.estimate.estimate)
-        return sum(1 for entry_id in ids if self.units.on_entry(entry_id, lambda w, e: self._check(w, e, shared)))
+            slipped = [e.id for e in entries if self._slipped(s, e, now, shared) is not None]
+        return sum(1 for entry_id in slipped if self.units.on_entry(entry_id, lambda w, e: self._check(w, e, shared)))
 
     def _check(self, work: Work, entry: QueueEntry, shared: dict | None = None) -> bool:
-        told = stored_window(entry)
-        if entry.state not in WAITING + DIALING or told is None or told.end <= work.now:
+        found = self._slipped(work.session, entry, work.now, shared)
+        if found is None:
             return False
-        if entry.state in DIALING:
-            if entry.connected_at is not None:
-                return False
-            stamp = (entry.context or {}).get("claimed_at")
-            claimed = datetime.fromisoformat(stamp) if stamp else work.now
-            expected = max(work.now + timedelta(seconds=STILL_TO_CONNECT[entry.state]),
-                           claimed + timedelta(seconds=CONNECT_SECONDS))
-            est = Estimate("wait", seconds=int((expected - work.now).total_seconds()),
-                           spread_seconds=CONNECT_SECONDS // 2)
-        else:
-            est = estimate_for(work.session, self.config, entry, work.now, shared)
-            expected = expected_connect(est, entry, work.now)
-        window = new_window(est, entry, told, expected, work.now) if expected is not None else None
-        if window is None:
-            return False
+        told, window = found
         self.notices.window_moved(work, entry, told, window)
         return True
+
+    def _slipped(self, session: Session, entry: QueueEntry, now: datetime,
+                 shared: dict | None = None) -> tuple[Window, Window] | None:
+        """(the window told, the new window to tell) when the callback slipped out of the one told."""
+        told = stored_window(entry)
+        if entry.state not in WAITING + DIALING or told is None or told.end <= now:
+            return None
+        if entry.state in DIALING:
+            if entry.connected_at is not None:
+                return None
+            stamp = (entry.context or {}).get("claimed_at")
+            claimed = datetime.fromisoformat(stamp) if stamp else now
+            expected = max(now + timedelta(seconds=STILL_TO_CONNECT[entry.state]),
+                           claimed + timedelta(seconds=CONNECT_SECONDS))
+            est = Estimate("wait", seconds=int((expected - now).total_seconds()),
+                           spread_seconds=CONNECT_SECONDS // 2)
+        else:
+            est = estimate_for(session, self.config, entry, now, shared)
+            expected = expected_connect(est, entry, now)
+        window = new_window(est, entry, told, expected, now) if expected is not None else None
+        return None if window is None else (told, window)
