@@ -410,8 +410,14 @@ def test_a_callback_to_another_number_rings_the_customer_phone_that_called(dev_a
     hello = '<Response><Say language="en-US">Hello from the app</Say></Response>'
     with served(dev_app) as base:
         stream = EventStream(base, page)
+        # The emulator rings a created call on its worker thread; the phone calls only once both rang (the
+        # dev phone's listener, subscribed first, has then heard them), so they really came before it.
+        rang = set()
+        dev_app.extensions["devphone"].emulator.subscribe(
+            lambda e: rang.add(e["call_sid"]) if e["type"] == "ringing" else None)
         nobody = runtime.twilio.calls.create(to="+13125550199", from_="+15005550006", twiml=hello).sid
         agent = runtime.twilio.calls.create(to="client:devphone-billing", from_="+15005550006", twiml=hello).sid
+        wait_for(lambda: {nobody, agent} <= rang, "both calls to ring")
         sid = page.post("/calls", {"from": "+12125550142"}).get_json()["call_sid"]
         stream.until(lambda seen: any(e["type"] == "prompt" for e in seen))
         assert page.post(f"/calls/{sid}/hang-up").status_code == 204
