@@ -6,7 +6,8 @@ auth) is validated with openapi-core against Twilio's own OpenAPI spec (telephon
 subset); form parameters the operation does not define are refused too (the spec does not say
 additionalProperties: false). The request is then answered like Twilio would, from the emulator's
 state: a created call rings its party (emulator/rest_side.py), an update moves a live call on, a queue member
-update dequeues that caller; every response body is itself validated against the spec's response schema.
+update dequeues that caller, and every list (calls, queues, a queue's members) pages as Twilio's do
+(`_page`); every response body is itself validated against the spec's response schema.
 
 What the API has seen lives in a record store: in memory, or with `state_path` in a JSON file under a
 lock, so several processes share one Twilio account (the dispatcher's crash and two-process tests).
@@ -432,7 +433,7 @@ class RestApi(HttpClient):
                 self.network.call_updated(sid, form)
             return 200, self._call_body(call, template, "post", "200"), None
         if key == ("GET", "/Calls.json"):
-            return 200, self._call_page(state, template, query), None
+            return 200, self._call_page(state, template, path, query), None
         if key == ("POST", "/Messages.json"):
             body = _example(template, "post", "201", "create")
             sid = "SM" + uuid.uuid4().hex
@@ -445,15 +446,11 @@ class RestApi(HttpClient):
                          "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"})
             return 201, body, None
         if key[1].startswith("/Queues"):
-            return self._queues(state, template, method, path, form)
+            return self._queues(state, template, method, path, form, query)
         raise SpecViolation(f"the emulator does not implement {method} {template}")
 
-    def _call_page(self, state: dict, template: str, query: dict) -> dict:
-        """One page of the account's calls as Twilio lists them: newest first, PageSize of them (50 unless
-        asked; the spec caps it at 1000). The page after a next_page_uri's PageToken ("PA" and the last SID
-        of the page before: calls that came in meanwhile, on top, move nothing), before a previous_page_uri's
-        ("PB" and the first SID), else page number Page. next_page_uri and previous_page_uri repeat the
-        filters and carry the page index and a token; next_page_uri is null on the last page."""
+    def _call_page(self, state: dict, template: str, path: str, query: dict) -> dict:
+        """The account's calls, newest first, filtered as Twilio filters them, one page of them (_page)."""
         found = sorted(state["calls"].values(), key=lambda c: c["seq"], reverse=True)
         if "To" in query:
             found = [c for c in found if c["to"] == query["To"]]
@@ -464,8 +461,20 @@ class RestApi(HttpClient):
         if "StartTime>" in query:  # as Twilio documents it: calls that started on or after this UTC day
             since = _utc_day(str(query["StartTime>"]))
             found = [c for c in found if _utc_day(c["created_at"]) >= since]
+        return self._page(template, path, query, "calls", found, lambda c: c["sid"],
+                          lambda c: self._call_body(c, CALL, "get", "200"), example="readFullPage1")
+
+    @staticmethod
+    def _page(template: str, path: str, query: dict, key: str, found: list, sid_of: Callable, render: Callable,
+              example: str | None = None) -> dict:
+        """One page of a list resource (calls, queues, a queue's members) as Twilio pages its lists:
+        PageSize of the `found` rows (50 unless asked; the spec caps it at 1000), rendered under `key`. The
+        page after a next_page_uri's PageToken ("PA" and the SID of the last row of the page before: rows that
+        came in meanwhile, on top, move nothing), before a previous_page_uri's ("PB" and the first row's SID),
+        else page number Page. next_page_uri and previous_page_uri repeat the list's filters and carry the page
+        index and a token; next_page_uri is null on the last page."""
         size, page, token = int(query.get("PageSize", 50)), int(query.get("Page", 0)), str(query.get("PageToken", ""))
-        sids = [c["sid"] for c in found]
+        sids = [sid_of(row) for row in found]
         if token[:2] == "PA" and token[2:] in sids:
             offset = sids.index(token[2:]) + 1
         elif token[:2] == "PB" and token[2:] in sids:
@@ -474,18 +483,17 @@ class RestApi(HttpClient):
             offset = page * size
         rows = found[offset:offset + size]
         filters = {k: v for k, v in query.items() if k not in ("PageSize", "Page", "PageToken")}
-        base = f"/2010-04-01/Accounts/{self.account_sid}/Calls.json"
 
         def uri(index: int, page_token: str = "") -> str:
             paging = {"PageSize": size, "Page": index, **({"PageToken": page_token} if page_token else {})}
-            return base + "?" + urlencode({**filters, **paging})
+            return path + "?" + urlencode({**filters, **paging})
 
-        body = _example(template, "get", "200", "readFullPage1")
-        body.update({"calls": [self._call_body(c, CALL, "get", "200") for c in rows],
+        body = _example(template, "get", "200", example)
+        body.update({key: [render(row) for row in rows],
                      "start": page * size, "end": page * size + max(len(rows) - 1, 0), "page": page, "page_size": size,
-                     "next_page_uri": uri(page + 1, "PA" + rows[-1]["sid"]) if rows and offset + size < len(found)
+                     "next_page_uri": uri(page + 1, "PA" + sid_of(rows[-1])) if rows and offset + size < len(found)
                      else None,
-                     "previous_page_uri": uri(page - 1, "PB" + rows[0]["sid"]) if rows and page > 0 else None,
+                     "previous_page_uri": uri(page - 1, "PB" + sid_of(rows[0])) if rows and page > 0 else None,
                      "first_page_uri": uri(0), "uri": uri(page, token)})
         return body
 
@@ -504,27 +512,24 @@ class RestApi(HttpClient):
                             f"{member['call_sid']}.json"})
         return body
 
-    def _queues(self, state: dict, template: str, method: str, path: str, form: dict):
+    def _queues(self, state: dict, template: str, method: str, path: str, form: dict, query: dict):
         queues = self.network.queues() if self.network is not None else []
         by_sid = {q["sid"]: q for q in queues}
         tail = template.rsplit("/Accounts/{AccountSid}", 1)[-1]
         parts = path.split("/Queues/", 1)[1].split("/") if "/Queues/" in path else []
         if (method, tail) == ("GET", "/Queues.json"):
-            body = _example(template, "get", "200", "readFull")
-            body.update({"queues": [self._queue_body(q) for q in queues], "start": 0, "end": max(len(queues) - 1, 0),
-                         "page": 0, "page_size": 50, "next_page_uri": None, "previous_page_uri": None})
-            return 200, body, None
+            return 200, self._page(template, path, query, "queues", queues, lambda q: q["sid"], self._queue_body,
+                                   example="readFull"), None
         queue = by_sid.get(parts[0].removesuffix(".json")) if parts else None
         if queue is None:
             return _not_found()
         if (method, tail) == ("GET", "/Queues/{Sid}.json"):
             return 200, self._queue_body(queue), None
         if (method, tail) == ("GET", "/Queues/{QueueSid}/Members.json"):
-            body = _example(template, "get", "200")
-            body.update({"queue_members": [self._member_body(queue, m, i + 1) for i, m in enumerate(queue["members"])],
-                         "start": 0, "end": max(len(queue["members"]) - 1, 0), "page": 0, "page_size": 50,
-                         "next_page_uri": None, "previous_page_uri": None})
-            return 200, body, None
+            # Front first: a member's position is its place in the whole queue, whichever page it is on.
+            return 200, self._page(template, path, query, "queue_members", list(enumerate(queue["members"], 1)),
+                                   lambda pm: pm[1]["call_sid"], lambda pm: self._member_body(queue, pm[1], pm[0]),
+                                   example="readFull"), None
         call_sid = parts[2].removesuffix(".json")
         index = 0 if call_sid == "Front" else next(
             (i for i, m in enumerate(queue["members"]) if m["call_sid"] == call_sid), None)

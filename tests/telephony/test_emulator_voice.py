@@ -212,6 +212,38 @@ def test_a_rest_member_update_takes_that_caller_out_of_the_queue(emulator, fx):
     assert fx.form_of("/left")["QueueResult"] == "redirected"
 
 
+def test_queues_and_their_members_are_listed_a_page_at_a_time_as_twilio_pages_them(emulator, fx):
+    """Twilio's lists page: PageSize, then next_page_uri (Page and a PageToken) until it is null. Members stay
+    front first, each with its place in the whole queue; the token names where the last page ended, so the
+    front caller leaving and another joining at the back between two pages skip nobody."""
+    fx.docs["/incoming"] = HOLD
+    fx.docs["/wait"] = '<Response><Play loop="0">https://fixtures.example.com/music.mp3</Play></Response>'
+    fx.docs["/left"] = "<Response/>"
+    fx.docs["/elsewhere"] = "<Response><Say>Moved</Say></Response>"
+    holders = [emulator.call(f"+1212555010{n}") for n in range(3)]
+    fx.docs["/incoming"] = HOLD.replace(">support<", ">sales<")
+    emulator.call("+12125550109")
+    client = emulator.client()
+    support, sales = emulator.queue_sids["support"], emulator.queue_sids["sales"]
+
+    first = client.queues(support).members.page(page_size=2)
+    assert [(m.call_sid, m.position) for m in first] == [(holders[0].sid, 1), (holders[1].sid, 2)]
+    client.queues(support).members(holders[0].sid).update(url=BASE + "/elsewhere", method="POST")
+    emulator.run()
+    fx.docs["/incoming"] = HOLD
+    late = emulator.call("+12125550108")
+    second = first.next_page()
+    assert [(m.call_sid, m.position) for m in second] == [(holders[2].sid, 2), (late.sid, 3)]
+    assert second.next_page() is None
+    assert [m.call_sid for m in client.queues(support).members.list(page_size=2)] == \
+        [holders[1].sid, holders[2].sid, late.sid]
+
+    queues = client.queues.page(page_size=1)
+    assert [(q.sid, q.current_size) for q in queues] == [(support, 3)]
+    assert [(q.sid, q.friendly_name, q.current_size) for q in queues.next_page()] == [(sales, "sales", 1)]
+    assert queues.next_page().next_page() is None
+
+
 # ---- Dial and conferences ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("answer,status", [("busy", "busy"), ("no-answer", "no-answer"), ("failed", "failed")])
