@@ -141,8 +141,11 @@ def speech_app(settings, clock, emulator, monkeypatch):
 
 
 @pytest.fixture
-def runtime(app):
-    return app.extensions["ivr"]
+def runtime(request):
+    """The runtime of the app the test rings: the speech app's when the test has one (its `phone` rings it),
+    else `app`'s (as busy_agent picks)."""
+    the_app = "speech_app" if "speech_app" in request.fixturenames else "app"
+    return request.getfixturevalue(the_app).extensions["ivr"]
 
 
 @pytest.fixture
@@ -166,12 +169,29 @@ def busy_agent(request, monkeypatch):
     return add
 
 
+def _ringing(emulator, the_app):
+    emulator.attach(WsgiTransport(the_app, PUBLIC_BASE_URL))
+    yield emulator
+    emulator.close()  # its media streams and loopback server end before the app does
+
+
 @pytest.fixture
 def twilio(app, emulator):
     """The emulator attached to the test app: `twilio.call()` rings the IVR (tests/support/twilio_voice.py)."""
-    emulator.attach(WsgiTransport(app, PUBLIC_BASE_URL))
-    yield emulator
-    emulator.close()  # its media streams and loopback server end before the app does
+    yield from _ringing(emulator, app)
+
+
+@pytest.fixture
+def phone(speech_app, emulator):
+    """The emulator attached to the speech app: `phone.call()` rings it and `call.say(...)` streams the
+    caller's audio over /media; tests/support/media_stream.py drives that socket message by message."""
+    yield from _ringing(emulator, speech_app)
+
+
+@pytest.fixture
+def ws_url(phone):
+    """The speech app's /media WebSocket, as the emulator's loopback server serves it."""
+    return phone.transport.websocket_url(PUBLIC_BASE_URL.replace("https://", "wss://") + "/media")
 
 
 @pytest.fixture(scope="session")

@@ -71,8 +71,7 @@ def test_answering_machine_gets_a_voicemail_and_the_callback_is_retried(
     agent_id = add_agent("Ann", AGENT)
     pid = book(CUSTOMER)
     dispatcher.run_once()
-    agent = outbound.to(AGENT).answer()
-    agent.press("1")
+    agent = outbound.to(AGENT).answer().press("1")
     customer = outbound.to(CUSTOMER).answer()
     customer.amd("machine_end_beep")
     assert customer.follow_steering()
@@ -89,8 +88,7 @@ def test_answering_machine_gets_a_voicemail_and_the_callback_is_retried(
     assert dispatcher.run_once().claimed == []  # not before the retry time
     clock.advance(600)
     assert len(dispatcher.run_once().claimed) == 1
-    agent2 = outbound.to(AGENT).answer()
-    agent2.press("1")
+    agent2 = outbound.to(AGENT).answer().press("1")
     retry = outbound.to(CUSTOMER)
     assert retry.call_sid != customer.call_sid
     retry.answer().amd("human")
@@ -105,8 +103,7 @@ def test_unreached_customer_is_retried_then_failed(make_dispatcher, outbound, ad
     pid = book(CUSTOMER)
     for attempt in (1, 2):
         assert len(dispatcher.run_once().claimed) == 1
-        agent = outbound.to(AGENT).answer()
-        agent.press("1")
+        agent = outbound.to(AGENT).answer().press("1")
         outbound.to(CUSTOMER).ring_out(status)
         agent.follow_steering()
         assert "could not be reached" in agent.heard_text() and agent.ended
@@ -145,8 +142,7 @@ def test_customer_hangs_up_during_the_greeting(dispatcher, outbound, add_agent, 
     add_agent("Ann", AGENT)
     pid = book(CUSTOMER)
     dispatcher.run_once()
-    agent = outbound.to(AGENT).answer()
-    agent.press("1")
+    agent = outbound.to(AGENT).answer().press("1")
     customer = outbound.to(CUSTOMER)
     customer.stops_at_prompts = True  # hang up while the greeting plays, before the conference
     customer.answer()
@@ -190,8 +186,7 @@ def test_customer_first_connected(make_dispatcher, runtime, outbound, add_agent,
     pid = book(CUSTOMER)
     dispatcher.run_once()
     outbound.to(CUSTOMER).answer().amd("human")
-    agent = outbound.to(AGENT).answer()
-    agent.press("1")
+    agent = outbound.to(AGENT).answer().press("1")
     assert entry_of(pid).state == "connected"
     assert events(entry_of(pid))[-2:] == ["customer_on_line", "connected"]
 
@@ -384,8 +379,7 @@ def test_an_agent_held_by_a_call_whose_end_was_never_reported_is_freed(
     ann = add_agent("Ann", AGENT)
     pid = book(CUSTOMER)
     dispatcher.run_once()
-    agent = outbound.to(AGENT).answer()
-    agent.press("1")
+    agent = outbound.to(AGENT).answer().press("1")
     customer = outbound.to(CUSTOMER).ring()
     assert entry_of(pid).state == "dialing_customer" and agent_of(ann).state == "on_call"
     twilio_rest.fail_next(f"Calls/{agent.call_sid}", status=500)  # the agent leg's hang-up is refused

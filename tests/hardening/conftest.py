@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from storage.models import Base
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
+from tests.support.agents_api import TOKEN as AGENTS_TOKEN
 
 
 def sign(url: str, params: dict, token: str = AUTH_TOKEN) -> str:
@@ -48,6 +49,15 @@ def rows(runtime) -> dict[str, int]:
 def generous_limits(app):
     app.config.update(CALLBACK_LIMIT_PER_IP="100000/minute", CALLBACK_LIMIT_PER_NUMBER="100000/minute",
                       CALLBACK_LIMIT_STATUS_PER_IP="100000/minute")
+
+
+@pytest.fixture
+def agents_api(app, monkeypatch):
+    """A client of /api/agents as a workforce tool is: AGENTS_API_TOKEN set, its bearer token on every request."""
+    monkeypatch.setenv("AGENTS_API_TOKEN", AGENTS_TOKEN)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {AGENTS_TOKEN}"
+    return client
 
 
 PASSWORD = "correct horse battery"

@@ -15,9 +15,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
+from tests.support.media_stream import SILENCE, closed_by_server, connected, open_stream, refused, ring
 from tests.support.waiting import wait_for
-from tests.webhooks.test_media import (SILENCE, closed_by_server, connected, refused, ring, runtime, start,  # noqa: F401
-                                       stream, twilio, ws_url)
 from webhooks import media as media_module
 
 
@@ -33,7 +32,7 @@ def _chatter(url: str, stop: threading.Event, closed_by_server: list) -> None:
         closed_by_server.append(url)
 
 
-def test_chattering_sockets_are_closed_by_the_deadline_and_hold_no_stream_slot(twilio, runtime, ws_url,
+def test_chattering_sockets_are_closed_by_the_deadline_and_hold_no_stream_slot(phone, runtime, ws_url,
                                                                                 monkeypatch):
     monkeypatch.setattr(media_module, "START_TIMEOUT_SECONDS", 1.5)
     monkeypatch.setattr(media_module.streams, "limit", 2)
@@ -45,11 +44,9 @@ def test_chattering_sockets_are_closed_by_the_deadline_and_hold_no_stream_slot(t
         wait_for(lambda: media_module.streams.waiting == 6, "all six to be connected and waiting")
         assert media_module.streams.count == 0  # ...holding no slot
         # A real call's stream, meanwhile, gets a slot and listens.
-        sid, token = ring(twilio)
+        sid, token = ring(phone)
         with connect(ws_url) as ws:
-            ws.send(connected())
-            ws.send(start(sid, token))
-            stream(ws, [SILENCE] * 5)
+            open_stream(ws, sid, token, [SILENCE] * 5)
             assert not closed_by_server(ws, timeout=0.3)
             assert media_module.streams.count == 1
         # They chatter until the server closes them: the start deadline does (the limit only stops a hung test).
@@ -60,7 +57,7 @@ def test_chattering_sockets_are_closed_by_the_deadline_and_hold_no_stream_slot(t
     assert len(closed_after) == 6, closed_after
 
 
-def test_unsigned_sockets_waiting_cannot_crowd_out_twilios(twilio, runtime, ws_url, monkeypatch):
+def test_unsigned_sockets_waiting_cannot_crowd_out_twilios(phone, runtime, ws_url, monkeypatch):
     """Past MAX_WAITING, unsigned upgrades get 503; Twilio signs its upgrades, and still streams."""
     monkeypatch.setattr(media_module.streams, "waiting_limit", 2)
     with ExitStack() as idle:
@@ -70,27 +67,21 @@ def test_unsigned_sockets_waiting_cannot_crowd_out_twilios(twilio, runtime, ws_u
         assert refused(ws_url) == 503
         signature = RequestValidator(AUTH_TOKEN).compute_signature(
             PUBLIC_BASE_URL.replace("https://", "wss://") + "/media", {})
-        sid, token = ring(twilio)
+        sid, token = ring(phone)
         with connect(ws_url, additional_headers={"X-Twilio-Signature": signature}) as ws:
-            ws.send(connected())
-            ws.send(start(sid, token))
-            stream(ws, [SILENCE] * 5)
+            open_stream(ws, sid, token, [SILENCE] * 5)
             assert not closed_by_server(ws, timeout=0.3)
 
 
-def test_a_token_opens_one_stream_even_after_the_first_has_closed(twilio, runtime, ws_url, caplog):
-    sid, token = ring(twilio)
+def test_a_token_opens_one_stream_even_after_the_first_has_closed(phone, runtime, ws_url, caplog):
+    sid, token = ring(phone)
     with connect(ws_url) as first:
-        first.send(connected())
-        first.send(start(sid, token))
-        stream(first, [SILENCE] * 5)
+        open_stream(first, sid, token, [SILENCE] * 5)
         # The server has read the start and opened the stream (a socket closed before that used no token).
         wait_for(lambda: media_module.streams.count == 1, "the first stream to open")
     wait_for(lambda: media_module.streams.count == 0, "the first stream to end")
     with caplog.at_level(logging.WARNING), connect(ws_url) as second:
-        second.send(connected())
-        second.send(start(sid, token))
-        stream(second, [SILENCE] * 5)
+        open_stream(second, sid, token, [SILENCE] * 5)
         assert closed_by_server(second, timeout=60)
     # Refused for its token at its start, not closed at the start deadline for want of one.
     assert [r.getMessage() for r in caplog.records if r.name == "webhooks.media"] == [

@@ -12,16 +12,7 @@ import pytest
 
 from tests.hardening.conftest import CSRF, PASSWORD, rows, sign_in
 
-AGENTS_TOKEN = "agents-token-for-hardening"
 HUGE = "9" * 30
-
-
-@pytest.fixture
-def agents_api(app, monkeypatch):
-    monkeypatch.setenv("AGENTS_API_TOKEN", AGENTS_TOKEN)
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {AGENTS_TOKEN}"
-    return client
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from sqlalchemy import create_engine
 from storage.db import make_sessionmaker
 from tests.hardening.conftest import rows
 
-AGENTS_TOKEN = "agents-token-for-hardening"
-
 
 @pytest.fixture
 def database_gone(runtime, tmp_path):
@@ -39,14 +37,6 @@ def test_only_a_429_carries_the_limits_retry_after(app, runtime):
     assert [a.status_code for a in answers] == [201, 422, 429]
     assert "Retry-After" not in answers[0].headers and "Retry-After" not in answers[1].headers
     assert 0 < int(answers[2].headers["Retry-After"]) <= 60
-
-
-@pytest.fixture
-def agents_api(app, monkeypatch):
-    monkeypatch.setenv("AGENTS_API_TOKEN", AGENTS_TOKEN)
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {AGENTS_TOKEN}"
-    return client
 
 
 @pytest.mark.parametrize("address", ["+2392221234", "+2399812345", "+3197012345678"])

@@ -12,19 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Call, QueueEntry, QueueEvent, SpeechResult
-from telephony.transport import WsgiTransport
-from tests.conftest import PUBLIC_BASE_URL
 from tests.support import agents_api
 
 NL_CALLER = "+31201234599"
 US_CALLER = "+12125550142"
-
-
-@pytest.fixture
-def phone(speech_app, emulator):
-    emulator.attach(WsgiTransport(speech_app, PUBLIC_BASE_URL))
-    yield emulator
-    emulator.close()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from routing.promise import Window
 from speech.abc import Hypothesis
 from storage.models import SpeechResult
 from telephony.audio import speak
-from tests.ivr.test_phone_flow import US_CALLER, entries, phone, rt  # noqa: F401 - fixtures
+from tests.ivr.test_phone_flow import US_CALLER, entries, rt  # noqa: F401 - fixtures
 from tests.support.waiting import wait_for
 from understanding.answers import confirm_below
 

@@ -18,7 +18,7 @@ from routing.promise import Window
 from storage.models import Call, SpeechResult
 
 from telephony.audio import speak
-from tests.ivr.test_phone_flow import US_CALLER, entries, phone, rt  # noqa: F401 - fixtures
+from tests.ivr.test_phone_flow import US_CALLER, entries, rt  # noqa: F401 - fixtures
 from tests.ivr.test_speech_capacity import saturated_whisper  # noqa: F401 - fixture
 
 VOICES = ["espeak-ng:en-us", "flite:slt", "festival:cmu_us_slt_arctic_hts"]

@@ -6,139 +6,49 @@ IVR answered, as Twilio would read it, and sent back in the `start` message's cu
 """
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import os
-import re
 import threading
 import time
 
 import pytest
 from sqlalchemy import func, select
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from speech.audio import read_wav
-from speech.twilio_media import MAX_MESSAGE_CHARS, pcm16_to_mulaw
+from speech.twilio_media import MAX_MESSAGE_CHARS
 from storage.db import transaction
 from storage.models import Call, SpeechResult
-from telephony.emulator import new_sid
-from telephony.transport import WsgiTransport
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
 from tests.speech.conftest import AUDIO
+from tests.support.media_stream import (SILENCE, closed_by_server, connected, frames, media, open_stream, refused,
+                                        results, ring, start, stream)
+from tests.support.waiting import wait_for
 from webhooks import media as media_module
 from webhooks.security import stream_token
 
-SILENCE = b"\xff" * 160  # mu-law digital silence, 20 ms
-STREAM_SID = "MZ" + "1" * 32
-
-
-@pytest.fixture
-def twilio(speech_app, emulator):
-    emulator.attach(WsgiTransport(speech_app, PUBLIC_BASE_URL))
-    yield emulator
-    emulator.close()
-
-
-@pytest.fixture
-def runtime(speech_app):
-    return speech_app.extensions["ivr"]
-
-
-@pytest.fixture
-def ws_url(twilio):
-    return twilio.transport.websocket_url(PUBLIC_BASE_URL.replace("https://", "wss://") + "/media")
-
-
-def ring(twilio, caller="+12125550142"):
-    """/voice/incoming, signed, as Twilio sends it: the call's SID and the menu's stream token."""
-    sid = new_sid("CA")
-    reply = twilio.post("/voice/incoming", {"AccountSid": twilio.account_sid, "ApiVersion": "2010-04-01",
-                                            "CallSid": sid, "CallStatus": "ringing", "Direction": "inbound",
-                                            "From": caller, "To": "+15005550006"})
-    twiml = reply.get_data(as_text=True)
-    return sid, re.search(r'name="token" value="([^"]+)"', twiml).group(1)
-
-
-def results(runtime):
-    with transaction(runtime.sessions) as session:
-        return session.scalars(select(SpeechResult)).all()
-
-
-# --- Twilio's messages, exactly as documented -----------------------------------
-
-def connected():
-    return json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-
-
-def start(sid, token, encoding="audio/x-mulaw", rate=8000):
-    return json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": STREAM_SID, "start": {
-        "accountSid": "AC" + "0" * 32, "streamSid": STREAM_SID, "callSid": sid, "tracks": ["inbound"],
-        "mediaFormat": {"encoding": encoding, "sampleRate": rate, "channels": 1},
-        "customParameters": {"token": token}}})
-
-
-def media(payload, seq):
-    return json.dumps({"event": "media", "sequenceNumber": str(seq + 1), "streamSid": STREAM_SID, "media": {
-        "track": "inbound", "chunk": str(seq), "timestamp": str(seq * 20),
-        "payload": base64.b64encode(payload).decode()}})
-
-
-def frames(path):
-    mulaw = pcm16_to_mulaw(read_wav(path).pcm16)
-    return [mulaw[i:i + 160] for i in range(0, len(mulaw), 160)]
-
-
-def stream(ws, chunks, first_seq=1):
-    try:
-        for n, chunk in enumerate(chunks, start=1):
-            ws.send(media(chunk, first_seq + n))
-    except ConnectionClosed:
-        pass
-
-
-def closed_by_server(ws, timeout=10) -> bool:
-    try:
-        while True:
-            ws.recv(timeout=timeout)  # the server never sends us anything on a forked stream
-    except ConnectionClosed:
-        return True
-    except TimeoutError:
-        return False
-
-
-def refused(url, headers=None):
-    with pytest.raises(InvalidStatus) as info:
-        connect(url, additional_headers=headers or {})
-    return info.value.response.status_code
-
-
 # --- the answer -------------------------------------------------------------------------------
 
-def test_a_spoken_answer_is_stored_once_and_the_call_moved_on(twilio, runtime, ws_url):
-    sid, token = ring(twilio)
+def test_a_spoken_answer_is_stored_once_and_the_call_moved_on(phone, runtime, ws_url):
+    sid, token = ring(phone)
     with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
-        stream(ws, [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
+        open_stream(ws, sid, token,
+                    [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
         assert closed_by_server(ws)  # closed by the server once it has the answer, without a stop from us
     [result] = results(runtime)
     assert (result.call_sid, result.step, result.turn, result.ended_by) == (sid, "menu", 1, "speech")
     assert result.transcript and 0 < result.confidence <= 1
-    updates = [r["form"]["Url"] for r in twilio.rest.requests if r["method"] == "POST" and sid in r["path"]]
+    updates = [r["form"]["Url"] for r in phone.rest.requests if r["method"] == "POST" and sid in r["path"]]
     assert [u.split("/voice/")[-1] for u in updates] == ["step/menu/listen?t=1", "step/menu?t=1"]
 
 
-def test_a_question_answered_with_keys_ends_its_stream(twilio, runtime, ws_url):
-    sid, token = ring(twilio)
+def test_a_question_answered_with_keys_ends_its_stream(phone, runtime, ws_url):
+    sid, token = ring(phone)
     with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
-        stream(ws, [SILENCE] * 5)
-        twilio.post("/voice/step/menu?t=1", {"AccountSid": twilio.account_sid, "CallSid": sid,
-                                             "CallStatus": "in-progress", "Digits": "2",
-                                             "From": "+12125550142", "To": "+15005550006"})
+        open_stream(ws, sid, token, [SILENCE] * 5)
+        phone.post("/voice/step/menu?t=1", {"AccountSid": phone.account_sid, "CallSid": sid,
+                                            "CallStatus": "in-progress", "Digits": "2",
+                                            "From": "+12125550142", "To": "+15005550006"})
         stream(ws, [SILENCE] * 100)
         assert closed_by_server(ws, timeout=60)  # how soon it notices is bench/'s business, not a test's
     assert results(runtime) == []
@@ -146,9 +56,9 @@ def test_a_question_answered_with_keys_ends_its_stream(twilio, runtime, ws_url):
 
 # --- refusals: nothing stored, nothing moved --------------------------------------------------
 
-def test_missing_forged_expired_or_foreign_tokens_are_refused(twilio, runtime, ws_url, speech_app, monkeypatch):
-    sid, good = ring(twilio)
-    other, other_token = ring(twilio, caller="+12125550143")
+def test_missing_forged_expired_or_foreign_tokens_are_refused(phone, runtime, ws_url, speech_app, monkeypatch):
+    sid, good = ring(phone)
+    other, other_token = ring(phone, caller="+12125550143")
     with speech_app.test_request_context():
         speech_app.config["SECRET_KEY"], real = "another-key", speech_app.config["SECRET_KEY"]
         forged = stream_token(sid, "menu", 1)
@@ -156,51 +66,36 @@ def test_missing_forged_expired_or_foreign_tokens_are_refused(twilio, runtime, w
         old_turn = stream_token(sid, "menu", 0)
     for bad in ["", good[:-2] + "xx", forged, old_turn, other_token]:
         with connect(ws_url) as ws:
-            ws.send(connected())
-            ws.send(start(sid, bad))
-            stream(ws, frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")))
+            open_stream(ws, sid, bad, frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")))
             assert closed_by_server(ws)
     assert results(runtime) == []
-    assert not [r for r in twilio.rest.requests if r["method"] == "POST" and "/Calls/" in r["path"]]
+    assert not [r for r in phone.rest.requests if r["method"] == "POST" and "/Calls/" in r["path"]]
 
 
-def wait_for(condition, what: str):
-    """Until `condition()` holds: a wait on the event, with a deadline only to stop a hung test."""
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.01)
-
-
-def test_a_stream_token_lives_exactly_its_lifetime_on_the_apps_clock(twilio, runtime, ws_url, clock, caplog):
+def test_a_stream_token_lives_exactly_its_lifetime_on_the_apps_clock(phone, runtime, ws_url, clock, caplog):
     import logging
 
     from webhooks.security import STREAM_TOKEN_MAX_AGE
 
     caplog.set_level(logging.WARNING, logger=media_module.log.name)
-    sid, token = ring(twilio)
-    late_sid, late_token = ring(twilio, caller="+12125550143")
+    sid, token = ring(phone)
+    late_sid, late_token = ring(phone, caller="+12125550143")
     clock.advance(STREAM_TOKEN_MAX_AGE)  # its whole lifetime gone by: still good
     with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
-        stream(ws, [SILENCE] * 3)
+        open_stream(ws, sid, token, [SILENCE] * 3)
         wait_for(lambda: media_module.streams.count == 1, "the stream was accepted and listens")
     clock.advance(1)  # one second more: expired
     with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(late_sid, late_token))
+        open_stream(ws, late_sid, late_token)
         assert closed_by_server(ws, timeout=60)
     assert [r.getMessage() for r in caplog.records if "refused" in r.getMessage()] == [
         "media stream refused: its token is missing, forged, expired or for another call"]
 
 
-def test_a_token_streams_once(twilio, runtime, ws_url):
-    sid, token = ring(twilio)
+def test_a_token_streams_once(phone, runtime, ws_url):
+    sid, token = ring(phone)
     with connect(ws_url) as first:
-        first.send(connected())
-        first.send(start(sid, token))
-        stream(first, [SILENCE] * 5)
+        open_stream(first, sid, token, [SILENCE] * 5)
         # Twilio keeps sending 50 frames a second; the first stream is fed meanwhile, or the app's stall
         # guard (a second without frames) would end it while a loaded machine refuses the second.
         refused_yet = threading.Event()
@@ -216,8 +111,7 @@ def test_a_token_streams_once(twilio, runtime, ws_url):
         feeder.start()
         try:
             with connect(ws_url) as second:
-                second.send(connected())
-                second.send(start(sid, token))
+                open_stream(second, sid, token)
                 assert closed_by_server(second)
         finally:
             refused_yet.set()
@@ -226,7 +120,7 @@ def test_a_token_streams_once(twilio, runtime, ws_url):
         assert not closed_by_server(first, timeout=0.5)
 
 
-def test_the_signature_on_the_upgrade_is_checked_when_sent(twilio, ws_url):
+def test_the_signature_on_the_upgrade_is_checked_when_sent(phone, ws_url):
     from twilio.request_validator import RequestValidator
 
     public = PUBLIC_BASE_URL.replace("https://", "wss://") + "/media"
@@ -236,7 +130,7 @@ def test_the_signature_on_the_upgrade_is_checked_when_sent(twilio, ws_url):
         ws.send(connected())
 
 
-def test_an_upgrade_without_its_key_is_a_400(twilio, ws_url):
+def test_an_upgrade_without_its_key_is_a_400(phone, ws_url):
     import socket
     from urllib.parse import urlsplit
 
@@ -247,21 +141,20 @@ def test_an_upgrade_without_its_key_is_a_400(twilio, ws_url):
         assert raw.recv(4096).split(b"\r\n", 1)[0].split(b" ")[1] == b"400"
 
 
-def test_compression_offered_is_declined_and_the_answer_still_heard(twilio, runtime, ws_url):
-    sid, token = ring(twilio)
+def test_compression_offered_is_declined_and_the_answer_still_heard(phone, runtime, ws_url):
+    sid, token = ring(phone)
     with connect(ws_url, compression="deflate") as ws:  # the client offers permessage-deflate
         assert ws.response.headers.get("Sec-WebSocket-Extensions") is None  # plain frames
-        ws.send(connected())
-        ws.send(start(sid, token))
-        stream(ws, [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
+        open_stream(ws, sid, token,
+                    [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
         assert closed_by_server(ws)
     [heard] = results(runtime)
     assert (heard.call_sid, heard.ended_by) == (sid, "speech")
 
 
 @pytest.mark.parametrize("encoding, rate", [("audio/l16", 8000), ("audio/x-mulaw", 16000)])
-def test_wrong_audio_format_is_refused_with_nothing_stored(twilio, runtime, ws_url, encoding, rate):
-    sid, token = ring(twilio)
+def test_wrong_audio_format_is_refused_with_nothing_stored(phone, runtime, ws_url, encoding, rate):
+    sid, token = ring(phone)
     with connect(ws_url) as ws:
         ws.send(connected())
         ws.send(start(sid, token, encoding=encoding, rate=rate))
@@ -270,7 +163,7 @@ def test_wrong_audio_format_is_refused_with_nothing_stored(twilio, runtime, ws_u
     assert results(runtime) == []
 
 
-def test_a_peer_sending_only_garbage_is_hung_up(twilio, runtime, ws_url):
+def test_a_peer_sending_only_garbage_is_hung_up(phone, runtime, ws_url):
     with connect(ws_url) as ws:
         try:
             for _ in range(media_module.MAX_BAD_FRAMES + 5):
@@ -283,11 +176,10 @@ def test_a_peer_sending_only_garbage_is_hung_up(twilio, runtime, ws_url):
 
 # --- bounds -----------------------------------------------------------------------------------
 
-def test_an_oversized_message_closes_the_socket(twilio, runtime, ws_url):
-    sid, token = ring(twilio)
+def test_an_oversized_message_closes_the_socket(phone, runtime, ws_url):
+    sid, token = ring(phone)
     with connect(ws_url, max_size=None) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
+        open_stream(ws, sid, token)
         try:
             ws.send("x" * (MAX_MESSAGE_CHARS * 4))
         except ConnectionClosed:
@@ -296,11 +188,10 @@ def test_an_oversized_message_closes_the_socket(twilio, runtime, ws_url):
     assert results(runtime) == []
 
 
-def test_a_stream_lasts_at_most_its_cap_on_the_apps_clock(twilio, runtime, ws_url, clock):
-    sid, token = ring(twilio)
+def test_a_stream_lasts_at_most_its_cap_on_the_apps_clock(phone, runtime, ws_url, clock):
+    sid, token = ring(phone)
     with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
+        open_stream(ws, sid, token)
         stop = threading.Event()
 
         def trickle():  # a frame now and then (so it never stalls), never enough audio to end anything
@@ -326,31 +217,29 @@ def test_a_stream_lasts_at_most_its_cap_on_the_apps_clock(twilio, runtime, ws_ur
             sender.join()
 
 
-def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(twilio, runtime, ws_url, monkeypatch,
+def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(phone, runtime, ws_url, monkeypatch,
                                                                      busy_agent):
     busy_agent("billing")
     monkeypatch.setattr(media_module.streams, "limit", 1)
-    sid, token = ring(twilio)
+    sid, token = ring(phone)
     with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
-        stream(ws, [SILENCE] * 5)
+        open_stream(ws, sid, token, [SILENCE] * 5)
         wait_for(lambda: media_module.streams.count == 1, "the first stream holds the one slot")
         assert refused(ws_url) == 503
-    reply = twilio.post("/voice/step/menu?t=1", {"AccountSid": twilio.account_sid, "CallSid": sid,
-                                                 "CallStatus": "in-progress", "Digits": "1",
-                                                 "From": "+12125550142", "To": "+15005550006"})
+    reply = phone.post("/voice/step/menu?t=1", {"AccountSid": phone.account_sid, "CallSid": sid,
+                                                "CallStatus": "in-progress", "Digits": "1",
+                                                "From": "+12125550142", "To": "+15005550006"})
     assert "wait is about" in reply.get_data(as_text=True)
 
 
-def test_a_recognizer_that_cannot_be_built_leaves_the_keys(twilio, runtime, ws_url, monkeypatch, busy_agent,
+def test_a_recognizer_that_cannot_be_built_leaves_the_keys(phone, runtime, ws_url, monkeypatch, busy_agent,
                                                           caplog):
     busy_agent("billing")
     def broken(*args):
         raise RuntimeError("model folder vanished")
 
     monkeypatch.setattr(media_module, "_recognizer", broken)
-    call = twilio.call()
+    call = phone.call()
     # The stream opens and its recogniser fails to build: the server logs it and ends the stream (the speech
     # may find it closed already, so what say() returns depends on timing and is not checked).
     with caplog.at_level(logging.ERROR, logger="webhooks.media"):
@@ -361,18 +250,16 @@ def test_a_recognizer_that_cannot_be_built_leaves_the_keys(twilio, runtime, ws_u
     assert "wait is about" in call.last_heard
 
 
-def test_the_connection_threads_end_with_the_stream(twilio, runtime, ws_url):
-    sid, token = ring(twilio)
+def test_the_connection_threads_end_with_the_stream(phone, runtime, ws_url):
+    sid, token = ring(phone)
     before = threading.active_count()
     with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
-        stream(ws, [SILENCE] * 10)
+        open_stream(ws, sid, token, [SILENCE] * 10)
     wait_for(lambda: threading.active_count() <= before and media_module.streams.count == 0,
              "the stream's threads ended")
 
 
-def test_no_token_reaches_the_access_log(twilio, speech_app, caplog):
+def test_no_token_reaches_the_access_log(phone, speech_app, caplog):
     """The app served with an access log (a line per request, as werkzeug's and gunicorn's write): the
     streams' requests are in it and their token is not (it travels in the start message, never in the
     URL); nor is it in the refusal the app logs for a second use."""
@@ -381,59 +268,49 @@ def test_no_token_reaches_the_access_log(twilio, speech_app, caplog):
     from telephony.transport import serve
 
     caplog.set_level(logging.DEBUG)
-    sid, token = ring(twilio)
+    sid, token = ring(phone)
     with serve(speech_app, access_log=True) as base:
         url = base.replace("http://", "ws://") + "/media"
         with connect(url) as ws:
-            ws.send(connected())
-            ws.send(start(sid, token))
+            open_stream(ws, sid, token)
             with connect(url) as again:  # the same token again: refused, and the app logs why
-                again.send(connected())
-                again.send(start(sid, token))
+                open_stream(again, sid, token)
                 assert closed_by_server(again, timeout=60)
     access = [r.getMessage() for r in caplog.records if r.name == "werkzeug" and "GET /media" in r.getMessage()]
     assert len(access) == 2, access  # both streams' requests were logged, so a token in them would be seen
     # What the stream logged is in what was captured (so a token in it would be seen), and no token.
     assert "media stream refused: its token has already opened a stream" in caplog.text
     assert token not in caplog.text and token[:20] not in caplog.text
-    with transaction(twilio.transport.app.extensions["ivr"].sessions) as session:
+    with transaction(phone.transport.app.extensions["ivr"].sessions) as session:
         assert session.scalar(select(func.count()).select_from(SpeechResult)) == 0
 
 
 # --- the answer and the question's time-out, racing (ivr/spoken.py) ------------------------------------
 
-def timed_out(twilio, sid, turn=1):
+def timed_out(phone, sid, turn=1):
     """The menu's Gather timing out: Twilio requests its action with no Digits (the fall-through)."""
-    return twilio.post(f"/voice/step/menu?t={turn}", {"AccountSid": twilio.account_sid, "CallSid": sid,
-                                                      "CallStatus": "in-progress", "From": "+12125550142",
-                                                      "To": "+15005550006"}).get_data(as_text=True)
+    return phone.post(f"/voice/step/menu?t={turn}", {"AccountSid": phone.account_sid, "CallSid": sid,
+                                                     "CallStatus": "in-progress", "From": "+12125550142",
+                                                     "To": "+15005550006"}).get_data(as_text=True)
 
 
-def moves(twilio, sid) -> list[str]:
-    return [r["form"]["Url"].split("/voice/")[-1] for r in twilio.rest.requests
+def moves(phone, sid) -> list[str]:
+    return [r["form"]["Url"].split("/voice/")[-1] for r in phone.rest.requests
             if r["method"] == "POST" and sid in r["path"]]
 
 
-def until(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "not in time"
-        time.sleep(0.02)
-
-
-def test_words_begun_before_the_time_out_are_waited_for_not_lost(twilio, runtime, ws_url, speech_app):
+def test_words_begun_before_the_time_out_are_waited_for_not_lost(phone, runtime, ws_url, speech_app):
     """The caller starts to speak; before the move to `listen` reaches Twilio, the Gather times out.
     That fall-through used to be decided as "nothing" (and the words were then dropped as the stream
     found the call moved on). Now it waits for the answer, which then decides the question."""
-    sid, token = ring(twilio)
+    sid, token = ring(phone)
     no_input = runtime.ivr_config.prompts["en-US"]["no_input"]
     words = frames(os.path.join(AUDIO, "en", "tts_en_billing.wav"))
     with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
-        stream(ws, [SILENCE] * 25 + words[:len(words) // 2])
-        until(lambda: "step/menu/listen?t=1" in moves(twilio, sid))  # speech began: marked, then moved
-        answer = timed_out(twilio, sid)  # the time-out's request, still in flight when the caller spoke
+        open_stream(ws, sid, token, [SILENCE] * 25 + words[:len(words) // 2])
+        # speech began: marked, then moved
+        wait_for(lambda: "step/menu/listen?t=1" in moves(phone, sid), "the move to listen")
+        answer = timed_out(phone, sid)  # the time-out's request, still in flight when the caller spoke
         assert no_input not in answer and "<Pause" in answer  # waits for the words, in silence
         with transaction(runtime.sessions) as session:
             assert session.get(Call, sid).turn == 1  # nothing decided yet
@@ -441,34 +318,32 @@ def test_words_begun_before_the_time_out_are_waited_for_not_lost(twilio, runtime
         assert closed_by_server(ws)
     [result] = results(runtime)
     assert result.turn == 1 and result.ended_by == "speech" and result.transcript
-    assert moves(twilio, sid)[-1] == "step/menu?t=1"  # the answer takes the call to the step, which decides
-    decided = timed_out(twilio, sid)
+    assert moves(phone, sid)[-1] == "step/menu?t=1"  # the answer takes the call to the step, which decides
+    decided = timed_out(phone, sid)
     assert no_input not in decided
     with transaction(runtime.sessions) as session:
         call = session.get(Call, sid)
         assert call.turn == 2 and call.scratch["path"][0]["said"] == result.transcript
 
 
-def test_words_begun_after_the_time_out_was_decided_do_not_move_the_call(twilio, runtime, ws_url, monkeypatch):
+def test_words_begun_after_the_time_out_was_decided_do_not_move_the_call(phone, runtime, ws_url, monkeypatch):
     """The other order: the question timed out first ("nothing", asked again at turn 2); the stream,
     not yet aware of it (it looks once a second), then hears the caller. Its move to `listen` for turn
     1 used to reach Twilio anyway, leaving the caller 20 s in silence before the turn-1 answer replayed.
     Now the stream finds the turn decided and leaves the call alone."""
     monkeypatch.setattr(media_module, "TURN_CHECK_SECONDS", 600.0)  # the stream's look comes later
-    sid, token = ring(twilio)
+    sid, token = ring(phone)
     no_input = runtime.ivr_config.prompts["en-US"]["no_input"]
     with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
-        stream(ws, [SILENCE] * 25)
-        assert no_input in timed_out(twilio, sid)
+        open_stream(ws, sid, token, [SILENCE] * 25)
+        assert no_input in timed_out(phone, sid)
         stream(ws, frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150, first_seq=100)
         assert closed_by_server(ws)
-    assert moves(twilio, sid) == []
+    assert moves(phone, sid) == []
     assert [(r.turn, r.ended_by, r.transcript) for r in results(runtime)] == [(1, "timeout", None)]
 
 
-def test_recognition_latency_shows_on_metrics_per_engine(twilio, runtime, ws_url, speech_app):
+def test_recognition_latency_shows_on_metrics_per_engine(phone, runtime, ws_url, speech_app):
     from tests.ops.test_metrics import LOCAL, samples
 
     def recognitions() -> dict:
@@ -476,11 +351,10 @@ def test_recognition_latency_shows_on_metrics_per_engine(twilio, runtime, ws_url
         return {labels: value for (name, labels), value in got.items() if name == "ivr_recognition_seconds_count"}
 
     before = recognitions()
-    sid, token = ring(twilio)
+    sid, token = ring(phone)
     with connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
-        stream(ws, [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
+        open_stream(ws, sid, token,
+                    [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
         assert closed_by_server(ws)
     [result] = results(runtime)
     engine = (("engine", result.engine),)

@@ -15,15 +15,15 @@ from streamdouble.protocol import StreamIdentity
 from streamdouble.session import Session, SessionConfig
 
 from tests.speech.conftest import AUDIO
-from tests.webhooks.test_media import SILENCE, frames, results, ring, runtime, twilio, ws_url  # noqa: F401
+from tests.support.media_stream import SILENCE, frames, results, ring
 
 
-def test_a_spoken_answer_streamed_by_streamdouble_as_a_fork_is_heard_once(twilio, runtime, ws_url):
-    sid, token = ring(twilio)
+def test_a_spoken_answer_streamed_by_streamdouble_as_a_fork_is_heard_once(phone, runtime, ws_url):
+    sid, token = ring(phone)
     caller = [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150
     config = SessionConfig(fork=True, tracks=["inbound"], strict_fork=True, custom_parameters={"token": token},
                            response_timeout_s=30, quiet_period_s=0.5)
-    identity = StreamIdentity(call_sid=sid, account_sid=twilio.account_sid)
+    identity = StreamIdentity(call_sid=sid, account_sid=phone.account_sid)
     # Its own thread, with its own event loop: an earlier test (Playwright) may leave a loop running in this one.
     with ThreadPoolExecutor(1) as pool:
         result = pool.submit(asyncio.run, Session(ws_url, caller, config=config, identity=identity).run()).result()
@@ -33,5 +33,5 @@ def test_a_spoken_answer_streamed_by_streamdouble_as_a_fork_is_heard_once(twilio
     [heard] = results(runtime)
     assert (heard.call_sid, heard.step, heard.turn, heard.ended_by) == (sid, "menu", 1, "speech")
     assert "a question about my" in heard.transcript.lower(), heard.transcript  # the words arrived in order
-    updates = [r["form"]["Url"] for r in twilio.rest.requests if r["method"] == "POST" and sid in r["path"]]
+    updates = [r["form"]["Url"] for r in phone.rest.requests if r["method"] == "POST" and sid in r["path"]]
     assert [u.split("/voice/")[-1] for u in updates] == ["step/menu/listen?t=1", "step/menu?t=1"]

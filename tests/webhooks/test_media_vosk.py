@@ -15,8 +15,8 @@ from websockets.sync.client import connect
 from app import create_app
 from telephony.transport import WsgiTransport
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
-from tests.speech.conftest import korean_model_path
-from tests.webhooks.test_media import AUDIO, SILENCE, closed_by_server, connected, frames, results, ring, start, stream
+from tests.speech.conftest import AUDIO, korean_model_path
+from tests.support.media_stream import SILENCE, closed_by_server, frames, open_stream, results, ring
 
 
 @pytest.fixture
@@ -42,9 +42,7 @@ def test_a_stream_on_media_is_heard_by_vosk_when_its_model_is_set(vosk_app, emul
     sid, token = ring(emulator)
     caplog.clear()
     with caplog.at_level(logging.WARNING), connect(ws_url) as ws:
-        ws.send(connected())
-        ws.send(start(sid, token))
-        stream(ws, frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
+        open_stream(ws, sid, token, frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150)
         assert closed_by_server(ws, timeout=60)
     # The stream's recogniser was built on the model from the environment: Vosk tells which of the menu's
     # English words the Korean model lacks (every one of them), so it heard no words.
