@@ -59,7 +59,9 @@ def media(payload, seq):
 
 
 def frames(path):
+    """The recording as Twilio carries it: 20 ms frames of 160 mu-law bytes, the last one filled with silence."""
     mulaw = pcm16_to_mulaw(read_wav(path).pcm16)
+    mulaw += SILENCE[:-len(mulaw) % 160]
     return [mulaw[i:i + 160] for i in range(0, len(mulaw), 160)]
 
 
