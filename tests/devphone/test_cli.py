@@ -8,19 +8,11 @@ import click
 import pytest
 
 from app import create_app
-from storage.models import Agent
 from telephony.cli import parse_steps
 
 
-def staff(runtime, clock, skill, state):
-    with runtime.sessions() as s:
-        s.add(Agent(name="Ann", address="+12125550100", skills={skill: 5}, state=state,
-                    state_changed_at=clock.now(), wrap_up_seconds=30))
-        s.commit()
-
-
-def test_a_keyed_call_prints_the_prompts_the_keys_the_decisions_and_the_end(app, runtime, clock):
-    staff(runtime, clock, "billing", "on_call")  # nobody free: the wait is offered, the caller holds
+def test_a_keyed_call_prints_the_prompts_the_keys_the_decisions_and_the_end(app, runtime, busy_agent):
+    busy_agent("billing")  # nobody free: the wait is offered, the caller holds
     result = app.test_cli_runner().invoke(args=["devphone", "call", "--from", "+31612345678", "--press", "1",
                                                 "--press", "2"])
     out = result.output
