@@ -28,7 +28,8 @@ CALLBACKS = 200
 AGENT_LEG = re.compile(r"/outbound/agent/([0-9a-f]+)/(\d+)/answer$")
 # Each callback's trail, in order: booked on the web button (its window told and wait announced on the
 # page), claimed, the customer dialled after the agent took it, answered, connected, completed; each step once.
-TRAIL = ("requested", "window_told", "wait_announced", "dialing_agent", "dialing_customer", "customer_answered", "connected", "completed")
+TRAIL = ("requested", "window_told", "wait_announced", "dialing_agent", "dialing_customer", "customer_answered",
+         "connected", "completed")
 
 
 def in_order(events) -> tuple:

@@ -423,7 +423,8 @@ def test_words_begun_before_the_time_out_are_waited_for_not_lost(twilio, runtime
         ws.send(connected())
         ws.send(start(sid, token))
         stream(ws, [SILENCE] * 25 + words[:len(words) // 2])
-        wait_for(lambda: "step/menu/listen?t=1" in moves(twilio, sid), "the move to listen")  # speech began: marked, then moved
+        # Speech began: marked, then moved.
+        wait_for(lambda: "step/menu/listen?t=1" in moves(twilio, sid), "the move to listen")
         answer = timed_out(twilio, sid)  # the time-out's request, still in flight when the caller spoke
         assert no_input not in answer and "<Pause" in answer  # waits for the words, in silence
         with transaction(runtime.sessions) as session:
