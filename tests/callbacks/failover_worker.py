@@ -124,6 +124,7 @@ def run_failover(app, db_url: str, state_path: str, callbacks: int = 1000, kill_
         # A visitor per callback (198.18.0.0/15, the benchmarking range): the per-address limit is not the point.
         book_on_the_web(client, config, f"+3120555{i:04d}", "billing", address=f"198.18.{i // 250}.{i % 250 + 1}")
     rest = RestApi(ACCOUNT, state_path=state_path)
+    assert rest.calls == [], "booking dialled nothing: only the scheduler processes place calls"
     started = real_time.monotonic()
     names = iter(("one", "two", "three", "four"))
     leader = _start(db_url, state_path, next(names), ttl)
