@@ -103,27 +103,28 @@ def _wait(predicate, seconds: float):
     raise TimeoutError("the failover run did not get there in time")
 
 
-def run_failover(sessions, db_url: str, state_path: str, callbacks: int = 1000, kill_at=(0.25, 0.6),
+def run_failover(app, db_url: str, state_path: str, callbacks: int = 1000, kill_at=(0.25, 0.6),
                  ttl: float = 3.0, timeout: float = 600) -> dict:
-    """Book `callbacks` callbacks for as many free agents (the services), run two scheduler processes,
-    SIGKILL the leader when the given shares of the calls have been created (a new standby starts each
-    time), and return what Twilio received and the takeover times."""
+    """Book `callbacks` callbacks for as many free agents through the requests people send to `app` (an app on
+    `db_url`, AGENTS_API_TOKEN set to tests/support/agents_api.TOKEN): each agent added and set available
+    through /api/agents, each callback asked for on the web button by its own visitor. Then run two scheduler
+    processes, SIGKILL the leader when the given shares of the calls have been created (a new standby starts
+    each time), and return what Twilio received and the takeover times."""
     import os
     import signal
     from datetime import datetime
 
-    from agents import services as agents
-    from callbacks import services as callbacks_service
-    from storage.db import transaction
+    from tests.support import agents_api
+    from tests.support.web_button import book_on_the_web
 
-    now = Clock().now()
-    with transaction(sessions) as s:
-        for i in range(callbacks):
-            agents.add_agent(s, name=f"Agent {i:04d}", address=f"client:agent{i:04d}", skills=["billing"], now=now,
-                             state="available", wrap_up_seconds=0)
-            callbacks_service.book_callback(s, callbacks_service.CallbackRequest(
-                skill="billing", phone_number=f"+3120555{i:04d}", channel="web", language="en-US", arrived_at=now), now)
+    client = app.test_client()
+    config = app.extensions["ivr"].ivr_config
+    for i in range(callbacks):
+        agents_api.add_available(client, f"Agent {i:04d}", f"client:agent{i:04d}", ["billing"], wrap_up_seconds=0)
+        # A visitor per callback (198.18.0.0/15, the benchmarking range): the per-address limit is not the point.
+        book_on_the_web(client, config, f"+3120555{i:04d}", "billing", address=f"198.18.{i // 250}.{i % 250 + 1}")
     rest = RestApi(ACCOUNT, state_path=state_path)
+    assert rest.calls == [], "booking dialled nothing: only the scheduler processes place calls"
     started = real_time.monotonic()
     names = iter(("one", "two", "three", "four"))
     leader = _start(db_url, state_path, next(names), ttl)

@@ -1,5 +1,6 @@
 """Failover: two scheduler processes on one database (PostgreSQL in the PostgreSQL run),
-callbacks due for as many free agents (200 here; bench/failover.py runs the 1,000), the leader SIGKILLed
+callbacks due for as many free agents (200 here, each agent added through /api/agents and each callback
+booked on the web button, as people do; bench/failover.py runs the 1,000), the leader SIGKILLed
 twice mid-burst (a new standby starts after each kill). The standby takes the lease over, and every
 callback is dialled exactly once, checked against the requests that reached Twilio's REST API (shared by
 the processes through a file, as Twilio's account is). Then every call goes on to its end through the
@@ -17,6 +18,7 @@ from clock import Clock
 from storage.models import QueueEntry
 from tests.callbacks.failover_worker import run_failover
 from tests.callbacks.test_exactly_once import finish, twilio_in_a_file  # noqa: F401 - the fixture
+from tests.support import agents_api
 from tests.support.ivr_file import calendar
 from tests.support.outbound_legs import Outbound
 
@@ -24,9 +26,10 @@ from tests.support.outbound_legs import Outbound
 # the bench's burst: enough for both kills to land mid-burst.
 CALLBACKS = 200
 AGENT_LEG = re.compile(r"/outbound/agent/([0-9a-f]+)/(\d+)/answer$")
-# Each callback's trail, in order: claimed, the customer dialled after the agent took it, answered,
-# connected, completed; each step once.
-TRAIL = ("requested", "dialing_agent", "dialing_customer", "customer_answered", "connected", "completed")
+# Each callback's trail, in order: booked on the web button (its window told and wait announced on the
+# page), claimed, the customer dialled after the agent took it, answered, connected, completed; each step once.
+TRAIL = ("requested", "window_told", "wait_announced", "dialing_agent", "dialing_customer", "customer_answered",
+         "connected", "completed")
 
 
 def in_order(events) -> tuple:
@@ -44,8 +47,9 @@ EVERY_DAY = {day: "00:00-23:59" for day in ("mon", "tue", "wed", "thu", "fri", "
 # The workers run on the wall clock with every skill open; this app follows the calls on from there.
 @pytest.mark.ivr(calendar(hours=EVERY_DAY))
 def test_leader_killed_twice_mid_burst_every_callback_dialled_once_and_completed(
-        runtime, database_url, twilio_in_a_file, twilio, clock):  # noqa: F811 - the fixture imported above
-    result = run_failover(runtime.sessions, database_url, str(twilio_in_a_file.state_path), callbacks=CALLBACKS)
+        app, runtime, database_url, twilio_in_a_file, twilio, clock, monkeypatch):  # noqa: F811 - the fixture
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    result = run_failover(app, database_url, str(twilio_in_a_file.state_path), callbacks=CALLBACKS)
     legs = {AGENT_LEG.search(c["url"]).groups() for c in result["calls"]}
     dialled = Counter(pid for pid, _leg in legs)
     with runtime.sessions() as s:

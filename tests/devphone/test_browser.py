@@ -334,15 +334,18 @@ def keypad_checkout(settings, clock):
     app.extensions["ivr"].engine.dispose()
 
 
-def test_prompts_are_spoken_in_the_says_language_and_a_key_in_a_gather_stops_them(chromium, keypad_checkout, clock):
-    from agents import services as agents
-    from storage.db import transaction
+def test_prompts_are_spoken_in_the_says_language_and_a_key_in_a_gather_stops_them(chromium, keypad_checkout,
+                                                                                  monkeypatch):
+    from tests.support import agents_api
 
     app, base = keypad_checkout
-    with transaction(app.extensions["ivr"].sessions) as s:  # support is staffed, its one agent busy: a wait
-        busy = agents.add_agent(s, name="Busy", address="+12125550177", skills=["support"], now=clock.now(),
-                                state="available", wrap_up_seconds=0)
-        agents.set_state(s, busy, "on_call", clock.now(), actor="twilio", reason="on another call")
+    # Support is staffed, its one agent busy, so a wait is told: added through /api/agents, the agent takes a
+    # callback booked on the web button, which the dispatcher places through the dev phone's live Twilio.
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    client = app.test_client()
+    busy = agents_api.add_available(client, "Busy", "+12125550177", ["support"], wrap_up_seconds=0)
+    agents_api.put_on_a_call_live(client, app.extensions["devphone"].emulator, app.extensions["ivr"], busy,
+                                  "+12125550177", "support")
     context = chromium.new_context(viewport=DESKTOP)
     context.add_init_script(FAKE_VOICES)
     page = watch(context.new_page())

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 from routing import hours
 from telephony.emulator import Emulator
 from telephony.transport import WsgiTransport
-from tests.devphone.conftest import Browser
+from tests.devphone.conftest import Browser, served
+from tests.support import agents_api
 
 SATURDAY_NIGHT = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)  # 03:00 in New York: every team closed
 
@@ -20,7 +21,7 @@ def caller(app):
                     transport=WsgiTransport(app, phone.public_base), clock=app.extensions["ivr"].clock.now)
 
 
-def test_the_switch_opens_every_team_for_the_ivr_and_the_page(dev_app, clock):
+def test_the_switch_opens_every_team_for_the_ivr_and_the_page(dev_app, clock, monkeypatch):
     clock.set(SATURDAY_NIGHT)
     runtime = dev_app.extensions["ivr"]
     page = Browser(dev_app)
@@ -35,17 +36,18 @@ def test_the_switch_opens_every_team_for_the_ivr_and_the_page(dev_app, clock):
     assert all(s["open"] and s["opens_at"] is None for s in switched.get_json()["skills"])
     assert page.get("/setup").get_json()["open_every_team"] is True
     assert all(hours.is_open(skill, SATURDAY_NIGHT) for skill in runtime.ivr_config.skills.values())
-    # Someone is on (busy on a call), so a wait can be told: with nobody staffed none is.
-    from agents import services as agents
-    from storage.db import transaction
-
-    with transaction(runtime.sessions) as s:
-        agent = agents.add_agent(s, name="Busy", address="+12125550177", skills=["billing"],
-                                 now=SATURDAY_NIGHT, state="available", wrap_up_seconds=0)
-        agents.set_state(s, agent, "on_call", SATURDAY_NIGHT, actor="twilio", reason="on another call")
-    # The IVR, the dispatcher and booking rules all ask routing.hours: the caller is put through now.
-    opened = caller(dev_app).call("+12125550142")
-    opened.press("1")
+    # Someone is on (busy on a call), so a wait can be told: with nobody staffed none is. An agent added
+    # through /api/agents takes a callback booked on the web button, placed through the dev phone's live
+    # Twilio, which reaches the app over HTTP: the app is served for it.
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    client = dev_app.test_client()
+    with served(dev_app):
+        busy = agents_api.add_available(client, "Busy", "+12125550177", ["billing"], wrap_up_seconds=0)
+        agents_api.put_on_a_call_live(client, dev_app.extensions["devphone"].emulator, runtime, busy,
+                                      "+12125550177", "billing")
+        # The IVR, the dispatcher and booking rules all ask routing.hours: the caller is put through now.
+        opened = caller(dev_app).call("+12125550142")
+        opened.press("1")
     assert "closed right now" not in " ".join(opened.heard)
     assert "The wait is about 4 minutes" in opened.last_heard  # the one agent is busy: the wait is offered
 

@@ -298,15 +298,11 @@ def test_an_abandoned_page_has_its_calls_hung_up(dev_app):
         assert phone.hang_up_abandoned(now=time.monotonic() + 60) == 0  # its page is watching
         stream.close()
         # The server notices the closed stream at its next write (a comment every few seconds).
-        deadline = time.monotonic() + 15
-        while page.line().streams and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_for(lambda: not page.line().streams, "the server to notice the page left")
         assert phone.hang_up_abandoned(now=time.monotonic()) == 0  # only just left: a reload is not the end
         assert phone.hang_up_abandoned(now=time.monotonic() + 60) == 1
-        deadline = time.monotonic() + 10
-        while phone.emulator.calls[sid].status != "completed" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert phone.emulator.calls[sid].status == "completed"
+        # The hang-up is an event for the emulator's worker: the call ends when it has run.
+        wait_for(lambda: phone.emulator.calls[sid].status == "completed", "the emulator to end the call")
 
 
 def test_the_microphone_socket_takes_this_pages_calls_only(dev_app):

@@ -56,6 +56,46 @@ def put_on_a_call(client, emulator, runtime, agent_id: int, address: str, skill:
     assert state_of(client, agent_id) == "on_call"
 
 
+def put_on_a_call_live(client, emulator, runtime, agent_id: int, address: str, skill: str, *,
+                       customer: str = BUSY_CUSTOMER, origin: str = "http://localhost") -> None:
+    """put_on_a_call on a live emulator (the dev phone's: real time, its worker thread rings what the app
+    creates and posts the signed webhooks to the app over HTTP, so the app must be served): the callback is
+    booked on the web button, the dispatcher offers it; the agent answers and presses 1 once the whisper
+    listens for keys, the customer answers (a person). Each step waits on what the emulator did, not a sleep."""
+    from tests.support.waiting import wait_for
+    from tests.support.web_button import book_on_the_web
+
+    book_on_the_web(client, runtime.ivr_config, customer, skill, address=BUSY_VISITOR, origin=origin)
+    assert len(runtime.extras["dispatcher"].run_once().claimed) == 1
+    agent_leg = _ringing_leg(emulator, address)
+    emulator.live_answer(agent_leg)
+    wait_for(lambda: _listens_for_keys(emulator, agent_leg), "the agent's whisper to listen for keys")
+    emulator.live_press(agent_leg, "1")
+    emulator.live_answer(_ringing_leg(emulator, customer), "human")
+    wait_for(lambda: state_of(client, agent_id) == "on_call", "the agent to be on the call")
+
+
+def _ringing_leg(emulator, address: str) -> str:
+    """The SID of the call the app placed to `address`, once the emulator's worker rings it."""
+    from tests.support.waiting import wait_for
+
+    def ringing() -> str | None:
+        with emulator.driving():
+            return next((c.sid for c in emulator.calls.values() if c.to_number == address
+                         and c.direction != "inbound" and c.status == "ringing"), None)
+
+    wait_for(lambda: ringing() is not None, f"a call to {address} to ring")
+    return ringing()
+
+
+def _listens_for_keys(emulator, sid: str) -> bool:
+    from telephony.emulator.waits import GatherInput, Segment
+
+    with emulator.driving():
+        state = emulator.calls[sid].wait_state
+        return isinstance(state, GatherInput) or (isinstance(state, Segment) and state.listening)
+
+
 def sign_off(client, emulator, agent_id: int, address: str) -> None:
     """The agent on a call (put_on_a_call) at `address` hangs up (the leg's signed status callback reaches the
     app) and signs off for the day through PUT /api/agents/<id>/state."""

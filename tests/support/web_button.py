@@ -10,11 +10,12 @@ from tests.conftest import PUBLIC_BASE_URL as ORIGIN  # the app's own pages
 
 def book_on_the_web(client, config, number: str, skill: str = "billing", *, address: str = "203.0.113.1",
                     scheduled_for=None, reason: str | None = "a question", name: str | None = None,
-                    customer_timezone: str | None = None, language: str = "en-US") -> dict:
+                    customer_timezone: str | None = None, language: str = "en-US", origin: str = ORIGIN) -> dict:
     """The API's answer (201) for a new callback; `scheduled_for` (aware, whole minutes) becomes the slot the
-    visitor picks in `customer_timezone`, or in the skill's zone."""
+    visitor picks in `customer_timezone`, or in the skill's zone. `origin`: the page the button is on (an app
+    without PUBLIC_BASE_URL knows only the address it is reached at: the test client's is http://localhost)."""
     visitor = {"REMOTE_ADDR": address}
-    origin = {"Origin": ORIGIN}
+    origin = {"Origin": origin}
     zone = customer_timezone or config.skills[skill].timezone.key
     form = client.get("/api/callback-form", query_string={"skill": skill, "language": language, "timezone": zone},
                       headers=origin, environ_base=visitor)

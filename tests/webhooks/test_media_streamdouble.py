@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from streamdouble.protocol import StreamIdentity
 from streamdouble.session import Session, SessionConfig
 
+from storage.db import transaction
+from storage.models import Call
 from tests.speech.conftest import AUDIO
 from tests.support.media_stream import SILENCE, frames, results, ring
 
@@ -35,3 +37,10 @@ def test_a_spoken_answer_streamed_by_streamdouble_as_a_fork_is_heard_once(phone,
     assert "a question about my" in heard.transcript.lower(), heard.transcript  # the words arrived in order
     updates = [r["form"]["Url"] for r in phone.rest.requests if r["method"] == "POST" and sid in r["path"]]
     assert [u.split("/voice/")[-1] for u in updates] == ["step/menu/listen?t=1", "step/menu?t=1"]
+    # Twilio follows the move: the menu step decides from what the stream heard (which team the recogniser's
+    # words mean is the understanding tests' business; here, that this answer is the one the IVR used).
+    twilio.post("/voice/step/menu?t=1", {"AccountSid": twilio.account_sid, "CallSid": sid, "CallStatus": "in-progress",
+                                         "From": "+12125550142", "To": "+15005550006"})
+    with transaction(runtime.sessions) as session:
+        [step] = session.get(Call, sid).scratch["path"]
+    assert (step["step"], step["said"]) == ("menu", heard.transcript) and step["meaning"]
