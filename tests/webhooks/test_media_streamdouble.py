@@ -39,8 +39,8 @@ def test_a_spoken_answer_streamed_by_streamdouble_as_a_fork_is_heard_once(phone,
     assert [u.split("/voice/")[-1] for u in updates] == ["step/menu/listen?t=1", "step/menu?t=1"]
     # Twilio follows the move: the menu step decides from what the stream heard (which team the recogniser's
     # words mean is the understanding tests' business; here, that this answer is the one the IVR used).
-    twilio.post("/voice/step/menu?t=1", {"AccountSid": twilio.account_sid, "CallSid": sid, "CallStatus": "in-progress",
-                                         "From": "+12125550142", "To": "+15005550006"})
+    phone.post("/voice/step/menu?t=1", {"AccountSid": phone.account_sid, "CallSid": sid, "CallStatus": "in-progress",
+                                       "From": "+12125550142", "To": "+15005550006"})
     with transaction(runtime.sessions) as session:
         [step] = session.get(Call, sid).scratch["path"]
     assert (step["step"], step["said"]) == ("menu", heard.transcript) and step["meaning"]
