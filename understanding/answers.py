@@ -81,6 +81,18 @@ def plain_yes_no(text: str, lang: str) -> bool | None:
     return yes_no(text, lang) if ws and plain else None
 
 
+def completeness(kind: str | None, lang: str):
+    """A test of whether words heard so far make a whole answer of `kind`, for the end of speech
+    (speech.session: a pause after words that do not is waited out longer), or None when any words do.
+    A phone number: the digits of a whole number of the language's country ("four one five, double five"
+    is a caller between groups of digits)."""
+    if kind != "digits":
+        return None
+    from understanding.numbers import whole_number
+
+    return lambda text: whole_number(text, lang)
+
+
 def wants_asap(text: str, lang: str) -> bool:
     return contains_phrase(words(text), ASAP_PHRASES.get(base_language(lang), []))
 

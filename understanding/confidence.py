@@ -104,10 +104,22 @@ def choose(kind: str, first: str | None, second: str | None, lang: str, understa
             # times, fourth round").
             merged = merge_digit_readings(keys[0], keys[1])
             return likeliest_number([keys[1], merged, keys[0]], lang), 1, answer_state
+        if answer_state == "disagree" and kind == "time":
+            # One heard the day alone, the other a time on that same day: they agree on the day, and one
+            # heard the time of day too ("tomorrow" and "tomorrow at three p m"). The time is said.
+            for whose, key, other in ((0, keys[0], keys[1]), (1, keys[1], keys[0])):
+                if _refines(key, other):
+                    return (first, second)[whose] or "", whose, answer_state
         return (second, 1, answer_state) if pick != "first" else (first, 0, answer_state)
     if keys[1] is not None or (keys[0] is None and not (first or "").strip()):
         return second or "", 1, answer_state
     return first or "", 0, answer_state
+
+
+def _refines(key, other) -> bool:
+    """Whether time key `key` (a bookable time) is on the day that `other` names alone ("day 2026-01-06")."""
+    return (isinstance(key, str) and isinstance(other, str) and other.startswith("day ")
+            and key[:10] == other[4:14] and "T" in key)
 
 
 def confidence(kind: str, answer_state: str) -> float:
