@@ -55,8 +55,10 @@ FRAMES_PER_SECOND = 100  # of the log-Mel features the encoder reads
 # number's digits). Chosen on the dev answers (bench/speech_cascade.py --window; docs/benchmarks.md,
 # "Whisper's window").
 SHORT_WINDOW = {"yes_no": 10.0, "skill": 10.0}
-# Answer kinds Whisper may write only the words of (`words_for`): every other token is suppressed.
-HELD_TO_WORDS = {"digits"}
+# Answer kinds Whisper may write only the words of (`words_for`): every other token is suppressed. Times
+# since the sixth round: held to the words of a time, Whisper no longer writes "The model is great here."
+# for a noisy "tomorrow at three p m" (docs/speech.md, "Sixth round").
+HELD_TO_WORDS = {"digits", "time"}
 # Kinds whose answers Whisper may also write in numerals ("3 p.m.", "10:30"): a time. Not a phone number:
 # allowed numerals there, Whisper heard fewer numbers right (docs/speech.md, "Phone numbers, fifth round").
 NUMERALS = {"time"}

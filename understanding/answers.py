@@ -32,7 +32,7 @@ def yes_no(text: str, lang: str) -> bool | None:
     knowing ("I'm not sure", "no idea").
     """
     lang = base_language(lang)
-    yes_words, no_words = YES_WORDS.get(lang, set()), NO_WORDS.get(lang, set())
+    yes_words, no_words = _as_said(YES_WORDS.get(lang, set())), _as_said(NO_WORDS.get(lang, set()))
     weak, negators = WEAK_YES_WORDS.get(lang, set()), NEGATORS.get(lang, set())
     ws = words(text)
     if contains_phrase(ws, UNSURE_PHRASES.get(lang, [])):
@@ -68,13 +68,19 @@ def yes_no(text: str, lang: str) -> bool | None:
     return True if yes or politeness else None
 
 
+def _as_said(phrases) -> set[str]:
+    """The phrases in the form words() gives ("that's it" -> "thats it"; the tables keep the spelling the
+    speech grammars need)."""
+    return {" ".join(words(p)) for p in phrases}
+
+
 def plain_yes_no(text: str, lang: str) -> bool | None:
     """yes_no(text) when the words are one way of saying yes or no and nothing else ("yes", "yes please",
     "no", "not right", "of course"), else None. "sorry one live yeah" and "why wrong" (PocketSphinx for
     "sorry what was that", "I didn't catch that") hold yes- or no-words, but are no plain yes or no."""
     lang = base_language(lang)
     ws = [w for w in words(text) if w not in WEAK_YES_WORDS.get(lang, set())]
-    yes_words, no_words = YES_WORDS.get(lang, set()), NO_WORDS.get(lang, set())
+    yes_words, no_words = _as_said(YES_WORDS.get(lang, set())), _as_said(NO_WORDS.get(lang, set()))
     phrase = " ".join(ws)
     negated = len(ws) == 2 and ws[0] in NEGATORS.get(lang, set()) and ws[1] in yes_words
     plain = phrase in yes_words or phrase in no_words or phrase in YES_DESPITE_NO.get(lang, []) or negated
