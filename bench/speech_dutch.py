@@ -87,9 +87,9 @@ def main() -> int:
         print("the Whisper worker did not start", file=sys.stderr)
         return 1
     if args.own_hints:
-        import understanding.words as words_module
+        from understanding.words import ANSWER_HINTS
 
-        words_module.ANSWER_HINTS["nl"] = {**words_module.ANSWER_HINTS["nl"], **HINTS}
+        ANSWER_HINTS["nl"] = {**ANSWER_HINTS["nl"], **HINTS}  # the shared table: speech.cascade.hint reads it
     rng = random.Random(7)
     rows, cpu = {}, {}
     items = [("skill", t, w) for t, w in SKILLS] + [("yes_no", t, w) for t, w in YES_NO] + \
