@@ -104,6 +104,14 @@ class SpeechSession:
         return self.audio_seconds - self._last_voice
 
     @property
+    def counted_pause(self) -> float:
+        """Seconds of the final quiet that count against the answer's deadline (speech.cascade): all of it,
+        except that a pause waited out because the words made no whole answer (`complete`) counts as the
+        usual short one. Else a number whose end was waited for would leave the second pass no time."""
+        quiet = self.quiet_seconds
+        return quiet if self._complete is None else min(quiet, self.limits.end_silence_after_words)
+
+    @property
     def done(self) -> bool:
         return self.outcome is not None
 

@@ -264,7 +264,7 @@ def _answer(ws, start: Start, claims: dict, began) -> None:
     if outcome.reason == "stalled" and not session.utterance and not mover.moved_to_listen:
         return  # frames stopped before anything was said: the Gather's timeout takes over
     outcome = _second_pass(outcome, session.utterance, language, claims["step"],
-                           time.monotonic() - session.quiet_seconds)
+                           time.monotonic() - session.counted_pause)
     if _store(claims, outcome):
         mover.answered(claims["call_sid"], claims["step"], claims["turn"])
 

@@ -109,6 +109,8 @@ def test_a_number_left_unfinished_ends_after_the_longer_pause():
     feed(session, [LOUD] * 25)
     outcome = feed(session, [SILENCE] * 100)
     assert outcome.transcript == "four one five" and abs(outcome.audio_seconds - (0.5 + 1.2)) < 0.021
+    # Its deadline for the second pass runs from the usual short pause, not from the caller's last voice.
+    assert abs(session.counted_pause - 0.3) < 0.021 and abs(session.quiet_seconds - 1.2) < 0.021
     # Other answers end as before: any words and a short pause.
     assert completeness("yes_no", "en-US") is None
 
