@@ -7,6 +7,8 @@
   nice -n 10 python bench/speech_cascade.py --set dev --unstructured --cache lm  # numbers: the language model
   nice -n 10 python bench/speech_cascade.py --set dev --window full --cache w30   # Whisper's window: 30 s
   nice -n 10 python bench/speech_cascade.py --set dev --window 10 --cache w10     # the answer + 10 s, every kind
+  nice -n 10 python bench/speech_cascade.py --set dev --kinds time --held-to-words digits time --cache tw  # times:
+                                                                   # Whisper writes only the words of a time
 
 Recordings are made by scripts/make_speech_fixtures.py (answer_recordings) with three synthesisers from
 the dev answers (bench/speech_dev_answers.en-US.tsv: for tuning) or the held-out test answers
@@ -39,6 +41,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 from make_speech_fixtures import answer_recordings  # noqa: E402
 
+ENDPOINT_BY_ANSWER = True  # --no-wait-for-whole-number: a pause after any words ends a phone number (before)
 # What the third column of an answer set means, per kind (None: words that must be asked again).
 MEANT = {"yes_no": {"yes": True, "no": False, "neither": None}, "time": {"asap": "asap", "none": None}}
 
@@ -61,7 +64,7 @@ def ident(row) -> tuple:
     return row["kind"], row["said"], row["voice"], row["noise"]
 
 
-def record(set_name, kinds, prompts=None, every=1, done=(), windows=None) -> list[dict]:
+def record(set_name, kinds, prompts=None, every=1, done=(), windows=None, save=None) -> list[dict]:
     from config import load_ivr_config
     from speech.cascade import hint, menu_labels
     from speech.grammar import grammar_for_config
@@ -69,6 +72,7 @@ def record(set_name, kinds, prompts=None, every=1, done=(), windows=None) -> lis
     from speech.session import SessionLimits, SpeechSession
     from speech.twilio_media import mulaw_to_pcm16
     from speech.whisper_engine import _load, decode, model_path
+    from understanding.answers import completeness
 
     config = load_ivr_config()
     sphinx = PocketSphinxEngine("en-US", workers=0)
@@ -84,7 +88,8 @@ def record(set_name, kinds, prompts=None, every=1, done=(), windows=None) -> lis
         with open(item["path"], "rb") as f:
             pcm = mulaw_to_pcm16(f.read())
         started = time.process_time()
-        session = SpeechSession(sphinx.recognizer(8000, grammar), SessionLimits(), keep_audio=True)
+        session = SpeechSession(sphinx.recognizer(8000, grammar), SessionLimits(), keep_audio=True,
+                                complete=completeness(kind, "en-US") if ENDPOINT_BY_ANSWER else None)
         outcome = None
         for i in range(0, len(pcm), 320):
             outcome = session.feed_audio(pcm[i:i + 320])
@@ -100,6 +105,8 @@ def record(set_name, kinds, prompts=None, every=1, done=(), windows=None) -> lis
                      "second_cpu": time.process_time() - started})
         print(f"{kind:7} {voice:32} {'noisy' if item['noise'] else 'clean'} {said!r:45} "
               f"ps={outcome.transcript!r} wh={second!r}", flush=True)
+        if save is not None and len(rows) % 25 == 0:
+            save(rows)  # a long run stopped half-way keeps what it decoded
     return rows
 
 
@@ -226,7 +233,20 @@ def main() -> None:
     parser.add_argument("--window", nargs="+", metavar="[KIND=]SECONDS|full",
                         help="Whisper's window: the answer plus SECONDS of silence (per kind, or every kind), or "
                              "'full' for 30 s; default: speech.whisper_engine.SHORT_WINDOW")
+    parser.add_argument("--held-to-words", nargs="*", metavar="KIND",
+                        help="the kinds Whisper may write only their own words of (speech.whisper_engine."
+                             "HELD_TO_WORDS, default: as shipped); none given: no kind")
+    parser.add_argument("--no-wait-for-whole-number", action="store_true",
+                        help="end a phone number at the first pause after words, as before "
+                             "(understanding.answers.completeness not used)")
     args = parser.parse_args()
+    if args.no_wait_for_whole_number:
+        global ENDPOINT_BY_ANSWER
+        ENDPOINT_BY_ANSWER = False
+    if args.held_to_words is not None:
+        import speech.whisper_engine
+
+        speech.whisper_engine.HELD_TO_WORDS = set(args.held_to_words)
     windows = None
     if args.window:
         windows = {}
@@ -254,10 +274,14 @@ def main() -> None:
                 cached = json.load(f)
         current = {ident(item) for item in answer_recordings(args.set)[::args.every]}
         cached = [r for r in cached if ident(r) in current]
+        def save(new_rows):
+            with open(cache + ".tmp", "w") as f:
+                json.dump(cached + new_rows, f)
+            os.replace(cache + ".tmp", cache)
+
         rows = cached + record(args.set, set(args.kinds), prompts, args.every, {ident(r) for r in cached},
-                              windows)
-        with open(cache, "w") as f:
-            json.dump(rows, f)
+                              windows, save)
+        save(rows[len(cached):])
     report([r for r in rows if r["kind"] in args.kinds])
 
 

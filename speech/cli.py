@@ -147,6 +147,7 @@ def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
     from speech.twilio_media import MULAW_RATE
 
     from ivr.steps import listen_kind
+    from understanding.answers import completeness
     from understanding.decision import StepContext, decide
 
     context = context or StepContext()
@@ -169,7 +170,8 @@ def recognize_file(path: str, step: str, lang: str, free_form: bool = False,
     seconds = len(pcm) / 2 / MULAW_RATE
     started = time.perf_counter()
     session = SpeechSession(engine.recognizer(MULAW_RATE, grammar),
-                            SessionLimits(max_duration=max(15.0, seconds + 1)))
+                            SessionLimits(max_duration=max(15.0, seconds + 1)),
+                            complete=completeness(kind, lang) if grammar is not None else None)
     frame = MULAW_RATE // 50 * 2  # 20 ms, as a call delivers it
     outcome = None
     for i in range(0, len(pcm), frame):

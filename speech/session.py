@@ -37,6 +37,10 @@ class SessionLimits:
     # Shorter when the engine already holds words: after a grammar phrase, 0.3 s of quiet
     # is enough, and the IVR answers sooner (a pause mid-phrase has no words yet).
     end_silence_after_words: float = 0.3
+    # With a test of whether the words make a whole answer (SpeechSession's `complete`: a phone number of
+    # the country's length), a pause after words that do not is the caller between groups of digits
+    # ("four one five ... five five five ..."): it ends the answer only after this long.
+    end_silence_incomplete: float = 1.2
     max_duration: float = 15.0  # s of one answer at most, from its first voice
     preroll: float = 0.5  # s of audio before the voice started that the recognizer still gets
     barge_in: float = 0.25  # s of voice before the caller counts as speaking over the prompt
@@ -62,9 +66,12 @@ class SpeechOutcome:
 class SpeechSession:
     def __init__(self, recognizer: Recognizer | None, limits: SessionLimits = SessionLimits(),
                  clock: Callable[[], float] = time.monotonic, on_speaking: Callable[[], None] | None = None,
-                 keep_audio: bool = False):
+                 keep_audio: bool = False, complete: Callable[[str], bool] | None = None):
         # recognizer None: a DTMF-only stream (no model for this language).
         self._recognizer = recognizer
+        # Whether the words heard so far make a whole answer (None: any words do). A pause after words
+        # that do not ends the answer only after limits.end_silence_incomplete.
+        self._complete = complete
         self.limits = limits
         self._clock = clock
         self.sample_rate = recognizer.sample_rate if recognizer else 8000
@@ -95,6 +102,14 @@ class SpeechSession:
     def quiet_seconds(self) -> float:
         """Seconds of audio since the caller's voice was last heard (all of it before any voice)."""
         return self.audio_seconds - self._last_voice
+
+    @property
+    def counted_pause(self) -> float:
+        """Seconds of the final quiet that count against the answer's deadline (speech.cascade): all of it,
+        except that a pause waited out because the words made no whole answer (`complete`) counts as the
+        usual short one. Else a number whose end was waited for would leave the second pass no time."""
+        quiet = self.quiet_seconds
+        return quiet if self._complete is None else min(quiet, self.limits.end_silence_after_words)
 
     @property
     def done(self) -> bool:
@@ -144,12 +159,14 @@ class SpeechSession:
                 self._best = hyp
                 return self._end(SPEECH)
         quiet = self.audio_seconds - self._last_voice
-        if self._speech_started and quiet >= self.limits.end_silence:
+        end_silence = self.limits.end_silence if self._complete is None else self.limits.end_silence_incomplete
+        if self._speech_started and quiet >= end_silence:
             return self._end(SPEECH)
         if self._speech_started and quiet >= self.limits.end_silence_after_words and not self._asked_for_words:
             self._asked_for_words = True  # once per pause: asking costs more than decoding a frame
             partial = getattr(self._recognizer, "partial", None)
-            if partial is not None and not partial().empty:
+            heard = partial() if partial is not None else None
+            if heard is not None and not heard.empty and (self._complete is None or self._complete(heard.transcript)):
                 return self._end(SPEECH)
         if not self._speech_started and self.limits.no_speech_timeout is not None \
                 and self.audio_seconds >= self.limits.no_speech_timeout:

@@ -55,6 +55,17 @@ FRAMES_PER_SECOND = 100  # of the log-Mel features the encoder reads
 # number's digits). Chosen on the dev answers (bench/speech_cascade.py --window; docs/benchmarks.md,
 # "Whisper's window").
 SHORT_WINDOW = {"yes_no": 10.0, "skill": 10.0}
+# Answer kinds Whisper may write only the words of (`words_for`): every other token is suppressed. Times
+# since the sixth round: held to the words of a time, Whisper no longer writes "The model is great here."
+# for a noisy "tomorrow at three p m" (docs/speech.md, "Sixth round").
+HELD_TO_WORDS = {"digits", "time"}
+# Kinds whose answers Whisper may also write in numerals ("3 p.m.", "10:30"): a time. Not a phone number:
+# allowed numerals there, Whisper heard fewer numbers right (docs/speech.md, "Phone numbers, fifth round").
+NUMERALS = {"time"}
+# Besides the parser's own words: how Whisper writes those it reads as one ("o'clock" is " o" "'" "clock",
+# "p.m." is " p" "." "m" "."), "the" of "nine in the morning", and "please" (held to time words, Whisper
+# would write some other word for it).
+TIME_WRITING = {"en": {"o", "clock", "p", "m", "pm", "am", "the", "please"}, "nl": {"u", "s", "alstublieft", "graag"}}
 REPLY_TIMEOUT = 10.0  # seconds: a decode that takes longer is given up (the first pass stands)
 # Model sizes that fit a phone line's latency on one core (measured and estimated: docs/speech.md).
 NAMES = ("tiny.en", "base.en", "small.en", "tiny", "base", "small")
@@ -236,19 +247,26 @@ def window_frames(kind: str | None, samples: int, rate: int = MODEL_RATE,
 
 
 def words_for(kind: str | None, language: str) -> frozenset[str] | None:
-    """The only words Whisper may write for an answer of `kind`, or None (any). A phone number: digit
+    """The only words Whisper may write for an answer of `kind` (a kind in HELD_TO_WORDS), or None (any).
+    A phone number: digit
     words, "double"/"triple", "plus", the words callers say before a number ("my number is"), and the one-word requests for a person ("operator": still heard; a
     longer request is PocketSphinx's, whose number grammar has them, and its words stand when Whisper's
     make no number). Not "to", "a": Whisper would write "to" for "two". Whisper writes the digits it hears either way; held to these words it no longer writes
     "Fido", "a little" or "what do you want to do" for noisy digits (docs/speech.md, "Phone numbers,
-    fifth round")."""
+    fifth round"). A time: the words the callback-time parser reads (understanding.times.time_vocabulary:
+    days, parts of the day, number words, "half past", "as soon as possible"...), "o'clock" and "p.m." as
+    Whisper writes them, and the one-word requests for a person; numerals too (`NUMERALS`)."""
+    from understanding.times import time_vocabulary
     from understanding.words import (AGENT_PHRASES, DIGIT_WORDS, NUMBER_LEAD_WORDS, PLUS_WORDS, REPEAT_WORDS,
                                      base_language)
 
     base = base_language(language)
-    if kind != "digits" or base not in DIGIT_WORDS:
+    if kind not in HELD_TO_WORDS or base not in DIGIT_WORDS:
         return None
     agent = {phrase for phrase in AGENT_PHRASES.get(base, ()) if " " not in phrase}
+    if kind == "time":
+        said = {w for entry in time_vocabulary(language) for w in entry.split()}
+        return frozenset(said | agent | TIME_WRITING.get(base, set()))
     lead = NUMBER_LEAD_WORDS.get(base, set())  # "my number is ...": kept as words, not forced into digits
     return (frozenset(DIGIT_WORDS[base]) | frozenset(REPEAT_WORDS.get(base, ())) | PLUS_WORDS.get(base, set())
             | agent | lead)
@@ -257,17 +275,37 @@ def words_for(kind: str | None, language: str) -> frozenset[str] | None:
 _SUPPRESSED: dict = {}  # (model id, words) -> the token ids Whisper may not write
 
 
-def suppressed_tokens(model, words: frozenset[str]) -> list[int]:
+def suppressed_tokens(model, words: frozenset[str], numerals: bool = False) -> list[int]:
     """Every ordinary token of the model's vocabulary that is neither one of `words` (with or without a
     leading space, any capitals) nor punctuation: built once per model and word set. Whisper's own
     list of suppressed tokens (-1) stays."""
-    key = (id(model), words)
+    key = (id(model), words, numerals)
     if key not in _SUPPRESSED:
         tokenizer = model.hf_tokenizer
         ordinary = tokenizer.token_to_id("<|endoftext|>")  # the special tokens come after the text tokens
-        keep = lambda text: text.lower() in words or bool(text) and all(c in ",.-?" for c in text)  # noqa: E731
-        _SUPPRESSED[key] = [-1] + [i for i in range(ordinary) if not keep(tokenizer.decode([i]).strip())]
+        marks = ",.-?:'" if numerals else ",.-?"
+
+        def keep(text: str) -> bool:
+            return (text.lower() in words or bool(text) and all(c in marks for c in text)
+                    or numerals and text.isdigit())
+        pieces = word_pieces(tokenizer, words)
+        _SUPPRESSED[key] = [-1] + [i for i in range(ordinary)
+                                   if i not in pieces and not keep(tokenizer.decode([i]).strip())]
     return _SUPPRESSED[key]
+
+
+def word_pieces(tokenizer, words: frozenset[str]) -> set[int]:
+    """The tokens of `words` that the tokenizer writes in pieces, as Whisper would write them (after a
+    space or first, lower case or capitalised). A multilingual vocabulary has no token for most Dutch
+    digit words ("twee" is " t" "we" "e", "negen" " ne" "gen"): held to whole-word tokens, Whisper could
+    not write them. Words that are one token add nothing here (the English digit words in tiny.en)."""
+    out: set[int] = set()
+    for word in words:
+        for form in (word, " " + word, word.capitalize(), " " + word.capitalize()):
+            ids = tokenizer.encode(form, add_special_tokens=False).ids
+            if len(ids) > 1 and all(tokenizer.decode([i]).strip().lower() != word for i in ids):
+                out.update(ids)
+    return out
 
 
 def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str,
@@ -291,7 +329,7 @@ def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str,
         audio, language=language.split("-")[0].lower(), beam_size=1, temperature=[0.0],
         initial_prompt=prompt or None, without_timestamps=True, condition_on_previous_text=False,
         vad_filter=False, max_new_tokens=MAX_TOKENS,
-        suppress_tokens=suppressed_tokens(model, words) if words else [-1])
+        suppress_tokens=suppressed_tokens(model, words, kind in NUMERALS) if words else [-1])
     try:  # the segments are decoded here (a generator), in the window set above
         # A looping transcript ("Half past two. Half past two. ...", the prompt echoed) is no answer.
         segments = [s for s in segments if s.compression_ratio <= MAX_COMPRESSION]

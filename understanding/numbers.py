@@ -105,6 +105,15 @@ def spoken_digits(text: str, lang: str) -> str:
     return "".join(out)
 
 
+def whole_number(text: str, lang: str) -> bool:
+    """Whether the words hold as many digits as the shortest whole number of the language's country
+    (said_number_forms; en-US: ten), or seven without a country: a caller who pauses before that is
+    between groups of digits, not done (speech.session's `complete`)."""
+    lengths, prefixes, _ = said_number_forms(lang)
+    shortest = min(lengths) + min((len(p) for p in prefixes), default=0) if lengths else 7
+    return len(spoken_digits(text, lang).lstrip("+")) >= shortest
+
+
 def number_tokens(ws: list[str], lang: str) -> list[object]:
     """Words with number words replaced by ints ("twenty five" -> 25, "vijfentwintig" -> 25) and
     clock readings by (hour, minute) ("15:30" -> (15, 30)); other words stay as they are."""

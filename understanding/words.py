@@ -45,7 +45,7 @@ def contains_phrase(said: list[str], phrases) -> bool:
 
 YES_WORDS = {
     "en": {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "affirmative",
-           "absolutely", "definitely", "please", "that is right", "of course"},
+           "absolutely", "definitely", "please", "that is right", "of course", "that's it"},
     "nl": {"ja", "jawel", "jazeker", "klopt", "correct", "juist", "prima", "goed", "graag", "ok", "oke",
            "zeker", "dat klopt", "is goed"},
     "ko": {"네", "예", "응", "맞아요"},

@@ -38,6 +38,7 @@ from speech.session import SessionLimits, SpeechSession
 from speech.twilio_media import MAX_MESSAGE_CHARS, MULAW_RATE, Connected, MediaFormatError, Start, parse_event
 from storage.db import transaction
 from storage.models import Call
+from understanding.answers import completeness
 from web.limits import limiter
 from web import websocket
 from web.runtime import runtime
@@ -252,7 +253,7 @@ def _answer(ws, start: Start, claims: dict, began) -> None:
     session = SpeechSession(recognizer, FORKED,
                             on_speaking=lambda: mover.caller_speaking(claims["call_sid"], claims["step"],
                                                                       claims["turn"], first=marked),
-                            keep_audio=True)
+                            keep_audio=True, complete=completeness(listen_kind(claims["step"]), language))
     try:
         _run(ws, session, claims, began)
     finally:
@@ -263,7 +264,7 @@ def _answer(ws, start: Start, claims: dict, began) -> None:
     if outcome.reason == "stalled" and not session.utterance and not mover.moved_to_listen:
         return  # frames stopped before anything was said: the Gather's timeout takes over
     outcome = _second_pass(outcome, session.utterance, language, claims["step"],
-                           time.monotonic() - session.quiet_seconds)
+                           time.monotonic() - session.counted_pause)
     if _store(claims, outcome):
         mover.answered(claims["call_sid"], claims["step"], claims["turn"])
 

@@ -234,6 +234,42 @@ def test_a_spoken_number_with_repeated_digits_is_read_back_whole(phone, rt, voic
     assert ASKED_WHEN in call.last_heard
 
 
+NUMBER_READ_BACK = P.text("callback_number_readback", digits="{digits}").split("{digits}")[0]
+PAUSE = b"\xff" * 5600  # 0.7 s of mu-law silence: longer than the 0.6 s that ends other answers
+
+
+def voiced(mulaw: bytes) -> bytes:
+    """The recording without the silence a synthesiser puts before and after the words."""
+    from speech.audio import rms_dbfs
+    from speech.session import SessionLimits
+    from speech.twilio_media import mulaw_to_pcm16
+
+    pcm = mulaw_to_pcm16(mulaw)
+    loud = [i for i in range(0, len(pcm), 320) if rms_dbfs(pcm[i:i + 320]) >= SessionLimits().speech_dbfs]
+    return mulaw[loud[0] // 2:(loud[-1] + 320) // 2]
+
+
+@pytest.mark.parametrize("voice", VOICES)
+def test_a_number_said_in_groups_with_pauses_is_heard_whole(phone, rt, voice, busy_agent):
+    # Callers pause between the groups of a number ("four one five ... five five five ... zero one four two").
+    # Such a pause used to end the answer after the first group: three digits, no number, asked again.
+    # Now a pause after words that make no whole number is the caller between groups, waited out
+    # (speech.session, understanding.answers.completeness): the whole number is heard and read back.
+    from understanding.numbers import spoken_digits
+
+    busy_agent("support")
+    call = phone.call(US_CALLER)
+    call.press("2")  # support
+    call.press("1")  # call me back
+    call.press("2")  # another number
+    groups = ["four one five", "five five five", "zero one four two"]
+    assert call.say(mulaw=PAUSE.join(voiced(speak(group, voice=voice)) for group in groups)), call.heard_text()
+    [(step, transcript, _, _)] = heard(rt)
+    assert step == "callback_number_enter" and len(spoken_digits(transcript, "en-US")) == 10, heard(rt)
+    # Read back (whichever ten digits were heard: a misheard one is the caller's "2" to give it again).
+    assert NUMBER_READ_BACK in call.last_heard, call.heard_text()
+
+
 def answers_at(rt, step):
     """What the call's path holds for each answer to `step`: (words said, meaning)."""
     with rt.sessions() as s:

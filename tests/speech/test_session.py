@@ -81,6 +81,40 @@ def test_a_pause_before_any_words_waits_for_the_full_silence():
     assert rec.partials_asked == 2  # once per pause
 
 
+def test_a_pause_between_groups_of_digits_does_not_end_a_phone_number():
+    # "four one five ... five five five zero one four two": after the first group the words make no whole
+    # number (understanding.answers.completeness), so a 0.6 s pause there is the caller between groups.
+    from understanding.answers import completeness
+
+    class Growing(ScriptedRecognizer):
+        def partial(self):
+            self.partials_asked += 1
+            return Hypothesis("four one five" if self.frames <= 60 else self.words, 0.0, "scripted")
+
+    rec = Growing("four one five five five five zero one four two")
+    limits = s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3, end_silence_incomplete=1.2)
+    session = s.SpeechSession(rec, limits, complete=completeness("digits", "en-US"))
+    assert feed(session, [LOUD] * 30 + [SILENCE] * 30 + [LOUD] * 50) is None  # 0.6 s pause: still listening
+    outcome = feed(session, [SILENCE] * 100)
+    assert outcome.transcript == "four one five five five five zero one four two"
+    assert abs(outcome.audio_seconds - (0.6 + 0.6 + 1.0 + 0.3)) < 0.021  # a whole number: the short pause ends it
+
+
+def test_a_number_left_unfinished_ends_after_the_longer_pause():
+    from understanding.answers import completeness
+
+    rec = ScriptedRecognizer("four one five", partial_words="four one five")
+    limits = s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3, end_silence_incomplete=1.2)
+    session = s.SpeechSession(rec, limits, complete=completeness("digits", "en-US"))
+    feed(session, [LOUD] * 25)
+    outcome = feed(session, [SILENCE] * 100)
+    assert outcome.transcript == "four one five" and abs(outcome.audio_seconds - (0.5 + 1.2)) < 0.021
+    # Its deadline for the second pass runs from the usual short pause, not from the caller's last voice.
+    assert abs(session.counted_pause - 0.3) < 0.021 and abs(session.quiet_seconds - 1.2) < 0.021
+    # Other answers end as before: any words and a short pause.
+    assert completeness("yes_no", "en-US") is None
+
+
 def test_engine_end_of_utterance_wins_immediately():
     rec = ScriptedRecognizer("support", final_after=30)
     outcome = feed(s.SpeechSession(rec), [LOUD] * 100)

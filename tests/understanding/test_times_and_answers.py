@@ -150,6 +150,7 @@ def test_words_that_are_neither_or_both_are_neither(text):
 
 @pytest.mark.parametrize("text, expected", [
     ("no problem", True), ("no please", False), ("please", True), ("not correct", False),
+    ("That's it.", True), ("no that's not it", False),
     ("wat zei u", None), ("geen probleem", True), ("nee graag", False), ("ja nee", None),
 ])
 def test_yes_no_edges(text, expected):
@@ -216,3 +217,17 @@ def test_two_recognisers_digits_make_one_number(streamed, held, expected):
 
     words, _, state = choose("digits", streamed, held, "en-US", None, "merge")
     assert state == "disagree" and answer_key("digits", words, "en-US") == expected
+
+
+@pytest.mark.parametrize("streamed, held, expected", [
+    # One heard the day alone, the other a time on that day: the time (before: the day, and the time was asked again).
+    ("tomorrow a three pm", "Tomorrow, let's repeat it.", "2026-01-06T15:00:00+00:00"),
+    ("tomorrow", "Tomorrow at 3 p.m.", "2026-01-06T15:00:00+00:00"),
+    # A time on another day is no refinement: Whisper's reading stands, as for any two times that differ.
+    ("friday at three pm", "Tomorrow.", "day 2026-01-06"),
+])
+def test_a_day_and_a_time_on_that_day_make_the_time(streamed, held, expected):
+    from understanding.confidence import answer_key, choose
+
+    words, _, state = choose("time", streamed, held, "en-US", None, "second")
+    assert state == "disagree" and answer_key("time", words, "en-US") == expected
