@@ -68,6 +68,9 @@ def test_the_api_refuses_a_full_time_and_names_the_next_free_ones(app, add_agent
     assert problem["detail"] == ("that time is fully booked; the next free times are 2026-11-24 14:05, "
                                  "2026-11-24 14:10, 2026-11-24 14:15 America/New_York")
     assert due_local(runtime) == ["14:00", "14:00"]  # nothing booked for the refused one
+    spec = client.get("/api/openapi.json").get_json()  # documented for API clients
+    assert "409" in spec["paths"]["/api/callbacks"]["post"]["responses"]
+    assert {"next_free", "timezone"} <= set(spec["components"]["schemas"]["Problem"]["properties"])
     # The same number asking for a free time is booked.
     assert scheduled(client, "+12125550162", "2026-11-24T14:05").status_code == 201
 
