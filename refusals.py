@@ -18,6 +18,7 @@ class Refusal(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.extra: dict = {}  # more members of the problem, for a program to act on (e.g. next_free)
         if code is not None:
             self.code = code
         if status is not None:
@@ -46,7 +47,7 @@ class RequestRefused(Refusal):
 # Why a number or a time is refused: declared once here. Each is told to a person as `reason_<code>` in
 # config/ivr.toml (both languages; config.Prompts.reason), and the API's problem `code` carries it.
 REASONS = ("emergency", "premium", "invalid", "country", "kind", "extension",  # numbers
-           "past", "closed", "horizon", "format", "dst_gap")  # times
+           "past", "closed", "horizon", "format", "dst_gap", "full")  # times
 
 
 class ReasonedRefusal(Refusal, ValueError):

@@ -326,7 +326,7 @@ class Day:
         if "Press 2 to hold" in heard or "Press 2 to end the call" in heard:  # a wait, or nobody now
             c.fate = "callback" if c.accepts else ("holding" if "hold" in heard else "declined")
             return "1" if c.accepts else "2"
-        if "Press 1 for yes" in heard:  # on the number ending in ...
+        if "Press 1 for yes" in heard:  # on the number ending in ..., or the first free time after a full one
             return "1"
         if "2 to choose a later time" in heard:
             return "2" if slot is not None else "1"
@@ -352,9 +352,14 @@ class Day:
         self.dirty()
 
     def _slot(self, c: Contact) -> datetime | None:
-        """The later time the customer asks for: the first half-hour slot `later_minutes` from now, today."""
+        """The later time the customer picks: the first half-hour slot the product offers (the web button's
+        list: full ones are left out) `later_minutes` from now or later, today; none left today: as soon
+        as possible."""
         wanted = self.clock.now() + timedelta(minutes=c.later_minutes)
-        for slot in callback_requests.open_slots(self.config, c.skill, self.sc.zone, self.clock.now(), days=1):
+        with self.rt.sessions() as s:
+            offered = callback_requests.open_slots(self.config, c.skill, self.sc.zone, self.clock.now(), days=1,
+                                                   session=s)
+        for slot in offered:
             if slot >= wanted and slot.date() == self.clock.now().astimezone(self.sc.zone).date():
                 return slot
         return None

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from callbacks import promises, schemas
 from phone_numbers import NumberRefused, normalise
 from refusals import RequestRefused
-from callbacks.services import CallbackRequest, book_callback, change_state, hash_token
+from callbacks.services import CallbackRequest, book_callback, change_state, find_open_callback, hash_token
 from config import IvrConfig, Prompts
 from routing import hours, queue
 from routing import slots as routing_slots
@@ -95,6 +95,35 @@ def scheduled_time(config: IvrConfig, skill_name: str, local: str, zone_name: st
                              code=refused.reason) from None
 
 
+NEXT_FREE_NAMED = 3  # how many free times a refusal of a full time names
+
+
+class TimeFull(RequestRefused):
+    """A chosen time that is fully booked (routing/slots.py): 409, naming the next free times. `free`: those
+    times (UTC), `zone`: the customer's zone they are named in, `now`: when refused (for words of the day)."""
+
+    status = 409
+
+    def __init__(self, free: list[datetime], zone: ZoneInfo, now: datetime):
+        local = [when.astimezone(zone) for when in free]
+        if local:
+            named = ", ".join(when.strftime("%Y-%m-%d %H:%M") for when in local)
+            message = f"that time is fully booked; the next free times are {named} {zone.key}"
+        else:
+            message = "that time is fully booked, and no later time has room within the booking horizon"
+        super().__init__(message, field="/preferred_time", code="full")
+        self.free, self.zone, self.now = free, zone, now
+        self.extra = {"next_free": [when.strftime("%Y-%m-%dT%H:%M") for when in local], "timezone": zone.key}
+
+
+def check_room(session: Session, config: IvrConfig, skill: str, when: datetime, zone: ZoneInfo,
+               now: datetime) -> None:
+    """Refuse a chosen time that is full (TimeFull, with the next free times in `zone`)."""
+    if not routing_slots.has_room(session, config, skill, when, now):
+        raise TimeFull(routing_slots.free_starts(session, config, skill, when, now, count=NEXT_FREE_NAMED),
+                       zone, now)
+
+
 def request_callback(session: Session, config: IvrConfig, body: dict, *, now: datetime,
                      allowed_countries: tuple[str, ...], caller: Caller) -> Outcome:
     """Book the callback `body` (a decoded JSON object) asks for, or raise RequestRefused saying why."""
@@ -123,6 +152,8 @@ def request_callback(session: Session, config: IvrConfig, body: dict, *, now: da
     scheduled_for = None
     if when == "scheduled":
         scheduled_for = scheduled_time(config, skill, body["preferred_time"], body["timezone"], now)
+        if find_open_callback(session, number, skill) is None:  # one already open is answered as it is
+            check_room(session, config, skill, scheduled_for, zone_named(body["timezone"]), now)
     elif not hours.is_open(config.skills[skill], now):
         # Closed now: "as soon as possible" means at the next opening, as for callers after hours.
         opening = hours.next_opening(config.skills[skill], now)
@@ -217,7 +248,7 @@ def open_slots(config: IvrConfig, skill_name: str, zone: ZoneInfo, now: datetime
             found.append(when.astimezone(zone))
         when += step
     if session is not None:
-        free = set(routing_slots.offerable(session, config, skill_name, found, now, width=step_minutes * 60))
+        free = set(routing_slots.offerable(session, config, skill_name, found, now))
         found = [when for when in found if when in free]
     return found
 

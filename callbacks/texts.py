@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from callbacks import promises
 from callbacks import requests as callback_requests
 from refusals import REASONS, RequestRefused
 from config import IvrConfig
@@ -90,6 +91,8 @@ def refusal(config, language: str, refused: RequestRefused) -> str:
         return str(refused)
     if refused.field == "/phone":
         return p.text("callback_number_invalid", reason=p.reason(code))
+    if isinstance(refused, callback_requests.TimeFull) and refused.free:  # full: the first free time after it
+        return p.text("text_time_full", when=promises.moment_words(p, refused.free[0], refused.zone, refused.now))
     if refused.field == "/preferred_time":
         return p.text("callback_time_invalid", reason=p.reason(code))
     return str(refused)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from ivr import asking, booking, steps
 from ivr.answers import Meaning
 from phone_numbers import home_region, last_digits, spoken_number
-from routing import hours
+from routing import hours, slots
 
 
 def use_caller_number(flow, call, meaning: Meaning):
@@ -47,7 +47,19 @@ def book_at(flow, call, meaning: Meaning):
         when = hours.check_callback_time(skill, meaning.value, flow.clock.now(), rules)
     except hours.TimeRefused as refused:
         return time_refused(flow, call, Meaning("refused", refused.reason))
+    if not slots.has_room(flow.session, flow.config, skill, when, flow.clock.now()):
+        return time_full(flow, call, when)
     return booking.book(flow, call, scheduled_for=when)
+
+
+def time_full(flow, call, asked):
+    """The time is fully booked (routing/slots.py): offer the first free time after it, or, with none
+    within the horizon, say it is full and ask for another day."""
+    free = slots.free_starts(flow.session, flow.config, call.skill, asked, flow.clock.now())
+    if not free:
+        return time_refused(flow, call, Meaning("refused", "full"))
+    call.scratch = {**call.scratch, "asked_time": asked.isoformat(), "offered_time": free[0].isoformat()}
+    return asking.ask(flow, call, "callback_time_full")
 
 
 def time_refused(flow, call, meaning: Meaning):

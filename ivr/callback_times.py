@@ -43,6 +43,11 @@ def book_confirmed_time(flow, call, meaning: Meaning):
     return callback_number.book_at(flow, call, Meaning("time", datetime.fromisoformat(pending)))
 
 
+def book_offered_time(flow, call, meaning: Meaning):
+    """Yes to the first free time offered for a full one: booked, if it is still free (else the next is offered)."""
+    return callback_number.book_at(flow, call, Meaning("time", datetime.fromisoformat(call.scratch["offered_time"])))
+
+
 def correct_time(flow, call, meaning: Meaning):
     """"No" at the read-back: ask when again, from the start (as soon as possible, or a later time)."""
     call.scratch = {k: v for k, v in call.scratch.items() if k not in ("pending_time", "day_offset")}
@@ -59,6 +64,16 @@ def read_back(flow, call, prompts) -> str:
     return prompts.text("callback_time_confirm", when=when)
 
 
+def offer_words(flow, call, prompts) -> str:
+    """The question of "callback_time_full": the time asked is full, the first free one after it, both
+    said in the zone this caller hears times in."""
+    now, zone = flow.clock.now(), flow.zone(call)
+    return prompts.text("callback_time_full",
+                        asked=promises.moment_words(prompts, datetime.fromisoformat(call.scratch["asked_time"]), zone, now),
+                        when=promises.moment_words(prompts, datetime.fromisoformat(call.scratch["offered_time"]), zone, now))
+
+
 MOVES = {"book_asap": book_asap, "ask_day": ask_day, "ask_time": ask_time, "confirm_time": confirm_time,
-         "book_confirmed_time": book_confirmed_time, "correct_time": correct_time}
-QUESTIONS = {"callback_time_confirm": read_back}
+         "book_confirmed_time": book_confirmed_time, "correct_time": correct_time,
+         "book_offered_time": book_offered_time}
+QUESTIONS = {"callback_time_confirm": read_back, "callback_time_full": offer_words}

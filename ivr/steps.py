@@ -102,6 +102,11 @@ STEPS: Mapping[str, Step] = MappingProxyType({step.name: step for step in [
          leads={"time": "book_at", "asap": "book_asap", "day": "ask_time", "unsure": "confirm_time",
                 "refused": "time_refused", "agent": "to_person"},
          give_up="to_person"),
+    # A chosen time that is fully booked: the first free time after it is offered (yes books it, no asks
+    # for a day and time again); ivr/callback_times.py.
+    Step("callback_time_full", "callback_time_full", _YES_NO,
+         leads={"yes": "book_offered_time", "no": "ask_day", "agent": "to_person"},
+         give_up="to_person"),
     # A spoken time or "as soon as possible" heard with low confidence, read back before it is booked:
     # "no" asks when again, so the caller can correct it.
     Step("callback_time_confirm", "callback_time_confirm", _YES_NO,

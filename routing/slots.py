@@ -1,27 +1,38 @@
-"""Callback slots and their capacity from staffing: full slots are not offered, and callbacks that
-would all fall due at one moment (those booked overnight for "as soon as you open") are spread over
-the first slots after it, each with its own slot to tell.
+"""Callback start times and their capacity from staffing: the one place that says whether a chosen time
+can still be kept. Every booking path asks it: the web button's slot list and a move on the waiting page
+(full times are not offered), a time keyed or said on the phone and a `preferred_time` from the API,
+chat or SMS (a full time is refused with the next free ones), and callbacks booked overnight "as soon as
+you open" (spread over the first free times after the opening, each with its own time to tell).
 
-    capacity(slot)  = floor(sum of the shares of the agents on at the slot's start * slot seconds / handle)
-                      (0 when the skill is closed then; agents, shares and handle as routing/estimate.py
-                      reads them: staffing now, and at later openings those expected then)
-    booked(slot)    = callbacks of the skill due in the slot (scheduled, retry_wait)
-    room(slot)      = capacity - booked
-Live holders and callbacks already in line are not counted against a slot: they come first, so a slot
+A scheduled callback falls due at its start minute, and is on time only if an agent is free for it then,
+so a start time holds as many callbacks as agents can be free at it, and each keeps its agent for a
+handle time:
+
+    capacity(t) = the agents with the skill on at t, each as the share of their work this skill's line
+                  takes (a multi-skill agent counts as their share), rounded down, at least 1 while
+                  anyone is on, never more than the agents on; 0 while the skill is closed.
+                  Agents, shares and handle as routing/estimate.py reads them (staffing now, and at later
+                  openings those expected then).
+    busy(p)     = callbacks of the skill due in (p - handle, p] (scheduled, retry_wait): still on the
+                  agent they took at p
+    room(t)     = min over p in {t} and the due times in (t, t + handle) of capacity(p) - busy(p):
+                  a callback at t keeps an agent from t to t + handle, so it must fit at every point of it
+Live holders and callbacks already in line are not counted against a time: they come first, so a time
 starting soon may still be served late; re-estimates (callbacks/dispatch/slips.py) tell those customers.
 
-    slots(session, config, skill, starts, now)           -> [Slot]            capacity and bookings
-    offerable(session, config, skill, starts, now)       -> [datetime]        starts with room
-    spread_slot(session, config, skill, earliest, now)   -> datetime | None   first start with room
+    room_at(supply, handle, hours, due, start)                  -> int               pure
+    has_room(session, config, skill, start, now)                -> bool              one time
+    offerable(session, config, skill, starts, now)              -> [datetime]        the starts with room
+    free_starts(session, config, skill, earliest, now, count=1) -> [datetime]        the next free times
+    spread_slot(session, config, skill, earliest, now)          -> datetime | None   the first of them
 """
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import IvrConfig, Skill
@@ -30,39 +41,39 @@ from routing.predictor import HORIZON, Handle, Hours, Supply
 from routing.promise import SLOT_WIDTH_SECONDS
 from storage.models import CALLBACK, QueueEntry
 
-
-@dataclass(frozen=True)
-class Slot:
-    start: datetime
-    end: datetime
-    capacity: int
-    booked: int
-
-    @property
-    def room(self) -> int:
-        return max(0, self.capacity - self.booked)
+# The next free times are looked for on this grid (14:05, 14:10, ...): fine enough that a full minute's
+# callers are not pushed a whole slot on, coarse enough to read out.
+FREE_STEP_SECONDS = 300
 
 
-def capacity(supply: list[Supply], handle: Handle, hours: Hours, start: datetime, seconds: int) -> int:
-    """How many callbacks the agents on at `start` can take in a slot of `seconds` (pure)."""
-    if not hours.open_at(start) or handle.mean <= 0:
+def capacity(supply: list[Supply], hours: Hours, at: datetime) -> int:
+    """How many callbacks can start at `at`: the agents who can be free then (pure)."""
+    if not hours.open_at(at):
         return 0
-    staffed = sum(s.share for s in supply if s.on_at(start))
-    return int(math.floor(staffed * seconds / handle.mean + 1e-9))
+    on = [s for s in supply if s.on_at(at)]
+    if not on:
+        return 0
+    return min(len(on), max(1, int(math.floor(sum(s.share for s in on) + 1e-9))))
 
 
-def _due_in(skill: str, start: datetime, end: datetime):
-    return (QueueEntry.skill == skill, QueueEntry.kind == CALLBACK, QueueEntry.state.in_(("scheduled", "retry_wait")),
-            QueueEntry.next_attempt_at >= start, QueueEntry.next_attempt_at < end)
-
-
-def booked(session: Session, skill: str, start: datetime, end: datetime) -> int:
-    return int(session.scalar(select(func.count()).select_from(QueueEntry).where(*_due_in(skill, start, end))) or 0)
+def room_at(supply: list[Supply], handle: Handle, hours: Hours, due: list[datetime], start: datetime) -> int:
+    """How many more callbacks can start at `start` on time (pure). `due`: the skill's booked due times,
+    sorted, covering at least (start - handle, start + handle)."""
+    keep = timedelta(seconds=max(handle.mean, 1.0))
+    points = [start, *due[bisect_right(due, start):bisect_left(due, start + keep)]]
+    room = None
+    for p in points:
+        busy = bisect_right(due, p) - bisect_right(due, p - keep)
+        left = capacity(supply, hours, p) - busy
+        room = left if room is None else min(room, left)
+    return max(0, room or 0)
 
 
 def _due_times(session: Session, skill: str, start: datetime, end: datetime) -> list[datetime]:
-    """The due times booked in [start, end), sorted: one query for a walk over many slots."""
-    return sorted(session.scalars(select(QueueEntry.next_attempt_at).where(*_due_in(skill, start, end))))
+    """The due times booked in [start, end), sorted: one query for a walk over many times."""
+    return sorted(session.scalars(select(QueueEntry.next_attempt_at).where(
+        QueueEntry.skill == skill, QueueEntry.kind == CALLBACK, QueueEntry.state.in_(("scheduled", "retry_wait")),
+        QueueEntry.next_attempt_at >= start, QueueEntry.next_attempt_at < end)))
 
 
 def _inputs(session: Session, config: IvrConfig, skill: Skill, now: datetime):
@@ -71,42 +82,62 @@ def _inputs(session: Session, config: IvrConfig, skill: Skill, now: datetime):
     return hours, supply, estimate.handle_time(session, skill.name, config.assumed_handle_seconds)
 
 
-def slots(session: Session, config: IvrConfig, skill: Skill | str, starts: list[datetime], now: datetime, *,
-          width: int = SLOT_WIDTH_SECONDS) -> list[Slot]:
-    skill = config.skills[skill] if isinstance(skill, str) else skill
-    hours, supply, handle = _inputs(session, config, skill, now)
-    step = timedelta(seconds=width)
-    return [Slot(start, start + step, capacity(supply, handle, hours, start, width),
-                 booked(session, skill.name, start, start + step)) for start in starts]
+def _skill(config: IvrConfig, skill: Skill | str) -> Skill:
+    return config.skills[skill] if isinstance(skill, str) else skill
 
 
-def offerable(session: Session, config: IvrConfig, skill: Skill | str, starts: list[datetime], now: datetime, *,
-              width: int = SLOT_WIDTH_SECONDS) -> list[datetime]:
-    """The starts whose slot still has room: full slots are not offered. With no agent that has the skill
+def offerable(session: Session, config: IvrConfig, skill: Skill | str, starts: list[datetime],
+              now: datetime) -> list[datetime]:
+    """The starts that still have room: full times are not offered. With no agent that has the skill
     at all, staffing is unknown (agents not entered yet): every start is kept."""
-    skill = config.skills[skill] if isinstance(skill, str) else skill
-    if not _inputs(session, config, skill, now)[1]:
-        return list(starts)
-    return [slot.start for slot in slots(session, config, skill, starts, now, width=width) if slot.room > 0]
-
-
-def spread_slot(session: Session, config: IvrConfig, skill: Skill | str, earliest: datetime, now: datetime, *,
-                width: int = SLOT_WIDTH_SECONDS) -> datetime | None:
-    """The first slot from `earliest` (e.g. the next opening) that has room, walking `width` at a time
-    through opening hours: callbacks booked overnight fill the first slots after the opening in turn
-    instead of all falling due in its first minute. None: no room within the predictor's horizon."""
-    skill = config.skills[skill] if isinstance(skill, str) else skill
+    skill = _skill(config, skill)
     hours, supply, handle = _inputs(session, config, skill, now)
-    step = timedelta(seconds=width)
-    due: list[datetime] | None = None  # read once, on the first slot with any capacity
+    if not supply or not starts:
+        return list(starts)
+    keep = timedelta(seconds=max(handle.mean, 1.0))
+    due = _due_times(session, skill.name, min(starts) - keep, max(starts) + keep)
+    return [start for start in starts if room_at(supply, handle, hours, due, start) > 0]
+
+
+def has_room(session: Session, config: IvrConfig, skill: Skill | str, start: datetime, now: datetime) -> bool:
+    """Whether a callback chosen for `start` can still start on time (see offerable)."""
+    return bool(offerable(session, config, skill, [start], now))
+
+
+def free_starts(session: Session, config: IvrConfig, skill: Skill | str, earliest: datetime, now: datetime, *,
+                count: int = 1, step: int = FREE_STEP_SECONDS) -> list[datetime]:
+    """The first `count` start times from `earliest` on that have room: `earliest` itself, then the
+    `step` grid (14:05, 14:10, ...) through opening hours, never a time whose told window
+    (SLOT_WIDTH_SECONDS) would run past closing. Fewer (or none) when the predictor's horizon ends first,
+    or when no agent has the skill at all (nobody's time can be counted)."""
+    skill = _skill(config, skill)
+    hours, supply, handle = _inputs(session, config, skill, now)
+    if not supply:
+        return []
+    width, grid = timedelta(seconds=SLOT_WIDTH_SECONDS), timedelta(seconds=step)
+    keep = timedelta(seconds=max(handle.mean, 1.0))
+    due: list[datetime] | None = None  # read once, on the first time with any capacity
+    found: list[datetime] = []
     for span_start, span_end in hours.spans:
         start = max(span_start, earliest)
-        while start + step <= span_end and start < now + HORIZON:  # a slot never runs past closing
-            room = capacity(supply, handle, hours, start, width)
-            if room > 0:
+        while start + width <= span_end and start < now + HORIZON and len(found) < count:
+            if capacity(supply, hours, start) > 0:
                 if due is None:
-                    due = _due_times(session, skill.name, start, now + HORIZON + step)
-                if room > bisect_left(due, start + step) - bisect_left(due, start):
-                    return start
-            start += step
-    return None
+                    due = _due_times(session, skill.name, start - keep, now + HORIZON + width + keep)
+                if room_at(supply, handle, hours, due, start) > 0:
+                    found.append(start)
+            # On to the next grid time (whole steps of the hour).
+            seconds = int(start.timestamp())
+            start = datetime.fromtimestamp(seconds - seconds % step, start.tzinfo) + grid
+        if len(found) == count:
+            break
+    return found
+
+
+def spread_slot(session: Session, config: IvrConfig, skill: Skill | str, earliest: datetime,
+                now: datetime) -> datetime | None:
+    """The first time from `earliest` (e.g. the next opening) that has room: callbacks booked overnight
+    fill the first free times after the opening in turn instead of all falling due in its first minute.
+    None: no room within the predictor's horizon."""
+    found = free_starts(session, config, skill, earliest, now)
+    return found[0] if found else None

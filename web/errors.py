@@ -58,7 +58,8 @@ def render_problem(status: int, title: str, detail: str, **extra) -> Response:
 
 def render_refusal(refusal: Refusal) -> Response:
     title = TITLES.get(refusal.status) or HTTP_STATUS_CODES.get(refusal.status, "Refused")
-    return render_problem(refusal.status, title, refusal.message, field=refusal.field, code=refusal.code)
+    return render_problem(refusal.status, title, refusal.message, field=refusal.field, code=refusal.code,
+                          **refusal.extra)
 
 
 def register_errors(app: Flask) -> None:

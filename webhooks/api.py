@@ -329,6 +329,8 @@ def openapi_description() -> dict:
                         "200": {"description": "This number already has an open callback for the skill",
                                 "content": callback_ref},
                         **errors(400, 403, 413, 415, 422, 429),
+                        "409": {"description": "The preferred_time is fully booked (`code` full); `next_free` "
+                                               "names the next free times", "content": problem_ref},
                     },
                 },
             },
@@ -426,6 +428,9 @@ def openapi_description() -> dict:
                     "detail": {"type": "string"},
                     "field": {"type": "string", "description": "JSON pointer of the field at fault"},
                     "code": {"type": "string", "description": "Stable machine-readable reason"},
+                    "next_free": {"type": "array", "items": {"type": "string"},
+                                  "description": "With code full: the next free times (YYYY-MM-DDTHH:MM, in `timezone`)"},
+                    "timezone": {"type": "string", "description": "With next_free: the IANA zone of its times"},
                 },
             },
         }},

@@ -1,6 +1,7 @@
 """The after-hours offer through the signed voice webhooks (the Twilio emulator plays Twilio): a request
-for a person never ends the call, and the night's callbacks are spread over the first slots after the
-opening like the web's, each caller told their own window, never one that passes closing."""
+for a person never ends the call, and the night's callbacks are spread over the first free times after
+the opening like the web's (as many at a time as agents can be free), each caller told their own window,
+never one that passes closing."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -78,8 +79,9 @@ def test_the_nights_callbacks_are_spread_over_the_first_slots_each_told_its_own_
     booked = callbacks(runtime)
     zone = runtime.ivr_config.skills["billing"].timezone
     local = [e.scheduled_for.astimezone(zone).strftime("%H:%M") for e in booked]
-    # One agent, 240 s a callback: 3 fit in a 15-minute slot; the 4th and 5th go to 08:15, as on the web.
-    assert local == ["08:00", "08:00", "08:00", "08:15", "08:15"]
+    # One agent can be free at 08:00, and keeps each callback 240 s: the next free times are 08:05, 08:10...
+    # (routing/slots.py), as for the web's.
+    assert local == ["08:00", "08:05", "08:10", "08:15", "08:20"]
     p = Prompts(runtime.ivr_config, "en-US")
     for entry, call in zip(booked, calls):
         window = Window(entry.promised_from, entry.promised_by, entry.promised_zone)
@@ -88,8 +90,8 @@ def test_the_nights_callbacks_are_spread_over_the_first_slots_each_told_its_own_
         assert told in call.last_heard  # the booking says the stored window
         assert call.heard_text().count(told) == 2  # and the offer said the same one before it
     last = booked[-1]
-    assert last.promised_from.astimezone(zone).strftime("%H:%M") == "08:15"
-    assert "between 08:15 and" in calls[-1].last_heard
+    assert last.promised_from.astimezone(zone).strftime("%H:%M") == "08:20"
+    assert "between 08:20 and" in calls[-1].last_heard
 
 
 def test_a_slot_that_would_run_past_closing_is_not_used_the_next_openings_is(app, runtime, clock, monkeypatch):

@@ -22,7 +22,7 @@ LANGUAGES = CONFIG.languages
 SAMPLES = {
     "wait": lambda p: p.wait(300), "cancel": lambda p: p.table["text_keyword_cancel"], "position": lambda p: 3, "last_digits": lambda p: "0142",
     "digits": lambda p: "0 6, 1 2 3, 4 5 6, 7 8", "reason": lambda p: p.reason("past"),
-    "opening": lambda p: "tomorrow at 08:00", "when": lambda p: "today at 14:30", "n": lambda p: 5,
+    "opening": lambda p: "tomorrow at 08:00", "when": lambda p: "today at 14:30", "asked": lambda p: "today at 14:00", "n": lambda p: 5,
     "heard": lambda p: p.text("whisper_heard", said="my internet is down"), "who": lambda p: "Pat Jones",
     "said": lambda p: "my router is broken", "company": lambda p: CONFIG.company_name,
     "window": lambda p: promises.window_words(p, Window(NOW, NOW + timedelta(minutes=15), "America/New_York"), NOW),

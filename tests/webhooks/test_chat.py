@@ -187,3 +187,16 @@ def test_oversized_handover_is_413(client, runtime, clock):
     assert response.status_code == 413
     assert response.get_json()["code"] == "too_large"
     assert entries(runtime) == []
+
+
+def test_a_handover_for_a_full_time_is_refused_with_the_next_free_times(client, runtime, clock, add_agent):
+    add_agent("Ann", "+14155550101", skills=("support",))  # one support agent: one callback at a time
+    first = post(client, clock, {"phone": "+12125550142", "skill": "support", "preferred_time": "2026-11-25T09:00",
+                                 "timezone": "America/New_York"})
+    assert first.status_code == 201
+    full = post(client, clock, {"phone": "+12125550143", "skill": "support", "preferred_time": "2026-11-25T09:00",
+                                "timezone": "America/New_York"})
+    assert full.status_code == 409 and full.mimetype == "application/problem+json"
+    assert full.get_json()["code"] == "full"
+    assert full.get_json()["next_free"] == ["2026-11-25T09:05", "2026-11-25T09:10", "2026-11-25T09:15"]
+    assert [e.phone_number for e in entries(runtime)] == ["+12125550142"]
