@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Table, bindparam, create_engine, event, insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -253,23 +253,80 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @contextmanager
-def one_write(engine: Engine) -> Iterator[Connection]:
-    """A Core connection for reads followed by one write that is the whole unit of work (`insert_together`),
-    committed before the block ends. On PostgreSQL it runs in autocommit: every statement is its own
-    transaction, so the work costs no BEGIN and no COMMIT round trip (a new call: 3 round trips, not 6).
-    On SQLite, a transaction as `engine.begin()` gives (pysqlite's BEGIN and COMMIT cost no round trip)."""
-    if engine.dialect.name != "postgresql":
+def one_write(engine: Engine) -> Iterator[Connection | Direct]:
+    """A connection for reads followed by one write that is the whole unit of work (`insert_together`),
+    committed before the block ends; read on it with `select_rows`. On PostgreSQL a Core connection in
+    autocommit: every statement is its own transaction, so the work costs no BEGIN and no COMMIT round
+    trip (a new call: 2 round trips). On SQLite the pool's own DBAPI connection (`Direct`) in one
+    transaction: statements compiled once run on it without SQLAlchemy's per-execution work, and its
+    errors are raised as SQLAlchemy's (IntegrityError, OperationalError), as on a Core connection."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        return
+    if engine.dialect.name != "sqlite":
         with engine.begin() as connection:
             yield connection
         return
-    with engine.connect() as connection:
-        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    pooled = engine.raw_connection()
+    try:
+        try:
+            yield Direct(pooled.driver_connection, engine.dialect)
+            pooled.commit()
+        except BaseException:
+            pooled.rollback()
+            raise
+    except dbapi_error as exc:
+        raise DBAPIError.instance(None, None, exc, dbapi_error, hide_parameters=True, dialect=engine.dialect) from exc
+    finally:
+        pooled.close()  # back to the pool
 
 
-def insert_together(connection: Connection, *rows: tuple[Table, dict]) -> None:
+class Direct:
+    """An SQLite connection of the engine's pool inside `one_write`: Core statements run on it compiled
+    once (`_prepared`), their parameters put through the columns' types as SQLAlchemy would."""
+
+    def __init__(self, dbapi_connection, dialect):
+        self.dialect = dialect
+        self._cursor = dbapi_connection.cursor()
+
+    def run(self, statement, values: dict, column_keys: tuple[str, ...] | None = None) -> list[tuple]:
+        sql, compiled, processors = _prepared(statement, self.dialect, column_keys)
+        params = compiled.construct_params(values)
+        self._cursor.execute(sql, tuple(params[name] if process is None else process(params[name])
+                                        for name, process in processors))
+        return self._cursor.fetchall()
+
+
+@functools.lru_cache(maxsize=32)
+def _prepared(statement, dialect, column_keys: tuple[str, ...] | None):
+    """`statement` compiled for `dialect` (an INSERT for `column_keys`): its SQL, the compiled form and each
+    positional parameter's name and bind processor. Statements that need SQLAlchemy at execution
+    (column defaults filled in, expanding IN lists) are refused."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params or not compiled.positional:
+        raise ValueError("statement needs SQLAlchemy at execution: run it on a Core connection")
+    return str(compiled), compiled, tuple(
+        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in compiled.positiontup)
+
+
+def select_rows(db, statement, values: dict) -> list:
+    """The rows of a SELECT on an ORM session, a Core connection or `one_write`'s connection (tuples)."""
+    if isinstance(db, Direct):
+        return db.run(statement, values)
+    return db.execute(statement, values).all()
+
+
+def insert_together(connection: Connection | Direct, *rows: tuple[Table, dict]) -> None:
     """One row into each table, all or none. On PostgreSQL one statement (the first INSERTs as WITH clauses,
     whose rows the last one's foreign keys see at the statement's end), so on a `one_write` connection it
     is one round trip and atomic on its own. Elsewhere one INSERT each, in the connection's transaction."""
+    if isinstance(connection, Direct):
+        for table, values in rows:
+            connection.run(_insert(table), values, tuple(values))
+        return
     if connection.dialect.name != "postgresql":
         for table, values in rows:
             connection.execute(_insert(table), values)
