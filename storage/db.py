@@ -1,9 +1,13 @@
 """Engine, sessions and schema upgrades. SQLite is the embedded default; DATABASE_URL selects PostgreSQL."""
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
+import queue
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -12,7 +16,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Table, bindparam, create_engine, event, insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -40,7 +44,36 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, hide_parameters=True)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle for longer than this is pinged before it is used again (see _ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pool_pre_ping, but only for a connection that sat in the pool for over
+    PING_AFTER_IDLE_SECONDS: one that dropped meanwhile (a server restart, an idle time-out, a failover) is
+    replaced before the request uses it, while under load, where connections go back and out within
+    milliseconds, no request pays the ping's round trip (on PostgreSQL, one of a new call's three). A
+    connection that broke less than that long ago fails its request (a 503, as while the database is
+    down) and the pool is renewed at once, as it would be anyway for the requests then in flight."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection, record) -> None:
+        record.info["idle_from"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        idle_from = record.info.get("idle_from")
+        if idle_from is None or time.monotonic() - idle_from <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the pooled connection no longer answers") from exc  # the pool connects anew
 
 
 # How long a writer waits for the others of its process before it leaves the wait to SQLite's own (which
@@ -127,35 +160,62 @@ def _one_writer_connection(lock_path: str | None = None) -> type:
 
 
 def _flock(path: str, timeout: float):
-    """`path` opened and exclusively flocked: at once when free, else by a helper thread that blocks in
-    flock (the kernel wakes it when the holder lets go: no polling), waited for at most `timeout` seconds.
-    Each call opens the file anew: flocks of separate opens exclude each other even within a process, so
-    a helper that gave up and gets the lock late only drops its own."""
-    import fcntl
-
+    """`path` opened and exclusively flocked: at once when free, else by the process's waiter thread for
+    that file (`_Waiter`), which blocks in flock (the kernel wakes it when the holder lets go: no
+    polling), waited for at most `timeout` seconds. Each call opens the file anew: flocks of separate
+    opens exclude each other even within a process, so a wait that gave up and gets the lock late only
+    drops its own."""
     file = open(path, "a")
     try:
         fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return file
     except BlockingIOError:
         pass
-    taken, guard, given_up = threading.Event(), threading.Lock(), [False]
+    return _Waiter.of(path).take(file, timeout)
 
-    def take() -> None:
-        fcntl.flock(file, fcntl.LOCK_EX)
-        with guard:
-            if given_up[0]:
-                file.close()
-            else:
-                taken.set()
 
-    threading.Thread(target=take, name="sqlite-write-lock", daemon=True).start()
-    if not taken.wait(timeout):
-        with guard:
-            if not taken.is_set():
-                given_up[0] = True
-                raise WriteLockTimeout(f"database is locked: another process held {path} for over {timeout:g} s")
-    return file
+class _Waiter:
+    """One thread per process and lock file, made at its first contended write and kept: it blocks in
+    flock for the writer that holds its process's writer lock (one at a time), so a contended write
+    costs a hand-over to a thread already running, not a new thread (flock itself has no time-out)."""
+
+    _all: dict[tuple[int, str], _Waiter] = {}
+    _making = threading.Lock()
+
+    @classmethod
+    def of(cls, path: str) -> _Waiter:
+        key = (os.getpid(), path)  # a forked child makes its own: threads do not cross a fork
+        waiter = cls._all.get(key)
+        if waiter is None:
+            with cls._making:
+                waiter = cls._all.get(key) or cls._all.setdefault(key, cls(path))
+        return waiter
+
+    def __init__(self, path: str):
+        self.path = path
+        self._asked: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="sqlite-write-lock", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            file, taken, guard, given_up = self._asked.get()
+            fcntl.flock(file, fcntl.LOCK_EX)
+            with guard:
+                if given_up[0]:
+                    file.close()  # its writer left: the lock goes on to the next one
+                else:
+                    taken.set()
+
+    def take(self, file, timeout: float):
+        taken, guard, given_up = threading.Event(), threading.Lock(), [False]
+        self._asked.put((file, taken, guard, given_up))
+        if not taken.wait(timeout):
+            with guard:
+                if not taken.is_set():
+                    given_up[0] = True
+                    raise WriteLockTimeout(f"database is locked: another process held {self.path} for over "
+                                           f"{timeout:g} s")
+        return file
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -186,8 +246,6 @@ def _migration_lock(url: str) -> Iterator[None]:
         if not path or path == ":memory:":
             yield
             return
-        import fcntl
-
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         with open(path + ".migrate-lock", "a") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
