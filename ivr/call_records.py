@@ -5,7 +5,8 @@ Through the ORM the first request cost five statements, and autoflush wrote the 
 returning-caller check read the queue, so the database's write lock was held while the TwiML was built
 (on SQLite every other writer then waits). Here everything is read and rendered first, and the call and
 its first turn go in just before the commit (the call already at turn 1): two INSERTs on SQLite, one
-statement in autocommit on PostgreSQL (`storage.db.one_write`, `insert_together`). A status
+statement in autocommit on PostgreSQL (`storage.db.one_write`, `insert_together`; on SQLite the
+statements, compiled once, run on the DBAPI connection without SQLAlchemy's per-execution work). A status
 callback is one UPDATE. What is stored, and what the caller hears, is what `ivr.flow.CallFlow` stores
 and says: the TwiML comes from `ivr.asking.ask`, and anything unusual is left to it (see `first_answer`).
 """
@@ -25,8 +26,8 @@ _CLOSED = tuple(sorted(CLOSED_CALL_STATUSES))
 
 
 def first_answer(flow, connection, call_sid: str, from_number: str | None, to_number: str | None) -> str | None:
-    """The greeting and menu of a new call, stored as turn 0 on `connection` (a Core connection from
-    `storage.db.one_write`; `flow` only words it). None when the caller has a callback waiting
+    """The greeting and menu of a new call, stored as turn 0 on `connection` (`storage.db.one_write`'s;
+    `flow` only words it). None when the caller has a callback waiting
     (CallFlow.incoming asks about it). A CallSid already stored (Twilio retried the request) raises
     IntegrityError at the INSERT: the caller then runs CallFlow.incoming, which replays turn 0."""
     if returning.waiting_callback_id(connection, from_number, flow.settings.allowed_countries,

@@ -18,6 +18,7 @@ from callbacks.services import change_state
 from ivr import asking
 from ivr.answers import Meaning
 from phone_numbers import NumberRefused, e164_reading, normalise
+from storage.db import select_rows
 from storage.models import CALLBACK, QueueEntry
 
 WAITING = ("queued", "scheduled", "retry_wait")
@@ -32,14 +33,14 @@ def open_callback(flow, call) -> QueueEntry | None:
 
 def waiting_callback_id(db, from_number: str | None, allowed_countries: tuple[str, ...], skills) -> int | None:
     """The id of the waiting callback (the earliest booked) for `from_number` as normalise() reads it, if
-    any; `db` an ORM session or a Core connection. Callbacks are stored under normalised numbers, so
+    any; `db` an ORM session, a Core connection or `storage.db.one_write`'s. Callbacks are stored under normalised numbers, so
     the caller's number is looked up by its E.164 reading (one parse) and normalised only on a hit:
     a number normalise() refuses finds none, as before."""
     number = e164_reading(from_number)
     if number is None:
         return None
-    entry_id = next((row.id for row in db.execute(_OPEN_CALLBACKS, {"number": number}).all() if row.skill in skills),
-                    None)
+    entry_id = next((entry_id for entry_id, skill in select_rows(db, _OPEN_CALLBACKS, {"number": number})
+                     if skill in skills), None)
     if entry_id is None:
         return None
     try:

@@ -1,9 +1,13 @@
 """Engine, sessions and schema upgrades. SQLite is the embedded default; DATABASE_URL selects PostgreSQL."""
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
+import queue
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -12,7 +16,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Table, bindparam, create_engine, event, insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -40,7 +44,36 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, hide_parameters=True)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle for longer than this is pinged before it is used again (see _ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pool_pre_ping, but only for a connection that sat in the pool for over
+    PING_AFTER_IDLE_SECONDS: one that dropped meanwhile (a server restart, an idle time-out, a failover) is
+    replaced before the request uses it, while under load, where connections go back and out within
+    milliseconds, no request pays the ping's round trip (on PostgreSQL, one of a new call's three). A
+    connection that broke less than that long ago fails its request (a 503, as while the database is
+    down) and the pool is renewed at once, as it would be anyway for the requests then in flight."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection, record) -> None:
+        record.info["idle_from"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        idle_from = record.info.get("idle_from")
+        if idle_from is None or time.monotonic() - idle_from <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the pooled connection no longer answers") from exc  # the pool connects anew
 
 
 # How long a writer waits for the others of its process before it leaves the wait to SQLite's own (which
@@ -127,35 +160,62 @@ def _one_writer_connection(lock_path: str | None = None) -> type:
 
 
 def _flock(path: str, timeout: float):
-    """`path` opened and exclusively flocked: at once when free, else by a helper thread that blocks in
-    flock (the kernel wakes it when the holder lets go: no polling), waited for at most `timeout` seconds.
-    Each call opens the file anew: flocks of separate opens exclude each other even within a process, so
-    a helper that gave up and gets the lock late only drops its own."""
-    import fcntl
-
+    """`path` opened and exclusively flocked: at once when free, else by the process's waiter thread for
+    that file (`_Waiter`), which blocks in flock (the kernel wakes it when the holder lets go: no
+    polling), waited for at most `timeout` seconds. Each call opens the file anew: flocks of separate
+    opens exclude each other even within a process, so a wait that gave up and gets the lock late only
+    drops its own."""
     file = open(path, "a")
     try:
         fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return file
     except BlockingIOError:
         pass
-    taken, guard, given_up = threading.Event(), threading.Lock(), [False]
+    return _Waiter.of(path).take(file, timeout)
 
-    def take() -> None:
-        fcntl.flock(file, fcntl.LOCK_EX)
-        with guard:
-            if given_up[0]:
-                file.close()
-            else:
-                taken.set()
 
-    threading.Thread(target=take, name="sqlite-write-lock", daemon=True).start()
-    if not taken.wait(timeout):
-        with guard:
-            if not taken.is_set():
-                given_up[0] = True
-                raise WriteLockTimeout(f"database is locked: another process held {path} for over {timeout:g} s")
-    return file
+class _Waiter:
+    """One thread per process and lock file, made at its first contended write and kept: it blocks in
+    flock for the writer that holds its process's writer lock (one at a time), so a contended write
+    costs a hand-over to a thread already running, not a new thread (flock itself has no time-out)."""
+
+    _all: dict[tuple[int, str], _Waiter] = {}
+    _making = threading.Lock()
+
+    @classmethod
+    def of(cls, path: str) -> _Waiter:
+        key = (os.getpid(), path)  # a forked child makes its own: threads do not cross a fork
+        waiter = cls._all.get(key)
+        if waiter is None:
+            with cls._making:
+                waiter = cls._all.get(key) or cls._all.setdefault(key, cls(path))
+        return waiter
+
+    def __init__(self, path: str):
+        self.path = path
+        self._asked: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="sqlite-write-lock", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            file, taken, guard, given_up = self._asked.get()
+            fcntl.flock(file, fcntl.LOCK_EX)
+            with guard:
+                if given_up[0]:
+                    file.close()  # its writer left: the lock goes on to the next one
+                else:
+                    taken.set()
+
+    def take(self, file, timeout: float):
+        taken, guard, given_up = threading.Event(), threading.Lock(), [False]
+        self._asked.put((file, taken, guard, given_up))
+        if not taken.wait(timeout):
+            with guard:
+                if not taken.is_set():
+                    given_up[0] = True
+                    raise WriteLockTimeout(f"database is locked: another process held {self.path} for over "
+                                           f"{timeout:g} s")
+        return file
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -186,8 +246,6 @@ def _migration_lock(url: str) -> Iterator[None]:
         if not path or path == ":memory:":
             yield
             return
-        import fcntl
-
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         with open(path + ".migrate-lock", "a") as lock_file:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
@@ -253,23 +311,80 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @contextmanager
-def one_write(engine: Engine) -> Iterator[Connection]:
-    """A Core connection for reads followed by one write that is the whole unit of work (`insert_together`),
-    committed before the block ends. On PostgreSQL it runs in autocommit: every statement is its own
-    transaction, so the work costs no BEGIN and no COMMIT round trip (a new call: 3 round trips, not 6).
-    On SQLite, a transaction as `engine.begin()` gives (pysqlite's BEGIN and COMMIT cost no round trip)."""
-    if engine.dialect.name != "postgresql":
+def one_write(engine: Engine) -> Iterator[Connection | Direct]:
+    """A connection for reads followed by one write that is the whole unit of work (`insert_together`),
+    committed before the block ends; read on it with `select_rows`. On PostgreSQL a Core connection in
+    autocommit: every statement is its own transaction, so the work costs no BEGIN and no COMMIT round
+    trip (a new call: 2 round trips). On SQLite the pool's own DBAPI connection (`Direct`) in one
+    transaction: statements compiled once run on it without SQLAlchemy's per-execution work, and its
+    errors are raised as SQLAlchemy's (IntegrityError, OperationalError), as on a Core connection."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        return
+    if engine.dialect.name != "sqlite":
         with engine.begin() as connection:
             yield connection
         return
-    with engine.connect() as connection:
-        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    pooled = engine.raw_connection()
+    try:
+        try:
+            yield Direct(pooled.driver_connection, engine.dialect)
+            pooled.commit()
+        except BaseException:
+            pooled.rollback()
+            raise
+    except dbapi_error as exc:
+        raise DBAPIError.instance(None, None, exc, dbapi_error, hide_parameters=True, dialect=engine.dialect) from exc
+    finally:
+        pooled.close()  # back to the pool
 
 
-def insert_together(connection: Connection, *rows: tuple[Table, dict]) -> None:
+class Direct:
+    """An SQLite connection of the engine's pool inside `one_write`: Core statements run on it compiled
+    once (`_prepared`), their parameters put through the columns' types as SQLAlchemy would."""
+
+    def __init__(self, dbapi_connection, dialect):
+        self.dialect = dialect
+        self._cursor = dbapi_connection.cursor()
+
+    def run(self, statement, values: dict, column_keys: tuple[str, ...] | None = None) -> list[tuple]:
+        sql, compiled, processors = _prepared(statement, self.dialect, column_keys)
+        params = compiled.construct_params(values)
+        self._cursor.execute(sql, tuple(params[name] if process is None else process(params[name])
+                                        for name, process in processors))
+        return self._cursor.fetchall()
+
+
+@functools.lru_cache(maxsize=32)
+def _prepared(statement, dialect, column_keys: tuple[str, ...] | None):
+    """`statement` compiled for `dialect` (an INSERT for `column_keys`): its SQL, the compiled form and each
+    positional parameter's name and bind processor. Statements that need SQLAlchemy at execution
+    (column defaults filled in, expanding IN lists) are refused."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params or not compiled.positional:
+        raise ValueError("statement needs SQLAlchemy at execution: run it on a Core connection")
+    return str(compiled), compiled, tuple(
+        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in compiled.positiontup)
+
+
+def select_rows(db, statement, values: dict) -> list:
+    """The rows of a SELECT on an ORM session, a Core connection or `one_write`'s connection (tuples)."""
+    if isinstance(db, Direct):
+        return db.run(statement, values)
+    return db.execute(statement, values).all()
+
+
+def insert_together(connection: Connection | Direct, *rows: tuple[Table, dict]) -> None:
     """One row into each table, all or none. On PostgreSQL one statement (the first INSERTs as WITH clauses,
     whose rows the last one's foreign keys see at the statement's end), so on a `one_write` connection it
     is one round trip and atomic on its own. Elsewhere one INSERT each, in the connection's transaction."""
+    if isinstance(connection, Direct):
+        for table, values in rows:
+            connection.run(_insert(table), values, tuple(values))
+        return
     if connection.dialect.name != "postgresql":
         for table, values in rows:
             connection.execute(_insert(table), values)

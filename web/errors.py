@@ -138,15 +138,27 @@ class RowIntConverter(IntegerConverter):
 def refuse_control_characters() -> None:
     """storage.text's rule for every request, before any view: the path and query on one line, form
     fields as free text (JSON bodies: web.bodies). A 400 that names the field; nothing is done."""
+    form = request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+    # The usual request holds none: each kind of text is searched at once (a character is a control
+    # character wherever it stands), and the fields are named only when one does.
+    one_line = [request.path, *(text for name, values in request.args.lists() for text in [name, *values])]
+    free = [text for name, values in request.form.lists() for text in [name, *values]] if form else []
+    if not has_control("".join(one_line), one_line=True) and not has_control("".join(free)):
+        return
     fields = [("the URL path", request.path, True)]
     fields += [(f"query parameter {name!r}", text, True)
                for name, values in request.args.lists() for text in [name, *values]]
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if form:
         fields += [(f"form field {name!r}", text, False)
                    for name, values in request.form.lists() for text in [name, *values]]
-    for field, text, one_line in fields:
-        if has_control(text, one_line=one_line):
-            raise BadRequest(str(TextRefused(field, one_line)))
+    for field, text, one_line_only in fields:
+        if has_control(text, one_line=one_line_only):
+            raise BadRequest(str(TextRefused(field, one_line_only)))
+
+
+# Every response carries these unless its view set its own.
+SECURITY_HEADERS = (("Content-Security-Policy", CONTENT_SECURITY_POLICY), ("X-Content-Type-Options", "nosniff"),
+                    ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"))
 
 
 def register_security_headers(app: Flask) -> None:
@@ -159,8 +171,7 @@ def register_security_headers(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        headers = response.headers
+        present = {name.lower() for name, _ in headers}  # one pass, not one per header (setdefault)
+        headers.extend([(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present])
         return response

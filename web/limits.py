@@ -42,6 +42,37 @@ TOO_MANY_FOR_NUMBER = "too many callback requests for this phone number; please 
 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
+# Blueprints whose routes no rate limit counts (unlimited): flask-limiter's check, which costs more than the
+# rest of a Twilio voice webhook's guards together, is skipped for them (its hook is not run at all).
+UNLIMITED_BLUEPRINTS: set[str] = set()
+
+
+def unlimited(blueprint):
+    """Mark a blueprint none of whose routes has a rate limit (Twilio's voice webhooks: every request
+    is signed, and all come from Twilio's addresses). A limit put on one of its routes would not count."""
+    UNLIMITED_BLUEPRINTS.add(blueprint.name)
+    return blueprint
+
+
+@limiter.request_filter
+def _in_unlimited_blueprint() -> bool:
+    return request.blueprint in UNLIMITED_BLUEPRINTS
+
+
+def _skip_check_for_unlimited(app: Flask) -> None:
+    """flask-limiter's before-request check, run only outside UNLIMITED_BLUEPRINTS. (Its request filter above
+    exempts them too, but only after the check has set up its per-request state, which costs as much.)"""
+    hooks = app.before_request_funcs.setdefault(None, [])
+    check = limiter._check_request_limit
+    if check not in hooks:
+        return  # another flask-limiter: the request filter still exempts them
+
+    def check_request_limit() -> None:
+        if request.blueprint not in UNLIMITED_BLUEPRINTS:
+            check()
+
+    hooks[hooks.index(check)] = check_request_limit
+
 
 def init_limits(app: Flask, engine: Engine) -> None:
     for name, default in DEFAULT_LIMITS.items():
@@ -55,6 +86,7 @@ def init_limits(app: Flask, engine: Engine) -> None:
     # own Retry-After (the window's end) on every response that a limit counted.
     app.after_request(_retry_after_for_429_only)
     limiter.init_app(app)
+    _skip_check_for_unlimited(app)
     app.after_request(_note_retry_after)
 
 

@@ -13,10 +13,11 @@ from flask import Blueprint, Response, abort, request
 
 from callbacks.dispatcher import ENDED, HUMAN, MACHINE
 from webhooks import twilio_params
+from web.limits import unlimited
 from web.runtime import runtime
 from webhooks.security import twilio_signed
 
-outbound = Blueprint("outbound", __name__, url_prefix="/outbound")
+outbound = unlimited(Blueprint("outbound", __name__, url_prefix="/outbound"))
 
 PUBLIC_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -39,8 +39,9 @@ MAX_ADDRESS = 255
 
 def check_addresses() -> None:
     """400 for an address no phone network sends (too long for its column, or control characters)."""
+    form = request.form
     for name in ADDRESS_FIELDS:
-        value = request.form.get(name)
+        value = form.get(name)
         if value is not None and (len(value) > MAX_ADDRESS or has_control(value, one_line=True)):
             abort(400, description=f"{name} is longer than {MAX_ADDRESS} characters or holds control characters.")
 

@@ -11,10 +11,11 @@ from ivr import call_records
 from ivr.flow import CallFlow, FlowSettings
 from storage.db import one_write, retry_on_conflict, transaction
 from webhooks import twilio_params
+from web.limits import unlimited
 from web.runtime import runtime
 from webhooks.security import public_base, stream_token, twilio_signed
 
-voice = Blueprint("voice", __name__, url_prefix="/voice")
+voice = unlimited(Blueprint("voice", __name__, url_prefix="/voice"))
 
 STEP = re.compile(r"^[a-z_]{1,32}$")
 ENTRY = re.compile(r"^[0-9a-f]{32}$")  # a queue entry's public id (uuid4 hex)

@@ -77,6 +77,32 @@ def test_signature_for_another_url_is_refused(twilio, runtime):
     assert response.status_code == 403
 
 
+def test_signature_over_the_url_with_its_default_port_is_accepted_as_twilio_does(twilio, runtime):
+    # Twilio signs the URL with or without the port (twilio's RequestValidator accepts both); another port
+    # is another URL. PUBLIC_BASE_URL here names no port: https means 443.
+    params = {**PARAMS, "CallSid": new_sid("CA")}
+    with_port = twilio.sign(PUBLIC_BASE_URL.replace(".com", ".com:443") + "/voice/incoming", params)
+    assert twilio.post("/voice/incoming", params, signature=with_port).status_code == 200
+    params = {**PARAMS, "CallSid": new_sid("CA")}
+    other_port = twilio.sign(PUBLIC_BASE_URL.replace(".com", ".com:8443") + "/voice/incoming", params)
+    assert twilio.post("/voice/incoming", params, signature=other_port, expect_ok=False).status_code == 403
+    assert count(runtime, Call) == 1
+
+
+def test_a_repeated_parameter_is_checked_as_twilios_validator_checks_it():
+    # Each name once, followed by each of its values sorted: what twilio-python's RequestValidator signs.
+    from werkzeug.datastructures import MultiDict
+
+    from webhooks.security import form_signed
+
+    url = PUBLIC_BASE_URL + "/voice/incoming"
+    form = MultiDict([*PARAMS.items(), ("Caller", "+12125550199"), ("Caller", "+12125550142")])
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, form)
+    assert form_signed(AUTH_TOKEN, url, form, signature)
+    form.setlist("Caller", ["+12125550199"])
+    assert not form_signed(AUTH_TOKEN, url, form, signature)
+
+
 def test_behind_a_trusted_proxy_the_forwarded_url_of_a_listed_host_is_checked(settings, clock):
     from dataclasses import replace
 
