@@ -151,12 +151,14 @@ def _spoken_time(step: steps.Step, text: str, confidence: float | None, ctx: Ans
         return Meaning("asap") if sure else Meaning("unsure", "asap")
     if ctx.skill is None:
         return UNCLEAR
-    result = u.callback_time(text, lang, ctx.now, ctx.skill.timezone, ctx.skill.hours,
-                             timedelta(days=ctx.config.booking_horizon_days), day_offset=ctx.day_offset)
+    zone = ctx.config.zone_for(lang, ctx.skill)  # read in the zone the caller hears times in
+    result = u.callback_time(text, lang, ctx.now, zone, ctx.skill.hours,
+                             timedelta(days=ctx.config.booking_horizon_days), day_offset=ctx.day_offset,
+                             hours_zone=ctx.skill.timezone)
     if result.when is not None:  # every spoken time is read back (day, date, time, zone) before it is booked
         return Meaning("unsure", result.when) if confidence is not None or not sure else Meaning("time", result.when)
     if result.reason == "day_only" and "day" in step.leads:
-        return Meaning("day", (result.day - ctx.now.astimezone(ctx.skill.timezone).date()).days)
+        return Meaning("day", (result.day - ctx.now.astimezone(zone).date()).days)
     # "format": no time in the words at all; ask again rather than refuse a time.
     return UNCLEAR if result.reason in (None, "format", "contradictory", "day_only") \
         else Meaning("refused", result.reason)
@@ -174,10 +176,10 @@ def _keyed_time(digits: str, ctx: AnswerContext) -> Meaning:
         return UNCLEAR
     if len(digits) != 4 or not digits.isdigit() or int(digits[:2]) > 23 or int(digits[2:]) > 59:
         return Meaning("refused", "format")
-    local_today = ctx.now.astimezone(ctx.skill.timezone).date()
-    day = local_today + timedelta(days=ctx.day_offset)
+    zone = ctx.config.zone_for(ctx.language, ctx.skill)  # keyed as the caller reads a clock: in their zone
+    day = ctx.now.astimezone(zone).date() + timedelta(days=ctx.day_offset)
     try:
         at = datetime.strptime(digits, "%H%M").time()
-        return Meaning("time", hours.local_to_utc(day, at, ctx.skill.timezone))
+        return Meaning("time", hours.local_to_utc(day, at, zone))
     except hours.TimeRefused as refused:
         return Meaning("refused", refused.reason)

@@ -96,8 +96,8 @@ class Understanding:
 
     def callback_time(self, text: str, lang: str, now: datetime, zone: ZoneInfo,
                       hours: Mapping[int, tuple[time, time]], horizon: timedelta = timedelta(days=14),
-                      day_offset: int = 0) -> CallbackTime:
-        return parse_callback_time(text, lang, now, zone, hours, horizon, day_offset)
+                      day_offset: int = 0, hours_zone: ZoneInfo | None = None) -> CallbackTime:
+        return parse_callback_time(text, lang, now, zone, hours, horizon, day_offset, hours_zone)
 
     def wants_asap(self, text: str, lang: str) -> bool:
         return answers.wants_asap(text, lang)

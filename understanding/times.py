@@ -257,11 +257,13 @@ def _to_utc(day: date, at: time, zone: ZoneInfo) -> datetime | None:
 
 def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
                         hours: Mapping[int, tuple[time, time]],
-                        horizon: timedelta = timedelta(days=14), day_offset: int = 0) -> CallbackTime:
+                        horizon: timedelta = timedelta(days=14), day_offset: int = 0,
+                        hours_zone: ZoneInfo | None = None) -> CallbackTime:
     """Resolve "tomorrow at three", "in an hour", "Monday morning", "morgen om half vier"...
 
-    `now` is aware; `zone` and `hours` ({weekday: (open, close)}, Monday = 0) are the
-    skill's. The result is in UTC, or carries the reason it cannot be booked. A time said
+    `now` is aware; `zone` is where the caller's words are read (the zone they hear times in);
+    `hours` ({weekday: (open, close)}, Monday = 0) are the skill's, local to `hours_zone` (the skill's
+    zone; `zone` when not given). The result is in UTC, or carries the reason it cannot be booked. A time said
     without a day is on the day `day_offset` days from today (the day the caller picked before).
     A day alone ("tomorrow", "Friday") is not a time: reason "day_only", with the day.
     """
@@ -274,9 +276,10 @@ def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
     text = re.sub(r"\b(\d{1,2})\.(\d\d)\b", r"\1:\2", text or "")
     ws = number_tokens(_split_compounds(words(text), lang), lang)
 
+    hours_zone = hours_zone or zone
     delta = _relative(ws, lang)
     if delta is not None:
-        return _check(now + delta, now, zone, hours, horizon)
+        return _check(now + delta, now, hours_zone, hours, horizon)
 
     local_now = now.astimezone(zone)
     day, implied_part = _day(ws, lang, local_now.date())
@@ -288,6 +291,9 @@ def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
         return CallbackTime(None, "contradictory")
     if clock is None and part is None:
         # A day alone: the caller has not said when on it. Refuse a day we cannot call on at all.
+        if hours_zone != zone:
+            first = _first_open_minute(day, time(0), time(23, 59), now, zone, hours_zone, hours, horizon)
+            return first if not first.ok else CallbackTime(None, "day_only", day=day)
         span = span_on(hours, day)
         if not span or (day == local_now.date() and local_now.time() >= span[1]):
             return CallbackTime(None, "closed" if not span else "past")
@@ -298,12 +304,14 @@ def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
         options = _candidates(*clock, part)
         if not options:
             return CallbackTime(None, "format")
-        results = [_resolve(day, t, now, zone, hours, horizon) for t in options]
+        results = [_resolve(day, t, now, zone, hours_zone, hours, horizon) for t in options]
         # Prefer the reading we can actually book; otherwise report the likeliest one's reason.
         return next((r for r in results if r.ok), results[0])
 
     # A day and/or part of day without a clock time: the first bookable minute in it.
     start, end = DAY_PARTS[part] if part else (time(0), time(23, 59))
+    if hours_zone != zone:
+        return _first_open_minute(day, start, end, now, zone, hours_zone, hours, horizon)
     span = span_on(hours, day)
     if not span:
         return CallbackTime(None, "closed")
@@ -324,12 +332,32 @@ def parse_callback_time(text: str, lang: str, now: datetime, zone: ZoneInfo,
     return _check(candidate, now, zone, hours, horizon)
 
 
-def _resolve(day: date, at: time, now: datetime, zone: ZoneInfo,
+def _first_open_minute(day: date, start: time, end: time, now: datetime, zone: ZoneInfo, hours_zone: ZoneInfo,
+                       hours: Mapping[int, tuple[time, time]], horizon: timedelta) -> CallbackTime:
+    """The first minute of a part of the caller's day (read in `zone`) when the team is open in its own
+    zone (`hours_zone`): the two zones' days do not line up, so walk the part a minute at a time."""
+    first = datetime.combine(day, start, zone).astimezone(timezone.utc)
+    last = datetime.combine(day, end, zone).astimezone(timezone.utc)
+    if last <= now:
+        return CallbackTime(None, "past")
+    if first <= now:  # later the same day: from the next quarter hour
+        local_now = now.astimezone(zone)
+        first = (local_now + timedelta(minutes=15 - local_now.minute % 15)).replace(second=0, microsecond=0)
+        first = first.astimezone(timezone.utc)
+    at = first
+    while at < last:
+        if open_during(hours, at.astimezone(hours_zone)):
+            return _check(at, now, hours_zone, hours, horizon)
+        at += timedelta(minutes=1)
+    return CallbackTime(None, "closed")
+
+
+def _resolve(day: date, at: time, now: datetime, zone: ZoneInfo, hours_zone: ZoneInfo,
              hours: Mapping[int, tuple[time, time]], horizon: timedelta) -> CallbackTime:
     when = _to_utc(day, at, zone)
     if when is None:
         return CallbackTime(None, "dst_gap")
-    return _check(when, now, zone, hours, horizon)
+    return _check(when, now, hours_zone, hours, horizon)
 
 
 def _check(when: datetime, now: datetime, zone: ZoneInfo,

@@ -88,7 +88,7 @@ def test_a_dutch_caller_hears_the_full_time_and_the_next_in_dutch(twilio, app, r
     fill(app, "2026-11-25T14:30")
     call = twilio.call(from_number="+31201234599", to_number=DUTCH_LINE)  # a Dutch caller on the Dutch line
     to_time_step(call)
-    call.press("1430")  # keyed in the team's zone (ivr/answers.py), said back in Amsterdam's: 20:30
+    call.press("2030")  # keyed as the caller reads a clock, in Amsterdam: 14:30 in the team's New York, full
     assert call.last_heard == ("Sorry, morgen, woensdag 25 november om 20:30, tijdzone Amsterdam is volgeboekt. "
                                "Het eerste vrije tijdstip daarna is morgen, woensdag 25 november om 20:35, tijdzone "
                                "Amsterdam. Zullen we u dan terugbellen? Druk 1 voor ja, of 2 om een ander tijdstip "
