@@ -144,7 +144,8 @@ def dispatcher_for(runtime):
 
     dialer = Dialer(runtime.twilio, runtime.settings.twilio_number, OutboundLinks(PUBLIC_BASE_URL), runtime.clock,
                     messaging_number=runtime.settings.twilio_messaging_number)
-    settings = DispatchSettings(calls_per_second=0, retry_delay_seconds=600, max_attempts=3, early_window_seconds=60)
+    settings = DispatchSettings(calls_per_second=0, retry_delay_seconds=600, max_attempts=3, early_window_seconds=60,
+                                retry_in_window={})  # every miss waits the retry delay (see tests/conftest.py)
     dispatcher = Dispatcher(runtime.sessions, runtime.clock, runtime.ivr_config, dialer, settings)
     runtime.extras["dispatcher"] = dispatcher
     return dispatcher
