@@ -8,8 +8,8 @@
   were told still has time left: another attempt soon (CALLBACK_RETRY_IN_WINDOW_SECONDS, per outcome,
   never within a minute of the missed call), no later than a minute before the window ends and only
   while the skill is open. The promise stands, so no new window is told (an SMS, if on, says when we
-  try again). Once per window told; that attempt is not counted in CALLBACK_MAX_ATTEMPTS, whose
-  attempts stay the long-delay ones.
+  try again). Once per callback: that one attempt is not counted in CALLBACK_MAX_ATTEMPTS, whose
+  attempts stay the long-delay ones (an unreachable customer is rung at most once more than before).
 - Otherwise (the window cannot be kept, or it was already retried in, or the customer hung up, the
   call failed, the agent left first): another attempt after CALLBACK_RETRY_DELAY_SECONDS, rolled into
   opening hours, and the customer is told the new time and window; after CALLBACK_MAX_ATTEMPTS
@@ -53,9 +53,7 @@ class RetryPolicy:
         context = entry.context or {}
         soon = self.in_window(work, entry, outcome)
         if soon is not None:
-            told = stored_window(entry)
-            entry.context = {**context, "retries_in_window": int(context.get("retries_in_window", 0)) + 1,
-                             "retried_in_window_by": iso(told.end)}
+            entry.context = {**context, "retries_in_window": int(context.get("retries_in_window", 0)) + 1}
             entry.next_attempt_at = soon
             callbacks.change_state(work.session, entry, "retry_wait", now=work.now, event=event, actor=self.name,
                                    reason=reason, retry_at=iso(soon), attempt=entry.attempts, in_window=True)
@@ -65,7 +63,7 @@ class RetryPolicy:
         if entry.attempts - int(context.get("retries_in_window", 0)) >= self.settings.max_attempts:
             callbacks.change_state(work.session, entry, "failed", now=work.now, event="failed", actor=self.name,
                                    reason=f"{reason}; gave up after {entry.attempts} attempts", last_event=event)
-            return
+            return False
         when = work.now + timedelta(seconds=self.settings.retry_delay_seconds)
         skill = self.config.skills.get(entry.skill)
         if skill is not None:
@@ -79,16 +77,16 @@ class RetryPolicy:
 
     def in_window(self, work: Work, entry: QueueEntry, outcome: str | None):
         """When to try again inside the window the customer was told, or None when it cannot be kept
-        (no delay for this outcome, no window, already retried in this one, too little of it left, or
-        the skill closed by then)."""
+        (no delay for this outcome, no window, already retried once inside a window, too little of it
+        left, or the skill closed by then)."""
         delay = self.settings.retry_in_window.get(outcome) if outcome else None
         told = stored_window(entry)
-        if not delay or told is None or (entry.context or {}).get("retried_in_window_by") == iso(told.end):
+        if not delay or told is None or (entry.context or {}).get("retries_in_window"):
             return None
         latest = told.end - timedelta(seconds=IN_WINDOW_MARGIN_SECONDS)
-        when = max(min(work.now + timedelta(seconds=max(delay, MIN_RETRY_SECONDS)), latest), told.start)
-        if when < work.now + timedelta(seconds=MIN_RETRY_SECONDS) or when > latest:
-            return None
+        when = min(work.now + timedelta(seconds=max(delay, MIN_RETRY_SECONDS)), latest)
+        if when < work.now + timedelta(seconds=MIN_RETRY_SECONDS) or when < told.start:
+            return None  # too little of the window left; or dialled well before it (then: the retry delay)
         skill = self.config.skills.get(entry.skill)
         if skill is not None and not hours.is_open(skill, when):
             return None

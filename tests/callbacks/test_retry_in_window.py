@@ -94,7 +94,7 @@ def test_a_machine_hears_we_try_again_in_a_few_minutes_and_a_second_miss_waits_t
     heard = again.heard_text()
     assert "will try again." in heard and "in a few minutes" not in heard  # true: not soon this time
     entry = entry_of(pid)
-    # Once per window: the second miss waits the retry delay, and the new window is told.
+    # Once per callback: the second miss waits the retry delay, and the new window is told.
     assert entry.state == "retry_wait" and entry.next_attempt_at == clock.now() + timedelta(seconds=600)
     assert events(entry)[-2:] == ["voicemail", "window_told"]
     assert entry.promised_from == entry.next_attempt_at and entry.promised_by > told.promised_by
@@ -114,12 +114,12 @@ def test_the_attempt_inside_the_window_is_not_one_of_the_attempts_before_giving_
             break
         delays.append((entry.next_attempt_at - clock.now()).total_seconds())
         clock.set(entry.next_attempt_at)
-    # Missed, soon; missed, the delay (a new window); missed, soon inside that one; missed: the second
-    # long-delay attempt ends it.
-    assert delays == [60, 900, 60]
+    # Missed, soon (once per callback); missed, the delay (a new window told); missed, the delay; the
+    # third miss is the second of the long-delay attempts: it ends it.
+    assert delays == [60, 900]
     entry = entry_of(pid)
-    assert entry.state == "failed" and entry.attempts == 4 and "gave up after 4 attempts" in entry.events[-1].reason
-    assert outbound.count_to(CUSTOMER) == 4
+    assert entry.state == "failed" and entry.attempts == 3 and "gave up after 3 attempts" in entry.events[-1].reason
+    assert outbound.count_to(CUSTOMER) == 3
 
 
 def test_too_little_of_the_window_left_waits_the_delay_and_tells_the_new_time(
@@ -149,28 +149,23 @@ def test_the_retry_inside_the_window_is_bounded_by_what_is_left_of_it(
     assert entry.promised_by == end and events(entry)[-1] == "customer_no_answer"
 
 
-def test_a_callback_dialled_before_its_window_is_retried_at_the_window_told(
+def test_a_callback_dialled_well_before_its_window_waits_the_delay_rolled_to_the_opening(
         dispatcher, outbound, add_agent, book, entry_of, clock):
     """Booked minutes before closing, the customer is told a window at tomorrow's opening; an agent is
-    free, so they are called at once; missed, the next attempt is at the window's start (not in a
-    minute, after closing; not the delay rolled to the opening with a new time told)."""
+    free, so they are called at once. Missed, that call was a bonus ahead of the promise: the retry
+    delay (rolled to the opening, the skill closes first), told as a new window."""
     new_york = ZoneInfo("America/New_York")
     clock.set(datetime(2026, 11, 24, 17, 57, 30, tzinfo=new_york))  # billing closes at 18:00
     add_agent("Ann", AGENT)
     pid = book(CUSTOMER)
-    told = entry_of(pid)
     opening = datetime(2026, 11, 25, 8, 0, tzinfo=new_york)
-    assert told.promised_from == opening
+    assert entry_of(pid).promised_from == opening
     clock.set(datetime(2026, 11, 24, 17, 59, tzinfo=new_york))
     _agent, customer = dial(dispatcher, outbound)
     customer.ring_out("no-answer")
     entry = entry_of(pid)
-    assert entry.next_attempt_at == opening and entry.promised_by == told.promised_by
-    assert events(entry).count("window_told") == 1 and events(entry)[-1] == "customer_no_answer"
-    clock.set(opening - timedelta(seconds=1))
-    assert dispatcher.run_once().claimed == []
-    clock.set(opening)
-    assert len(dispatcher.run_once().claimed) == 1
+    assert entry.next_attempt_at == opening
+    assert events(entry)[-2:] == ["customer_no_answer", "window_told"] and "in_window" not in entry.events[-2].detail
 
 
 @pytest.mark.ivr(skill("billing", callback_mode="customer_first"))
