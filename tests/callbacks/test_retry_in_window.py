@@ -188,3 +188,18 @@ def test_customer_first_an_unanswered_customer_is_retried_inside_the_window(
     outbound.to(AGENT).answer().press("1")
     entry = entry_of(pid)
     assert entry.state == "connected" and entry.attempts == 2 and entry.connected_at <= told.promised_by
+
+
+def test_the_retry_note_by_sms_says_when_we_try_again_inside_the_window(
+        dispatcher, outbound, twilio_rest, add_agent, book, entry_of, clock):
+    dispatcher.dialer.messaging_number = "+15005550007"
+    add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    told = entry_of(pid)
+    _agent, customer = dial(dispatcher, outbound)
+    customer.ring_out("busy")
+    soon = (clock.now() + timedelta(seconds=120)).astimezone(ZoneInfo("America/New_York"))
+    assert twilio_rest.messages[-1]["to"] == CUSTOMER
+    assert f"could not reach you. We will try again today at {soon:%H:%M}" in twilio_rest.messages[-1]["body"]
+    entry = entry_of(pid)
+    assert entry.promised_by == told.promised_by and events(entry)[-2:] == ["customer_busy", "sms_retry"]
