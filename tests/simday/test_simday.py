@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -151,8 +152,6 @@ def test_a_customer_who_missed_a_call_stays_away_for_a_while(away, second):
     """The simulated customer who did not answer is still unreachable two minutes on when drawn away for
     five (the retry meets the same: it rings out); back after that, each attempt meets its own draw.
     Without a time away (the old model) a retry at once meets its own draw."""
-    from datetime import datetime, timedelta, timezone
-
     t = datetime(2027, 3, 2, 14, 0, tzinfo=timezone.utc)
     c = Contact(n=0, skill="billing", arrival=t, channel="web", handle=60, patience=60, accepts=True, later=False,
                 later_minutes=30, answers=["none", "human", "human"], more=["human"], away=away)
