@@ -361,6 +361,33 @@ class Settings:
         return [name for name, value in needed.items() if not value]
 
 
+RETRY_OUTCOMES = ("no-answer", "busy", "machine")
+RETRY_IN_WINDOW_DEFAULT = {"no-answer": 120, "busy": 120, "machine": 180}
+MIN_RETRY_SECONDS = 60  # a customer is never rung again within a minute of a missed call
+
+
+def retry_in_window(text: str | None) -> dict:
+    """CALLBACK_RETRY_IN_WINDOW_SECONDS: "120" (every outcome), "no-answer=120,busy=90,machine=300"
+    (outcomes left out are not retried early), or "off"/"0". Unset: the default. Each at least a minute."""
+    if text is None or not text.strip():
+        return dict(RETRY_IN_WINDOW_DEFAULT)
+    text = text.strip().lower()
+    if text in ("off", "0", "no", "false"):
+        return {}
+    if "=" not in text:
+        return {o: max(MIN_RETRY_SECONDS, int(text)) for o in RETRY_OUTCOMES}
+    out = {}
+    for part in text.split(","):
+        outcome, _, seconds = part.partition("=")
+        outcome = outcome.strip()
+        if outcome not in RETRY_OUTCOMES:
+            raise ValueError(f"CALLBACK_RETRY_IN_WINDOW_SECONDS: unknown outcome {outcome!r} "
+                             f"(one of {', '.join(RETRY_OUTCOMES)})")
+        if int(seconds) > 0:
+            out[outcome] = max(MIN_RETRY_SECONDS, int(seconds))
+    return out
+
+
 def _switch(env, name: str, default: str = "on") -> bool:
     return (env.get(name) or default).strip().lower() not in ("0", "off", "false", "no")
 
@@ -371,6 +398,10 @@ class DispatchSettings:
 
     calls_per_second: float = 1.0
     retry_delay_seconds: int = 600
+    # CALLBACK_RETRY_IN_WINDOW_SECONDS: after no answer, busy or an answering machine, try again this
+    # soon when that still keeps the window the customer was told (retry.py); per outcome, in seconds,
+    # at least a minute; empty: off (the long delay and a new time told, as before).
+    retry_in_window: dict = field(default_factory=lambda: dict(RETRY_IN_WINDOW_DEFAULT))
     max_attempts: int = 3
     early_window_seconds: int = 60
     agent_ring_seconds: int = 20
@@ -386,6 +417,7 @@ class DispatchSettings:
         return cls(
             calls_per_second=float(env.get("DISPATCH_CALLS_PER_SECOND", d.calls_per_second)),
             retry_delay_seconds=int(env.get("CALLBACK_RETRY_DELAY_SECONDS", d.retry_delay_seconds)),
+            retry_in_window=retry_in_window(env.get("CALLBACK_RETRY_IN_WINDOW_SECONDS")),
             max_attempts=int(env.get("CALLBACK_MAX_ATTEMPTS", d.max_attempts)),
             early_window_seconds=int(env.get("CALLBACK_EARLY_WINDOW_SECONDS", d.early_window_seconds)),
             agent_ring_seconds=int(env.get("AGENT_RING_SECONDS", d.agent_ring_seconds)),

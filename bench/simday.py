@@ -41,7 +41,7 @@ from callbacks import requests as callback_requests  # noqa: E402
 from callbacks.dialing import Dialer, OutboundLinks  # noqa: E402
 from callbacks.dispatcher import DispatchSettings, Dispatcher  # noqa: E402
 from clock import ManualClock  # noqa: E402
-from config import Settings  # noqa: E402
+from config import Settings, retry_in_window  # noqa: E402
 from routing import queue  # noqa: E402
 from simday_model import (Contact, Scenario, SkillHistory, draw_contacts, load_scenario, others,  # noqa: E402
                           percentile)
@@ -91,6 +91,7 @@ class Day:
         dialer = Dialer(self.rt.twilio, NUMBER, OutboundLinks(BASE), self.clock)
         self.dispatcher = Dispatcher(self.rt.sessions, self.clock, self.config, dialer, DispatchSettings(
             calls_per_second=sc.calls_per_second, retry_delay_seconds=sc.retry_delay_seconds,
+            retry_in_window=retry_in_window(str(sc.retry_in_window_seconds)),
             max_attempts=sc.max_attempts, sms=False))
         self.dispatcher.on_wake = lambda: self.sweep_at(self.clock.now())
         self.rt.extras["dispatcher"] = self.dispatcher
@@ -251,7 +252,7 @@ class Day:
         if customer is None:
             return
         contact.attempts += 1
-        answer = contact.answers[min(len(contact.answers), contact.attempts) - 1]
+        answer = contact.meets(now)
         if answer == "none":
             self.at(now + timedelta(seconds=CUSTOMER_RING_OUT_SECONDS), self.ring_out, customer)
         else:

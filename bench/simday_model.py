@@ -28,7 +28,12 @@ DEFAULTS = {
     "calls_per_second": 1.0,         # DISPATCH_CALLS_PER_SECOND
     "sweep_seconds": 5,              # DISPATCH_SWEEP_SECONDS: the dispatcher's safety-net pass
     "retry_delay_seconds": 600,
+    "retry_in_window_seconds": "",   # CALLBACK_RETRY_IN_WINDOW_SECONDS ("" = the product's default, "off")
     "max_attempts": 3,
+    # A customer who missed a callback attempt (no answer, or their voicemail took it) stays unreachable
+    # for an exponential time with this mean: an attempt before then meets the same again. 0: every
+    # attempt draws afresh from `answer`, however soon after a miss (the model before retries in the window).
+    "away_seconds": 300,
     "drain_minutes": 60,             # the day runs this long after the last close, for calls in flight
 }
 SKILL_DEFAULTS = {"wrap_seconds": None, "patience_seconds": None, "offer_threshold_seconds": None}
@@ -143,6 +148,8 @@ class Contact:
     later: bool            # wants a later slot rather than "as soon as possible"
     later_minutes: int     # how far ahead that slot is wanted
     answers: list[str]     # what each callback attempt meets: human | machine | none
+    more: list[str] = field(default_factory=list)     # what attempts after those meet, in turn
+    away: list[float] = field(default_factory=list)   # seconds unreachable after each miss, in turn
     number: str = ""
     # filled in while the day runs
     sid: str | None = None
@@ -150,6 +157,24 @@ class Contact:
     connected_at: datetime | None = None
     attempts: int = 0
     fate: str = "open"
+    back_at: datetime | None = None  # unreachable until then after a miss (away_seconds)
+    missed: str = "none"             # what that miss met
+    misses: int = 0
+
+    def meets(self, now: datetime) -> str:
+        """What callback attempt number `attempts` (counted already), placed now, meets: while the customer
+        is still away after a miss, the same as that miss; else its own draw."""
+        if self.back_at is not None and now < self.back_at:
+            return self.missed
+        k = self.attempts - 1
+        if k < len(self.answers) or not self.more:
+            answer = self.answers[min(k, len(self.answers) - 1)]
+        else:
+            answer = self.more[(k - len(self.answers)) % len(self.more)]
+        if answer != "human" and self.away:
+            self.back_at = now + timedelta(seconds=self.away[self.misses % len(self.away)])
+            self.missed, self.misses = answer, self.misses + 1
+        return answer
 
 
 def _pick(rng: random.Random, shares: dict[str, float]) -> str:
@@ -172,6 +197,8 @@ def draw_contacts(sc: Scenario) -> list[Contact]:
     for k, plan in enumerate(sc.skills):
         arrivals = random.Random(f"{sc.seed}:{plan.name}:arrivals")
         traits = random.Random(f"{sc.seed}:{plan.name}:traits")
+        reach = random.Random(f"{sc.seed}:{plan.name}:reach")  # its own stream: the other draws stay as they were
+        away_mean = float(sc.raw["away_seconds"])
         peak = max(plan.arrivals_per_hour) / 3600
         t = plan.open
         while peak > 0:
@@ -185,7 +212,10 @@ def draw_contacts(sc: Scenario) -> list[Contact]:
                 handle=_handle(traits, plan), patience=traits.expovariate(1 / plan.patience_seconds),
                 accepts=traits.random() < sc.accept_callback, later=traits.random() < sc.scheduled_share,
                 later_minutes=traits.choice((30, 60, 90, 120, 180)),
-                answers=[_pick(traits, sc.answer) for _ in range(sc.raw["max_attempts"])]))
+                answers=[_pick(traits, sc.answer) for _ in range(sc.raw["max_attempts"])],
+                more=[_pick(reach, sc.answer) for _ in range(2 * sc.raw["max_attempts"])],
+                away=[reach.expovariate(1 / away_mean) for _ in range(3 * sc.raw["max_attempts"])]
+                if away_mean > 0 else []))
     contacts.sort(key=lambda c: (c.arrival, c.skill))
     for i, c in enumerate(contacts):
         c.n = i

@@ -223,3 +223,14 @@ def get_entry(session: Session, public_id: str) -> QueueEntry:
     if entry is None:
         raise EntryNotFound(f"no callback or queue entry {public_id!r}")
     return entry
+
+
+def fresh_attempts(entry: QueueEntry) -> int:
+    """A failed callback given a fresh set of attempts (a supervisor's retry, call now, reschedule): the
+    count starts again, and so does the one attempt soon inside the window told (dispatch/retry.py).
+    Returns the attempts made before."""
+    before = entry.attempts
+    entry.attempts = 0
+    if "retries_in_window" in (entry.context or {}):
+        entry.context = {k: v for k, v in entry.context.items() if k != "retries_in_window"}
+    return before

@@ -113,8 +113,7 @@ def call_now(session: Session, public_id: str, version: int | None, *, actor: st
         entry.next_attempt_at = now
         if entry.state == "failed":
             _reopen(session, entry)
-            detail["attempts_before"] = entry.attempts
-            entry.attempts = 0
+            detail["attempts_before"] = callbacks.fresh_attempts(entry)
     if entry.state in ("scheduled", "retry_wait", "failed"):
         callbacks.change_state(session, entry, "queued", now=now, event="call_now", actor=actor,
                                reason="supervisor: call now", **detail)
@@ -145,7 +144,7 @@ def reschedule(session: Session, public_id: str, version: int | None, *, when: d
     entry.next_attempt_at = when
     if entry.state == "failed":
         _reopen(session, entry)
-        entry.attempts = 0
+        callbacks.fresh_attempts(entry)
     callbacks.change_state(session, entry, "scheduled", now=now, event="rescheduled", actor=actor,
                            reason=_text(reason, MAX_REASON) or "supervisor: rescheduled",
                            scheduled_for=when.isoformat(),
@@ -228,8 +227,7 @@ def retry_failed(session: Session, public_id: str, version: int | None, *, actor
     if entry.state != "failed":
         raise TransitionRefused(f"only a failed callback can be retried; this one is {entry.state}")
     _reopen(session, entry)
-    previous_attempts = entry.attempts
-    entry.attempts = 0
+    previous_attempts = callbacks.fresh_attempts(entry)
     entry.next_attempt_at = now
     callbacks.change_state(session, entry, "queued", now=now, event="retry", actor=actor,
                            reason="supervisor: try again", attempts_before=previous_attempts)

@@ -236,8 +236,10 @@ def supervisor(app, runtime, clock):
 @pytest.fixture
 def make_dispatcher(runtime):
     def make(config=None, **overrides) -> Dispatcher:
+        # Retries inside the window told are off here (every miss waits the retry delay), so a test reads
+        # one retry policy at a time; tests/callbacks/test_retry_in_window.py turns them on.
         settings = replace(DispatchSettings(calls_per_second=0, retry_delay_seconds=600, max_attempts=3,
-                                            early_window_seconds=60), **overrides)
+                                            early_window_seconds=60, retry_in_window={}), **overrides)
         dialer = Dialer(runtime.twilio, runtime.settings.twilio_number, OutboundLinks(PUBLIC_BASE_URL),
                         runtime.clock, messaging_number=runtime.settings.twilio_messaging_number)
         d = Dispatcher(runtime.sessions, runtime.clock, config or runtime.ivr_config, dialer, settings)

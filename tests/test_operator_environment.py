@@ -26,6 +26,7 @@ def test_settings_exported_by_the_operator_reach_the_running_app(monkeypatch, da
         "CALLBACK_WIDGET_ORIGINS": SHOP + ", https://other.example.com/",
         "DISPATCH_CALLS_PER_SECOND": "3", "CALLBACK_MAX_ATTEMPTS": "5", "CALLBACK_RETRY_DELAY_SECONDS": "90",
         "CALLBACK_EARLY_WINDOW_SECONDS": "45", "DISPATCHER": "on", "DISPATCH_SWEEP_SECONDS": "7",
+        "CALLBACK_RETRY_IN_WINDOW_SECONDS": "no-answer=90, busy=30, machine=0",
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
@@ -63,6 +64,8 @@ def test_settings_exported_by_the_operator_reach_the_running_app(monkeypatch, da
     assert dispatcher.dialer.messaging_number == "+15005550007"
     assert (dispatcher.settings.calls_per_second, dispatcher.settings.max_attempts,
             dispatcher.settings.retry_delay_seconds, dispatcher.settings.early_window_seconds) == (3, 5, 90, 45)
+    # Busy raised to the one-minute floor, machine off (its misses wait the retry delay).
+    assert dispatcher.settings.retry_in_window == {"no-answer": 90, "busy": 60}
 
 
 def test_without_chat_secrets_chat_webhooks_are_off(monkeypatch, database_url):

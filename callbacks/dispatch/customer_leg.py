@@ -63,12 +63,14 @@ class CustomerLeg:
                     address, pid, entry_id, agent_id = agent.address, entry.public_id, entry.id, agent.id
                     work.after_commit(lambda: self.placer.ring_agent(entry_id, pid, address, leg, agent_id))
                 return
-            # A machine: leave the short message, end both legs, and try again later.
-            voicemail = self.talk.voicemail(entry, answered_by)
-            work.after_commit(lambda: self.dialer.steer(call_sid, voicemail))
+            # A machine: end both legs, try again (soon, when the window told allows it), and leave a
+            # short message that says which.
             self.talk.tell_and_end(work, entry.agent_call_sid, "agent_voicemail_left", entry)
             release_agent(work, entry, "available", "customer leg reached voicemail")
-            self.retry.retry(work, entry, f"answered by {answered_by}", event="voicemail")
+            soon = self.retry.retry(work, entry, f"answered by {answered_by}", event="voicemail",
+                                    outcome="machine" if answered_by != "fax" else None)
+            voicemail = self.talk.voicemail(entry, answered_by, soon=soon)
+            work.after_commit(lambda: self.dialer.steer(call_sid, voicemail))
 
         self.units.on_public_id(public_id, apply)
 
@@ -93,6 +95,7 @@ class CustomerLeg:
                 reason, event = f"customer {status}", "customer_" + status.replace("-", "_")
             self.talk.tell_and_end(work, entry.agent_call_sid, "agent_customer_unreachable", entry)
             release_agent(work, entry, "available", reason)
-            self.retry.retry(work, entry, reason, event=event)
+            self.retry.retry(work, entry, reason, event=event,
+                             outcome=status if status in ("no-answer", "busy") else None)
 
         self.units.on_public_id(public_id, apply)

@@ -57,9 +57,10 @@ class Notices:
         skill = self.config.skills.get(entry.skill)
         return skill.timezone if skill else None
 
-    def retry_at(self, work: Work, entry: QueueEntry, when: datetime) -> None:
+    def retry_at(self, work: Work, entry: QueueEntry, when: datetime, *, keep_window: bool = False) -> None:
         """We will try again at `when`: say so by SMS, in the customer's zone and language, and store the
-        retry's window (the status page shows it) whether or not an SMS could be sent."""
+        retry's window (the status page shows it) whether or not an SMS could be sent. `keep_window`:
+        `when` is inside the window already told, which stands (nothing new stored or told)."""
         zone = self.zone_of(entry)
         if self.can_text(entry):
             words = self.talk.words(entry)
@@ -67,7 +68,7 @@ class Notices:
                               if zone else when.isoformat())
             self._send(work, entry, "sms_retry", body)
         told = stored_window(entry)
-        if zone is not None:
+        if zone is not None and not keep_window:
             self._store(work, entry, self.retry_window(work, entry, when, told.zone if told else zone.key), "retry")
 
     def retry_window(self, work: Work, entry: QueueEntry, when: datetime, zone: str) -> Window:

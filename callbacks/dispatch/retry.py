@@ -4,9 +4,16 @@
   place in line at once; that was not the customer's attempt. Customer-first, with the customer
   already on the line: they are told and called again after the retry delay, and that attempt is
   not counted either (an attempt counts only when the customer was dialled and not reached).
-- The customer was not reached (no answer, busy, voicemail, the agent left first): another attempt
-  after CALLBACK_RETRY_DELAY_SECONDS, rolled into opening hours, and the customer is told when; after
-  CALLBACK_MAX_ATTEMPTS attempts the callback has failed.
+- The customer did not answer, was busy, or an answering machine took the call, and the window they
+  were told still has time left: another attempt soon (CALLBACK_RETRY_IN_WINDOW_SECONDS, per outcome,
+  never within a minute of the missed call), no later than a minute before the window ends and only
+  while the skill is open. The promise stands, so no new window is told (an SMS, if on, says when we
+  try again). Once per callback: that one attempt is not counted in CALLBACK_MAX_ATTEMPTS, whose
+  attempts stay the long-delay ones (an unreachable customer is rung at most once more than before).
+- Otherwise (the window cannot be kept, or it was already retried in, or the customer hung up, the
+  call failed, the agent left first): another attempt after CALLBACK_RETRY_DELAY_SECONDS, rolled into
+  opening hours, and the customer is told the new time and window; after CALLBACK_MAX_ATTEMPTS
+  attempts the callback has failed.
 """
 from __future__ import annotations
 
@@ -18,9 +25,14 @@ from callbacks.dispatch.legs import customer_on_line, iso
 from callbacks.dispatch.notices import Notices
 from callbacks.dispatch.talk import Talk
 from callbacks.dispatch.work import Work
-from config import DispatchSettings, IvrConfig
+from config import MIN_RETRY_SECONDS, DispatchSettings, IvrConfig
 from routing import hours
+from routing.promise import stored_window
 from storage.models import HOLDING, QueueEntry
+
+# An attempt inside the window is placed at least this long before the window ends: time for an agent
+# to be offered it and the customer's phone to ring (the whisper, the ring and the machine check).
+IN_WINDOW_MARGIN_SECONDS = 60
 
 
 @dataclass(eq=False)
@@ -32,14 +44,26 @@ class RetryPolicy:
     name: str
 
     def retry(self, work: Work, entry: QueueEntry, reason: str, event: str = "retry_wait", *,
-              unreached: bool = True) -> None:
-        """Another attempt after the retry delay (rolled into opening hours), or failed after the last one.
-        `unreached`: the customer was not reached, and the retry SMS says so (else they were told on the call)."""
+              unreached: bool = True, outcome: str | None = None) -> bool:
+        """Another attempt: inside the window told when `outcome` (no-answer, busy, machine) allows it and
+        the window has time left, else after the retry delay (rolled into opening hours), or failed after
+        the last one. `unreached`: the customer was not reached, and the retry SMS says so (else they
+        were told on the call). Returns True when the next attempt keeps the window told."""
         entry.agent_id = None
-        if entry.attempts >= self.settings.max_attempts:
+        context = entry.context or {}
+        soon = self.in_window(work, entry, outcome)
+        if soon is not None:
+            entry.context = {**context, "retries_in_window": int(context.get("retries_in_window", 0)) + 1}
+            entry.next_attempt_at = soon
+            callbacks.change_state(work.session, entry, "retry_wait", now=work.now, event=event, actor=self.name,
+                                   reason=reason, retry_at=iso(soon), attempt=entry.attempts, in_window=True)
+            if unreached:
+                self.notices.retry_at(work, entry, soon, keep_window=True)
+            return True
+        if entry.attempts - int(context.get("retries_in_window", 0)) >= self.settings.max_attempts:
             callbacks.change_state(work.session, entry, "failed", now=work.now, event="failed", actor=self.name,
                                    reason=f"{reason}; gave up after {entry.attempts} attempts", last_event=event)
-            return
+            return False
         when = work.now + timedelta(seconds=self.settings.retry_delay_seconds)
         skill = self.config.skills.get(entry.skill)
         if skill is not None:
@@ -49,6 +73,24 @@ class RetryPolicy:
                                reason=reason, retry_at=iso(when), attempt=entry.attempts)
         if unreached:
             self.notices.retry_at(work, entry, when)
+        return False
+
+    def in_window(self, work: Work, entry: QueueEntry, outcome: str | None):
+        """When to try again inside the window the customer was told, or None when it cannot be kept
+        (no delay for this outcome, no window, already retried once inside a window, too little of it
+        left, or the skill closed by then)."""
+        delay = self.settings.retry_in_window.get(outcome) if outcome else None
+        told = stored_window(entry)
+        if not delay or told is None or (entry.context or {}).get("retries_in_window"):
+            return None
+        latest = told.end - timedelta(seconds=IN_WINDOW_MARGIN_SECONDS)
+        when = min(work.now + timedelta(seconds=max(delay, MIN_RETRY_SECONDS)), latest)
+        if when < work.now + timedelta(seconds=MIN_RETRY_SECONDS) or when < told.start:
+            return None  # too little of the window left; or dialled well before it (then: the retry delay)
+        skill = self.config.skills.get(entry.skill)
+        if skill is not None and not hours.is_open(skill, when):
+            return None
+        return when
 
     def offer_lost(self, work: Work, entry: QueueEntry, event: str, reason: str) -> None:
         """The agent did not take the offer: the entry goes back to its place in line."""

@@ -52,12 +52,14 @@ class Talk:
         twiml = self.saying(entry, key)
         work.after_commit(lambda: self.dialer.steer(call_sid, twiml))
 
-    def voicemail(self, entry: QueueEntry, answered_by: str) -> str:
-        """The short message left on an answering machine (nothing for a fax)."""
+    def voicemail(self, entry: QueueEntry, answered_by: str, *, soon: bool = False) -> str:
+        """The short message left on an answering machine (nothing for a fax); `soon`: we try again in
+        a few minutes, inside the window told."""
         response = VoiceResponse()
         if answered_by != "fax":
             text = self.settings.voicemail_text.format(company=self.config.company_name) \
-                if self.settings.voicemail_text else self.text(entry, "callback_voicemail")
+                if self.settings.voicemail_text else \
+                self.text(entry, "callback_voicemail_soon" if soon else "callback_voicemail")
             self.say(response, entry, text)
         response.hangup()
         return str(response)

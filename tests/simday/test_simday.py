@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import simday  # noqa: E402
-from simday_model import erlang_c_wait, load_scenario  # noqa: E402
+from simday_model import Contact, erlang_c_wait, load_scenario  # noqa: E402
 from storage.models import QueueEntry  # noqa: E402
 
 HEADER = """
@@ -144,3 +145,19 @@ def test_wait_error_to_first_call(tmp_path, answer):
             if bias is not None:
                 assert result["ewt_bias_to_first_call_s"][p] > bias, p
         assert result["ewt_mae_to_first_call_s"]["ours"] < result["ewt_mae_s"]["ours"]
+
+
+@pytest.mark.parametrize("away, second", [([300.0], "none"), ([], "human")])
+def test_a_customer_who_missed_a_call_stays_away_for_a_while(away, second):
+    """The simulated customer who did not answer is still unreachable two minutes on when drawn away for
+    five (the retry meets the same: it rings out); back after that, each attempt meets its own draw.
+    Without a time away (the old model) a retry at once meets its own draw."""
+    t = datetime(2027, 3, 2, 14, 0, tzinfo=timezone.utc)
+    c = Contact(n=0, skill="billing", arrival=t, channel="web", handle=60, patience=60, accepts=True, later=False,
+                later_minutes=30, answers=["none", "human", "human"], more=["human"], away=away)
+    c.attempts = 1
+    assert c.meets(t) == "none"
+    c.attempts = 2
+    assert c.meets(t + timedelta(seconds=120)) == second
+    c.attempts = 3
+    assert c.meets(t + timedelta(seconds=301)) == "human"
