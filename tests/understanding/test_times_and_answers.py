@@ -92,6 +92,20 @@ def test_times_are_resolved_in_the_skills_time_zone():
     assert ny - ams == timedelta(hours=6)
 
 
+def test_a_time_is_read_in_the_callers_zone_and_checked_against_the_teams_hours():
+    """A Dutch caller of a New York team (open 08:00-18:00 New York, 14:00-24:00 Amsterdam) says times
+    as they read a clock in Amsterdam; the team's hours are checked in New York."""
+    def heard(text):
+        return parse_callback_time(text, "nl-NL", NOW, AMS, WEEKDAYS_8_TO_18, hours_zone=NY)
+
+    assert heard("morgen om half negen 's avonds").when.astimezone(AMS).replace(tzinfo=None) == \
+        datetime(2026, 11, 19, 20, 30)  # 14:30 in New York: open
+    assert heard("morgen om negen uur 's ochtends").reason == "closed"  # 03:00 in New York
+    # A part of the day: its first minute the team is open (08:00 New York is 14:00 Amsterdam).
+    assert heard("morgenmiddag").when.astimezone(AMS).replace(tzinfo=None) == datetime(2026, 11, 19, 14, 0)
+    assert heard("morgen").reason == "day_only" and heard("zaterdag").reason == "closed"
+
+
 @pytest.mark.parametrize("text, why", [
     ("at nine pm", "closed"),
     ("Saturday morning", "closed"),
