@@ -252,8 +252,12 @@ def chart(day, path) -> None:
             left.scatter([p[0] for p in pts], [p[1] for p in pts], s=9, marker=marker, alpha=0.5, label=name)
     top = max([1.0] + [v for c in left.collections for v in c.get_offsets().flatten()])
     left.plot([0, top], [0, top], color="grey", linewidth=1, label="told = had")
-    left.set_xlabel("wait told (minutes)")
-    left.set_ylabel("wait until connected (minutes)")
+    # Linear to 10 minutes, logarithmic beyond: the bulk of the waits stays readable beside the few
+    # callbacks connected hours later (retried, or told the next opening).
+    left.set_xscale("symlog", linthresh=10)
+    left.set_yscale("symlog", linthresh=10)
+    left.set_xlabel("wait told (minutes; log beyond 10)")
+    left.set_ylabel("wait until connected (minutes; log beyond 10)")
     left.set_title(f"{day.sc.name}: wait told vs actual")
     left.legend()
     zone = day.sc.zone
