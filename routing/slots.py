@@ -89,14 +89,18 @@ def _skill(config: IvrConfig, skill: Skill | str) -> Skill:
 def offerable(session: Session, config: IvrConfig, skill: Skill | str, starts: list[datetime],
               now: datetime) -> list[datetime]:
     """The starts that still have room: full times are not offered. With no agent that has the skill
-    at all, staffing is unknown (agents not entered yet): every start is kept."""
+    at all, staffing is unknown (agents not entered yet): every start is kept; so is a start beyond the
+    predictor's horizon (HORIZON, 8 days), where staffing is not predicted."""
     skill = _skill(config, skill)
     hours, supply, handle = _inputs(session, config, skill, now)
     if not supply or not starts:
         return list(starts)
     keep = timedelta(seconds=max(handle.mean, 1.0))
     due = _due_times(session, skill.name, min(starts) - keep, max(starts) + keep)
-    return [start for start in starts if room_at(supply, handle, hours, due, start) > 0]
+    # Beyond the predictor's horizon nobody's hours or shifts are counted (room_at would read "closed",
+    # so "full"): such a start is kept, as with staffing unknown; the booking's own hours check still applies.
+    beyond = now + HORIZON
+    return [start for start in starts if start >= beyond or room_at(supply, handle, hours, due, start) > 0]
 
 
 def has_room(session: Session, config: IvrConfig, skill: Skill | str, start: datetime, now: datetime) -> bool:

@@ -75,6 +75,18 @@ def test_the_api_refuses_a_full_time_and_names_the_next_free_ones(app, add_agent
     assert scheduled(client, "+12125550162", "2026-11-24T14:05").status_code == 201
 
 
+def test_a_time_beyond_the_staffing_horizon_is_booked_not_called_full(app, add_agent, runtime, clock):
+    """Times up to the booking horizon (14 days) can be chosen; staffing is predicted 8 days ahead only, so
+    a time 10 days out is not counted (and not refused as full) while one tomorrow is."""
+    client = app.test_client()
+    add_agent("Ann", AGENTS[0])  # one agent: one callback can start at a time, where staffing is counted
+    assert scheduled(client, "+12125550160", "2026-11-25T14:00").status_code == 201
+    assert scheduled(client, "+12125550161", "2026-11-25T14:00").status_code == 409
+    far = scheduled(client, "+12125550162", "2026-12-04T14:00")  # Friday, 10 days on: open
+    assert far.status_code == 201, far.get_json()
+    assert far.get_json()["scheduled_for_local"].startswith("2026-12-04T14:00")
+
+
 def test_a_time_inside_the_handle_of_earlier_ones_is_full_too(app, add_agent, runtime, clock):
     """Agents who took the 14:00 callbacks are not free at 14:02: the start minute counts who can be free."""
     client = app.test_client()
