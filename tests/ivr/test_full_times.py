@@ -36,6 +36,16 @@ def to_time_step(call):
         call.press(key)
 
 
+def keyed_at_a_full_time(twilio, app, keys: str = "1430", **caller):
+    """14:30 tomorrow (New York) filled through the API, then a caller keys `keys` at the time question
+    (14:30 itself unless told otherwise)."""
+    fill(app, "2026-11-25T14:30")  # one agent: 14:30 tomorrow is full
+    call = twilio.call(**caller)
+    to_time_step(call)
+    call.press(keys)
+    return call
+
+
 @pytest.fixture
 def busy_ann(busy_agent):
     """Ann on a call (the dispatcher offered it, she answered): callers hear a wait and the callback offer."""
@@ -43,10 +53,7 @@ def busy_ann(busy_agent):
 
 
 def test_a_full_time_keyed_is_refused_and_the_first_free_one_offered(twilio, app, runtime, clock, busy_ann):
-    fill(app, "2026-11-25T14:30")  # one agent: 14:30 tomorrow is full
-    call = twilio.call()
-    to_time_step(call)
-    call.press("1430")
+    call = keyed_at_a_full_time(twilio, app)
     assert not call.ended
     assert call.last_heard == ("Sorry, tomorrow, Wednesday 25 November at 14:30, New York time is fully booked. "
                                "The first free time after it is tomorrow, Wednesday 25 November at 14:35, New York "
@@ -59,10 +66,7 @@ def test_a_full_time_keyed_is_refused_and_the_first_free_one_offered(twilio, app
 
 
 def test_two_at_a_full_time_asks_for_another_day_and_time(twilio, app, runtime, clock, busy_ann):
-    fill(app, "2026-11-25T14:30")
-    call = twilio.call()
-    to_time_step(call)
-    call.press("1430")
+    call = keyed_at_a_full_time(twilio, app)
     call.press("2")  # another time
     assert "Press 1 for today, 2 for tomorrow" in call.last_heard
     call.press("2")
@@ -72,10 +76,7 @@ def test_two_at_a_full_time_asks_for_another_day_and_time(twilio, app, runtime, 
 
 
 def test_the_offered_time_taken_meanwhile_offers_the_next(twilio, app, runtime, clock, busy_ann):
-    fill(app, "2026-11-25T14:30")
-    call = twilio.call()
-    to_time_step(call)
-    call.press("1430")
+    call = keyed_at_a_full_time(twilio, app)
     fill(app, "2026-11-25T14:35", number="+12125550161")  # someone else books 14:35 while the caller listens
     call.press("1")
     assert not call.ended
@@ -85,10 +86,8 @@ def test_the_offered_time_taken_meanwhile_offers_the_next(twilio, app, runtime, 
 
 
 def test_a_dutch_caller_hears_the_full_time_and_the_next_in_dutch(twilio, app, runtime, clock, busy_ann):
-    fill(app, "2026-11-25T14:30")
-    call = twilio.call(from_number="+31201234599", to_number=DUTCH_LINE)  # a Dutch caller on the Dutch line
-    to_time_step(call)
-    call.press("2030")  # keyed as the caller reads a clock, in Amsterdam: 14:30 in the team's New York, full
+    # A Dutch caller on the Dutch line keys as they read a clock, in Amsterdam: 14:30 in New York, full.
+    call = keyed_at_a_full_time(twilio, app, "2030", from_number="+31201234599", to_number=DUTCH_LINE)
     assert call.last_heard == ("Sorry, morgen, woensdag 25 november om 20:30, tijdzone Amsterdam is volgeboekt. "
                                "Het eerste vrije tijdstip daarna is morgen, woensdag 25 november om 20:35, tijdzone "
                                "Amsterdam. Zullen we u dan terugbellen? Druk 1 voor ja, of 2 om een ander tijdstip "
@@ -99,9 +98,6 @@ def test_a_dutch_caller_hears_the_full_time_and_the_next_in_dutch(twilio, app, r
 
 
 def test_a_time_with_room_is_booked_as_keyed(twilio, app, runtime, clock, busy_ann):
-    fill(app, "2026-11-25T14:30")
-    call = twilio.call()
-    to_time_step(call)
-    call.press("1445")  # 15 minutes after a 240 s callback: Ann is free again
+    call = keyed_at_a_full_time(twilio, app, "1445")  # 15 minutes after a 240 s callback: Ann is free again
     assert call.ended and "between 14:45 and 15:00 tomorrow" in call.last_heard
     assert scheduled_local(runtime)[-1] == ("phone", "25 14:45")
