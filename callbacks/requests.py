@@ -104,24 +104,31 @@ class TimeFull(RequestRefused):
 
     status = 409
 
-    def __init__(self, free: list[datetime], zone: ZoneInfo, now: datetime):
+    def __init__(self, free: list[datetime], zone: ZoneInfo, now: datetime, *, field: str = "/preferred_time",
+                 message: str | None = None):
         local = [when.astimezone(zone) for when in free]
-        if local:
+        if message is None and local:
             named = ", ".join(when.strftime("%Y-%m-%d %H:%M") for when in local)
             message = f"that time is fully booked; the next free times are {named} {zone.key}"
-        else:
+        elif message is None:
             message = "that time is fully booked, and no later time has room within the booking horizon"
-        super().__init__(message, field="/preferred_time", code="full")
+        super().__init__(message, field=field, code="full")
         self.free, self.zone, self.now = free, zone, now
         self.extra = {"next_free": [when.strftime("%Y-%m-%dT%H:%M") for when in local], "timezone": zone.key}
 
+    def reworded(self, message: str, field: str) -> "TimeFull":
+        """The same refusal (code, next_free, timezone) said in other words, for another form's field."""
+        return TimeFull(self.free, self.zone, self.now, field=field, message=message)
+
 
 def check_room(session: Session, config: IvrConfig, skill: str, when: datetime, zone: ZoneInfo,
-               now: datetime) -> None:
-    """Refuse a chosen time that is full (TimeFull, with the next free times in `zone`)."""
-    if not routing_slots.has_room(session, config, skill, when, now):
-        raise TimeFull(routing_slots.free_starts(session, config, skill, when, now, count=NEXT_FREE_NAMED),
-                       zone, now)
+               now: datetime, *, exclude: int | None = None, field: str = "/preferred_time") -> None:
+    """Refuse a chosen time that is full (TimeFull, with the next free times in `zone`, naming `field`). Holds
+    the skill's start times until the booking commits (routing.slots.has_room). `exclude`: the id of the
+    callback being moved there, which does not count against its own new time."""
+    if not routing_slots.has_room(session, config, skill, when, now, exclude=exclude):
+        raise TimeFull(routing_slots.free_starts(session, config, skill, when, now, count=NEXT_FREE_NAMED,
+                                                 exclude=exclude), zone, now, field=field)
 
 
 def request_callback(session: Session, config: IvrConfig, body: dict, *, now: datetime,
@@ -224,10 +231,11 @@ def cancel(session: Session, public_id: str, token: str, *, now: datetime) -> Qu
 
 
 def open_slots(config: IvrConfig, skill_name: str, zone: ZoneInfo, now: datetime, *, days: int = 3,
-               step_minutes: int = 30, session: Session | None = None) -> list[datetime]:
+               step_minutes: int = 30, session: Session | None = None, exclude: int | None = None) -> list[datetime]:
     """Bookable times (aware, in `zone`) on the skill's next `days` open days, every `step_minutes`,
     starting after the booking lead time: what the web button offers as time slots. With a `session`,
-    slots that staffing cannot serve or that are full are left out (routing/slots.py)."""
+    slots that staffing cannot serve or that are full are left out (routing/slots.py), not counting the
+    callback `exclude` (the one being moved)."""
     skill = config.skills[skill_name]
     rules = hours.BookingRules(horizon=timedelta(days=config.booking_horizon_days))
     step = timedelta(minutes=step_minutes)
@@ -248,7 +256,7 @@ def open_slots(config: IvrConfig, skill_name: str, zone: ZoneInfo, now: datetime
             found.append(when.astimezone(zone))
         when += step
     if session is not None:
-        free = set(routing_slots.offerable(session, config, skill_name, found, now))
+        free = set(routing_slots.offerable(session, config, skill_name, found, now, exclude=exclude))
         found = [when for when in found if when in free]
     return found
 

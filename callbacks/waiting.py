@@ -8,7 +8,8 @@
 - link_for_texter(): a texter who asks STATUS gets a link of their own, beside any link already given (the
   web button's, the chat's), which keeps working.
 - later_slots() / move(): a later slot the customer may move to: only slots with room (routing/slots.py,
-  through callbacks.requests.open_slots), after the window they were told. The new window is told.
+  through callbacks.requests.open_slots), their own booking not counted, after the window they were told;
+  a slot filled meanwhile is refused as full (409 `full`, `next_free`). The new window is told.
 - again(): after a cancel, the same number, skill and language booked again, as soon as possible.
 - page_words(): the page's wording, from the operator's IVR file, in the customer's language.
 - button_words(): every word the web button shows (the `button_*` prompts), for GET /api/callback-button/words.
@@ -103,7 +104,9 @@ def later_slots(session: Session, config: IvrConfig, entry: QueueEntry, now: dat
         return []
     told = stored_window(entry)
     after = max(filter(None, [told.end if told else None, entry.scheduled_for, now]))
-    found = callback_requests.open_slots(config, entry.skill, zone_of(config, entry), now, session=session)
+    # Their own booking is not counted against the times they may move to.
+    found = callback_requests.open_slots(config, entry.skill, zone_of(config, entry), now, session=session,
+                                         exclude=entry.id)
     return [slot for slot in found if slot >= after]
 
 
@@ -123,6 +126,9 @@ def move(session: Session, config: IvrConfig, public_id: str, token: str, local:
     if slot is None:
         raise RequestRefused("that time is not offered (full, closed or not later than your window); pick one "
                              "of the slots shown", field="/slot", code="slot_unavailable", status=409)
+    # Offered when the page was read; counted again holding the skill (a booking at the same moment may have
+    # taken its last place), their own booking not counted.
+    callback_requests.check_room(session, config, entry.skill, slot, zone, now, exclude=entry.id, field="/slot")
     previous = entry.scheduled_for
     entry.scheduled_for = slot
     entry.next_attempt_at = slot

@@ -20,11 +20,21 @@ handle time:
 Live holders and callbacks already in line are not counted against a time: they come first, so a time
 starting soon may still be served late; re-estimates (callbacks/dispatch/slips.py) tell those customers.
 
+A callback being moved (the waiting page's move, a supervisor's reschedule) is not counted against its own
+new time: `exclude` names it, so a customer is never told their own booking fills the time they want.
+
+Booking is check-then-write: two bookings at once could both see the last place free and both take it.
+So the checks that come before a booking (`has_room`, `spread_slot`) first `hold` the skill: they upsert its
+row in `slot_locks`, which on PostgreSQL locks that row and on SQLite takes the database's write lock
+(storage/db.py), until the transaction ends. A second booking of the skill waits there, then counts the
+first. Lists of times offered (`offerable`, `free_starts`) only read.
+
     room_at(supply, handle, hours, due, start)                  -> int               pure
-    has_room(session, config, skill, start, now)                -> bool              one time
-    offerable(session, config, skill, starts, now)              -> [datetime]        the starts with room
-    free_starts(session, config, skill, earliest, now, count=1) -> [datetime]        the next free times
-    spread_slot(session, config, skill, earliest, now)          -> datetime | None   the first of them
+    hold(session, skill)                                        -> None              until the transaction ends
+    has_room(session, config, skill, start, now, exclude=None)  -> bool              one time (holds the skill)
+    offerable(session, config, skill, starts, now, exclude=None)-> [datetime]        the starts with room
+    free_starts(session, config, skill, earliest, now, count=1, exclude=None) -> [datetime]  the next free times
+    spread_slot(session, config, skill, earliest, now)          -> datetime | None   the first of them (holds)
 """
 from __future__ import annotations
 
@@ -32,7 +42,7 @@ import math
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from config import IvrConfig, Skill
@@ -69,11 +79,32 @@ def room_at(supply: list[Supply], handle: Handle, hours: Hours, due: list[dateti
     return max(0, room or 0)
 
 
-def _due_times(session: Session, skill: str, start: datetime, end: datetime) -> list[datetime]:
-    """The due times booked in [start, end), sorted: one query for a walk over many times."""
-    return sorted(session.scalars(select(QueueEntry.next_attempt_at).where(
+def _due_times(session: Session, skill: str, start: datetime, end: datetime,
+               exclude: int | None = None) -> list[datetime]:
+    """The due times booked in [start, end), sorted: one query for a walk over many times. `exclude`: the
+    id of a callback not to count (the one being moved)."""
+    query = select(QueueEntry.next_attempt_at).where(
         QueueEntry.skill == skill, QueueEntry.kind == CALLBACK, QueueEntry.state.in_(("scheduled", "retry_wait")),
-        QueueEntry.next_attempt_at >= start, QueueEntry.next_attempt_at < end)))
+        QueueEntry.next_attempt_at >= start, QueueEntry.next_attempt_at < end)
+    if exclude is not None:
+        query = query.where(QueueEntry.id != exclude)
+    return sorted(session.scalars(query))
+
+
+# One statement for both databases (as storage/counters.py's): PostgreSQL locks the skill's row (a second
+# upsert of it waits for this transaction to end); on SQLite it is a write, so this transaction takes the
+# database's write lock here (storage/db.py) and keeps it to its commit.
+_HOLD = text("INSERT INTO slot_locks (skill, taken) VALUES (:skill, 1) "
+             "ON CONFLICT (skill) DO UPDATE SET taken = slot_locks.taken + 1")
+
+
+def hold(session: Session, skill: str) -> None:
+    """Hold the skill's start times until `session`'s transaction ends: call before the check that decides a
+    booking, so a booking made at the same moment is counted (it waits here until this one commits).
+    Nothing pending in the session is flushed first, so the lock is always taken before any row of the
+    entry being moved (one order for every booking: no deadlock between a move and a reschedule)."""
+    with session.no_autoflush:
+        session.execute(_HOLD, {"skill": skill})
 
 
 def _inputs(session: Session, config: IvrConfig, skill: Skill, now: datetime):
@@ -87,33 +118,39 @@ def _skill(config: IvrConfig, skill: Skill | str) -> Skill:
 
 
 def offerable(session: Session, config: IvrConfig, skill: Skill | str, starts: list[datetime],
-              now: datetime) -> list[datetime]:
+              now: datetime, *, exclude: int | None = None) -> list[datetime]:
     """The starts that still have room: full times are not offered. With no agent that has the skill
     at all, staffing is unknown (agents not entered yet): every start is kept; so is a start beyond the
-    predictor's horizon (HORIZON, 8 days), where staffing is not predicted."""
+    predictor's horizon (HORIZON, 8 days), where staffing is not predicted. `exclude`: the id of the
+    callback being moved, not counted against its new time."""
     skill = _skill(config, skill)
     hours, supply, handle = _inputs(session, config, skill, now)
     if not supply or not starts:
         return list(starts)
     keep = timedelta(seconds=max(handle.mean, 1.0))
-    due = _due_times(session, skill.name, min(starts) - keep, max(starts) + keep)
+    due = _due_times(session, skill.name, min(starts) - keep, max(starts) + keep, exclude)
     # Beyond the predictor's horizon nobody's hours or shifts are counted (room_at would read "closed",
     # so "full"): such a start is kept, as with staffing unknown; the booking's own hours check still applies.
     beyond = now + HORIZON
     return [start for start in starts if start >= beyond or room_at(supply, handle, hours, due, start) > 0]
 
 
-def has_room(session: Session, config: IvrConfig, skill: Skill | str, start: datetime, now: datetime) -> bool:
-    """Whether a callback chosen for `start` can still start on time (see offerable)."""
-    return bool(offerable(session, config, skill, [start], now))
+def has_room(session: Session, config: IvrConfig, skill: Skill | str, start: datetime, now: datetime, *,
+             exclude: int | None = None) -> bool:
+    """Whether a callback chosen for `start` can still start on time (see offerable): the check before a
+    booking, so it holds the skill first (`hold`) until the booking's transaction ends. `exclude`: the id
+    of the callback being moved to `start`, not counted against it."""
+    skill = _skill(config, skill)
+    hold(session, skill.name)
+    return bool(offerable(session, config, skill, [start], now, exclude=exclude))
 
 
 def free_starts(session: Session, config: IvrConfig, skill: Skill | str, earliest: datetime, now: datetime, *,
-                count: int = 1, step: int = FREE_STEP_SECONDS) -> list[datetime]:
+                count: int = 1, step: int = FREE_STEP_SECONDS, exclude: int | None = None) -> list[datetime]:
     """The first `count` start times from `earliest` on that have room: `earliest` itself, then the
     `step` grid (14:05, 14:10, ...) through opening hours, never a time whose told window
     (SLOT_WIDTH_SECONDS) would run past closing. Fewer (or none) when the predictor's horizon ends first,
-    or when no agent has the skill at all (nobody's time can be counted)."""
+    or when no agent has the skill at all (nobody's time can be counted). `exclude`: as for offerable."""
     skill = _skill(config, skill)
     hours, supply, handle = _inputs(session, config, skill, now)
     if not supply:
@@ -127,7 +164,7 @@ def free_starts(session: Session, config: IvrConfig, skill: Skill | str, earlies
         while start + width <= span_end and start < now + HORIZON and len(found) < count:
             if capacity(supply, hours, start) > 0:
                 if due is None:
-                    due = _due_times(session, skill.name, start - keep, now + HORIZON + width + keep)
+                    due = _due_times(session, skill.name, start - keep, now + HORIZON + width + keep, exclude)
                 if room_at(supply, handle, hours, due, start) > 0:
                     found.append(start)
             # On to the next grid time (whole steps of the hour).
@@ -142,6 +179,8 @@ def spread_slot(session: Session, config: IvrConfig, skill: Skill | str, earlies
                 now: datetime) -> datetime | None:
     """The first time from `earliest` (e.g. the next opening) that has room: callbacks booked overnight
     fill the first free times after the opening in turn instead of all falling due in its first minute.
-    None: no room within the predictor's horizon."""
+    None: no room within the predictor's horizon. Holds the skill (`hold`): the time is booked next."""
+    skill = _skill(config, skill)
+    hold(session, skill.name)
     found = free_starts(session, config, skill, earliest, now)
     return found[0] if found else None

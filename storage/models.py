@@ -278,6 +278,17 @@ class User(Numbered, Base):
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
+class SlotLock(Base):
+    """A skill's start times, held by the transaction that books one (routing/slots.py: `hold`): the row is
+    upserted first, so a second booking of the same skill waits until the first has committed and then
+    counts it. `taken`: how many such checks it has seen (nothing reads it)."""
+
+    __tablename__ = "slot_locks"
+
+    skill: Mapped[str] = mapped_column(String(64), primary_key=True)
+    taken: Mapped[int]
+
+
 class RateCounter(Base):
     """One counter of the rate limiter's shared storage (storage/counters.py): the sign-in and callback
     limits, chat nonces and media tokens, shared by every process on this database. `expires_at` is

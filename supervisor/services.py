@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
+from callbacks import requests as callback_requests
 from callbacks import services as callbacks
 from callbacks.exceptions import StaleEntry, TransitionRefused
 from config import IvrConfig
@@ -123,8 +124,12 @@ def call_now(session: Session, public_id: str, version: int | None, *, actor: st
 
 
 def reschedule(session: Session, public_id: str, version: int | None, *, when: datetime, actor: str,
-               now: datetime, config: IvrConfig, reason: str | None = None) -> QueueEntry:
-    """A callback at another (aware) time; refused in the past, outside the skill's hours or beyond the horizon."""
+               now: datetime, config: IvrConfig, reason: str | None = None, zone: str | None = None) -> QueueEntry:
+    """A callback at another (aware) time; refused in the past, outside the skill's hours or beyond the horizon,
+    and refused when the time is fully booked (callbacks.requests.TimeFull, 409 `full`, the next free times
+    in `zone`, else the customer's): the same count every booking asks (routing/slots.py), the callback's
+    own booking not counted. There is no override: a supervisor picks a free time, or calls it now. The
+    window the customer was told does not move (a new one is told only when the customer hears it)."""
     entry = load(session, public_id, version)
     if entry.kind != CALLBACK:
         raise TransitionRefused("a live caller on hold cannot be rescheduled; they are on the line now")
@@ -139,6 +144,8 @@ def reschedule(session: Session, public_id: str, version: int | None, *, when: d
         when = hours.check_callback_time(skill, when, now, rules)
     except hours.TimeRefused as refused:
         raise SteeringRefused(f"cannot reschedule to that time: {refused}") from None
+    named_in = callback_requests.zone_named(zone or entry.customer_timezone or skill.timezone.key)
+    callback_requests.check_room(session, config, skill.name, when, named_in, now, exclude=entry.id, field="/when")
     previous = entry.scheduled_for
     entry.scheduled_for = when
     entry.next_attempt_at = when

@@ -202,7 +202,8 @@ def refused(exc: Refusal):
     page that cannot be shown (an unknown entry) is the app's one refusal page."""
     if request.method == "GET":
         return render_refusal(exc)
-    return answer(exc.status, exc.message)
+    # The app's one refusal shape for the page's scripts: its code, field and extra members (e.g. next_free).
+    return answer(exc.status, exc.message, code=exc.code, field=exc.field, **exc.extra)
 
 
 # ---- answers ------------------------------------------------------------------------------------
@@ -223,15 +224,15 @@ def wants_json() -> bool:
     return request.headers.get("X-Requested-With") == "fetch" or request.accept_mimetypes.best == "application/json"
 
 
-def refuse_json(status: int, message: str):
-    return problem(status, "Refused", message)
+def refuse_json(status: int, message: str, **extra):
+    return problem(status, "Refused", message, **extra)
 
 
 def answer(status: int, message: str, **extra):
     if wants_json():
         if status < 400:
             return jsonify({"ok": True, "message": message, **extra})
-        return refuse_json(status, message)
+        return refuse_json(status, message, **extra)
     flash(message, "info" if status < 400 else "error")
     back = safe_next(request.form.get("back")) or safe_next(referrer_path()) or url_for("supervisor.queue_page")
     return redirect(back, code=303)

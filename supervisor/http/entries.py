@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from flask import g, request
 from sqlalchemy.orm import Session
 
+from callbacks import promises
+from callbacks.requests import TimeFull
 from clock import TimeRefused
 from config import IvrConfig
 from routing import hours
@@ -41,10 +43,23 @@ def call_now(a: Steer) -> tuple[QueueEntry, str]:
 
 def reschedule(a: Steer) -> tuple[QueueEntry, str]:
     when = _parse_local(a.form.get("when", ""), a.form.get("zone") or "UTC")
-    entry = services.reschedule(a.db, a.public_id, a.version, when=when, actor=a.actor, now=a.now, config=a.config,
-                                reason=a.form.get("reason"))
+    try:
+        entry = services.reschedule(a.db, a.public_id, a.version, when=when, actor=a.actor, now=a.now,
+                                    config=a.config, reason=a.form.get("reason"), zone=a.form.get("zone"))
+    except TimeFull as full:  # 409 `full` with next_free, said in the supervisor's words
+        raise full.reworded(_full_words(full, when), full.field) from None
     return entry, wording().text("supervisor_rescheduled",
                                   when=local_filter(when, entry.customer_timezone or a.form.get("zone")))
+
+
+def _full_words(full: TimeFull, asked: datetime) -> str:
+    """'That time is fully booked: ... The next free times: ...', in the IVR file's words, in the zone picked."""
+    p = wording()
+    asked_words = promises.moment_words(p, asked, full.zone, full.now)
+    if not full.free:
+        return p.text("supervisor_time_full_none", asked=asked_words)
+    free = "; ".join(promises.moment_words(p, when, full.zone, full.now) for when in full.free)
+    return p.text("supervisor_time_full", asked=asked_words, free=free)
 
 
 def cancel(a: Steer) -> tuple[QueueEntry, str]:
