@@ -1,0 +1,134 @@
+"""A supervisor's reschedule asks the same count every booking asks (routing/slots.py): a time fully booked
+is refused with the app's one refusal shape (409, code `full`, `next_free`, `timezone`), the page says
+the next free times in the IVR file's words (English, or Dutch for an operator whose file speaks Dutch),
+and nothing changes; there is no override. The callback's own booking does not count against its new
+time, and the window the customer was told does not move. Callbacks booked through /api/callbacks, the
+agent through /api/agents, the supervisor through the signed-in routes with a CSRF token. Clock: Tuesday
+24 November 2026, 10:00 in New York."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.support.ivr_file import Edit
+from tests.supervisor.conftest import entry
+
+ANN = "+14155550101"
+
+
+def scheduled(client, number: str, local: str) -> dict:
+    answer = client.post("/api/callbacks", json={"phone": number, "skill": "billing", "channel": "api",
+                                                 "when": "scheduled", "preferred_time": local,
+                                                 "timezone": "America/New_York"})
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()
+
+
+def local_due(runtime, public_id: str) -> str:
+    return entry(runtime, public_id).next_attempt_at.astimezone(
+        runtime.ivr_config.skills["billing"].timezone).strftime("%d %H:%M")
+
+
+def test_a_reschedule_to_a_full_time_is_refused_with_the_next_free_times(app, sign_in, runtime, add_agent):
+    add_agent("Ann", ANN)  # one agent: one callback can start at a time
+    client = app.test_client()
+    scheduled(client, "+12125550160", "2026-11-25T14:30")  # 14:30 tomorrow is full
+    moving = scheduled(client, "+12125550161", "2026-11-25T16:00")
+    sam = sign_in("sam")
+    before = entry(runtime, moving["id"])
+    refused = sam.act(moving["id"], "reschedule", before.version, when="2026-11-25T14:30", zone="America/New_York")
+    assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
+    problem = refused.json
+    assert problem["code"] == "full" and problem["field"] == "/when"
+    assert problem["next_free"] == ["2026-11-25T14:35", "2026-11-25T14:40", "2026-11-25T14:45"]
+    assert problem["timezone"] == "America/New_York"
+    assert problem["detail"] == (
+        "Not rescheduled: tomorrow, Wednesday 25 November at 14:30, New York time is fully booked (as many "
+        "callbacks start then as agents can be free). The next free times: tomorrow, Wednesday 25 November at "
+        "14:35, New York time; tomorrow, Wednesday 25 November at 14:40, New York time; tomorrow, Wednesday 25 "
+        "November at 14:45, New York time.")
+    after = entry(runtime, moving["id"])  # nothing changed
+    assert (after.version, local_due(runtime, moving["id"])) == (before.version, "25 16:00")
+    assert [e.event for e in after.events] == ["requested", "window_told"]
+    # Inside the handle of the 14:30 callback (240 s) is full too; 14:35 is free and taken.
+    assert sam.act(moving["id"], "reschedule", before.version, when="2026-11-25T14:32",
+                   zone="America/New_York").status_code == 409
+    assert sam.act(moving["id"], "reschedule", before.version, when="2026-11-25T14:35",
+                   zone="America/New_York").status_code == 200
+    assert local_due(runtime, moving["id"]) == "25 14:35"
+
+
+def test_next_free_times_are_named_in_the_zone_the_supervisor_picked(app, sign_in, runtime, add_agent):
+    add_agent("Ann", ANN)
+    client = app.test_client()
+    scheduled(client, "+12125550160", "2026-11-25T14:30")
+    moving = scheduled(client, "+12125550161", "2026-11-25T16:00")
+    ada = sign_in("ada")  # an admin whose zone is Amsterdam: 20:30 there is 14:30 in New York
+    refused = ada.act(moving["id"], "reschedule", entry(runtime, moving["id"]).version, when="2026-11-25T20:30",
+                      zone="Europe/Amsterdam")
+    assert refused.status_code == 409
+    assert refused.json["next_free"][0] == "2026-11-25T20:35" and refused.json["timezone"] == "Europe/Amsterdam"
+    assert "20:35, Amsterdam time" in refused.json["detail"]
+
+
+def test_without_javascript_the_page_shows_the_refusal_and_the_next_free_times(app, sign_in, runtime, add_agent):
+    add_agent("Ann", ANN)
+    client = app.test_client()
+    scheduled(client, "+12125550160", "2026-11-25T14:30")
+    moving = scheduled(client, "+12125550161", "2026-11-25T16:00")
+    sam = sign_in("sam")
+    form = sam.client.post(f"/supervisor/entries/{moving['id']}/reschedule",
+                           data={"csrf_token": sam.token, "version": str(entry(runtime, moving["id"]).version),
+                                 "when": "2026-11-25T14:30", "zone": "America/New_York",
+                                 "back": "/supervisor/?skill=billing"})
+    assert form.status_code == 303 and form.headers["Location"] == "/supervisor/?skill=billing"
+    page = sam.get("/supervisor/?skill=billing").get_data(as_text=True)
+    assert "is fully booked" in page and "The next free times: tomorrow, Wednesday 25 November at 14:35" in page
+    assert local_due(runtime, moving["id"]) == "25 16:00"
+
+
+def test_the_callbacks_own_booking_does_not_count_against_its_new_time(app, sign_in, runtime, add_agent):
+    """A callback at 16:00 moved to 16:02: the agent taking it at 16:00 would be busy at 16:02, but that is
+    this same callback, which will not be at 16:00 any more. The window the customer was told stays."""
+    add_agent("Ann", ANN)
+    client = app.test_client()
+    moving = scheduled(client, "+12125550161", "2026-11-25T16:00")
+    sam = sign_in("sam")
+    moved = sam.act(moving["id"], "reschedule", entry(runtime, moving["id"]).version, when="2026-11-25T16:02",
+                    zone="America/New_York")
+    assert moved.status_code == 200, moved.json
+    assert local_due(runtime, moving["id"]) == "25 16:02"
+    token = urlsplit(moving["waiting_url"]).query
+    status = client.get(f"/api/callbacks/{moving['id']}?{token}").get_json()
+    assert (status["window"]["from_local"], status["window"]["by_local"]) == ("2026-11-25T16:00", "2026-11-25T16:15")
+
+
+def test_a_full_last_window_of_the_day_names_the_next_mornings_times(app, sign_in, runtime, add_agent):
+    """18:00 closes billing and a window told is 15 minutes: after a full 17:45 the next free times are the
+    next morning's."""
+    add_agent("Ann", ANN)
+    client = app.test_client()
+    scheduled(client, "+12125550160", "2026-11-24T17:45")
+    moving = scheduled(client, "+12125550161", "2026-11-24T16:00")
+    sam = sign_in("sam")
+    refused = sam.act(moving["id"], "reschedule", entry(runtime, moving["id"]).version, when="2026-11-24T17:45",
+                      zone="America/New_York")
+    assert refused.status_code == 409
+    assert refused.json["next_free"] == ["2026-11-25T08:00", "2026-11-25T08:05", "2026-11-25T08:10"]
+
+
+@pytest.mark.ivr(Edit(lambda raw: raw["company"].update(default_language="nl-NL")))
+def test_an_operator_whose_file_speaks_dutch_reads_the_refusal_in_dutch(app, sign_in, runtime, add_agent):
+    add_agent("Ann", ANN)
+    client = app.test_client()
+    scheduled(client, "+12125550160", "2026-11-25T14:30")
+    moving = scheduled(client, "+12125550161", "2026-11-25T16:00")
+    sam = sign_in("sam")
+    refused = sam.act(moving["id"], "reschedule", entry(runtime, moving["id"]).version, when="2026-11-25T14:30",
+                      zone="America/New_York")
+    assert refused.status_code == 409 and refused.json["code"] == "full"
+    assert refused.json["detail"].startswith(
+        "Niet verzet: morgen, woensdag 25 november om 14:30, tijdzone New York is volgeboekt (er beginnen dan al "
+        "zoveel terugbelverzoeken als er agents vrij kunnen zijn). De volgende vrije tijdstippen: morgen, woensdag "
+        "25 november om 14:35, tijdzone New York;")
