@@ -8,9 +8,11 @@ import re
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import QueueEntry, QueueEvent
+from tests.support.ivr_file import Edit
 
 CALLER = "+12125550142"
 AGENT = "+14155550101"
@@ -131,3 +133,26 @@ def test_after_a_cancel_the_booking_is_offered_again(app):
     fresh = again.get_json()
     assert fresh["id"] != booked["id"] and fresh["state"] == "queued" and fresh["waiting_url"]
     assert client.get(path_of(fresh["waiting_url"])).status_code == 200
+
+
+@pytest.mark.ivr(Edit(lambda raw: raw["defaults"].update(assumed_handle_seconds=2400)))
+def test_their_own_booking_does_not_fill_the_slot_they_move_to(app, runtime, add_agent, clock):
+    """A callback keeps its agent for a handle time (40 minutes here): the one agent taking the 14:00
+    callback is busy until 14:40, so 14:30 is full for anyone else, but not for the customer moving that
+    14:00 callback, whose booking goes with them. Someone else's booking still counts."""
+    add_agent("Ann", AGENT)
+    client = app.test_client()
+    booked = book_web(client, when="scheduled", preferred_time="2026-11-25T14:00", timezone="America/New_York")
+    other = client.post("/api/callbacks", json={"phone": "+12125550150", "skill": "billing", "when": "scheduled",
+                                                "preferred_time": "2026-11-25T15:30", "timezone": "America/New_York"})
+    assert other.status_code == 201
+    token = urlsplit(booked["waiting_url"]).query
+    base = f"/api/callbacks/{booked['id']}"
+    offered = [s["value"] for s in client.get(f"{base}/slots?{token}").get_json()["slots"]]
+    assert "2026-11-25T14:30" in offered
+    assert "2026-11-25T16:00" not in offered  # inside the 15:30 callback's 40 minutes
+    refused = client.post(f"{base}/move?{token}", json={"slot": "2026-11-25T16:00"})
+    assert refused.status_code == 409
+    moved = client.post(f"{base}/move?{token}", json={"slot": "2026-11-25T14:30"})
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["window"]["from_local"] == "2026-11-25T14:30"

@@ -101,3 +101,24 @@ def test_a_time_with_room_is_booked_as_keyed(twilio, app, runtime, clock, busy_a
     call = keyed_at_a_full_time(twilio, app, "1445")  # 15 minutes after a 240 s callback: Ann is free again
     assert call.ended and "between 14:45 and 15:00 tomorrow" in call.last_heard
     assert scheduled_local(runtime)[-1] == ("phone", "25 14:45")
+
+
+def test_a_returning_caller_who_cancels_may_book_their_own_time_again(twilio, app, runtime, clock, busy_ann):
+    """Their callback at 14:30 tomorrow fills it (one agent). They ring again, hear it, cancel it (2), and
+    book 14:30 again: their own cancelled booking does not make it full."""
+    call = twilio.call()
+    to_time_step(call)
+    call.press("1430")
+    assert call.ended and "between 14:30 and 14:45 tomorrow" in call.last_heard
+    again = twilio.call()
+    assert "between 14:30 and 14:45 tomorrow" in again.last_heard  # their callback, keep (1) or cancel (2)
+    again.press("2")
+    to_time_step(again)
+    again.press("1430")
+    assert again.ended, again.last_heard
+    assert "between 14:30 and 14:45 tomorrow" in again.last_heard and "fully booked" not in again.heard_text()
+    with runtime.sessions() as s:
+        states = s.execute(select(QueueEntry.state, QueueEntry.scheduled_for).where(QueueEntry.channel == "phone")
+                           .order_by(QueueEntry.id)).all()
+    assert [state for state, _ in states] == ["cancelled", "scheduled"]
+    assert states[0].scheduled_for == states[1].scheduled_for
