@@ -9,7 +9,7 @@
   web button's, the chat's), which keeps working.
 - later_slots() / move(): a later slot the customer may move to: only slots with room (routing/slots.py,
   through callbacks.requests.open_slots), their own booking not counted, after the window they were told;
-  a slot filled meanwhile is refused as full (409 `full`, `next_free`). The new window is told.
+  a full one is refused (409 `full`, `next_free`: the next slots the page offers). The new window is told.
 - again(): after a cancel, the same number, skill and language booked again, as soon as possible.
 - page_words(): the page's wording, from the operator's IVR file, in the customer's language.
 - button_words(): every word the web button shows (the `button_*` prompts), for GET /api/callback-button/words.
@@ -32,6 +32,7 @@ from callbacks.services import change_state, hash_token
 from config import IvrConfig, Prompts
 from refusals import RequestRefused
 from routing import hours
+from routing import slots as routing_slots
 from routing.promise import stored_window
 from storage.models import QueueEntry
 
@@ -98,15 +99,16 @@ def zone_of(config: IvrConfig, entry: QueueEntry) -> ZoneInfo:
     return promises.listener_zone(config, entry.language, config.skills[entry.skill], entry.customer_timezone)
 
 
-def later_slots(session: Session, config: IvrConfig, entry: QueueEntry, now: datetime) -> list[datetime]:
-    """Slots (aware, in the customer's zone) after the window told that still have room."""
+def later_slots(session: Session, config: IvrConfig, entry: QueueEntry, now: datetime, *,
+                with_room: bool = True) -> list[datetime]:
+    """Slots (aware, in the customer's zone) after the window told that still have room (`with_room`;
+    their own booking is not counted against them), or all of them that are open (with_room=False)."""
     if entry.state not in MOVABLE or entry.skill not in config.skills:
         return []
     told = stored_window(entry)
     after = max(filter(None, [told.end if told else None, entry.scheduled_for, now]))
-    # Their own booking is not counted against the times they may move to.
-    found = callback_requests.open_slots(config, entry.skill, zone_of(config, entry), now, session=session,
-                                         exclude=entry.id)
+    found = callback_requests.open_slots(config, entry.skill, zone_of(config, entry), now,
+                                         session=session if with_room else None, exclude=entry.id)
     return [slot for slot in found if slot >= after]
 
 
@@ -122,13 +124,15 @@ def move(session: Session, config: IvrConfig, public_id: str, token: str, local:
         raise RequestRefused(f"{local!r} is not a date and time", field="/slot", code="format") from None
     zone = zone_of(config, entry)
     wanted = wanted.replace(tzinfo=zone) if wanted.tzinfo is None else wanted
-    slot = next((s for s in later_slots(session, config, entry, now) if s == wanted), None)
+    slot = next((s for s in later_slots(session, config, entry, now, with_room=False) if s == wanted), None)
     if slot is None:
-        raise RequestRefused("that time is not offered (full, closed or not later than your window); pick one "
+        raise RequestRefused("that time is not offered (closed, or not later than your window); pick one "
                              "of the slots shown", field="/slot", code="slot_unavailable", status=409)
-    # Offered when the page was read; counted again holding the skill (a booking at the same moment may have
-    # taken its last place), their own booking not counted.
-    callback_requests.check_room(session, config, entry.skill, slot, zone, now, exclude=entry.id, field="/slot")
+    # Counted holding the skill (a booking at the same moment may take its last place), their own booking
+    # not counted. Full: 409 `full`, naming the next slots the page offers after it.
+    if not routing_slots.has_room(session, config, entry.skill, slot, now, exclude=entry.id):
+        free = [s for s in later_slots(session, config, entry, now) if s > slot][:callback_requests.NEXT_FREE_NAMED]
+        raise callback_requests.TimeFull(free, zone, now, field="/slot")
     previous = entry.scheduled_for
     entry.scheduled_for = slot
     entry.next_attempt_at = slot

@@ -117,7 +117,10 @@ def test_full_slots_are_not_offered_for_a_move(app, runtime, add_agent, clock):
     token = urlsplit(booked["waiting_url"]).query
     offered = [s["value"] for s in client.get(f"/api/callbacks/{booked['id']}/slots?{token}").get_json()["slots"]]
     assert offered and first not in offered
-    assert client.post(f"/api/callbacks/{booked['id']}/move?{token}", json={"slot": first}).status_code == 409
+    refused = client.post(f"/api/callbacks/{booked['id']}/move?{token}", json={"slot": first})
+    assert refused.status_code == 409 and refused.get_json()["code"] == "full"
+    # The next free times named are slots the page offers (every 30 minutes), after the full one.
+    assert refused.get_json()["next_free"] == [slot for slot in offered if slot > first][:3]
 
 
 def test_after_a_cancel_the_booking_is_offered_again(app):
@@ -152,7 +155,8 @@ def test_their_own_booking_does_not_fill_the_slot_they_move_to(app, runtime, add
     assert "2026-11-25T14:30" in offered
     assert "2026-11-25T16:00" not in offered  # inside the 15:30 callback's 40 minutes
     refused = client.post(f"{base}/move?{token}", json={"slot": "2026-11-25T16:00"})
-    assert refused.status_code == 409
+    assert refused.status_code == 409 and refused.get_json()["code"] == "full"
+    assert refused.get_json()["next_free"][0] == "2026-11-25T16:30"
     moved = client.post(f"{base}/move?{token}", json={"slot": "2026-11-25T14:30"})
     assert moved.status_code == 200, moved.get_json()
     assert moved.get_json()["window"]["from_local"] == "2026-11-25T14:30"
