@@ -164,3 +164,12 @@ def test_offered_times_are_whole_and_never_past_closing(app, add_agent, runtime,
     # Billing closes at 18:00 and a window told is 15 minutes: the next free times are the next morning's.
     assert refused["next_free"] == ["2026-11-25T08:00", "2026-11-25T08:05", "2026-11-25T08:10"]
     assert datetime.fromisoformat(refused["next_free"][0]).minute % 5 == 0
+
+
+def test_a_texter_asking_again_for_their_own_full_time_is_told_their_callback(app, add_agent, twilio, runtime, clock):
+    """Their own callback fills 14:30 (one agent); texting for 14:30 again answers with it, never "full"."""
+    add_agent("Ann", AGENTS[0], skills=("general",))
+    assert "Booked" in reply_of(text(twilio, "CALL ME 14:30"))
+    again = reply_of(text(twilio, "CALL ME 14:30"))
+    assert "fully booked" not in again and "between 14:30 and 14:45 today" in again
+    assert due_local(runtime) == ["14:30"]
