@@ -29,8 +29,9 @@
     });
   }
 
-  function failed(res) {
-    alertBox.textContent = (res && res.data && res.data.detail) || W.waiting_failed;
+  // The API's `detail` is for programs, in English: the customer reads the page's own words.
+  function failed(res, text) {
+    alertBox.textContent = text || W.waiting_failed;
     alertBox.hidden = false;
   }
 
@@ -74,9 +75,10 @@
     }, failed);
   });
 
-  moveBtn.addEventListener("click", function () {
+  // The later slots with room, listed fresh (after a refused move too: the one just taken is gone).
+  function listSlots() {
     moveBtn.disabled = true;
-    call("GET", base + "/slots" + q).then(function (res) {
+    return call("GET", base + "/slots" + q).then(function (res) {
       moveBtn.disabled = false;
       if (res.status !== 200) { failed(res); return; }
       slotList.innerHTML = "";
@@ -101,11 +103,14 @@
       });
       slotList.hidden = false;
     }, failed);
-  });
+  }
+
+  moveBtn.addEventListener("click", function () { alertBox.hidden = true; listSlots(); });
 
   function moveTo(value, button) {
     button.disabled = true;
     call("POST", base + "/move" + q, {slot: value}).then(function (res) {
+      if (res.status === 409 && res.data.code === "full") { failed(res, W.waiting_full); listSlots(); return; }
       if (res.status !== 200) { button.disabled = false; failed(res); return; }
       slotList.hidden = true;
       alertBox.hidden = true;

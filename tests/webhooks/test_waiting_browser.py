@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from config import Prompts
 from tests.support.browser import Pages, screenshot
+from tests.support.ivr_file import Edit
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
@@ -94,6 +95,36 @@ def test_place_window_move_cancel_and_book_again(app, runtime, open_page, busy_a
     again.click()
     page.wait_for_url(lambda url: booked["id"] not in url)
     expect(state).to_have_text(p.fragment("waiting_place", position=1))
+    assert page.errors == []
+
+
+@pytest.mark.ivr(Edit(lambda raw: raw["defaults"].update(assumed_handle_seconds=2400)))
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_a_slot_taken_while_the_list_is_open_is_refused_in_the_page_words(app, runtime, open_page, busy_agent,
+                                                                           language):
+    """One agent, a callback keeping them 40 minutes: someone else books the slot the customer is looking
+    at. Their pick is refused (409 full), the page says so in its own words (not the API's English), and
+    lists the slots again without the one taken."""
+    busy_agent("billing")
+    p = Prompts(runtime.ivr_config, language)
+    booked = book(app, language)
+    page = open_page(path_of(booked["waiting_url"]), language, **PHONE)
+    page.get_by_role("button", name=p.fragment("waiting_move")).click()
+    slots = page.locator("#wait-slots li")
+    expect(slots.nth(2)).to_be_visible()
+    wanted = slots.nth(1).get_by_role("button").get_attribute("data-slot")
+    other = app.test_client().post("/api/callbacks", json={
+        "phone": "+12125550150", "skill": "billing", "when": "scheduled", "preferred_time": wanted,
+        "timezone": LANGUAGES[language][1]})
+    assert other.status_code == 201, other.get_json()
+    slots.nth(1).get_by_role("button").click()
+    alert = page.locator("#wait-alert")
+    expect(alert).to_have_text(p.fragment("waiting_full"))
+    expect(page.locator(f'#wait-slots button[data-slot="{wanted}"]')).to_have_count(0)
+    expect(slots.first).to_be_visible()
+    shot(page, f"phone-{language}-slot-taken")
+    query = urlsplit(booked["waiting_url"]).query
+    assert app.test_client().get(f"/api/callbacks/{booked['id']}?{query}").get_json()["state"] == "queued"
     assert page.errors == []
 
 
