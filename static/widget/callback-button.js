@@ -305,7 +305,7 @@
             if (res.status === 200 || res.status === 404) {
               forget(); current = null; stopPolling();
               showResult(res.status === 200 ? res.data : {state: "cancelled"}, "");
-            } else { cancel.disabled = false; alertBox.textContent = res.data.detail || T.failed; alertBox.hidden = false; }
+            } else { cancel.disabled = false; alertBox.textContent = T["code_" + res.data.code] || T.failed; alertBox.hidden = false; }
           });
         });
         resultView.appendChild(cancel);
@@ -342,7 +342,7 @@
       if (current) { refresh(); closeBtn.focus(); return; }
       (formData ? Promise.resolve() : loadForm()).then(function () { phone.control.focus(); })
         .catch(function (res) {
-          alertBox.textContent = (res && res.data && res.data.detail) || T.failed; alertBox.hidden = false;
+          alertBox.textContent = (res && res.data && T["code_" + res.data.code]) || T.failed; alertBox.hidden = false;
         });
     }
     function closePanel() {
