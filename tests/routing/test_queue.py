@@ -75,20 +75,26 @@ def test_future_callbacks_are_not_in_line_until_due(app, session, clock, hold, b
     assert booked["id"] in line(now + timedelta(hours=2))
 
 
-def test_handle_time_is_what_agents_really_spend(session, clock):
-    # Still built through the services, not requests (left to do: a second caller offered to the same agent over
-    # the emulator is accepted but never connected, so three completed calls cannot yet be made by requests).
-    from callbacks import services
+def test_handle_time_is_what_agents_really_spend(session, clock, hold, agents, twilio, runtime):
+    from tests.support.outbound_legs import Outbound
 
     assert estimate.handle_time(session, "billing", 240).mean == 240
-    start = clock.now()
+    ann_id = agents_api.add_available(agents, "Ann", "+14155550101", ["billing"], wrap_up_seconds=30)
+    dispatcher = runtime.extras["dispatcher"]
     for i, minutes in enumerate((1, 2, 6)):
-        e = services.enter_line(session, skill="billing", call_sid=f"CA-{i}", phone_number=None, language="en-US",
-                                arrived_at=clock.now(), now=clock.now())
-        services.record(session, e, "agent_offered", now=start)  # the agent's phone rings, the whisper plays
-        services.change_state(session, e, "connected", now=start + timedelta(seconds=20))
-        services.change_state(session, e, "completed", now=start + timedelta(seconds=20, minutes=minutes))
-    # ring and whisper (20 s) + talk + wrap-up (30 s when the agent is not known), not just the talk
+        assert agents_api.state_of(agents, ann_id) == "available"
+        caller = hold(f"+1212555014{i}")
+        dispatcher.run_once()  # the dispatcher offers the caller to Ann: her phone rings, the whisper plays
+        clock.advance(20)
+        ann = Outbound(twilio).to("+14155550101").answer()
+        ann.press("1")  # she takes the call
+        clock.advance(minutes * 60)
+        ann.hang_up()
+        clock.advance(30)  # her wrap-up, over on the dispatcher's next pass
+        dispatcher.run_once()
+        assert entry_of(session, caller).state == "completed"
+    session.expire_all()
+    # ring and whisper (20 s) + talk + wrap-up (Ann's 30 s), not just the talk
     assert estimate.handle_time(session, "billing", 240).mean == 20 + 180 + 30
     assert estimate.handle_time(session, "sales", 100).mean == 100
 
