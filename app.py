@@ -31,6 +31,9 @@ from webhooks import plugin as webhooks_plugin
 
 log = logging.getLogger("ivr")
 
+# The checkout's instance/ folder: the generated SECRET_KEY (and the embedded default database) live there.
+INSTANCE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance")
+
 # The one way a package attaches to the app: its plugin.py's load(app, runtime), in this order.
 PLUGINS = (
     web_plugin,  # error rendering, bounded bodies, security headers, rate limits
@@ -55,7 +58,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     dev_phone = DevPhone.for_app(settings, twilio_client, clock)
     if dev_phone is not None:  # without credentials: its REST client, made-up webhook token and number
         settings, twilio_client = dev_phone.settings, twilio_client or dev_phone.client
-    app = Flask(__name__, instance_path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance"))
+    app = Flask(__name__, instance_path=INSTANCE_PATH)
     install_log_redaction()
     # Which numbers and SIP domains callbacks and agents may be dialled at (toll fraud stays out).
     set_dial_policy(DialPolicy.from_names(settings.dial_number_kinds, settings.agent_sip_domains,

@@ -77,18 +77,85 @@ def test_without_chat_secrets_chat_webhooks_are_off(monkeypatch, database_url):
     assert response.status_code == 503 and response.get_json()["code"] == "disabled"
 
 
-def test_without_secret_key_one_is_generated_once_and_kept(tmp_path):
+def operator_exports(monkeypatch, **variables) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_without_secret_key_the_app_generates_one_once_and_every_app_shares_it(monkeypatch, database_url, tmp_path):
+    """No SECRET_KEY exported: create_app() (as scripts/serve and each gunicorn worker build it) writes a key to
+    the checkout's instance/secret_key the first time, and the next app reads it: a supervisor signed in on one
+    is signed in on the other (a restart, or a second worker, keeps the sessions)."""
     import os
     import stat
 
-    from app import instance_secret
+    import app as app_module
+    from storage.db import transaction
+    from supervisor import auth
+    from tests.supervisor.conftest import PASSWORD, Signed
 
-    instance = tmp_path / "instance"
-    key = instance_secret(str(instance))
-    assert re.fullmatch(r"[0-9a-f]{64}", key), key  # 32 random bytes, hex
-    path = instance / "secret_key"
-    assert path.read_text() == key and stat.S_IMODE(os.stat(path).st_mode) == 0o600  # readable by its owner only
-    assert instance_secret(str(instance)) == key  # the next start reads it: sessions and stream tokens survive
+    checkout = tmp_path / "checkout"  # a fresh checkout's instance/ folder, where create_app() keeps the key
+    monkeypatch.setattr(app_module, "INSTANCE_PATH", str(checkout / "instance"))
+    operator_exports(monkeypatch, DATABASE_URL=database_url, PUBLIC_BASE_URL=PUBLIC_BASE_URL, SPEECH_ENABLED="0",
+                     DEV_PHONE="off", DISPATCHER="off")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = create_app()
+    path = checkout / "instance" / "secret_key"
+    key = path.read_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", key) and first.config["SECRET_KEY"] == key  # 32 random bytes, hex
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600  # readable by its owner only
+    second = create_app()
+    assert second.config["SECRET_KEY"] == key and path.read_text() == key  # read, not made again
+
+    with transaction(first.extensions["ivr"].sessions) as db:
+        auth.create_user(db, "sam", PASSWORD, role="supervisor", now=first.extensions["ivr"].clock.now(),
+                         timezone="UTC")
+    signed_in = Signed(first.test_client(), "sam").client.get_cookie("session")
+
+    def queue_page(app):
+        client = app.test_client()
+        client.set_cookie("session", signed_in.value, domain=signed_in.domain, path=signed_in.path,
+                          secure=signed_in.secure)
+        return client.get("/supervisor/", headers={"Accept": "text/html"})
+
+    assert queue_page(second).status_code == 200  # the session made by the first app is good in the second
+    monkeypatch.setenv("SECRET_KEY", "another-machines-key")
+    refused = queue_page(create_app())  # an app with another key does not take it: signing in again
+    assert refused.status_code == 302 and "/supervisor/login" in refused.headers["Location"]
+
+
+def test_the_messaging_number_the_operator_sets_sends_a_phone_callers_confirmation(
+        monkeypatch, database_url, clock, emulator):
+    """TWILIO_MESSAGING_NUMBER exported, the app built from the environment with its scheduler on: a caller books
+    a callback on the phone, and the confirmation text goes to Twilio's REST API From that number. (The injected
+    clock and the emulator's REST API stand in for the wall clock and api.twilio.com; every setting is read from
+    the environment.)"""
+    from datetime import datetime, timezone
+
+    from telephony.transport import WsgiTransport
+
+    operator_exports(monkeypatch, DATABASE_URL=database_url, PUBLIC_BASE_URL=PUBLIC_BASE_URL,
+                     TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_NUMBER="+15005550006",
+                     TWILIO_MESSAGING_NUMBER="+15005550007", SECRET_KEY="operator-secret-key", SPEECH_ENABLED="0",
+                     DEV_PHONE="off", DISPATCHER="on", DISPATCH_SWEEP_SECONDS="1")
+    monkeypatch.delenv("CALLBACK_SMS", raising=False)  # texts on, as shipped
+    clock.set(datetime(2026, 11, 28, 0, 0, tzinfo=timezone.utc))  # Friday 19:00 in New York: billing is closed
+    app = create_app(clock=clock, twilio_client=emulator.rest.client(AUTH_TOKEN))
+    emulator.attach(WsgiTransport(app, PUBLIC_BASE_URL))
+    service = app.extensions["ivr"].extras["dispatcher_service"]
+    try:
+        call = emulator.call(from_number="+12125550142")
+        call.press("1")  # billing: closed, a callback at the next opening is offered
+        call.press("1")  # call me back
+        call.press("1")  # on this number
+        assert "We will call you back between 08:00 and 08:10 on Monday 30 November" in call.last_heard
+        wait_for(lambda: [r for r in emulator.rest.requests if r["path"].endswith("/Messages.json")],
+                 "the scheduler's pass to text the confirmation")
+    finally:
+        service.stop()
+    [text] = [r for r in emulator.rest.requests if r["method"] == "POST" and r["path"].endswith("/Messages.json")]
+    assert (text["form"]["From"], text["form"]["To"]) == ("+15005550007", "+12125550142")
+    assert "08:00" in text["form"]["Body"]
 
 
 def test_every_url_the_start_up_message_prints_is_served(app, settings):

@@ -93,7 +93,7 @@ def test_a_wake_up_during_a_pass_runs_another_pass(runtime, clock):
             self.passes += 1
             if self.passes == 1:
                 self.inside.set()
-                self.go_on.wait(5)
+                assert self.go_on.wait(60)  # the limit only stops a hung test
             return Report()
 
         def confirm_bookings(self):
@@ -106,8 +106,9 @@ def test_a_wake_up_during_a_pass_runs_another_pass(runtime, clock):
     service = DispatcherService(slow, runtime.engine, holder="t")
     first = threading.Thread(target=service.tick)
     first.start()
-    assert slow.inside.wait(5)
+    wait_for(slow.inside.is_set, "the first pass to be under way")
     service.tick()  # e.g. a callback was booked while the pass was reading the line
+    assert slow.passes == 1  # that wake-up did not run a pass beside the first: it left it for the first one
     slow.go_on.set()
-    first.join(5)
-    assert slow.passes == 2
+    first.join(60)  # the limit only stops a hung test
+    assert not first.is_alive() and slow.passes == 2

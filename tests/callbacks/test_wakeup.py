@@ -4,13 +4,12 @@ not at the next sweep (here an hour away). On SQLite the wake-up says nobody cou
 sweep is the way (polling)."""
 from __future__ import annotations
 
-import time as real_time
 from dataclasses import replace
 from datetime import time
 
 from callbacks.dialing import Dialer, OutboundLinks
 from callbacks.dispatcher import DispatchSettings, Dispatcher
-from callbacks.scheduler import DispatcherService
+from callbacks.scheduler import SWEEP_JOB, DispatcherService
 from clock import Clock
 from tests.conftest import PUBLIC_BASE_URL
 from tests.supervisor.conftest import PASSWORD, Signed
@@ -41,7 +40,9 @@ def test_a_supervisor_makes_an_agent_available_and_the_scheduler_elsewhere_is_wo
         postgres = runtime.engine.dialect.name == "postgresql"
         if postgres:
             wait_for(service.listener.listening.is_set, "the wake-up listener to listen")
-        assert entry_of(pid).state == "queued"  # the first pass found nobody available
+        # The leader's first pass (its take-over job) has run and let go: it found nobody available.
+        wait_for(lambda: service._ticks >= 1 and not service._tick_lock.locked(), "the first pass to be done")
+        assert entry_of(pid).state == "queued"
 
         with transaction(runtime.sessions) as db:
             auth.create_user(db, "sam", PASSWORD, role="supervisor", now=wall.now(), timezone="UTC")
@@ -52,7 +53,11 @@ def test_a_supervisor_makes_an_agent_available_and_the_scheduler_elsewhere_is_wo
             wait_for(lambda: entry_of(pid).state == "dialing_agent", "the woken scheduler to dial the agent")
         else:  # SQLite: nobody could be told; the sweep (polling) will find it
             assert runtime.wake_dispatcher() is False
-            real_time.sleep(1)
-            assert entry_of(pid).state == "queued"
+            # Nothing in the scheduler's process was told: no pass has run since the first, and none is due
+            # before the hourly sweep (no wake-up job among its jobs).
+            assert service._ticks == 1 and entry_of(pid).state == "queued"
+            assert [job.id for job in service.scheduler.get_jobs()] == [SWEEP_JOB]
+            service.tick()  # the sweep, when it comes, is what finds the available agent
+            assert entry_of(pid).state == "dialing_agent"
     finally:
         service.stop()

@@ -15,7 +15,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
-from tests.support.media_stream import SILENCE, closed_by_server, connected, open_stream, refused, ring
+from tests.support.media_stream import (SILENCE, closed_by_server, connected, open_stream, refused, results, ring,
+                                        spoken_answer)
 from tests.support.waiting import wait_for
 from webhooks import media as media_module
 
@@ -43,12 +44,13 @@ def test_chattering_sockets_are_closed_by_the_deadline_and_hold_no_stream_slot(p
     try:
         wait_for(lambda: media_module.streams.waiting == 6, "all six to be connected and waiting")
         assert media_module.streams.count == 0  # ...holding no slot
-        # A real call's stream, meanwhile, gets a slot and listens.
+        # A real call's stream, meanwhile, gets a slot and listens: the caller's answer is heard and stored.
         sid, token = ring(phone)
         with connect(ws_url) as ws:
-            open_stream(ws, sid, token, [SILENCE] * 5)
-            assert not closed_by_server(ws, timeout=0.3)
-            assert media_module.streams.count == 1
+            open_stream(ws, sid, token, spoken_answer())
+            wait_for(lambda: media_module.streams.count == 1, "the call's stream to hold a slot")
+            assert closed_by_server(ws, timeout=60)  # closed once it has the answer
+        assert [(r.call_sid, r.ended_by) for r in results(runtime)] == [(sid, "speech")]
         # They chatter until the server closes them: the start deadline does (the limit only stops a hung test).
         for thread in chatter:
             thread.join(timeout=60)
@@ -69,8 +71,9 @@ def test_unsigned_sockets_waiting_cannot_crowd_out_twilios(phone, runtime, ws_ur
             PUBLIC_BASE_URL.replace("https://", "wss://") + "/media", {})
         sid, token = ring(phone)
         with connect(ws_url, additional_headers={"X-Twilio-Signature": signature}) as ws:
-            open_stream(ws, sid, token, [SILENCE] * 5)
-            assert not closed_by_server(ws, timeout=0.3)
+            open_stream(ws, sid, token, spoken_answer())
+            assert closed_by_server(ws, timeout=60)  # closed once it has the answer
+    assert [(r.call_sid, r.ended_by) for r in results(runtime)] == [(sid, "speech")]
 
 
 def test_a_token_opens_one_stream_even_after_the_first_has_closed(phone, runtime, ws_url, caplog):

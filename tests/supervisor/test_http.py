@@ -368,3 +368,47 @@ def test_a_nameless_caller_is_named_alike_on_the_queue_and_the_entry_page(app, s
     page = sam.get(f"/supervisor/entries/{pid}").get_data(as_text=True)
     assert "name not given" in queue and "name not given" in page
     assert "Unknown name" not in page
+
+
+def test_a_change_made_by_a_request_reaches_an_open_queue_pages_stream(app, sign_in, live_app, monkeypatch):
+    """The queue page's live channel over real HTTP, as its script opens it: the stream from the marker the page
+    was drawn at (`?since=`, supervisor.js). An agent signing on through /api/agents then arrives on that open
+    stream as a `change` event, and the board the page fetches on it shows the agent. How soon is
+    bench/supervisor_bench.py's business: the socket's limit only stops a hung test."""
+    import http.client
+    from urllib.parse import quote, urlsplit
+
+    from tests.support import agents_api
+
+    monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+    sam = sign_in("sam")
+    page = sam.get("/supervisor/").get_data(as_text=True)
+    assert "Ann Lee" not in page
+    drawn_at = re.search(r'id="board-body" data-marker="([^"]*)"', page).group(1)
+    base = urlsplit(live_app)
+    connection = http.client.HTTPConnection(base.hostname, base.port, timeout=60)
+    connection.request("GET", f"/supervisor/stream?since={quote(drawn_at)}", headers={
+        "Accept": "text/event-stream", "Cookie": f"session={sam.client.get_cookie('session').value}"})
+    stream = connection.getresponse()
+    try:
+        assert stream.status == 200 and stream.getheader("Content-Type").startswith("text/event-stream")
+
+        def next_event() -> dict:
+            """The next event on the stream (comments, the keep-alives, skipped), as its fields."""
+            fields = {}
+            while True:
+                line = stream.readline().decode().rstrip("\n")
+                if line == "" and fields:
+                    return fields
+                if line and not line.startswith(":"):
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+
+        assert next_event() == {"retry": "1000"}  # the stream is open: nothing has changed since the page
+        agents_api.add_available(app.test_client(), "Ann Lee", "+14155550101", ["billing"])
+        change = next_event()
+    finally:
+        connection.close()
+    assert change["event"] == "change" and change["id"] == change["data"] != drawn_at
+    board = sam.get("/supervisor/board").get_data(as_text=True)
+    assert "Ann Lee" in board and f'data-marker="{change["id"]}"' in board

@@ -65,6 +65,17 @@ def frames(path):
     return [mulaw[i:i + 160] for i in range(0, len(mulaw), 160)]
 
 
+def spoken_answer():
+    """A caller's answer as Twilio streams it: half a second of quiet, "I have a question about my bill"
+    (tests/fixtures/audio/en/tts_en_billing.wav), then three seconds of quiet in which the end of speech is heard.
+    A stream that listens hears it, stores it and closes: a positive sign it was listening, never a quiet wait."""
+    import os
+
+    from tests.speech.conftest import AUDIO
+
+    return [SILENCE] * 25 + frames(os.path.join(AUDIO, "en", "tts_en_billing.wav")) + [SILENCE] * 150
+
+
 def stream(ws, chunks, first_seq=1):
     try:
         for n, chunk in enumerate(chunks, start=1):

@@ -9,7 +9,8 @@ from config import DEFAULT_IVR_CONFIG, ConfigError, load_ivr_config, parse_ivr_c
 from understanding import SkillGuess, Understanding, training_texts
 from understanding.evaluation import cross_validate, evaluate, read_labelled
 from understanding.skills import CONFIRM_BELOW, NONE_FLOOR, SkillModel, with_slip
-from understanding.words import STOP_WORDS, base_language, canonical_words, words
+from tests.support.near_copy import near_copy, same_words
+from understanding.words import canonical_words, words
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "understanding"
 CONFIG = load_ivr_config()
@@ -184,27 +185,6 @@ def allowing(measured_misses, spare, total):
     return (total - measured_misses - spare) / total
 
 
-def _key(text):
-    import re
-
-    return re.findall(r"\w+", text.lower().replace("'", ""))
-
-
-def near_copy(a, b, lang):
-    """Whether two phrasings are near-copies: their content words (stop words left out) overlap by
-    Jaccard 0.6 or more (all words, when one has no content word: "one", "i'm not sure"), or they share a
-    run of five words in order."""
-    a, b = _key(a), _key(b)
-    stop = STOP_WORDS.get(base_language(lang), set())
-    ca, cb = {w for w in a if w not in stop}, {w for w in b if w not in stop}
-    if not ca or not cb:
-        ca, cb = set(a), set(b)
-    if len(ca & cb) >= 0.6 * len(ca | cb):
-        return True
-    runs = {tuple(a[i:i + 5]) for i in range(len(a) - 4)}
-    return any(tuple(b[i:i + 5]) in runs for i in range(len(b) - 4))
-
-
 def examples(lang):
     return [t for s in CONFIG.skills.values() for t in training_texts(s, lang)]
 
@@ -268,8 +248,8 @@ def test_cross_validation_on_the_shipped_examples(lang, measured):
 @pytest.mark.parametrize("name", ["heldout", *TUNING_SETS])
 def test_held_out_and_development_phrasings_are_not_training_examples(name):
     for lang in CONFIG.languages:
-        taught = {" ".join(_key(t)) for t in examples(lang)}
-        leaked = [t for t, _ in labelled(name, lang) if " ".join(_key(t)) in taught]
+        taught = {same_words(t) for t in examples(lang)}
+        leaked = [t for t, _ in labelled(name, lang) if same_words(t) in taught]
         assert leaked == []
 
 

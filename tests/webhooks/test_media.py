@@ -22,7 +22,7 @@ from storage.models import Call, SpeechResult
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
 from tests.speech.conftest import AUDIO
 from tests.support.media_stream import (SILENCE, closed_by_server, connected, frames, media, open_stream, refused,
-                                        results, ring, start, stream)
+                                        results, ring, spoken_answer, start, stream)
 from tests.support.waiting import wait_for
 from webhooks import media as media_module
 from webhooks.security import stream_token
@@ -117,10 +117,11 @@ def test_a_token_streams_once(phone, runtime, ws_url):
             refused_yet.set()
             feeder.join()
         # The second was refused (its socket closed by the server); the first one still holds its slot and
-        # takes frames: read from the app's own count of open streams, not from a quiet half second.
+        # listens: the caller's answer on it is heard and stored (a positive sign, never a quiet half second).
         assert media_module.streams.count == 1
-        stream(first, [SILENCE] * 5, first_seq=10_000)
-        assert media_module.streams.count == 1 and not closed_by_server(first, timeout=0.5)
+        stream(first, spoken_answer(), first_seq=10_000)
+        assert closed_by_server(first, timeout=60)  # closed once it has the answer
+    assert [(r.call_sid, r.ended_by) for r in results(runtime)] == [(sid, "speech")]
 
 
 def test_the_signature_on_the_upgrade_is_checked_when_sent(phone, ws_url):
@@ -192,9 +193,21 @@ def test_an_oversized_message_closes_the_socket(phone, runtime, ws_url):
 
 
 def test_a_stream_lasts_at_most_its_cap_on_the_apps_clock(phone, runtime, ws_url, clock):
+    # A second short of the cap on the app's clock, the stream still listens: the caller's answer is heard
+    # (ended by the speech, not by the cap). A positive sign, never a quiet wait.
     sid, token = ring(phone)
     with connect(ws_url) as ws:
-        open_stream(ws, sid, token)
+        open_stream(ws, sid, token, [SILENCE] * 3)
+        wait_for(lambda: media_module.streams.count == 1, "the stream was accepted and listens")
+        clock.advance(media_module.MAX_STREAM_SECONDS - 1)
+        stream(ws, spoken_answer(), first_seq=10)
+        assert closed_by_server(ws, timeout=60)  # closed once it has the answer
+    assert [(r.call_sid, r.ended_by) for r in results(runtime)] == [(sid, "speech")]
+
+    # At the cap it ends by itself, however it is fed.
+    capped, capped_token = ring(phone, caller="+12125550143")
+    with connect(ws_url) as ws:
+        open_stream(ws, capped, capped_token)
         stop = threading.Event()
 
         def trickle():  # a frame now and then (so it never stalls), never enough audio to end anything
@@ -210,14 +223,12 @@ def test_a_stream_lasts_at_most_its_cap_on_the_apps_clock(phone, runtime, ws_url
         sender.start()
         try:
             wait_for(lambda: media_module.streams.count == 1, "the stream was accepted and listens")
-            clock.advance(media_module.MAX_STREAM_SECONDS - 1)
-            stop.wait(1.0)  # a few more frames on the app's clock just short of the cap
-            assert media_module.streams.count == 1
-            clock.advance(1)  # the cap reached
+            clock.advance(media_module.MAX_STREAM_SECONDS)  # the cap reached
             assert closed_by_server(ws, timeout=60)
         finally:
             stop.set()
             sender.join()
+    assert [r.ended_by for r in results(runtime) if r.call_sid == capped] == ["max_stream_time"]
 
 
 def test_streams_beyond_the_process_limit_get_503_and_keys_still_work(phone, runtime, ws_url, monkeypatch,
