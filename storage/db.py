@@ -397,23 +397,33 @@ class Direct:
         self._cursor = dbapi_connection.cursor()
 
     def run(self, statement, values: dict, column_keys: tuple[str, ...] | None = None) -> list[tuple]:
-        sql, compiled, processors = _prepared(statement, self.dialect, column_keys)
-        params = compiled.construct_params(values)
-        self._cursor.execute(sql, tuple(params[name] if process is None else process(params[name])
-                                        for name, process in processors))
+        sql, binds = _prepared(statement, self.dialect, column_keys)
+        params = []
+        for name, held, process in binds:
+            value = values[name] if held is _GIVEN or name in values else held
+            params.append(value if process is None else process(value))
+        self._cursor.execute(sql, params)
         return self._cursor.fetchall()
+
+
+# A parameter whose value the caller gives (in `Direct.run`'s values), not the statement.
+_GIVEN = object()
 
 
 @functools.lru_cache(maxsize=32)
 def _prepared(statement, dialect, column_keys: tuple[str, ...] | None):
-    """`statement` compiled for `dialect` (an INSERT for `column_keys`): its SQL, the compiled form and each
-    positional parameter's name and bind processor. Statements that need SQLAlchemy at execution
-    (column defaults filled in, expanding IN lists) are refused."""
+    """`statement` compiled for `dialect` (an INSERT for `column_keys`): its SQL, and each positional
+    parameter's name, its value when the statement holds it (a literal compared with, such as a state) or
+    _GIVEN, and its bind processor. Statements that need SQLAlchemy at execution (column defaults filled
+    in, expanding IN lists, values computed at each execution) are refused."""
     compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
-    if compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params or not compiled.positional:
+    if (compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params or not compiled.positional
+            or any(bind.callable is not None for bind in compiled.binds.values())):
         raise ValueError("statement needs SQLAlchemy at execution: run it on a Core connection")
-    return str(compiled), compiled, tuple(
-        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+    held = compiled.construct_params(_check=False)  # the statement's own values; the others are required
+    return str(compiled), tuple(
+        (name, _GIVEN if compiled.binds[name].required else held[name],
+         compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
         for name in compiled.positiontup)
 
 
