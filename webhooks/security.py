@@ -94,7 +94,7 @@ def form_signed(auth_token: str, url: str, params, signature: str) -> bool:
     by each parameter's name and values, sorted; the URL is taken with its port and without it (Twilio
     signs either). The same result, at half the cost: the parameters are joined once and the URL as
     given is tried first, so the usual request computes one HMAC, compared in constant time."""
-    joined = "".join(name + value for name in sorted(set(params)) for value in sorted(set(params.getlist(name))))
+    joined = "".join(name + value for name, values in sorted(params.lists()) for value in sorted(set(values)))
     key = auth_token.encode("utf-8")
     for candidate in _signed_urls(url):
         digest = hmac.new(key, (candidate + joined).encode("utf-8"), sha1).digest()
