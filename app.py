@@ -152,7 +152,8 @@ _SECRET = re.compile(r"(?i)\b(?=[fstb])((?:form_)?token|signature|bodySHA256)=[^
 
 
 def redact(text: str) -> str:
-    text = _SECRET.sub(lambda m: f"{m.group(1)}=[hidden]", text)
+    if "=" in text:  # (most lines, gunicorn's access line among them, have no name=value to hide)
+        text = _SECRET.sub(lambda m: f"{m.group(1)}=[hidden]", text)
     return _PHONE.sub(lambda m: "[number …" + re.sub(r"\D", "", m.group(0))[-4:] + "]", text)
 
 

@@ -51,9 +51,10 @@ def start_timer() -> None:
 def observe(response):
     started = g.pop("ops_started", None)
     if started is not None:
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
         seconds = time.perf_counter() - started
-        runtime().extras["metrics"].latency.labels(route, request.method).observe(seconds)
+        rule, method = request.url_rule, request.method
+        route = rule.rule if rule is not None else "unmatched"
+        runtime().extras["metrics"].latency.labels(route, method).observe(seconds)
         # The route's rule, never the path or query (they may carry a token): one line per request.
-        access_log.debug("%s %s %s %.1f ms", request.method, route, response.status_code, seconds * 1000)
+        access_log.debug("%s %s %s %.1f ms", method, route, response.status_code, seconds * 1000)
     return response

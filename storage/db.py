@@ -1,8 +1,8 @@
 """Engine, sessions and schema upgrades. SQLite is the embedded default; DATABASE_URL selects PostgreSQL."""
 from __future__ import annotations
 
-import fcntl
 import functools
+import logging
 import os
 import queue
 import sqlite3
@@ -20,7 +20,13 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+try:  # POSIX only: without it, SQLite's file locks (the write-lock and migration files) are left out
+    import fcntl
+except ImportError:  # pragma: no cover - exercised in a subprocess (tests/storage/test_write_lock.py)
+    fcntl = None
+
 ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("ivr")
 
 
 def make_engine(url: str) -> Engine:
@@ -29,7 +35,7 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: an error's log line names the statement, never the phone numbers it carried.
-        lock_path = path + ".write-lock" if path and path != ":memory:" else None
+        lock_path = path + ".write-lock" if path and path != ":memory:" and fcntl is not None else None
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False,
                                                   "factory": _one_writer_connection(lock_path)},
                                hide_parameters=True)
@@ -114,7 +120,7 @@ def _one_writer_connection(lock_path: str | None = None) -> type:
 
     class Connection(sqlite3.Connection):
         _writing = False
-        _file = None  # the write-lock file, open (and flocked) while this connection writes
+        _lock_fd = None  # the write-lock file's descriptor, open (and flocked) while this connection writes
 
         def cursor(self, factory=Cursor):
             return super().cursor(factory)
@@ -126,7 +132,7 @@ def _one_writer_connection(lock_path: str | None = None) -> type:
             if owner[0] != me and lock.acquire(timeout=_WRITER_WAIT_SECONDS):
                 if lock_path is not None:
                     try:
-                        self._file = _flock(lock_path, _WRITER_WAIT_SECONDS)
+                        self._lock_fd = _flock(lock_path, _WRITER_WAIT_SECONDS)
                     except BaseException:
                         lock.release()
                         raise
@@ -135,9 +141,9 @@ def _one_writer_connection(lock_path: str | None = None) -> type:
         def _done(self) -> None:
             if self._writing:
                 self._writing, owner[0] = False, None
-                if self._file is not None:
-                    self._file.close()  # closing the file gives its flock back
-                    self._file = None
+                if self._lock_fd is not None:
+                    os.close(self._lock_fd)  # closing the file gives its flock back
+                    self._lock_fd = None
                 lock.release()
 
         def _ending(self, end):
@@ -159,25 +165,60 @@ def _one_writer_connection(lock_path: str | None = None) -> type:
     return Connection
 
 
-def _flock(path: str, timeout: float):
-    """`path` opened and exclusively flocked: at once when free, else by the process's waiter thread for
-    that file (`_Waiter`), which blocks in flock (the kernel wakes it when the holder lets go: no
-    polling), waited for at most `timeout` seconds. Each call opens the file anew: flocks of separate
-    opens exclude each other even within a process, so a wait that gave up and gets the lock late only
-    drops its own."""
-    file = open(path, "a")
+def _flock(path: str, timeout: float) -> int | None:
+    """`path` opened and exclusively flocked (its descriptor): at once when free, else by the process's
+    waiter thread for that file (`_Waiter`), which blocks in flock (the kernel wakes it when the holder
+    lets go: no polling), waited for at most `timeout` seconds. Each call opens the file anew: flocks of
+    separate opens exclude each other even within a process, so a wait that gave up and gets the lock
+    late only drops its own. None when the file cannot be opened or locked (an OSError: no locks on
+    that file system, out of descriptors, ...): the writer goes on without the queue across processes,
+    and SQLite's own busy handler makes it wait for the others, as before the file existed (said once
+    per process and file, `_without_file_lock`)."""
     try:
-        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return file
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)  # as open(path, "a")
+    except OSError as exc:
+        return _without_file_lock(path, exc)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
     except BlockingIOError:
         pass
-    return _Waiter.of(path).take(file, timeout)
+    except OSError as exc:
+        os.close(fd)
+        return _without_file_lock(path, exc)
+    except BaseException:
+        os.close(fd)
+        raise
+    return _Waiter.of(path).take(fd, timeout)
+
+
+_said_without: set[str] = set()
+
+
+def _without_file_lock(path: str, exc: OSError) -> None:
+    if path not in _said_without:
+        _said_without.add(path)
+        log.warning("SQLite write-lock file %s cannot be locked (%s: %s): writers of other processes now "
+                    "wait in SQLite's busy handler instead (slower under load, nothing else changes)",
+                    path, type(exc).__name__, exc)
+    return None
+
+
+class _Ask:
+    """One writer's request to the waiter thread: the descriptor to flock, and how it ended."""
+
+    def __init__(self, fd: int):
+        self.fd, self.done, self.guard = fd, threading.Event(), threading.Lock()
+        self.given_up = False  # the writer stopped waiting (WriteLockTimeout)
+        self.failed: OSError | None = None  # flock itself failed
 
 
 class _Waiter:
     """One thread per process and lock file, made at its first contended write and kept: it blocks in
     flock for the writer that holds its process's writer lock (one at a time), so a contended write
-    costs a hand-over to a thread already running, not a new thread (flock itself has no time-out)."""
+    costs a hand-over to a thread already running, not a new thread (flock itself has no time-out).
+    A flock that fails (an OSError) is handed back to its writer, which goes on without the file lock
+    (`_flock`); the thread stays for the next one."""
 
     _all: dict[tuple[int, str], _Waiter] = {}
     _making = threading.Lock()
@@ -198,24 +239,30 @@ class _Waiter:
 
     def _serve(self) -> None:
         while True:
-            file, taken, guard, given_up = self._asked.get()
-            fcntl.flock(file, fcntl.LOCK_EX)
-            with guard:
-                if given_up[0]:
-                    file.close()  # its writer left: the lock goes on to the next one
+            ask = self._asked.get()
+            try:
+                fcntl.flock(ask.fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                ask.failed = exc
+            with ask.guard:
+                if ask.given_up:
+                    os.close(ask.fd)  # its writer left: the lock (if taken) goes on to the next one
                 else:
-                    taken.set()
+                    ask.done.set()
 
-    def take(self, file, timeout: float):
-        taken, guard, given_up = threading.Event(), threading.Lock(), [False]
-        self._asked.put((file, taken, guard, given_up))
-        if not taken.wait(timeout):
-            with guard:
-                if not taken.is_set():
-                    given_up[0] = True
+    def take(self, fd: int, timeout: float) -> int | None:
+        ask = _Ask(fd)
+        self._asked.put(ask)
+        if not ask.done.wait(timeout):
+            with ask.guard:
+                if not ask.done.is_set():
+                    ask.given_up = True
                     raise WriteLockTimeout(f"database is locked: another process held {self.path} for over "
                                            f"{timeout:g} s")
-        return file
+        if ask.failed is not None:
+            os.close(fd)
+            return _without_file_lock(self.path, ask.failed)
+        return fd
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -243,7 +290,7 @@ _PG_MIGRATION_LOCK = 0x1C0DE_0022
 def _migration_lock(url: str) -> Iterator[None]:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if not path or path == ":memory:":
+        if not path or path == ":memory:" or fcntl is None:  # without flock (not POSIX): start one process first
             yield
             return
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -350,23 +397,33 @@ class Direct:
         self._cursor = dbapi_connection.cursor()
 
     def run(self, statement, values: dict, column_keys: tuple[str, ...] | None = None) -> list[tuple]:
-        sql, compiled, processors = _prepared(statement, self.dialect, column_keys)
-        params = compiled.construct_params(values)
-        self._cursor.execute(sql, tuple(params[name] if process is None else process(params[name])
-                                        for name, process in processors))
+        sql, binds = _prepared(statement, self.dialect, column_keys)
+        params = []
+        for name, held, process in binds:
+            value = values[name] if held is _GIVEN or name in values else held
+            params.append(value if process is None else process(value))
+        self._cursor.execute(sql, params)
         return self._cursor.fetchall()
+
+
+# A parameter whose value the caller gives (in `Direct.run`'s values), not the statement.
+_GIVEN = object()
 
 
 @functools.lru_cache(maxsize=32)
 def _prepared(statement, dialect, column_keys: tuple[str, ...] | None):
-    """`statement` compiled for `dialect` (an INSERT for `column_keys`): its SQL, the compiled form and each
-    positional parameter's name and bind processor. Statements that need SQLAlchemy at execution
-    (column defaults filled in, expanding IN lists) are refused."""
+    """`statement` compiled for `dialect` (an INSERT for `column_keys`): its SQL, and each positional
+    parameter's name, its value when the statement holds it (a literal compared with, such as a state) or
+    _GIVEN, and its bind processor. Statements that need SQLAlchemy at execution (column defaults filled
+    in, expanding IN lists, values computed at each execution) are refused."""
     compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
-    if compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params or not compiled.positional:
+    if (compiled.insert_prefetch or compiled.update_prefetch or compiled.post_compile_params or not compiled.positional
+            or any(bind.callable is not None for bind in compiled.binds.values())):
         raise ValueError("statement needs SQLAlchemy at execution: run it on a Core connection")
-    return str(compiled), compiled, tuple(
-        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+    held = compiled.construct_params(_check=False)  # the statement's own values; the others are required
+    return str(compiled), tuple(
+        (name, _GIVEN if compiled.binds[name].required else held[name],
+         compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
         for name in compiled.positiontup)
 
 

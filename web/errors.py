@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from itertools import chain
 
 from flask import Blueprint, Flask, Response, make_response, render_template, request
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -138,22 +139,26 @@ class RowIntConverter(IntegerConverter):
 def refuse_control_characters() -> None:
     """storage.text's rule for every request, before any view: the path and query on one line, form
     fields as free text (JSON bodies: web.bodies). A 400 that names the field; nothing is done."""
-    form = request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+    form = request.form if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") else None
     # The usual request holds none: each kind of text is searched at once (a character is a control
     # character wherever it stands), and the fields are named only when one does.
-    one_line = [request.path, *(text for name, values in request.args.lists() for text in [name, *values])]
-    free = [text for name, values in request.form.lists() for text in [name, *values]] if form else []
-    if not has_control("".join(one_line), one_line=True) and not has_control("".join(free)):
+    if not has_control(request.path + _all_text(request.args), one_line=True) and not (
+            form and has_control(_all_text(form))):
         return
     fields = [("the URL path", request.path, True)]
     fields += [(f"query parameter {name!r}", text, True)
                for name, values in request.args.lists() for text in [name, *values]]
     if form:
         fields += [(f"form field {name!r}", text, False)
-                   for name, values in request.form.lists() for text in [name, *values]]
+                   for name, values in form.lists() for text in [name, *values]]
     for field, text, one_line_only in fields:
         if has_control(text, one_line=one_line_only):
             raise BadRequest(str(TextRefused(field, one_line_only)))
+
+
+def _all_text(fields) -> str:
+    """Every name and value of a MultiDict (the query, a form), run together."""
+    return "".join(fields) + "".join(chain.from_iterable(fields.listvalues()))
 
 
 # Every response carries these unless its view set its own.

@@ -42,8 +42,8 @@ TOO_MANY_FOR_NUMBER = "too many callback requests for this phone number; please 
 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
-# Blueprints whose routes no rate limit counts (unlimited): flask-limiter's check, which costs more than the
-# rest of a Twilio voice webhook's guards together, is skipped for them (its hook is not run at all).
+# Blueprints whose routes no rate limit counts (unlimited): flask-limiter's hooks, which cost more than the
+# rest of a Twilio voice webhook's guards, are not run for them at all (_skip_for_unlimited).
 UNLIMITED_BLUEPRINTS: set[str] = set()
 
 
@@ -59,21 +59,6 @@ def _in_unlimited_blueprint() -> bool:
     return request.blueprint in UNLIMITED_BLUEPRINTS
 
 
-def _skip_check_for_unlimited(app: Flask) -> None:
-    """flask-limiter's before-request check, run only outside UNLIMITED_BLUEPRINTS. (Its request filter above
-    exempts them too, but only after the check has set up its per-request state, which costs as much.)"""
-    hooks = app.before_request_funcs.setdefault(None, [])
-    check = limiter._check_request_limit
-    if check not in hooks:
-        return  # another flask-limiter: the request filter still exempts them
-
-    def check_request_limit() -> None:
-        if request.blueprint not in UNLIMITED_BLUEPRINTS:
-            check()
-
-    hooks[hooks.index(check)] = check_request_limit
-
-
 def init_limits(app: Flask, engine: Engine) -> None:
     for name, default in DEFAULT_LIMITS.items():
         app.config.setdefault(name, os.environ.get(name) or default)
@@ -82,12 +67,60 @@ def init_limits(app: Flask, engine: Engine) -> None:
         app.config["RATELIMIT_STORAGE_URI"] = storage_uri(engine)  # this app's database
     # reserve()/refund() count in fixed windows (flask-limiter's default, set here so nobody changes it).
     app.config["RATELIMIT_STRATEGY"] = "fixed-window"
+    hooks_before = _hooks(app)
     # after_request hooks run last-registered first: these two bracket flask-limiter's, which writes its
     # own Retry-After (the window's end) on every response that a limit counted.
     app.after_request(_retry_after_for_429_only)
     limiter.init_app(app)
-    _skip_check_for_unlimited(app)
     app.after_request(_note_retry_after)
+    _skip_for_unlimited(app, hooks_before)
+
+
+def _hooks(app: Flask) -> dict[str, list]:
+    return {"before": list(app.before_request_funcs.get(None, ())), "after": list(app.after_request_funcs.get(None, ())),
+            "teardown": list(app.teardown_request_funcs.get(None, ()))}
+
+
+def _skip_for_unlimited(app: Flask, hooks_before: dict[str, list]) -> None:
+    """The app-wide hooks added since `hooks_before` (flask-limiter's check before the view, its headers and
+    conditional deductions after it, its per-request state's release at teardown, and our two around its
+    headers), run only outside UNLIMITED_BLUEPRINTS: no limit counts there, so they would do nothing but set
+    up and drop that state. (Its request filter above exempts those blueprints too, but only once the check
+    has set up that state, which costs as much.)"""
+    for kind, table in (("before", app.before_request_funcs), ("after", app.after_request_funcs),
+                        ("teardown", app.teardown_request_funcs)):
+        table[None] = [hook if hook in hooks_before[kind] else _OUTSIDE_UNLIMITED[kind](hook)
+                       for hook in table.get(None, ())]
+
+
+def _limited() -> bool:
+    return request.blueprint not in UNLIMITED_BLUEPRINTS
+
+
+def _before_outside_unlimited(hook):
+    def before_request():
+        return hook() if _limited() else None
+
+    return before_request
+
+
+def _after_outside_unlimited(hook):
+    def after_request(response: Response) -> Response:
+        return hook(response) if _limited() else response
+
+    return after_request
+
+
+def _teardown_outside_unlimited(hook):
+    def teardown_request(exc: BaseException | None = None) -> None:
+        if _limited():
+            hook(exc)
+
+    return teardown_request
+
+
+_OUTSIDE_UNLIMITED = {"before": _before_outside_unlimited, "after": _after_outside_unlimited,
+                      "teardown": _teardown_outside_unlimited}
 
 
 def _note_retry_after(response: Response) -> Response:

@@ -11,6 +11,7 @@ the params.
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 import ipaddress
 from functools import wraps
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import abort, current_app, request
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from twilio.request_validator import RequestValidator
+from werkzeug.sansio.utils import get_current_url
 
 from webhooks import twilio_params
 
@@ -62,9 +64,22 @@ def public_url() -> str:
                   "TWILIO_WEBHOOK_HOSTS). Without either, only the address this app serves "
                   "(http://127.0.0.1:PORT, http://localhost:PORT) is accepted, from this machine.")
         return request.url
-    parts = urlsplit(base.rstrip("/"))
-    incoming = urlsplit(request.url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path + incoming.path, incoming.query, ""))
+    parts = _split_base(base)
+    path, query = _path_and_query(request.root_path, request.path, request.query_string)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path + path, query, ""))
+
+
+@functools.lru_cache(maxsize=16)
+def _split_base(base: str):
+    return urlsplit(base.rstrip("/"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_and_query(root_path: str, path: str, query_string: bytes) -> tuple[str, str]:
+    """The path and query of the request's URL as werkzeug's `request.url` gives them (the IRI form), kept for
+    the few URLs Twilio calls again and again (a call's greeting, its status, a step and turn)."""
+    url = urlsplit(get_current_url("http", "localhost", root_path, path, query_string))
+    return url.path, url.query
 
 
 def public_base() -> str:
@@ -94,7 +109,7 @@ def form_signed(auth_token: str, url: str, params, signature: str) -> bool:
     by each parameter's name and values, sorted; the URL is taken with its port and without it (Twilio
     signs either). The same result, at half the cost: the parameters are joined once and the URL as
     given is tried first, so the usual request computes one HMAC, compared in constant time."""
-    joined = "".join(name + value for name in sorted(set(params)) for value in sorted(set(params.getlist(name))))
+    joined = "".join(name + value for name, values in sorted(params.lists()) for value in sorted(set(values)))
     key = auth_token.encode("utf-8")
     for candidate in _signed_urls(url):
         digest = hmac.new(key, (candidate + joined).encode("utf-8"), sha1).digest()

@@ -4,6 +4,7 @@ writer of another process waits for it instead of meeting SQLite's busy handler,
 bounded wait with an error that names the lock file."""
 from __future__ import annotations
 
+import errno
 import fcntl
 import subprocess
 import sys
@@ -110,4 +111,52 @@ def test_a_writer_gives_up_after_the_bounded_wait_naming_the_lock(database, monk
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO t VALUES ('mine')"))
     assert rows(engine) == ["mine", "other"]
+    assert lock_is_free(path)
+
+
+class FailingFlock:
+    """fcntl as storage.db sees it, with flock failing as a file system without locks fails it (ENOLCK):
+    `which` is "wait" (the waiter thread's blocking flock) or "try" (the writer's first, non-blocking one)."""
+
+    def __init__(self, which: str):
+        self.which = which
+        self.LOCK_EX, self.LOCK_NB, self.LOCK_UN = fcntl.LOCK_EX, fcntl.LOCK_NB, fcntl.LOCK_UN
+
+    def flock(self, fd, operation):
+        if (operation & fcntl.LOCK_NB) == (fcntl.LOCK_NB if self.which == "try" else 0):
+            raise OSError(errno.ENOLCK, "No locks available")
+        return fcntl.flock(fd, operation)
+
+
+def contended_write(engine, path: Path, who: str) -> None:
+    """Write `who` while the other worker writes: ours goes through once the other one commits."""
+    worker = other_worker(path)
+    wrote = threading.Event()
+
+    def write() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (:who)"), {"who": who})
+        wrote.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    finish(worker, "commit")
+    writer.join(timeout=60)
+    assert wrote.is_set()
+
+
+@pytest.mark.parametrize("which", ["wait", "try"])
+def test_a_write_lock_file_that_cannot_be_locked_leaves_the_waiting_to_sqlite(database, monkeypatch, caplog, which):
+    engine, path = database
+    monkeypatch.setattr(db, "fcntl", FailingFlock(which))
+    contended_write(engine, path, "first")
+    contended_write(engine, path, "second")
+    assert rows(engine) == ["first", "other", "other", "second"]
+    # Said once per process and file, with the file and the error.
+    said = [r.getMessage() for r in caplog.records if "write-lock" in r.getMessage()]
+    assert len(said) == 1 and f"{path}.write-lock cannot be locked (OSError: [Errno {errno.ENOLCK}]" in said[0]
+    # Once flock works again, writers queue on the file as before: the waiter thread is still there.
+    monkeypatch.setattr(db, "fcntl", fcntl)
+    contended_write(engine, path, "third")
+    assert rows(engine) == ["first", "other", "other", "other", "second", "third"]
     assert lock_is_free(path)
