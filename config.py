@@ -4,6 +4,7 @@ Secrets (Twilio credentials, session keys, chat secrets) only ever come from the
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -277,7 +278,32 @@ def load_ivr_config(path: str | None = None) -> IvrConfig:
         raise ConfigError(f"IVR configuration not found at {path} (set IVR_CONFIG)") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+    if Path(path).resolve() != DEFAULT_IVR_CONFIG.resolve():
+        raw = with_shipped_wording(raw, str(path))
     return parse_ivr_config(raw)
+
+
+def with_shipped_wording(raw: dict, path: str) -> dict:
+    """An operator's own IVR file written for an older release lacks the wording added since: each missing
+    key is taken from the shipped file (its language's, else the first shipped language's) and named in a
+    warning at start-up, so a page or a call never fails on a key the file does not have."""
+    with open(DEFAULT_IVR_CONFIG, "rb") as fh:
+        shipped = tomllib.load(fh).get("prompts", {})
+    if not shipped or not isinstance(raw.get("prompts"), dict):
+        return raw
+    fallback = next(iter(shipped.values()))
+    prompts = dict(raw["prompts"])
+    for lang, table in prompts.items():
+        if not isinstance(table, dict):
+            continue
+        source = shipped.get(lang, fallback)
+        missing = sorted(key for key in source if key not in table)
+        if missing:
+            logging.getLogger(__name__).warning(
+                "%s: [prompts.\"%s\"] lacks %d key(s), the shipped wording is used for them: %s",
+                path, lang, len(missing), ", ".join(missing))
+            prompts[lang] = {**{key: source[key] for key in missing}, **table}
+    return {**raw, "prompts": prompts}
 
 
 def _names(env, name: str) -> tuple[str, ...]:

@@ -160,7 +160,13 @@ def request_callback(session: Session, config: IvrConfig, body: dict, *, now: da
     if when == "scheduled":
         scheduled_for = scheduled_time(config, skill, body["preferred_time"], body["timezone"], now)
         if find_open_callback(session, number, skill) is None:  # one already open is answered as it is
-            check_room(session, config, skill, scheduled_for, zone_named(body["timezone"]), now)
+            try:
+                check_room(session, config, skill, scheduled_for, zone_named(body["timezone"]), now)
+            except TimeFull:
+                # Booked for this number a moment ago (another channel, waited for at the lock): that
+                # callback is the answer, not "full" about their own booking.
+                if find_open_callback(session, number, skill) is None:
+                    raise
     elif not hours.is_open(config.skills[skill], now):
         # Closed now: "as soon as possible" means at the next opening, as for callers after hours.
         opening = hours.next_opening(config.skills[skill], now)

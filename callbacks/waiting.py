@@ -42,7 +42,7 @@ BUTTON = "button_"  # the prefix of the web button's prompts in the IVR file
 MOVABLE = ("queued", "scheduled", "retry_wait")
 PAGE_KEYS = ("waiting_title", "waiting_place", "waiting_window", "waiting_told_us", "waiting_scheduled",
              "waiting_calling", "waiting_connecting", "waiting_connected", "waiting_done", "waiting_cancel",
-             "waiting_cancelled", "waiting_move", "waiting_move_none", "waiting_full", "waiting_move_pick",
+             "waiting_cancelled", "waiting_move", "waiting_move_none", "waiting_full", "waiting_too_late", "waiting_move_pick",
              "waiting_moved", "waiting_again", "waiting_failed", "waiting_live")
 
 

@@ -21,10 +21,12 @@ def nobody_in(flow, call, meaning: Meaning):
     return asking.ask(flow, call, "after_hours_offer", lead=[flow.prompts(call).text("nobody_in")])
 
 
-def opening_slot(flow, call) -> datetime:
-    """The slot a callback "at opening" is booked for: the first one from the opening with room."""
+def opening_slot(flow, call, *, booking: bool = True) -> datetime:
+    """The slot a callback "at opening" is booked for: the first one from the opening with room
+    (`booking=False` when it is only told in the offer: no hold on the skill's times)."""
     opening = datetime.fromisoformat(call.scratch["opening"])
-    return slots.spread_slot(flow.session, flow.config, call.skill, opening, flow.clock.now()) or opening
+    return slots.spread_slot(flow.session, flow.config, call.skill, opening, flow.clock.now(),
+                             booking=booking) or opening
 
 
 def offer_window_words(flow, call, p) -> str:
@@ -34,7 +36,7 @@ def offer_window_words(flow, call, p) -> str:
     zone = flow.zone(call).key
     window = promises.later_window(flow.session, flow.config, call.skill, flow.entry(call), zone, now)
     if call.scratch.get("opening"):
-        slot = opening_slot(flow, call)
+        slot = opening_slot(flow, call, booking=False)
         if window is None or window.start < slot:
             window = slot_window(slot, zone)
     return promises.window_words(p, window, now)

@@ -94,8 +94,9 @@ def _due_times(session: Session, skill: str, start: datetime, end: datetime,
 # One statement for both databases (as storage/counters.py's): PostgreSQL locks the skill's row (a second
 # upsert of it waits for this transaction to end); on SQLite it is a write, so this transaction takes the
 # database's write lock here (storage/db.py) and keeps it to its commit.
+# `taken` is set, not counted up: a counter would grow with every booking for ever (int4 on PostgreSQL).
 _HOLD = text("INSERT INTO slot_locks (skill, taken) VALUES (:skill, 1) "
-             "ON CONFLICT (skill) DO UPDATE SET taken = slot_locks.taken + 1")
+             "ON CONFLICT (skill) DO UPDATE SET taken = 1")
 
 
 def hold(session: Session, skill: str) -> None:
@@ -141,6 +142,10 @@ def has_room(session: Session, config: IvrConfig, skill: Skill | str, start: dat
     booking, so it holds the skill first (`hold`) until the booking's transaction ends. `exclude`: the id
     of the callback being moved to `start`, not counted against it."""
     skill = _skill(config, skill)
+    # Counted first without holding anyone up: a time already full is refused (and its next free times
+    # walked) without the lock; one with room is counted again holding the skill, then booked.
+    if not offerable(session, config, skill, [start], now, exclude=exclude):
+        return False
     hold(session, skill.name)
     return bool(offerable(session, config, skill, [start], now, exclude=exclude))
 
@@ -176,11 +181,17 @@ def free_starts(session: Session, config: IvrConfig, skill: Skill | str, earlies
 
 
 def spread_slot(session: Session, config: IvrConfig, skill: Skill | str, earliest: datetime,
-                now: datetime) -> datetime | None:
+                now: datetime, *, booking: bool = True) -> datetime | None:
     """The first time from `earliest` (e.g. the next opening) that has room: callbacks booked overnight
     fill the first free times after the opening in turn instead of all falling due in its first minute.
-    None: no room within the predictor's horizon. Holds the skill (`hold`): the time is booked next."""
+    None: no room within the predictor's horizon. `booking`: the time is booked next, so it is counted again
+    holding the skill (`hold`); False only words an offer, which holds nobody up."""
     skill = _skill(config, skill)
-    hold(session, skill.name)
     found = free_starts(session, config, skill, earliest, now)
+    if not booking or not found:
+        return found[0] if found else None
+    hold(session, skill.name)
+    if offerable(session, config, skill, found[:1], now):
+        return found[0]
+    found = free_starts(session, config, skill, found[0], now)  # taken meanwhile: the next, holding the skill
     return found[0] if found else None

@@ -144,8 +144,13 @@ def reschedule(session: Session, public_id: str, version: int | None, *, when: d
         when = hours.check_callback_time(skill, when, now, rules)
     except hours.TimeRefused as refused:
         raise SteeringRefused(f"cannot reschedule to that time: {refused}") from None
-    named_in = callback_requests.zone_named(zone or entry.customer_timezone or skill.timezone.key)
-    callback_requests.check_room(session, config, skill.name, when, named_in, now, exclude=entry.id, field="/when")
+    try:
+        callback_requests.check_room(session, config, skill.name, when, skill.timezone, now, exclude=entry.id,
+                                     field="/when")
+    except callback_requests.TimeFull as full:
+        # The next free times in the zone the supervisor picked (a time with room never needs it).
+        named_in = callback_requests.zone_named(zone or entry.customer_timezone or skill.timezone.key)
+        raise callback_requests.TimeFull(full.free, named_in, now, field="/when") from None
     previous = entry.scheduled_for
     entry.scheduled_for = when
     entry.next_attempt_at = when

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import fcntl
 import json
 import logging
 import re
@@ -37,6 +36,11 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 
 from clock import Clock
+
+try:  # the dev phone's record store is shared between processes with flock where it exists
+    import fcntl
+except ImportError:  # not POSIX: one process (its threads share self._lock)
+    fcntl = None
 
 SPEC_PATH = Path(__file__).resolve().parent / "spec" / "twilio_api_v2010_subset.json"
 API_HOST = "https://api.twilio.com"
@@ -220,7 +224,8 @@ class RestApi(HttpClient):
                 return
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
             with open(str(self.state_path) + ".lock", "a+") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+                if fcntl is not None:
+                    fcntl.flock(lock, fcntl.LOCK_EX)
                 try:
                     before = self.state_path.read_text() if self.state_path.exists() else None
                     state = json.loads(before) if before is not None else _empty_state()
@@ -231,7 +236,8 @@ class RestApi(HttpClient):
                         tmp.write_text(after)
                         tmp.replace(self.state_path)
                 finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+                    if fcntl is not None:
+                        fcntl.flock(lock, fcntl.LOCK_UN)
 
     def snapshot(self) -> dict:
         with self.locked() as state:

@@ -31,8 +31,10 @@
 
   // The API's `detail` is for programs, in English: the customer reads the page's own words.
   function failed(res, text) {
-    alertBox.textContent = text || W.waiting_failed;
+    var late = res && res.data && (res.data.code === "transition_refused" || res.data.code === "not_movable");
+    alertBox.textContent = text || (late ? W.waiting_too_late : W.waiting_failed);
     alertBox.hidden = false;
+    if (late) { slotList.hidden = true; refresh(); }  // show what is happening now
   }
 
   function show(data) {

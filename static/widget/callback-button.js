@@ -305,7 +305,10 @@
             if (res.status === 200 || res.status === 404) {
               forget(); current = null; stopPolling();
               showResult(res.status === 200 ? res.data : {state: "cancelled"}, "");
-            } else { cancel.disabled = false; alertBox.textContent = T["code_" + res.data.code] || T.failed; alertBox.hidden = false; }
+            } else {
+              cancel.disabled = false; alertBox.textContent = refusal(res); alertBox.hidden = false;
+              if (res.data && res.data.code === "transition_refused") { refresh(); }  // show what is happening now
+            }
           });
         });
         resultView.appendChild(cancel);
@@ -325,6 +328,11 @@
         }
       }
     }
+    // A refusal in the operator's words: too many requests, the code's own words, or the generic ones.
+    function refusal(res) {
+      if (res && res.status === 429) { return T.too_many; }
+      return (res && res.data && T["code_" + res.data.code]) || T.failed;
+    }
     function refresh() {
       if (!current) { return Promise.resolve(); }
       return api("GET", current.status_url).then(function (res) {
@@ -342,7 +350,7 @@
       if (current) { refresh(); closeBtn.focus(); return; }
       (formData ? Promise.resolve() : loadForm()).then(function () { phone.control.focus(); })
         .catch(function (res) {
-          alertBox.textContent = (res && res.data && T["code_" + res.data.code]) || T.failed; alertBox.hidden = false;
+          alertBox.textContent = refusal(res); alertBox.hidden = false;
         });
     }
     function closePanel() {

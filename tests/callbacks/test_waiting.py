@@ -4,6 +4,7 @@ it in the booking answer. On the page: place, window, what they told us; cancel;
 room (routing/slots.py); book again after a cancel. All through the signed webhooks and the public API."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
+from config import Prompts
 from storage.models import QueueEntry, QueueEvent
 from tests.support.ivr_file import Edit
 
@@ -160,3 +162,18 @@ def test_their_own_booking_does_not_fill_the_slot_they_move_to(app, runtime, add
     moved = client.post(f"{base}/move?{token}", json={"slot": "2026-11-25T14:30"})
     assert moved.status_code == 200, moved.get_json()
     assert moved.get_json()["window"]["from_local"] == "2026-11-25T14:30"
+
+
+@pytest.mark.ivr(Edit(lambda raw: [table.pop("waiting_full") for table in raw["prompts"].values()]))
+def test_an_ivr_file_from_an_older_release_serves_the_page_with_the_shipped_wording(app, caplog):
+    """An operator's own file written before `waiting_full` existed: the page is served (not a 500), the
+    missing words come from the shipped file in the customer's language, and start-up named the key."""
+    assert any("waiting_full" in r.getMessage() and "shipped wording" in r.getMessage() for r in caplog.get_records("setup"))
+    client = app.test_client()
+    for phone, language in (("+12125550142", "en-US"), ("+31201234567", "nl-NL")):
+        booked = client.post("/api/callbacks", json={"phone": phone, "skill": "billing", "language": language})
+        assert booked.status_code == 201, booked.get_json()
+        page = client.get(path_of(booked.get_json()["waiting_url"]))
+        assert page.status_code == 200
+        shipped = Prompts(app.extensions["ivr"].ivr_config, language).table["waiting_full"]
+        assert json.dumps(shipped, ensure_ascii=False)[1:-1] in page.get_data(as_text=True)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
@@ -29,11 +30,12 @@ print(json.dumps({"status": response.status_code, "twiml": response.get_data(as_
 """
 
 
-def test_without_fcntl_the_app_starts_and_stores_a_call(database_url, tmp_path):
+@pytest.mark.parametrize("dev_phone", ["off", "on"])  # on: the dev phone's record store too (telephony/rest.py)
+def test_without_fcntl_the_app_starts_and_stores_a_call(database_url, tmp_path, dev_phone):
     sid = "CA" + "f" * 32
     env = dict(os.environ, DATABASE_URL=database_url, PUBLIC_BASE_URL=PUBLIC_BASE_URL, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
                TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_NUMBER="+15005550006", SECRET_KEY="k",
-               SPEECH_ENABLED="0", DEV_PHONE="off", DISPATCHER="off")
+               SPEECH_ENABLED="0", DEV_PHONE=dev_phone, DISPATCHER="off")
     done = subprocess.run([sys.executable, "-c", WITHOUT_FCNTL, sid, AUTH_TOKEN, PUBLIC_BASE_URL], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

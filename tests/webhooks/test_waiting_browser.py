@@ -128,6 +128,40 @@ def test_a_slot_taken_while_the_list_is_open_is_refused_in_the_page_words(app, r
     assert page.errors == []
 
 
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_a_cancel_too_late_says_so_and_the_page_shows_the_call(app, runtime, browser, live_app, twilio, language,
+                                                               monkeypatch):
+    """The page still shows the callback waiting (its polls held back here) when the customer is already
+    talking with an agent: Cancel is refused (409 transition_refused) and the page says, in its own words,
+    that it can no longer be changed, then shows what is happening."""
+    from tests.support import agents_api
+    from tests.support.outbound_legs import Outbound
+
+    booked = book(app, language)
+    p = Prompts(runtime.ivr_config, language)
+    with Pages(browser, live_app, failed=lambda r: r.status >= 400 and "/cancel" not in r.url) as pages:
+        page = pages.open(path_of(booked["waiting_url"]), locale=language, timezone_id=LANGUAGES[language][1],
+                          **PHONE)
+        expect(page.locator("#wait-state")).to_have_text(p.fragment("waiting_place", position=1))
+        status = re.compile(r"/api/callbacks/[0-9a-f]+\?token=")
+        page.route(status, lambda route: route.abort())  # offline for the polls: the page shows what it had
+        monkeypatch.setenv("AGENTS_API_TOKEN", agents_api.TOKEN)
+        agents_api.add_available(app.test_client(), "Ann", "+14155550101", ["billing"], wrap_up_seconds=0)
+        runtime.extras["dispatcher"].run_once()  # Ann's phone rings for this callback
+        legs = Outbound(twilio)
+        legs.to("+14155550101").answer().press("1")
+        legs.to(LANGUAGES[language][0]).answer().amd("human")
+        page.get_by_role("button", name=p.fragment("waiting_cancel")).click()
+        expect(page.locator("#wait-alert")).to_have_text(p.fragment("waiting_too_late"))
+        page.unroute(status)
+        expect(page.locator("#wait-state")).to_have_text(p.fragment("waiting_connected"))
+        expect(page.locator("#wait-cancel")).to_be_hidden()
+        shot(page, f"phone-{language}-too-late")
+        assert page.errors == []
+    query = urlsplit(booked["waiting_url"]).query
+    assert app.test_client().get(f"/api/callbacks/{booked['id']}?{query}").get_json()["state"] == "connected"
+
+
 def booked_reason(language: str) -> str:
     return "De factuur is dubbel" if language == "nl-NL" else "The invoice is charged twice"
 
