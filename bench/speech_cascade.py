@@ -171,11 +171,11 @@ def report(rows) -> None:
                     reliability[(kind, policy, answer_state)][1] += 1
             print(f"| {kind} | {name} | {right}/{len(items)} ({right / len(items):.0%}) | {cpu / len(items):.2f} |")
     print("\n| kind | the shipped cascade: right | clean | noisy | acted on wrong without a confirmation "
-          "| CPU-s per answer |\n|---|---|---|---|---|---|")
+          "| confirmed, read back or asked again | CPU-s per answer |\n|---|---|---|---|---|---|---|")
     buckets = defaultdict(lambda: [0, 0])
     total = total_wrong = 0
     for kind, items in sorted(by_kind.items()):
-        right, wrong_acted, cpu, per_noise = 0, 0, 0.0, defaultdict(lambda: [0, 0])
+        right, wrong_acted, confirmed, cpu, per_noise = 0, 0, 0, 0.0, defaultdict(lambda: [0, 0])
         for row in items:
             heard, got, sure, _, spent = shipped(row, u)
             ok = got == truth(row, u)
@@ -186,13 +186,14 @@ def report(rows) -> None:
             bucket = next(b for b in BUCKETS if b[0] <= sure < b[1])
             buckets[bucket][0] += ok
             buckets[bucket][1] += 1
-            if got is not None and got != truth(row, u) and acted_unconfirmed(kind, heard, got, sure, u):
-                wrong_acted += 1
+            acted = got is not None and acted_unconfirmed(kind, heard, got, sure, u)
+            wrong_acted += acted and got != truth(row, u)
+            confirmed += got is not None and not acted
         total, total_wrong = total + len(items), total_wrong + wrong_acted
         clean, noisy = per_noise[False], per_noise[True]
         print(f"| {kind} | {right}/{len(items)} ({right / len(items):.0%}) | {clean[0]}/{clean[1]} | "
-              f"{noisy[0]}/{noisy[1]} | {wrong_acted}/{len(items)} | {cpu / len(items):.2f} |")
-    print(f"| all | | | | {total_wrong}/{total} ({total_wrong / max(total, 1):.1%}) | |")
+              f"{noisy[0]}/{noisy[1]} | {wrong_acted}/{len(items)} | {confirmed}/{len(items)} | {cpu / len(items):.2f} |")
+    print(f"| all | | | | {total_wrong}/{total} ({total_wrong / max(total, 1):.1%}) | | |")
     print("\n| confidence | answers | share right |\n|---|---|---|")
     for (low, high), (ok, n) in sorted(buckets.items()):
         print(f"| {low:.2f}-{min(high, 1.0):.2f} | {n} | {ok / n:.2f} |")

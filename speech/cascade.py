@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 # against 100% for 0.60 always, which 32 calls on two cores cannot afford. Even in a short window
 # (speech.whisper_engine.SHORT_WINDOW) "always" left Whisper no time for 7-13 of 48 yes/no answers under
 # 32 calls (0-1 with "unsure"), for 4 -> 1 of 42 dev skill requests acted on wrong: docs/benchmarks.md.
-POLICY = {"skill": "unsure", "yes_no": "always", "digits": "always", "time": "always"}
+POLICY = {"skill": "always", "yes_no": "always", "digits": "always", "time": "always"}
 # Whose words stand when both engines give decisive answers that differ ("merge": digit by digit).
 PICK = {"skill": "second", "yes_no": "heard", "digits": "merge", "time": "second"}
 SECOND_PASS_TIMEOUT = 4.0  # seconds a recording's answer waits for Whisper (a live one: its deadline)

@@ -10,7 +10,8 @@ falls in one of these states:
 | --- | --- |
 | `agree` | both engines heard the same decisive answer |
 | `disagree` | both heard decisive answers, not the same (the engine measured better for the kind wins) |
-| `single` | both engines ran, and only one heard a decisive answer |
+| `single` | both engines ran, and only the second (Whisper) heard a decisive answer |
+| `first_only` | both engines ran, and only the first (PocketSphinx) heard a decisive answer: the second heard words that make none, which speaks against it |
 | `alone` | one engine ran (no second pass, or it failed) and heard a decisive answer |
 | `weak`, `alone_weak` | the words are no decisive answer of the kind (asked again anyway), with two passes or one |
 
@@ -28,7 +29,7 @@ from understanding.numbers import likeliest_number, merge_digit_readings, spoken
 from understanding.times import parse_callback_time
 
 KINDS = ("skill", "yes_no", "digits", "time")
-STATES = ("agree", "disagree", "single", "alone", "weak", "alone_weak")
+STATES = ("agree", "disagree", "single", "first_only", "alone", "weak", "alone_weak")
 
 # Share right per state on the dev recordings, smoothed: (right + 1) / (answers + 2) (bench/speech_cascade.py
 # --set dev: all 592 dev answers, four voices, clean and noisy, with the sixth round's decoding; docs/speech.md,
@@ -36,10 +37,10 @@ STATES = ("agree", "disagree", "single", "alone", "weak", "alone_weak")
 # pass. A state never seen on the dev set is 0.5. (Before, a partial run of 135 answers had PocketSphinx
 # alone naming a skill right 18 of 19 times, 0.9; on all dev answers it is 63 of 85.)
 CALIBRATION = {
-    "skill": {"agree": 0.95, "disagree": 0.85, "single": 0.75, "alone": 0.74, "weak": 0.07, "alone_weak": 0.02},
-    "yes_no": {"agree": 0.98, "disagree": 0.8, "single": 0.71, "alone": 0.76, "weak": 0.78, "alone_weak": 0.5},
-    "digits": {"agree": 0.92, "disagree": 0.55, "single": 0.44, "alone": 0.29, "weak": 0.25, "alone_weak": 0.14},
-    "time": {"agree": 0.81, "disagree": 0.72, "single": 0.59, "alone": 0.44, "weak": 0.04, "alone_weak": 0.05},
+    "skill": {"agree": 0.95, "disagree": 0.85, "single": 0.88, "first_only": 0.57, "alone": 0.74, "weak": 0.07, "alone_weak": 0.02},
+    "yes_no": {"agree": 0.98, "disagree": 0.8, "single": 0.82, "first_only": 0.5, "alone": 0.76, "weak": 0.78, "alone_weak": 0.5},
+    "digits": {"agree": 0.92, "disagree": 0.55, "single": 0.43, "first_only": 0.5, "alone": 0.29, "weak": 0.25, "alone_weak": 0.14},
+    "time": {"agree": 0.81, "disagree": 0.72, "single": 0.68, "first_only": 0.33, "alone": 0.44, "weak": 0.04, "alone_weak": 0.05},
 }
 
 # A fixed frame for comparing times heard by two engines: open every day, all day, in UTC.
@@ -81,7 +82,9 @@ def _state(keys: list) -> str:
     if len(decisive) == 2:
         return "agree" if decisive[0] == decisive[1] else "disagree"
     if decisive:
-        return "single" if len(keys) == 2 else "alone"
+        if len(keys) == 2:
+            return "first_only" if keys[0] is not None else "single"
+        return "alone"
     return "weak" if len(keys) == 2 else "alone_weak"
 
 
