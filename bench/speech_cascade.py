@@ -121,15 +121,27 @@ def combinations():
             "cascade: Whisper always, its words whenever it heard any": ("always", "heard")}
 
 
+_CONFIG = []
+
+
+def _config():
+    from config import load_ivr_config
+
+    if not _CONFIG:
+        _CONFIG.append(load_ivr_config())
+    return _CONFIG[0]
+
+
 def shipped(row, u):
     """(meaning heard, confidence, CPU-s) of one answer through the shipped cascade (speech/cascade.py)."""
-    from speech.cascade import PICK, POLICY
+    from speech.cascade import PICK, POLICY, hint, menu_labels
     from understanding.confidence import answer_key, choose, confidence
 
     kind, first = row["kind"], row["first"]
     wants = POLICY[kind] == "always" or POLICY[kind] == "unsure" and answer_key(kind, first, "en-US", u) is None
     second = row["second"] if wants else None
-    heard, _, answer_state = choose(kind, first, second, "en-US", u, PICK[kind])
+    prompt = hint(kind, "en-US", menu_labels(_config(), "en-US"))  # what Whisper was prompted with
+    heard, _, answer_state = choose(kind, first, second, "en-US", u, PICK[kind], prompt)
     cpu = row["first_cpu"] + (row["second_cpu"] if wants else 0.0)
     return heard, answer_key(kind, heard, "en-US", u), confidence(kind, answer_state), answer_state, cpu
 

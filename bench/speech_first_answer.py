@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The first answers Whisper decodes after its worker starts, against the same answers decoded again.
 
-  nice -n 10 python bench/speech_first_answer.py [--starts 3]          # the worker warms up (shipped)
-  nice -n 10 python bench/speech_first_answer.py --cold [--starts 3]   # no warm-up (WHISPER_WARM_UP=off)
+  nice -n 10 python bench/speech_first_answer.py [--starts 5]
+
+Starts alternate between a worker that warms up (shipped) and one that does not (WHISPER_WARM_UP=off, as
+before), so that both meet the same machine load.
 
 Each start: a fresh speech.whisper_engine.WhisperEngine (the packaged tiny.en, one worker, pinned to one
 thread as the server runs it), timed from start to ready; then one answer of each kind the cascade sends
@@ -28,11 +30,8 @@ ANSWERS = {"yes_no": "yes please", "skill": "my bill is too high", "time": "tomo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--starts", type=int, default=3)
-    parser.add_argument("--cold", action="store_true", help="the worker skips its warm-up (as before)")
+    parser.add_argument("--starts", type=int, default=5, help="starts of each kind")
     args = parser.parse_args()
-    if args.cold:
-        os.environ["WHISPER_WARM_UP"] = "off"
 
     from config import load_ivr_config
     from speech import whisper_engine
@@ -42,8 +41,11 @@ def main() -> None:
 
     labels = menu_labels(load_ivr_config(), "en-US")
     pcm = {kind: mulaw_to_pcm16(speak(text, voice="flite:slt")) for kind, text in ANSWERS.items()}
-    ready, first, again = [], {k: [] for k in ANSWERS}, {k: [] for k in ANSWERS}
-    for _ in range(args.starts):
+    results = {}
+    for start in range(2 * args.starts):
+        cold = start % 2 == 1
+        os.environ["WHISPER_WARM_UP"] = "off" if cold else "on"
+        ready, first, again = results.setdefault(cold, ([], {k: [] for k in ANSWERS}, {k: [] for k in ANSWERS}))
         began = time.monotonic()
         engine = whisper_engine.WhisperEngine(whisper_engine.model_path({}), "en-US")
         assert engine.wait_ready(120), "the Whisper worker did not start"
@@ -55,16 +57,19 @@ def main() -> None:
                 assert heard is not None, kind
                 times[kind].append(time.monotonic() - began)
         engine.close()
-    mode = "no warm-up" if args.cold else "warm-up at start"
-    print(f"\n{mode}, {args.starts} starts, load average {os.getloadavg()[0]:.1f} at the end")
-    print("| kind | first decode after ready (ms) | the same answer again (ms) | first / again (median of starts) |"
-          "\n|---|---|---|---|")
+    print(f"\n{args.starts} starts each, load average {os.getloadavg()[0]:.1f} at the end")
+    print("| kind | first decode after ready (ms): no warm-up / warm-up | the same answer again: no warm-up / "
+          "warm-up | first / again, median of starts: no warm-up / warm-up |\n|---|---|---|---|")
+    med = statistics.median
     for kind in ANSWERS:
-        ratio = statistics.median(a / b for a, b in zip(first[kind], again[kind]))
-        print(f"| {kind} | {statistics.median(first[kind]) * 1000:.0f} | {statistics.median(again[kind]) * 1000:.0f} "
-              f"| {ratio:.2f} |")
-    print(f"| start to ready | {statistics.median(ready) * 1000:.0f} | | |")
-
+        cells = []
+        for part in (1, 2):
+            cells.append(" / ".join(f"{med(results[cold][part][kind]) * 1000:.0f}" for cold in (True, False)))
+        cells.append(" / ".join(f"{med(a / b for a, b in zip(results[cold][1][kind], results[cold][2][kind])):.2f}"
+                                for cold in (True, False)))
+        print(f"| {kind} | " + " | ".join(cells) + " |")
+    print(f"| start to ready | " + " / ".join(f"{med(results[cold][0]) * 1000:.0f}" for cold in (True, False))
+          + " | | |")
 
 if __name__ == "__main__":
     main()

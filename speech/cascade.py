@@ -105,11 +105,11 @@ class Cascade:
         first = outcome.transcript or ""
         second = None
         wanted = self.wants_second_pass(kind, first, language)
+        prompt = hint(kind, language, menu_labels(self.config, language))
         if wanted:
             wait = self.timeout if deadline is None else deadline - time.monotonic()
             began = time.perf_counter()
-            heard = self.second.transcribe(audio, sample_rate, hint(kind, language, menu_labels(self.config, language)),
-                                           timeout=wait, deadline=deadline, kind=kind)
+            heard = self.second.transcribe(audio, sample_rate, prompt, timeout=wait, deadline=deadline, kind=kind)
             if heard is None:
                 log.info("no second pass in time (busy, slow or dead worker): the first pass stands, doubtful")
             else:
@@ -118,7 +118,7 @@ class Cascade:
         if not first and not second:
             return outcome
         words, which, answer_state = choose(kind, first, second, language, self.understanding,
-                                            self.pick.get(kind, "second"))
+                                            self.pick.get(kind, "second"), prompt)
         engine = self.second.name if which == 1 else outcome.engine
         sure = confidence(kind, answer_state)
         if wanted and second is None and confirm_below(kind) > 0:

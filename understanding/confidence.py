@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from understanding import answers
 from understanding.numbers import likeliest_number, merge_digit_readings, spoken_digits
 from understanding.times import parse_callback_time
+from understanding.words import words
 
 KINDS = ("skill", "yes_no", "digits", "time")
 STATES = ("agree", "disagree", "single", "first_only", "alone", "weak", "alone_weak")
@@ -88,14 +89,25 @@ def _state(keys: list) -> str:
     return "weak" if len(keys) == 2 else "alone_weak"
 
 
+def echoes_prompt(text: str, prompt: str) -> bool:
+    """Whether every word of `text` is a word of `prompt` (a plural "s" aside): Whisper writing its own
+    prompt back ("The caller." for "of course", prompted "... The caller answers yes or no.")."""
+    said = words(text)
+    asked = {w.strip(":,.?!") for w in words(prompt)}
+    return bool(said) and bool(prompt) and all(w in asked or w.endswith("s") and w[:-1] in asked for w in said)
+
+
 def choose(kind: str, first: str | None, second: str | None, lang: str, understanding=None,
-           pick: str = "second") -> tuple[str, int, str]:
+           pick: str = "second", prompt: str = "") -> tuple[str, int, str]:
     """(the words to act on, 0 when they are `first`'s / 1 when `second` had a hand in them, the state).
 
     `pick` (measured per kind): "heard" takes `second`'s words whenever it heard any, decisive or not
     (Whisper's "Sorry, what was that?" over PocketSphinx's "sorry one live yeah"). Otherwise a decisive
     answer wins over one that is not, and when both are decisive and differ: "first", "second", or
-    "merge" (phone numbers: merge_digit_readings)."""
+    "merge" (phone numbers: merge_digit_readings). `prompt`: what `second`'s recogniser was prompted
+    with; words of it alone that make no answer are its prompt echoed, not heard (`echoes_prompt`)."""
+    if second and prompt and echoes_prompt(second, prompt) and answer_key(kind, second, lang, understanding) is None:
+        second = ""  # it ran, and heard nothing of its own
     keys = [answer_key(kind, t, lang, understanding) if t is not None else None for t in (first, second)]
     answer_state = _state([k for k, t in zip(keys, (first, second)) if t is not None] or [None])
     if pick == "heard" and (second or "").strip() and not answers.wants_agent(first or "", lang):

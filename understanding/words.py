@@ -44,10 +44,15 @@ def contains_phrase(said: list[str], phrases) -> bool:
 # --- yes / no -------------------------------------------------------------------
 
 YES_WORDS = {
+    # Since issue 19's seventh round also the common assents that were read as neither: "go ahead", "fine"
+    # ("that's fine"), "alright", "certainly", "exactly", "indeed", "sounds good"; in Dutch "akkoord",
+    # "natuurlijk", "uiteraard", "precies", "inderdaad", "in orde" ("natuurlijk niet" is no).
     "en": {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "affirmative",
-           "absolutely", "definitely", "please", "that is right", "of course", "that's it"},
+           "absolutely", "definitely", "please", "that is right", "of course", "that's it", "go ahead", "fine",
+           "alright", "certainly", "exactly", "indeed", "sounds good"},
     "nl": {"ja", "jawel", "jazeker", "klopt", "correct", "juist", "prima", "goed", "graag", "ok", "oke",
-           "zeker", "dat klopt", "is goed"},
+           "zeker", "dat klopt", "is goed", "akkoord", "natuurlijk", "uiteraard", "precies", "inderdaad",
+           "in orde"},
     "ko": {"네", "예", "응", "맞아요"},
 }
 NO_WORDS = {

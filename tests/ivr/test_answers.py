@@ -92,6 +92,9 @@ def words(step, said, lang="en-US", confidence=0.9):
     ("menu", "the internet is not working", "en-US", "skill", "support"),
     ("menu", "ik wil een nieuw abonnement", "nl-NL", "skill", "sales"),
     ("confirm_skill", "yes please", "en-US", "yes", None),
+    ("confirm_skill", "yeah go ahead", "en-US", "yes", None),
+    ("confirm_skill", "natuurlijk niet", "nl-NL", "no", None),
+    ("callback_number_confirm", "akkoord", "nl-NL", "yes", None),
     ("callback_number_confirm", "nee", "nl-NL", "no", None),
     ("callback_number_confirm", "one", "en-US", "yes", None),  # "press 1 for yes", said
     ("callback_number_enter", "two one two five five five zero one four two", "en-US", "number", "+12125550142"),
