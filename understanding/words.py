@@ -115,9 +115,12 @@ KEY_WORDS = {"en": {"press", "number", "option", "key", "please"},
 
 # "Call me back as soon as possible" where a time is asked: the first free agent.
 ASAP_PHRASES = {
+    # "as possible", "as you can": the end of "as soon / early / quickly as possible / as you can" is asap
+    # when its start was misheard (Whisper wrote "And, as possible." for "as early as possible").
     "en": ["as soon as possible", "asap", "right away", "straight away", "as soon as you can", "now",
-           "my turn", "as early as possible", "soon as", "immediately"],
-    "nl": ["zo snel mogelijk", "zo snel", "zo spoedig mogelijk", "meteen", "direct", "nu", "mijn beurt"],
+           "my turn", "as early as possible", "soon as", "immediately", "as possible", "as you can"],
+    "nl": ["zo snel mogelijk", "zo snel", "zo spoedig mogelijk", "meteen", "direct", "nu", "mijn beurt",
+           "zo vroeg mogelijk", "zo gauw mogelijk"],
 }
 # A caller asking for a person, at any question. Phrases, not single loose words: "someone charged
 # my card" is not a request for an agent, "speak to someone" is.
