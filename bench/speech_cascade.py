@@ -227,8 +227,9 @@ def acted_unconfirmed(kind: str, heard: str, got, sure: float, u) -> bool:
         return False
     if kind == "time":  # every spoken time is read back (ivr/answers.py); "as soon as possible" when doubtful
         return got == "asap" and sure >= confirm_below("time")
-    if kind == "skill":
-        return not u.skill(heard, "en-US", sure).needs_confirmation
+    if kind == "skill":  # below understanding.skills.NONE_FLOOR it is none of the skills: a person (the fallback)
+        guess = u.skill(heard, "en-US", sure)
+        return guess.skill is not None and not guess.needs_confirmation
     return sure >= confirm_below("yes_no")  # a doubtful yes or no is asked again (ivr/answers.py)
 
 

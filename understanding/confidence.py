@@ -39,7 +39,8 @@ STATES = ("agree", "disagree", "single", "first_only", "alone", "weak", "alone_w
 # (Before, a partial run of 135 answers had PocketSphinx alone naming a skill right 18 of 19 times, 0.9; on
 # all dev answers it is 63 of 85. A skill PocketSphinx names that Whisper's words do not: 12 of 21, 0.57.)
 CALIBRATION = {
-    "skill": {"agree": 0.95, "disagree": 0.85, "single": 0.88, "first_only": 0.57, "alone": 0.74, "weak": 0.07, "alone_weak": 0.02},
+    "skill": {"agree": 0.93, "disagree": 0.81, "single": 0.81, "first_only": 0.52, "alone": 0.6, "weak": 0.03,
+              "alone_weak": 0.01},
     "yes_no": {"agree": 0.99, "disagree": 0.71, "single": 0.83, "first_only": 0.5, "alone": 0.83, "weak": 0.77,
                "alone_weak": 0.5},
     "digits": {"agree": 0.92, "disagree": 0.55, "single": 0.43, "first_only": 0.5, "alone": 0.29, "weak": 0.25, "alone_weak": 0.14},
