@@ -18,7 +18,8 @@ Decoding runs in worker processes (speech/pool.py's DecoderPool with this module
 by default (WHISPER_WORKERS), each pinned to one thread (CTranslate2's cpu_threads=1, and OpenBLAS,
 OpenMP and MKL through the environment: NumPy's OpenBLAS took 0.48 CPU-s per answer unpinned against
 0.36 pinned). A worker that dies is replaced; the answer it held keeps its first-pass words.
-A live answer carries a deadline: the worker decodes the request due first and drops those it can no
+A worker decodes a short quiet sound once per answer kind before it reports ready (`warm_up`), so the first
+caller after start does not pay for the model's first run. A live answer carries a deadline: the worker decodes the request due first and drops those it can no
 longer answer in time (speech/cascade.py, "Capacity" in docs/speech.md). The workers run WORKER_NICE
 below the server's priority: every answer waits for PocketSphinx's first pass, only some for this one,
 so when the cores are short the first pass gets them (on idle cores niceness changes nothing).
