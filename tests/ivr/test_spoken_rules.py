@@ -43,13 +43,8 @@ def runtime(rt):
 
 
 @pytest.fixture(autouse=True)
-def second_pass_ready(speech_app):
-    """Whisper's worker loaded before the first answer (the server does this at start: prepare_for_calls)."""
-    from speech.engines import second_pass_for
-
-    whisper = second_pass_for("en-US")
-    if whisper is not None:
-        assert whisper.wait_ready(120)
+def whisper_loaded(second_pass_ready):
+    """Every call here meets a loaded, warm Whisper worker (tests/conftest.py: second_pass_ready)."""
 
 
 def say(call, text, voice):
