@@ -121,15 +121,27 @@ def combinations():
             "cascade: Whisper always, its words whenever it heard any": ("always", "heard")}
 
 
+_CONFIG = []
+
+
+def _config():
+    from config import load_ivr_config
+
+    if not _CONFIG:
+        _CONFIG.append(load_ivr_config())
+    return _CONFIG[0]
+
+
 def shipped(row, u):
     """(meaning heard, confidence, CPU-s) of one answer through the shipped cascade (speech/cascade.py)."""
-    from speech.cascade import PICK, POLICY
+    from speech.cascade import PICK, POLICY, hint, menu_labels
     from understanding.confidence import answer_key, choose, confidence
 
     kind, first = row["kind"], row["first"]
     wants = POLICY[kind] == "always" or POLICY[kind] == "unsure" and answer_key(kind, first, "en-US", u) is None
     second = row["second"] if wants else None
-    heard, _, answer_state = choose(kind, first, second, "en-US", u, PICK[kind])
+    prompt = hint(kind, "en-US", menu_labels(_config(), "en-US"))  # what Whisper was prompted with
+    heard, _, answer_state = choose(kind, first, second, "en-US", u, PICK[kind], prompt)
     cpu = row["first_cpu"] + (row["second_cpu"] if wants else 0.0)
     return heard, answer_key(kind, heard, "en-US", u), confidence(kind, answer_state), answer_state, cpu
 
@@ -171,11 +183,11 @@ def report(rows) -> None:
                     reliability[(kind, policy, answer_state)][1] += 1
             print(f"| {kind} | {name} | {right}/{len(items)} ({right / len(items):.0%}) | {cpu / len(items):.2f} |")
     print("\n| kind | the shipped cascade: right | clean | noisy | acted on wrong without a confirmation "
-          "| CPU-s per answer |\n|---|---|---|---|---|---|")
+          "| confirmed, read back or asked again | CPU-s per answer |\n|---|---|---|---|---|---|---|")
     buckets = defaultdict(lambda: [0, 0])
     total = total_wrong = 0
     for kind, items in sorted(by_kind.items()):
-        right, wrong_acted, cpu, per_noise = 0, 0, 0.0, defaultdict(lambda: [0, 0])
+        right, wrong_acted, confirmed, cpu, per_noise = 0, 0, 0, 0.0, defaultdict(lambda: [0, 0])
         for row in items:
             heard, got, sure, _, spent = shipped(row, u)
             ok = got == truth(row, u)
@@ -186,13 +198,14 @@ def report(rows) -> None:
             bucket = next(b for b in BUCKETS if b[0] <= sure < b[1])
             buckets[bucket][0] += ok
             buckets[bucket][1] += 1
-            if got is not None and got != truth(row, u) and acted_unconfirmed(kind, heard, got, sure, u):
-                wrong_acted += 1
+            acted = got is not None and acted_unconfirmed(kind, heard, got, sure, u)
+            wrong_acted += acted and got != truth(row, u)
+            confirmed += got is not None and not acted
         total, total_wrong = total + len(items), total_wrong + wrong_acted
         clean, noisy = per_noise[False], per_noise[True]
         print(f"| {kind} | {right}/{len(items)} ({right / len(items):.0%}) | {clean[0]}/{clean[1]} | "
-              f"{noisy[0]}/{noisy[1]} | {wrong_acted}/{len(items)} | {cpu / len(items):.2f} |")
-    print(f"| all | | | | {total_wrong}/{total} ({total_wrong / max(total, 1):.1%}) | |")
+              f"{noisy[0]}/{noisy[1]} | {wrong_acted}/{len(items)} | {confirmed}/{len(items)} | {cpu / len(items):.2f} |")
+    print(f"| all | | | | {total_wrong}/{total} ({total_wrong / max(total, 1):.1%}) | | |")
     print("\n| confidence | answers | share right |\n|---|---|---|")
     for (low, high), (ok, n) in sorted(buckets.items()):
         print(f"| {low:.2f}-{min(high, 1.0):.2f} | {n} | {ok / n:.2f} |")
@@ -214,8 +227,9 @@ def acted_unconfirmed(kind: str, heard: str, got, sure: float, u) -> bool:
         return False
     if kind == "time":  # every spoken time is read back (ivr/answers.py); "as soon as possible" when doubtful
         return got == "asap" and sure >= confirm_below("time")
-    if kind == "skill":
-        return not u.skill(heard, "en-US", sure).needs_confirmation
+    if kind == "skill":  # below understanding.skills.NONE_FLOOR it is none of the skills: a person (the fallback)
+        guess = u.skill(heard, "en-US", sure)
+        return guess.skill is not None and not guess.needs_confirmation
     return sure >= confirm_below("yes_no")  # a doubtful yes or no is asked again (ivr/answers.py)
 
 

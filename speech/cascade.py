@@ -4,7 +4,7 @@ PocketSphinx listens to every call as it happens (barge-in, end of speech, cheap
 answer has ended, the cascade decides per answer kind whether Whisper decodes the held utterance:
 `always`, only when the first pass is `unsure` (its words make no decisive answer of the kind), or
 `never`. With both transcripts, the answer's state (understanding.confidence: agree, disagree,
-single, weak) gives its calibrated confidence; a decisive answer wins over one that is not, and PICK
+single, first_only, weak) gives its calibrated confidence; a decisive answer wins over one that is not, and PICK
 says whose words stand when both are decisive and differ.
 POLICY and PICK were chosen on the dev recordings (bench/speech_cascade.py; docs/benchmarks.md has
 every combination's accuracy and CPU per answer).
@@ -35,11 +35,14 @@ from understanding.words import ANSWER_HINTS, base_language
 log = logging.getLogger(__name__)
 
 # When Whisper decodes the held answer, per kind (measured: docs/benchmarks.md, "Two recognisers").
-# Skills only when PocketSphinx's words name no skill surely: 92% right for 0.15 CPU-s per answer,
-# against 100% for 0.60 always, which 32 calls on two cores cannot afford. Even in a short window
-# (speech.whisper_engine.SHORT_WINDOW) "always" left Whisper no time for 7-13 of 48 yes/no answers under
-# 32 calls (0-1 with "unsure"), for 4 -> 1 of 42 dev skill requests acted on wrong: docs/benchmarks.md.
-POLICY = {"skill": "unsure", "yes_no": "always", "digits": "always", "time": "always"}
+# Skills: always since issue 19's seventh round. Asked only when PocketSphinx's words named no skill surely,
+# Whisper never heard the requests PocketSphinx was sure of and wrong ("my credit online" for "I can't get
+# online" went to billing): 14 of 128 dev skill requests acted on wrong, 4 with Whisper always and its
+# words weighed (understanding.confidence: `first_only`), for about 0.1 CPU-s more per skill request in its
+# short window (speech.whisper_engine.SHORT_WINDOW) and menu answers waiting for it within ANSWER_DEADLINE.
+# When the admission below leaves Whisper out (busy), the skill stands as PocketSphinx heard it, with the
+# confidence of `alone`, as before.
+POLICY = {"skill": "always", "yes_no": "always", "digits": "always", "time": "always"}
 # Whose words stand when both engines give decisive answers that differ ("merge": digit by digit).
 PICK = {"skill": "second", "yes_no": "heard", "digits": "merge", "time": "second"}
 SECOND_PASS_TIMEOUT = 4.0  # seconds a recording's answer waits for Whisper (a live one: its deadline)
@@ -105,11 +108,11 @@ class Cascade:
         first = outcome.transcript or ""
         second = None
         wanted = self.wants_second_pass(kind, first, language)
+        prompt = hint(kind, language, menu_labels(self.config, language))
         if wanted:
             wait = self.timeout if deadline is None else deadline - time.monotonic()
             began = time.perf_counter()
-            heard = self.second.transcribe(audio, sample_rate, hint(kind, language, menu_labels(self.config, language)),
-                                           timeout=wait, deadline=deadline, kind=kind)
+            heard = self.second.transcribe(audio, sample_rate, prompt, timeout=wait, deadline=deadline, kind=kind)
             if heard is None:
                 log.info("no second pass in time (busy, slow or dead worker): the first pass stands, doubtful")
             else:
@@ -118,7 +121,7 @@ class Cascade:
         if not first and not second:
             return outcome
         words, which, answer_state = choose(kind, first, second, language, self.understanding,
-                                            self.pick.get(kind, "second"))
+                                            self.pick.get(kind, "second"), prompt)
         engine = self.second.name if which == 1 else outcome.engine
         sure = confidence(kind, answer_state)
         if wanted and second is None and confirm_below(kind) > 0:

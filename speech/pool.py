@@ -68,6 +68,7 @@ class _Worker:
         self.open_streams = 0
         self.alive = True
         self.ready = threading.Event()
+        self.reported = None  # what the worker sent with "ready" (a Whisper worker: its warm-up)
         self.reader = threading.Thread(target=self._read, daemon=True, name=f"speech-worker-{index}-reader")
         self.reader.start()
 
@@ -90,6 +91,7 @@ class _Worker:
                 self._died()
                 return
             if message[0] == "ready":
+                self.reported = message[1] if len(message) > 1 else None
                 self.ready.set()
             elif message[0] == "t":  # how long the worker took to decode one request
                 self.pool._timed(message[1])

@@ -18,7 +18,8 @@ Decoding runs in worker processes (speech/pool.py's DecoderPool with this module
 by default (WHISPER_WORKERS), each pinned to one thread (CTranslate2's cpu_threads=1, and OpenBLAS,
 OpenMP and MKL through the environment: NumPy's OpenBLAS took 0.48 CPU-s per answer unpinned against
 0.36 pinned). A worker that dies is replaced; the answer it held keeps its first-pass words.
-A live answer carries a deadline: the worker decodes the request due first and drops those it can no
+A worker decodes a short quiet sound once per answer kind before it reports ready (`warm_up`), so the first
+caller after start does not pay for the model's first run. A live answer carries a deadline: the worker decodes the request due first and drops those it can no
 longer answer in time (speech/cascade.py, "Capacity" in docs/speech.md). The workers run WORKER_NICE
 below the server's priority: every answer waits for PocketSphinx's first pass, only some for this one,
 so when the cores are short the first pass gets them (on idle cores niceness changes nothing).
@@ -66,6 +67,11 @@ NUMERALS = {"time"}
 # "p.m." is " p" "." "m" "."), "the" of "nine in the morning", and "please" (held to time words, Whisper
 # would write some other word for it).
 TIME_WRITING = {"en": {"o", "clock", "p", "m", "pm", "am", "the", "please"}, "nl": {"u", "s", "alstublieft", "graag"}}
+# The answer kinds the cascade sends (speech.cascade.POLICY), each decoded once on a short quiet sound when
+# a worker starts, before it reports ready (`warm_up`): the first decode after start paid for CTranslate2's
+# first run and for building each held kind's suppressed tokens (`suppressed_tokens`) on a caller's answer.
+WARM_KINDS = ("yes_no", "skill", "time", "digits")
+WARM_SECONDS = 0.6  # of the quiet sound the warm-up decodes
 REPLY_TIMEOUT = 10.0  # seconds: a decode that takes longer is given up (the first pass stands)
 # Model sizes that fit a phone line's latency on one core (measured and estimated: docs/speech.md).
 NAMES = ("tiny.en", "base.en", "small.en", "tiny", "base", "small")
@@ -133,7 +139,8 @@ class WhisperEngine:
         self.language = language
         self.path = path
         self._pool = DecoderPool(max(1, workers), worker_module="speech.whisper_engine",
-                                 worker_env={**PINNED, "WHISPER_MODEL_PATH": path}, nice=WORKER_NICE)
+                                 worker_env={**PINNED, "WHISPER_MODEL_PATH": path, "WHISPER_LANGUAGE": language},
+                                 nice=WORKER_NICE)
         weakref.finalize(self, self._pool.close)
 
     @property
@@ -147,6 +154,11 @@ class WhisperEngine:
         for worker in list(self._pool._workers):
             worker.ready.wait(timeout)
         return self.ready()
+
+    def warmed(self) -> list[dict]:
+        """What each ready worker reported when it became ready: {"kinds": the answer kinds it decoded once
+        before (`warm_up`), "seconds": how long that took}; {} for a worker that reported nothing."""
+        return [w.reported or {} for w in list(self._pool._workers) if w.alive and w.ready.is_set()]
 
     def busy(self) -> int:
         """Answers being decoded or waiting for a worker now."""
@@ -343,6 +355,25 @@ def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str,
     return text, round(math.exp(logprob) * speech, 4)
 
 
+def warm_up(model, language: str) -> dict:
+    """Decode a short quiet sound once per answer kind (WARM_KINDS), so that a caller's first answer after
+    start is decoded at the usual pace: {"kinds": the kinds decoded, "seconds": the time it took}. What
+    Whisper writes for the sound is dropped. A kind that fails is left out (the worker serves anyway)."""
+    import numpy as np
+
+    began = time.monotonic()
+    rate = 8000
+    quiet = (np.random.default_rng(0).normal(0.0, 30.0, int(WARM_SECONDS * rate))).astype("<i2").tobytes()
+    kinds = []
+    for kind in WARM_KINDS:
+        try:
+            decode(model, quiet, rate, "", language, kind)
+            kinds.append(kind)
+        except Exception:  # noqa: BLE001 - a warm-up must not keep the worker from serving
+            log.exception("Whisper warm-up for %s failed", kind)
+    return {"kinds": kinds, "seconds": round(time.monotonic() - began, 3)}
+
+
 def _worker_main(conn_in, conn) -> None:
     import signal
 
@@ -350,7 +381,9 @@ def _worker_main(conn_in, conn) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     model = _load(os.environ["WHISPER_MODEL_PATH"])
-    conn.send(("ready",))
+    # Off the request path: nothing is sent to a worker before it is ready (speech.pool.DecoderPool).
+    cold = os.environ.get("WHISPER_WARM_UP", "").strip().lower() == "off"  # bench/speech_first_answer.py --cold
+    conn.send(("ready", {} if cold else warm_up(model, os.environ.get("WHISPER_LANGUAGE", "en-US"))))
     queued: list[tuple] = []  # requests read from the pipe, not decoded yet
     pace = None  # seconds the last decodes took, smoothed
     while True:

@@ -141,6 +141,17 @@ def speech_app(settings, clock, emulator, monkeypatch):
 
 
 @pytest.fixture
+def second_pass_ready(speech_app):
+    """Whisper's worker loaded and warm before the first answer (the server does this at start:
+    speech.engines.prepare_for_calls); without it an answer right after start has PocketSphinx's words alone."""
+    from speech.engines import second_pass_for
+
+    whisper = second_pass_for("en-US")
+    if whisper is not None:
+        assert whisper.wait_ready(120)
+
+
+@pytest.fixture
 def runtime(request):
     """The runtime of the app the test rings: the speech app's when the test has one (its `phone` rings it),
     else `app`'s (as busy_agent picks)."""

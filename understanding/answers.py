@@ -51,6 +51,9 @@ def yes_no(text: str, lang: str) -> bool | None:
         if pair in yes_words and i + 2 < len(ws) and ws[i + 2] in POST_NEGATORS.get(lang, set()):
             no, i = True, i + 3  # "dat klopt niet": Dutch negates after the verb
             continue
+        if ws[i] in yes_words and pair is not None and ws[i + 1] in POST_NEGATORS.get(lang, set()):
+            no, i = True, i + 2  # "natuurlijk niet", "zeker niet"
+            continue
         if ws[i] in negators and pair is not None and ws[i + 1] in yes_words:
             no, i = True, i + 2  # "not right", "niet goed"
             continue

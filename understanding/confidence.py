@@ -10,7 +10,8 @@ falls in one of these states:
 | --- | --- |
 | `agree` | both engines heard the same decisive answer |
 | `disagree` | both heard decisive answers, not the same (the engine measured better for the kind wins) |
-| `single` | both engines ran, and only one heard a decisive answer |
+| `single` | both engines ran, and only the second (Whisper) heard a decisive answer |
+| `first_only` | both engines ran, and only the first (PocketSphinx) heard a decisive answer: the second heard words that make none, which speaks against it |
 | `alone` | one engine ran (no second pass, or it failed) and heard a decisive answer |
 | `weak`, `alone_weak` | the words are no decisive answer of the kind (asked again anyway), with two passes or one |
 
@@ -26,20 +27,25 @@ from zoneinfo import ZoneInfo
 from understanding import answers
 from understanding.numbers import likeliest_number, merge_digit_readings, spoken_digits
 from understanding.times import parse_callback_time
+from understanding.words import words
 
 KINDS = ("skill", "yes_no", "digits", "time")
-STATES = ("agree", "disagree", "single", "alone", "weak", "alone_weak")
+STATES = ("agree", "disagree", "single", "first_only", "alone", "weak", "alone_weak")
 
 # Share right per state on the dev recordings, smoothed: (right + 1) / (answers + 2) (bench/speech_cascade.py
-# --set dev: all 592 dev answers, four voices, clean and noisy, with the sixth round's decoding; docs/speech.md,
-# "Confidence", has the counts and the check on the held-out set). "alone" is PocketSphinx without a second
-# pass. A state never seen on the dev set is 0.5. (Before, a partial run of 135 answers had PocketSphinx
-# alone naming a skill right 18 of 19 times, 0.9; on all dev answers it is 63 of 85.)
+# --set dev: all 592 dev answers, four voices, clean and noisy, with the seventh round's decoding: Whisper for
+# every skill request, the new yes/no words; docs/speech.md, "Confidence", has the counts and the check on the
+# held-out set). "alone" is PocketSphinx without a second pass. A state never seen on the dev set is 0.5.
+# (Before, a partial run of 135 answers had PocketSphinx alone naming a skill right 18 of 19 times, 0.9; on
+# all dev answers it is 63 of 85. A skill PocketSphinx names that Whisper's words do not: 22 of 42, 0.52.)
+# Skill states: all 256 dev skill requests (the seventh round added 16 phrasings, 128 recordings).
 CALIBRATION = {
-    "skill": {"agree": 0.95, "disagree": 0.85, "single": 0.75, "alone": 0.74, "weak": 0.07, "alone_weak": 0.02},
-    "yes_no": {"agree": 0.98, "disagree": 0.8, "single": 0.71, "alone": 0.76, "weak": 0.78, "alone_weak": 0.5},
-    "digits": {"agree": 0.92, "disagree": 0.55, "single": 0.44, "alone": 0.29, "weak": 0.25, "alone_weak": 0.14},
-    "time": {"agree": 0.81, "disagree": 0.72, "single": 0.59, "alone": 0.44, "weak": 0.04, "alone_weak": 0.05},
+    "skill": {"agree": 0.93, "disagree": 0.81, "single": 0.81, "first_only": 0.52, "alone": 0.6, "weak": 0.03,
+              "alone_weak": 0.01},
+    "yes_no": {"agree": 0.99, "disagree": 0.71, "single": 0.83, "first_only": 0.5, "alone": 0.83, "weak": 0.77,
+               "alone_weak": 0.5},
+    "digits": {"agree": 0.92, "disagree": 0.55, "single": 0.43, "first_only": 0.5, "alone": 0.29, "weak": 0.25, "alone_weak": 0.14},
+    "time": {"agree": 0.81, "disagree": 0.72, "single": 0.7, "first_only": 0.33, "alone": 0.44, "weak": 0.04, "alone_weak": 0.05},
 }
 
 # A fixed frame for comparing times heard by two engines: open every day, all day, in UTC.
@@ -81,18 +87,31 @@ def _state(keys: list) -> str:
     if len(decisive) == 2:
         return "agree" if decisive[0] == decisive[1] else "disagree"
     if decisive:
-        return "single" if len(keys) == 2 else "alone"
+        if len(keys) == 2:
+            return "first_only" if keys[0] is not None else "single"
+        return "alone"
     return "weak" if len(keys) == 2 else "alone_weak"
 
 
+def echoes_prompt(text: str, prompt: str) -> bool:
+    """Whether every word of `text` is a word of `prompt` (a plural "s" aside): Whisper writing its own
+    prompt back ("The caller." for "of course", prompted "... The caller answers yes or no.")."""
+    said = words(text)
+    asked = {w.strip(":,.?!") for w in words(prompt)}
+    return bool(said) and bool(prompt) and all(w in asked or w.endswith("s") and w[:-1] in asked for w in said)
+
+
 def choose(kind: str, first: str | None, second: str | None, lang: str, understanding=None,
-           pick: str = "second") -> tuple[str, int, str]:
+           pick: str = "second", prompt: str = "") -> tuple[str, int, str]:
     """(the words to act on, 0 when they are `first`'s / 1 when `second` had a hand in them, the state).
 
     `pick` (measured per kind): "heard" takes `second`'s words whenever it heard any, decisive or not
     (Whisper's "Sorry, what was that?" over PocketSphinx's "sorry one live yeah"). Otherwise a decisive
     answer wins over one that is not, and when both are decisive and differ: "first", "second", or
-    "merge" (phone numbers: merge_digit_readings)."""
+    "merge" (phone numbers: merge_digit_readings). `prompt`: what `second`'s recogniser was prompted
+    with; words of it alone that make no answer are its prompt echoed, not heard (`echoes_prompt`)."""
+    if second and prompt and echoes_prompt(second, prompt) and answer_key(kind, second, lang, understanding) is None:
+        second = ""  # it ran, and heard nothing of its own
     keys = [answer_key(kind, t, lang, understanding) if t is not None else None for t in (first, second)]
     answer_state = _state([k for k, t in zip(keys, (first, second)) if t is not None] or [None])
     if pick == "heard" and (second or "").strip() and not answers.wants_agent(first or "", lang):

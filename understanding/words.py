@@ -44,10 +44,15 @@ def contains_phrase(said: list[str], phrases) -> bool:
 # --- yes / no -------------------------------------------------------------------
 
 YES_WORDS = {
+    # Since issue 19's seventh round also the common assents that were read as neither: "go ahead", "fine"
+    # ("that's fine"), "alright", "certainly", "exactly", "indeed", "sounds good"; in Dutch "akkoord",
+    # "natuurlijk", "uiteraard", "precies", "inderdaad", "in orde" ("natuurlijk niet" is no).
     "en": {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "affirmative",
-           "absolutely", "definitely", "please", "that is right", "of course", "that's it"},
+           "absolutely", "definitely", "please", "that is right", "of course", "that's it", "go ahead", "fine",
+           "alright", "certainly", "exactly", "indeed", "sounds good"},
     "nl": {"ja", "jawel", "jazeker", "klopt", "correct", "juist", "prima", "goed", "graag", "ok", "oke",
-           "zeker", "dat klopt", "is goed"},
+           "zeker", "dat klopt", "is goed", "akkoord", "natuurlijk", "uiteraard", "precies", "inderdaad",
+           "in orde"},
     "ko": {"네", "예", "응", "맞아요"},
 }
 NO_WORDS = {
@@ -110,9 +115,12 @@ KEY_WORDS = {"en": {"press", "number", "option", "key", "please"},
 
 # "Call me back as soon as possible" where a time is asked: the first free agent.
 ASAP_PHRASES = {
+    # "as possible", "as you can": the end of "as soon / early / quickly as possible / as you can" is asap
+    # when its start was misheard (Whisper wrote "And, as possible." for "as early as possible").
     "en": ["as soon as possible", "asap", "right away", "straight away", "as soon as you can", "now",
-           "my turn", "as early as possible", "soon as", "immediately"],
-    "nl": ["zo snel mogelijk", "zo snel", "zo spoedig mogelijk", "meteen", "direct", "nu", "mijn beurt"],
+           "my turn", "as early as possible", "soon as", "immediately", "as possible", "as you can"],
+    "nl": ["zo snel mogelijk", "zo snel", "zo spoedig mogelijk", "meteen", "direct", "nu", "mijn beurt",
+           "zo vroeg mogelijk", "zo gauw mogelijk"],
 }
 # A caller asking for a person, at any question. Phrases, not single loose words: "someone charged
 # my card" is not a request for an agent, "speak to someone" is.

@@ -92,6 +92,9 @@ def words(step, said, lang="en-US", confidence=0.9):
     ("menu", "the internet is not working", "en-US", "skill", "support"),
     ("menu", "ik wil een nieuw abonnement", "nl-NL", "skill", "sales"),
     ("confirm_skill", "yes please", "en-US", "yes", None),
+    ("confirm_skill", "yeah go ahead", "en-US", "yes", None),
+    ("confirm_skill", "natuurlijk niet", "nl-NL", "no", None),
+    ("callback_number_confirm", "akkoord", "nl-NL", "yes", None),
     ("callback_number_confirm", "nee", "nl-NL", "no", None),
     ("callback_number_confirm", "one", "en-US", "yes", None),  # "press 1 for yes", said
     ("callback_number_enter", "two one two five five five zero one four two", "en-US", "number", "+12125550142"),
@@ -100,6 +103,13 @@ def words(step, said, lang="en-US", confidence=0.9):
     # Whisper writes a repeat word before the digits it repeats and the rest of the group: "triple 50142".
     ("callback_number_enter", "212, triple 50142", "en-US", "number", "+12125550142"),
     ("callback_when", "as soon as possible", "en-US", "asap", None),
+    # The end of "as early as possible" heard, its start misheard (Whisper: "And, as possible."): asap.
+    ("callback_when", "and, as possible", "en-US", "asap", None),
+    ("callback_when", "as quick as you can", "en-US", "asap", None),
+    ("callback_when", "zo vroeg mogelijk", "nl-NL", "asap", None),
+    # "If possible" is no "as possible": the time said stands (read back).
+    ("callback_when", "tomorrow at three in the afternoon if possible", "en-US", "unsure",
+     datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)),
     ("callback_when", "tomorrow at three in the afternoon", "en-US", "unsure",  # a spoken time is read back
      datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)),
     ("callback_when", "sunday at ten", "en-US", "refused", "closed"),

@@ -132,10 +132,11 @@ def test_a_key_interrupts_the_greeting(phone, rt, clock, staff):
     assert entry.skill == "sales" and entry.state == "holding"
 
 
-def test_speaking_over_the_menu_stops_it_and_routes(phone, rt, clock, staff):
+def test_speaking_over_the_menu_stops_it_and_routes(phone, rt, clock, staff, second_pass_ready):
     # The caller says "there is a wrong charge on my invoice" over the menu: the prompt stops and the
     # call goes to billing. (Not a phrasing of Whisper's menu prompt, the operator's examples or the
-    # understanding sets.)
+    # understanding sets.) Both recognisers hear it (a skill PocketSphinx alone names is confirmed since
+    # issue 19's seventh round: alone it was right 101 of 169 dev times).
     staff("billing")
     call = phone.call(US_CALLER)
     assert call.say(text="there is a wrong charge on my invoice", barge_in=True)
@@ -152,12 +153,13 @@ def test_speaking_over_the_menu_stops_it_and_routes(phone, rt, clock, staff):
 
 # "Wrong on my account" is honestly between two teams: a wrong charge (billing) or a name spelled wrong
 # (general; the operator's example "my name is spelled wrong on my account"). The classifier says billing,
-# 0.739 (general 0.251): sure enough to be decisive (>= 0.7), so PocketSphinx's words stand alone, without a
-# second pass; its "alone" confidence (0.9, understanding.confidence) makes it 0.665, below the 0.7 at which
-# the IVR routes without asking. PocketSphinx hears this espeak-ng voice word for word (4 of 4 probe calls,
+# 0.739 (general 0.251). Heard by PocketSphinx alone (Whisper off here: what Whisper hears in this voice decides
+# otherwise), its "alone" confidence (0.6, understanding.confidence) makes it 0.44: above the none floor (0.4),
+# below the 0.7 at which the IVR routes without asking. PocketSphinx hears this espeak-ng voice word for word (4 of 4 probe calls,
 # and each run of this test checks it first), so the question is reached by the caller's words, not by a
 # recogniser's slip.
-def asked_to_confirm_billing(phone, rt, staff):
+def asked_to_confirm_billing(phone, rt, staff, monkeypatch):
+    monkeypatch.setenv("WHISPER_MODEL", "off")
     staff("billing")
     call = phone.call(US_CALLER)
     assert call.say(text="wrong on my account")
@@ -167,15 +169,15 @@ def asked_to_confirm_billing(phone, rt, staff):
     return call
 
 
-def test_a_doubtful_spoken_request_confirmed_with_yes_goes_to_billing(phone, rt, staff):
-    call = asked_to_confirm_billing(phone, rt, staff)
+def test_a_doubtful_spoken_request_confirmed_with_yes_goes_to_billing(phone, rt, staff, monkeypatch):
+    call = asked_to_confirm_billing(phone, rt, staff, monkeypatch)
     call.press("1")
     assert "Please hold for billing." in played(call).heard_text()
     assert [e.skill for e in entries(rt)] == ["billing"]
 
 
-def test_a_doubtful_spoken_request_answered_no_asks_the_menu_again(phone, rt, staff):
-    call = asked_to_confirm_billing(phone, rt, staff)
+def test_a_doubtful_spoken_request_answered_no_asks_the_menu_again(phone, rt, staff, monkeypatch):
+    call = asked_to_confirm_billing(phone, rt, staff, monkeypatch)
     call.press("2")
     assert call.last_heard.startswith("Tell me in a few words"), call.heard_text()
     assert entries(rt) == [] and not call.ended

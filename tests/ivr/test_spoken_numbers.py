@@ -16,7 +16,7 @@ from phone_numbers import spoken_number
 from storage.models import QueueEntry
 from telephony.audio import speak
 from tests.ivr.test_phone_flow import rt  # noqa: F401 - fixture
-from tests.ivr.test_spoken_rules import P, heard, second_pass_ready  # noqa: F401 - fixture
+from tests.ivr.test_spoken_rules import P, heard, whisper_loaded  # noqa: F401 - fixture (autouse)
 from tests.support import agents_api
 from understanding.numbers import spoken_digits
 

@@ -43,13 +43,8 @@ def runtime(rt):
 
 
 @pytest.fixture(autouse=True)
-def second_pass_ready(speech_app):
-    """Whisper's worker loaded before the first answer (the server does this at start: prepare_for_calls)."""
-    from speech.engines import second_pass_for
-
-    whisper = second_pass_for("en-US")
-    if whisper is not None:
-        assert whisper.wait_ready(120)
+def whisper_loaded(second_pass_ready):
+    """Every call here meets a loaded, warm Whisper worker (tests/conftest.py: second_pass_ready)."""
 
 
 def say(call, text, voice):
@@ -338,3 +333,40 @@ def test_whisper_hears_a_yes_or_no_in_a_short_window(phone, rt, clock, caplog, s
         assert NUMBER_CONFIRM in call.last_heard, (heard(rt), call.heard_text())
     else:
         assert call.ended and P.text("goodbye") in call.last_heard, (heard(rt), call.heard_text())
+
+
+# The menu's confirmation of a doubtful skill ("{skill}, is that right? ..."), after the skill's label.
+CONFIRM_SKILL_AFTER = P.text("confirm_skill", skill="{skill}").split("{skill}")[1]
+
+
+def skill_chosen(rt):
+    with rt.sessions() as s:
+        [call] = s.scalars(select(Call)).all()
+        return call.skill
+
+
+@pytest.mark.parametrize("voice, then", [
+    # PocketSphinx heard a skill surely and wrongly ("my credit online": billing), and Whisper heard words
+    # that name none ("I can get all you like."): the two recognisers do not back each other, so the skill
+    # is confirmed, not acted on (before: routed to billing).
+    ("espeak-ng:en-us", "billing"),
+    # PocketSphinx heard sales surely ("i want add on line"), Whisper heard what was said, which names
+    # support: Whisper's words stand (before: Whisper was not asked, and the call went to sales).
+    ("festival:cmu_us_slt_arctic_hts", "support"),
+    ("flite:awb", "support"),
+])
+def test_a_skill_request_the_recognisers_do_not_agree_on_is_not_acted_on_wrongly(phone, rt, voice, then):
+    # The caller says "I can't get online" at the menu: support, or a confirmation; never routed elsewhere.
+    call = phone.call(US_CALLER)
+    say(call, "i can't get online", voice)
+    if then == "support":
+        assert skill_chosen(rt) == "support" and CONFIRM_SKILL_AFTER not in call.last_heard, \
+            (heard(rt), call.heard_text())
+    else:
+        label = load_ivr_config().skills[then].label_in("en-US")
+        assert CONFIRM_SKILL_AFTER in call.last_heard and label in call.last_heard.lower(), \
+            (heard(rt), call.heard_text())
+        assert skill_chosen(rt) is None and not entries(rt)  # asked, not routed
+        call.press("2")  # "no": the caller is asked again, and keys still choose
+        call.press("2")
+        assert skill_chosen(rt) == "support", (heard(rt), call.heard_text())

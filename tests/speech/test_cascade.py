@@ -154,6 +154,16 @@ def test_repeated_digits_are_kept(en_engine, whisper, voice):
     assert answer_key("digits", decided.transcript, "en-US") == "6462227981", (outcome.transcript, decided.transcript)
 
 
+def test_the_worker_is_warm_before_it_reports_ready(whisper):
+    # Its first decode after start paid for CTranslate2's first run and for each held kind's suppressed
+    # tokens, on a caller's answer (bench/speech_first_answer.py). Now the worker decodes a quiet sound once
+    # per kind the cascade sends before it says ready, and nothing is sent to it before it is ready.
+    from speech.cascade import POLICY
+
+    [report] = whisper.warmed()  # one worker, ready (the fixture waited)
+    assert set(report["kinds"]) == set(POLICY) and report["seconds"] > 0, report
+
+
 def test_without_whisper_the_first_pass_stands_with_its_own_confidence(en_engine):
     outcome, audio = first_pass(en_engine, "yes_no", "yes", "flite:slt")
     decided = Cascade(None).decide(outcome, audio, "yes_no", "en-US")

@@ -31,6 +31,9 @@ def reason(text, lang="en-US", now=NOW, zone=NY, hours=WEEKDAYS_8_TO_18):
 @pytest.mark.parametrize("text, expected", [
     ("yes", True), ("yeah that's right", True), ("Yes, please.", True), ("no", False), ("nope", False),
     ("no that's not right", False), ("that is not right", False), ("hmm", None), ("", None),
+    # Common assents that were neither until the seventh round of issue 19 (a caller was asked again).
+    ("yeah go ahead", True), ("sure that's fine", True), ("alright", True), ("certainly", True),
+    ("sounds good", True), ("I'm not fine", False), ("that's all ahead", None),
 ])
 def test_yes_no_english(text, expected):
     assert yes_no(text, "en-US") is expected
@@ -39,6 +42,7 @@ def test_yes_no_english(text, expected):
 @pytest.mark.parametrize("text, expected", [
     ("ja", True), ("ja hoor dat klopt", True), ("nee", False), ("klopt niet", False), ("misschien", None),
     ("nee, dat klopt niet", False), ("dat klopt niet", False), ("ja dat klopt", True),
+    ("akkoord", True), ("natuurlijk", True), ("in orde", True), ("natuurlijk niet", False), ("zeker niet", False),
 ])
 def test_yes_no_dutch(text, expected):
     assert yes_no(text, "nl-NL") is expected
@@ -237,3 +241,21 @@ def test_two_recognisers_answers_make_one(kind, policy, streamed, held, expected
 
     words, _, state = choose(kind, streamed, held, "en-US", None, policy)
     assert state == "disagree" and answer_key(kind, words, "en-US") == expected
+
+
+@pytest.mark.parametrize("streamed, held, expected, state", [
+    # Whisper, prompted "Question: is that right? The caller answers yes or no.", wrote its prompt back for
+    # "of course" ("The caller's"): words of the prompt alone that make no answer are not heard, and
+    # PocketSphinx's words stand, doubtful (only one recogniser heard an answer).
+    ("of course", "The caller's", True, "first_only"),
+    ("hold", "The caller.", None, "weak"),
+    # An answer made of the prompt's words is an answer: Whisper's yes or no stands.
+    ("that", "Yes.", True, "single"),
+    ("no", "No.", False, "agree"),
+])
+def test_whisper_writing_its_prompt_back_is_not_heard(streamed, held, expected, state):
+    from speech.cascade import hint
+    from understanding.confidence import choose
+
+    words, _, answer_state = choose("yes_no", streamed, held, "en-US", None, "heard", hint("yes_no", "en-US"))
+    assert (yes_no(words, "en-US"), answer_state) == (expected, state), words
