@@ -56,26 +56,34 @@ def estimate(session: Session, skill: Skill | str, now: datetime, *, config: Ivr
     if isinstance(skill, str):
         skill = config.skills[skill]
     key = skill.name
+    # The caller asking is one more entry in this line, unless their entry already stands in it.
+    asking = 0 if entry is not None and queue.is_in_line(entry, now) else 1
     if shared is None or key not in shared:
         hours = opening_spans(skill, now)
-        found = agent_supply(session, skill, now, hours, line_counts(session, now))
         # The calibration made the simulated day's wait error worse (218 s against 197 s without it), so
         # it stays off until a run shows it helps; CALIBRATE switches it on for such runs.
-        inputs = (hours, found, handle_time(session, skill.name, config.assumed_handle_seconds),
+        inputs = (hours, line_counts(session, now), handle_time(session, skill.name, config.assumed_handle_seconds),
                   calibration(session, skill.name, now) if CALIBRATE else 1.0)
         if shared is not None:
             shared[key] = inputs
     else:
         inputs = shared[key]
-    hours, found, handle, scale = inputs
+    hours, counts, handle, scale = inputs
+    if shared is not None:
+        found = shared.get(("supply", key, asking))
+        if found is None:
+            found = shared[("supply", key, asking)] = agent_supply(session, skill, now, hours, counts, asking)
+    else:
+        found = agent_supply(session, skill, now, hours, counts, asking)
     rate = abandon_rate(session, skill.name, now, shared)
     if shared is not None:
         line = line_from(standing(session, skill.name, shared), now, entry, abandon_rate=rate)
     else:
         line = line_before(session, skill.name, now, entry, abandon_rate=rate)
-    # The sample paths depend on the staffing, handle time, hours and moment only: drawn once per skill
-    # and moment when shared, each entry reading its turn from its place.
-    paths = shared.setdefault(("paths", key, now), {}) if shared is not None and supply is None else None
+    # The sample paths depend on the staffing, handle time, hours and moment only: drawn once per skill,
+    # staffing and moment when shared, each entry reading its turn from its place.
+    paths = (shared.setdefault(("paths", key, asking, now), {})
+             if shared is not None and supply is None else None)
     return predict(line, found if supply is None else supply, handle, hours, now,
                    callback=callback or (entry is not None and entry.kind == "callback"), scale=scale, paths=paths)
 
@@ -227,8 +235,11 @@ def abandon_rate(session: Session, skill: str, now: datetime, shared: dict | Non
 
 
 def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
-                 counts: dict[str, int]) -> list[Supply]:
-    """Agents with the skill, each as the share of their work this skill's line takes.
+                 counts: dict[str, int], asking: int = 1) -> list[Supply]:
+    """Agents with the skill, each as the share of their work this skill's line takes: (n + asking) over
+    (n + asking + the entries in their other skills' lines), n = this line's length (line_counts()),
+    `asking` = 1 for someone not in it yet (a new caller, a time to book), 0 for an entry already in it;
+    an agent whose other lines are empty is all this line's.
 
     Logged-in agents stay until today's closing and are expected again at later openings; when nobody
     is logged in, every agent with the skill is expected from the next opening that is not today's."""
@@ -239,7 +250,7 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
     today_end = hours.spans[0][1] if hours.spans and hours.spans[0][0] <= now else None
     supply = []
     for agent in agents:
-        mine = counts.get(skill.name, 0) + 1  # this line, with the caller asking
+        mine = max(1, counts.get(skill.name, 0) + asking)  # this line, with the caller asking
         share = mine / (mine + sum(counts.get(name, 0) for name in agent.skills if name != skill.name))
         if agent.state != "offline":
             supply.append(Supply(share=share, free=agent.state == "available", phase=PHASES.get(agent.state),

@@ -25,7 +25,8 @@ of everyone ahead), made honest about what the step formula ignored:
   * capacity(t) = the sum of the shares of agents on the skill at time t, 0 outside opening hours
               and outside an agent's shift; an agent with several skills counts as the share of their
               lines' work that is this skill's: (n + 1) / (n + 1 + the entries in their other lines),
-              n = this line's length, + 1 for the caller asking (nothing else waiting: all of them);
+              n = this line's length without the caller asking, + 1 for them (counted once, whether their
+              entry already stands in the line or not); their other lines empty: all of them;
   * handle  = the agent-seconds one entry really takes (ring, whisper, talk, the customer's ring and
               answering-machine check, failed attempts, wrap-up), measured from the audit trail;
   * mean    = the T at which the integral of capacity(t) / handle from now reaches ahead - free + 1
