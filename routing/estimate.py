@@ -48,11 +48,12 @@ CUSTOMER_RING_SECONDS = 15.0
 
 def estimate(session: Session, skill: Skill | str, now: datetime, *, config: IvrConfig,
              entry: QueueEntry | None = None, supply: list[Supply] | None = None,
-             callback: bool = False, shared: dict | None = None) -> Estimate:
+             callback: bool = False, shared: dict | None = None, released: int | None = None) -> Estimate:
     """`shared`: a dict kept by a caller that estimates many entries at one moment (the slip pass): the
     skill's hours, staffing, handle time, calibration and waiting entries (standing(); each entry's place
     is found in them, line_from()) are read once per skill into it, and the sample paths drawn once per
-    skill and moment (routing.predictor.Paths)."""
+    skill and moment (routing.predictor.Paths). `released`: an agent whose call is ending now, counted as
+    free (the dispatcher deciding a retry as it lets the agent of the missed attempt go)."""
     if isinstance(skill, str):
         skill = config.skills[skill]
     key = skill.name
@@ -74,7 +75,7 @@ def estimate(session: Session, skill: Skill | str, now: datetime, *, config: Ivr
         if found is None:
             found = shared[("supply", key, asking)] = agent_supply(session, skill, now, hours, counts, asking)
     else:
-        found = agent_supply(session, skill, now, hours, counts, asking)
+        found = agent_supply(session, skill, now, hours, counts, asking, released)
     rate = abandon_rate(session, skill.name, now, shared)
     if shared is not None:
         line = line_from(standing(session, skill.name, shared), now, entry, abandon_rate=rate)
@@ -175,7 +176,19 @@ def line_before(session: Session, skill: str, now: datetime, entry: QueueEntry |
             QueueEntry.priority > entry.priority,
             and_(QueueEntry.priority == entry.priority, QueueEntry.arrived_at <= entry.arrived_at)))
     due = tuple(at for at in session.scalars(later) if at is not None and at < now + HORIZON)
-    return Line(ahead=ahead, due=due, holders=holders, abandon_rate=abandon_rate)
+    not_before, behind = 0.0, 0
+    if _retry_later(entry, now):
+        not_before = (entry.next_attempt_at - now).total_seconds()
+        behind = int(session.scalar(select(func.count()).select_from(QueueEntry).where(
+            QueueEntry.skill == skill, queue.in_line_now(now), QueueEntry.id != entry.id)) or 0) - ahead
+    return Line(ahead=ahead, due=due, holders=holders, abandon_rate=abandon_rate, not_before=not_before,
+                behind=behind)
+
+
+def _retry_later(entry: QueueEntry | None, now: datetime) -> bool:
+    """Whether `entry` is a retry falling due later: it is not in line until then (routing.predictor.Line)."""
+    return (entry is not None and entry.state == "retry_wait" and entry.next_attempt_at is not None
+            and entry.next_attempt_at > now)
 
 
 WAITING_STATES = ("holding", "queued", "scheduled", "retry_wait")
@@ -194,7 +207,7 @@ def standing(session: Session, skill: str, shared: dict) -> list[tuple]:
 
 def line_from(rows: list[tuple], now: datetime, entry: QueueEntry | None, abandon_rate: float = 0.0) -> Line:
     """line_before() from the rows standing() read (the same rules, in Python)."""
-    holders = ahead = 0
+    holders = ahead = behind = 0
     due = []
     for entry_id, state, priority, arrived, next_at in rows:
         if entry is not None and entry_id == entry.id:
@@ -204,11 +217,16 @@ def line_from(rows: list[tuple], now: datetime, entry: QueueEntry | None, abando
                     arrived < entry.arrived_at or (arrived == entry.arrived_at and entry_id < entry.id))):
                 ahead += 1
                 holders += state == "holding"
+            else:
+                behind += 1
         elif next_at is not None and next_at > now and next_at < now + HORIZON and (
                 entry is None or priority > entry.priority
                 or (priority == entry.priority and arrived <= entry.arrived_at)):
             due.append(next_at)
-    return Line(ahead=ahead, due=tuple(due), holders=holders, abandon_rate=abandon_rate)
+    if not _retry_later(entry, now):
+        return Line(ahead=ahead, due=tuple(due), holders=holders, abandon_rate=abandon_rate)
+    return Line(ahead=ahead, due=tuple(due), holders=holders, abandon_rate=abandon_rate,
+                not_before=(entry.next_attempt_at - now).total_seconds(), behind=behind)
 
 
 def abandon_rate(session: Session, skill: str, now: datetime, shared: dict | None = None) -> float:
@@ -235,16 +253,16 @@ def abandon_rate(session: Session, skill: str, now: datetime, shared: dict | Non
 
 
 def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
-                 counts: dict[str, int], asking: int = 1) -> list[Supply]:
+                 counts: dict[str, int], asking: int = 1, released: int | None = None) -> list[Supply]:
     """Agents with the skill, each as the share of their work this skill's line takes: (n + asking) over
     (n + asking + the entries in their other skills' lines), n = this line's length (line_counts()),
     `asking` = 1 for someone not in it yet (a new caller, a time to book), 0 for an entry already in it;
-    an agent whose other lines are empty is all this line's.
+    an agent whose other lines are empty is all this line's. The agent `released` counts as free.
 
     Logged-in agents stay until today's closing and are expected again at later openings; when nobody
     is logged in, every agent with the skill is expected from the next opening that is not today's."""
     # Only the four columns used, not whole agents: this runs for every estimate.
-    agents = [row for row in session.execute(select(Agent.skills, Agent.state, Agent.state_changed_at,
+    agents = [row for row in session.execute(select(Agent.id, Agent.skills, Agent.state, Agent.state_changed_at,
                                                     Agent.wrap_up_seconds)) if skill.name in (row.skills or {})]
     on = [a for a in agents if a.state != "offline"]
     today_end = hours.spans[0][1] if hours.spans and hours.spans[0][0] <= now else None
@@ -252,7 +270,9 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
     for agent in agents:
         mine = max(1, counts.get(skill.name, 0) + asking)  # this line, with the caller asking
         share = mine / (mine + sum(counts.get(name, 0) for name in agent.skills if name != skill.name))
-        if agent.state != "offline":
+        if agent.id == released and agent.state != "offline":
+            supply.append(Supply(share=share, free=True))
+        elif agent.state != "offline":
             supply.append(Supply(share=share, free=agent.state == "available", phase=PHASES.get(agent.state),
                                  elapsed=max(0.0, (now - agent.state_changed_at).total_seconds()),
                                  wrap=float(agent.wrap_up_seconds)))

@@ -95,6 +95,11 @@ class Line:
     due: tuple[datetime, ...] = ()
     holders: int = 0
     abandon_rate: float = 0.0
+    # A retry falling due later (its own time `not_before` seconds from now) is not in line until then:
+    # the agents free before it take those ahead, the callbacks falling due, then the `behind` entries in
+    # line now after it; an agent left with nobody waits for it.
+    not_before: float = 0.0
+    behind: int = 0
 
 
 @dataclass(frozen=True)
@@ -305,6 +310,7 @@ def _turns(line: Line, paths: Paths) -> list[float]:
         holders = set(rng.sample(range(line.ahead), min(line.holders, line.ahead))) if rng is not None else ()
         gone = {i: rng.expovariate(line.abandon_rate) for i in holders}
         place, next_due, waiting_due, turn, k = 0, 0, 0, math.inf, 0
+        behind = line.behind
         while True:
             t = paths.departure(p, k)
             if not math.isfinite(t):
@@ -318,8 +324,10 @@ def _turns(line: Line, paths: Paths) -> list[float]:
                 place += 1
             elif waiting_due:
                 waiting_due -= 1
+            elif t < line.not_before and behind:
+                behind -= 1  # before the caller's own time, someone after them in line takes it
             else:
-                turn = t
+                turn = max(t, line.not_before)
                 break
         turns.append(turn)
     return turns
@@ -364,21 +372,28 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
         spread = _spread(line.ahead + len(line.due) + 1, handle, capacity, at, first)
         return Estimate(status, spread_seconds=spread, expected_at=at, resume_at=first, **base)
     ring = handle.customer_ring if callback else handle.answer
-    if line.ahead < free:
+    if line.ahead < free and not line.not_before:
         return Estimate("now", seconds=int(round(ring)), expected_at=now + timedelta(seconds=ring),
                         spread_seconds=int(round(ring / 2)), **base)
+    own = now + timedelta(seconds=line.not_before)  # a retry's own time (now for everyone else)
     # Departures needed before this caller's turn; due callbacks falling before it are added until stable.
     due = sorted(line.due)
+    # Before a retry's own time, those in line after it take the departures there are by then.
+    taken = min(line.behind, free + int(line.not_before * staffed_now / max(handle.mean, 1.0))) if line.not_before else 0
     extra = 0
     at, capacity = None, 0.0
     for _ in range(len(due) + 1):
-        departures = line.ahead + extra - free + 1
+        departures = max(0, line.ahead + extra + taken - free + 1)
         at, capacity = _time_for(departures, hours, supply, handle.mean, now)
+        if at is not None and at < own:
+            at = own
         later = sum(1 for d in due if at is None or d < at)
         if later == extra:
             break
         extra = later
-    departures = line.ahead + extra - free + 1
+    departures = max(0, line.ahead + extra + taken - free + 1)
+    # The spread counts the departures from the caller's own time on: those before it are spent anyway.
+    uncertain = max(1, line.ahead + extra - free + 1) if line.not_before else departures
     today_close = hours.spans[0][1]
     scaled = None if at is None else now + (at - now) * scale
     if at is None or at > today_close or scaled > today_close:
@@ -387,7 +402,7 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
         # Only the model's own time past closing says when it would come then (a scaled one does not).
         after = at if at is None or at > today_close else None
         return Estimate("after_closing", expected_at=after, resume_at=resume,
-                        spread_seconds=_spread(departures, handle, capacity, at, resume or now), **base)
+                        spread_seconds=_spread(uncertain, handle, capacity, at, resume or now), **base)
     model = (at - now).total_seconds()
     if departures <= MAX_PATH_DEPARTURES and handle.talk_mu is not None:
         # The median of the sample paths, not the mean: what minimises the error a caller hears.
@@ -402,7 +417,7 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
             scaled = now + timedelta(seconds=turn * scale)
     seconds = (scaled - now).total_seconds() + ring
     return Estimate("wait", seconds=int(round(seconds)), expected_at=scaled + timedelta(seconds=ring),
-                    spread_seconds=_spread(departures, handle, capacity, scaled, now),
+                    spread_seconds=_spread(uncertain, handle, capacity, scaled, now),
                     model_seconds=int(round(model + ring)), **base)
 
 

@@ -182,3 +182,23 @@ def test_places_of_one_line_read_their_turns_from_shared_paths_as_if_each_were_a
     together = [predict(line, staff, TALK, OPEN, NOW, callback=True, paths=shared) for line in reversed(lines)]
     assert together[::-1] == alone
     assert "paths" in shared and len({e.seconds for e in alone}) > 10
+
+
+def test_a_retry_falling_due_later_is_served_from_its_own_time():
+    free = [Supply(share=1.0, free=True)]
+    # Nobody else in line: the free agent is still free at its time, 120 s from now.
+    alone = predict(Line(ahead=0, not_before=120.0), free, AHT, OPEN, NOW)
+    assert (alone.status, alone.seconds) == ("wait", 120)
+    # Someone after it in line takes the free agent meanwhile: it waits for that entry's handle time.
+    after = predict(Line(ahead=0, not_before=120.0, behind=1), free, AHT, OPEN, NOW)
+    assert after.seconds == 240
+    # Never before its own time, even when departures come sooner.
+    assert predict(Line(ahead=0, not_before=300.0), busy(10), AHT, OPEN, NOW).seconds == 300
+
+
+def test_the_sample_paths_serve_a_retry_from_its_own_time():
+    free = [Supply(share=1.0, free=True)]
+    assert predict(Line(ahead=0, not_before=120.0), free, TALK, OPEN, NOW).seconds == 120
+    after = predict(Line(ahead=0, not_before=120.0, behind=1), free, TALK, OPEN, NOW).seconds
+    # The agent takes the one after it at once; the retry waits for that whole entry (its median).
+    assert 200 < after < 300
