@@ -16,6 +16,8 @@ the agent-seconds recent entries really took (from the audit trail), and the ski
 from __future__ import annotations
 
 import math
+import statistics
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select
@@ -26,7 +28,7 @@ from config import IvrConfig, Skill
 from routing import queue
 from routing.hours import open_for_demo
 from routing.predictor import HORIZON, Estimate, Handle, Hours, Line, Supply, calibrated, predict
-from storage.models import HOLDING, Agent, QueueEntry, QueueEvent
+from storage.models import CALLBACK, HOLDING, Agent, QueueEntry, QueueEvent
 
 RECENT_HANDLES = 20
 # Holders' patience: measured over those who arrived within ABANDON_MINUTES (see abandon_rate()).
@@ -44,6 +46,17 @@ RELEASES = ("queued", "retry_wait", "scheduled", "completed", "failed", "cancell
 PHASES = {"reserved": "ringing", "on_call": "talking", "wrap_up": "wrap_up"}
 # The customer's phone rings this long, on average, before a callback is answered (until measured).
 CUSTOMER_RING_SECONDS = 15.0
+# What connecting takes when an agent is free: measured from "now" told to connected (MEASURED_CONNECT)
+# once MIN_CONNECT_SAMPLES of the recent entries of a kind were told "now"; else claim to connected.
+MEASURED_CONNECT = True
+MIN_CONNECT_SAMPLES = 3
+# Customers who do not answer the first call of their callback (ANSWER_MISSES): the share of the skill's
+# callbacks that arrived within MISS_MINUTES, were dialled and not reached at the first attempt, and how
+# much longer those of them connected waited; the wait told for a callback is then the median of that
+# mixture (routing.predictor.Handle.miss_rate). Fewer than MIN_MISS_SAMPLES dialled: no mixture.
+ANSWER_MISSES = True
+MISS_MINUTES = 90
+MIN_MISS_SAMPLES = 20
 
 
 def estimate(session: Session, skill: Skill | str, now: datetime, *, config: IvrConfig,
@@ -70,6 +83,13 @@ def estimate(session: Session, skill: Skill | str, now: datetime, *, config: Ivr
     else:
         inputs = shared[key]
     hours, counts, handle, scale = inputs
+    if ANSWER_MISSES and (callback or (entry is not None and entry.kind == CALLBACK)):
+        misses = shared.get(("misses", key)) if shared is not None else None
+        if misses is None:
+            misses = answer_misses(session, skill.name, now)
+            if shared is not None:
+                shared[("misses", key)] = misses
+        handle = replace(handle, miss_rate=misses[0], miss_delays=misses[1])
     if shared is not None:
         found = shared.get(("supply", key, asking))
         if found is None:
@@ -87,6 +107,38 @@ def estimate(session: Session, skill: Skill | str, now: datetime, *, config: Ivr
              if shared is not None and supply is None else None)
     return predict(line, found if supply is None else supply, handle, hours, now,
                    callback=callback or (entry is not None and entry.kind == "callback"), scale=scale, paths=paths)
+
+
+def answer_misses(session: Session, skill: str, now: datetime) -> tuple[float, tuple[float, ...]]:
+    """(share, extra seconds): of the skill's callbacks that arrived within MISS_MINUTES and whose first call
+    to the customer has an outcome, the share not reached (the call was followed by a retry or a failure,
+    not a connection), and for those of them connected since, how much longer than the others they took
+    from that first call to connected. (0.0, ()) with fewer than MIN_MISS_SAMPLES outcomes."""
+    entries = dict(session.execute(select(QueueEntry.id, QueueEntry.connected_at).where(
+        QueueEntry.skill == skill, QueueEntry.kind == CALLBACK,
+        QueueEntry.arrived_at >= now - timedelta(minutes=MISS_MINUTES))).all())
+    if len(entries) < MIN_MISS_SAMPLES:
+        return 0.0, ()
+    first: dict[int, list] = {}  # entry -> [first call to the customer, reached or not]
+    for entry_id, at, state in session.execute(select(QueueEvent.entry_id, QueueEvent.at, QueueEvent.state).where(
+            QueueEvent.entry_id.in_(list(entries)),
+            QueueEvent.state.in_(("dialing_customer", "connected", "retry_wait", "failed")))
+            .order_by(QueueEvent.entry_id, QueueEvent.id)):
+        call = first.get(entry_id)
+        if call is None:
+            if state == "dialing_customer":
+                first[entry_id] = [at, None]
+        elif call[1] is None and state != "dialing_customer":
+            call[1] = state == "connected"
+    decided = [(entry_id, at, reached) for entry_id, (at, reached) in first.items() if reached is not None]
+    if len(decided) < MIN_MISS_SAMPLES:
+        return 0.0, ()
+    took = [(entries[i] - at).total_seconds() for i, at, reached in decided if reached and entries[i] is not None]
+    usual = statistics.median(took) if took else 0.0
+    extra = tuple(max(0.0, (entries[i] - at).total_seconds() - usual) for i, at, reached in decided
+                  if not reached and entries[i] is not None)
+    missed = sum(1 for *_, reached in decided if not reached)
+    return (missed / len(decided), extra) if extra else (0.0, ())
 
 
 def calibration(session: Session, skill: str, now: datetime) -> float:
@@ -298,13 +350,17 @@ def handle_time(session: Session, skill: str, assumed: int) -> Handle:
         .order_by(QueueEntry.closed_at.desc(), QueueEntry.id.desc()).limit(RECENT_HANDLES)).all()
     if len(rows) < 3:
         return Handle(mean=float(assumed), sd=float(assumed), customer_ring=CUSTOMER_RING_SECONDS)
-    events = session.execute(select(QueueEvent.entry_id, QueueEvent.at, QueueEvent.event, QueueEvent.state)
+    events = session.execute(select(QueueEvent.entry_id, QueueEvent.at, QueueEvent.event, QueueEvent.state,
+                                    QueueEvent.detail)
                              .where(QueueEvent.entry_id.in_([row[0] for row in rows]))
                              .order_by(QueueEvent.entry_id, QueueEvent.id))
     trail: dict[int, list[tuple[datetime, str, str]]] = {}
-    for entry_id, at, event, state in events:
+    told_now: dict[int, datetime] = {}  # when each entry was first told an agent was free for it
+    for entry_id, at, event, state, detail in events:
         trail.setdefault(entry_id, []).append((at, event, state))
-    samples, logs, answers = [], [], {HOLDING: [], "callback": []}
+        if event == "wait_announced" and (detail or {}).get("status") == "now" and entry_id not in told_now:
+            told_now[entry_id] = at
+    samples, logs, answers, lags = [], [], {HOLDING: [], "callback": []}, {HOLDING: [], "callback": []}
     for entry_id, closed, wrap, connected, kind in rows:
         mine = trail.get(entry_id, [])
         samples.append(agent_seconds(mine, closed) + wrap)
@@ -312,6 +368,14 @@ def handle_time(session: Session, skill: str, assumed: int) -> Handle:
         claimed = [at for at, event, state in mine if at <= connected and _claims(event, state)]
         if claimed:
             answers.setdefault(kind, []).append((connected - claimed[-1]).total_seconds())
+        if entry_id in told_now and told_now[entry_id] <= connected:
+            lags.setdefault(kind, []).append((connected - told_now[entry_id]).total_seconds())
+    if MEASURED_CONNECT:
+        # Told "an agent is free" to connected, where measured: the claim to connected plus the dispatcher's
+        # pick-up; its median, which the wait's absolute error asks for (the claim's mean otherwise).
+        for kind, seen in lags.items():
+            if len(seen) >= MIN_CONNECT_SAMPLES:
+                answers[kind] = [statistics.median(seen)]
     mean = sum(samples) / len(samples)
     sd = (sum((x - mean) ** 2 for x in samples) / (len(samples) - 1)) ** 0.5
     mu = sum(logs) / len(logs)

@@ -127,6 +127,9 @@ class Handle:
     talk_sigma: float = 0.0
     wrap: float = 0.0
     answer: float = 0.0
+    # A callback's customer not reached at the first call (share), and the extra seconds those waited.
+    miss_rate: float = 0.0
+    miss_delays: tuple[float, ...] = ()
 
     @property
     def talk_mean(self) -> float:
@@ -339,6 +342,25 @@ def _median(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(QUANTILE * len(ordered)))]
 
 
+def _mixture_median(turns: list[float], handle: Handle) -> float:
+    """The median wait of a callback whose customer may miss the first call: each path's turn as it is
+    (weight 1 - miss_rate), or later by one of the measured extra waits (miss_rate, shared among them).
+    It moves above the paths' median only as far as the chance of a miss asks."""
+    finite = [t for t in turns if math.isfinite(t)]
+    if len(finite) < len(turns) or not handle.miss_delays:
+        return _median(turns)
+    p, delays = min(handle.miss_rate, 1.0), handle.miss_delays
+    points = [(t, (1 - p) / len(finite)) for t in finite]
+    points += [(t + d, p / (len(finite) * len(delays))) for t in finite for d in delays]
+    points.sort()
+    total = 0.0
+    for value, weight in points:
+        total += weight
+        if total >= QUANTILE:
+            return value
+    return points[-1][0]
+
+
 SCALE_BOUNDS = (0.5, 3.0)
 MIN_CALIBRATION = 5
 
@@ -411,7 +433,8 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
             drawn = Paths(supply, handle, hours, now, today_close)
             if paths is not None:
                 paths["paths"] = drawn
-        turn = _median(_turns(line, drawn))
+        turns = _turns(line, drawn)
+        turn = _mixture_median(turns, handle) if callback and handle.miss_rate > 0 else _median(turns)
         if math.isfinite(turn):
             model = turn
             scaled = now + timedelta(seconds=turn * scale)
