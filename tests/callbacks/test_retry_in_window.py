@@ -229,3 +229,50 @@ def test_a_retry_inside_the_window_only_when_the_estimate_connects_it_before_the
     else:
         assert entry.next_attempt_at == clock.now() + timedelta(seconds=120)
         assert entry.promised_by == end and entry.events[-1].detail["in_window"] is True
+
+
+def test_the_estimate_measures_who_missed_the_first_call_and_how_much_longer_they_waited(
+        dispatcher, outbound, add_agent, book, entry_of, clock, runtime, monkeypatch):
+    from routing import estimate
+
+    monkeypatch.setattr(estimate, "MIN_MISS_SAMPLES", 4)
+    add_agent("Ann", AGENT)
+    numbers = [f"+1212555{150 + i:04d}" for i in range(4)]
+    for number in numbers:
+        book(number)
+        clock.advance(1)
+    first_dial = connected = None
+
+    def serve(number: str) -> None:
+        """The next callback: Ann takes it, the customer answers after 10 s, a person (3 s), talks 60 s."""
+        nonlocal connected
+        assert len(dispatcher.run_once().claimed) == 1
+        agent = outbound.to(AGENT).answer()
+        agent.press("1")
+        clock.advance(10)
+        customer = outbound.to(number).answer()
+        clock.advance(3)
+        customer.amd("human")
+        if number == numbers[0]:
+            connected = clock.now()
+        clock.advance(60)
+        customer.hang_up()
+        agent.follow_steering()
+
+    # The first customer misses the first call (it rings out after 25 s): retried inside the window.
+    assert len(dispatcher.run_once().claimed) == 1
+    outbound.to(AGENT).answer().press("1")
+    first_dial = clock.now()
+    clock.advance(25)
+    outbound.to(numbers[0]).ring_out("no-answer")
+    outbound.to(AGENT).follow_steering()
+    serve(numbers[1])
+    serve(numbers[2])  # by its end the first one's retry is due: it comes before the fourth
+    serve(numbers[0])
+    serve(numbers[3])
+    with runtime.sessions() as s:
+        share, extra = estimate.answer_misses(s, "billing", clock.now())
+    # 1 of 4 not reached at the first call; it took (connected - first call) where the others took 13 s.
+    assert share == 0.25
+    assert extra == ((connected - first_dial).total_seconds() - 13,)
+    assert extra[0] > 150

@@ -202,3 +202,20 @@ def test_the_sample_paths_serve_a_retry_from_its_own_time():
     after = predict(Line(ahead=0, not_before=120.0, behind=1), free, TALK, OPEN, NOW).seconds
     # The agent takes the one after it at once; the retry waits for that whole entry (its median).
     assert 200 < after < 300
+
+
+def test_a_callback_wait_is_the_median_of_reached_and_missed_first_calls():
+    from dataclasses import replace
+    staff = talking(3)
+    line = Line(ahead=4)
+    alone = predict(line, staff, TALK, OPEN, NOW, callback=True).seconds
+    # 10% of customers miss the first call and wait 600 s more: the median moves up a little
+    # (to the 56th percentile of the paths), not by the mixture's mean (60 s).
+    few = predict(line, staff, replace(TALK, miss_rate=0.1, miss_delays=(600.0,)), OPEN, NOW, callback=True).seconds
+    assert alone < few < alone + 60
+    # More than half miss it: the median is a missed customer's wait.
+    most = predict(line, staff, replace(TALK, miss_rate=0.6, miss_delays=(600.0,)), OPEN, NOW, callback=True).seconds
+    assert most > alone + 500
+    # Holders are not dialled: no mixture.
+    assert predict(line, staff, replace(TALK, miss_rate=0.6, miss_delays=(600.0,)), OPEN, NOW).seconds \
+        == predict(line, staff, TALK, OPEN, NOW).seconds
