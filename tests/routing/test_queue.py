@@ -62,6 +62,19 @@ def test_handle_time_is_what_agents_really_spend(session, clock):
     assert estimate.handle_time(session, "sales", 100).mean == 100
 
 
+def test_a_holder_told_now_waits_what_connecting_measured_from_then(session, clock):
+    start = clock.now()
+    for i in range(3):
+        e = holder(session, clock, f"CA-{i}")
+        services.record(session, e, "wait_announced", now=start, seconds=4, status="now")
+        # The dispatcher's pass picks it up 5 s later; the agent answers 4 s after that.
+        services.record(session, e, "agent_offered", now=start + timedelta(seconds=5))
+        services.change_state(session, e, "connected", now=start + timedelta(seconds=9))
+        services.change_state(session, e, "completed", now=start + timedelta(seconds=69))
+    # Told "now" to connected (9 s), not the claim to connected (4 s).
+    assert estimate.handle_time(session, "billing", 240).answer == 9
+
+
 def test_estimate_counts_callbacks_falling_due_before_the_turn(session, clock, runtime):
     config = runtime.ivr_config
     agent(session, clock, "a", "on_call", {"billing": 1})
