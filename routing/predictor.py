@@ -38,9 +38,10 @@ of everyone ahead), made honest about what the step formula ignored:
               handle times (fixed part + lognormal talk), the holders ahead who hang up first (exponential
               patience at Line.abandon_rate: M/M/s+M's sum of 1 / (s * mu + j * theta) in the mean), callbacks
               falling due, and agents leaving or coming on; beyond MAX_PATH_DEPARTURES, or before any
-              talk time is measured, the mean. For a callback, the median of the mixture of those
-              paths as they are (the customer answers the first call) and later by the extra wait
-              measured for customers who did not (Handle.miss_rate, miss_delays). Plus what
+              talk time is measured, the mean. For a callback, when its misses are measured (routing/
+              estimate.py's ANSWER_MISSES, off as shipped), the median of the mixture of those paths as
+              they are (the customer answers the first call) and later by the extra wait measured for
+              customers who did not (Handle.miss_rate, miss_delays). Plus what
               connecting takes: the agent's answer for a holder, the customer's ring for a callback (both
               measured, from "now" told to connected where known); a retry falling due later is not in
               line until its own time (Line.not_before): those after it take the agents until then; spread = handle * sqrt(departures) / capacity plus 10% of the wait (the window
