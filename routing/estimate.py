@@ -16,6 +16,8 @@ the agent-seconds recent entries really took (from the audit trail), and the ski
 from __future__ import annotations
 
 import math
+import statistics
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select
@@ -26,7 +28,7 @@ from config import IvrConfig, Skill
 from routing import queue
 from routing.hours import open_for_demo
 from routing.predictor import HORIZON, Estimate, Handle, Hours, Line, Supply, calibrated, predict
-from storage.models import HOLDING, Agent, QueueEntry, QueueEvent
+from storage.models import CALLBACK, HOLDING, Agent, QueueEntry, QueueEvent
 
 RECENT_HANDLES = 20
 # Holders' patience: measured over those who arrived within ABANDON_MINUTES (see abandon_rate()).
@@ -44,40 +46,104 @@ RELEASES = ("queued", "retry_wait", "scheduled", "completed", "failed", "cancell
 PHASES = {"reserved": "ringing", "on_call": "talking", "wrap_up": "wrap_up"}
 # The customer's phone rings this long, on average, before a callback is answered (until measured).
 CUSTOMER_RING_SECONDS = 15.0
+# What connecting takes when an agent is free: for the kinds in MEASURED_CONNECT, measured from "now"
+# told to connected once MIN_CONNECT_SAMPLES of the recent entries of that kind were told "now"; else
+# claim to connected. Holders only: on the simulated day it cut the holders' error (2.8 -> 2.2 s on those
+# told "now") but made the callbacks' worse (8.5 -> 11.3 s: so few recent callbacks were told "now" that
+# its median is noisy), docs/simday.md.
+MEASURED_CONNECT: tuple[str, ...] = (HOLDING,)
+MIN_CONNECT_SAMPLES = 3
+# Customers who do not answer the first call of their callback (ANSWER_MISSES): the share of the skill's
+# callbacks that arrived within MISS_MINUTES, were dialled and not reached at the first attempt, and how
+# much longer those of them connected waited; the wait told for a callback is then the median of that
+# mixture (routing.predictor.Handle.miss_rate). Fewer than MIN_MISS_SAMPLES dialled: no mixture.
+# Off: on the simulated day it bought nothing (normal, seeds 7 and 11: 0.0 s of MAE either way; with 14%
+# of customers missing, the median barely moves), docs/simday.md; on for a day with more missed calls.
+ANSWER_MISSES = False
+MISS_MINUTES = 90
+MIN_MISS_SAMPLES = 20
 
 
 def estimate(session: Session, skill: Skill | str, now: datetime, *, config: IvrConfig,
              entry: QueueEntry | None = None, supply: list[Supply] | None = None,
-             callback: bool = False, shared: dict | None = None) -> Estimate:
+             callback: bool = False, shared: dict | None = None, released: int | None = None) -> Estimate:
     """`shared`: a dict kept by a caller that estimates many entries at one moment (the slip pass): the
     skill's hours, staffing, handle time, calibration and waiting entries (standing(); each entry's place
     is found in them, line_from()) are read once per skill into it, and the sample paths drawn once per
-    skill and moment (routing.predictor.Paths)."""
+    skill and moment (routing.predictor.Paths). `released`: an agent whose call is ending now, counted as
+    free (the dispatcher deciding a retry as it lets the agent of the missed attempt go)."""
     if isinstance(skill, str):
         skill = config.skills[skill]
     key = skill.name
+    # The caller asking is one more entry in this line, unless their entry already stands in it.
+    asking = 0 if entry is not None and queue.is_in_line(entry, now) else 1
     if shared is None or key not in shared:
         hours = opening_spans(skill, now)
-        found = agent_supply(session, skill, now, hours, line_counts(session, now))
         # The calibration made the simulated day's wait error worse (218 s against 197 s without it), so
         # it stays off until a run shows it helps; CALIBRATE switches it on for such runs.
-        inputs = (hours, found, handle_time(session, skill.name, config.assumed_handle_seconds),
+        inputs = (hours, line_counts(session, now), handle_time(session, skill.name, config.assumed_handle_seconds),
                   calibration(session, skill.name, now) if CALIBRATE else 1.0)
         if shared is not None:
             shared[key] = inputs
     else:
         inputs = shared[key]
-    hours, found, handle, scale = inputs
+    hours, counts, handle, scale = inputs
+    if ANSWER_MISSES and (callback or (entry is not None and entry.kind == CALLBACK)):
+        misses = shared.get(("misses", key)) if shared is not None else None
+        if misses is None:
+            misses = answer_misses(session, skill.name, now)
+            if shared is not None:
+                shared[("misses", key)] = misses
+        handle = replace(handle, miss_rate=misses[0], miss_delays=misses[1])
+    if shared is not None:
+        found = shared.get(("supply", key, asking))
+        if found is None:
+            found = shared[("supply", key, asking)] = agent_supply(session, skill, now, hours, counts, asking)
+    else:
+        found = agent_supply(session, skill, now, hours, counts, asking, released)
     rate = abandon_rate(session, skill.name, now, shared)
     if shared is not None:
         line = line_from(standing(session, skill.name, shared), now, entry, abandon_rate=rate)
     else:
         line = line_before(session, skill.name, now, entry, abandon_rate=rate)
-    # The sample paths depend on the staffing, handle time, hours and moment only: drawn once per skill
-    # and moment when shared, each entry reading its turn from its place.
-    paths = shared.setdefault(("paths", key, now), {}) if shared is not None and supply is None else None
+    # The sample paths depend on the staffing, handle time, hours and moment only: drawn once per skill,
+    # staffing and moment when shared, each entry reading its turn from its place.
+    paths = (shared.setdefault(("paths", key, asking, now), {})
+             if shared is not None and supply is None else None)
     return predict(line, found if supply is None else supply, handle, hours, now,
                    callback=callback or (entry is not None and entry.kind == "callback"), scale=scale, paths=paths)
+
+
+def answer_misses(session: Session, skill: str, now: datetime) -> tuple[float, tuple[float, ...]]:
+    """(share, extra seconds): of the skill's callbacks that arrived within MISS_MINUTES and whose first call
+    to the customer has an outcome, the share not reached (the call was followed by a retry or a failure,
+    not a connection), and for those of them connected since, how much longer than the others they took
+    from that first call to connected. (0.0, ()) with fewer than MIN_MISS_SAMPLES outcomes."""
+    entries = dict(session.execute(select(QueueEntry.id, QueueEntry.connected_at).where(
+        QueueEntry.skill == skill, QueueEntry.kind == CALLBACK,
+        QueueEntry.arrived_at >= now - timedelta(minutes=MISS_MINUTES))).all())
+    if len(entries) < MIN_MISS_SAMPLES:
+        return 0.0, ()
+    first: dict[int, list] = {}  # entry -> [first call to the customer, reached or not]
+    for entry_id, at, state in session.execute(select(QueueEvent.entry_id, QueueEvent.at, QueueEvent.state).where(
+            QueueEvent.entry_id.in_(list(entries)),
+            QueueEvent.state.in_(("dialing_customer", "connected", "retry_wait", "failed")))
+            .order_by(QueueEvent.entry_id, QueueEvent.id)):
+        call = first.get(entry_id)
+        if call is None:
+            if state == "dialing_customer":
+                first[entry_id] = [at, None]
+        elif call[1] is None and state != "dialing_customer":
+            call[1] = state == "connected"
+    decided = [(entry_id, at, reached) for entry_id, (at, reached) in first.items() if reached is not None]
+    if len(decided) < MIN_MISS_SAMPLES:
+        return 0.0, ()
+    took = [(entries[i] - at).total_seconds() for i, at, reached in decided if reached and entries[i] is not None]
+    usual = statistics.median(took) if took else 0.0
+    extra = tuple(max(0.0, (entries[i] - at).total_seconds() - usual) for i, at, reached in decided
+                  if not reached and entries[i] is not None)
+    missed = sum(1 for *_, reached in decided if not reached)
+    return (missed / len(decided), extra) if extra else (0.0, ())
 
 
 def calibration(session: Session, skill: str, now: datetime) -> float:
@@ -167,7 +233,19 @@ def line_before(session: Session, skill: str, now: datetime, entry: QueueEntry |
             QueueEntry.priority > entry.priority,
             and_(QueueEntry.priority == entry.priority, QueueEntry.arrived_at <= entry.arrived_at)))
     due = tuple(at for at in session.scalars(later) if at is not None and at < now + HORIZON)
-    return Line(ahead=ahead, due=due, holders=holders, abandon_rate=abandon_rate)
+    not_before, behind = 0.0, 0
+    if _retry_later(entry, now):
+        not_before = (entry.next_attempt_at - now).total_seconds()
+        behind = int(session.scalar(select(func.count()).select_from(QueueEntry).where(
+            QueueEntry.skill == skill, queue.in_line_now(now), QueueEntry.id != entry.id)) or 0) - ahead
+    return Line(ahead=ahead, due=due, holders=holders, abandon_rate=abandon_rate, not_before=not_before,
+                behind=behind)
+
+
+def _retry_later(entry: QueueEntry | None, now: datetime) -> bool:
+    """Whether `entry` is a retry falling due later: it is not in line until then (routing.predictor.Line)."""
+    return (entry is not None and entry.state == "retry_wait" and entry.next_attempt_at is not None
+            and entry.next_attempt_at > now)
 
 
 WAITING_STATES = ("holding", "queued", "scheduled", "retry_wait")
@@ -186,7 +264,7 @@ def standing(session: Session, skill: str, shared: dict) -> list[tuple]:
 
 def line_from(rows: list[tuple], now: datetime, entry: QueueEntry | None, abandon_rate: float = 0.0) -> Line:
     """line_before() from the rows standing() read (the same rules, in Python)."""
-    holders = ahead = 0
+    holders = ahead = behind = 0
     due = []
     for entry_id, state, priority, arrived, next_at in rows:
         if entry is not None and entry_id == entry.id:
@@ -196,11 +274,16 @@ def line_from(rows: list[tuple], now: datetime, entry: QueueEntry | None, abando
                     arrived < entry.arrived_at or (arrived == entry.arrived_at and entry_id < entry.id))):
                 ahead += 1
                 holders += state == "holding"
+            else:
+                behind += 1
         elif next_at is not None and next_at > now and next_at < now + HORIZON and (
                 entry is None or priority > entry.priority
                 or (priority == entry.priority and arrived <= entry.arrived_at)):
             due.append(next_at)
-    return Line(ahead=ahead, due=tuple(due), holders=holders, abandon_rate=abandon_rate)
+    if not _retry_later(entry, now):
+        return Line(ahead=ahead, due=tuple(due), holders=holders, abandon_rate=abandon_rate)
+    return Line(ahead=ahead, due=tuple(due), holders=holders, abandon_rate=abandon_rate,
+                not_before=(entry.next_attempt_at - now).total_seconds(), behind=behind)
 
 
 def abandon_rate(session: Session, skill: str, now: datetime, shared: dict | None = None) -> float:
@@ -227,21 +310,26 @@ def abandon_rate(session: Session, skill: str, now: datetime, shared: dict | Non
 
 
 def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
-                 counts: dict[str, int]) -> list[Supply]:
-    """Agents with the skill, each as the share of their work this skill's line takes.
+                 counts: dict[str, int], asking: int = 1, released: int | None = None) -> list[Supply]:
+    """Agents with the skill, each as the share of their work this skill's line takes: (n + asking) over
+    (n + asking + the entries in their other skills' lines), n = this line's length (line_counts()),
+    `asking` = 1 for someone not in it yet (a new caller, a time to book), 0 for an entry already in it;
+    an agent whose other lines are empty is all this line's. The agent `released` counts as free.
 
     Logged-in agents stay until today's closing and are expected again at later openings; when nobody
     is logged in, every agent with the skill is expected from the next opening that is not today's."""
     # Only the four columns used, not whole agents: this runs for every estimate.
-    agents = [row for row in session.execute(select(Agent.skills, Agent.state, Agent.state_changed_at,
+    agents = [row for row in session.execute(select(Agent.id, Agent.skills, Agent.state, Agent.state_changed_at,
                                                     Agent.wrap_up_seconds)) if skill.name in (row.skills or {})]
     on = [a for a in agents if a.state != "offline"]
     today_end = hours.spans[0][1] if hours.spans and hours.spans[0][0] <= now else None
     supply = []
     for agent in agents:
-        mine = counts.get(skill.name, 0) + 1  # this line, with the caller asking
+        mine = max(1, counts.get(skill.name, 0) + asking)  # this line, with the caller asking
         share = mine / (mine + sum(counts.get(name, 0) for name in agent.skills if name != skill.name))
-        if agent.state != "offline":
+        if agent.id == released and agent.state != "offline":
+            supply.append(Supply(share=share, free=True))
+        elif agent.state != "offline":
             supply.append(Supply(share=share, free=agent.state == "available", phase=PHASES.get(agent.state),
                                  elapsed=max(0.0, (now - agent.state_changed_at).total_seconds()),
                                  wrap=float(agent.wrap_up_seconds)))
@@ -267,13 +355,17 @@ def handle_time(session: Session, skill: str, assumed: int) -> Handle:
         .order_by(QueueEntry.closed_at.desc(), QueueEntry.id.desc()).limit(RECENT_HANDLES)).all()
     if len(rows) < 3:
         return Handle(mean=float(assumed), sd=float(assumed), customer_ring=CUSTOMER_RING_SECONDS)
-    events = session.execute(select(QueueEvent.entry_id, QueueEvent.at, QueueEvent.event, QueueEvent.state)
+    events = session.execute(select(QueueEvent.entry_id, QueueEvent.at, QueueEvent.event, QueueEvent.state,
+                                    QueueEvent.detail)
                              .where(QueueEvent.entry_id.in_([row[0] for row in rows]))
                              .order_by(QueueEvent.entry_id, QueueEvent.id))
     trail: dict[int, list[tuple[datetime, str, str]]] = {}
-    for entry_id, at, event, state in events:
+    told_now: dict[int, datetime] = {}  # when each entry was first told an agent was free for it
+    for entry_id, at, event, state, detail in events:
         trail.setdefault(entry_id, []).append((at, event, state))
-    samples, logs, answers = [], [], {HOLDING: [], "callback": []}
+        if event == "wait_announced" and (detail or {}).get("status") == "now" and entry_id not in told_now:
+            told_now[entry_id] = at
+    samples, logs, answers, lags = [], [], {HOLDING: [], "callback": []}, {HOLDING: [], "callback": []}
     for entry_id, closed, wrap, connected, kind in rows:
         mine = trail.get(entry_id, [])
         samples.append(agent_seconds(mine, closed) + wrap)
@@ -281,6 +373,13 @@ def handle_time(session: Session, skill: str, assumed: int) -> Handle:
         claimed = [at for at, event, state in mine if at <= connected and _claims(event, state)]
         if claimed:
             answers.setdefault(kind, []).append((connected - claimed[-1]).total_seconds())
+        if entry_id in told_now and told_now[entry_id] <= connected:
+            lags.setdefault(kind, []).append((connected - told_now[entry_id]).total_seconds())
+    # Told "an agent is free" to connected, where measured: the claim to connected plus the dispatcher's
+    # pick-up; its median, which the wait's absolute error asks for (the claim's mean otherwise).
+    for kind, seen in lags.items():
+        if kind in MEASURED_CONNECT and len(seen) >= MIN_CONNECT_SAMPLES:
+            answers[kind] = [statistics.median(seen)]
     mean = sum(samples) / len(samples)
     sd = (sum((x - mean) ** 2 for x in samples) / (len(samples) - 1)) ** 0.5
     mu = sum(logs) / len(logs)

@@ -25,7 +25,8 @@ of everyone ahead), made honest about what the step formula ignored:
   * capacity(t) = the sum of the shares of agents on the skill at time t, 0 outside opening hours
               and outside an agent's shift; an agent with several skills counts as the share of their
               lines' work that is this skill's: (n + 1) / (n + 1 + the entries in their other lines),
-              n = this line's length, + 1 for the caller asking (nothing else waiting: all of them);
+              n = this line's length without the caller asking, + 1 for them (counted once, whether their
+              entry already stands in the line or not); their other lines empty: all of them;
   * handle  = the agent-seconds one entry really takes (ring, whisper, talk, the customer's ring and
               answering-machine check, failed attempts, wrap-up), measured from the audit trail;
   * mean    = the T at which the integral of capacity(t) / handle from now reaches ahead - free + 1
@@ -37,9 +38,13 @@ of everyone ahead), made honest about what the step formula ignored:
               handle times (fixed part + lognormal talk), the holders ahead who hang up first (exponential
               patience at Line.abandon_rate: M/M/s+M's sum of 1 / (s * mu + j * theta) in the mean), callbacks
               falling due, and agents leaving or coming on; beyond MAX_PATH_DEPARTURES, or before any
-              talk time is measured, the mean. Plus what
+              talk time is measured, the mean. For a callback, when its misses are measured (routing/
+              estimate.py's ANSWER_MISSES, off as shipped), the median of the mixture of those paths as
+              they are (the customer answers the first call) and later by the extra wait measured for
+              customers who did not (Handle.miss_rate, miss_delays). Plus what
               connecting takes: the agent's answer for a holder, the customer's ring for a callback (both
-              measured); spread = handle * sqrt(departures) / capacity plus 10% of the wait (the window
+              measured, from "now" told to connected where known); a retry falling due later is not in
+              line until its own time (Line.not_before): those after it take the agents until then; spread = handle * sqrt(departures) / capacity plus 10% of the wait (the window
               is built from it, routing/promise.py).
   * scale   = calibration from the delay history (calibrated()): the waits had over the waits the model
               gave, lately; what the line model misses (callers who join ahead later, agents kept for
@@ -94,6 +99,11 @@ class Line:
     due: tuple[datetime, ...] = ()
     holders: int = 0
     abandon_rate: float = 0.0
+    # A retry falling due later (its own time `not_before` seconds from now) is not in line until then:
+    # the agents free before it take those ahead, the callbacks falling due, then the `behind` entries in
+    # line now after it; an agent left with nobody waits for it.
+    not_before: float = 0.0
+    behind: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,9 @@ class Handle:
     talk_sigma: float = 0.0
     wrap: float = 0.0
     answer: float = 0.0
+    # A callback's customer not reached at the first call (share), and the extra seconds those waited.
+    miss_rate: float = 0.0
+    miss_delays: tuple[float, ...] = ()
 
     @property
     def talk_mean(self) -> float:
@@ -304,6 +317,7 @@ def _turns(line: Line, paths: Paths) -> list[float]:
         holders = set(rng.sample(range(line.ahead), min(line.holders, line.ahead))) if rng is not None else ()
         gone = {i: rng.expovariate(line.abandon_rate) for i in holders}
         place, next_due, waiting_due, turn, k = 0, 0, 0, math.inf, 0
+        behind = line.behind
         while True:
             t = paths.departure(p, k)
             if not math.isfinite(t):
@@ -317,8 +331,10 @@ def _turns(line: Line, paths: Paths) -> list[float]:
                 place += 1
             elif waiting_due:
                 waiting_due -= 1
+            elif t < line.not_before and behind:
+                behind -= 1  # before the caller's own time, someone after them in line takes it
             else:
-                turn = t
+                turn = max(t, line.not_before)
                 break
         turns.append(turn)
     return turns
@@ -328,6 +344,25 @@ def _median(values: list[float]) -> float:
     """The QUANTILE of the values (nearest rank): the median unless a run says otherwise."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(QUANTILE * len(ordered)))]
+
+
+def _mixture_median(turns: list[float], handle: Handle) -> float:
+    """The median wait of a callback whose customer may miss the first call: each path's turn as it is
+    (weight 1 - miss_rate), or later by one of the measured extra waits (miss_rate, shared among them).
+    It moves above the paths' median only as far as the chance of a miss asks."""
+    finite = [t for t in turns if math.isfinite(t)]
+    if len(finite) < len(turns) or not handle.miss_delays:
+        return _median(turns)
+    p, delays = min(handle.miss_rate, 1.0), handle.miss_delays
+    points = [(t, (1 - p) / len(finite)) for t in finite]
+    points += [(t + d, p / (len(finite) * len(delays))) for t in finite for d in delays]
+    points.sort()
+    total = 0.0
+    for value, weight in points:
+        total += weight
+        if total >= QUANTILE:
+            return value
+    return points[-1][0]
 
 
 SCALE_BOUNDS = (0.5, 3.0)
@@ -363,21 +398,28 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
         spread = _spread(line.ahead + len(line.due) + 1, handle, capacity, at, first)
         return Estimate(status, spread_seconds=spread, expected_at=at, resume_at=first, **base)
     ring = handle.customer_ring if callback else handle.answer
-    if line.ahead < free:
+    if line.ahead < free and not line.not_before:
         return Estimate("now", seconds=int(round(ring)), expected_at=now + timedelta(seconds=ring),
                         spread_seconds=int(round(ring / 2)), **base)
+    own = now + timedelta(seconds=line.not_before)  # a retry's own time (now for everyone else)
     # Departures needed before this caller's turn; due callbacks falling before it are added until stable.
     due = sorted(line.due)
+    # Before a retry's own time, those in line after it take the departures there are by then.
+    taken = min(line.behind, free + int(line.not_before * staffed_now / max(handle.mean, 1.0))) if line.not_before else 0
     extra = 0
     at, capacity = None, 0.0
     for _ in range(len(due) + 1):
-        departures = line.ahead + extra - free + 1
+        departures = max(0, line.ahead + extra + taken - free + 1)
         at, capacity = _time_for(departures, hours, supply, handle.mean, now)
+        if at is not None and at < own:
+            at = own
         later = sum(1 for d in due if at is None or d < at)
         if later == extra:
             break
         extra = later
-    departures = line.ahead + extra - free + 1
+    departures = max(0, line.ahead + extra + taken - free + 1)
+    # The spread counts the departures from the caller's own time on: those before it are spent anyway.
+    uncertain = max(1, line.ahead + extra - free + 1) if line.not_before else departures
     today_close = hours.spans[0][1]
     scaled = None if at is None else now + (at - now) * scale
     if at is None or at > today_close or scaled > today_close:
@@ -386,7 +428,7 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
         # Only the model's own time past closing says when it would come then (a scaled one does not).
         after = at if at is None or at > today_close else None
         return Estimate("after_closing", expected_at=after, resume_at=resume,
-                        spread_seconds=_spread(departures, handle, capacity, at, resume or now), **base)
+                        spread_seconds=_spread(uncertain, handle, capacity, at, resume or now), **base)
     model = (at - now).total_seconds()
     if departures <= MAX_PATH_DEPARTURES and handle.talk_mu is not None:
         # The median of the sample paths, not the mean: what minimises the error a caller hears.
@@ -395,13 +437,14 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
             drawn = Paths(supply, handle, hours, now, today_close)
             if paths is not None:
                 paths["paths"] = drawn
-        turn = _median(_turns(line, drawn))
+        turns = _turns(line, drawn)
+        turn = _mixture_median(turns, handle) if callback and handle.miss_rate > 0 else _median(turns)
         if math.isfinite(turn):
             model = turn
             scaled = now + timedelta(seconds=turn * scale)
     seconds = (scaled - now).total_seconds() + ring
     return Estimate("wait", seconds=int(round(seconds)), expected_at=scaled + timedelta(seconds=ring),
-                    spread_seconds=_spread(departures, handle, capacity, scaled, now),
+                    spread_seconds=_spread(uncertain, handle, capacity, scaled, now),
                     model_seconds=int(round(model + ring)), **base)
 
 

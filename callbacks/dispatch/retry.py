@@ -18,21 +18,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from callbacks import services as callbacks
 from callbacks.dispatch.legs import customer_on_line, iso
 from callbacks.dispatch.notices import Notices
 from callbacks.dispatch.talk import Talk
 from callbacks.dispatch.work import Work
+from callbacks.promises import expected_connect
 from config import MIN_RETRY_SECONDS, DispatchSettings, IvrConfig
 from routing import hours
+from routing.estimate import estimate
 from routing.promise import stored_window
 from storage.models import HOLDING, QueueEntry
 
 # An attempt inside the window is placed at least this long before the window ends: time for an agent
 # to be offered it and the customer's phone to ring (the whisper, the ring and the machine check).
 IN_WINDOW_MARGIN_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class RetryAt:
+    """A callback as it would stand retrying at `next_attempt_at` (what the estimate reads of an entry)."""
+
+    id: int
+    skill: str
+    kind: str
+    priority: int
+    arrived_at: datetime
+    next_attempt_at: datetime
+    state: str = "retry_wait"
 
 
 @dataclass(eq=False)
@@ -49,9 +64,9 @@ class RetryPolicy:
         the window has time left, else after the retry delay (rolled into opening hours), or failed after
         the last one. `unreached`: the customer was not reached, and the retry SMS says so (else they
         were told on the call). Returns True when the next attempt keeps the window told."""
-        entry.agent_id = None
+        agent_id, entry.agent_id = entry.agent_id, None
         context = entry.context or {}
-        soon = self.in_window(work, entry, outcome)
+        soon = self.in_window(work, entry, outcome, agent_id)
         if soon is not None:
             entry.context = {**context, "retries_in_window": int(context.get("retries_in_window", 0)) + 1}
             entry.next_attempt_at = soon
@@ -75,10 +90,11 @@ class RetryPolicy:
             self.notices.retry_at(work, entry, when)
         return False
 
-    def in_window(self, work: Work, entry: QueueEntry, outcome: str | None):
+    def in_window(self, work: Work, entry: QueueEntry, outcome: str | None, agent_id: int | None = None):
         """When to try again inside the window the customer was told, or None when it cannot be kept
         (no delay for this outcome, no window, already retried once inside a window, too little of it
-        left, or the skill closed by then)."""
+        left, the skill closed by then, or the estimate expects no agent for it before the window ends;
+        `agent_id`, the agent who took the missed attempt, counts as free: their call is ending)."""
         delay = self.settings.retry_in_window.get(outcome) if outcome else None
         told = stored_window(entry)
         if not delay or told is None or (entry.context or {}).get("retries_in_window"):
@@ -89,6 +105,14 @@ class RetryPolicy:
             return None  # too little of the window left; or dialled well before it (then: the retry delay)
         skill = self.config.skills.get(entry.skill)
         if skill is not None and not hours.is_open(skill, when):
+            return None
+        # Only when the estimate (the one the slip pass reads, routing/estimate.py) expects the retry to be
+        # connected before the window ends: at peak every agent may still be busy then.
+        as_retry = RetryAt(id=entry.id, skill=entry.skill, kind=entry.kind, priority=entry.priority,
+                           arrived_at=entry.arrived_at, next_attempt_at=when)
+        est = estimate(work.session, entry.skill, work.now, config=self.config, entry=as_retry, released=agent_id)
+        expected = expected_connect(est, as_retry, work.now)
+        if expected is None or expected > told.end:
             return None
         return when
 

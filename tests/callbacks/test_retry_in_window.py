@@ -203,3 +203,76 @@ def test_the_retry_note_by_sms_says_when_we_try_again_inside_the_window(
     assert f"could not reach you. We will try again today at {soon:%H:%M}" in twilio_rest.messages[-1]["body"]
     entry = entry_of(pid)
     assert entry.promised_by == told.promised_by and events(entry)[-2:] == ["customer_busy", "sms_retry"]
+
+
+@pytest.mark.parametrize("someone_after", [False, True])
+def test_a_retry_inside_the_window_only_when_the_estimate_connects_it_before_the_window_ends(
+        dispatcher, outbound, add_agent, book, entry_of, clock, someone_after):
+    """At peak, the agent the missed attempt frees is taken by whoever is in line after the callback
+    (it is not in line until its retry time): a retry inside the window would then wait for that call
+    to end, past the window. The decision reads the estimate the slip pass reads: only when it expects
+    the retry connected before the window ends is it tried inside the window; else the delay, told."""
+    add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    end = entry_of(pid).promised_by
+    if someone_after:
+        book("+12125550144")  # after it in line: Ann takes them while the first customer is away
+    clock.set(end - timedelta(seconds=240))  # 4 minutes of the window left: a retry 2 minutes on fits
+    _agent, customer = dial(dispatcher, outbound)
+    customer.ring_out("no-answer")
+    entry = entry_of(pid)
+    if someone_after:
+        # The next free agent, after the call Ann takes now (240 s assumed), is past the window's end.
+        assert entry.next_attempt_at == clock.now() + timedelta(seconds=600)
+        assert events(entry)[-2:] == ["customer_no_answer", "window_told"] and entry.promised_by > end
+        assert "in_window" not in entry.events[-2].detail
+    else:
+        assert entry.next_attempt_at == clock.now() + timedelta(seconds=120)
+        assert entry.promised_by == end and entry.events[-1].detail["in_window"] is True
+
+
+def test_the_estimate_measures_who_missed_the_first_call_and_how_much_longer_they_waited(
+        dispatcher, outbound, add_agent, book, entry_of, clock, runtime, monkeypatch):
+    from routing import estimate
+
+    monkeypatch.setattr(estimate, "MIN_MISS_SAMPLES", 4)
+    add_agent("Ann", AGENT)
+    numbers = [f"+1212555{150 + i:04d}" for i in range(4)]
+    for number in numbers:
+        book(number)
+        clock.advance(1)
+    first_dial = connected = None
+
+    def serve(number: str) -> None:
+        """The next callback: Ann takes it, the customer answers after 10 s, a person (3 s), talks 60 s."""
+        nonlocal connected
+        assert len(dispatcher.run_once().claimed) == 1
+        agent = outbound.to(AGENT).answer()
+        agent.press("1")
+        clock.advance(10)
+        customer = outbound.to(number).answer()
+        clock.advance(3)
+        customer.amd("human")
+        if number == numbers[0]:
+            connected = clock.now()
+        clock.advance(60)
+        customer.hang_up()
+        agent.follow_steering()
+
+    # The first customer misses the first call (it rings out after 25 s): retried inside the window.
+    assert len(dispatcher.run_once().claimed) == 1
+    outbound.to(AGENT).answer().press("1")
+    first_dial = clock.now()
+    clock.advance(25)
+    outbound.to(numbers[0]).ring_out("no-answer")
+    outbound.to(AGENT).follow_steering()
+    serve(numbers[1])
+    serve(numbers[2])  # by its end the first one's retry is due: it comes before the fourth
+    serve(numbers[0])
+    serve(numbers[3])
+    with runtime.sessions() as s:
+        share, extra = estimate.answer_misses(s, "billing", clock.now())
+    # 1 of 4 not reached at the first call; it took (connected - first call) where the others took 13 s.
+    assert share == 0.25
+    assert extra == ((connected - first_dial).total_seconds() - 13,)
+    assert extra[0] > 150

@@ -114,3 +114,27 @@ def test_after_hours_across_the_dst_change_in_the_listeners_zone(twilio, runtime
     [entry] = entries(runtime)
     assert entry.scheduled_for == datetime(2027, 3, 15, 12, 0, tzinfo=timezone.utc)  # 08:00 EDT
     assert entry.promised_from == entry.scheduled_for
+
+
+def test_a_two_skill_agent_whose_other_line_is_empty_counts_in_full(twilio, runtime, busy_agent):
+    busy_agent("billing", "sales")  # on a billing call; nobody waits for sales
+    call = twilio.call(from_number="+12125550101")
+    call.press("1")  # billing
+    # The agent's whole time is billing's: one handle time (240 s assumed), as with a billing-only agent.
+    assert "The wait is about 4 minutes" in call.last_heard
+    [entry] = entries(runtime)
+    assert [t["seconds"] for t in told(runtime, entry.id)] == [240]
+
+
+def test_a_two_skill_agent_is_shared_with_the_line_that_has_work(twilio, runtime, busy_agent):
+    busy_agent("billing", "sales")  # on a billing call
+    sales = twilio.call(from_number="+12125550101")
+    sales.press("3")  # sales: the agent is all sales' while billing's line is empty
+    assert "The wait is about 4 minutes" in sales.last_heard
+    sales.press("2")  # hold
+    billing = twilio.call(from_number="+12125550102")
+    billing.press("1")
+    # The sales holder came first and is served first: the billing caller waits two handle times.
+    assert "The wait is about 8 minutes" in billing.last_heard
+    _sales, billed = entries(runtime)
+    assert [t["seconds"] for t in told(runtime, billed.id)] == [480]

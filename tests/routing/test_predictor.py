@@ -182,3 +182,40 @@ def test_places_of_one_line_read_their_turns_from_shared_paths_as_if_each_were_a
     together = [predict(line, staff, TALK, OPEN, NOW, callback=True, paths=shared) for line in reversed(lines)]
     assert together[::-1] == alone
     assert "paths" in shared and len({e.seconds for e in alone}) > 10
+
+
+def test_a_retry_falling_due_later_is_served_from_its_own_time():
+    free = [Supply(share=1.0, free=True)]
+    # Nobody else in line: the free agent is still free at its time, 120 s from now.
+    alone = predict(Line(ahead=0, not_before=120.0), free, AHT, OPEN, NOW)
+    assert (alone.status, alone.seconds) == ("wait", 120)
+    # Someone after it in line takes the free agent meanwhile: it waits for that entry's handle time.
+    after = predict(Line(ahead=0, not_before=120.0, behind=1), free, AHT, OPEN, NOW)
+    assert after.seconds == 240
+    # Never before its own time, even when departures come sooner.
+    assert predict(Line(ahead=0, not_before=300.0), busy(10), AHT, OPEN, NOW).seconds == 300
+
+
+def test_the_sample_paths_serve_a_retry_from_its_own_time():
+    free = [Supply(share=1.0, free=True)]
+    assert predict(Line(ahead=0, not_before=120.0), free, TALK, OPEN, NOW).seconds == 120
+    after = predict(Line(ahead=0, not_before=120.0, behind=1), free, TALK, OPEN, NOW).seconds
+    # The agent takes the one after it at once; the retry waits for that whole entry (its median).
+    assert 200 < after < 300
+
+
+def test_a_callback_wait_is_the_median_of_reached_and_missed_first_calls():
+    from dataclasses import replace
+    staff = talking(3)
+    line = Line(ahead=4)
+    alone = predict(line, staff, TALK, OPEN, NOW, callback=True).seconds
+    # 10% of customers miss the first call and wait 600 s more: the median moves up a little
+    # (to the 56th percentile of the paths), not by the mixture's mean (60 s).
+    few = predict(line, staff, replace(TALK, miss_rate=0.1, miss_delays=(600.0,)), OPEN, NOW, callback=True).seconds
+    assert alone < few < alone + 60
+    # More than half miss it: the median is a missed customer's wait.
+    most = predict(line, staff, replace(TALK, miss_rate=0.6, miss_delays=(600.0,)), OPEN, NOW, callback=True).seconds
+    assert most > alone + 500
+    # Holders are not dialled: no mixture.
+    assert predict(line, staff, replace(TALK, miss_rate=0.6, miss_delays=(600.0,)), OPEN, NOW).seconds \
+        == predict(line, staff, TALK, OPEN, NOW).seconds

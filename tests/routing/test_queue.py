@@ -99,6 +99,29 @@ def test_handle_time_is_what_agents_really_spend(session, clock, hold, agents, t
     assert estimate.handle_time(session, "sales", 100).mean == 100
 
 
+def test_a_holder_told_now_waits_what_connecting_measured_from_then(session, clock, hold, agents, twilio, runtime):
+    """What connecting takes is measured from the wait told ("now": Ann is free) to connected, the
+    dispatcher's pick-up included, not from the claim."""
+    from tests.support.outbound_legs import Outbound
+
+    agents_api.add_available(agents, "Ann", "+14155550101", ["billing"], wrap_up_seconds=0)
+    dispatcher = runtime.extras["dispatcher"]
+    for i in range(3):
+        caller = hold(f"+1212555017{i}")  # told "now": Ann is free
+        clock.advance(5)  # the dispatcher's pass picks the caller up 5 s later
+        dispatcher.run_once()
+        clock.advance(4)  # Ann answers and takes the call 4 s after that
+        ann = Outbound(twilio).to("+14155550101").answer()
+        ann.press("1")
+        clock.advance(60)
+        ann.hang_up()
+        dispatcher.run_once()
+        assert entry_of(session, caller).state == "completed"
+    session.expire_all()
+    # Told "now" to connected (9 s), not the claim to connected (4 s).
+    assert estimate.handle_time(session, "billing", 240).answer == 9
+
+
 def test_estimate_counts_callbacks_falling_due_before_the_turn(app, session, clock, hold, busy_agent, runtime):
     config = runtime.ivr_config
     busy_agent("billing")
