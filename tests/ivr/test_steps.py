@@ -29,7 +29,7 @@ SAMPLES = {
     "url": lambda p: "https://example.org/wait/0f3c?token=abc", "last4": lambda p: "0142", "start": lambda p: "10:20", "end": lambda p: "10:35", "time": lambda p: "08:00",
     "day": lambda p: promises.day_words(p, NOW, ZoneInfo("America/New_York"), NOW), "zone": lambda p: "New York",
     "weekday": lambda p: "Tuesday", "month": lambda p: "November", "date": lambda p: 24,
-    "since": lambda p: "10:02", "next_try": lambda p: "10:07",
+    "since": lambda p: "10:02", "next_try": lambda p: "10:07", "free": lambda p: "14:30, 14:35 and 14:40",
     "name": lambda p: "Pat Jones", "state": lambda p: "available", "entries": lambda p: 2, "calls": lambda p: 3,
     "action": lambda p: "'call-now'", "priority": lambda p: 4,
     # The callback button's own: a window as the form says it, its zone, day, from and by.
