@@ -25,16 +25,29 @@ def scheduled(client, number: str, local: str) -> dict:
     return answer.get_json()
 
 
+@pytest.fixture
+def one_full(app, add_agent):
+    """one_full(full, moving): Ann alone (one callback can start at a time), a callback booked at `full`, and
+    the callback a supervisor will move, booked at `moving` (returned)."""
+    def book(full: str, moving: str) -> dict:
+        add_agent("Ann", ANN)
+        client = app.test_client()
+        scheduled(client, "+12125550160", full)
+        return scheduled(client, "+12125550161", moving)
+    return book
+
+
+def reschedule(runtime, who, moving: dict, when: str, zone: str = "America/New_York"):
+    return who.act(moving["id"], "reschedule", entry(runtime, moving["id"]).version, when=when, zone=zone)
+
+
 def local_due(runtime, public_id: str) -> str:
     return entry(runtime, public_id).next_attempt_at.astimezone(
         runtime.ivr_config.skills["billing"].timezone).strftime("%d %H:%M")
 
 
-def test_a_reschedule_to_a_full_time_is_refused_with_the_next_free_times(app, sign_in, runtime, add_agent):
-    add_agent("Ann", ANN)  # one agent: one callback can start at a time
-    client = app.test_client()
-    scheduled(client, "+12125550160", "2026-11-25T14:30")  # 14:30 tomorrow is full
-    moving = scheduled(client, "+12125550161", "2026-11-25T16:00")
+def test_a_reschedule_to_a_full_time_is_refused_with_the_next_free_times(sign_in, runtime, one_full):
+    moving = one_full("2026-11-25T14:30", "2026-11-25T16:00")  # 14:30 tomorrow is full
     sam = sign_in("sam")
     before = entry(runtime, moving["id"])
     refused = sam.act(moving["id"], "reschedule", before.version, when="2026-11-25T14:30", zone="America/New_York")
@@ -59,24 +72,17 @@ def test_a_reschedule_to_a_full_time_is_refused_with_the_next_free_times(app, si
     assert local_due(runtime, moving["id"]) == "25 14:35"
 
 
-def test_next_free_times_are_named_in_the_zone_the_supervisor_picked(app, sign_in, runtime, add_agent):
-    add_agent("Ann", ANN)
-    client = app.test_client()
-    scheduled(client, "+12125550160", "2026-11-25T14:30")
-    moving = scheduled(client, "+12125550161", "2026-11-25T16:00")
+def test_next_free_times_are_named_in_the_zone_the_supervisor_picked(sign_in, runtime, one_full):
+    moving = one_full("2026-11-25T14:30", "2026-11-25T16:00")
     ada = sign_in("ada")  # an admin whose zone is Amsterdam: 20:30 there is 14:30 in New York
-    refused = ada.act(moving["id"], "reschedule", entry(runtime, moving["id"]).version, when="2026-11-25T20:30",
-                      zone="Europe/Amsterdam")
+    refused = reschedule(runtime, ada, moving, "2026-11-25T20:30", zone="Europe/Amsterdam")
     assert refused.status_code == 409
     assert refused.json["next_free"][0] == "2026-11-25T20:35" and refused.json["timezone"] == "Europe/Amsterdam"
     assert "20:35, Amsterdam time" in refused.json["detail"]
 
 
-def test_without_javascript_the_page_shows_the_refusal_and_the_next_free_times(app, sign_in, runtime, add_agent):
-    add_agent("Ann", ANN)
-    client = app.test_client()
-    scheduled(client, "+12125550160", "2026-11-25T14:30")
-    moving = scheduled(client, "+12125550161", "2026-11-25T16:00")
+def test_without_javascript_the_page_shows_the_refusal_and_the_next_free_times(sign_in, runtime, one_full):
+    moving = one_full("2026-11-25T14:30", "2026-11-25T16:00")
     sam = sign_in("sam")
     form = sam.client.post(f"/supervisor/entries/{moving['id']}/reschedule",
                            data={"csrf_token": sam.token, "version": str(entry(runtime, moving["id"]).version),
@@ -104,29 +110,19 @@ def test_the_callbacks_own_booking_does_not_count_against_its_new_time(app, sign
     assert (status["window"]["from_local"], status["window"]["by_local"]) == ("2026-11-25T16:00", "2026-11-25T16:15")
 
 
-def test_a_full_last_window_of_the_day_names_the_next_mornings_times(app, sign_in, runtime, add_agent):
+def test_a_full_last_window_of_the_day_names_the_next_mornings_times(sign_in, runtime, one_full):
     """18:00 closes billing and a window told is 15 minutes: after a full 17:45 the next free times are the
     next morning's."""
-    add_agent("Ann", ANN)
-    client = app.test_client()
-    scheduled(client, "+12125550160", "2026-11-24T17:45")
-    moving = scheduled(client, "+12125550161", "2026-11-24T16:00")
-    sam = sign_in("sam")
-    refused = sam.act(moving["id"], "reschedule", entry(runtime, moving["id"]).version, when="2026-11-24T17:45",
-                      zone="America/New_York")
+    moving = one_full("2026-11-24T17:45", "2026-11-24T16:00")
+    refused = reschedule(runtime, sign_in("sam"), moving, "2026-11-24T17:45")
     assert refused.status_code == 409
     assert refused.json["next_free"] == ["2026-11-25T08:00", "2026-11-25T08:05", "2026-11-25T08:10"]
 
 
 @pytest.mark.ivr(Edit(lambda raw: raw["company"].update(default_language="nl-NL")))
-def test_an_operator_whose_file_speaks_dutch_reads_the_refusal_in_dutch(app, sign_in, runtime, add_agent):
-    add_agent("Ann", ANN)
-    client = app.test_client()
-    scheduled(client, "+12125550160", "2026-11-25T14:30")
-    moving = scheduled(client, "+12125550161", "2026-11-25T16:00")
-    sam = sign_in("sam")
-    refused = sam.act(moving["id"], "reschedule", entry(runtime, moving["id"]).version, when="2026-11-25T14:30",
-                      zone="America/New_York")
+def test_an_operator_whose_file_speaks_dutch_reads_the_refusal_in_dutch(sign_in, runtime, one_full):
+    moving = one_full("2026-11-25T14:30", "2026-11-25T16:00")
+    refused = reschedule(runtime, sign_in("sam"), moving, "2026-11-25T14:30")
     assert refused.status_code == 409 and refused.json["code"] == "full"
     assert refused.json["detail"].startswith(
         "Niet verzet: morgen, woensdag 25 november om 14:30, tijdzone New York is volgeboekt (er beginnen dan al "
