@@ -404,12 +404,17 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
     own = now + timedelta(seconds=line.not_before)  # a retry's own time (now for everyone else)
     # Departures needed before this caller's turn; due callbacks falling before it are added until stable.
     due = sorted(line.due)
-    # Before a retry's own time, those in line after it take the departures there are by then.
-    taken = min(line.behind, free + int(line.not_before * staffed_now / max(handle.mean, 1.0))) if line.not_before else 0
+    # Before a retry's own time, those in line after it take the agents free by then that those ahead of it
+    # (and the callbacks falling due before it) have not taken.
+    by_own = free + int(line.not_before * staffed_now / max(handle.mean, 1.0)) if line.not_before else 0
+
+    def taken(extra: int) -> int:
+        return min(line.behind, max(0, by_own - line.ahead - extra)) if line.not_before else 0
+
     extra = 0
     at, capacity = None, 0.0
     for _ in range(len(due) + 1):
-        departures = max(0, line.ahead + extra + taken - free + 1)
+        departures = max(0, line.ahead + extra + taken(extra) - free + 1)
         at, capacity = _time_for(departures, hours, supply, handle.mean, now)
         if at is not None and at < own:
             at = own
@@ -417,7 +422,7 @@ def predict(line: Line, supply: Sequence[Supply], handle: Handle, hours: Hours, 
         if later == extra:
             break
         extra = later
-    departures = max(0, line.ahead + extra + taken - free + 1)
+    departures = max(0, line.ahead + extra + taken(extra) - free + 1)
     # The spread counts the departures from the caller's own time on: those before it are spent anyway.
     uncertain = max(1, line.ahead + extra - free + 1) if line.not_before else departures
     today_close = hours.spans[0][1]

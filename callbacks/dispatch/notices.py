@@ -75,6 +75,8 @@ class Notices:
         """The retry's window, from the estimate as the slip pass reads it (slips.py), so it is not
         slipped seconds after it is told: from `when` (the entry's next_attempt_at) on, around when its
         turn comes (the entry keeps its place in line: only those ahead of it count)."""
+        if entry.skill not in self.config.skills:  # gone from the IVR file: no line to estimate, the time as set
+            return slot_window(when, zone)
         est = estimate_for(work.session, self.config, entry, work.now)
         expected = expected_connect(est, entry, work.now)
         return slot_window(when, zone) if expected is None else window_around(est, entry, expected, work.now, zone)

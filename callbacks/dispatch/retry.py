@@ -104,8 +104,8 @@ class RetryPolicy:
         if when < work.now + timedelta(seconds=MIN_RETRY_SECONDS) or when < told.start:
             return None  # too little of the window left; or dialled well before it (then: the retry delay)
         skill = self.config.skills.get(entry.skill)
-        if skill is not None and not hours.is_open(skill, when):
-            return None
+        if skill is None or not hours.is_open(skill, when):
+            return None  # a skill no longer in the IVR file has no hours or estimate: the retry delay
         # Only when the estimate (the one the slip pass reads, routing/estimate.py) expects the retry to be
         # connected before the window ends: at peak every agent may still be busy then.
         as_retry = RetryAt(id=entry.id, skill=entry.skill, kind=entry.kind, priority=entry.priority,

@@ -276,3 +276,25 @@ def test_the_estimate_measures_who_missed_the_first_call_and_how_much_longer_the
     assert share == 0.25
     assert extra == ((connected - first_dial).total_seconds() - 13,)
     assert extra[0] > 150
+
+
+def test_a_skill_gone_from_the_ivr_file_takes_the_retry_delay_not_an_error(
+        make_dispatcher, runtime, outbound, add_agent, book, entry_of, clock):
+    """The app restarted with an IVR file without the callback's skill while its customer was being rung:
+    the no-answer status is answered (no 500 to Twilio, nothing left half-done) and the retry delay is taken,
+    as there are no hours or estimate to keep the window by."""
+    from dataclasses import replace
+
+    first = make_dispatcher(retry_in_window=dict(RETRY_IN_WINDOW_DEFAULT))
+    add_agent("Ann", AGENT)
+    pid = book(CUSTOMER)
+    agent, customer = dial(first, outbound)
+    without = replace(runtime.ivr_config,
+                      skills={name: s for name, s in runtime.ivr_config.skills.items() if name != "billing"})
+    make_dispatcher(config=without, retry_in_window=dict(RETRY_IN_WINDOW_DEFAULT))  # the webhooks' one now
+    clock.advance(25)
+    customer.ring_out("no-answer")
+    entry = entry_of(pid)
+    assert entry.state == "retry_wait" and entry.attempts == 1
+    assert entry.next_attempt_at == clock.now() + timedelta(seconds=600)
+    assert entry.events[-1].detail.get("in_window") is not True

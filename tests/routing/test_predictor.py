@@ -194,6 +194,12 @@ def test_a_retry_falling_due_later_is_served_from_its_own_time():
     assert after.seconds == 240
     # Never before its own time, even when departures come sooner.
     assert predict(Line(ahead=0, not_before=300.0), busy(10), AHT, OPEN, NOW).seconds == 300
+    # Someone ahead takes the free agent first: nobody is free at its time, and at 240 s it comes before
+    # the one after it (not a whole extra service for them).
+    assert predict(Line(ahead=1, not_before=120.0, behind=1), free, AHT, OPEN, NOW).seconds == 240
+    # Two ahead, one agent busy for 240 s each: by its time (2400 s) the agent has served the two ahead and
+    # some of those after it; it is served at the first departure after its own time.
+    assert predict(Line(ahead=2, not_before=2400.0, behind=20), busy(1), AHT, OPEN, NOW).seconds == 2640
 
 
 def test_the_sample_paths_serve_a_retry_from_its_own_time():
