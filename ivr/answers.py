@@ -147,14 +147,17 @@ def _spoken_time(step: steps.Step, text: str, confidence: float | None, ctx: Ans
     each other ("morning at nine p m") or hold no time are unclear (asked again)."""
     u, lang = ctx.understanding, ctx.language
     sure = confidence is None or confidence >= confirm_below("time")
-    if "asap" in step.leads and u.wants_asap(text, lang):
-        return Meaning("asap") if sure else Meaning("unsure", "asap")
+    asap = "asap" in step.leads and u.wants_asap(text, lang)
     if ctx.skill is None:
-        return UNCLEAR
+        return (Meaning("asap") if sure else Meaning("unsure", "asap")) if asap else UNCLEAR
     zone = ctx.config.zone_for(lang, ctx.skill)  # read in the zone the caller hears times in
     result = u.callback_time(text, lang, ctx.now, zone, ctx.skill.hours,
                              timedelta(days=ctx.config.booking_horizon_days), day_offset=ctx.day_offset,
                              hours_zone=ctx.skill.timezone)
+    # A time or a day said is what they asked for ("tomorrow, as early as possible" is tomorrow's time,
+    # asked next); "as soon as possible" only when the words hold neither.
+    if asap and result.when is None and not (result.reason == "day_only" and "day" in step.leads):
+        return Meaning("asap") if sure else Meaning("unsure", "asap")
     if result.when is not None:  # every spoken time is read back (day, date, time, zone) before it is booked
         return Meaning("unsure", result.when) if confidence is not None or not sure else Meaning("time", result.when)
     if result.reason == "day_only" and "day" in step.leads:

@@ -35,13 +35,16 @@ from understanding.words import ANSWER_HINTS, base_language
 log = logging.getLogger(__name__)
 
 # When Whisper decodes the held answer, per kind (measured: docs/benchmarks.md, "Two recognisers").
-# Skills: always since issue 19's seventh round. Asked only when PocketSphinx's words named no skill surely,
+# Skills: always since the seventh round of hearing. Asked only when PocketSphinx's words named no skill surely,
 # Whisper never heard the requests PocketSphinx was sure of and wrong ("my credit online" for "I can't get
 # online" went to billing): 14 of 128 dev skill requests acted on wrong, 4 with Whisper always and its
 # words weighed (understanding.confidence: `first_only`), for about 0.1 CPU-s more per skill request in its
 # short window (speech.whisper_engine.SHORT_WINDOW) and menu answers waiting for it within ANSWER_DEADLINE.
-# When the admission below leaves Whisper out (busy), the skill stands as PocketSphinx heard it, with the
-# confidence of `alone`, as before.
+# When the admission below leaves Whisper out (busy, off, not yet warm), the skill stands as PocketSphinx
+# heard it with the confidence of `alone`, measured at 0.6 since that round (below CONFIRM_BELOW: such a skill
+# is confirmed, and one the classifier is unsure of as well falls under the none-of-these floor and the
+# menu is asked again). Under load this costs callers a question; it is the price of not acting on a skill
+# PocketSphinx alone gets wrong two times in five.
 POLICY = {"skill": "always", "yes_no": "always", "digits": "always", "time": "always"}
 # Whose words stand when both engines give decisive answers that differ ("merge": digit by digit).
 PICK = {"skill": "second", "yes_no": "heard", "digits": "merge", "time": "second"}

@@ -69,6 +69,7 @@ class _Worker:
         self.alive = True
         self.ready = threading.Event()
         self.reported = None  # what the worker sent with "ready" (a Whisper worker: its warm-up)
+        self.started = False  # it reported ready (a death before that is counted: RESTART_BACKOFF_SECONDS)
         self.reader = threading.Thread(target=self._read, daemon=True, name=f"speech-worker-{index}-reader")
         self.reader.start()
 
@@ -92,6 +93,7 @@ class _Worker:
                 return
             if message[0] == "ready":
                 self.reported = message[1] if len(message) > 1 else None
+                self.started = True
                 self.ready.set()
             elif message[0] == "t":  # how long the worker took to decode one request
                 self.pool._timed(message[1])
@@ -154,6 +156,10 @@ class PooledRecognizer:
             self._pool._closed_stream(self._worker)
 
 
+# Waits before starting again a worker that keeps dying before it is ready (the first death: at once).
+RESTART_BACKOFF_SECONDS = (1, 2, 4, 8, 16, 30, 60)
+
+
 class DecoderPool:
     """`size` worker processes running `python -m <worker_module>` (PocketSphinx decoders by default;
     speech.whisper_engine runs its model in one the same way), with `worker_env` added to their
@@ -171,6 +177,7 @@ class DecoderPool:
         self.service_seconds: float | None = None  # a worker's recent time per request (ask_any), smoothed
         # Not waiting for the workers to be ready: what is sent meanwhile waits in their pipes.
         self._workers = [_Worker(self, i) for i in range(size)]
+        self._early_deaths = [0] * size  # deaths in a row before ready, per worker index
         atexit.register(self.close)  # stop the workers before the interpreter tears down
 
     def ready(self) -> bool:
@@ -275,10 +282,28 @@ class DecoderPool:
             event.set()  # nobody waits for a dead worker
         if self.closed:
             return
+        delay = 0
         with self._lock:
-            index = self._workers.index(worker)
-            replacement = _Worker(self, worker.index)
-            self._workers[index] = replacement
+            if worker.started:  # died at work: replaced at once
+                self._early_deaths[worker.index] = 0
+            else:  # died before it was ready (a model it cannot load, a crash in its warm-up): not in a tight loop
+                deaths = self._early_deaths[worker.index] = self._early_deaths[worker.index] + 1
+                if deaths > 1:
+                    delay = RESTART_BACKOFF_SECONDS[min(deaths - 2, len(RESTART_BACKOFF_SECONDS) - 1)]
+        if not delay:
+            self._replace(worker)
+            return
+        log.error("speech worker %d died before it was ready %d times in a row; starting it again in %d s",
+                  worker.index, self._early_deaths[worker.index], delay)
+        timer = threading.Timer(delay, self._replace, args=(worker,))
+        timer.daemon = True
+        timer.start()
+
+    def _replace(self, worker: _Worker) -> None:
+        with self._lock:
+            if self.closed or worker not in self._workers:
+                return
+            self._workers[self._workers.index(worker)] = _Worker(self, worker.index)
 
     def prepare(self, specs, decoders_per_worker: int) -> None:
         """Every worker builds its decoders and searches now (in parallel), not on first use."""

@@ -1,8 +1,9 @@
 """Short answers: yes or no, "as soon as possible", "let me talk to a person"."""
 from __future__ import annotations
 
-from understanding.words import (AGENT_PHRASES, ASAP_PHRASES, NO_WORDS, UNSURE_PHRASES, WEAK_YES_WORDS,
-                                 YES_DESPITE_NO, YES_WORDS, base_language, contains_phrase, words)
+from understanding.words import (AGENT_PHRASES, ASAP_PHRASES, DECLINE_PHRASES, NO_WORDS, NOT_ASAP_PHRASES,
+                                 UNSURE_PHRASES, WEAK_YES_WORDS, YES_DESPITE_NO, YES_WORDS, base_language,
+                                 contains_phrase, words)
 
 
 # Below this confidence (0..1, understanding.confidence) an answer of the kind is not acted on as heard:
@@ -17,9 +18,9 @@ def confirm_below(kind: str) -> float:
     return CONFIRM_BELOW.get(kind, 0.0)
 
 
-NEGATORS = {"en": {"not", "isnt", "aint"}, "nl": {"niet", "geen"}}
-# Words that negate the yes-phrase before them ("dat klopt niet"); English negates before ("not right").
-POST_NEGATORS = {"nl": {"niet"}}
+NEGATORS = {"en": {"not", "isnt", "aint", "dont", "doesnt", "didnt"}, "nl": {"niet", "geen"}}
+# Words that negate the yes-phrase before them ("dat klopt niet", "certainly not", "of course not").
+POST_NEGATORS = {"en": {"not"}, "nl": {"niet"}}
 
 
 def yes_no(text: str, lang: str) -> bool | None:
@@ -35,9 +36,11 @@ def yes_no(text: str, lang: str) -> bool | None:
     yes_words, no_words = _as_said(YES_WORDS.get(lang, set())), _as_said(NO_WORDS.get(lang, set()))
     weak, negators = WEAK_YES_WORDS.get(lang, set()), NEGATORS.get(lang, set())
     ws = words(text)
+    declined = contains_phrase(ws, DECLINE_PHRASES.get(lang, []))  # "I'll hold": keeping things as they are
     if contains_phrase(ws, UNSURE_PHRASES.get(lang, [])):
-        return None  # "I'm not sure", "weet ik niet": neither, asked again
-    yes = no = politeness = False
+        return False if declined else None  # "I'm not sure", "weet ik niet": neither, asked again
+    yes = politeness = False
+    no = declined
     i = 0
     while i < len(ws):
         pair = " ".join(ws[i:i + 2]) if i + 1 < len(ws) else None
@@ -56,6 +59,9 @@ def yes_no(text: str, lang: str) -> bool | None:
             continue
         if ws[i] in negators and pair is not None and ws[i + 1] in yes_words:
             no, i = True, i + 2  # "not right", "niet goed"
+            continue
+        if ws[i] in negators and " ".join(ws[i + 1:i + 3]) in yes_words:
+            no, i = True, i + 3  # "don't go ahead", "not of course"
             continue
         if ws[i] in no_words:
             no = True
@@ -103,7 +109,9 @@ def completeness(kind: str | None, lang: str):
 
 
 def wants_asap(text: str, lang: str) -> bool:
-    return contains_phrase(words(text), ASAP_PHRASES.get(base_language(lang), []))
+    """"As soon as possible" and its kin, unless the words ask for the opposite ("as late as possible")."""
+    said, base = words(text), base_language(lang)
+    return contains_phrase(said, ASAP_PHRASES.get(base, [])) and not contains_phrase(said, NOT_ASAP_PHRASES.get(base, []))
 
 
 def wants_agent(text: str, lang: str) -> bool:

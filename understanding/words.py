@@ -44,9 +44,9 @@ def contains_phrase(said: list[str], phrases) -> bool:
 # --- yes / no -------------------------------------------------------------------
 
 YES_WORDS = {
-    # Since issue 19's seventh round also the common assents that were read as neither: "go ahead", "fine"
-    # ("that's fine"), "alright", "certainly", "exactly", "indeed", "sounds good"; in Dutch "akkoord",
-    # "natuurlijk", "uiteraard", "precies", "inderdaad", "in orde" ("natuurlijk niet" is no).
+    # Also the common assents that were read as neither: "go ahead", "fine" ("that's fine"), "alright",
+    # "certainly", "exactly", "indeed", "sounds good"; in Dutch "akkoord", "natuurlijk", "uiteraard",
+    # "precies", "inderdaad", "in orde" ("natuurlijk niet" is no; "I'm fine" is neither, "I'll hold" no).
     "en": {"yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "affirmative",
            "absolutely", "definitely", "please", "that is right", "of course", "that's it", "go ahead", "fine",
            "alright", "certainly", "exactly", "indeed", "sounds good"},
@@ -65,8 +65,14 @@ WEAK_YES_WORDS = {"en": {"please"}, "nl": {"graag"}}
 # Phrases that say yes although they hold a no-word: "no problem", "geen probleem".
 YES_DESPITE_NO = {"en": ["no problem", "not a problem", "why not"], "nl": ["geen probleem", "waarom niet"]}
 # Not knowing is neither, although it holds a no-word or a yes-word ("I'm not sure" is not "no").
-UNSURE_PHRASES = {"en": ["not sure", "dont know", "do not know", "no idea"],
+# So is politeness that answers nothing: "I'm fine (thanks)" holds "fine" but is not a yes to an offer.
+UNSURE_PHRASES = {"en": ["not sure", "dont know", "do not know", "no idea", "im fine", "i am fine", "fine thanks",
+                         "fine thank you", "im alright", "i am alright", "fine as it is"],
                   "nl": ["weet niet", "weet ik niet", "niet zeker", "geen idee", "weet het niet"]}
+# Keeping things as they are, at an offer: "I'll hold", "ik wacht wel" is a no (kept out of the speech
+# grammars, which take NO_WORDS).
+DECLINE_PHRASES = {"en": ["ill hold", "i will hold", "ill wait", "i will wait", "ill stay on", "i will stay on"],
+                   "nl": ["ik wacht wel", "ik blijf wachten", "ik blijf aan de lijn", "ik wacht liever"]}
 # What callers say at a yes/no question that is neither: asking to hear it again, thinking aloud,
 # not knowing. The yes/no speech model listens for these too (speech.grammar), so such words come out
 # as themselves instead of as the nearest yes or no; understanding reads them as neither.
@@ -121,6 +127,12 @@ ASAP_PHRASES = {
            "my turn", "as early as possible", "soon as", "immediately", "as possible", "as you can"],
     "nl": ["zo snel mogelijk", "zo snel", "zo spoedig mogelijk", "meteen", "direct", "nu", "mijn beurt",
            "zo vroeg mogelijk", "zo gauw mogelijk"],
+}
+# Words that hold an "as soon as possible" phrase but ask for the opposite ("as late as possible", "not now",
+# "zo laat mogelijk", "niet nu"): not asap. Kept out of the speech grammars (ASAP_PHRASES feed them).
+NOT_ASAP_PHRASES = {
+    "en": ["as late as", "as close to", "as long as", "not now", "not right away", "not immediately", "later"],
+    "nl": ["zo laat", "niet nu", "niet meteen", "niet direct", "later"],
 }
 # A caller asking for a person, at any question. Phrases, not single loose words: "someone charged
 # my card" is not a request for an agent, "speak to someone" is.

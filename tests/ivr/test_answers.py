@@ -112,6 +112,13 @@ def words(step, said, lang="en-US", confidence=0.9):
      datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)),
     ("callback_when", "tomorrow at three in the afternoon", "en-US", "unsure",  # a spoken time is read back
      datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)),
+    # A time or a day said beats the asap words around it; words asking for the opposite are no asap.
+    ("callback_when", "not now, tomorrow at three in the afternoon", "en-US", "unsure",
+     datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)),
+    ("callback_when", "as late as possible", "en-US", "unclear", None),
+    ("wait_offer", "I'm fine, I'll hold", "en-US", "no", None),
+    ("wait_offer", "ik wacht wel", "nl-NL", "no", None),
+    ("confirm_skill", "don't go ahead", "en-US", "no", None),
     ("callback_when", "sunday at ten", "en-US", "refused", "closed"),
     ("callback_when", "banana", "en-US", "unclear", None),
     ("wait_offer", "call me back as soon as you can", "en-US", "yes", None),

@@ -92,3 +92,33 @@ def test_streams_sharing_a_worker_each_hear_their_own_words(local_engine, audio_
         assert all(alone)
     finally:
         engine.close()
+
+
+def test_a_worker_that_dies_before_it_is_ready_is_started_again_with_growing_waits(monkeypatch):
+    """A worker that cannot start (its model will not load, its warm-up crashes) is not respawned in a
+    tight loop: at once the first time, then after 1, 2, 4 ... s."""
+    import threading
+
+    from speech import pool as pool_module
+
+    waits, enough = [], threading.Event()
+
+    class Timer:  # starts the next worker at once, noting how long the pool would have waited
+        def __init__(self, delay, function, args=()):
+            self.delay, self.function, self.args, self.daemon = delay, function, args, True
+
+        def start(self):
+            waits.append(self.delay)
+            if len(waits) >= 3:
+                enough.set()
+                return
+            self.function(*self.args)
+
+    monkeypatch.setattr(pool_module.threading, "Timer", Timer)
+    pool = pool_module.DecoderPool(1, worker_module="tests.support.crashing_worker")
+    try:
+        assert enough.wait(60), "the worker was not restarted"
+        assert waits == [1, 2, 4]
+        assert not pool.ready()
+    finally:
+        pool.close()

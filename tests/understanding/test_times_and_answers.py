@@ -31,9 +31,12 @@ def reason(text, lang="en-US", now=NOW, zone=NY, hours=WEEKDAYS_8_TO_18):
 @pytest.mark.parametrize("text, expected", [
     ("yes", True), ("yeah that's right", True), ("Yes, please.", True), ("no", False), ("nope", False),
     ("no that's not right", False), ("that is not right", False), ("hmm", None), ("", None),
-    # Common assents that were neither until the seventh round of issue 19 (a caller was asked again).
+    # Common assents that were neither until the seventh round of hearing (a caller was asked again).
     ("yeah go ahead", True), ("sure that's fine", True), ("alright", True), ("certainly", True),
     ("sounds good", True), ("I'm not fine", False), ("that's all ahead", None),
+    # ... but not where they decline or answer nothing: at an offer "I'm fine, I'll hold" keeps holding.
+    ("I'm fine thanks", None), ("it's fine as it is", None), ("I'm fine, I'll hold", False), ("I'll wait", False),
+    ("don't go ahead", False), ("do not go ahead", False), ("certainly not", False), ("of course not", False),
 ])
 def test_yes_no_english(text, expected):
     assert yes_no(text, "en-US") is expected
@@ -43,6 +46,7 @@ def test_yes_no_english(text, expected):
     ("ja", True), ("ja hoor dat klopt", True), ("nee", False), ("klopt niet", False), ("misschien", None),
     ("nee, dat klopt niet", False), ("dat klopt niet", False), ("ja dat klopt", True),
     ("akkoord", True), ("natuurlijk", True), ("in orde", True), ("natuurlijk niet", False), ("zeker niet", False),
+    ("ik wacht wel", False), ("nee, ik blijf aan de lijn", False),
 ])
 def test_yes_no_dutch(text, expected):
     assert yes_no(text, "nl-NL") is expected
@@ -157,6 +161,11 @@ def test_as_soon_as_possible_is_recognised():
     assert wants_asap("zo snel mogelijk", "nl-NL")
     assert not wants_asap("tomorrow at three", "en-US")
     assert not wants_asap("snowball", "en-US")
+    # Holding an asap phrase but asking for the opposite.
+    for text, lang in (("as late as possible", "en-US"), ("tomorrow as late as you can", "en-US"),
+                       ("not now, tomorrow at three", "en-US"), ("zo laat mogelijk", "nl-NL"),
+                       ("niet nu, morgen om drie", "nl-NL")):
+        assert not wants_asap(text, lang), text
 
 
 @pytest.mark.parametrize("text", ["what was that", "can you say that again", "sorry what", "right affirmative no",
