@@ -55,6 +55,8 @@ NOT_PERSONAL = {
     "idempotency_keys": {"key_hash", "body_hash", "status", "entry_public_id", "sealed_token", "created_at",
                          "expires_at"},
     "received_texts": {"message_sid", "received_at"},
+    # One row per skill, written to hold its start times while a booking is counted (routing.slots.hold).
+    "slot_locks": {"skill", "taken"},
     # That an export or erasure happened (how much, when): never the number.
     "privacy_requests": {"id", "at", "action", "entries", "calls"},
     "users": {"id", "role", "active", "created_at", "session_version"},

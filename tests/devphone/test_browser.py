@@ -34,9 +34,11 @@ ARTIFACTS = ROOT / "test-artifacts"
 README_PICTURE = ROOT / "docs" / "img" / "dev-phone.png"
 PASSWORD = "correct horse battery"
 SAID = "my internet is not working"
-# What the recogniser must have caught of it, at least: the middle word varies with how chromium's fake
-# microphone lines the audio up ("is", "to"), which is not what this test is about.
-HEARD = re.compile(r"internet \w+ not working")
+# What the recognisers must have caught of it, at least: its end. The start varies with how chromium's fake
+# microphone lines the audio up and with whose words stand (Whisper's for a skill request since the seventh
+# round of hearing: "I didn't turn that to not working" once), which is not what this test is about; how
+# well callers are heard is measured in tests/speech and bench/. The skill it reaches is checked as well.
+HEARD = re.compile(r"not working")
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 STEP = 60_000  # ms: prompts play in real time, speech is recognised on a shared machine
@@ -219,6 +221,7 @@ def test_a_call_a_callback_and_both_phones_connected_in_one_tab(chromium, fresh_
     expect(board.locator("#live-status")).to_have_text("● live")
     callback = board.locator("tr.row", has_text="+12125550142")
     expect(callback).to_contain_text(HEARD)
+    expect(callback).to_contain_text("→ technical support")
     expect(callback.locator(".badge")).to_have_text("queued")
     board.screenshot(path=str(ARTIFACTS / "devphone-supervisor-queued.png"), full_page=True)
 
