@@ -351,3 +351,31 @@ def test_while_only_the_agent_rings_the_widget_does_not_say_we_are_calling(page_
     assert "We are calling you now" not in dialog.inner_text()
     shot(page, "phone-connecting")
     assert page.errors == []
+
+
+def test_a_cancel_too_late_is_told_in_the_operators_words(page_for, app, runtime, clock, busy_agent, twilio):
+    """The button still shows the callback waiting (its polls held back here) when the customer is already
+    talking with an agent: Cancel is refused (409 transition_refused) and the button says, in the IVR file's
+    words, that it can no longer be cancelled, never the API's English detail; the booking stands."""
+    import re
+
+    from tests.support.outbound_legs import Outbound
+
+    busy_agent("billing")
+    page = page_for(**PHONE)
+    dialog = book_billing(page, "212 555 0147")
+    status = re.compile(r"/api/callbacks/[0-9a-f]+\?token=")
+    page.route(status, lambda route: route.abort() if route.request.method == "GET" else route.continue_())
+    agents_api.add_available(app.test_client(), "Ann", "+14155550101", ["billing"], wrap_up_seconds=0)
+    clock.advance(5)  # the dispatcher places a call a second: the busy agent's two legs were placed just now
+    runtime.extras["dispatcher"].run_once()
+    legs = Outbound(twilio)
+    legs.to("+14155550101").answer().press("1")
+    legs.to("+12125550147").answer().amd("human")
+    assert [e.state for e in entries(runtime)] == ["connected"]
+    dialog.get_by_role("button", name="Cancel my callback").click()
+    words = runtime.ivr_config.prompts["en-US"]["button_code_transition_refused"]
+    expect(dialog.locator(".cmb-alert")).to_have_text(words)
+    shot(page, "phone-cancel-too-late")
+    assert [e.state for e in entries(runtime)] == ["connected"]
+    assert page.errors == []
