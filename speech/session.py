@@ -1,12 +1,15 @@
 """One media stream's recognition, from the first frame to a result.
 
-The session decides when the caller has finished: the engine's own
-end-of-utterance, trailing silence after speech (a simple loudness detector,
-so engines without endpointing work too; shorter once the engine has words),
-no speech at all for a while, a
-maximum length, a DTMF key, or the caller hanging up. Audio time is counted
-from the samples received, so tests are deterministic; the wall clock
-(injectable) only guards against frames that stop arriving.
+The session decides when the caller has finished, the same way for every engine:
+trailing silence after speech (a simple loudness detector; shorter once the
+engine has words that make a whole answer, longer while they do not), no speech
+at all for a while, a maximum length, a DTMF key, or the caller hanging up. An
+engine with an endpointer of its own (Vosk: Kaldi ends an utterance after about
+0.5-1 s of silence) does not end the answer: its finals are joined, with the
+words after the last of them, into one hypothesis for the whole answer
+(`joined`). Audio time is counted from the samples received, so tests are
+deterministic; the wall clock (injectable) only guards against frames that stop
+arriving.
 """
 from __future__ import annotations
 
@@ -79,7 +82,7 @@ class SpeechSession:
         self._voiced = 0.0
         self._speech_started = False
         self._last_voice = 0.0
-        self._best: Hypothesis | None = None  # an engine final heard mid-stream
+        self._finals: list[Hypothesis] = []  # the engine's finals heard mid-stream, with words, in order
         self._asked_for_words = False  # asked the engine for words during this pause
         self._last_frame_at = clock()
         self._speech_start = 0.0
@@ -151,13 +154,13 @@ class SpeechSession:
         elif self._recognizer is not None:
             for held in self._take_held():
                 self._feed(held)
-            began = time.perf_counter()
             hyp = self._feed(pcm16)
             if hyp.final and not hyp.empty:
-                # The engine found the end of an utterance with words in it: done.
-                recognition_seconds.labels(hyp.engine).observe(time.perf_counter() - began)
-                self._best = hyp
-                return self._end(SPEECH)
+                # The engine ended an utterance of its own (Kaldi, after a short pause): a caller between
+                # groups of digits, or between "billing" and "for my account", has not finished. Keep its
+                # words; the rules below end the answer. Ask again whether the words make a whole answer.
+                self._finals.append(hyp)
+                self._asked_for_words = False
         quiet = self.audio_seconds - self._last_voice
         end_silence = self.limits.end_silence if self._complete is None else self.limits.end_silence_incomplete
         if self._speech_started and quiet >= end_silence:
@@ -165,8 +168,8 @@ class SpeechSession:
         if self._speech_started and quiet >= self.limits.end_silence_after_words and not self._asked_for_words:
             self._asked_for_words = True  # once per pause: asking costs more than decoding a frame
             partial = getattr(self._recognizer, "partial", None)
-            heard = partial() if partial is not None else None
-            if heard is not None and not heard.empty and (self._complete is None or self._complete(heard.transcript)):
+            heard = joined(self._finals + ([partial()] if partial is not None else []))
+            if heard is not None and (self._complete is None or self._complete(heard.transcript)):
                 return self._end(SPEECH)
         if not self._speech_started and self.limits.no_speech_timeout is not None \
                 and self.audio_seconds >= self.limits.no_speech_timeout:
@@ -227,23 +230,36 @@ class SpeechSession:
             self._recognizer = None
 
     def _end(self, reason: str) -> SpeechOutcome:
-        hyp = self._best
+        last = None
         if self._recognizer is not None:
-            final = None
-            if hyp is None:
-                began = time.perf_counter()
-                final = self._recognizer.finish()
-                if final is not None:
-                    recognition_seconds.labels(final.engine or "unknown").observe(time.perf_counter() - began)
-            if final is not None and not final.empty:
-                hyp = final
+            began = time.perf_counter()
+            last = self._recognizer.finish()
+            if last is not None:
+                recognition_seconds.labels(last.engine or "unknown").observe(time.perf_counter() - began)
             self._discard()
-        if hyp is not None and not hyp.empty:
+        hyp = joined(self._finals + ([last] if last is not None else []))
+        if hyp is not None:
             if reason == NO_SPEECH:
                 reason = SPEECH  # quiet, but the engine heard words: trust it
             self.outcome = SpeechOutcome(reason, hyp.transcript, hyp.confidence, hyp.engine,
                                          audio_seconds=self.audio_seconds)
         else:
-            self.outcome = SpeechOutcome(reason, engine=hyp.engine if hyp else None,
-                                         audio_seconds=self.audio_seconds)
+            self.outcome = SpeechOutcome(reason, audio_seconds=self.audio_seconds)
         return self.outcome
+
+
+def joined(parts: list[Hypothesis]) -> Hypothesis | None:
+    """One hypothesis for the whole answer from the engine's parts in order (its finals, then the words
+    after the last one), or None when none has words. Its confidence is the mean over all the words, each
+    word weighing the same (a part's confidence is already its words' mean, Vosk's `conf`): what the engine
+    would report had it heard the answer as one utterance, so a pause in itself neither lowers nor raises
+    it, and a part heard badly lowers it by its share of the words. (The weakest part would make every
+    answer said in two breaths look doubtful; a mean per part would let a one-word part weigh as much as a
+    ten-digit one.)"""
+    spoken = [p for p in parts if not p.empty]
+    if len(spoken) <= 1:
+        return spoken[0] if spoken else None
+    counts = [len(p.transcript.split()) for p in spoken]
+    confidence = sum(p.confidence * n for p, n in zip(spoken, counts)) / sum(counts)
+    return Hypothesis(" ".join(p.transcript.strip() for p in spoken), round(confidence, 3), spoken[-1].engine,
+                      final=True)

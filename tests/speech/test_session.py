@@ -115,10 +115,110 @@ def test_a_number_left_unfinished_ends_after_the_longer_pause():
     assert completeness("yes_no", "en-US") is None
 
 
-def test_engine_end_of_utterance_wins_immediately():
-    rec = ScriptedRecognizer("support", final_after=30)
-    outcome = feed(s.SpeechSession(rec), [LOUD] * 100)
-    assert outcome.reason == s.SPEECH and outcome.transcript == "support" and rec.frames == 30
+class Segmenting(ScriptedRecognizer):
+    """An engine with an endpointer of its own, as Vosk (Kaldi) is: at the frames in `finals` it ends an
+    utterance and returns its words; its partial and finish() hold only the words since its last final."""
+
+    def __init__(self, finals, last_words="", last_confidence=0.8):
+        super().__init__(last_words)
+        self.finals, self.last_confidence = finals, last_confidence
+
+    def accept(self, pcm16):
+        self.frames += 1
+        if self.frames in self.finals:
+            words, confidence = self.finals[self.frames]
+            return Hypothesis(words, confidence, "segmenting", final=True)
+        return Hypothesis("", 0.0, "segmenting")
+
+    def partial(self):
+        self.partials_asked += 1
+        after_last_final = self.frames > max(self.finals)
+        return Hypothesis(self.words if after_last_final else "", 0.0, "segmenting")
+
+    def finish(self):
+        self.finished = True
+        return Hypothesis(self.words, self.last_confidence, "segmenting", final=True)
+
+
+def test_an_engine_final_in_a_pause_between_groups_of_digits_does_not_end_the_number():
+    # "five five five ... one two three four five six seven": the engine ends an utterance 0.5 s into the
+    # caller's 0.6 s pause (Kaldi's endpointer), but three digits make no whole number: the answer goes on,
+    # and is the whole number, ended by the session's own short pause once the words make one.
+    from understanding.answers import completeness
+
+    rec = Segmenting({50: ("five five five", 0.9)}, "one two three four five six seven", last_confidence=0.5)
+    limits = s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3, end_silence_incomplete=1.2)
+    session = s.SpeechSession(rec, limits, complete=completeness("digits", "en-US"))
+    assert feed(session, [LOUD] * 25 + [SILENCE] * 30 + [LOUD] * 35) is None
+    outcome = feed(session, [SILENCE] * 100)
+    assert outcome.reason == s.SPEECH
+    assert outcome.transcript == "five five five one two three four five six seven"
+    assert abs(outcome.audio_seconds - (0.5 + 0.6 + 0.7 + 0.3)) < 0.021
+    # The confidence of the words, each word weighing the same: (3 * 0.9 + 7 * 0.5) / 10.
+    assert outcome.confidence == 0.62 and outcome.engine == "segmenting"
+
+
+def test_a_number_left_unfinished_after_an_engine_final_ends_after_the_longer_pause():
+    from understanding.answers import completeness
+
+    rec = Segmenting({40: ("four one five", 0.9)})
+    limits = s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3, end_silence_incomplete=1.2)
+    session = s.SpeechSession(rec, limits, complete=completeness("digits", "en-US"))
+    outcome = feed(session, [LOUD] * 25 + [SILENCE] * 100)
+    assert outcome.transcript == "four one five" and outcome.confidence == 0.9
+    assert abs(outcome.audio_seconds - (0.5 + 1.2)) < 0.021
+
+
+def test_words_of_an_engine_final_count_as_words_in_the_pause_that_follows():
+    # The engine ended its utterance while the loudness detector still heard voice (a noisy line): its
+    # partial then holds nothing, but the answer has words, so the short pause ends it, not end_silence.
+    rec = Segmenting({20: ("support", 0.7)})
+    session = s.SpeechSession(rec, s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3))
+    assert feed(session, [LOUD] * 25) is None
+    outcome = feed(session, [SILENCE] * 100)
+    assert outcome.reason == s.SPEECH and outcome.transcript == "support" and outcome.confidence == 0.7
+    assert abs(outcome.audio_seconds - (0.5 + 0.3)) < 0.021
+    assert rec.finished and rec.closed
+
+
+def test_an_empty_engine_final_loses_no_words_and_ends_nothing():
+    # Kaldi ends an utterance of unknown words only (its <UNK>, left out) or of silence: nothing to keep.
+    rec = Segmenting({20: ("", 0.0), 60: ("billing", 0.6)}, "for my account", last_confidence=0.9)
+    session = s.SpeechSession(rec, s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3))
+    assert feed(session, [LOUD] * 40 + [LOUD] * 40) is None
+    outcome = feed(session, [SILENCE] * 100)
+    assert outcome.transcript == "billing for my account" and outcome.confidence == 0.825
+
+
+def test_endless_talk_with_engine_finals_stops_at_max_duration_with_all_of_it():
+    rec = Segmenting({50: ("sales", 0.9), 100: ("new contract", 0.6)}, "please")
+    outcome = feed(s.SpeechSession(rec, s.SessionLimits(max_duration=3.0)), [LOUD] * 1000)
+    assert outcome.reason == s.MAX_DURATION and outcome.transcript == "sales new contract please"
+    assert abs(outcome.audio_seconds - 3.0) < 0.021
+
+
+def test_barge_in_still_fires_when_the_engine_ends_an_utterance_first():
+    spoken = []
+    rec = Segmenting({10: ("no", 0.9)})
+    session = s.SpeechSession(rec, s.SessionLimits(barge_in=0.25), on_speaking=lambda: spoken.append(rec.frames))
+    assert feed(session, [LOUD] * 20) is None  # the final at 0.2 s of voice does not end the answer
+    assert spoken == [12]  # once, after 0.25 s of voice (the frame's audio counted before it is decoded)
+    assert feed(session, [SILENCE] * 100).transcript == "no"
+
+
+def test_an_empty_engine_final_in_silence_leaves_the_no_speech_timeout_alone():
+    rec = Segmenting({50: ("", 0.0)})
+    outcome = feed(s.SpeechSession(rec, s.SessionLimits(no_speech_timeout=2.0)), [SILENCE] * 500)
+    assert outcome.reason == s.NO_SPEECH and outcome.transcript == "" and outcome.engine is None
+    assert abs(outcome.audio_seconds - 2.0) < 0.021 and rec.closed
+
+
+def test_joined_parts_are_one_hypothesis_weighted_by_words():
+    parts = [Hypothesis("four one five", 1.0, "vosk", final=True), Hypothesis("", 0.0, "vosk", final=True),
+             Hypothesis("five five five zero", 0.3, "vosk", final=True)]
+    assert s.joined(parts) == Hypothesis("four one five five five five zero", 0.6, "vosk", final=True)
+    assert s.joined(parts[:1]) is parts[0]  # one part: as the engine gave it
+    assert s.joined(parts[1:2]) is None and s.joined([]) is None
 
 
 def test_silence_ends_with_no_speech_after_the_timeout():
