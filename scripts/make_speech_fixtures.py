@@ -8,7 +8,11 @@ phone line delivers: 8 kHz, mono, 8-bit mu-law, band-limited to 300-3400 Hz.
 
 - ko/: Korean words spoken by espeak-ng (its Korean voice is poor, so only words
   that the small Vosk Korean model recognises reliably in a grammar are kept),
-  with 0.5 s of silence before and 1.5 s after so the end of speech is there.
+  with 0.5 s of silence before and 1.5 s after so the end of speech is there;
+  and one answer said in two parts, 상담원 ... 연결 ("an agent ... connect me"),
+  with a pause inside it longer than Vosk's own endpointer waits: quiet, and
+  filled with a sound in the caller's room (band-limited noise at -40 dBFS,
+  seeded), louder than the session's voice floor (-45 dBFS).
 - en/tts_en_*: US English menu answers spoken by espeak-ng (synthetic callers).
 - en/: real recordings of people from pocketsphinx-testdata (CMU, BSD-style
   licence), the "cards" set, "go forward ten meters" and a TIDIGITS digit string,
@@ -70,6 +74,43 @@ def korean() -> dict[str, str]:
             run("espeak-ng", "-v", "ko", "-s", "150", "-w", raw, text)
             run("sox", raw, *PHONE, os.path.join(OUT, "ko", name + ".wav"), *BAND, "pad", "0.5", "1.5")
     return {name + ".wav": text for name, text in KOREAN.items()}
+
+
+PAUSED_KOREAN = {  # file name -> (first part, pause in seconds, second part, level of the pause's noise or None)
+    "ko_sangdamwon_pause_yeongyeol": ("상담원", 1.1, "연결", None),
+    "ko_sangdamwon_noise_yeongyeol": ("상담원", 1.2, "연결", -40.0),
+}
+
+
+def korean_paused() -> dict[str, str]:
+    """Answers said in two parts with a pause between them (PAUSED_KOREAN), on the phone line as above."""
+    import numpy as np
+
+    sys.path.insert(0, ROOT)
+    from speech.audio import phone_band, read_wav, write_mulaw_wav
+
+    made = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (first, pause, second, noise_dbfs) in PAUSED_KOREAN.items():
+            parts = []
+            for i, text in enumerate((first, second)):
+                raw, line = os.path.join(tmp, f"{name}{i}.wav"), os.path.join(tmp, f"{name}{i}.line.wav")
+                run("espeak-ng", "-v", "ko", "-s", "150", "-w", raw, text)
+                run("sox", raw, *PHONE, line, *BAND)
+                x = np.frombuffer(read_wav(line).pcm16, "<i2").astype(np.float64)
+                heard = np.flatnonzero(np.abs(x) > 100)  # without espeak-ng's own silence: the pause is `pause`
+                parts.append(x[heard[0]:heard[-1] + 1])
+            gap = np.zeros(int(8000 * pause))
+            if noise_dbfs is not None:
+                rng = np.random.default_rng(int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
+                hiss = np.frombuffer(phone_band((rng.standard_normal(len(gap)) * 3000).astype("<i2").tobytes(), 8000),
+                                     "<i2").astype(np.float64)
+                gap = hiss / float(np.sqrt(np.mean(hiss ** 2))) * 32768 * 10 ** (noise_dbfs / 20)
+            lead, tail = np.zeros(4000), np.zeros(12000)  # 0.5 s before, 1.5 s after, as the words above
+            pcm = np.clip(np.round(np.concatenate([lead, parts[0], gap, parts[1], tail])), -32768, 32767)
+            write_mulaw_wav(os.path.join(OUT, "ko", name + ".wav"), pcm.astype("<i2").tobytes())
+            made[name + ".wav"] = f"{first} {second}"
+    return made
 
 
 def english() -> dict[str, str]:
@@ -171,7 +212,7 @@ def main() -> int:
         return 0
     manifest = {
         "about": "8 kHz mono mu-law phone audio made by scripts/make_speech_fixtures.py",
-        "ko": korean(),
+        "ko": {**korean(), **korean_paused()},
         "en": english(),
         "en_source": "Debian pocketsphinx-testdata (CMU Sphinx test recordings), converted to the phone band",
         "en_cards_grammar": "cards.gram in the same package: ranks, 'of', suits",

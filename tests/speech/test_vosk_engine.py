@@ -128,3 +128,74 @@ def test_skill_answers_with_the_examples_vocabulary(ko_engine, audio_path, name,
     outcome = session.outcome or session.hangup()
     assert outcome.engine == "vosk" and outcome.transcript
     assert Understanding({"ko-KR": KO_EXAMPLES}).skill(outcome.transcript, "ko-KR").skill == skill
+
+
+# 상담원 ... 연결 ("an agent ... connect me"), one answer with a pause inside it: quiet (1.1 s), or holding a sound
+# in the caller's room louder than the session's voice floor (1.2 s; scripts/make_speech_fixtures.py).
+PAUSED = ["ko_sangdamwon_pause_yeongyeol.wav", "ko_sangdamwon_noise_yeongyeol.wav"]
+AGENT_GRAMMAR = {"general": ["상담원", "상담원 연결", "사람"], "support": ["기술 지원"], "billing": ["요금"]}
+
+
+def _second_part_starts(audio) -> float:
+    """Seconds into a recording of PAUSED[0]'s layout (silence, first part, quiet pause, second part) where the
+    caller's voice comes back: the first loud frame after half a second without one."""
+    from speech.audio import rms_dbfs
+
+    frames = [audio.pcm16[i:i + 320] for i in range(0, len(audio.pcm16), 320)]
+    loud = [rms_dbfs(f) >= -45.0 for f in frames]
+    first_end = next(i for i in range(loud.index(True), len(loud)) if not any(loud[i:i + 25]))
+    return next(i for i in range(first_end, len(loud)) if loud[i]) * 0.02
+
+
+@pytest.mark.parametrize("name", PAUSED)
+def test_kaldi_ends_an_utterance_inside_the_callers_pause(ko_engine, audio_path, name):
+    # Why the session joins Vosk's finals: Kaldi's endpointer ends an utterance about 0.9 s into a pause, so
+    # one answer said with a pause comes out as two finals.
+    from speech.grammar import grammar_for
+
+    quiet = read_wav(audio_path("ko", PAUSED[0]))
+    finals = recognise(ko_engine, audio_path("ko", name), grammar_for("skill", "ko-KR", AGENT_GRAMMAR))
+    assert [h.transcript for _, h in finals] == ["상담원", "연결"]
+    assert finals[0][0] < _second_part_starts(quiet)
+
+
+class _Spy:
+    """A real recognizer, with the finals it returned mid-stream counted (to show the test saw one)."""
+
+    def __init__(self, rec):
+        self._rec, self.sample_rate, self.finals = rec, rec.sample_rate, []
+
+    def accept(self, pcm16):
+        hyp = self._rec.accept(pcm16)
+        if hyp.final and not hyp.empty:
+            self.finals.append(hyp.transcript)
+        return hyp
+
+    def __getattr__(self, name):
+        return getattr(self._rec, name)
+
+
+@pytest.mark.parametrize("name, complete", [
+    # Quiet pause, in an answer whose words make no whole answer (as a phone number with too few digits; no
+    # test on Kaldi's partial words, which in that pause were "연결 연결"): only SessionLimits.end_silence_incomplete
+    # (1.2 s) of quiet ends it, and the 1.1 s pause is shorter.
+    (PAUSED[0], lambda words: False),
+    # The noisy pause is no pause to the session at all: any words make a whole answer.
+    (PAUSED[1], None),
+])
+def test_a_session_keeps_what_vosk_heard_on_both_sides_of_a_pause(ko_engine, audio_path, name, complete):
+    from speech.grammar import grammar_for
+    from speech.session import SPEECH, SessionLimits, SpeechSession
+
+    audio = read_wav(audio_path("ko", name))
+    rec = _Spy(ko_engine.recognizer(8000, grammar_for("skill", "ko-KR", AGENT_GRAMMAR)))
+    session = SpeechSession(rec, SessionLimits(no_speech_timeout=None), complete=complete)
+    for i in range(0, len(audio.pcm16), 320):
+        if session.feed_audio(audio.pcm16[i:i + 320]):
+            break
+    outcome = session.outcome or session.hangup()
+    assert rec.finals[0] == "상담원"  # Kaldi ended an utterance in the pause (and maybe one after 연결)...
+    # ...and the answer went on: all the caller said, ended by the session.
+    assert (outcome.reason, outcome.transcript, outcome.engine) == (SPEECH, "상담원 연결", "vosk")
+    assert 0 < outcome.confidence <= 1
+    assert outcome.audio_seconds < audio.seconds  # ended by the session's pause after 연결, in the silence

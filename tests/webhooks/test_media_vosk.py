@@ -79,3 +79,28 @@ def test_a_caller_saying_technical_support_in_korean_is_heard_by_vosk_and_sent_t
     # The caller presses 1 for yes, as Twilio posts a key: support, where nobody is staffed.
     reply = emulator.post("/voice/step/confirm_skill?t=2", {**call, "Digits": "1"}).get_data(as_text=True)
     assert "Nobody on our technical support team can take your call right now." in reply, reply
+
+
+@pytest.mark.ivr(Edit(_korean_examples))
+def test_words_after_a_pause_vosk_ends_an_utterance_in_are_part_of_the_answer(vosk_app, emulator):
+    """The caller says 상담원 ("an agent"), pauses 1.2 s, and says 연결 ("connect me"): one answer,
+    tests/fixtures/audio/ko/ko_sangdamwon_noise_yeongyeol.wav. During the pause a sound in the caller's room
+    (-40 dBFS, above the session's voice floor of -45 dBFS) keeps the session's loudness detector from counting
+    it as the end of the answer; Kaldi's own endpointer hears no speech in it and ends an utterance about 0.9 s
+    in (tests/speech/test_vosk_engine.py). Before, that ended the answer: 상담원 alone was stored. Now the
+    session's own rules end it (here 0.3 s after 연결), and the answer is all the caller said."""
+    runtime = vosk_app.extensions["ivr"]
+    ws_url = emulator.transport.websocket_url(PUBLIC_BASE_URL.replace("https://", "wss://") + "/media")
+    sid, token = ring(emulator)
+    with connect(ws_url) as ws:
+        open_stream(ws, sid, token, [SILENCE] * 25 + frames(os.path.join(AUDIO, "ko", "ko_sangdamwon_noise_yeongyeol.wav"))
+                    + [SILENCE] * 150)
+        assert closed_by_server(ws, timeout=60)
+    [heard] = results(runtime)
+    assert (heard.call_sid, heard.step, heard.engine, heard.transcript) == (sid, "menu", "vosk", "상담원 연결")
+    [moved_to] = [r["form"]["Url"] for r in emulator.rest.requests
+                  if r["method"] == "POST" and sid in r["path"] and "listen" not in r["form"]["Url"]]
+    call = {"AccountSid": emulator.account_sid, "CallSid": sid, "CallStatus": "in-progress",
+            "From": "+12125550142", "To": "+15005550006"}
+    reply = emulator.post(moved_to.removeprefix(PUBLIC_BASE_URL), call).get_data(as_text=True)
+    assert "Customer service, is that right?" in reply, reply
