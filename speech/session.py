@@ -156,9 +156,9 @@ class SpeechSession:
                 self._feed(held)
             hyp = self._feed(pcm16)
             if hyp.final and not hyp.empty:
-                # The engine ended an utterance of its own (Kaldi, after a short pause): a caller between
-                # groups of digits, or between "billing" and "for my account", has not finished. Keep its
-                # words; the rules below end the answer. Ask again whether the words make a whole answer.
+                # The engine ended an utterance of its own (Kaldi, about 0.5-1 s into a pause): not the end
+                # of the answer (a caller between groups of digits has not finished). Keep its words; the rules
+                # below end the answer, asking again whether the words so far make a whole one.
                 self._finals.append(hyp)
                 self._asked_for_words = False
         quiet = self.audio_seconds - self._last_voice
