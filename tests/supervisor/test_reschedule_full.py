@@ -140,15 +140,16 @@ DUTCH_FILE = Edit(lambda raw: raw["company"].update(default_language="nl-NL"))
 @pytest.mark.parametrize("javascript", [True, False], ids=["fetch", "form"])
 @pytest.mark.parametrize("said", [
     pytest.param("Not rescheduled: tomorrow, Wednesday 25 November at 14:35, New York time is fully booked, "
-                 "and no later time has room within the booking horizon.",
+                 "and no later time in the next 8 days has room.",
                  marks=pytest.mark.ivr(WEDNESDAY_AFTERNOON), id="en"),
-    pytest.param("Niet verzet: morgen, woensdag 25 november om 14:35, tijdzone New York is volgeboekt, en binnen "
-                 "de boekingstermijn heeft geen later tijdstip plaats.",
+    pytest.param("Niet verzet: morgen, woensdag 25 november om 14:35, tijdzone New York is volgeboekt, en de "
+                 "komende 8 dagen heeft geen later tijdstip plaats.",
                  marks=pytest.mark.ivr(WEDNESDAY_AFTERNOON, DUTCH_FILE), id="nl"),
 ])
 def test_a_full_time_with_no_free_time_after_it_says_so(sign_in, runtime, one_full, javascript, said):
     """Ann alone, callbacks at 14:30 (the one moved) and 14:35: 14:35 is full, and no start time after it has
-    room before the horizon ends. The refusal names none, in the file's words, and nothing changes."""
+    room in the 8 days looked at. The refusal names none, in the file's words, and nothing changes. It says
+    the 8 days, not the booking horizon (14 days): the next Wednesday's 14:30, beyond them, is still taken."""
     moving = one_full("2026-11-25T14:35", "2026-11-25T14:30")
     sam = sign_in("sam")
     before = entry(runtime, moving["id"])
@@ -166,3 +167,6 @@ def test_a_full_time_with_no_free_time_after_it_says_so(sign_in, runtime, one_fu
     after = entry(runtime, moving["id"])
     assert (after.version, local_due(runtime, moving["id"])) == (before.version, "25 14:30")
     assert [e.event for e in after.events] == ["requested", "window_told"]
+    assert sam.act(moving["id"], "reschedule", before.version, when="2026-12-02T14:30",
+                   zone="America/New_York").status_code == 200
+    assert local_due(runtime, moving["id"]) == "02 14:30"
