@@ -137,14 +137,15 @@ WEDNESDAY_AFTERNOON = calendar(hours={"wed": "14:30-14:50"}, skills=["billing"])
 DUTCH_FILE = Edit(lambda raw: raw["company"].update(default_language="nl-NL"))
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["fetch", "form"])
-@pytest.mark.parametrize("said", [
-    pytest.param("Not rescheduled: tomorrow, Wednesday 25 November at 14:35, New York time is fully booked, "
+# Each language through one of the page's two paths (the same words, supervisor.http.entries._full_words):
+# with JavaScript the refusal's JSON, without it the page the form comes back to.
+@pytest.mark.parametrize("javascript, said", [
+    pytest.param(True, "Not rescheduled: tomorrow, Wednesday 25 November at 14:35, New York time is fully booked, "
                  "and no later time in the next 8 days has room.",
-                 marks=pytest.mark.ivr(WEDNESDAY_AFTERNOON), id="en"),
-    pytest.param("Niet verzet: morgen, woensdag 25 november om 14:35, tijdzone New York is volgeboekt, en de "
+                 marks=pytest.mark.ivr(WEDNESDAY_AFTERNOON), id="en-fetch"),
+    pytest.param(False, "Niet verzet: morgen, woensdag 25 november om 14:35, tijdzone New York is volgeboekt, en de "
                  "komende 8 dagen heeft geen later tijdstip plaats.",
-                 marks=pytest.mark.ivr(WEDNESDAY_AFTERNOON, DUTCH_FILE), id="nl"),
+                 marks=pytest.mark.ivr(WEDNESDAY_AFTERNOON, DUTCH_FILE), id="nl-form"),
 ])
 def test_a_full_time_with_no_free_time_after_it_says_so(sign_in, runtime, one_full, javascript, said):
     """Ann alone, callbacks at 14:30 (the one moved) and 14:35: 14:35 is full, and no start time after it has
