@@ -43,8 +43,8 @@ from callbacks.dispatcher import DispatchSettings, Dispatcher  # noqa: E402
 from clock import ManualClock  # noqa: E402
 from config import Settings, retry_in_window  # noqa: E402
 from routing import queue  # noqa: E402
-from simday_model import (Contact, Scenario, SkillHistory, draw_contacts, load_scenario, others,  # noqa: E402
-                          percentile)
+from simday_model import (Contact, Scenario, ScenarioError, SkillHistory, draw_contacts,  # noqa: E402
+                          load_scenario, others, percentile)
 from storage.db import transaction  # noqa: E402
 from storage.models import Agent, QueueEntry, QueueEvent  # noqa: E402
 from telephony.emulator import Emulator  # noqa: E402
@@ -458,6 +458,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="on stderr: each slip not told in time and each slot not dialled on time, with its trail")
     args = parser.parse_args(argv)
     files = args.files or [SCENARIOS / f"{name}.toml" for name in SHIPPED]
+    for path in files:  # a key that cannot be used is said before any day runs
+        try:
+            load_scenario(path)
+        except ScenarioError as e:
+            parser.error(str(e))
     memory = "/dev/shm" if os.path.isdir("/dev/shm") else None  # SQLite's fsyncs are not what is measured
     with tempfile.TemporaryDirectory(prefix="simday-", dir=memory) as workdir:
         for i, path in enumerate(files):

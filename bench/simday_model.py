@@ -10,6 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from clock import local_to_utc
@@ -31,8 +32,10 @@ DEFAULTS = {
     "retry_in_window_seconds": "",   # CALLBACK_RETRY_IN_WINDOW_SECONDS ("" = the product's default, "off")
     "max_attempts": 3,
     # A customer who missed a callback attempt (no answer, or their voicemail took it) stays unreachable
-    # for an exponential time with this mean: an attempt before then meets the same again. 0: every
-    # attempt draws afresh from `answer`, however soon after a miss (the model before retries in the window).
+    # for a while: an attempt before then meets the same again. A number: an exponential time with this
+    # mean (0: every attempt draws afresh from `answer`, however soon after a miss: the model before retries
+    # in the window); a list of observed seconds: one of them, drawn at random; a table
+    # { seconds = [...], share = [...] }: each time with its share (away_draw()).
     "away_seconds": 300,
     "drain_minutes": 60,             # the day runs this long after the last close, for calls in flight
 }
@@ -85,6 +88,7 @@ class Scenario:
     scheduled_share: float
     answer: dict[str, float]
     raw: dict
+    away: Callable[[random.Random], float] | None = None  # a time away after a miss (away_draw()); None: none
 
     def __getattr__(self, key):  # the timing keys (DEFAULTS) read straight from the file
         try:
@@ -104,6 +108,46 @@ class Scenario:
 
 def _hhmm(text: str) -> time:
     return time.fromisoformat(text)
+
+
+class ScenarioError(ValueError):
+    """A scenario file's key that cannot be used, said with the file and the key."""
+
+
+def _seconds(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ScenarioError(f"{what} must be a number of seconds, 0 or more (got {value!r})")
+    return float(value)
+
+
+def away_draw(value) -> Callable[[random.Random], float] | None:
+    """How long a customer who missed an attempt stays away, from the scenario's `away_seconds`:
+        300                                       an exponential time with this mean (0: never away)
+        [40, 95, 130, 600, ...]                   observed seconds: one of them at random (empirical)
+        { seconds = [60, 180, 900], share = [0.5, 0.3, 0.2] }   each time with its share
+    Returns a draw from a random stream, or None (never away). ScenarioError says what is wrong."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        mean = _seconds(value, "away_seconds")
+        return (lambda rng: rng.expovariate(1 / mean)) if mean > 0 else None
+    if isinstance(value, list):
+        if not value:
+            raise ScenarioError("away_seconds: the list of observed seconds is empty")
+        seen = [_seconds(v, f"away_seconds[{i}]") for i, v in enumerate(value)]
+        return lambda rng: rng.choice(seen)
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"seconds", "share"})
+        if unknown or "seconds" not in value or "share" not in value:
+            raise ScenarioError("away_seconds: a table needs exactly the keys seconds and share "
+                                f"(got {', '.join(sorted(value)) or 'none'})")
+        times, shares = value["seconds"], value["share"]
+        if not isinstance(times, list) or not isinstance(shares, list) or not times or len(times) != len(shares):
+            raise ScenarioError("away_seconds: seconds and share must be lists of the same, non-zero length")
+        times = [_seconds(v, f"away_seconds.seconds[{i}]") for i, v in enumerate(times)]
+        weights = [_seconds(v, f"away_seconds.share[{i}]") for i, v in enumerate(shares)]
+        if sum(weights) <= 0:
+            raise ScenarioError("away_seconds: the shares add up to 0")
+        return lambda rng: rng.choices(times, weights=weights)[0]
+    raise ScenarioError(f"away_seconds must be a number, a list of seconds or a table (got {value!r})")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -129,9 +173,13 @@ def load_scenario(path: str | Path) -> Scenario:
             patience_seconds=float(s["patience_seconds"] if s["patience_seconds"] is not None
                                    else raw["patience_seconds"]),
             offer_threshold_seconds=s["offer_threshold_seconds"]))
+    try:
+        away = away_draw(raw["away_seconds"])
+    except ScenarioError as e:
+        raise ScenarioError(f"{path}: {e}") from None
     return Scenario(name=raw["name"], day=day, zone=zone, seed=int(raw["seed"]), channels=dict(raw["channels"]),
                     skills=skills, accept_callback=float(raw["accept_callback"]),
-                    scheduled_share=float(raw["scheduled_share"]), answer=dict(raw["answer"]), raw=raw)
+                    scheduled_share=float(raw["scheduled_share"]), answer=dict(raw["answer"]), raw=raw, away=away)
 
 
 # ---- contacts, drawn once per scenario and seed (common random numbers) ------------------------------
@@ -198,7 +246,10 @@ def draw_contacts(sc: Scenario) -> list[Contact]:
         arrivals = random.Random(f"{sc.seed}:{plan.name}:arrivals")
         traits = random.Random(f"{sc.seed}:{plan.name}:traits")
         reach = random.Random(f"{sc.seed}:{plan.name}:reach")  # its own stream: the other draws stay as they were
-        away_mean = float(sc.raw["away_seconds"])
+        # The exponential time away is drawn from `reach` (as the shipped days' figures were); one given from
+        # data from a stream of its own, so that day's other draws are those of the day with away_seconds = 0.
+        gone = reach if not isinstance(sc.raw["away_seconds"], (list, dict)) else random.Random(
+            f"{sc.seed}:{plan.name}:away")
         peak = max(plan.arrivals_per_hour) / 3600
         t = plan.open
         while peak > 0:
@@ -214,8 +265,7 @@ def draw_contacts(sc: Scenario) -> list[Contact]:
                 later_minutes=traits.choice((30, 60, 90, 120, 180)),
                 answers=[_pick(traits, sc.answer) for _ in range(sc.raw["max_attempts"])],
                 more=[_pick(reach, sc.answer) for _ in range(2 * sc.raw["max_attempts"])],
-                away=[reach.expovariate(1 / away_mean) for _ in range(3 * sc.raw["max_attempts"])]
-                if away_mean > 0 else []))
+                away=[sc.away(gone) for _ in range(3 * sc.raw["max_attempts"])] if sc.away else []))
     contacts.sort(key=lambda c: (c.arrival, c.skill))
     for i, c in enumerate(contacts):
         c.n = i

@@ -24,6 +24,7 @@ from callbacks.services import CallbackRequest, book_callback, change_state, fin
 from config import IvrConfig, Prompts
 from routing import hours, queue
 from routing import slots as routing_slots
+from routing.predictor import HORIZON
 from routing.promise import Window, stored_window
 from storage.models import QueueEntry
 from understanding import Understanding
@@ -111,7 +112,7 @@ class TimeFull(RequestRefused):
             named = ", ".join(when.strftime("%Y-%m-%d %H:%M") for when in local)
             message = f"that time is fully booked; the next free times are {named} {zone.key}"
         elif message is None:
-            message = "that time is fully booked, and no later time has room within the booking horizon"
+            message = f"that time is fully booked, and no later time in the next {HORIZON.days} days has room"
         super().__init__(message, field=field, code="full")
         self.free, self.zone, self.now = free, zone, now
         self.extra = {"next_free": [when.strftime("%Y-%m-%dT%H:%M") for when in local], "timezone": zone.key}

@@ -39,6 +39,20 @@ def serve_key(entry: QueueEntry, now: datetime, early_seconds: int) -> tuple:
     return (1, *order_key(entry))
 
 
+def window_begun(by: datetime):
+    """Queued callbacks whose told window begins by `by`: a closed skill's agents still serve them (promised
+    for today), and only them of its queued callbacks (the others wait for the opening)."""
+    return (QueueEntry.state == "queued") & (QueueEntry.promised_from <= by)
+
+
+def served_while_closed(now: datetime):
+    """Of a closed skill's line now (routing.queue.in_line_now), what its agents still serve before it opens
+    (due_entries' closed rule): live holders and queued callbacks whose told window has begun. Retries and
+    callbacks told a window at the opening wait for it; a slot at the opening falls due only then. The
+    estimate counts a closed skill's work for a multi-skill agent by it (routing.estimate.line_counts)."""
+    return (QueueEntry.state == "holding") | window_begun(now)
+
+
 def due_entries(s: Session, skill: Skill, now: datetime, limit: int, early_seconds: int) -> list[QueueEntry]:
     """Up to `limit` entries of `skill` that may be served now, in serving order (serve_key)."""
     early = now + timedelta(seconds=early_seconds)
@@ -51,7 +65,7 @@ def due_entries(s: Session, skill: Skill, now: datetime, limit: int, early_secon
         clauses = [(unoffered_holder, False), (QueueEntry.state == "queued", False), (scheduled, True), (retry, True)]
         slotted = scheduled
     else:
-        promised = (QueueEntry.state == "queued") & (QueueEntry.promised_from <= early)
+        promised = window_begun(early)
         slotted = scheduled & (QueueEntry.next_attempt_at > now)
         clauses = [(unoffered_holder, True), (slotted, True), (promised, True)]
     found: list[QueueEntry] = []

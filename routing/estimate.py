@@ -19,14 +19,16 @@ import math
 import statistics
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from clock import TimeRefused, local_to_utc, span_on
 from config import IvrConfig, Skill
 from routing import queue
-from routing.hours import open_for_demo
+from routing.due import served_while_closed
+from routing.hours import is_open, open_for_demo
 from routing.predictor import HORIZON, Estimate, Handle, Hours, Line, Supply, calibrated, predict
 from storage.models import CALLBACK, HOLDING, Agent, QueueEntry, QueueEvent
 
@@ -98,9 +100,10 @@ def estimate(session: Session, skill: Skill | str, now: datetime, *, config: Ivr
     if shared is not None:
         found = shared.get(("supply", key, asking))
         if found is None:
-            found = shared[("supply", key, asking)] = agent_supply(session, skill, now, hours, counts, asking)
+            found = shared[("supply", key, asking)] = agent_supply(session, skill, now, hours, counts, asking,
+                                                                   config=config)
     else:
-        found = agent_supply(session, skill, now, hours, counts, asking, released)
+        found = agent_supply(session, skill, now, hours, counts, asking, released, config=config)
     rate = abandon_rate(session, skill.name, now, shared)
     if shared is not None:
         line = line_from(standing(session, skill.name, shared), now, entry, abandon_rate=rate)
@@ -172,7 +175,7 @@ def line_estimates(session: Session, skill: Skill, now: datetime, *, config: Ivr
     """For the supervisor page: the estimate for a new arrival, and one per place 1..in_line, reading
     the inputs once (callbacks falling due later are counted for every place)."""
     hours = opening_spans(skill, now)
-    supply = agent_supply(session, skill, now, hours, line_counts(session, now))
+    supply = agent_supply(session, skill, now, hours, line_counts(session, now), config=config)
     handle = handle_time(session, skill.name, config.assumed_handle_seconds)
     due = line_before(session, skill.name, now, None).due
     places = [predict(Line(ahead=p, due=due), supply, handle, hours, now) for p in range(in_line + 1)]
@@ -204,11 +207,21 @@ def _local(day, at, skill: Skill) -> datetime:
         return datetime.combine(day, at).replace(tzinfo=skill.timezone).astimezone(timezone.utc)
 
 
-def line_counts(session: Session, now: datetime) -> dict[str, int]:
-    """How many entries stand in each skill's line now."""
-    rows = session.execute(select(QueueEntry.skill, func.count()).where(queue.in_line_now(now))
+class Waiting(NamedTuple):
+    """One skill's line now: every entry standing in it, and how many of them its agents serve while the
+    skill is closed (routing.due.served_while_closed: holders, queued callbacks whose window has begun)."""
+
+    line: int
+    while_closed: int
+
+
+def line_counts(session: Session, now: datetime) -> dict[str, Waiting]:
+    """How many entries stand in each skill's line now (and how many of them are served while it is closed),
+    in one grouped query."""
+    closed = func.sum(case((served_while_closed(now), 1), else_=0))
+    rows = session.execute(select(QueueEntry.skill, func.count(), closed).where(queue.in_line_now(now))
                            .group_by(QueueEntry.skill)).all()
-    return {skill: int(n) for skill, n in rows}
+    return {skill: Waiting(int(n), int(m or 0)) for skill, n, m in rows}
 
 
 def line_before(session: Session, skill: str, now: datetime, entry: QueueEntry | None,
@@ -309,12 +322,17 @@ def abandon_rate(session: Session, skill: str, now: datetime, shared: dict | Non
     return rate
 
 
-def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
-                 counts: dict[str, int], asking: int = 1, released: int | None = None) -> list[Supply]:
+def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours, counts: dict[str, Waiting],
+                 asking: int = 1, released: int | None = None, *, config: IvrConfig) -> list[Supply]:
     """Agents with the skill, each as the share of their work this skill's line takes: (n + asking) over
     (n + asking + the entries in their other skills' lines), n = this line's length (line_counts()),
     `asking` = 1 for someone not in it yet (a new caller, a time to book), 0 for an entry already in it;
     an agent whose other lines are empty is all this line's. The agent `released` counts as free.
+    Another skill closed when this line is served (now, or at its next opening when closed now) counts
+    only what the dispatcher serves of it while closed (routing.due.served_while_closed): its retries
+    and the callbacks told a window at its opening wait for that, and take none of the agent's time
+    until then (one share per agent: a skill that opens during the wait counts from its opening on only
+    in later estimates).
 
     Logged-in agents stay until today's closing and are expected again at later openings; when nobody
     is logged in, every agent with the skill is expected from the next opening that is not today's."""
@@ -323,10 +341,15 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours,
                                                     Agent.wrap_up_seconds)) if skill.name in (row.skills or {})]
     on = [a for a in agents if a.state != "offline"]
     today_end = hours.spans[0][1] if hours.spans and hours.spans[0][0] <= now else None
+    served_at = hours.spans[0][0] if hours.spans and hours.spans[0][0] > now else now
+    work = {}  # each other line's entries an agent serves while this line is served
+    for name, waiting in counts.items():
+        other = config.skills.get(name)
+        work[name] = waiting.while_closed if other is not None and not is_open(other, served_at) else waiting.line
     supply = []
     for agent in agents:
-        mine = max(1, counts.get(skill.name, 0) + asking)  # this line, with the caller asking
-        share = mine / (mine + sum(counts.get(name, 0) for name in agent.skills if name != skill.name))
+        mine = max(1, counts.get(skill.name, Waiting(0, 0)).line + asking)  # this line, with the caller asking
+        share = mine / (mine + sum(work.get(name, 0) for name in agent.skills if name != skill.name))
         if agent.id == released and agent.state != "offline":
             supply.append(Supply(share=share, free=True))
         elif agent.state != "offline":

@@ -26,7 +26,8 @@ of everyone ahead), made honest about what the step formula ignored:
               and outside an agent's shift; an agent with several skills counts as the share of their
               lines' work that is this skill's: (n + 1) / (n + 1 + the entries in their other lines),
               n = this line's length without the caller asking, + 1 for them (counted once, whether their
-              entry already stands in the line or not); their other lines empty: all of them;
+              entry already stands in the line or not); their other lines empty: all of them; of another
+              skill closed then, only what is served before it opens (routing/estimate.py, agent_supply);
   * handle  = the agent-seconds one entry really takes (ring, whisper, talk, the customer's ring and
               answering-machine check, failed attempts, wrap-up), measured from the audit trail;
   * mean    = the T at which the integral of capacity(t) / handle from now reaches ahead - free + 1

@@ -110,7 +110,7 @@ def hold(session: Session, skill: str) -> None:
 
 def _inputs(session: Session, config: IvrConfig, skill: Skill, now: datetime):
     hours = estimate.opening_spans(skill, now)
-    supply = estimate.agent_supply(session, skill, now, hours, estimate.line_counts(session, now))
+    supply = estimate.agent_supply(session, skill, now, hours, estimate.line_counts(session, now), config=config)
     return hours, supply, estimate.handle_time(session, skill.name, config.assumed_handle_seconds)
 
 

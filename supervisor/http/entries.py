@@ -16,6 +16,7 @@ from callbacks.requests import TimeFull
 from clock import TimeRefused
 from config import IvrConfig
 from routing import hours
+from routing.predictor import HORIZON
 from storage.db import transaction
 from storage.models import QueueEntry
 from supervisor import services
@@ -57,7 +58,8 @@ def _full_words(full: TimeFull, asked: datetime) -> str:
     p = wording()
     asked_words = promises.moment_words(p, asked, full.zone, full.now)
     if not full.free:
-        return p.text("supervisor_time_full_none", asked=asked_words)
+        # Free times are looked for as far as staffing is predicted (HORIZON); later ones are not refused.
+        return p.text("supervisor_time_full_none", asked=asked_words, days=HORIZON.days)
     free = "; ".join(promises.moment_words(p, when, full.zone, full.now) for when in full.free)
     return p.text("supervisor_time_full", asked=asked_words, free=free)
 

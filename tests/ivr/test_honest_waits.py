@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from storage.models import QueueEntry, QueueEvent
 from tests.support import agents_api
+from tests.support.ivr_file import calendar
 
 DUTCH_LINE = "+31201234567"
 
@@ -138,3 +139,38 @@ def test_a_two_skill_agent_is_shared_with_the_line_that_has_work(twilio, runtime
     assert "The wait is about 8 minutes" in billing.last_heard
     _sales, billed = entries(runtime)
     assert [t["seconds"] for t in told(runtime, billed.id)] == [480]
+
+
+
+SALES_TILL_1030 = calendar(hours={day: "08:00-10:30" for day in ("mon", "tue", "wed", "thu", "fri")},
+                           skills=["sales"])
+
+
+@pytest.mark.ivr(SALES_TILL_1030)
+@pytest.mark.parametrize("booked_at, keys, window, wait", [
+    # At 10:27 the wait would pass sales' closing: the callback is told tomorrow's opening, and the
+    # dispatcher leaves it for then (routing.due.served_while_closed), so tonight the agent is all billing's.
+    (datetime(2026, 11, 24, 15, 27, tzinfo=timezone.utc), "11",  # call me back at the opening, this number
+     "between 08:00 and 08:15 tomorrow", "The wait is about 4 minutes"),
+    # At 10:05 the callback is told a window that begins before closing: the agents still at work serve it
+    # after 10:30, in line order, so it shares the agent with billing's caller.
+    (datetime(2026, 11, 24, 15, 5, tzinfo=timezone.utc), "111",  # call me back, this number, as soon as possible
+     "between 10:05 and 10:25 today", "The wait is about 8 minutes"),
+])
+def test_a_closed_skills_leftover_callbacks_take_the_agent_only_if_served_before_it_opens(
+        twilio, runtime, clock, busy_agent, booked_at, keys, window, wait):
+    busy_agent("billing", "sales")  # on a billing call
+    clock.set(booked_at)
+    sales = twilio.call(from_number="+12125550101")
+    sales.press("3")  # sales
+    for key in keys:
+        sales.press(key)
+    assert sales.ended and window in sales.last_heard
+    [booked] = entries(runtime)
+    assert booked.kind == "callback" and booked.state == "queued"
+    clock.set(datetime(2026, 11, 24, 15, 31, tzinfo=timezone.utc))  # 10:31: sales closed, billing open
+    billing = twilio.call(from_number="+12125550102")
+    billing.press("1")
+    assert wait in billing.last_heard
+    _sales, billed = entries(runtime)
+    assert [t["seconds"] for t in told(runtime, billed.id)] == [int(wait.split()[4]) * 60]

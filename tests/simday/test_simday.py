@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import simday  # noqa: E402
-from simday_model import Contact, erlang_c_wait, load_scenario  # noqa: E402
+from simday_model import Contact, draw_contacts, erlang_c_wait, load_scenario  # noqa: E402
 from storage.models import QueueEntry  # noqa: E402
 
 HEADER = """
@@ -161,3 +161,55 @@ def test_a_customer_who_missed_a_call_stays_away_for_a_while(away, second):
     assert c.meets(t + timedelta(seconds=120)) == second
     c.attempts = 3
     assert c.meets(t + timedelta(seconds=301)) == "human"
+
+
+AWAY_DAY = HEADER.format(name="away", seed=3, channels="{ web = 1.0 }", accept=0.0,
+                         answer="{ human = 0.5, none = 0.5 }") + "{away}\n" + SKILL.format(
+    close="12:00", rate=60, handle=60, agents='{ count = 2, from = "08:00", to = "12:00" }')
+
+
+def contacts_with(tmp_path, away_line: str):
+    path = tmp_path / "away.toml"
+    path.write_text(AWAY_DAY.replace("{away}", away_line))
+    return draw_contacts(load_scenario(path))
+
+
+def test_the_time_away_can_be_given_from_data(tmp_path):
+    """`away_seconds` as observed seconds (an empirical draw) or as a table (each time with its share);
+    the number stays the exponential's mean. Data is drawn from a stream of its own: every other draw of the
+    day (arrivals, handle times, what each attempt meets) is that of the day with nobody away."""
+    default = contacts_with(tmp_path, "")
+    assert len(default) > 100 and len({round(a, 3) for c in default for a in c.away}) > 100  # continuous
+    observed = contacts_with(tmp_path, "away_seconds = [45, 130, 130, 600]")
+    table = contacts_with(tmp_path, "away_seconds = { seconds = [60, 900, 7200], share = [0.75, 0.25, 0] }")
+    never = contacts_with(tmp_path, "away_seconds = 0")
+    assert [(c.arrival, c.handle, c.answers) for c in never] == [(c.arrival, c.handle, c.answers) for c in default]
+    for day in (observed, table):
+        assert [(c.arrival, c.handle, c.answers, c.more) for c in day] == \
+            [(c.arrival, c.handle, c.answers, c.more) for c in never]
+    drawn = [a for c in observed for a in c.away]
+    assert set(drawn) == {45.0, 130.0, 600.0}
+    assert 0.4 < drawn.count(130.0) / len(drawn) < 0.6  # drawn twice as often: it was seen twice
+    drawn = [a for c in table for a in c.away]
+    assert set(drawn) == {60.0, 900.0}  # a share of 0 is never drawn
+    assert 0.7 < drawn.count(60.0) / len(drawn) < 0.8
+    assert all(c.away == [] for c in never)
+
+
+@pytest.mark.parametrize("line, said", [
+    ("away_seconds = []", "away_seconds: the list of observed seconds is empty"),
+    ('away_seconds = [60, "2m"]', "away_seconds[1] must be a number of seconds, 0 or more (got '2m')"),
+    ("away_seconds = -5", "away_seconds must be a number of seconds, 0 or more (got -5)"),
+    ("away_seconds = { seconds = [60, 120], share = [1] }",
+     "away_seconds: seconds and share must be lists of the same, non-zero length"),
+    ("away_seconds = { seconds = [60], weights = [1] }",
+     "away_seconds: a table needs exactly the keys seconds and share (got seconds, weights)"),
+    ("away_seconds = { seconds = [60, 120], share = [0, 0] }", "away_seconds: the shares add up to 0"),
+    ('away_seconds = "5 minutes"', "away_seconds must be a number, a list of seconds or a table (got '5 minutes')"),
+])
+def test_a_time_away_that_cannot_be_used_is_said_before_the_day_runs(tmp_path, capsys, line, said):
+    path = tmp_path / "away.toml"
+    path.write_text(AWAY_DAY.replace("{away}", line))
+    with pytest.raises(SystemExit):
+        simday.main(["--no-baseline", str(path)])
+    assert f"{path}: {said}" in capsys.readouterr().err

@@ -7,11 +7,12 @@ agent through /api/agents, the supervisor through the signed-in routes with a CS
 24 November 2026, 10:00 in New York."""
 from __future__ import annotations
 
+import html
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.ivr_file import Edit
+from tests.support.ivr_file import Edit, calendar
 from tests.supervisor.conftest import entry
 
 ANN = "+14155550101"
@@ -128,3 +129,45 @@ def test_an_operator_whose_file_speaks_dutch_reads_the_refusal_in_dutch(sign_in,
         "Niet verzet: morgen, woensdag 25 november om 14:30, tijdzone New York is volgeboekt (er beginnen dan al "
         "zoveel terugbelverzoeken als er agents vrij kunnen zijn). De volgende vrije tijdstippen: morgen, woensdag "
         "25 november om 14:35, tijdzone New York;")
+
+
+# Billing answers on Wednesdays from 14:30 to 14:50 only: with a 15-minute window told, 14:30 and 14:35 are its
+# only start times, and the next Wednesday's lie beyond the 8 days the capacity is predicted for (HORIZON).
+WEDNESDAY_AFTERNOON = calendar(hours={"wed": "14:30-14:50"}, skills=["billing"])
+DUTCH_FILE = Edit(lambda raw: raw["company"].update(default_language="nl-NL"))
+
+
+# Each language through one of the page's two paths (the same words, supervisor.http.entries._full_words):
+# with JavaScript the refusal's JSON, without it the page the form comes back to.
+@pytest.mark.parametrize("javascript, said", [
+    pytest.param(True, "Not rescheduled: tomorrow, Wednesday 25 November at 14:35, New York time is fully booked, "
+                 "and no later time in the next 8 days has room.",
+                 marks=pytest.mark.ivr(WEDNESDAY_AFTERNOON), id="en-fetch"),
+    pytest.param(False, "Niet verzet: morgen, woensdag 25 november om 14:35, tijdzone New York is volgeboekt, en de "
+                 "komende 8 dagen heeft geen later tijdstip plaats.",
+                 marks=pytest.mark.ivr(WEDNESDAY_AFTERNOON, DUTCH_FILE), id="nl-form"),
+])
+def test_a_full_time_with_no_free_time_after_it_says_so(sign_in, runtime, one_full, javascript, said):
+    """Ann alone, callbacks at 14:30 (the one moved) and 14:35: 14:35 is full, and no start time after it has
+    room in the 8 days looked at. The refusal names none, in the file's words, and nothing changes. It says
+    the 8 days, not the booking horizon (14 days): the next Wednesday's 14:30, beyond them, is still taken."""
+    moving = one_full("2026-11-25T14:35", "2026-11-25T14:30")
+    sam = sign_in("sam")
+    before = entry(runtime, moving["id"])
+    form = {"when": "2026-11-25T14:35", "zone": "America/New_York"}
+    if javascript:
+        refused = sam.act(moving["id"], "reschedule", before.version, **form)
+        assert refused.status_code == 409 and refused.json["code"] == "full"
+        assert refused.json["next_free"] == [] and refused.json["detail"] == said
+    else:
+        posted = sam.client.post(f"/supervisor/entries/{moving['id']}/reschedule",
+                                 data={"csrf_token": sam.token, "version": str(before.version), **form,
+                                       "back": "/supervisor/?skill=billing"})
+        assert posted.status_code == 303 and posted.headers["Location"] == "/supervisor/?skill=billing"
+        assert said in html.unescape(sam.get("/supervisor/?skill=billing").get_data(as_text=True))
+    after = entry(runtime, moving["id"])
+    assert (after.version, local_due(runtime, moving["id"])) == (before.version, "25 14:30")
+    assert [e.event for e in after.events] == ["requested", "window_told"]
+    assert sam.act(moving["id"], "reschedule", before.version, when="2026-12-02T14:30",
+                   zone="America/New_York").status_code == 200
+    assert local_due(runtime, moving["id"]) == "02 14:30"
