@@ -31,7 +31,7 @@ SAMPLES = {
     "weekday": lambda p: "Tuesday", "month": lambda p: "November", "date": lambda p: 24,
     "since": lambda p: "10:02", "next_try": lambda p: "10:07", "free": lambda p: "14:30, 14:35 and 14:40",
     "name": lambda p: "Pat Jones", "state": lambda p: "available", "entries": lambda p: 2, "calls": lambda p: 3,
-    "action": lambda p: "'call-now'", "priority": lambda p: 4,
+    "action": lambda p: "'call-now'", "priority": lambda p: 4, "days": lambda p: 8,
     # The callback button's own: a window as the form says it, its zone, day, from and by.
     "w": lambda p: promises.window_words(p, Window(NOW, NOW + timedelta(minutes=15), "America/New_York"), NOW),
     "z": lambda p: "America/New_York", "d": lambda p: "Tue 24 Nov", "f": lambda p: "10:20", "b": lambda p: "10:35",
