@@ -42,9 +42,7 @@ STATES = ("agree", "disagree", "single", "first_only", "alone", "weak", "alone_w
 CALIBRATION = {
     "skill": {"agree": 0.93, "disagree": 0.81, "single": 0.81, "first_only": 0.52, "alone": 0.6, "weak": 0.03,
               "alone_weak": 0.01},
-    # Yes/no, both passes: the eighth round's dev run (Whisper held to the words of a yes/no answer). PocketSphinx
-    # alone (`alone`, `alone_weak`) did not change and keeps the earlier run's figures.
-    "yes_no": {"agree": 0.99, "disagree": 0.75, "single": 0.78, "first_only": 0.71, "alone": 0.83, "weak": 0.81,
+    "yes_no": {"agree": 0.99, "disagree": 0.71, "single": 0.83, "first_only": 0.5, "alone": 0.83, "weak": 0.77,
                "alone_weak": 0.5},
     "digits": {"agree": 0.92, "disagree": 0.55, "single": 0.43, "first_only": 0.5, "alone": 0.29, "weak": 0.25, "alone_weak": 0.14},
     "time": {"agree": 0.81, "disagree": 0.72, "single": 0.7, "first_only": 0.33, "alone": 0.44, "weak": 0.04, "alone_weak": 0.05},

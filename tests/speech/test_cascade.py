@@ -131,37 +131,27 @@ def test_a_time_is_written_in_the_words_of_one(whisper, said, voice, noisy):
     assert heard and all(w in allowed or re.fullmatch(r"\d+(:\d\d)?([ap]m)?", w) for w in words(heard)), heard
 
 
-@pytest.mark.parametrize("said, voice, meant", [
-    # A dev recording: free, prompted "... The caller answers yes or no.", Whisper wrote "The caller's" (its
-    # prompt) for it; PocketSphinx heard "of course", and the answer was asked again.
-    ("of course", "flite:awb", True),
-    ("of course", "flite:slt", True), ("of course", "festival:cmu_us_slt_arctic_hts", True),
-    # Words that are neither are among the words Whisper may write: still neither, asked again.
-    *[("what did you say", voice, None) for voice in VOICES]])
-def test_a_yes_or_no_is_written_in_the_words_of_one(en_engine, whisper, said, voice, meant):
-    # At a yes/no question Whisper may write only the words understanding reads a yes/no answer from (yes, no,
-    # neither, unsure and decline words: understanding.answers.yes_no_vocabulary), as it writes them ("'s").
+@pytest.mark.parametrize("lang", ["en-US", "nl-NL"])
+def test_the_words_of_a_yes_or_no_come_from_the_tables(monkeypatch, lang):
+    # Measured, not shipped (docs/speech.md, "Eighth round"): Whisper held to the words of a yes/no answer.
+    # As shipped it writes any words at a yes/no question; held (bench/speech_cascade.py --held-to-words ...
+    # yes_no), it may write every word of the yes, no, neither, unsure and decline phrases of the language's
+    # tables, in the pieces it writes them in ("don" "'t"), and the one-word requests for a person.
     import re
 
-    from speech.whisper_engine import words_for
-    from understanding.answers import yes_no
+    from speech import whisper_engine
+    from understanding.words import DECLINE_PHRASES, NEITHER_PHRASES, NO_WORDS, UNSURE_PHRASES, YES_WORDS
 
-    outcome, audio = first_pass(en_engine, "yes_no", said, voice)
-    decided = Cascade(whisper, timeout=PATIENT).decide(outcome, audio, "yes_no", "en-US")
-    heard = decided.transcript
-    assert decided.engine == "whisper" and set(re.findall(r"'?[a-z]+", heard.lower())) <= words_for("yes_no", "en-US")
-    assert yes_no(heard, "en-US") is meant, (outcome.transcript, heard)
-
-
-def test_the_words_of_a_yes_or_no_come_from_the_tables_in_both_languages():
-    # No word list of its own: the yes/no tables of understanding.words, per language (Dutch too, for a
-    # Whisper model that speaks it), and the one-word requests for a person.
-    from speech.whisper_engine import words_for
-
-    english, dutch = words_for("yes_no", "en-US"), words_for("yes_no", "nl-NL")
-    assert {"yes", "no", "of", "course", "sorry", "pardon", "not", "sure", "operator"} <= english
-    assert {"ja", "nee", "klopt", "niet", "weet", "misschien", "wacht", "medewerker"} <= dutch
-    assert "caller" not in english and "beller" not in dutch
+    assert whisper_engine.words_for("yes_no", lang) is None
+    monkeypatch.setattr(whisper_engine, "HELD_TO_WORDS", whisper_engine.HELD_TO_WORDS | {"yes_no"})
+    allowed = whisper_engine.words_for("yes_no", lang)
+    base = lang[:2]
+    for table in (YES_WORDS, NO_WORDS, NEITHER_PHRASES, UNSURE_PHRASES, DECLINE_PHRASES):
+        for phrase in table[base]:
+            assert set(re.findall(r"'?[^\s']+", phrase)) <= allowed, phrase
+    assert {"en": "operator", "nl": "medewerker"}[base] in allowed and {"caller", "beller"}.isdisjoint(allowed)
+    assert {"don", "'t"} <= allowed if base == "en" else "klopt" in allowed  # "don't know", "dat klopt niet"
+    assert whisper_engine.words_for("skill", lang) is None
 
 
 def test_a_looping_transcript_is_no_answer(whisper):
