@@ -82,7 +82,8 @@ def yes_no(text: str, lang: str) -> bool | None:
 def yes_no_vocabulary(lang: str) -> set[str]:
     """Every word `yes_no` reads, as the tables spell it (lower case; "that's" gives "that" and "'s"): the yes
     and no words, the neither, unsure and decline phrases, the negators. What a recogniser held to the words
-    of a yes/no answer may write (speech.whisper_engine.words_for)."""
+    of a yes/no answer may write (speech.whisper_engine.words_for, with yes_no in HELD_TO_WORDS: measured in
+    the eighth round, not turned on)."""
     lang = base_language(lang)
     tables = (YES_WORDS, NO_WORDS, NEITHER_PHRASES, UNSURE_PHRASES, DECLINE_PHRASES, YES_DESPITE_NO,
               NEGATORS, POST_NEGATORS, WEAK_YES_WORDS)
