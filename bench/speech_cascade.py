@@ -9,6 +9,8 @@
   nice -n 10 python bench/speech_cascade.py --set dev --window 10 --cache w10     # the answer + 10 s, every kind
   nice -n 10 python bench/speech_cascade.py --set dev --kinds time --held-to-words digits time --cache tw  # times:
                                                                    # Whisper writes only the words of a time
+  nice -n 10 python bench/speech_cascade.py --set dev --kinds yes_no --held-to-words digits time yes_no --cache yn
+                                                                   # yes/no: the words of a yes, a no, a neither
 
 Recordings are made by scripts/make_speech_fixtures.py (answer_recordings) with three synthesisers from
 the dev answers (bench/speech_dev_answers.en-US.tsv: for tuning) or the held-out test answers

@@ -1,9 +1,11 @@
 """Short answers: yes or no, "as soon as possible", "let me talk to a person"."""
 from __future__ import annotations
 
-from understanding.words import (AGENT_PHRASES, ASAP_PHRASES, DECLINE_PHRASES, NO_WORDS, NOT_ASAP_PHRASES,
-                                 UNSURE_PHRASES, WEAK_YES_WORDS, YES_DESPITE_NO, YES_WORDS, base_language,
-                                 contains_phrase, words)
+import re
+
+from understanding.words import (AGENT_PHRASES, ASAP_PHRASES, DECLINE_PHRASES, NEITHER_PHRASES, NO_WORDS,
+                                 NOT_ASAP_PHRASES, UNSURE_PHRASES, WEAK_YES_WORDS, YES_DESPITE_NO, YES_WORDS,
+                                 base_language, contains_phrase, words)
 
 
 # Below this confidence (0..1, understanding.confidence) an answer of the kind is not acted on as heard:
@@ -75,6 +77,17 @@ def yes_no(text: str, lang: str) -> bool | None:
     if no:
         return None if yes else False
     return True if yes or politeness else None
+
+
+def yes_no_vocabulary(lang: str) -> set[str]:
+    """Every word `yes_no` reads, as the tables spell it (lower case; "that's" gives "that" and "'s"): the yes
+    and no words, the neither, unsure and decline phrases, the negators. What a recogniser held to the words
+    of a yes/no answer may write (speech.whisper_engine.words_for, with yes_no in HELD_TO_WORDS: measured in
+    the eighth round, not turned on)."""
+    lang = base_language(lang)
+    tables = (YES_WORDS, NO_WORDS, NEITHER_PHRASES, UNSURE_PHRASES, DECLINE_PHRASES, YES_DESPITE_NO,
+              NEGATORS, POST_NEGATORS, WEAK_YES_WORDS)
+    return {w for table in tables for phrase in table.get(lang, ()) for w in re.findall(r"'?[^\s']+", phrase.lower())}
 
 
 def _as_said(phrases) -> set[str]:

@@ -131,6 +131,29 @@ def test_a_time_is_written_in_the_words_of_one(whisper, said, voice, noisy):
     assert heard and all(w in allowed or re.fullmatch(r"\d+(:\d\d)?([ap]m)?", w) for w in words(heard)), heard
 
 
+@pytest.mark.parametrize("lang", ["en-US", "nl-NL"])
+def test_the_words_of_a_yes_or_no_come_from_the_tables(monkeypatch, lang):
+    # Measured, not shipped (docs/speech.md, "Eighth round"): Whisper held to the words of a yes/no answer.
+    # As shipped it writes any words at a yes/no question; held (bench/speech_cascade.py --held-to-words ...
+    # yes_no), it may write every word of the yes, no, neither, unsure and decline phrases of the language's
+    # tables, in the pieces it writes them in ("don" "'t"), and the one-word requests for a person.
+    import re
+
+    from speech import whisper_engine
+    from understanding.words import DECLINE_PHRASES, NEITHER_PHRASES, NO_WORDS, UNSURE_PHRASES, YES_WORDS
+
+    assert whisper_engine.words_for("yes_no", lang) is None
+    monkeypatch.setattr(whisper_engine, "HELD_TO_WORDS", whisper_engine.HELD_TO_WORDS | {"yes_no"})
+    allowed = whisper_engine.words_for("yes_no", lang)
+    base = lang[:2]
+    for table in (YES_WORDS, NO_WORDS, NEITHER_PHRASES, UNSURE_PHRASES, DECLINE_PHRASES):
+        for phrase in table[base]:
+            assert set(re.findall(r"'?[^\s']+", phrase)) <= allowed, phrase
+    assert {"en": "operator", "nl": "medewerker"}[base] in allowed and {"caller", "beller"}.isdisjoint(allowed)
+    assert {"don", "'t"} <= allowed if base == "en" else "klopt" in allowed  # "don't know", "dat klopt niet"
+    assert whisper_engine.words_for("skill", lang) is None
+
+
 def test_a_looping_transcript_is_no_answer(whisper):
     # Whisper once wrote "Half past two." sixty times (its prompt) for "as soon as you can" in espeak-ng's voice.
     pcm = mulaw_to_pcm16(speak("as soon as you can", voice="espeak-ng:en-us"))
