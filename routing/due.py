@@ -49,7 +49,9 @@ def served_while_closed(now: datetime):
     """Of a closed skill's line now (routing.queue.in_line_now), what its agents still serve before it opens
     (due_entries' closed rule): live holders and queued callbacks whose told window has begun. Retries and
     callbacks told a window at the opening wait for it; a slot at the opening falls due only then. The
-    estimate counts a closed skill's work for a multi-skill agent by it (routing.estimate.line_counts)."""
+    estimate counts a closed skill's work for a multi-skill agent by it (routing.estimate.line_counts), with
+    one difference: the dispatcher takes a window from its early window (a minute) before it begins, the
+    estimate from its beginning."""
     return (QueueEntry.state == "holding") | window_begun(now)
 
 

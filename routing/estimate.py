@@ -28,7 +28,7 @@ from clock import TimeRefused, local_to_utc, span_on
 from config import IvrConfig, Skill
 from routing import queue
 from routing.due import served_while_closed
-from routing.hours import is_open, open_for_demo
+from routing.hours import is_open, next_opening, open_for_demo
 from routing.predictor import HORIZON, Estimate, Handle, Hours, Line, Supply, calibrated, predict
 from storage.models import CALLBACK, HOLDING, Agent, QueueEntry, QueueEvent
 
@@ -62,6 +62,10 @@ MIN_CONNECT_SAMPLES = 3
 # Off: on the simulated day it bought nothing (normal, seeds 7 and 11: 0.0 s of MAE either way; with 14%
 # of customers missing, the median barely moves), docs/simday.md; on for a day with more missed calls.
 ANSWER_MISSES = False
+# A multi-skill agent's other skill, closed now, that opens this soon counts with its whole line: the
+# callbacks told its opening window take the agent's time during the wait told now (one share per agent;
+# told waits of a normal day are well under it, a closed night's are not).
+OPENING_SOON = timedelta(minutes=30)
 MISS_MINUTES = 90
 MIN_MISS_SAMPLES = 20
 
@@ -331,8 +335,8 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours, co
     Another skill closed when this line is served (now, or at its next opening when closed now) counts
     only what the dispatcher serves of it while closed (routing.due.served_while_closed): its retries
     and the callbacks told a window at its opening wait for that, and take none of the agent's time
-    until then (one share per agent: a skill that opens during the wait counts from its opening on only
-    in later estimates).
+    until then, unless it opens within OPENING_SOON (then its whole line counts: one share per agent).
+    A skill gone from the IVR file counts nothing (the dispatcher serves only configured skills).
 
     Logged-in agents stay until today's closing and are expected again at later openings; when nobody
     is logged in, every agent with the skill is expected from the next opening that is not today's."""
@@ -345,7 +349,12 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours, co
     work = {}  # each other line's entries an agent serves while this line is served
     for name, waiting in counts.items():
         other = config.skills.get(name)
-        work[name] = waiting.while_closed if other is not None and not is_open(other, served_at) else waiting.line
+        if other is None:
+            work[name] = 0  # gone from the IVR file: the dispatcher serves only configured skills
+        elif _closed_for_a_while(other, served_at):
+            work[name] = waiting.while_closed
+        else:
+            work[name] = waiting.line
     supply = []
     for agent in agents:
         mine = max(1, counts.get(skill.name, Waiting(0, 0)).line + asking)  # this line, with the caller asking
@@ -361,6 +370,15 @@ def agent_supply(session: Session, skill: Skill, now: datetime, hours: Hours, co
         elif not on:
             supply.append(Supply(share=share))
     return supply
+
+
+def _closed_for_a_while(skill: Skill, at: datetime) -> bool:
+    """Closed at `at` and not opening within OPENING_SOON: a skill about to open serves its whole line
+    (the callbacks told a window at its opening first, by line order) during the wait being told."""
+    if is_open(skill, at):
+        return False
+    opening = next_opening(skill, at)
+    return opening is None or opening > at + OPENING_SOON
 
 
 def handle_time(session: Session, skill: str, assumed: int) -> Handle:

@@ -174,3 +174,34 @@ def test_a_closed_skills_leftover_callbacks_take_the_agent_only_if_served_before
     assert wait in billing.last_heard
     _sales, billed = entries(runtime)
     assert [t["seconds"] for t in told(runtime, billed.id)] == [int(wait.split()[4]) * 60]
+
+
+
+BILLING_FROM_0700 = calendar(hours={day: "07:00-18:00" for day in ("mon", "tue", "wed", "thu", "fri")},
+                             skills=["billing"])
+
+
+@pytest.mark.ivr(SALES_TILL_1030, BILLING_FROM_0700)
+@pytest.mark.parametrize("billing_at, wait", [
+    # 07:21: sales opens in 39 minutes; the billing caller's 4 minutes end long before, so the callback
+    # told sales' opening takes none of the agent meanwhile.
+    (datetime(2026, 11, 25, 12, 21, tzinfo=timezone.utc), "The wait is about 4 minutes"),
+    # 07:50: sales opens at 08:00, within the wait's reach (routing.estimate.OPENING_SOON): the callback told
+    # the opening window comes first then (line order) and shares the agent with the billing caller.
+    (datetime(2026, 11, 25, 12, 50, tzinfo=timezone.utc), "The wait is about 8 minutes"),
+])
+def test_a_skill_about_to_open_takes_its_share_of_a_two_skill_agent(
+        twilio, runtime, clock, busy_agent, billing_at, wait):
+    busy_agent("billing", "sales")  # on a billing call
+    clock.set(datetime(2026, 11, 24, 15, 27, tzinfo=timezone.utc))  # 10:27: the wait would pass sales' closing
+    sales = twilio.call(from_number="+12125550101")
+    sales.press("3")  # sales
+    for key in "11":  # call me back at the opening, this number
+        sales.press(key)
+    assert sales.ended and "between 08:00 and 08:15 tomorrow" in sales.last_heard
+    [booked] = entries(runtime)
+    assert booked.kind == "callback" and booked.state == "queued"
+    clock.set(billing_at)
+    billing = twilio.call(from_number="+12125550102")
+    billing.press("1")
+    assert wait in billing.last_heard
