@@ -144,7 +144,8 @@ def number_tokens(ws: list[str], lang: str) -> list[object]:
 # Costs of the alignment of two readings (`align_digits`): a digit only PocketSphinx heard costs less when it
 # repeats its neighbour (Whisper drops one digit of a run: "5 5 5" -> "5 5") than elsewhere; a digit heard
 # differently and a digit only Whisper heard cost 1. Measured on the dev recordings (bench/speech_cascade.py;
-# docs/speech.md, "Eighth round"): run costs from 0.3 to 0.7 gave the same answers.
+# docs/speech.md, "Eighth round"): every setting tried with a run's digit cheaper than another gave the same
+# answers (docs/benchmarks.md, "Eighth round").
 DROPPED_FROM_RUN, DROPPED, SWAPPED, ADDED = 0.5, 0.8, 1.0, 1.0
 
 
