@@ -62,7 +62,9 @@ _second: dict[tuple, object] = {}
 def second_pass_for(language: str, env: Mapping[str, str] | None = None):
     """The shared Whisper engine for a second pass over `language`'s held answers (speech/cascade.py),
     or None: faster-whisper or a model missing, WHISPER_MODEL=off, or an English-only model (".en",
-    the packaged tiny.en) for another language. Its worker starts on first use, in the background."""
+    the packaged tiny.en) for another language. Its worker starts on first use, in the background.
+    One engine per language: its workers decode in that language (a multilingual model asked for
+    en-US and nl-NL gets two engines, never the English one for a Dutch call)."""
     from speech import whisper_engine
 
     env = os.environ if env is None else env
@@ -70,7 +72,7 @@ def second_pass_for(language: str, env: Mapping[str, str] | None = None):
     if path is None or (whisper_engine.english_only(path) and not language.lower().startswith("en")):
         return None
     workers = env.get("WHISPER_WORKERS", "").strip()
-    key = (path, workers)
+    key = (path, workers, language.lower())
     with _lock:
         if key not in _second:
             try:

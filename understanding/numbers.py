@@ -6,7 +6,7 @@ typed "06-123 456" -> "06123456", a leading "plus" -> "+", "212, triple 50142" -
 """
 from __future__ import annotations
 
-import difflib
+import math
 import re
 
 import phonenumbers
@@ -141,26 +141,68 @@ def number_tokens(ws: list[str], lang: str) -> list[object]:
     return out
 
 
+# Costs of the alignment of two readings (`align_digits`): a digit only PocketSphinx heard costs less when it
+# repeats its neighbour (Whisper drops one digit of a run: "5 5 5" -> "5 5") than elsewhere; a digit heard
+# differently and a digit only Whisper heard cost 1. Measured on the dev recordings (bench/speech_cascade.py;
+# docs/speech.md, "Eighth round"): every setting tried with a run's digit cheaper than another gave the same
+# answers (docs/benchmarks.md, "Eighth round").
+DROPPED_FROM_RUN, DROPPED, SWAPPED, ADDED = 0.5, 0.8, 1.0, 1.0
+
+
 def merge_digit_readings(streamed: str, held: str) -> str:
     """One phone number from two recognisers' digits: `streamed` (PocketSphinx: keeps the count of
     repeated digits, swaps similar-sounding ones, drops words in noise) and `held` (Whisper: right
     digits, but drops some: "5 5 5 0" often comes out as "5 5", a first word now and then, and "5 5 5"
-    as "5 5 5 5" once in a while). Where they differ, Whisper's digits stand; digits only PocketSphinx
-    heard are kept (Whisper drops far more digits than either invents), and digits only Whisper heard
-    are kept unless they only lengthen a run. Measured on the dev recordings: bench/speech_cascade.py."""
+    as "5 5 5 5" once in a while). The two are aligned digit by digit (`align_digits`); where they differ,
+    Whisper's digits stand; digits only PocketSphinx heard are kept (Whisper drops far more digits than
+    either invents), and digits only Whisper heard are kept unless they only lengthen a run. Measured on
+    the dev recordings: bench/speech_cascade.py."""
     if not streamed or not held:
         return streamed or held
     out: list[str] = []
-    matcher = difflib.SequenceMatcher(None, streamed, held, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op in ("equal", "delete"):  # both heard these, or only PocketSphinx did
-            out.append(streamed[i1:i2])
-        elif op == "insert":  # only Whisper heard these: dropped where they only lengthen a run
-            if not _repeats_neighbour(held, j1, j2):
-                out.append(held[j1:j2])
-        else:
-            out.append(held[j1:j2])
+    for i, j in align_digits(streamed, held):
+        if j is None:  # only PocketSphinx heard it
+            out.append(streamed[i])
+        elif i is not None or not _repeats_neighbour(held, j, j + 1):  # both (Whisper's digit), or Whisper's alone
+            out.append(held[j])
     return "".join(out)
+
+
+def align_digits(streamed: str, held: str) -> list[tuple[int | None, int | None]]:
+    """The cheapest alignment of two digit strings (edit distance with the costs above), as pairs of
+    positions: (i, j) both heard a digit there, (i, None) only `streamed`, (None, j) only `held`. Unlike
+    the longest common blocks (difflib, before the eighth round), a digit Whisper dropped from a run is
+    aligned as dropped rather than as the digit next to it heard wrong: "2185550142" and "212550142" make
+    "2125550142", not "212550142"."""
+    n, m = len(streamed), len(held)
+
+    def dropped(i: int) -> float:
+        run = (i > 0 and streamed[i - 1] == streamed[i]) or (i + 1 < n and streamed[i + 1] == streamed[i])
+        return DROPPED_FROM_RUN if run else DROPPED
+
+    def step(i: int, j: int) -> float:  # both heard a digit: the same, or heard differently
+        return 0.0 if streamed[i - 1] == held[j - 1] else SWAPPED
+
+    cost = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if i or j:
+                cost[i][j] = min(cost[i - 1][j - 1] + step(i, j) if i and j else math.inf,
+                                 cost[i - 1][j] + dropped(i - 1) if i else math.inf,
+                                 cost[i][j - 1] + ADDED if j else math.inf)
+    pairs: list[tuple[int | None, int | None]] = []
+    i, j = n, m
+    while i or j:  # back from the end, preferring the moves in the order they were compared above
+        if i and j and cost[i][j] == cost[i - 1][j - 1] + step(i, j):
+            i, j = i - 1, j - 1
+            pairs.append((i, j))
+        elif i and cost[i][j] == cost[i - 1][j] + dropped(i - 1):
+            i -= 1
+            pairs.append((i, None))
+        else:
+            j -= 1
+            pairs.append((None, j))
+    return pairs[::-1]
 
 
 def likeliest_number(readings: list[str], lang: str) -> str:

@@ -31,3 +31,27 @@ def test_broken_model_path_falls_back_and_warns(tmp_path, caplog):
         engine = engines.engine_for("en-US", {"VOSK_MODEL_PATH_EN_US": str(tmp_path / "missing")})
     assert isinstance(engine, PocketSphinxEngine)
     assert "not found" in caplog.text
+
+
+def test_a_multilingual_second_pass_is_one_engine_per_language(monkeypatch, tmp_path):
+    """A Dutch call must not get the English Whisper engine of a multilingual model (nor the reverse):
+    the engine's workers decode in the language it was built for."""
+    from speech import whisper_engine
+
+    built = []
+
+    class Recording:
+        def __init__(self, path, language="en-US", workers=1):
+            self.path, self.language, self.workers = path, language, workers
+            built.append(self)
+
+    model = tmp_path / "base"  # a multilingual model: not ".en", not the packaged tiny.en
+    monkeypatch.setattr(engines, "_second", {})
+    monkeypatch.setattr(whisper_engine, "model_path", lambda env=None: str(model))
+    monkeypatch.setattr(whisper_engine, "WhisperEngine", Recording)
+    english, dutch = engines.second_pass_for("en-US", {}), engines.second_pass_for("nl-NL", {})
+    assert (english.language, dutch.language) == ("en-US", "nl-NL")
+    assert engines.second_pass_for("en-us", {}) is english and engines.second_pass_for("nl-NL", {}) is dutch
+    assert len(built) == 2
+    monkeypatch.setattr(whisper_engine, "model_path", lambda env=None: str(tmp_path / "tiny.en"))
+    assert engines.second_pass_for("nl-NL", {}) is None  # an English-only model hears no Dutch

@@ -235,6 +235,14 @@ def test_spoken_numbers_keep_repeated_digits(text, digits):
     # Both make a whole number and differ: Whisper's digits (it hears digits better; PocketSphinx swaps
     # similar-sounding ones: "eight" for "two").
     ("digits", "merge", "two one eight five five five zero one four two", "212-555-0142", "2125550142"),
+    # Whisper dropped one "five" of the run and PocketSphinx swapped the third digit: the digits are aligned
+    # one by one, so the dropped "five" is a digit only PocketSphinx heard (kept) and the "eight" a digit heard
+    # differently (Whisper's). The longest common blocks (difflib) aligned Whisper's "2" with PocketSphinx's
+    # "5" and lost a digit: 212550142, no number, and PocketSphinx's 2185550142 stood (dev recordings).
+    ("digits", "merge", "two one eight five five five zero one four two", "Two, one, two, five, five, zero, one, four, two.",
+     "2125550142"),
+    ("digits", "merge", "two one three five five five eight eight two eight", "Two, one, three, five, five, eight, seven, six.",
+     "2135558876"),
     # Neither's digits nor the merge make a number of the caller's country: Whisper's stand (here an
     # international number said without "plus", which the IVR reads as one).
     ("digits", "merge", "one one three one two five five two two three three", "31612345678", "31612345678"),
