@@ -132,7 +132,9 @@ def move(session: Session, config: IvrConfig, public_id: str, token: str, local:
     # not counted. Full: 409 `full`, naming the next slots the page offers after it.
     if not routing_slots.has_room(session, config, entry.skill, slot, now, exclude=entry.id):
         free = [s for s in later_slots(session, config, entry, now) if s > slot][:callback_requests.NEXT_FREE_NAMED]
-        raise callback_requests.TimeFull(free, zone, now, field="/slot")
+        # The page's slots reach a few open days, not the 8 the booking refusal looks at: say which.
+        raise callback_requests.TimeFull(free, zone, now, field="/slot", message=None if free else (
+            "that time is fully booked, and none of the later slots offered has room"))
     previous = entry.scheduled_for
     entry.scheduled_for = slot
     entry.next_attempt_at = slot
