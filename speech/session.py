@@ -113,8 +113,7 @@ class VoiceDetector:
 class SpeechSession:
     def __init__(self, recognizer: Recognizer | None, limits: SessionLimits = SessionLimits(),
                  clock: Callable[[], float] = time.monotonic, on_speaking: Callable[[], None] | None = None,
-                 keep_audio: bool = False, complete: Callable[[str], bool] | None = None,
-                 voice: VoiceDetector | None = None):
+                 keep_audio: bool = False, complete: Callable[[str], bool] | None = None):
         # recognizer None: a DTMF-only stream (no model for this language).
         self._recognizer = recognizer
         # Whether the words heard so far make a whole answer (None: any words do). A pause after words
@@ -141,8 +140,9 @@ class SpeechSession:
         # What the recognizer was fed (the answer, from `preroll` before the voice), for a second pass
         # over the held utterance (speech/cascade.py); kept only when asked for.
         self._kept: list[bytes] | None = [] if keep_audio else None
-        # The line's voice detector: pass the one of an earlier session on the same line to keep its floor.
-        self.voice = voice or VoiceDetector(limits)
+        # The line's voice detector: its floor is learnt while the stream listens through the prompt (/media
+        # opens one stream, and so one session, per question: a new question's stream learns it again there).
+        self.voice = VoiceDetector(limits)
 
     @property
     def utterance(self) -> bytes:
