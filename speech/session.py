@@ -88,6 +88,10 @@ class VoiceDetector:
         self.window = limits.noise_window
         self._seconds = 0.0
         self._quietest: deque[tuple[float, float]] = deque()  # (audio time, level), levels increasing
+        # The stream's first `window` seconds, (start, end, level) per frame: judged again when the floor
+        # falls there (a caller who spoke at the first frame set a floor that the quiet after showed wrong).
+        self._opening: list[tuple[float, float, float]] | None = []
+        self.floor_fell = False  # the last frame was quieter than the floor before it
 
     @property
     def floor(self) -> float:
@@ -100,6 +104,12 @@ class VoiceDetector:
 
     def is_voice(self, level: float, seconds: float) -> bool:
         """Count one frame of `seconds` at `level` dBFS (rms_dbfs) and say whether it is voice."""
+        self.floor_fell = bool(self._quietest) and level < self.floor
+        if self._opening is not None:
+            if self._seconds < self.window:
+                self._opening.append((self._seconds, self._seconds + seconds, level))
+            else:
+                self._opening = None
         self._seconds += seconds
         quietest = self._quietest
         while quietest and quietest[-1][1] >= level:
@@ -108,6 +118,12 @@ class VoiceDetector:
         while quietest[0][0] <= self._seconds - self.window:
             quietest.popleft()
         return level >= self.threshold
+
+    def opening_voice(self) -> list[tuple[float, float, float]]:
+        """The frames of the stream's first `window` seconds that are voice by today's floor (start, end,
+        level); none once the stream is older than that."""
+        threshold = self.threshold
+        return [frame for frame in self._opening or () if frame[2] >= threshold]
 
 
 class SpeechSession:
@@ -190,15 +206,15 @@ class SpeechSession:
         if self.voice.is_voice(level, seconds):
             if self._voiced == 0.0:
                 self._speech_start = self.audio_seconds - seconds
-            self._voice_peak = max(self._voice_peak, level)
-            self._voiced += seconds
-            self._last_voice = self.audio_seconds
-            self._asked_for_words = False
-            if self._voiced >= self.limits.min_speech:
-                self._speech_started = True
-            if self._on_speaking is not None and self._voiced >= self.limits.barge_in:
-                on_speaking, self._on_speaking = self._on_speaking, None
-                on_speaking()
+            self._heard(seconds, self.audio_seconds, level)
+        elif not self._speech_started and self.voice.floor_fell:
+            # The floor fell in the stream's first seconds: a caller who spoke from its first frames set it
+            # (a word's first frame was the quietest so far), and their word is voice by the floor now known.
+            heard = self.voice.opening_voice()
+            if heard:
+                self._voiced, self._voice_peak, self._speech_start = 0.0, float("-inf"), heard[0][0]
+            for start, end, loud in heard:
+                self._heard(end - start, end, loud)
         elif self._voiced and self.voice.threshold > self._voice_peak:
             # The line's floor has risen above everything that counted as voice: that was a noise that began
             # (a fan, a street), learnt now, not the caller. It is no longer their speech (a barge-in it
@@ -233,6 +249,18 @@ class SpeechSession:
         if self._voiced > 0 and self.audio_seconds - self._speech_start >= self.limits.max_duration:
             return self._end(MAX_DURATION)
         return None
+
+    def _heard(self, seconds: float, until: float, level: float) -> None:
+        """Voice for `seconds`, ending at `until` (audio s), at `level` dBFS."""
+        self._voice_peak = max(self._voice_peak, level)
+        self._voiced += seconds
+        self._last_voice = until
+        self._asked_for_words = False
+        if self._voiced >= self.limits.min_speech:
+            self._speech_started = True
+        if self._on_speaking is not None and self._voiced >= self.limits.barge_in:
+            on_speaking, self._on_speaking = self._on_speaking, None
+            on_speaking()
 
     def _feed(self, pcm16: bytes) -> Hypothesis:
         if self._kept is not None:
