@@ -148,7 +148,8 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.2f} at start", flush=True)
     all_streams = streams(args.set, args.every, args.prompt, args.after, args.scenario)
     print("| detector | line | ended at end of speech | end after the words' end, s: median | p90 | worst "
-          "| cut (end before the words' end) | barged in by noise (before the words) | barge-in after words' start, s (median) |")
+          "| cut (end before the words' end) | barged in by noise (before the words) "
+          "| barge-in after words' start, s (median) |")
     print("|---|---|---|---|---|---|---|---|---|")
     detectors = [("fixed -45 dBFS (before)", OLD, 2.0)] + [
         (f"floor + {m:g} dB, {w:g} s window", m, w) for m in args.margins for w in args.windows]

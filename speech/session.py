@@ -76,12 +76,14 @@ class VoiceDetector:
     noise_margin. The floor is the quietest frame of the last noise_window seconds (minimum statistics):
     it follows a quieter line at once and a noise that starts mid-call within noise_window, and speech,
     which dips between syllables and words, does not lift it. It needs no learning time: from the first
-    frame it is the quietest frame so far: a line noisy from the first frame is never voice, and a caller
-    who speaks at once is voice from the first frame margin louder than the quietest so far (a word
-    rises). A noise that begins mid-call is voice until its start leaves the window (SpeechSession then
-    takes back the speech it seemed to be). On a quiet line (a frame at or below speech_dbfs - noise_margin within the
-    window: clean lines have hiss at ~-60 dBFS or digital silence) the threshold is speech_dbfs, as
-    before. Per frame: one comparison per dropped entry of a monotonic queue (amortised O(1))."""
+    frame it is the quietest frame so far, so a line noisy from the first frame is never voice, and a
+    caller who speaks at once is voice from the first frame margin louder than the quietest so far (a
+    word rises); when the floor falls in the first noise_window seconds, SpeechSession judges those
+    frames again (opening_voice). A noise that begins mid-call is voice until its start leaves the window
+    (SpeechSession then takes back the speech it seemed to be). On a quiet line (a frame at or below
+    speech_dbfs - noise_margin within the window: clean lines have hiss at ~-60 dBFS, or digital silence)
+    the threshold is speech_dbfs, as before. Per frame: one comparison per dropped entry of a monotonic
+    queue (amortised O(1))."""
 
     def __init__(self, limits: SessionLimits = SessionLimits()):
         self.speech_dbfs, self.margin = limits.speech_dbfs, limits.noise_margin

@@ -403,14 +403,15 @@ def test_a_noise_that_begins_mid_call_is_taken_back_once_learnt():
 
 
 def at_dbfs(dbfs: float) -> bytes:
-    return (np.sin(np.arange(160) / 8000 * 2 * np.pi * 300) * 32768 * np.sqrt(2) * 10 ** (dbfs / 20)).astype("<i2").tobytes()
+    amplitude = 32768 * np.sqrt(2) * 10 ** (dbfs / 20)  # a sine's RMS is its amplitude over sqrt(2)
+    return (np.sin(np.arange(160) / 8000 * 2 * np.pi * 300) * amplitude).astype("<i2").tobytes()
 
 
 def test_a_short_word_at_the_first_frame_is_heard_once_the_quiet_after_it_shows_the_floor():
     # A "yes" from the stream's first frame that never rises 6 dB above its own first frame for 0.1 s: the
     # floor it set is shown wrong by the quiet after it, and the word counts as voice by the floor known then.
     rec = ScriptedRecognizer("yes", partial_words="yes")
-    word = [at_dbfs(x) for x in (-35, -31, -29, -32, -30, -26, -25, -23, -24, -31)]
+    word = [at_dbfs(x) for x in (-35, -31, -30, -32, -30, -26, -25, -23, -24, -31)]
     outcome = feed(s.SpeechSession(rec, s.SessionLimits(end_silence_after_words=0.3)), word + [SILENCE] * 300)
     assert outcome.reason == s.SPEECH and outcome.transcript == "yes"
     assert abs(outcome.audio_seconds - (0.2 + 0.3)) < 0.021  # the short pause after the word, not the time-out
