@@ -153,10 +153,19 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     detectors = [("fixed -45 dBFS (before)", OLD, 2.0)] + [
         (f"floor + {m:g} dB, {w:g} s window", m, w) for m in args.margins for w in args.windows]
+    before = None
+    differ = {}
     for label, margin, window in detectors:
         for noisy in (False, True):
             results = [run(s, margin, window) for s in all_streams if s["noise"] == noisy]
             print(report(f"{label} | {'noisy' if noisy else 'clean'}", results), flush=True)
+            if not noisy:
+                before = before or results
+                differ[label] = sum(1 for a, b in zip(before, results) if a["ended"] != b["ended"]
+                                    or abs(a["at"] - b["at"]) > 0.021 or (a["barge"] is None) != (b["barge"] is None)
+                                    or (a["barge"] is not None and abs(a["barge"] - b["barge"]) > 0.021))
+    for label, count in differ.items():
+        print(f"clean streams whose end or barge-in is not the fixed threshold's within a frame, {label}: {count}")
     plain, detected = cpu_per_frame(all_streams)
     print(f"CPU per frame: rms_dbfs {plain:.1f} µs, rms_dbfs + VoiceDetector {detected:.1f} µs")
     print(f"load average {os.getloadavg()[0]:.2f} at end")
