@@ -15,7 +15,8 @@ whole answer it would end at end_silence_after_words, 0.3 s) and FORKED's limits
 Prints per detector and line: the answers that end at end of speech, where they end (audio s after the words'
 end: median, 90th percentile, worst), those whose end came before the words' end (cut), the streams barged
 into before the words began (by noise alone), and the barge-in's delay after the words' start (median).
-Detector CPU per frame is printed for the shipped constants. Not a test.
+Then, per detector, how many clean answers end or barge in other than with the fixed threshold (more than a
+frame apart), and the detector's CPU per frame with the shipped constants. Not a test.
 """
 from __future__ import annotations
 
