@@ -14,6 +14,7 @@ arriving.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
@@ -47,7 +48,11 @@ class SessionLimits:
     max_duration: float = 15.0  # s of one answer at most, from its first voice
     preroll: float = 0.5  # s of audio before the voice started that the recognizer still gets
     barge_in: float = 0.25  # s of voice before the caller counts as speaking over the prompt
-    speech_dbfs: float = -45.0  # louder than this counts as voice (phone line noise is ~-60..-70)
+    # Louder than this counts as voice on a quiet line (a clean line's hiss is ~-60..-70 dBFS); on a noisy
+    # one, louder than the line's own noise floor by noise_margin (see VoiceDetector).
+    speech_dbfs: float = -45.0
+    noise_margin: float = 6.0  # dB above the line's noise floor a frame must be to count as voice
+    noise_window: float = 2.0  # s over which the floor is the quietest frame (minimum statistics)
     min_speech: float = 0.1  # s of voice needed before speech "started" (clicks are shorter)
     stall_timeout: float = 3.0  # wall-clock s without any frame before giving up
 
@@ -66,6 +71,63 @@ class SpeechOutcome:
         return bool(self.transcript)
 
 
+class VoiceDetector:
+    """Which frames of one line are voice: louder than speech_dbfs and than the line's noise floor by
+    noise_margin. The floor is the quietest frame of the last noise_window seconds (minimum statistics):
+    it follows a quieter line at once and a noise that starts mid-call within noise_window, and speech,
+    which dips between syllables and words, does not lift it. It needs no learning time: from the first
+    frame it is the quietest frame so far, so a line noisy from the first frame is never voice, and a
+    caller who speaks at once is voice from the first frame margin louder than the quietest so far (a
+    word rises); when the floor falls in the first noise_window seconds, SpeechSession judges those
+    frames again (opening_voice). A noise that begins mid-call is voice until its start leaves the window
+    (SpeechSession then takes back the speech it seemed to be). On a quiet line (a frame at or below
+    speech_dbfs - noise_margin within the window: clean lines have hiss at ~-60 dBFS, or digital silence)
+    the threshold is speech_dbfs, as before. Per frame: one comparison per dropped entry of a monotonic
+    queue (amortised O(1))."""
+
+    def __init__(self, limits: SessionLimits = SessionLimits()):
+        self.speech_dbfs, self.margin = limits.speech_dbfs, limits.noise_margin
+        self.window = limits.noise_window
+        self._seconds = 0.0
+        self._quietest: deque[tuple[float, float]] = deque()  # (audio time, level), levels increasing
+        # The stream's first `window` seconds, (start, end, level) per frame: judged again when the floor
+        # falls there (a caller who spoke at the first frame set a floor that the quiet after showed wrong).
+        self._opening: list[tuple[float, float, float]] | None = []
+        self.floor_fell = False  # the last frame was quieter than the floor before it
+
+    @property
+    def floor(self) -> float:
+        """The line's noise floor in dBFS (the quietest frame in the window; -inf before any frame)."""
+        return self._quietest[0][1] if self._quietest else float("-inf")
+
+    @property
+    def threshold(self) -> float:
+        return max(self.speech_dbfs, self.floor + self.margin)
+
+    def is_voice(self, level: float, seconds: float) -> bool:
+        """Count one frame of `seconds` at `level` dBFS (rms_dbfs) and say whether it is voice."""
+        self.floor_fell = bool(self._quietest) and level < self.floor
+        if self._opening is not None:
+            if self._seconds < self.window:
+                self._opening.append((self._seconds, self._seconds + seconds, level))
+            else:
+                self._opening = None
+        self._seconds += seconds
+        quietest = self._quietest
+        while quietest and quietest[-1][1] >= level:
+            quietest.pop()
+        quietest.append((self._seconds, level))
+        while quietest[0][0] <= self._seconds - self.window:
+            quietest.popleft()
+        return level >= self.threshold
+
+    def opening_voice(self) -> list[tuple[float, float, float]]:
+        """The frames of the stream's first `window` seconds that are voice by today's floor (start, end,
+        level); none once the stream is older than that."""
+        threshold = self.threshold
+        return [frame for frame in self._opening or () if frame[2] >= threshold]
+
+
 class SpeechSession:
     def __init__(self, recognizer: Recognizer | None, limits: SessionLimits = SessionLimits(),
                  clock: Callable[[], float] = time.monotonic, on_speaking: Callable[[], None] | None = None,
@@ -80,6 +142,7 @@ class SpeechSession:
         self.sample_rate = recognizer.sample_rate if recognizer else 8000
         self.audio_seconds = 0.0
         self._voiced = 0.0
+        self._voice_peak = float("-inf")  # the loudest frame counted as voice (dBFS)
         self._speech_started = False
         self._last_voice = 0.0
         self._finals: list[Hypothesis] = []  # the engine's finals heard mid-stream, with words, in order
@@ -95,6 +158,9 @@ class SpeechSession:
         # What the recognizer was fed (the answer, from `preroll` before the voice), for a second pass
         # over the held utterance (speech/cascade.py); kept only when asked for.
         self._kept: list[bytes] | None = [] if keep_audio else None
+        # The line's voice detector: its floor is learnt while the stream listens through the prompt (/media
+        # opens one stream, and so one session, per question: a new question's stream learns it again there).
+        self.voice = VoiceDetector(limits)
 
     @property
     def utterance(self) -> bytes:
@@ -138,17 +204,25 @@ class SpeechSession:
         self._last_frame_at = self._clock()
         seconds = len(pcm16) / 2 / self.sample_rate
         self.audio_seconds += seconds
-        if rms_dbfs(pcm16) >= self.limits.speech_dbfs:
+        level = rms_dbfs(pcm16)
+        if self.voice.is_voice(level, seconds):
             if self._voiced == 0.0:
                 self._speech_start = self.audio_seconds - seconds
-            self._voiced += seconds
-            self._last_voice = self.audio_seconds
-            self._asked_for_words = False
-            if self._voiced >= self.limits.min_speech:
-                self._speech_started = True
-            if self._on_speaking is not None and self._voiced >= self.limits.barge_in:
-                on_speaking, self._on_speaking = self._on_speaking, None
-                on_speaking()
+            self._heard(seconds, self.audio_seconds, level)
+        elif not self._speech_started and self.voice.floor_fell:
+            # The floor fell in the stream's first seconds: a caller who spoke from its first frames set it
+            # (a word's first frame was the quietest so far), and their word is voice by the floor now known.
+            heard = self.voice.opening_voice()
+            if heard:
+                self._voiced, self._voice_peak, self._speech_start = 0.0, float("-inf"), heard[0][0]
+            for start, end, loud in heard:
+                self._heard(end - start, end, loud)
+        elif self._voiced and self.voice.threshold > self._voice_peak:
+            # The line's floor has risen above everything that counted as voice: that was a noise that began
+            # (a fan, a street), learnt now, not the caller. It is no longer their speech (a barge-in it
+            # set off is not undone).
+            self._voiced, self._speech_started, self._last_voice = 0.0, False, 0.0
+            self._voice_peak = float("-inf")
         if self._voiced == 0.0 and self.limits.no_speech_timeout is None:
             self._hold_back(pcm16, seconds)
         elif self._recognizer is not None:
@@ -177,6 +251,18 @@ class SpeechSession:
         if self._voiced > 0 and self.audio_seconds - self._speech_start >= self.limits.max_duration:
             return self._end(MAX_DURATION)
         return None
+
+    def _heard(self, seconds: float, until: float, level: float) -> None:
+        """Voice for `seconds`, ending at `until` (audio s), at `level` dBFS."""
+        self._voice_peak = max(self._voice_peak, level)
+        self._voiced += seconds
+        self._last_voice = until
+        self._asked_for_words = False
+        if self._voiced >= self.limits.min_speech:
+            self._speech_started = True
+        if self._on_speaking is not None and self._voiced >= self.limits.barge_in:
+            on_speaking, self._on_speaking = self._on_speaking, None
+            on_speaking()
 
     def _feed(self, pcm16: bytes) -> Hypothesis:
         if self._kept is not None:

@@ -11,6 +11,13 @@ from speech.twilio_media import parse_event, pcm16_to_mulaw
 FRAME = 320  # 20 ms of 8 kHz 16-bit PCM
 SILENCE = b"\0\0" * 160
 LOUD = (np.sin(np.arange(160) / 8000 * 2 * np.pi * 300) * 8000).astype("<i2").tobytes()
+DIP = (np.sin(np.arange(160) / 8000 * 2 * np.pi * 300) * 100).astype("<i2").tobytes()  # -53 dBFS
+
+
+def talk(frames: int) -> list[bytes]:
+    """A caller talking: LOUD syllables of 0.5 s, each from a dip (a word rises from the line's quiet, and
+    speech dips between syllables; an unbroken steady tone is what a line's noise looks like)."""
+    return [DIP if i % 25 == 0 else LOUD for i in range(frames)]
 
 
 class ScriptedRecognizer:
@@ -53,7 +60,7 @@ def feed(session, frames):
 def test_trailing_silence_after_speech_ends_the_utterance():
     rec = ScriptedRecognizer("billing")
     session = s.SpeechSession(rec, s.SessionLimits(end_silence=0.6))
-    assert feed(session, [SILENCE] * 10 + [LOUD] * 25) is None
+    assert feed(session, [SILENCE] * 10 + talk(25)) is None
     outcome = feed(session, [SILENCE] * 100)
     assert outcome.reason == s.SPEECH and outcome.transcript == "billing" and outcome.confidence == 0.8
     # ended 0.6 s after the last loud frame, not at the end of the audio
@@ -64,7 +71,7 @@ def test_trailing_silence_after_speech_ends_the_utterance():
 def test_a_shorter_pause_ends_it_once_the_engine_has_words():
     rec = ScriptedRecognizer("billing", partial_words="billing")
     session = s.SpeechSession(rec, s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3))
-    feed(session, [LOUD] * 25)
+    feed(session, talk(25))
     outcome = feed(session, [SILENCE] * 100)
     assert outcome.reason == s.SPEECH and outcome.transcript == "billing"
     assert abs(outcome.audio_seconds - (0.5 + 0.3)) < 0.021
@@ -75,7 +82,7 @@ def test_a_pause_before_any_words_waits_for_the_full_silence():
     rec = ScriptedRecognizer("I want billing", partial_words="")
     session = s.SpeechSession(rec, s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3))
     # speak, pause 0.4 s (engine has no words yet), speak again, then stop
-    assert feed(session, [LOUD] * 25 + [SILENCE] * 20 + [LOUD] * 25) is None
+    assert feed(session, talk(25) + [SILENCE] * 20 + talk(25)) is None
     outcome = feed(session, [SILENCE] * 100)
     assert abs(outcome.audio_seconds - (0.5 + 0.4 + 0.5 + 0.6)) < 0.021
     assert rec.partials_asked == 2  # once per pause
@@ -94,7 +101,7 @@ def test_a_pause_between_groups_of_digits_does_not_end_a_phone_number():
     rec = Growing("four one five five five five zero one four two")
     limits = s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3, end_silence_incomplete=1.2)
     session = s.SpeechSession(rec, limits, complete=completeness("digits", "en-US"))
-    assert feed(session, [LOUD] * 30 + [SILENCE] * 30 + [LOUD] * 50) is None  # 0.6 s pause: still listening
+    assert feed(session, talk(30) + [SILENCE] * 30 + talk(50)) is None  # 0.6 s pause: still listening
     outcome = feed(session, [SILENCE] * 100)
     assert outcome.transcript == "four one five five five five zero one four two"
     assert abs(outcome.audio_seconds - (0.6 + 0.6 + 1.0 + 0.3)) < 0.021  # a whole number: the short pause ends it
@@ -106,7 +113,7 @@ def test_a_number_left_unfinished_ends_after_the_longer_pause():
     rec = ScriptedRecognizer("four one five", partial_words="four one five")
     limits = s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3, end_silence_incomplete=1.2)
     session = s.SpeechSession(rec, limits, complete=completeness("digits", "en-US"))
-    feed(session, [LOUD] * 25)
+    feed(session, talk(25))
     outcome = feed(session, [SILENCE] * 100)
     assert outcome.transcript == "four one five" and abs(outcome.audio_seconds - (0.5 + 1.2)) < 0.021
     # Its deadline for the second pass runs from the usual short pause, not from the caller's last voice.
@@ -149,7 +156,7 @@ def test_an_engine_final_in_a_pause_between_groups_of_digits_does_not_end_the_nu
     rec = Segmenting({50: ("five five five", 0.9)}, "one two three four five six seven", last_confidence=0.5)
     limits = s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3, end_silence_incomplete=1.2)
     session = s.SpeechSession(rec, limits, complete=completeness("digits", "en-US"))
-    assert feed(session, [LOUD] * 25 + [SILENCE] * 30 + [LOUD] * 35) is None
+    assert feed(session, talk(25) + [SILENCE] * 30 + talk(35)) is None
     outcome = feed(session, [SILENCE] * 100)
     assert outcome.reason == s.SPEECH
     assert outcome.transcript == "five five five one two three four five six seven"
@@ -164,7 +171,7 @@ def test_a_number_left_unfinished_after_an_engine_final_ends_after_the_longer_pa
     rec = Segmenting({40: ("four one five", 0.9)})
     limits = s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3, end_silence_incomplete=1.2)
     session = s.SpeechSession(rec, limits, complete=completeness("digits", "en-US"))
-    outcome = feed(session, [LOUD] * 25 + [SILENCE] * 100)
+    outcome = feed(session, talk(25) + [SILENCE] * 100)
     assert outcome.transcript == "four one five" and outcome.confidence == 0.9
     assert abs(outcome.audio_seconds - (0.5 + 1.2)) < 0.021
 
@@ -174,7 +181,7 @@ def test_words_of_an_engine_final_count_as_words_in_the_pause_that_follows():
     # partial then holds nothing, but the answer has words, so the short pause ends it, not end_silence.
     rec = Segmenting({20: ("support", 0.7)})
     session = s.SpeechSession(rec, s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3))
-    assert feed(session, [LOUD] * 25) is None
+    assert feed(session, talk(25)) is None
     outcome = feed(session, [SILENCE] * 100)
     assert outcome.reason == s.SPEECH and outcome.transcript == "support" and outcome.confidence == 0.7
     assert abs(outcome.audio_seconds - (0.5 + 0.3)) < 0.021
@@ -185,14 +192,14 @@ def test_an_empty_engine_final_loses_no_words_and_ends_nothing():
     # Kaldi ends an utterance of unknown words only (its <UNK>, left out) or of silence: nothing to keep.
     rec = Segmenting({20: ("", 0.0), 60: ("billing", 0.6)}, "for my account", last_confidence=0.9)
     session = s.SpeechSession(rec, s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3))
-    assert feed(session, [LOUD] * 40 + [LOUD] * 40) is None
+    assert feed(session, talk(40) + talk(40)) is None
     outcome = feed(session, [SILENCE] * 100)
     assert outcome.transcript == "billing for my account" and outcome.confidence == 0.825
 
 
 def test_endless_talk_with_engine_finals_stops_at_max_duration_with_all_of_it():
     rec = Segmenting({50: ("sales", 0.9), 100: ("new contract", 0.6)}, "please")
-    outcome = feed(s.SpeechSession(rec, s.SessionLimits(max_duration=3.0)), [LOUD] * 1000)
+    outcome = feed(s.SpeechSession(rec, s.SessionLimits(max_duration=3.0)), talk(1000))
     assert outcome.reason == s.MAX_DURATION and outcome.transcript == "sales new contract please"
     assert abs(outcome.audio_seconds - 3.0) < 0.021
 
@@ -201,8 +208,8 @@ def test_barge_in_still_fires_when_the_engine_ends_an_utterance_first():
     spoken = []
     rec = Segmenting({10: ("no", 0.9)})
     session = s.SpeechSession(rec, s.SessionLimits(barge_in=0.25), on_speaking=lambda: spoken.append(rec.frames))
-    assert feed(session, [LOUD] * 20) is None  # the final at 0.2 s of voice does not end the answer
-    assert spoken == [12]  # once, after 0.25 s of voice (the frame's audio counted before it is decoded)
+    assert feed(session, talk(20)) is None  # the final at 0.2 s of voice does not end the answer
+    assert spoken == [13]  # once, after 0.25 s of voice (the dip first; the frame counted before it is decoded)
     assert feed(session, [SILENCE] * 100).transcript == "no"
 
 
@@ -236,7 +243,7 @@ def test_a_click_is_not_speech():
 
 def test_endless_talk_stops_at_max_duration_with_what_was_heard():
     rec = ScriptedRecognizer("sales")
-    outcome = feed(s.SpeechSession(rec, s.SessionLimits(max_duration=3.0)), [LOUD] * 1000)
+    outcome = feed(s.SpeechSession(rec, s.SessionLimits(max_duration=3.0)), talk(1000))
     assert outcome.reason == s.MAX_DURATION and outcome.transcript == "sales"
     assert abs(outcome.audio_seconds - 3.0) < 0.021
 
@@ -244,7 +251,7 @@ def test_endless_talk_stops_at_max_duration_with_what_was_heard():
 def test_dtmf_ends_the_session_and_discards_speech():
     rec = ScriptedRecognizer("billing")
     session = s.SpeechSession(rec)
-    feed(session, [LOUD] * 10)
+    feed(session, talk(10))
     outcome = session.handle(parse_event('{"event":"dtmf","dtmf":{"track":"inbound_track","digit":"2"}}'))
     assert outcome.reason == s.DTMF and outcome.digit == "2" and outcome.transcript == ""
     assert rec.closed
@@ -254,7 +261,7 @@ def test_dtmf_ends_the_session_and_discards_speech():
 def test_stop_is_a_hangup_and_releases_the_recognizer():
     rec = ScriptedRecognizer("")
     session = s.SpeechSession(rec)
-    feed(session, [LOUD] * 5)
+    feed(session, talk(5))
     outcome = session.handle(parse_event('{"event":"stop","stop":{"callSid":"CA1"},"streamSid":"MZ1"}'))
     assert outcome.reason == s.HANGUP and rec.closed
 
@@ -272,7 +279,7 @@ def test_stalled_stream_ends_by_wall_clock():
 
 def test_without_a_recognizer_only_keys_and_silence_count():
     session = s.SpeechSession(None, s.SessionLimits(no_speech_timeout=1.0))
-    assert feed(session, [LOUD] * 20 + [SILENCE] * 29) is None
+    assert feed(session, talk(20) + [SILENCE] * 29) is None
     assert feed(session, [SILENCE]).reason == s.SPEECH  # speech detected but nothing understood
     assert session.outcome.transcript == "" and not session.outcome.heard_speech
 
@@ -301,3 +308,110 @@ def test_real_vosk_session_over_twilio_media_events(ko_engine, audio_path):
     assert outcome is not None and outcome.reason == s.SPEECH
     assert "기술 지원" in outcome.transcript and outcome.engine == "vosk"
     assert outcome.audio_seconds < audio.seconds  # ended inside the trailing silence
+
+
+# --- the line's noise floor (issue 19) ------------------------------------------------------------------
+
+def pcm_frames(pcm16: bytes) -> list[bytes]:
+    return [pcm16[i:i + FRAME] for i in range(0, len(pcm16) - FRAME + 1, FRAME)]
+
+
+def noisy(frames: list[bytes], dbfs: float = -38.0, seed: int = 19) -> list[bytes]:
+    from tests.support.media_stream import on_a_noisy_line
+
+    return pcm_frames(on_a_noisy_line(b"".join(frames), dbfs, seed))
+
+
+def levels(frames):
+    from speech.audio import rms_dbfs
+
+    return [rms_dbfs(f) for f in frames]
+
+
+def test_a_lines_steady_noise_is_its_floor_not_voice():
+    line = noisy([SILENCE] * 250)  # 5 s of a line at -38 dBFS
+    detector = s.VoiceDetector()
+    assert not any(detector.is_voice(level, 0.02) for level in levels(line))
+    # the floor is the quietest frame of the last noise_window seconds: a little under the noise's mean
+    assert -41.0 < detector.floor < -38.0 and detector.threshold == detector.floor + s.SessionLimits().noise_margin
+
+
+def test_a_quiet_line_keeps_the_fixed_threshold():
+    detector = s.VoiceDetector()
+    from tests.support.media_stream import line_noise
+
+    hiss = pcm_frames(line_noise(3, -65.0))
+    for level in levels(hiss):
+        detector.is_voice(level, 0.02)
+    assert detector.threshold == s.SessionLimits().speech_dbfs
+    assert detector.is_voice(-44.0, 0.02) and not detector.is_voice(-46.0, 0.02)  # as the -45 dBFS rule did
+    digital = s.VoiceDetector()
+    assert [digital.is_voice(x, 0.02) for x in levels([SILENCE, LOUD, DIP, LOUD])] == [False, True, False, True]
+
+
+def test_the_floor_follows_a_quieter_line_at_once_and_a_louder_one_within_its_window():
+    limits = s.SessionLimits()
+    detector = s.VoiceDetector(limits)
+    for level in levels(noisy([SILENCE] * 150, dbfs=-32.0)):
+        detector.is_voice(level, 0.02)
+    assert detector.floor > -35.0
+    detector.is_voice(-60.0, 0.02)  # the line went quiet
+    assert detector.threshold == limits.speech_dbfs
+    # a noise that begins mid-call: voice until the quiet before it leaves the window, then the floor
+    said = [detector.is_voice(level, 0.02) for level in levels(noisy([SILENCE] * 200, dbfs=-36.0, seed=7))]
+    first_quiet = said.index(False)
+    assert any(said) and not any(said[first_quiet:])
+    assert abs(first_quiet * 0.02 - limits.noise_window) <= 0.021
+
+
+def test_a_caller_who_speaks_at_the_first_frame_is_heard():
+    # No floor learnt yet: the first frames of a word set it, and the word's rise is voice.
+    rec = ScriptedRecognizer("billing", partial_words="billing")
+    spoken = []
+    session = s.SpeechSession(rec, s.SessionLimits(end_silence_after_words=0.3),
+                              on_speaking=lambda: spoken.append(session.audio_seconds))
+    outcome = feed(session, talk(50) + [SILENCE] * 100)
+    assert outcome.reason == s.SPEECH and outcome.transcript == "billing"
+    assert abs(outcome.audio_seconds - (1.0 + 0.3)) < 0.021
+    assert abs(spoken[0] - 0.28) < 0.001  # the dip, then 0.25 s of voice: as on the fixed threshold
+
+
+def test_on_a_noisy_line_noise_alone_neither_barges_in_nor_keeps_the_answer_going():
+    # The stream listens through a 3 s prompt on a line at -38 dBFS, the caller talks 1 s, the line goes on.
+    limits = s.SessionLimits(no_speech_timeout=None, end_silence=0.6, end_silence_after_words=0.3)
+    rec = ScriptedRecognizer("billing", partial_words="billing")
+    spoken = []
+    session = s.SpeechSession(rec, limits, on_speaking=lambda: spoken.append(session.audio_seconds))
+    line = noisy([SILENCE] * 150 + talk(50) + [SILENCE] * 500)
+    assert feed(session, line[:150]) is None and spoken == [] and rec.frames == 0  # nothing held but preroll
+    outcome = feed(session, line[150:])
+    assert spoken and 3.0 < spoken[0] < 3.0 + 0.35  # the caller's voice barged in, within a frame or so
+    assert outcome.reason == s.SPEECH and outcome.transcript == "billing"
+    assert 4.0 + 0.3 - 0.021 < outcome.audio_seconds < 4.0 + 0.3 + 0.1  # ended by the short pause after the words
+
+
+def test_a_noise_that_begins_mid_call_is_taken_back_once_learnt():
+    # A quiet line; a fan starts at 1 s (voice to the fixed rule, and here until the floor learns it); the
+    # caller answers at 5 s. The answer is theirs: it starts with their words and ends after them.
+    limits = s.SessionLimits(no_speech_timeout=None, end_silence=0.6, end_silence_after_words=0.3)
+    rec = ScriptedRecognizer("billing", partial_words="")
+    session = s.SpeechSession(rec, limits)
+    fan = noisy([SILENCE] * 200 + talk(50) + [SILENCE] * 500, dbfs=-36.0)
+    outcome = feed(session, [SILENCE] * 50 + fan)
+    assert outcome.reason == s.SPEECH
+    assert abs(outcome.audio_seconds - (1.0 + 4.0 + 1.0 + 0.6)) < 0.1  # end_silence after the words, not before
+
+
+def at_dbfs(dbfs: float) -> bytes:
+    amplitude = 32768 * np.sqrt(2) * 10 ** (dbfs / 20)  # a sine's RMS is its amplitude over sqrt(2)
+    return (np.sin(np.arange(160) / 8000 * 2 * np.pi * 300) * amplitude).astype("<i2").tobytes()
+
+
+def test_a_short_word_at_the_first_frame_is_heard_once_the_quiet_after_it_shows_the_floor():
+    # A "yes" from the stream's first frame that never rises 6 dB above its own first frame for 0.1 s: the
+    # floor it set is shown wrong by the quiet after it, and the word counts as voice by the floor known then.
+    rec = ScriptedRecognizer("yes", partial_words="yes")
+    word = [at_dbfs(x) for x in (-35, -31, -30, -32, -30, -26, -25, -23, -24, -31)]
+    outcome = feed(s.SpeechSession(rec, s.SessionLimits(end_silence_after_words=0.3)), word + [SILENCE] * 300)
+    assert outcome.reason == s.SPEECH and outcome.transcript == "yes"
+    assert abs(outcome.audio_seconds - (0.2 + 0.3)) < 0.021  # the short pause after the word, not the time-out

@@ -60,7 +60,34 @@ def media(payload, seq):
 
 def frames(path):
     """The recording as Twilio carries it: 20 ms frames of 160 mu-law bytes, the last one filled with silence."""
-    mulaw = pcm16_to_mulaw(read_wav(path).pcm16)
+    return mulaw_frames(read_wav(path).pcm16)
+
+
+def line_noise(seconds: float, dbfs: float, seed: int = 19) -> bytes:
+    """A noisy phone line's own sound as 16-bit PCM: band-limited white noise (the phone band), seeded, at
+    `dbfs` (as scripts/make_speech_fixtures.py puts on its noisy recordings)."""
+    import numpy as np
+
+    from speech.audio import phone_band
+
+    noise = np.random.default_rng(seed).standard_normal(int(seconds * 8000)) * 3000.0
+    noise = np.frombuffer(phone_band(noise.astype("<i2").tobytes(), 8000), "<i2").astype(np.float64)
+    noise *= 32768 * 10 ** (dbfs / 20) / float(np.sqrt(np.mean(noise ** 2)))
+    return np.clip(np.round(noise), -32768, 32767).astype("<i2").tobytes()
+
+
+def on_a_noisy_line(pcm16: bytes, dbfs: float, seed: int = 19) -> bytes:
+    """`pcm16` with the line's noise (line_noise) under it."""
+    import numpy as np
+
+    x = np.frombuffer(pcm16, "<i2").astype(np.float64)
+    y = x + np.frombuffer(line_noise(len(x) / 8000, dbfs, seed), "<i2").astype(np.float64)[:len(x)]
+    return np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()
+
+
+def mulaw_frames(pcm16: bytes) -> list[bytes]:
+    """16-bit PCM as Twilio carries it: 20 ms frames of 160 mu-law bytes (the last one filled with silence)."""
+    mulaw = pcm16_to_mulaw(pcm16)
     mulaw += SILENCE[:-len(mulaw) % 160]
     return [mulaw[i:i + 160] for i in range(0, len(mulaw), 160)]
 

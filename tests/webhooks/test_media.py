@@ -42,6 +42,42 @@ def test_a_spoken_answer_is_stored_once_and_the_call_moved_on(phone, runtime, ws
     assert [u.split("/voice/")[-1] for u in updates] == ["step/menu/listen?t=1", "step/menu?t=1"]
 
 
+def test_on_a_noisy_line_the_prompt_is_not_barged_into_and_the_answer_ends_after_the_words(phone, runtime, ws_url,
+                                                                                         monkeypatch):
+    """Issue 19: a line with noise at -38 dBFS through the prompt (3 s), under the words and after them, as a
+    real line has. Noise alone does not stop the prompt; the caller's words do; the answer ends at the end of
+    speech, not at max_duration, and is heard. (A fixed -45 dBFS threshold took the noise for the caller.)"""
+    from speech.audio import read_wav, rms_dbfs
+    from speech.session import SpeechSession
+    from tests.support.media_stream import mulaw_frames, on_a_noisy_line
+
+    heard = {}
+
+    class Listened(SpeechSession):  # the shipped session; notes where in the audio it decided
+        def __init__(self, *args, on_speaking=None, **kwargs):
+            def speaking():
+                heard["barge_in"] = self.audio_seconds
+                on_speaking()
+            super().__init__(*args, on_speaking=speaking, **kwargs)
+            heard["session"] = self
+
+    monkeypatch.setattr(media_module, "SpeechSession", Listened)
+    words = read_wav(os.path.join(AUDIO, "en", "tts_en_billing.wav")).pcm16
+    loud = [i for i in range(0, len(words) - 319, 320) if rms_dbfs(words[i:i + 320]) >= -45.0]
+    said_from, said_to = 3.0 + loud[0] / 16000, 3.0 + (loud[-1] + 320) / 16000  # where the words are heard
+    line = on_a_noisy_line(b"\0\0" * 24000 + words + b"\0\0" * 80000, -38.0)  # 3 s prompt, words, 10 s after
+    sid, token = ring(phone)
+    with connect(ws_url) as ws:
+        open_stream(ws, sid, token, mulaw_frames(line))
+        assert closed_by_server(ws)
+    [result] = results(runtime)
+    assert result.ended_by == "speech" and result.transcript
+    assert said_from < heard["barge_in"] < said_from + 0.5  # the caller's voice stopped the prompt, not the line
+    assert moves(phone, sid) == ["step/menu/listen?t=1", "step/menu?t=1"]
+    ended = heard["session"].outcome.audio_seconds  # where in the audio the answer ended
+    assert said_to < ended <= said_to + media_module.FORKED.end_silence + 0.1
+
+
 def test_a_question_answered_with_keys_ends_its_stream(phone, runtime, ws_url):
     sid, token = ring(phone)
     with connect(ws_url) as ws:
