@@ -235,6 +235,11 @@ class SpeechSession:
                 # below end the answer, asking again whether the words so far make a whole one.
                 self._finals.append(hyp)
                 self._asked_for_words = False
+                if not self._speech_started:
+                    # Words from a caller the loudness never counted as voice (quieter than the line's floor):
+                    # the engine's end of utterance is the only end of speech there is; the pause runs from it.
+                    self._speech_started = True
+                    self._last_voice = self.audio_seconds
         quiet = self.audio_seconds - self._last_voice
         end_silence = self.limits.end_silence if self._complete is None else self.limits.end_silence_incomplete
         if self._speech_started and quiet >= end_silence:
@@ -330,7 +335,8 @@ class SpeechSession:
             self.outcome = SpeechOutcome(reason, hyp.transcript, hyp.confidence, hyp.engine,
                                          audio_seconds=self.audio_seconds)
         else:
-            self.outcome = SpeechOutcome(reason, audio_seconds=self.audio_seconds)
+            self.outcome = SpeechOutcome(reason, engine=last.engine if last is not None else None,
+                                         audio_seconds=self.audio_seconds)
         return self.outcome
 
 

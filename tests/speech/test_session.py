@@ -216,7 +216,7 @@ def test_barge_in_still_fires_when_the_engine_ends_an_utterance_first():
 def test_an_empty_engine_final_in_silence_leaves_the_no_speech_timeout_alone():
     rec = Segmenting({50: ("", 0.0)})
     outcome = feed(s.SpeechSession(rec, s.SessionLimits(no_speech_timeout=2.0)), [SILENCE] * 500)
-    assert outcome.reason == s.NO_SPEECH and outcome.transcript == "" and outcome.engine is None
+    assert outcome.reason == s.NO_SPEECH and outcome.transcript == "" and outcome.engine == "segmenting"
     assert abs(outcome.audio_seconds - 2.0) < 0.021 and rec.closed
 
 
@@ -415,3 +415,17 @@ def test_a_short_word_at_the_first_frame_is_heard_once_the_quiet_after_it_shows_
     outcome = feed(s.SpeechSession(rec, s.SessionLimits(end_silence_after_words=0.3)), word + [SILENCE] * 300)
     assert outcome.reason == s.SPEECH and outcome.transcript == "yes"
     assert abs(outcome.audio_seconds - (0.2 + 0.3)) < 0.021  # the short pause after the word, not the time-out
+
+
+def test_a_caller_below_the_voice_floor_whose_words_the_engine_ends_is_answered_after_the_short_pause():
+    # Speech quieter than -45 dBFS never counts as voice, but Vosk (Kaldi) hears it and ends its utterance:
+    # that end is the only end of speech there is, so the answer ends the short pause after it, not at the
+    # no-speech time-out five seconds in; the outcome names the engine even when nothing was heard.
+    quiet_talk = [at_dbfs(-52)] * 40
+    rec = Segmenting({45: ("billing", 0.7)})
+    limits = s.SessionLimits(end_silence=0.6, end_silence_after_words=0.3, no_speech_timeout=5.0)
+    outcome = feed(s.SpeechSession(rec, limits), quiet_talk + [SILENCE] * 300)
+    assert outcome.reason == s.SPEECH and outcome.transcript == "billing"
+    assert abs(outcome.audio_seconds - (0.9 + 0.3)) < 0.021
+    nothing = feed(s.SpeechSession(ScriptedRecognizer(""), limits), [SILENCE] * 300)
+    assert nothing.reason == s.NO_SPEECH and nothing.engine == "scripted"
