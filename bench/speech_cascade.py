@@ -255,7 +255,14 @@ def main() -> None:
     parser.add_argument("--no-wait-for-whole-number", action="store_true",
                         help="end a phone number at the first pause after words, as before "
                              "(understanding.answers.completeness not used)")
+    parser.add_argument("--denoise", nargs="*", choices=["first", "second"], metavar="PASS",
+                        help="the noise suppressor (speech.denoise.APPLY) in front of PocketSphinx's stream "
+                             "(first) and/or Whisper's held utterance (second); none given: off")
     args = parser.parse_args()
+    if args.denoise is not None:
+        import speech.denoise
+
+        speech.denoise.APPLY = set(args.denoise)
     if args.no_wait_for_whole_number:
         global ENDPOINT_BY_ANSWER
         ENDPOINT_BY_ANSWER = False
