@@ -258,7 +258,21 @@ def main() -> None:
     parser.add_argument("--denoise", nargs="*", choices=["first", "second"], metavar="PASS",
                         help="the noise suppressor (speech.denoise.APPLY) in front of PocketSphinx's stream "
                              "(first) and/or Whisper's held utterance (second); none given: off")
+    parser.add_argument("--denoise-set", nargs="*", metavar="NAME=VALUE", default=[],
+                        help="speech.denoise settings for this run, e.g. GAIN_FLOOR=0.3 MINIMUM_BIAS=1.0")
+    parser.add_argument("--sphinx-remove-noise", action="store_true",
+                        help="PocketSphinx's own remove_noise option (speech.pocketsphinx_engine.REMOVE_NOISE)")
     args = parser.parse_args()
+    if args.sphinx_remove_noise:
+        import speech.pocketsphinx_engine
+
+        speech.pocketsphinx_engine.REMOVE_NOISE = True
+    for item in args.denoise_set:
+        import speech.denoise
+
+        name, _, value = item.partition("=")
+        assert hasattr(speech.denoise, name), name
+        setattr(speech.denoise, name, float(value))
     if args.denoise is not None:
         import speech.denoise
 
