@@ -63,9 +63,10 @@ LM_WEIGHT = 10.0
 # Whether an answer kind's structure (speech.grammar.number_structure: a phone number's counted digits) is
 # searched instead of its language model (bench/speech_cascade.py --unstructured sets it False).
 STRUCTURED = True
-# PocketSphinx's own noise removal (its `remove_noise` option; it has no `remove_silence`). Off: measured on
-# the dev line-noise recordings (docs/speech.md, "Ninth round"); bench/speech_cascade.py --sphinx-remove-noise.
-REMOVE_NOISE = False
+# PocketSphinx's own noise removal (its `remove_noise` option, on by default in the bundled decoder; it has no
+# `remove_silence`). Measured both ways on the dev line-noise recordings (docs/speech.md, "Ninth round");
+# bench/speech_cascade.py --sphinx-remove-noise off.
+REMOVE_NOISE = True
 
 _noise_lock = threading.Lock()
 _noise_table: np.ndarray | None = None
@@ -273,8 +274,7 @@ class LocalDecoders:
         # the second pass cost a quarter more CPU, ran when the caller had finished (latency),
         # and heard no better on the spoken-request recordings (33 vs 32 of 48).
         options = {"lm": None, "dict": SEED_DICTIONARY} if grammar else {}
-        if REMOVE_NOISE:
-            options["remove_noise"] = True
+        options["remove_noise"] = REMOVE_NOISE
         decoder = Decoder(bestpath=False, fwdflat=False, loglevel="FATAL", samprate=MODEL_RATE,
                           lw=LM_WEIGHT if grammar else 6.5, **options)
         decoder.add_jsgf_string(CMN_SEARCH, "#JSGF V1.0;\ngrammar cmn;\npublic <u> = a;\n")
