@@ -260,14 +260,7 @@ def main() -> None:
                              "(first) and/or Whisper's held utterance (second); none given: off")
     parser.add_argument("--denoise-set", nargs="*", metavar="NAME=VALUE", default=[],
                         help="speech.denoise settings for this run, e.g. GAIN_FLOOR=0.3 MINIMUM_BIAS=1.0")
-    parser.add_argument("--sphinx-remove-noise", choices=["on", "off"], default="on",
-                        help="PocketSphinx's own remove_noise option (speech.pocketsphinx_engine.REMOVE_NOISE; "
-                             "on, the decoder's default, as shipped)")
     args = parser.parse_args()
-    if args.sphinx_remove_noise == "off":
-        import speech.pocketsphinx_engine
-
-        speech.pocketsphinx_engine.REMOVE_NOISE = False
     for item in args.denoise_set:
         import speech.denoise
 

@@ -37,7 +37,6 @@ import numpy as np
 from speech.abc import EngineUnavailable, Hypothesis
 from speech import denoise
 from speech.audio import Upsampler, rms_dbfs
-from speech.denoise import NoiseSuppressor
 from speech.grammar import jsgf, normalise_phrase
 from speech.ngram import arpa_from_sentences
 
@@ -63,10 +62,6 @@ LM_WEIGHT = 10.0
 # Whether an answer kind's structure (speech.grammar.number_structure: a phone number's counted digits) is
 # searched instead of its language model (bench/speech_cascade.py --unstructured sets it False).
 STRUCTURED = True
-# PocketSphinx's own noise removal (its `remove_noise` option, on by default in the bundled decoder; it has no
-# `remove_silence`). Measured both ways on the dev line-noise recordings (docs/speech.md, "Ninth round");
-# bench/speech_cascade.py --sphinx-remove-noise off.
-REMOVE_NOISE = True
 
 _noise_lock = threading.Lock()
 _noise_table: np.ndarray | None = None
@@ -161,7 +156,7 @@ class PocketSphinxRecognizer:
         self._pooled = pooled
         self.sample_rate = sample_rate
         self._upsampler = Upsampler(MODEL_RATE // sample_rate)
-        self._suppressor = NoiseSuppressor(sample_rate) if "first" in denoise.APPLY else None
+        self._suppressor = denoise.NoiseSuppressor(sample_rate) if "first" in denoise.APPLY else None
         self._noise_at = 0
         pooled.decoder.activate_search(search)
         self._search = search
@@ -274,7 +269,6 @@ class LocalDecoders:
         # the second pass cost a quarter more CPU, ran when the caller had finished (latency),
         # and heard no better on the spoken-request recordings (33 vs 32 of 48).
         options = {"lm": None, "dict": SEED_DICTIONARY} if grammar else {}
-        options["remove_noise"] = REMOVE_NOISE
         decoder = Decoder(bestpath=False, fwdflat=False, loglevel="FATAL", samprate=MODEL_RATE,
                           lw=LM_WEIGHT if grammar else 6.5, **options)
         decoder.add_jsgf_string(CMN_SEARCH, "#JSGF V1.0;\ngrammar cmn;\npublic <u> = a;\n")
