@@ -11,6 +11,8 @@
                                                                    # Whisper writes only the words of a time
   nice -n 10 python bench/speech_cascade.py --set dev --kinds yes_no --held-to-words digits time yes_no --cache yn
                                                                    # yes/no: the words of a yes, a no, a neither
+  nice -n 10 python bench/speech_cascade.py --set dev --denoise first second --cache dn  # the noise suppressor
+                                                                   # (speech/denoise.py) before both passes
 
 Recordings are made by scripts/make_speech_fixtures.py (answer_recordings) with three synthesisers from
 the dev answers (bench/speech_dev_answers.en-US.tsv: for tuning) or the held-out test answers
