@@ -11,6 +11,8 @@
                                                                    # Whisper writes only the words of a time
   nice -n 10 python bench/speech_cascade.py --set dev --kinds yes_no --held-to-words digits time yes_no --cache yn
                                                                    # yes/no: the words of a yes, a no, a neither
+  nice -n 10 python bench/speech_cascade.py --set dev --denoise first second --cache dn  # the noise suppressor
+                                                                   # (speech/denoise.py) before both passes
 
 Recordings are made by scripts/make_speech_fixtures.py (answer_recordings) with three synthesisers from
 the dev answers (bench/speech_dev_answers.en-US.tsv: for tuning) or the held-out test answers
@@ -255,7 +257,22 @@ def main() -> None:
     parser.add_argument("--no-wait-for-whole-number", action="store_true",
                         help="end a phone number at the first pause after words, as before "
                              "(understanding.answers.completeness not used)")
+    parser.add_argument("--denoise", nargs="*", choices=["first", "second"], metavar="PASS",
+                        help="the noise suppressor (speech.denoise.APPLY) in front of PocketSphinx's stream "
+                             "(first) and/or Whisper's held utterance (second); none given: off")
+    parser.add_argument("--denoise-set", nargs="*", metavar="NAME=VALUE", default=[],
+                        help="speech.denoise settings for this run, e.g. GAIN_FLOOR=0.3 MINIMUM_BIAS=1.0")
     args = parser.parse_args()
+    for item in args.denoise_set:
+        import speech.denoise
+
+        name, _, value = item.partition("=")
+        assert hasattr(speech.denoise, name), name
+        setattr(speech.denoise, name, float(value))
+    if args.denoise is not None:
+        import speech.denoise
+
+        speech.denoise.APPLY = set(args.denoise)
     if args.no_wait_for_whole_number:
         global ENDPOINT_BY_ANSWER
         ENDPOINT_BY_ANSWER = False

@@ -35,6 +35,7 @@ from typing import Sequence
 import numpy as np
 
 from speech.abc import EngineUnavailable, Hypothesis
+from speech import denoise
 from speech.audio import Upsampler, rms_dbfs
 from speech.grammar import jsgf, normalise_phrase
 from speech.ngram import arpa_from_sentences
@@ -155,6 +156,7 @@ class PocketSphinxRecognizer:
         self._pooled = pooled
         self.sample_rate = sample_rate
         self._upsampler = Upsampler(MODEL_RATE // sample_rate)
+        self._suppressor = denoise.NoiseSuppressor(sample_rate) if "first" in denoise.APPLY else None
         self._noise_at = 0
         pooled.decoder.activate_search(search)
         self._search = search
@@ -166,6 +168,8 @@ class PocketSphinxRecognizer:
         self._finished: Hypothesis | None = None
 
     def _front_end(self, pcm16: bytes) -> bytes:
+        if self._suppressor is not None:
+            pcm16 = self._suppressor.process(pcm16)
         x = np.frombuffer(self._upsampler.process(pcm16), "<i2").astype(np.float64)
         noise = _noise()
         idx = (self._noise_at + np.arange(len(x))) % len(noise)

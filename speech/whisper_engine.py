@@ -339,10 +339,13 @@ def decode(model, pcm16: bytes, sample_rate: int, prompt: str, language: str,
     window (`window_frames`; `windows` instead of SHORT_WINDOW: the bench)."""
     import numpy as np
 
+    from speech import denoise
     from speech.audio import Upsampler
 
     if MODEL_RATE % sample_rate:
         raise ValueError(f"cannot upsample {sample_rate} Hz to {MODEL_RATE} Hz by a whole factor")
+    if "second" in denoise.APPLY:
+        pcm16 = denoise.suppress(pcm16, sample_rate)
     if sample_rate != MODEL_RATE:
         pcm16 = Upsampler(MODEL_RATE // sample_rate).process(pcm16)
     audio = np.frombuffer(pcm16, "<i2").astype(np.float32) / 32768.0
