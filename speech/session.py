@@ -53,6 +53,9 @@ class SessionLimits:
     speech_dbfs: float = -45.0
     noise_margin: float = 6.0  # dB above the line's noise floor a frame must be to count as voice
     noise_window: float = 2.0  # s over which the floor is the quietest frame (minimum statistics)
+    # Voice counts only in runs of at least this many frames (60 ms): a syllable is longer, a noise's stray
+    # loud frame is not (it would set off a barge-in, or keep an answer from ending).
+    voice_run: int = 3
     min_speech: float = 0.1  # s of voice needed before speech "started" (clicks are shorter)
     stall_timeout: float = 3.0  # wall-clock s without any frame before giving up
 
@@ -87,13 +90,14 @@ class VoiceDetector:
 
     def __init__(self, limits: SessionLimits = SessionLimits()):
         self.speech_dbfs, self.margin = limits.speech_dbfs, limits.noise_margin
-        self.window = limits.noise_window
+        self.window, self.run = limits.noise_window, limits.voice_run
+        self._silent = 0  # digital-silence frames in a row
         self._seconds = 0.0
         self._quietest: deque[tuple[float, float]] = deque()  # (audio time, level), levels increasing
         # The stream's first `window` seconds, (start, end, level) per frame: judged again when the floor
         # falls there (a caller who spoke at the first frame set a floor that the quiet after showed wrong).
         self._opening: list[tuple[float, float, float]] | None = []
-        self.floor_fell = False  # the last frame was quieter than the floor before it
+        self.floor_fell = False  # the last frame lowered the floor
 
     @property
     def floor(self) -> float:
@@ -106,7 +110,7 @@ class VoiceDetector:
 
     def is_voice(self, level: float, seconds: float) -> bool:
         """Count one frame of `seconds` at `level` dBFS (rms_dbfs) and say whether it is voice."""
-        self.floor_fell = bool(self._quietest) and level < self.floor
+        before = self.floor if self._quietest else None
         if self._opening is not None:
             if self._seconds < self.window:
                 self._opening.append((self._seconds, self._seconds + seconds, level))
@@ -114,11 +118,16 @@ class VoiceDetector:
                 self._opening = None
         self._seconds += seconds
         quietest = self._quietest
-        while quietest and quietest[-1][1] >= level:
-            quietest.pop()
-        quietest.append((self._seconds, level))
-        while quietest[0][0] <= self._seconds - self.window:
+        # Digital silence sets the floor only as a run (a silent line): one dropped frame or two on a noisy
+        # line would pin it for the whole window.
+        self._silent = self._silent + 1 if level == float("-inf") else 0
+        if level != float("-inf") or self._silent >= self.run:
+            while quietest and quietest[-1][1] >= level:
+                quietest.pop()
+            quietest.append((self._seconds, level))
+        while quietest and quietest[0][0] <= self._seconds - self.window:
             quietest.popleft()
+        self.floor_fell = before is not None and self.floor < before
         return level >= self.threshold
 
     def opening_voice(self) -> list[tuple[float, float, float]]:
@@ -143,6 +152,8 @@ class SpeechSession:
         self.audio_seconds = 0.0
         self._voiced = 0.0
         self._voice_peak = float("-inf")  # the loudest frame counted as voice (dBFS)
+        self._run: list[tuple[float, float, float]] = []  # voice frames not yet a run (seconds, until, level)
+        self._in_run = False  # the frames since the last non-voice one made a run
         self._speech_started = False
         self._last_voice = 0.0
         self._finals: list[Hypothesis] = []  # the engine's finals heard mid-stream, with words, in order
@@ -205,9 +216,18 @@ class SpeechSession:
         seconds = len(pcm16) / 2 / self.sample_rate
         self.audio_seconds += seconds
         level = rms_dbfs(pcm16)
-        if self.voice.is_voice(level, seconds):
-            if self._voiced == 0.0:
-                self._speech_start = self.audio_seconds - seconds
+        voice = self.voice.is_voice(level, seconds)
+        if not voice:
+            self._run, self._in_run = [], False
+        if voice and not self._in_run:
+            self._run.append((seconds, self.audio_seconds, level))
+            if len(self._run) >= self.limits.voice_run:
+                if self._voiced == 0.0:
+                    self._speech_start = self._run[0][1] - self._run[0][0]
+                run, self._run, self._in_run = self._run, [], True
+                for frame in run:
+                    self._heard(*frame)
+        elif voice:
             self._heard(seconds, self.audio_seconds, level)
         elif not self._speech_started and self.voice.floor_fell:
             # The floor fell in the stream's first seconds: a caller who spoke from its first frames set it
@@ -217,12 +237,19 @@ class SpeechSession:
                 self._voiced, self._voice_peak, self._speech_start = 0.0, float("-inf"), heard[0][0]
             for start, end, loud in heard:
                 self._heard(end - start, end, loud)
-        elif self._voiced and self.voice.threshold > self._voice_peak:
+        elif self._voiced and self.voice.threshold > self._voice_peak and not self._finals:
             # The line's floor has risen above everything that counted as voice: that was a noise that began
             # (a fan, a street), learnt now, not the caller. It is no longer their speech (a barge-in it
-            # set off is not undone).
+            # set off is not undone), and its audio is not the answer's. (Words the engine already ended an
+            # utterance on are kept: then it was a caller, quiet against the noise.)
             self._voiced, self._speech_started, self._last_voice = 0.0, False, 0.0
             self._voice_peak = float("-inf")
+            if self._kept:
+                del self._kept[:-max(1, int(self.limits.preroll / seconds))]
+        elif not self._speech_started and self._voiced \
+                and self.audio_seconds - self._last_voice >= self.limits.end_silence:
+            # Runs of voice too short to be speech, far apart: a noisy line's louder moments, not a caller.
+            self._voiced, self._voice_peak = 0.0, float("-inf")
         if self._voiced == 0.0 and self.limits.no_speech_timeout is None:
             self._hold_back(pcm16, seconds)
         elif self._recognizer is not None:
@@ -235,9 +262,11 @@ class SpeechSession:
                 # below end the answer, asking again whether the words so far make a whole one.
                 self._finals.append(hyp)
                 self._asked_for_words = False
-                if not self._speech_started:
-                    # Words from a caller the loudness never counted as voice (quieter than the line's floor):
-                    # the engine's end of utterance is the only end of speech there is; the pause runs from it.
+                if not self._speech_started and self.limits.no_speech_timeout is not None:
+                    # Words from a caller the loudness never counted as voice (quieter than the line's floor),
+                    # where the engine hears the stream from its start (a no-speech time-out: not /media's
+                    # forked streams, which feed it only from the first voice): the engine's end of utterance
+                    # is the only end of speech there is; the pause runs from it.
                     self._speech_started = True
                     self._last_voice = self.audio_seconds
         quiet = self.audio_seconds - self._last_voice
@@ -277,7 +306,9 @@ class SpeechSession:
     def _hold_back(self, pcm16: bytes, seconds: float) -> None:
         self._held.append(pcm16)
         self._held_seconds += seconds
-        while self._held and self._held_seconds - len(self._held[0]) / 2 / self.sample_rate >= self.limits.preroll:
+        # The preroll before the voice, and the voice frames of a run not yet long enough to count.
+        keep = self.limits.preroll + sum(frame[0] for frame in self._run)
+        while self._held and self._held_seconds - len(self._held[0]) / 2 / self.sample_rate >= keep:
             self._held_seconds -= len(self._held.pop(0)) / 2 / self.sample_rate
 
     def _take_held(self) -> list[bytes]:

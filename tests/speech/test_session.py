@@ -345,8 +345,9 @@ def test_a_quiet_line_keeps_the_fixed_threshold():
         detector.is_voice(level, 0.02)
     assert detector.threshold == s.SessionLimits().speech_dbfs
     assert detector.is_voice(-44.0, 0.02) and not detector.is_voice(-46.0, 0.02)  # as the -45 dBFS rule did
-    digital = s.VoiceDetector()
-    assert [digital.is_voice(x, 0.02) for x in levels([SILENCE, LOUD, DIP, LOUD])] == [False, True, False, True]
+    digital = s.VoiceDetector()  # a silent line: digital silence in a run is its floor
+    assert [digital.is_voice(x, 0.02) for x in levels([SILENCE] * 3 + [LOUD, DIP, LOUD])] == [
+        False, False, False, True, False, True]
 
 
 def test_the_floor_follows_a_quieter_line_at_once_and_a_louder_one_within_its_window():
@@ -429,3 +430,41 @@ def test_a_caller_below_the_voice_floor_whose_words_the_engine_ends_is_answered_
     assert abs(outcome.audio_seconds - (0.9 + 0.3)) < 0.021
     nothing = feed(s.SpeechSession(ScriptedRecognizer(""), limits), [SILENCE] * 300)
     assert nothing.reason == s.NO_SPEECH and nothing.engine == "scripted"
+
+
+def test_a_dropped_frame_on_a_noisy_line_does_not_make_its_noise_voice():
+    # One or two frames of digital silence (a lost packet) on a -38 dBFS line: before, the floor fell to
+    # -inf for the whole window, the threshold to -45 dBFS, and the line's noise was voice (a barge-in).
+    from tests.support.media_stream import line_noise
+
+    noise = pcm_frames(line_noise(6, -38.0))
+    frames = noise[:50] + [SILENCE] + noise[50:200] + [SILENCE] * 2 + noise[200:]
+    spoken = []
+    session = s.SpeechSession(ScriptedRecognizer(""), s.SessionLimits(no_speech_timeout=None),
+                              on_speaking=lambda: spoken.append(session.audio_seconds))
+    assert feed(session, frames) is None and spoken == []
+
+
+def test_noise_that_swings_from_frame_to_frame_neither_barges_in_nor_ends_an_answer():
+    # Street or babble noise: each 20 ms frame 1.5 dB louder or quieter than the last at random (a steady
+    # hiss swings about 0.5 dB). Its loud moments are single frames, not the runs a syllable makes.
+    rng = np.random.default_rng(5)
+    frames = [at_dbfs(-38.0 + 1.5 * rng.standard_normal()) for _ in range(1000)]  # 20 s of prompt
+    spoken = []
+    session = s.SpeechSession(ScriptedRecognizer(""), s.SessionLimits(no_speech_timeout=None),
+                              on_speaking=lambda: spoken.append(session.audio_seconds))
+    assert feed(session, frames) is None and spoken == []
+
+
+def test_an_answer_on_a_line_whose_noise_swings_ends_after_the_words():
+    # The same swinging noise before and after a spoken answer: its stray loud frames after the words do not
+    # keep the answer going (before: each reset the pause, and the answer ran on to max_duration).
+    rng = np.random.default_rng(7)
+    swinging = [at_dbfs(-38.0 + 1.5 * rng.standard_normal()) for _ in range(600)]
+    session = s.SpeechSession(ScriptedRecognizer("billing", partial_words="billing"),
+                              s.SessionLimits(no_speech_timeout=None, end_silence_after_words=0.3))
+    words = [swinging[100 + i] if i % 25 == 0 else LOUD for i in range(40)]  # its dips are the line's noise
+    assert feed(session, swinging[:100] + words) is None
+    outcome = feed(session, swinging[140:])
+    assert outcome.reason == s.SPEECH and outcome.transcript == "billing"
+    assert 2.8 <= outcome.audio_seconds <= 2.8 + 0.6  # after the words, within the longer pause
