@@ -3,6 +3,7 @@
 
   nice -n 10 python bench/moonshine_alone.py [--set dev] [--whisper-cache nf] [--every N]
   nice -n 10 python bench/moonshine_alone.py --report-only
+  nice -n 10 python bench/moonshine_alone.py --every 5 --whisper-too   # both decoded here: CPU side by side
 
 The held utterance is made as bench/speech_cascade.py makes it (the recording streamed in 20 ms frames
 through speech/session.py with PocketSphinx and the kind's grammar, the audio it keeps), brought from 8 kHz
@@ -10,7 +11,9 @@ to 16 kHz as speech.whisper_engine.decode does (speech.audio.Upsampler), and tra
 base-en (the model the wheel ships, no prompt: Moonshine takes none). The transcript is read by our own
 understanding exactly as the cascade bench reads Whisper's in its "whisper alone" rows
 (understanding.confidence.choose with no first pass, then answer_key against the truth of the row). Whisper
-alone is read from the cascade bench's cached dev transcripts (/tmp/speech_cascade_<set>_<cache>.json).
+alone is read from the cascade bench's cached dev transcripts (/tmp/speech_cascade_<set>_<cache>.json), or
+with --whisper-too decoded again here (speech.whisper_engine.decode, one thread, the kind's prompt) on the
+same utterance, so both CPU figures come from one process at one load.
 CPU is process time of the Moonshine call (all of its threads: the library does not let one set them).
 Needs `pip install moonshine-cpp`; not a test, not in requirements.
 """
@@ -63,7 +66,7 @@ def transcribe(model, pcm16: bytes, sample_rate: int) -> str:
     return words.strip()
 
 
-def record(set_name, whisper_rows, every, save):
+def record(set_name, whisper_rows, every, save, whisper_too=False):
     from config import load_ivr_config
     from speech.grammar import grammar_for_config
     from speech.pocketsphinx_engine import PocketSphinxEngine
@@ -74,6 +77,12 @@ def record(set_name, whisper_rows, every, save):
     config = load_ivr_config()
     sphinx = PocketSphinxEngine("en-US", workers=0)
     model = moonshine_model()
+    whisper = None
+    if whisper_too:
+        from speech.cascade import hint, menu_labels
+        from speech.whisper_engine import _load, decode, model_path
+
+        whisper = _load(model_path())
     rows = []
     for item in whisper_rows[::every]:
         kind = item["kind"]
@@ -90,9 +99,15 @@ def record(set_name, whisper_rows, every, save):
         outcome = outcome or session.hangup()
         started = time.process_time()
         heard = transcribe(model, session.utterance, 8000) if session.utterance else ""
-        rows.append({**item, "same_first": outcome.transcript == item["first"], "moonshine": heard,
-                     "moonshine_cpu": time.process_time() - started,
-                     "seconds": len(session.utterance or b"") / 16000})
+        row = {**item, "same_first": outcome.transcript == item["first"], "moonshine": heard,
+               "moonshine_cpu": time.process_time() - started, "seconds": len(session.utterance or b"") / 16000}
+        if whisper is not None:  # Whisper again on this very utterance, in this process: CPU beside Moonshine's
+            started = time.process_time()
+            prompt = hint(kind, "en-US", menu_labels(config, "en-US"))
+            row["second"] = decode(whisper, session.utterance, 8000, prompt, "en-US", kind)[0] \
+                if session.utterance else ""
+            row["second_cpu"] = time.process_time() - started
+        rows.append(row)
         print(f"{kind:7} {item['voice']:32} {'noisy' if item['noise'] else 'clean'} {item['said']!r:45} "
               f"wh={item['second']!r} ms={heard!r}", flush=True)
         if len(rows) % 25 == 0:
@@ -135,8 +150,10 @@ def main() -> None:
     parser.add_argument("--whisper-cache", default="nf", help="label of the cascade bench's cached transcripts")
     parser.add_argument("--every", type=int, default=1)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--whisper-too", action="store_true",
+                        help="decode Whisper again on the same held utterance in this process (CPU side by side)")
     args = parser.parse_args()
-    out = cache_path(args.set, f"moonshine_{args.whisper_cache}")
+    out = cache_path(args.set, f"moonshine_{args.whisper_cache}" + ("_both" if args.whisper_too else ""))
     if args.report_only:
         with open(out) as f:
             rows = json.load(f)
@@ -149,7 +166,7 @@ def main() -> None:
                 json.dump(new_rows, f)
             os.replace(out + ".tmp", out)
 
-        rows = record(args.set, whisper_rows, args.every, save)
+        rows = record(args.set, whisper_rows, args.every, save, args.whisper_too)
         save(rows)
         print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
               f"load {os.getloadavg()}")
